@@ -1,0 +1,28 @@
+#pragma once
+// pamctl's command families. Each family lives in its own cmd_<name>.cc and is listed once in
+// commands.cc. Exit codes scripts can rely on: 0 success, 1 the operation failed or found a
+// problem (invalid file, denied, not found), 2 usage error.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pamproxy::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Command {
+  std::string_view name;     // first word: "config", "sigv4", "records", ...
+  std::string_view summary;  // one line for `pamctl help`
+  // args excludes "pamctl" and the command name.
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& commands();
+
+// The families (one function per cmd_*.cc).
+int run_config(const std::vector<std::string>& args);
+
+}  // namespace pamproxy::cli

@@ -1,0 +1,205 @@
+// Loading: TOML text -> Config, walking the schema. toml++ reports syntax errors by exception
+// (configuration is read at start and on SIGHUP, never on the data plane), caught here and turned
+// into an Error with the file and line.
+
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "pamproxy/config/config.h"
+#include "schema.h"
+
+namespace pamproxy::config {
+namespace {
+
+using internal::Field;
+using internal::fields;
+
+constexpr size_t kFileBytesMax = 4 << 20;
+constexpr size_t kErrorsMax = 50;
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  if (a.size() > 64 || b.size() > 64) return 99;
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggestion(std::string_view got, const std::vector<std::string_view>& known) {
+  std::string_view best;
+  size_t best_d = 3;  // only close misspellings
+  for (std::string_view k : known) {
+    size_t d = edit_distance(got, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean '" + std::string(best) + "'?)";
+}
+
+class Loader {
+ public:
+  Loader(std::string_view file, LoadResult* out) : file_(file), out_(out) {}
+
+  void add(const toml::source_region& where, std::string key, std::string message) {
+    if (out_->errors.size() >= kErrorsMax) return;
+    out_->errors.push_back(Error{file_, where.begin.line, where.begin.column, std::move(key),
+                                 std::move(message)});
+  }
+
+  void run(const toml::table& root) {
+    std::vector<std::string_view> sections;
+    std::unordered_map<std::string_view, std::unordered_map<std::string_view, const Field*>> by;
+    for (const Field& f : fields()) {
+      if (by.find(f.section) == by.end()) sections.push_back(f.section);
+      by[f.section][f.key] = &f;
+    }
+    for (auto&& [section_key, section_node] : root) {
+      std::string section(section_key.str());
+      auto it = by.find(section);
+      if (it == by.end()) {
+        add(section_key.source(), section,
+            section_node.is_table() ? "unknown section [" + section + "]" + suggestion(section, sections)
+                                    : "unknown key '" + section + "' (every key belongs in a section)");
+        continue;
+      }
+      const auto* table = section_node.as_table();
+      if (table == nullptr) {
+        add(section_key.source(), section, "expected a [" + section + "] table");
+        continue;
+      }
+      std::vector<std::string_view> keys;
+      for (const auto& [k, f] : it->second) keys.push_back(k);
+      for (auto&& [key, node] : *table) {
+        std::string dotted = section + "." + std::string(key.str());
+        auto field = it->second.find(key.str());
+        if (field == it->second.end()) {
+          add(key.source(), dotted, "unknown key" + suggestion(key.str(), keys));
+          continue;
+        }
+        std::string why = field->second->parse(node, out_->config);
+        if (!why.empty()) add(node.source(), dotted, why);
+      }
+    }
+  }
+
+ private:
+  std::string file_;
+  LoadResult* out_;
+};
+
+}  // namespace
+
+std::string Error::to_string() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": ";
+  if (!key.empty()) out += "key '" + key + "': ";
+  return out + message;
+}
+
+LoadResult load_string(std::string_view toml_text, std::string_view file) {
+  LoadResult result;
+  if (toml_text.size() > kFileBytesMax) {
+    result.errors.push_back(Error{std::string(file), 0, 0, "",
+                                  "file is larger than " + std::to_string(kFileBytesMax) + " bytes"});
+    return result;
+  }
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, std::string(file));
+  } catch (const toml::parse_error& e) {
+    result.errors.push_back(Error{std::string(file), e.source().begin.line,
+                                  e.source().begin.column, "",
+                                  "syntax error: " + std::string(e.description())});
+    return result;
+  }
+  Loader(file, &result).run(root);
+  return result;
+}
+
+LoadResult load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back(Error{path, 0, 0, "", "cannot read the file"});
+    return result;
+  }
+  std::string text;
+  char chunk[65536];
+  while (in.read(chunk, sizeof(chunk)) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kFileBytesMax) break;
+  }
+  return load_string(text, path);
+}
+
+std::string to_toml(const Config& config) {
+  std::string out;
+  std::string_view section;
+  for (const Field& f : fields()) {
+    if (f.section != section) {
+      if (!section.empty()) out += "\n";
+      section = f.section;
+      out += "[" + std::string(section) + "]\n";
+    }
+    out += std::string(f.key) + " = " + f.render(config) + "\n";
+  }
+  return out;
+}
+
+const std::vector<KeyInfo>& schema() {
+  static const std::vector<KeyInfo> kInfo = [] {
+    std::vector<KeyInfo> v;
+    for (const Field& f : fields()) v.push_back({f.section, f.key, f.doc, f.restart_required});
+    return v;
+  }();
+  return kInfo;
+}
+
+std::vector<std::string> changed_keys(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const Field& f : fields()) {
+    if (f.render(a) != f.render(b)) out.push_back(std::string(f.section) + "." + std::string(f.key));
+  }
+  return out;
+}
+
+Paths resolve_paths(const Config& c, const char* state_env, const char* credentials_env) {
+  Paths p;
+  if (!c.store.directory.empty()) {
+    p.state_directory = c.store.directory;
+  } else if (state_env != nullptr && *state_env != '\0') {
+    // systemd may list several directories separated by ':'; the first is ours.
+    std::string_view s(state_env);
+    p.state_directory = std::string(s.substr(0, s.find(':')));
+  } else {
+    p.state_directory = "pamproxy-state";
+  }
+  const std::string& dir = p.state_directory;
+  if (!c.store.master_key_file.empty()) {
+    p.master_key_file = c.store.master_key_file;
+  } else if (credentials_env != nullptr && *credentials_env != '\0') {
+    p.master_key_file = std::string(credentials_env) + "/master-key";
+  } else {
+    p.master_key_file = dir + "/master.key";
+  }
+  p.ca_cert_file = c.tls.ca_cert_file.empty() ? dir + "/ca/ca.pem" : c.tls.ca_cert_file;
+  p.ca_key_file = c.tls.ca_key_file.empty() ? dir + "/ca/ca.key" : c.tls.ca_key_file;
+  p.audit_directory = c.audit.directory.empty() ? dir + "/audit" : c.audit.directory;
+  p.audit_signing_key_file =
+      c.audit.signing_key_file.empty() ? dir + "/audit-ed25519.key" : c.audit.signing_key_file;
+  p.database_file = dir + "/pamproxy.db";
+  return p;
+}
+
+}  // namespace pamproxy::config

@@ -1,0 +1,60 @@
+#include "src/config/validate.h"
+
+#include <charconv>
+
+#include "pamproxy/base/net_address.h"
+
+namespace pamproxy::config::internal {
+
+std::string check_socket_address(std::string_view v) {
+  if (net::SocketAddress::parse(v)) return {};
+  return "not an address: expected ip:port or [ipv6]:port with a port from 1 to 65535";
+}
+
+std::string check_cidr(std::string_view v) {
+  if (net::Cidr::parse(v)) return {};
+  return "not a network: expected an address or a CIDR block such as 10.0.0.0/8 or fd00::/8";
+}
+
+std::string check_host_pattern(std::string_view v) {
+  std::string_view name = v;
+  if (name.substr(0, 2) == "*.") name.remove_prefix(2);
+  if (name.empty() || name.size() > 253) return "not a host name or *.suffix pattern";
+  size_t label = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (c == '.') {
+      if (label == 0) return "empty label in host name";
+      label = 0;
+      continue;
+    }
+    if (!ok) return "not a host name or *.suffix pattern (only letters, digits, '-' and '.')";
+    if (++label > 63) return "a label of the host name is longer than 63 characters";
+  }
+  if (label == 0) return "host name ends with '.'";
+  return {};
+}
+
+std::string check_destination_pattern(std::string_view v) {
+  size_t colon = v.rfind(':');
+  if (colon == std::string_view::npos) return "expected host:port (e.g. \"*.amazonaws.com:443\")";
+  std::string why = check_host_pattern(v.substr(0, colon));
+  if (!why.empty()) return why;
+  std::string_view port = v.substr(colon + 1);
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p == 0 ||
+      p > 65535) {
+    return "port must be a number from 1 to 65535";
+  }
+  return {};
+}
+
+std::string check_dns_server(std::string_view v) {
+  if (net::IpAddress::parse(v) || net::SocketAddress::parse(v)) return {};
+  return "not a DNS server address: expected ip or ip:port";
+}
+
+}  // namespace pamproxy::config::internal

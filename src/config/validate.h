@@ -1,0 +1,16 @@
+#pragma once
+// Checks for string values in the configuration. Each returns "" when the value is valid, else a
+// short reason that the loader puts after the file, line and key.
+
+#include <string>
+#include <string_view>
+
+namespace pamproxy::config::internal {
+
+std::string check_socket_address(std::string_view v);      // ip:port, [v6]:port
+std::string check_cidr(std::string_view v);                // 10.0.0.0/8, ::1/128, 192.0.2.1
+std::string check_host_pattern(std::string_view v);        // name.example or *.example
+std::string check_destination_pattern(std::string_view v); // host pattern + ":" + port
+std::string check_dns_server(std::string_view v);          // ip or ip:port
+
+}  // namespace pamproxy::config::internal

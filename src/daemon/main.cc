@@ -1,0 +1,233 @@
+// pamproxyd: loads the configuration, prepares the state directory, starts the components that
+// this build has, and serves signals (SIGTERM/SIGINT stop, SIGHUP reloads) until told to stop.
+// The components themselves live in the library; this file only wires them together.
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "options.h"
+#include "pamproxy/base/log.h"
+#include "pamproxy/config/config.h"
+
+namespace pamproxy::daemon {
+namespace {
+
+void apply_log_settings(const config::Config& c) {
+  log::set_level(static_cast<log::Level>(static_cast<int>(c.log.level)));
+  log::set_format(c.log.format == config::LogFormat::kJson ? log::Format::json : log::Format::kv);
+}
+
+void print_errors(const std::vector<config::Error>& errors) {
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+}
+
+// mkdir -p with mode 0700 for directories we create; existing ones are left as they are.
+bool make_private_dirs(const std::string& path) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  }
+  return true;
+}
+
+class Daemon {
+ public:
+  Daemon(Options options, config::Config config)
+      : options_(std::move(options)), config_(std::move(config)) {}
+
+  int run() {
+    const char* state_env = std::getenv("STATE_DIRECTORY");
+    const char* cred_env = std::getenv("CREDENTIALS_DIRECTORY");
+    paths_ = config::resolve_paths(config_, state_env, cred_env);
+    if (!make_private_dirs(paths_.state_directory)) {
+      log::error("daemon.state_dir_failed")
+          .kv("dir", paths_.state_directory)
+          .kv("error", std::strerror(errno));
+      return 1;
+    }
+    log::info("daemon.starting")
+        .kv("version", PAMPROXY_VERSION)
+        .kv("config", options_.config_file ? *options_.config_file : "(embedded defaults)")
+        .kv("state_dir", paths_.state_directory);
+
+    // Say plainly what this build cannot do yet rather than appear to serve.
+    log::warn("daemon.component_missing")
+        .kv("component", "engine")
+        .kv("detail", "this build has no proxy engine: nothing listens on the [proxy] addresses")
+        .kv("proxy_listen", config_.proxy.listen.empty() ? "" : config_.proxy.listen.front());
+    log::warn("daemon.component_missing")
+        .kv("component", "admin")
+        .kv("detail", "this build has no admin API: nothing listens on [admin] listen")
+        .kv("admin_listen", config_.admin.listen);
+
+    return serve_signals();
+  }
+
+ private:
+  int serve_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0) {
+      log::error("daemon.signalfd_failed").kv("error", std::strerror(errno));
+      return 1;
+    }
+    // systemd's watchdog, when the unit asks for one: ping at half the interval.
+    uint64_t watchdog_usec = 0;
+    int tfd = -1;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+      tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+      itimerspec its{};
+      uint64_t half = watchdog_usec / 2;
+      its.it_interval.tv_sec = static_cast<time_t>(half / 1000000);
+      its.it_interval.tv_nsec = static_cast<long>((half % 1000000) * 1000);
+      its.it_value = its.it_interval;
+      timerfd_settime(tfd, 0, &its, nullptr);
+    }
+    sd_notify(0, "READY=1\nSTATUS=running (no engine in this build)");
+    log::info("daemon.ready").kv("pid", static_cast<int64_t>(getpid()));
+
+    for (;;) {
+      pollfd fds[2] = {{sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+      int n = ::poll(fds, tfd >= 0 ? 2 : 1, -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        log::error("daemon.poll_failed").kv("error", std::strerror(errno));
+        return 1;
+      }
+      if (tfd >= 0 && (fds[1].revents & POLLIN)) {
+        uint64_t expirations = 0;
+        ssize_t r = ::read(tfd, &expirations, sizeof(expirations));
+        (void)r;
+        sd_notify(0, "WATCHDOG=1");
+      }
+      if (fds[0].revents & POLLIN) {
+        signalfd_siginfo si{};
+        if (::read(sfd, &si, sizeof(si)) != static_cast<ssize_t>(sizeof(si))) continue;
+        if (si.ssi_signo == SIGHUP) {
+          reload();
+        } else {
+          sd_notify(0, "STOPPING=1");
+          log::info("daemon.stopping").kv("signal", si.ssi_signo == SIGTERM ? "TERM" : "INT");
+          ::close(sfd);
+          if (tfd >= 0) ::close(tfd);
+          log::info("daemon.stopped");
+          return 0;
+        }
+      }
+    }
+  }
+
+  void reload() {
+    if (!options_.config_file) {
+      log::info("config.reload_skipped").kv("reason", "running on embedded defaults, no file");
+      return;
+    }
+    sd_notify(0, "RELOADING=1");
+    config::LoadResult r = config::load_file(*options_.config_file);
+    if (!r.ok()) {
+      for (const auto& e : r.errors) {
+        log::error("config.reload_refused").kv("file", e.file).kv("line", e.line).kv("key", e.key)
+            .kv("error", e.message);
+      }
+      log::warn("config.kept").kv("reason", "the new file has errors; the running configuration "
+                                            "stays in force");
+      sd_notify(0, "READY=1");
+      return;
+    }
+    std::vector<std::string> changed = config::changed_keys(config_, r.config);
+    std::string live;
+    std::string need_restart;
+    for (const std::string& key : changed) {
+      bool restart = false;
+      for (const auto& info : config::schema()) {
+        if (std::string(info.section) + "." + std::string(info.key) == key) {
+          restart = info.restart_required;
+        }
+      }
+      std::string& list = restart ? need_restart : live;
+      if (!list.empty()) list += ",";
+      list += key;
+    }
+    config_ = std::move(r.config);
+    apply_log_settings(config_);
+    log::info("config.reloaded")
+        .kv("file", *options_.config_file)
+        .kv("changed", live)
+        .kv("restart_required", need_restart);
+    sd_notify(0, "READY=1");
+  }
+
+  Options options_;
+  config::Config config_;
+  config::Paths paths_;
+};
+
+}  // namespace
+}  // namespace pamproxy::daemon
+
+int main(int argc, char** argv) {
+  using namespace pamproxy;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string usage_error;
+  auto options = daemon::parse_options(args, &usage_error);
+  if (!options) {
+    std::fprintf(stderr, "pamproxyd: %s\n\n%s", usage_error.c_str(), daemon::kUsage);
+    return 2;
+  }
+  if (options->help) {
+    std::fputs(daemon::kUsage, stdout);
+    return 0;
+  }
+  if (options->version) {
+    std::printf("pamproxyd %s\n", PAMPROXY_VERSION);
+    return 0;
+  }
+
+  config::LoadResult loaded;
+  if (options->config_file) loaded = config::load_file(*options->config_file);
+  if (!loaded.ok()) {
+    daemon::print_errors(loaded.errors);
+    std::fprintf(stderr, "pamproxyd: %zu error(s) in %s\n", loaded.errors.size(),
+                 options->config_file->c_str());
+    return 1;
+  }
+  if (options->check_config) {
+    std::printf("# %s is valid. Effective configuration:\n%s", options->config_file->c_str(),
+                config::to_toml(loaded.config).c_str());
+    return 0;
+  }
+
+  // Signals are taken through a signalfd; block them before any thread starts so every thread
+  // inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  daemon::apply_log_settings(loaded.config);
+  daemon::Daemon d(std::move(*options), std::move(loaded.config));
+  return d.run();
+}

@@ -1,0 +1,226 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "pamproxy/config/config.h"
+
+namespace pamproxy::config {
+namespace {
+
+LoadResult load(std::string_view text) { return load_string(text, "test.toml"); }
+
+TEST(ConfigLoad, EmptyFileGivesTheEmbeddedDefaults) {
+  LoadResult r = load("");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config.proxy.listen, std::vector<std::string>{"127.0.0.1:8081"});
+  EXPECT_EQ(r.config.admin.listen, "127.0.0.1:8443");
+  EXPECT_EQ(r.config.proxy.clock_skew_s, 900);
+  EXPECT_EQ(r.config.engine.threads, 0);
+  EXPECT_EQ(r.config.engine.buffer_bytes, 16384);
+  EXPECT_EQ(r.config.engine.ktls, Ktls::kAuto);
+  EXPECT_EQ(r.config.audit.durability, Durability::kBeforeForward);
+  EXPECT_EQ(r.config.audit.on_full, OnFull::kHold);
+}
+
+TEST(ConfigLoad, ReadsEveryKindOfValue) {
+  LoadResult r = load(R"(
+[proxy]
+listen = ["127.0.0.1:9000", "[::1]:9000"]
+clock_skew_s = 300
+private_destinations_allowed = ["127.0.0.0/8"]
+
+[engine]
+threads = 2
+ktls = "off"
+pin_threads = false
+
+[[upstream.resolve]]
+host = "*.s3.amazonaws.com"
+address = "127.0.0.1:9443"
+
+[audit]
+durability = "async"
+
+[log]
+level = "debug"
+)");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  EXPECT_EQ(r.config.proxy.listen.size(), 2u);
+  EXPECT_EQ(r.config.proxy.clock_skew_s, 300);
+  EXPECT_EQ(r.config.engine.threads, 2);
+  EXPECT_EQ(r.config.engine.ktls, Ktls::kOff);
+  EXPECT_FALSE(r.config.engine.pin_threads);
+  ASSERT_EQ(r.config.upstream.resolve.size(), 1u);
+  EXPECT_EQ(r.config.upstream.resolve[0].host, "*.s3.amazonaws.com");
+  EXPECT_EQ(r.config.upstream.resolve[0].address, "127.0.0.1:9443");
+  EXPECT_EQ(r.config.audit.durability, Durability::kAsync);
+  EXPECT_EQ(r.config.log.level, LogLevel::kDebug);
+}
+
+TEST(ConfigLoad, ThreadsAcceptsAuto) {
+  LoadResult r = load("[engine]\nthreads = \"auto\"\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config.engine.threads, 0);
+}
+
+struct BadCase {
+  const char* text;
+  const char* key;
+  uint32_t line;
+  const char* message_part;
+};
+
+class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigErrors, NameKeyAndLine) {
+  const BadCase& c = GetParam();
+  LoadResult r = load(c.text);
+  ASSERT_FALSE(r.ok()) << c.text;
+  const Error& e = r.errors.front();
+  EXPECT_EQ(e.key, c.key) << e.to_string();
+  EXPECT_EQ(e.line, c.line) << e.to_string();
+  EXPECT_NE(e.message.find(c.message_part), std::string::npos) << e.to_string();
+  EXPECT_EQ(e.to_string().rfind("test.toml:" + std::to_string(c.line) + ":", 0), 0u)
+      << e.to_string();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ConfigErrors,
+    ::testing::Values(
+        BadCase{"[engine]\nktls = \"maybe\"\n", "engine.ktls", 2,
+                "expected one of \"auto\", \"off\", \"required\" (got \"maybe\")"},
+        BadCase{"[limits]\n\nhead_bytes_max = \"64k\"\n", "limits.head_bytes_max", 3,
+                "expected an integer, got a string"},
+        BadCase{"[proxy]\nlisen = [\"127.0.0.1:1\"]\n", "proxy.lisen", 2,
+                "unknown key (did you mean 'listen'?)"},
+        BadCase{"[proxi]\nlisten = []\n", "proxi", 1, "unknown section [proxi]"},
+        BadCase{"top = 1\n", "top", 1, "every key belongs in a section"},
+        BadCase{"[proxy]\nclock_skew_s = 0\n", "proxy.clock_skew_s", 2, "out of range: 0"},
+        BadCase{"[engine]\nbuffer_bytes = 10000\n", "engine.buffer_bytes", 2, "power of two"},
+        BadCase{"[engine]\nthreads = 0\n", "engine.threads", 2, "out of range"},
+        BadCase{"[engine]\nthreads = \"many\"\n", "engine.threads", 2, "\"auto\""},
+        BadCase{"[engine]\npin_threads = \"yes\"\n", "engine.pin_threads", 2, "true or false"},
+        BadCase{"[proxy]\nlisten = [\"localhost:80\"]\n", "proxy.listen", 2, "entry 1"},
+        BadCase{"[proxy]\nlisten = \"127.0.0.1:80\"\n", "proxy.listen", 2, "array of strings"},
+        BadCase{"[proxy]\nproxy_protocol_trusted = [\"10.0.0.0/99\"]\n",
+                "proxy.proxy_protocol_trusted", 2, "not a network"},
+        BadCase{"[proxy]\ndestination_allowlist = [\"*.amazonaws.com\"]\n",
+                "proxy.destination_allowlist", 2, "host:port"},
+        BadCase{"[upstream]\nresolve = [{ host = \"a.example\" }]\n", "upstream.resolve", 2,
+                "needs both host and address"},
+        BadCase{"[upstream]\nresolve = [{ host = \"a.example\", address = \"127.0.0.1:1\", port = 1 }]\n",
+                "upstream.resolve", 2, "unknown key 'port'"},
+        BadCase{"[admin]\nlisten = \"127.0.0.1\"\n", "admin.listen", 2, "not an address"},
+        BadCase{"[proxy]\nlisten = [\n", "", 2, "syntax error"},
+        BadCase{"[proxy]\nclock_skew_s = 1\nclock_skew_s = 2\n", "", 3, "syntax error"},
+        BadCase{"[proxy]\nclock_skew_s = 99999999999999999999\n", "", 2, "syntax error"}));
+
+TEST(ConfigLoad, ReportsEveryErrorNotJustTheFirst) {
+  LoadResult r = load("[engine]\nktls = \"maybe\"\nthreads = -1\n[log]\nlevel = 3\n");
+  ASSERT_EQ(r.errors.size(), 3u);
+  EXPECT_EQ(r.errors[0].key, "engine.ktls");
+  EXPECT_EQ(r.errors[1].key, "engine.threads");
+  EXPECT_EQ(r.errors[2].key, "log.level");
+}
+
+TEST(ConfigLoad, MissingFileIsAnErrorNamingTheFile) {
+  LoadResult r = load_file("/nonexistent/pamproxy.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.errors[0].to_string().find("/nonexistent/pamproxy.toml"), std::string::npos);
+}
+
+TEST(ConfigLoad, EffectiveConfigRoundTrips) {
+  LoadResult a = load("[engine]\nthreads = 3\n[[upstream.resolve]]\nhost = \"x.example\"\n"
+                      "address = \"[::1]:443\"\n[audit]\non_full = \"refuse\"\n");
+  ASSERT_TRUE(a.ok());
+  std::string text = to_toml(a.config);
+  LoadResult b = load_string(text, "printed.toml");
+  ASSERT_TRUE(b.ok()) << b.errors[0].to_string() << "\n" << text;
+  EXPECT_EQ(to_toml(b.config), text);
+  EXPECT_TRUE(changed_keys(a.config, b.config).empty());
+}
+
+TEST(ConfigLoad, ChangedKeysNamesWhatDiffers) {
+  LoadResult a = load("");
+  LoadResult b = load("[log]\nlevel = \"warn\"\n[engine]\nthreads = 4\n");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(changed_keys(a.config, b.config),
+            (std::vector<std::string>{"engine.threads", "log.level"}));
+}
+
+TEST(ConfigSchema, EveryKeyIsDocumentedOnceAndHasAUnitWhereItHasOne) {
+  std::set<std::string> seen;
+  for (const KeyInfo& k : schema()) {
+    std::string dotted = std::string(k.section) + "." + std::string(k.key);
+    EXPECT_TRUE(seen.insert(dotted).second) << "duplicate " << dotted;
+    EXPECT_FALSE(k.doc.empty()) << dotted;
+  }
+  // Durations and sizes carry their unit.
+  for (const char* key : {"timeout", "interval", "skew", "age", "retention"}) {
+    for (const KeyInfo& k : schema()) {
+      if (std::string(k.key).find(key) == std::string::npos) continue;
+      std::string name(k.key);
+      bool has_unit = name.ends_with("_ms") || name.ends_with("_s") || name.ends_with("_days");
+      EXPECT_TRUE(has_unit) << k.section << "." << k.key;
+    }
+  }
+}
+
+// appliance/pamproxy.toml is the documented example: it must load, and it must mention every
+// key of the schema with its default value.
+TEST(ConfigSchema, ApplianceExampleListsEveryKeyWithItsDefault) {
+  const char* root = std::getenv("SOURCE_ROOT");
+  ASSERT_NE(root, nullptr) << "SOURCE_ROOT is set by meson test";
+  std::string path = std::string(root) + "/appliance/pamproxy.toml";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+
+  LoadResult r = load_string(text, path);
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+
+  // Every key appears as "key = default" (commented out or not) under its section.
+  std::string defaults = to_toml(Config{});
+  std::istringstream lines(defaults);
+  std::string line;
+  std::string section;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      section = line;
+      EXPECT_NE(text.find(section), std::string::npos) << "section missing: " << section;
+      continue;
+    }
+    size_t after = text.find(section);
+    EXPECT_NE(text.find(line, after), std::string::npos)
+        << "appliance/pamproxy.toml lacks `" << line << "` in " << section;
+  }
+}
+
+TEST(ConfigPaths, DefaultsFollowStateAndCredentialsDirectories) {
+  Config c;
+  Paths p = resolve_paths(c, nullptr, nullptr);
+  EXPECT_EQ(p.state_directory, "pamproxy-state");
+  EXPECT_EQ(p.master_key_file, "pamproxy-state/master.key");
+  EXPECT_EQ(p.ca_cert_file, "pamproxy-state/ca/ca.pem");
+  EXPECT_EQ(p.audit_directory, "pamproxy-state/audit");
+
+  Paths s = resolve_paths(c, "/var/lib/pamproxy:/var/lib/other", "/run/credentials/p.service");
+  EXPECT_EQ(s.state_directory, "/var/lib/pamproxy");
+  EXPECT_EQ(s.master_key_file, "/run/credentials/p.service/master-key");
+  EXPECT_EQ(s.database_file, "/var/lib/pamproxy/pamproxy.db");
+
+  c.store.directory = "/srv/pp";
+  c.audit.directory = "/var/log/pamproxy";
+  Paths o = resolve_paths(c, "/var/lib/pamproxy", nullptr);
+  EXPECT_EQ(o.state_directory, "/srv/pp");
+  EXPECT_EQ(o.audit_directory, "/var/log/pamproxy");
+}
+
+}  // namespace
+}  // namespace pamproxy::config
