@@ -1,0 +1,532 @@
+#!/usr/bin/env node
+// aws_front.js: a stand-in for AWS endpoints in tests, with real signature checking.
+//
+// An HTTPS server on 127.0.0.1 that recomputes the SigV4 signature of every request with AWS's
+// own JS signer (@smithy/signature-v4) and the keys it is configured with (the record's real
+// keys), then serves it:
+//   s3        forwarded to a real S3 store (s3rver, in-process on a private port)
+//   sts       GetCallerIdentity
+//   ec2       DescribeRegions
+//   dynamodb  ListTables
+// Signed aws-chunked bodies have every chunk signature (and the trailer signature) checked by an
+// independent implementation here; a bad chunk aborts the store's request so nothing is written.
+// Hex payload hashes are checked against the body before the store's request is completed.
+//
+// usage: node aws_front.js CONFIG.json
+//   { "cert": "leaf.pem", "key": "leaf.key", "dataDir": "/tmp/s3",
+//     "keys": [{ "accessKeyId": "AKIA...", "secretAccessKey": "...", "sessionToken": "..." }],
+//     "account": "123456789012" }
+// Prints one JSON line per event on stdout: {"event":"listening","port":N} first, then
+// {"event":"request", "service", "operation", "method", "path", "verified", "status", "code"}.
+
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs');
+const http = require('http');
+const https = require('https');
+const S3rver = require('s3rver');
+const { SignatureV4 } = require('@smithy/signature-v4');
+const { Hash } = require('@smithy/hash-node');
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const sha256 = Hash.bind(null, 'sha256');
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const BODY_BYTES_MAX = 16 << 20; // bodies buffered for non-S3 services
+
+function emit(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+// ------------------------------------------------------------------ parsing the signature
+function parseAuthorization(req, url) {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^AWS4-HMAC-SHA256 (.*)$/.exec(header);
+    if (!m) return { error: 'unsupported or malformed Authorization header' };
+    const fields = {};
+    for (const part of m[1].split(',')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) return { error: 'malformed Authorization field' };
+      fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+    }
+    if (!fields.Credential || !fields.SignedHeaders || !fields.Signature) {
+      return { error: 'Authorization lacks Credential, SignedHeaders or Signature' };
+    }
+    return {
+      presigned: false,
+      credential: fields.Credential,
+      signedHeaders: fields.SignedHeaders.split(';'),
+      signature: fields.Signature,
+      amzDate: req.headers['x-amz-date'],
+    };
+  }
+  const q = url.searchParams;
+  if (q.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256') {
+    return {
+      presigned: true,
+      credential: q.get('X-Amz-Credential'),
+      signedHeaders: (q.get('X-Amz-SignedHeaders') || '').split(';'),
+      signature: q.get('X-Amz-Signature'),
+      amzDate: q.get('X-Amz-Date'),
+      expires: Number(q.get('X-Amz-Expires')),
+    };
+  }
+  return { error: 'request is not signed' };
+}
+
+function splitCredential(credential) {
+  // The access key may itself contain '/', so split from the right.
+  const parts = (credential || '').split('/');
+  if (parts.length < 5) return null;
+  const tail = parts.slice(-4);
+  if (tail[3] !== 'aws4_request') return null;
+  return { accessKeyId: parts.slice(0, -4).join('/'), date: tail[0], region: tail[1], service: tail[2] };
+}
+
+function amzDateToDate(s) {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s || '');
+  if (!m) return null;
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+}
+
+// Query string -> smithy's query object, decoding but never turning '+' into a space.
+function queryObject(rawQuery, dropAuth) {
+  const query = {};
+  if (!rawQuery) return query;
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const k = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+    const v = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    if (dropAuth && k.startsWith('X-Amz-') &&
+        ['X-Amz-Signature', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires',
+         'X-Amz-SignedHeaders', 'X-Amz-Security-Token'].includes(k)) {
+      continue;
+    }
+    if (k in query) query[k] = [].concat(query[k], v);
+    else query[k] = v;
+  }
+  return query;
+}
+
+// Headers as a client sent them, repeated ones joined with ',' (as SigV4 canonicalizes them).
+function joinedHeaders(req) {
+  const out = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    const value = req.rawHeaders[i + 1];
+    out[name] = name in out ? out[name] + ',' + value : value;
+  }
+  return out;
+}
+
+// Recomputes the signature with the configured keys; returns null when it matches, else why not.
+async function verifySignature(req, url, auth, body) {
+  const cred = splitCredential(auth.credential);
+  if (!cred) return { code: 'AuthorizationHeaderMalformed', message: 'bad credential scope' };
+  const keys = config.keys.find((k) => k.accessKeyId === cred.accessKeyId);
+  if (!keys) {
+    return { code: 'InvalidAccessKeyId', message: 'unknown access key (the proxy did not re-sign?)' };
+  }
+  const signingDate = amzDateToDate(auth.amzDate);
+  if (!signingDate) return { code: 'AccessDenied', message: 'missing or bad X-Amz-Date' };
+  const skew = Math.abs(Date.now() - signingDate.getTime());
+  if (!auth.presigned && skew > 15 * 60 * 1000) {
+    return { code: 'RequestTimeTooSkewed', message: 'X-Amz-Date too far from now' };
+  }
+  const token = auth.presigned ? url.searchParams.get('X-Amz-Security-Token')
+                               : req.headers['x-amz-security-token'];
+  if ((keys.sessionToken || undefined) !== (token || undefined)) {
+    return { code: 'InvalidToken', message: 'security token missing or not the expected one' };
+  }
+
+  const all = joinedHeaders(req);
+  const signed = new Set(auth.signedHeaders);
+  if (!signed.has('host')) return { code: 'AccessDenied', message: 'host header not signed' };
+  const headers = {};
+  for (const name of Object.keys(all)) if (signed.has(name)) headers[name] = all[name];
+  const unsignable = new Set(Object.keys(all).filter((n) => !signed.has(n)));
+  const rawPath = url.pathname; // as sent (percent-encoded)
+  const rawQuery = (req.url.split('?')[1] || '').split('#')[0];
+  const s3Like = ['s3', 's3-outposts', 's3express'].includes(cred.service);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey,
+                   sessionToken: keys.sessionToken },
+    region: cred.region,
+    service: cred.service,
+    sha256,
+    uriEscapePath: !s3Like,
+    applyChecksum: false,
+  });
+  const request = {
+    method: req.method,
+    protocol: 'https:',
+    hostname: all.host,
+    path: rawPath,
+    query: queryObject(rawQuery, auth.presigned),
+    headers,
+    body,
+  };
+  let expected;
+  if (auth.presigned) {
+    if (!(auth.expires > 0) || Date.now() > signingDate.getTime() + auth.expires * 1000) {
+      return { code: 'AccessDenied', message: 'Request has expired' };
+    }
+    if (s3Like && headers['x-amz-content-sha256'] === undefined) {
+      // S3 presigned URLs carry no body hash: they are signed with UNSIGNED-PAYLOAD.
+      request.headers = { ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+      unsignable.add('x-amz-content-sha256');
+    }
+    const out = await signer.presign(request, {
+      signingDate, expiresIn: auth.expires, signableHeaders: signed,
+      unsignableHeaders: unsignable, unhoistableHeaders: new Set(Object.keys(request.headers)),
+    });
+    expected = out.query['X-Amz-Signature'];
+  } else {
+    if (headers['x-amz-content-sha256'] === undefined && body === undefined) {
+      request.body = Buffer.alloc(0);
+    }
+    const out = await signer.sign(request, {
+      signingDate, signableHeaders: signed, unsignableHeaders: unsignable,
+    });
+    expected = /Signature=([0-9a-f]{64})/.exec(out.headers.authorization)[1];
+  }
+  const a = Buffer.from(expected || '');
+  const b = Buffer.from(auth.signature || '');
+  if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
+    return { code: 'SignatureDoesNotMatch',
+             message: 'The request signature we calculated does not match the signature you provided.' };
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ aws-chunked bodies
+function hmac(key, data) {
+  return crypto.createHmac('sha256', key).update(data).digest();
+}
+function signingKey(secret, date, region, service) {
+  return hmac(hmac(hmac(hmac('AWS4' + secret, date), region), service), 'aws4_request');
+}
+function hexSha256(data) {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+// Incremental de-framer for `Content-Encoding: aws-chunked`. Calls onData(buffer) with decoded
+// bytes; throws Error with .code on a framing or signature error.
+class AwsChunkedDecoder {
+  constructor({ signed, seedSignature, key, amzDate, scope, onData }) {
+    Object.assign(this, { signed, key, amzDate, scope, onData });
+    this.prev = seedSignature;
+    this.buf = Buffer.alloc(0);
+    this.state = 'size';
+    this.remaining = 0;
+    this.chunkHash = null;
+    this.chunkSig = null;
+    this.trailer = [];
+    this.done = false;
+    this.decodedBytes = 0;
+  }
+  fail(code, message) {
+    const e = new Error(message);
+    e.code = code;
+    throw e;
+  }
+  push(data) {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    for (;;) {
+      if (this.state === 'size' || this.state === 'trailer') {
+        const nl = this.buf.indexOf('\r\n');
+        if (nl < 0) {
+          if (this.buf.length > 8192) this.fail('IncompleteBody', 'aws-chunked line too long');
+          return;
+        }
+        const line = this.buf.subarray(0, nl).toString('latin1');
+        this.buf = this.buf.subarray(nl + 2);
+        if (this.state === 'size') this.startChunk(line);
+        else if (line === '') { this.finishTrailer(); return; }
+        else this.trailer.push(line);
+      } else if (this.state === 'data') {
+        const n = Math.min(this.remaining, this.buf.length);
+        if (n === 0) return;
+        const piece = this.buf.subarray(0, n);
+        this.chunkHash.update(piece);
+        this.onData(piece);
+        this.decodedBytes += n;
+        this.remaining -= n;
+        this.buf = this.buf.subarray(n);
+        if (this.remaining === 0) this.state = 'crlf';
+      } else if (this.state === 'crlf') {
+        if (this.buf.length < 2) return;
+        if (this.buf[0] !== 13 || this.buf[1] !== 10) this.fail('IncompleteBody', 'chunk not followed by CRLF');
+        this.buf = this.buf.subarray(2);
+        this.checkChunk();
+        this.state = 'size';
+      } else {
+        return;
+      }
+    }
+  }
+  startChunk(line) {
+    const m = /^([0-9a-fA-F]+)(?:;chunk-signature=([0-9a-f]{64}))?$/.exec(line);
+    if (!m) this.fail('IncompleteBody', 'bad aws-chunked size line');
+    if (this.signed && !m[2]) this.fail('SignatureDoesNotMatch', 'chunk without signature');
+    this.remaining = parseInt(m[1], 16);
+    this.chunkSig = m[2];
+    this.chunkHash = crypto.createHash('sha256');
+    if (this.remaining === 0) {
+      this.checkChunk();
+      this.state = 'trailer';
+    } else {
+      this.state = 'data';
+    }
+  }
+  checkChunk() {
+    if (!this.signed) return;
+    const sts = ['AWS4-HMAC-SHA256-PAYLOAD', this.amzDate, this.scope, this.prev, EMPTY_SHA256,
+                 this.chunkHash.digest('hex')].join('\n');
+    const expected = hmac(this.key, sts).toString('hex');
+    if (!crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(this.chunkSig))) {
+      this.fail('SignatureDoesNotMatch', 'chunk signature does not match');
+    }
+    this.prev = this.chunkSig;
+  }
+  finishTrailer() {
+    if (this.signed && this.trailer.length > 0) {
+      const sigLine = this.trailer.find((l) => l.startsWith('x-amz-trailer-signature:'));
+      if (!sigLine) this.fail('SignatureDoesNotMatch', 'trailer signature missing');
+      const canonical = this.trailer.filter((l) => l !== sigLine)
+        .map((l) => l.replace(/:\s*/, ':') + '\n').join('');
+      const sts = ['AWS4-HMAC-SHA256-TRAILER', this.amzDate, this.scope, this.prev,
+                   hexSha256(canonical)].join('\n');
+      const expected = hmac(this.key, sts).toString('hex');
+      const got = sigLine.split(':')[1].trim();
+      if (expected.length !== got.length ||
+          !crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(got))) {
+        this.fail('SignatureDoesNotMatch', 'trailer signature does not match');
+      }
+    }
+    this.done = true;
+    this.state = 'done';
+  }
+}
+
+// ------------------------------------------------------------------ errors and services
+function sendError(res, service, status, code, message) {
+  const requestId = crypto.randomBytes(8).toString('hex').toUpperCase();
+  if (service === 'dynamodb') {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId });
+    res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#' + code, message }));
+  } else if (service === 'ec2') {
+    res.writeHead(status, { 'content-type': 'text/xml' });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code>` +
+            `<Message>${message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`);
+  } else if (service === 'sts') {
+    res.writeHead(status, { 'content-type': 'text/xml' });
+    res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message>` +
+            `</Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+  } else {
+    res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
+            `<RequestId>${requestId}</RequestId></Error>`);
+  }
+}
+
+function serveQueryService(service, req, res, body) {
+  const params = new URLSearchParams(body.toString('utf8'));
+  const action = params.get('Action') || new URL(req.url, 'https://x').searchParams.get('Action');
+  const requestId = crypto.randomUUID();
+  if (service === 'sts' && action === 'GetCallerIdentity') {
+    res.writeHead(200, { 'content-type': 'text/xml' });
+    res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">` +
+            `<GetCallerIdentityResult><Arn>arn:aws:iam::${config.account}:user/record-user</Arn>` +
+            `<UserId>AIDATESTUSER</UserId><Account>${config.account}</Account>` +
+            `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId>` +
+            `</ResponseMetadata></GetCallerIdentityResponse>`);
+    return { operation: action, status: 200 };
+  }
+  if (service === 'ec2' && action === 'DescribeRegions') {
+    const regions = ['us-east-1', 'eu-west-1', 'ap-southeast-2'].map((r) =>
+      `<item><regionName>${r}</regionName><regionEndpoint>ec2.${r}.amazonaws.com</regionEndpoint>` +
+      `<optInStatus>opt-in-not-required</optInStatus></item>`).join('');
+    res.writeHead(200, { 'content-type': 'text/xml' });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">` +
+            `<requestId>${requestId}</requestId><regionInfo>${regions}</regionInfo></DescribeRegionsResponse>`);
+    return { operation: action, status: 200 };
+  }
+  sendError(res, service, 400, 'InvalidAction', `action ${action} is not served by this test endpoint`);
+  return { operation: action, status: 400 };
+}
+
+function serveDynamo(req, res) {
+  const target = req.headers['x-amz-target'] || '';
+  const op = target.split('.').pop();
+  if (op === 'ListTables') {
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': crypto.randomUUID() });
+    res.end(JSON.stringify({ TableNames: ['orders', 'users'] }));
+    return { operation: op, status: 200 };
+  }
+  sendError(res, 'dynamodb', 400, 'UnknownOperationException', `${op} is not served by this test endpoint`);
+  return { operation: op, status: 400 };
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const parts = [];
+    let n = 0;
+    req.on('data', (d) => {
+      n += d.length;
+      if (n > limit) { reject(new Error('body too large')); req.destroy(); return; }
+      parts.push(d);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+// ------------------------------------------------------------------ S3: forward to s3rver
+let s3Port = 0;
+
+async function serveS3(req, res, url, auth, record) {
+  const all = joinedHeaders(req);
+  const payload = req.headers['x-amz-content-sha256'];
+  const chunked = /aws-chunked/.test(req.headers['content-encoding'] || '') ||
+                  (payload || '').startsWith('STREAMING-');
+  const headers = { ...req.headers };
+  delete headers.authorization;
+  delete headers['x-amz-security-token'];
+  const query = new URLSearchParams(url.search);
+  for (const k of [...query.keys()]) if (k.startsWith('X-Amz-')) query.delete(k);
+  const qs = query.toString().replace(/=(&|$)/g, '$1');
+  let path = url.pathname + (qs ? '?' + qs : '');
+
+  let decoder = null;
+  if (chunked) {
+    if (/ECDSA/.test(payload)) {
+      sendError(res, 's3', 400, 'NotImplemented', 'SigV4a chunks are not supported here');
+      return { status: 400, code: 'NotImplemented' };
+    }
+    const cred = splitCredential(auth.credential);
+    const keys = config.keys.find((k) => k.accessKeyId === cred.accessKeyId);
+    headers['content-length'] = headers['x-amz-decoded-content-length'];
+    delete headers['transfer-encoding'];
+    headers['content-encoding'] = (headers['content-encoding'] || '').split(',')
+      .map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(',');
+    if (!headers['content-encoding']) delete headers['content-encoding'];
+    headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-') || h === 'x-amz-trailer') delete headers[h];
+    decoder = {
+      signed: payload.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'),
+      seedSignature: auth.signature,
+      key: signingKey(keys.secretAccessKey, cred.date, cred.region, cred.service),
+      amzDate: auth.amzDate,
+      scope: `${cred.date}/${cred.region}/${cred.service}/aws4_request`,
+    };
+  }
+
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = (result) => { if (!finished) { finished = true; resolve(result); } };
+    const upstream = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path, headers }, (up) => {
+      res.writeHead(up.statusCode, up.headers);
+      up.pipe(res);
+      up.on('end', () => finish({ status: up.statusCode }));
+    });
+    upstream.on('error', (e) => {
+      if (!res.headersSent) sendError(res, 's3', 502, 'InternalError', 'store failed: ' + e.message);
+      finish({ status: 502, code: 'InternalError' });
+    });
+    const reject = (code, message) => {
+      upstream.destroy();
+      req.unpipe();
+      if (!res.headersSent) sendError(res, 's3', 403, code, message);
+      finish({ status: 403, code });
+      req.resume();
+    };
+    const hash = /^[0-9a-f]{64}$/.test(payload || '') ? crypto.createHash('sha256') : null;
+    let dec = null;
+    if (decoder) {
+      dec = new AwsChunkedDecoder({ ...decoder, onData: (d) => upstream.write(d) });
+    }
+    req.on('data', (d) => {
+      if (finished) return;
+      try {
+        if (dec) dec.push(d);
+        else { if (hash) hash.update(d); upstream.write(d); }
+      } catch (e) {
+        reject(e.code || 'IncompleteBody', e.message);
+      }
+    });
+    req.on('end', () => {
+      if (finished) return;
+      if (dec && !dec.done) return reject('IncompleteBody', 'aws-chunked body ended early');
+      if (hash) {
+        const got = hash.digest('hex');
+        if (got !== payload) return reject('XAmzContentSHA256Mismatch', 'body does not match x-amz-content-sha256');
+      }
+      upstream.end();
+    });
+    record.bodyCheck = dec ? (dec.signed ? 'signed-chunks' : 'unsigned-chunks') : (hash ? 'sha256' : 'unsigned');
+  });
+}
+
+// ------------------------------------------------------------------ the front
+async function handle(req, res) {
+  const url = new URL(req.url, 'https://' + (req.headers.host || 'localhost'));
+  const auth = parseAuthorization(req, url);
+  const cred = auth.error ? null : splitCredential(auth.credential);
+  const service = cred ? cred.service : (req.headers['x-amz-target'] ? 'dynamodb' : 's3');
+  const record = { event: 'request', service, method: req.method, path: url.pathname,
+                   host: req.headers.host, userAgent: req.headers['user-agent'] || '',
+                   payload: req.headers['x-amz-content-sha256'] || null,
+                   presigned: !!auth.presigned };
+  try {
+    if (auth.error) {
+      sendError(res, service, 403, 'AccessDenied', auth.error);
+      Object.assign(record, { verified: false, status: 403, code: 'AccessDenied', reason: auth.error });
+      return;
+    }
+    const s3Like = ['s3', 's3-outposts', 's3express'].includes(service);
+    let body;
+    if (!s3Like) body = await readBody(req, BODY_BYTES_MAX);
+    const problem = await verifySignature(req, url, auth, body);
+    if (problem) {
+      sendError(res, service, 403, problem.code, problem.message);
+      Object.assign(record, { verified: false, status: 403, code: problem.code, reason: problem.message });
+      if (s3Like) req.resume();
+      return;
+    }
+    record.verified = true;
+    let result;
+    if (s3Like) result = await serveS3(req, res, url, auth, record);
+    else if (service === 'dynamodb') result = serveDynamo(req, res);
+    else result = serveQueryService(service, req, res, body);
+    Object.assign(record, result);
+  } catch (e) {
+    if (!res.headersSent) sendError(res, service, 500, 'InternalError', String(e.message || e));
+    Object.assign(record, { status: 500, code: 'InternalError', reason: String(e.message || e) });
+  } finally {
+    emit(record);
+  }
+}
+
+async function main() {
+  const store = new S3rver({ address: '127.0.0.1', port: 0, silent: true,
+                             directory: config.dataDir, resetOnClose: false });
+  const addr = await store.run();
+  s3Port = addr.port;
+  const server = https.createServer({
+    cert: fs.readFileSync(config.cert),
+    key: fs.readFileSync(config.key),
+    ...(config.minVersion ? { minVersion: config.minVersion } : {}),
+  }, (req, res) => { handle(req, res); });
+  server.keepAliveTimeout = 60000;
+  server.listen(config.port || 0, '127.0.0.1', () => {
+    emit({ event: 'listening', port: server.address().port, s3Port });
+  });
+  const stop = () => { server.close(); store.close().finally(() => process.exit(0)); };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
