@@ -139,12 +139,11 @@ void Secrets::note_message(bool write, bool tls13, int content_type, const uint8
   bool& new_keys = write ? tx_new_keys_ : rx_new_keys_;
   if (content_type == SSL3_RT_HEADER) {
     ++records;
-  } else if (content_type == SSL3_RT_CHANGE_CIPHER_SPEC && !tls13) {
-    records = 0;
-    new_keys = true;
   } else if (content_type == SSL3_RT_HANDSHAKE && len > 0) {
-    if (tls13 && data[0] == SSL3_MT_FINISHED) {
-      records = 0;
+    if (data[0] == SSL3_MT_FINISHED) {
+      // TLS 1.3: application keys start with the next record. TLS 1.2: Finished was record 0
+      // under the new keys (right after ChangeCipherSpec), so the next one is record 1.
+      records = tls13 ? 0 : 1;
       new_keys = true;
     } else if (data[0] == SSL3_MT_KEY_UPDATE) {
       key_update_ = true;

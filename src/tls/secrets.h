@@ -5,11 +5,11 @@
 // src/tls/; wiped on destruction.
 //
 // Counting rule (both callbacks run inside OpenSSL, in record order):
-//   every record header read or written      -> that direction's counter + 1
-//   TLS 1.2 ChangeCipherSpec read or written -> that direction's counter = 0 (new keys; the
-//                                               Finished that follows is record 0)
-//   TLS 1.3 Finished read or written         -> that direction's counter = 0 (application keys
-//                                               start with the next record)
+//   every record header read or written  -> that direction's counter + 1
+//   TLS 1.2 Finished read or written     -> that direction's counter = 1 (Finished is record 0
+//                                           under the keys ChangeCipherSpec put in force)
+//   TLS 1.3 Finished read or written     -> that direction's counter = 0 (application keys
+//                                           start with the next record)
 // OpenSSL reports a message after the record carrying it was counted, so the resets land
 // between the last record under the old keys and the first under the new.
 
