@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -67,13 +68,33 @@ void prefetch_algorithms() {
     static const char* const kKeyExch[] = {"ECDH", "X25519"};
     static const char* const kKdfs[] = {"HKDF", "TLS13-KDF", "TLS1-PRF"};
     static const char* const kMacs[] = {"HMAC"};
-    for (const char* n : kDigests) (void)EVP_MD_fetch(nullptr, n, nullptr);
-    for (const char* n : kCiphers) (void)EVP_CIPHER_fetch(nullptr, n, nullptr);
-    for (const char* n : kKeyMgmt) (void)EVP_KEYMGMT_fetch(nullptr, n, nullptr);
-    for (const char* n : kSignatures) (void)EVP_SIGNATURE_fetch(nullptr, n, nullptr);
-    for (const char* n : kKeyExch) (void)EVP_KEYEXCH_fetch(nullptr, n, nullptr);
-    for (const char* n : kKdfs) (void)EVP_KDF_fetch(nullptr, n, nullptr);
-    for (const char* n : kMacs) (void)EVP_MAC_fetch(nullptr, n, nullptr);
+    // Kept in globals so they stay reachable (and leak checkers agree).
+    static EVP_MD* digests[std::size(kDigests)];
+    static EVP_CIPHER* ciphers[std::size(kCiphers)];
+    static EVP_KEYMGMT* keymgmt[std::size(kKeyMgmt)];
+    static EVP_SIGNATURE* signatures[std::size(kSignatures)];
+    static EVP_KEYEXCH* keyexch[std::size(kKeyExch)];
+    static EVP_KDF* kdfs[std::size(kKdfs)];
+    static EVP_MAC* macs[std::size(kMacs)];
+    for (size_t i = 0; i < std::size(kDigests); ++i) {
+      digests[i] = EVP_MD_fetch(nullptr, kDigests[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kCiphers); ++i) {
+      ciphers[i] = EVP_CIPHER_fetch(nullptr, kCiphers[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kKeyMgmt); ++i) {
+      keymgmt[i] = EVP_KEYMGMT_fetch(nullptr, kKeyMgmt[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kSignatures); ++i) {
+      signatures[i] = EVP_SIGNATURE_fetch(nullptr, kSignatures[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kKeyExch); ++i) {
+      keyexch[i] = EVP_KEYEXCH_fetch(nullptr, kKeyExch[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kKdfs); ++i)
+      kdfs[i] = EVP_KDF_fetch(nullptr, kKdfs[i], nullptr);
+    for (size_t i = 0; i < std::size(kMacs); ++i)
+      macs[i] = EVP_MAC_fetch(nullptr, kMacs[i], nullptr);
     ERR_clear_error();  // a provider without one of them is not an error here
   });
 }
