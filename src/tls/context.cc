@@ -54,6 +54,18 @@ absl::StatusOr<SslCtxPtr> base_context(const SSL_METHOD* method, const ContextOp
 // ALPN wire form: length-prefixed protocol names.
 constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
+// The prefetched algorithms, kept in a global so they stay referenced (and reachable for leak
+// checkers) for the life of the process.
+struct Prefetched {
+  EVP_MD* digests[3];
+  EVP_CIPHER* ciphers[3];
+  EVP_KEYMGMT* keymgmt[4];
+  EVP_SIGNATURE* signatures[2];
+  EVP_KEYEXCH* keyexch[2];
+  EVP_KDF* kdfs[3];
+  EVP_MAC* macs[1];
+} g_prefetched;
+
 }  // namespace
 
 void prefetch_algorithms() {
@@ -68,33 +80,32 @@ void prefetch_algorithms() {
     static const char* const kKeyExch[] = {"ECDH", "X25519"};
     static const char* const kKdfs[] = {"HKDF", "TLS13-KDF", "TLS1-PRF"};
     static const char* const kMacs[] = {"HMAC"};
-    // Kept in globals so they stay reachable (and leak checkers agree).
-    static EVP_MD* digests[std::size(kDigests)];
-    static EVP_CIPHER* ciphers[std::size(kCiphers)];
-    static EVP_KEYMGMT* keymgmt[std::size(kKeyMgmt)];
-    static EVP_SIGNATURE* signatures[std::size(kSignatures)];
-    static EVP_KEYEXCH* keyexch[std::size(kKeyExch)];
-    static EVP_KDF* kdfs[std::size(kKdfs)];
-    static EVP_MAC* macs[std::size(kMacs)];
+    static_assert(std::size(kDigests) == std::size(Prefetched{}.digests) &&
+                  std::size(kCiphers) == std::size(Prefetched{}.ciphers) &&
+                  std::size(kKeyMgmt) == std::size(Prefetched{}.keymgmt) &&
+                  std::size(kSignatures) == std::size(Prefetched{}.signatures) &&
+                  std::size(kKeyExch) == std::size(Prefetched{}.keyexch) &&
+                  std::size(kKdfs) == std::size(Prefetched{}.kdfs) &&
+                  std::size(kMacs) == std::size(Prefetched{}.macs));
     for (size_t i = 0; i < std::size(kDigests); ++i) {
-      digests[i] = EVP_MD_fetch(nullptr, kDigests[i], nullptr);
+      g_prefetched.digests[i] = EVP_MD_fetch(nullptr, kDigests[i], nullptr);
     }
     for (size_t i = 0; i < std::size(kCiphers); ++i) {
-      ciphers[i] = EVP_CIPHER_fetch(nullptr, kCiphers[i], nullptr);
+      g_prefetched.ciphers[i] = EVP_CIPHER_fetch(nullptr, kCiphers[i], nullptr);
     }
     for (size_t i = 0; i < std::size(kKeyMgmt); ++i) {
-      keymgmt[i] = EVP_KEYMGMT_fetch(nullptr, kKeyMgmt[i], nullptr);
+      g_prefetched.keymgmt[i] = EVP_KEYMGMT_fetch(nullptr, kKeyMgmt[i], nullptr);
     }
     for (size_t i = 0; i < std::size(kSignatures); ++i) {
-      signatures[i] = EVP_SIGNATURE_fetch(nullptr, kSignatures[i], nullptr);
+      g_prefetched.signatures[i] = EVP_SIGNATURE_fetch(nullptr, kSignatures[i], nullptr);
     }
     for (size_t i = 0; i < std::size(kKeyExch); ++i) {
-      keyexch[i] = EVP_KEYEXCH_fetch(nullptr, kKeyExch[i], nullptr);
+      g_prefetched.keyexch[i] = EVP_KEYEXCH_fetch(nullptr, kKeyExch[i], nullptr);
     }
     for (size_t i = 0; i < std::size(kKdfs); ++i)
-      kdfs[i] = EVP_KDF_fetch(nullptr, kKdfs[i], nullptr);
+      g_prefetched.kdfs[i] = EVP_KDF_fetch(nullptr, kKdfs[i], nullptr);
     for (size_t i = 0; i < std::size(kMacs); ++i)
-      macs[i] = EVP_MAC_fetch(nullptr, kMacs[i], nullptr);
+      g_prefetched.macs[i] = EVP_MAC_fetch(nullptr, kMacs[i], nullptr);
     ERR_clear_error();  // a provider without one of them is not an error here
   });
 }
