@@ -217,6 +217,14 @@ void ClientContext::store_session(std::string_view key, SslSessionPtr session) {
   sessions_.emplace(std::string(key), Entry{std::move(session), order_.begin()});
 }
 
+void ClientContext::forget_session(std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(absl::string_view(key.data(), key.size()));
+  if (it == sessions_.end()) return;
+  order_.erase(it->second.position);
+  sessions_.erase(it);
+}
+
 size_t ClientContext::cached_sessions() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.size();
