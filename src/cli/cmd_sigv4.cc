@@ -170,9 +170,16 @@ std::string body_sha256_hex(const std::string& body) {
   return std::string(hex, 64);
 }
 
-std::string render_request(const RequestFile& r, std::string_view query) {
+// The request as it would be sent: an S3 path in the canonical form it was signed in, any other
+// path with only the bytes a request line cannot carry encoded.
+std::string render_request(const RequestFile& r, std::string_view query, bool s3_path) {
   std::string out = r.method + " ";
-  wire_path_append(out, r.path.empty() ? std::string("/") : r.path);
+  const std::string path = r.path.empty() ? std::string("/") : r.path;
+  if (s3_path) {
+    s3_path_append(out, path);
+  } else {
+    wire_path_append(out, path);
+  }
   if (!query.empty()) out.append("?").append(query);
   out += " HTTP/1.1\r\n";
   for (const auto& [n, v] : r.headers) out += n + ": " + v + "\r\n";
@@ -325,7 +332,7 @@ int run_sign(const std::vector<std::string>& args) {
     format_authorization(authorization, access_key, scope, signed_headers, signature);
     req.headers.emplace_back("Authorization", authorization);
   }
-  const std::string signed_request = render_request(req, query);
+  const std::string signed_request = render_request(req, query, !in.normalize_path);
   if (f.switches.count("--json")) {
     std::printf("{\"canonical_request\": %s, \"string_to_sign\": %s, \"signature\": %s, "
                 "\"signed_headers\": %s, \"signed_request\": %s}\n",
@@ -404,7 +411,7 @@ int run_verify(const std::vector<std::string>& args) {
   const std::vector<Header> views = req.header_views();
   const RequestView view{req.method, req.path, req.query, views};
   ParsedAuth auth;
-  Result r = parse_auth(view, auth);
+  Result r = parse_auth(view, auth, /*require_token=*/false);
   auto fail = [&](const Result& res) {
     if (json) {
       std::printf("{\"valid\": false, \"error\": %s, \"message\": %s}\n",

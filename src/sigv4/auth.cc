@@ -65,11 +65,14 @@ Error check_algorithm(std::string_view algorithm) {
 }
 
 // Common tail of both forms: credential, signature, signed headers and date.
-Result finish(ParsedAuth& out, std::string_view credential) {
+Result finish(ParsedAuth& out, std::string_view credential, bool require_token) {
   Result r = split_credential(credential, out.access_key, out.scope);
   if (!r.ok()) return r;
   r = split_access_key(out.access_key, out.token_id, out.record);
-  if (!r.ok()) return r;
+  if (!r.ok()) {
+    if (require_token) return r;
+    out.token_id = out.record = {};
+  }
   if (!is_lower_hex64(out.signature)) return Result::fail(Error::kMalformedSignature);
   if (!valid_signed_headers(out.signed_headers)) return Result::fail(Error::kBadSignedHeaders);
   if (out.amz_date.empty()) return Result::fail(Error::kMissingDate);
@@ -82,7 +85,8 @@ Result finish(ParsedAuth& out, std::string_view credential) {
   return {};
 }
 
-Result parse_header_form(const RequestView& req, std::string_view value, ParsedAuth& out) {
+Result parse_header_form(const RequestView& req, std::string_view value, ParsedAuth& out,
+                         bool require_token) {
   value = trim(value);
   const size_t sp = value.find_first_of(" \t");
   const std::string_view algorithm = value.substr(0, sp);
@@ -102,28 +106,28 @@ Result parse_header_form(const RequestView& req, std::string_view value, ParsedA
     const size_t comma = rest.find(',');
     const std::string_view raw = rest.substr(0, comma);
     const std::string_view seg = trim(raw);
-    if (starts_with(seg, "Credential=")) {
-      if (cred_begin != nullptr) return Result::fail(Error::kDuplicateParameter);
+    // A parameter name not seen yet starts that parameter; a name seen before continues the
+    // credential when inside it (the access key may hold ",Signature="), else is a duplicate.
+    if (starts_with(seg, "Credential=") && cred_begin == nullptr) {
       cred_begin = seg.data() + 11;
       cred_end = seg.data() + seg.size();
       current = kCredential;
-    } else if (starts_with(seg, "SignedHeaders=") && valid_signed_headers(seg.substr(14))) {
-      if (have_sh) return Result::fail(Error::kDuplicateParameter);
+    } else if (starts_with(seg, "SignedHeaders=") && !have_sh) {
       out.signed_headers = seg.substr(14);
+      if (!valid_signed_headers(out.signed_headers)) return Result::fail(Error::kBadSignedHeaders);
       have_sh = true;
       current = kOther;
-    } else if (starts_with(seg, "Signature=") && is_hex_run(seg.substr(10))) {
-      if (have_sig) return Result::fail(Error::kDuplicateParameter);
+    } else if (starts_with(seg, "Signature=") && !have_sig) {
       out.signature = seg.substr(10);
+      if (!is_hex_run(out.signature)) return Result::fail(Error::kMalformedSignature);
       have_sig = true;
       current = kOther;
     } else if (current == kCredential) {
       cred_end = raw.data() + raw.size();  // the ',' belonged to the access key
       while (cred_end > cred_begin && is_space(cred_end[-1])) --cred_end;
-    } else if (starts_with(seg, "SignedHeaders=")) {
-      return Result::fail(Error::kBadSignedHeaders);
-    } else if (starts_with(seg, "Signature=")) {
-      return Result::fail(Error::kMalformedSignature);
+    } else if (starts_with(seg, "Credential=") || starts_with(seg, "SignedHeaders=") ||
+               starts_with(seg, "Signature=")) {
+      return Result::fail(Error::kDuplicateParameter);
     } else {
       return Result::fail(Error::kMalformedAuthorization);
     }
@@ -136,10 +140,11 @@ Result parse_header_form(const RequestView& req, std::string_view value, ParsedA
   const Header* date = find_header(req.headers, "x-amz-date");
   if (date != nullptr) out.amz_date = trim(date->value);
   out.has_client_security_token = find_header(req.headers, "x-amz-security-token") != nullptr;
-  return finish(out, std::string_view(cred_begin, static_cast<size_t>(cred_end - cred_begin)));
+  return finish(out, std::string_view(cred_begin, static_cast<size_t>(cred_end - cred_begin)),
+                require_token);
 }
 
-Result parse_query_form(const RequestView& req, ParsedAuth& out) {
+Result parse_query_form(const RequestView& req, ParsedAuth& out, bool require_token) {
   std::string_view algorithm, credential, date, expires, signed_headers, signature;
   bool seen[6] = {};
   bool any = false;
@@ -188,7 +193,7 @@ Result parse_query_form(const RequestView& req, ParsedAuth& out) {
   out.signed_headers = signed_headers;
   out.signature = signature;
   out.amz_date = date;
-  return finish(out, credential);
+  return finish(out, credential, require_token);
 }
 
 }  // namespace
@@ -247,7 +252,7 @@ bool valid_signed_headers(std::string_view list) {
   return !at_start;
 }
 
-Result parse_auth(const RequestView& request, ParsedAuth& out) {
+Result parse_auth(const RequestView& request, ParsedAuth& out, bool require_token) {
   out.form = AuthForm::kHeader;
   out.access_key = out.token_id = out.record = {};
   out.scope = {};
@@ -256,9 +261,9 @@ Result parse_auth(const RequestView& request, ParsedAuth& out) {
   out.has_client_security_token = false;
   out.storage_used = 0;
   if (const Header* h = find_header(request.headers, "authorization")) {
-    return parse_header_form(request, h->value, out);
+    return parse_header_form(request, h->value, out, require_token);
   }
-  return parse_query_form(request, out);
+  return parse_query_form(request, out, require_token);
 }
 
 }  // namespace pamproxy::sigv4

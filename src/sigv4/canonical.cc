@@ -43,7 +43,7 @@ Result Canonicalizer::build(const CanonicalInput& in, std::string& out) {
     normalize_path_append(decoded_, path_);
     uri_encode_append(out, decoded_, /*keep_slash=*/true);
   } else {
-    wire_path_append(out, path);
+    s3_path_append(out, path);
   }
   out.push_back('\n');
   if (Result r = append_query(in, out); !r.ok()) return r;

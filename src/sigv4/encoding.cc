@@ -120,6 +120,29 @@ void wire_path_append(std::string& out, std::string_view path) {
   }
 }
 
+void s3_path_append(std::string& out, std::string_view path) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    auto c = static_cast<unsigned char>(path[i]);
+    if (c == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 &&
+        hex_value(path[i + 2]) >= 0) {
+      c = static_cast<unsigned char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
+      i += 2;
+      // An encoded '/' stays encoded: it is part of a segment, not a separator.
+      if (is_unreserved(c)) {
+        out.push_back(static_cast<char>(c));
+      } else {
+        append_escape(out, c);
+      }
+      continue;
+    }
+    if (is_unreserved(c) || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      append_escape(out, c);
+    }
+  }
+}
+
 void normalize_path_append(std::string& out, std::string_view path) {
   if (path.empty()) {
     out.push_back('/');

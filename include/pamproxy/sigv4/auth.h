@@ -45,7 +45,9 @@ struct ParsedAuth {
 
 // Fills `out` from the request: Authorization when present, else the presigned query. The date
 // comes from X-Amz-Date (header or query). Checks shapes only; times are checked by the signer.
-Result parse_auth(const RequestView& request, ParsedAuth& out);
+// With `require_token` (the proxy), an access key that is not TOKENID#RECORD is an error;
+// without it (pamctl verifying plain AWS requests) token_id and record are left empty.
+Result parse_auth(const RequestView& request, ParsedAuth& out, bool require_token = true);
 
 // Splits "TOKENID#RECORD" at the first '#'.
 Result split_access_key(std::string_view access_key, std::string_view& token_id,

@@ -23,6 +23,13 @@ bool percent_decode_append(std::string& out, std::string_view in);
 // path pasted with raw spaces or UTF-8 be signed as it would be sent.
 void wire_path_append(std::string& out, std::string_view path);
 
+// The canonical URI of S3-family services: the path as sent, each byte in canonical form (a
+// valid %XX decoded and re-encoded, so '$' and '%24' both give %24 and '%41' gives 'A'; other
+// bytes but unreserved ones and '/' encoded). Clients encode paths this way already, so for them
+// this is the path as sent; it matches AWS's own examples (`/test$file.text` signs as
+// `/test%24file.text`).
+void s3_path_append(std::string& out, std::string_view path);
+
 // Removes dot segments and empty segments, keeping a leading and a trailing '/' (the rule AWS's
 // signers apply before double-encoding non-S3 paths). Empty input gives "/".
 void normalize_path_append(std::string& out, std::string_view path);
