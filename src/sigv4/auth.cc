@@ -113,8 +113,7 @@ Result parse_header_form(const RequestView& req, std::string_view value, ParsedA
       cred_end = seg.data() + seg.size();
       current = kCredential;
     } else if (starts_with(seg, "SignedHeaders=") && !have_sh) {
-      out.signed_headers = seg.substr(14);
-      if (!valid_signed_headers(out.signed_headers)) return Result::fail(Error::kBadSignedHeaders);
+      out.signed_headers = seg.substr(14);  // validated in finish()
       have_sh = true;
       current = kOther;
     } else if (starts_with(seg, "Signature=") && !have_sig) {
@@ -234,22 +233,17 @@ Result split_credential(std::string_view credential, std::string_view& access_ke
 }
 
 bool valid_signed_headers(std::string_view list) {
-  if (list.empty()) return false;
-  bool at_start = true;
+  if (list.empty() || list.front() == ';' || list.back() == ';') return false;
+  char prev = ';';
   for (char c : list) {
     if (c == ';') {
-      if (at_start) return false;
-      at_start = true;
-      continue;
+      if (prev == ';') return false;
+    } else if (!detail::kChars.token_lower[static_cast<unsigned char>(c)]) {
+      return false;
     }
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.' || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' ||
-                    c == '\'' || c == '*' || c == '+' || c == '^' || c == '`' || c == '|' ||
-                    c == '~';
-    if (!ok) return false;
-    at_start = false;
+    prev = c;
   }
-  return !at_start;
+  return true;
 }
 
 Result parse_auth(const RequestView& request, ParsedAuth& out, bool require_token) {

@@ -19,6 +19,35 @@ int hex_digit(char c) {
 
 }  // namespace
 
+void sign_chunk(const HmacKey& key, std::string_view amz_date, const Scope& scope,
+                std::string_view prev_signature, std::string_view data, char* out) {
+  // The string to sign is short and bounded (scope fields are checked by callers).
+  char buf[512];
+  size_t n = 0;
+  auto put = [&](std::string_view s) {
+    const size_t k = s.size() < sizeof buf - n ? s.size() : sizeof buf - n;
+    std::memcpy(buf + n, s.data(), k);
+    n += k;
+  };
+  char data_hex[kSignatureHexLength];
+  hex_encode(sha256(data), data_hex);
+  put(kChunkPrefix);
+  put(amz_date);
+  put("\n");
+  put(scope.date);
+  put("/");
+  put(scope.region);
+  put("/");
+  put(scope.service);
+  put("/aws4_request\n");
+  put(prev_signature);
+  put("\n");
+  put(kEmptySha256);
+  put("\n");
+  put(std::string_view(data_hex, sizeof data_hex));
+  hex_encode(key.mac(std::string_view(buf, n)), out);
+}
+
 bool ChunkSigner::start(const ChunkSignerSetup& setup) {
   state_ = State::kFailed;
   if (!is_lower_hex64(setup.client_seed_signature) ||

@@ -64,20 +64,16 @@ std::optional<int64_t> to_epoch(int64_t y, int64_t mo, int64_t d, int64_t h, int
 
 }  // namespace
 
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
-}
-
 void uri_encode_append(std::string& out, std::string_view in, bool keep_slash) {
-  for (char ch : in) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(ch);
-    } else {
-      append_escape(out, c);
-    }
+  size_t run = 0;  // start of the pending run of bytes kept as they are
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (is_unreserved(c) || (keep_slash && c == '/')) continue;
+    out.append(in.data() + run, i - run);
+    append_escape(out, c);
+    run = i + 1;
   }
+  out.append(in.data() + run, in.size() - run);
 }
 
 bool percent_decode_append(std::string& out, std::string_view in) {
@@ -121,8 +117,11 @@ void wire_path_append(std::string& out, std::string_view path) {
 }
 
 void s3_path_append(std::string& out, std::string_view path) {
+  size_t run = 0;  // start of the pending run of bytes kept as they are
   for (size_t i = 0; i < path.size(); ++i) {
     auto c = static_cast<unsigned char>(path[i]);
+    if (is_unreserved(c) || c == '/') continue;
+    out.append(path.data() + run, i - run);
     if (c == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 &&
         hex_value(path[i + 2]) >= 0) {
       c = static_cast<unsigned char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
@@ -133,14 +132,12 @@ void s3_path_append(std::string& out, std::string_view path) {
       } else {
         append_escape(out, c);
       }
-      continue;
-    }
-    if (is_unreserved(c) || c == '/') {
-      out.push_back(static_cast<char>(c));
     } else {
       append_escape(out, c);
     }
+    run = i + 1;
   }
+  out.append(path.data() + run, path.size() - run);
 }
 
 void normalize_path_append(std::string& out, std::string_view path) {

@@ -6,17 +6,6 @@ bool is_s3_family(std::string_view service) {
   return service == "s3" || service == "s3-outposts" || service == "s3express";
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
 const Header* find_header(std::span<const Header> headers, std::string_view name) {
   for (const Header& h : headers) {
     if (iequals(h.name, name)) return &h;

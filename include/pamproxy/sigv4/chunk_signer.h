@@ -40,6 +40,11 @@ struct ChunkSignerSetup {
   uint64_t chunk_bytes_max = 16 * 1024 * 1024;
 };
 
+// The signature of one chunk (the client side of the chain: SDKs, load generators, tests).
+// `prev_signature` is the seed or the previous chunk's signature; writes 64 hex chars to `out`.
+void sign_chunk(const HmacKey& key, std::string_view amz_date, const Scope& scope,
+                std::string_view prev_signature, std::string_view data, char* out);
+
 class ChunkSigner {
  public:
   enum class Kind : uint8_t {

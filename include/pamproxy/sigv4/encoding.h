@@ -7,9 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "pamproxy/sigv4/types.h"
+
 namespace pamproxy::sigv4 {
 
-bool is_unreserved(unsigned char c);
+inline bool is_unreserved(unsigned char c) { return detail::kChars.unreserved[c]; }
 
 // Appends `in` with every byte but the unreserved ones (and '/' when keep_slash) as %XX.
 void uri_encode_append(std::string& out, std::string_view in, bool keep_slash);

@@ -54,8 +54,38 @@ inline constexpr std::string_view kEmptySha256 =
 // second time.
 bool is_s3_family(std::string_view service);
 
+namespace detail {
+// Byte classes used on every request: lowercase map, RFC 3986 unreserved, header-name token.
+struct CharTables {
+  unsigned char lower[256];
+  bool unreserved[256];
+  bool token_lower[256];  // a lowercase RFC 9110 token character
+  constexpr CharTables() : lower(), unreserved(), token_lower() {
+    for (int c = 0; c < 256; ++c) {
+      lower[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      const bool alnum_lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+      unreserved[c] = alnum_lower || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+                      c == '.' || c == '~';
+      token_lower[c] = alnum_lower || c == '-' || c == '_' || c == '.' || c == '!' || c == '#' ||
+                       c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' ||
+                       c == '^' || c == '`' || c == '|' || c == '~';
+    }
+  }
+};
+inline constexpr CharTables kChars{};
+}  // namespace detail
+
 // Case-insensitive ASCII comparison (header names).
-bool iequals(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (detail::kChars.lower[static_cast<unsigned char>(a[i])] !=
+        detail::kChars.lower[static_cast<unsigned char>(b[i])]) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // First header named `name` (case-insensitive), or nullptr.
 const Header* find_header(std::span<const Header> headers, std::string_view name);
