@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 #include <vector>
@@ -36,11 +36,21 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n) {
+  return operator new(n);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -58,8 +68,9 @@ struct TypicalRequest {
 
   explicit TypicalRequest(std::string_view secret) {
     owned = {{"Host", "my-bucket.s3.eu-west-1.amazonaws.com"},
-             {"User-Agent", "aws-cli/2.9.19 Python/3.11.2 Linux/6.1 exe/x86_64.debian.12 "
-                            "prompt/off command/s3.cp"},
+             {"User-Agent",
+              "aws-cli/2.9.19 Python/3.11.2 Linux/6.1 exe/x86_64.debian.12 "
+              "prompt/off command/s3.cp"},
              {"Accept-Encoding", "identity"},
              {"Content-Type", "text/csv"},
              {"Content-Length", "1048576"},

@@ -34,7 +34,8 @@ constexpr char kUsage[] =
     "sign: sign a raw HTTP/1.1 request (as pasted from a log or a document) with SigV4 and print\n"
     "the canonical request, the string to sign, the signature and the signed request.\n"
     "  --request FILE|-        the request: request line, headers, empty line, body. Bare LF or\n"
-    "                          CRLF, folded header lines, raw spaces or UTF-8 in the path are fine\n"
+    "                          CRLF, folded header lines, raw spaces or UTF-8 in the path are "
+    "fine\n"
     "  --access-key AK         access key id (for the proxy: TOKENID#RECORD)\n"
     "  --secret-key SK         secret access key (for the proxy: the REST API token)\n"
     "  --region REGION         e.g. us-east-1\n"
@@ -58,7 +59,8 @@ constexpr char kUsage[] =
     "  --request FILE|-        the signed request\n"
     "  --secret-key SK         the secret the client signed with\n"
     "  --time NOW              also check the clock skew (900 s) or presigned expiry against NOW\n"
-    "  --canonical-request F   the canonical request the client or AWS printed (from `aws --debug`\n"
+    "  --canonical-request F   the canonical request the client or AWS printed (from `aws "
+    "--debug`\n"
     "                          or a SignatureDoesNotMatch error), to compare part by part\n"
     "  --no-normalize-path     the path was signed as sent (S3 style) whatever the service\n"
     "  --json                  one JSON object: valid, error, differs, canonical_request,\n"
@@ -214,11 +216,10 @@ std::string encoded(std::string_view s) {
 }
 
 int run_sign(const std::vector<std::string>& args) {
-  const Flags f = parse_flags(
-      args,
-      {"--request", "--access-key", "--secret-key", "--region", "--service", "--time",
-       "--session-token", "--presign", "--signed-headers"},
-      {"--no-normalize-path", "--json"});
+  const Flags f = parse_flags(args,
+                              {"--request", "--access-key", "--secret-key", "--region", "--service",
+                               "--time", "--session-token", "--presign", "--signed-headers"},
+                              {"--no-normalize-path", "--json"});
   if (f.switches.count("--help")) {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -233,8 +234,8 @@ int run_sign(const std::vector<std::string>& args) {
   if (access_key.empty() || region.empty() || service.empty()) {
     throw UsageError("--access-key, --region and --service must not be empty");
   }
-  const std::string token = f.values.count("--session-token") ? f.values.at("--session-token")
-                                                              : std::string();
+  const std::string token =
+      f.values.count("--session-token") ? f.values.at("--session-token") : std::string();
   const bool presign = f.values.count("--presign") > 0;
   int64_t expires_s = 0;
   if (presign) {
@@ -334,16 +335,18 @@ int run_sign(const std::vector<std::string>& args) {
   }
   const std::string signed_request = render_request(req, query, !in.normalize_path);
   if (f.switches.count("--json")) {
-    std::printf("{\"canonical_request\": %s, \"string_to_sign\": %s, \"signature\": %s, "
-                "\"signed_headers\": %s, \"signed_request\": %s}\n",
-                json_string(signer.canonical_request()).c_str(),
-                json_string(signer.string_to_sign()).c_str(), json_string(signature).c_str(),
-                json_string(signed_headers).c_str(), json_string(signed_request).c_str());
+    std::printf(
+        "{\"canonical_request\": %s, \"string_to_sign\": %s, \"signature\": %s, "
+        "\"signed_headers\": %s, \"signed_request\": %s}\n",
+        json_string(signer.canonical_request()).c_str(),
+        json_string(signer.string_to_sign()).c_str(), json_string(signature).c_str(),
+        json_string(signed_headers).c_str(), json_string(signed_request).c_str());
   } else {
-    std::printf("== canonical request\n%s\n\n== string to sign\n%s\n\n== signature\n%s\n\n"
-                "== signed request\n%s\n",
-                signer.canonical_request().c_str(), signer.string_to_sign().c_str(),
-                signature.c_str(), signed_request.c_str());
+    std::printf(
+        "== canonical request\n%s\n\n== string to sign\n%s\n\n== signature\n%s\n\n"
+        "== signed request\n%s\n",
+        signer.canonical_request().c_str(), signer.string_to_sign().c_str(), signature.c_str(),
+        signed_request.c_str());
   }
   return kExitOk;
 }
@@ -464,11 +467,11 @@ int run_verify(const std::vector<std::string>& args) {
                             ? "canonical URI (path): the client signed it as sent (S3 style)"
                             : "canonical URI (path): the client normalized and double-encoded it",
                         !in.normalize_path, std::string(in.payload_hash)});
-    for (std::string_view p : {std::string_view(body_hash), std::string_view("UNSIGNED-PAYLOAD"),
-                               kEmptySha256}) {
+    for (std::string_view p :
+         {std::string_view(body_hash), std::string_view("UNSIGNED-PAYLOAD"), kEmptySha256}) {
       if (p != in.payload_hash) {
-        variants.push_back({"payload hash: the client signed " + std::string(p),
-                            in.normalize_path, std::string(p)});
+        variants.push_back({"payload hash: the client signed " + std::string(p), in.normalize_path,
+                            std::string(p)});
       }
     }
     for (const Variant& v : variants) {
@@ -487,38 +490,43 @@ int run_verify(const std::vector<std::string>& args) {
       theirs = *client_cr;
       differs = differing_part(ours, theirs);
       if (differs.empty()) {
-        differs = "none in the canonical request: the secret key, the date or the credential "
-                  "scope differs";
+        differs =
+            "none in the canonical request: the secret key, the date or the credential "
+            "scope differs";
       }
     }
     if (differs.empty()) {
-      differs = "unknown: the secret key, or a part the client canonicalized differently (pass "
-                "its canonical request with --canonical-request, e.g. from `aws --debug`)";
+      differs =
+          "unknown: the secret key, or a part the client canonicalized differently (pass "
+          "its canonical request with --canonical-request, e.g. from `aws --debug`)";
     }
   }
 
   if (json) {
-    std::printf("{\"valid\": %s, \"error\": %s, \"differs\": %s, \"canonical_request\": %s, "
-                "\"string_to_sign\": %s, \"expected_signature\": %s, \"provided_signature\": %s, "
-                "\"client_canonical_request\": %s}\n",
-                valid ? "true" : "false", valid ? "null" : "\"signature_mismatch\"",
-                valid ? "null" : json_string(differs).c_str(), json_string(ours).c_str(),
-                json_string(sts).c_str(), json_string(expected).c_str(),
-                json_string(auth.signature).c_str(),
-                theirs.empty() ? "null" : json_string(theirs).c_str());
+    std::printf(
+        "{\"valid\": %s, \"error\": %s, \"differs\": %s, \"canonical_request\": %s, "
+        "\"string_to_sign\": %s, \"expected_signature\": %s, \"provided_signature\": %s, "
+        "\"client_canonical_request\": %s}\n",
+        valid ? "true" : "false", valid ? "null" : "\"signature_mismatch\"",
+        valid ? "null" : json_string(differs).c_str(), json_string(ours).c_str(),
+        json_string(sts).c_str(), json_string(expected).c_str(),
+        json_string(auth.signature).c_str(), theirs.empty() ? "null" : json_string(theirs).c_str());
   } else if (valid) {
-    std::printf("valid: signature %s matches\n\n== canonical request\n%s\n\n== string to sign\n"
-                "%s\n",
-                expected.c_str(), ours.c_str(), sts.c_str());
+    std::printf(
+        "valid: signature %s matches\n\n== canonical request\n%s\n\n== string to sign\n"
+        "%s\n",
+        expected.c_str(), ours.c_str(), sts.c_str());
   } else {
-    std::printf("invalid: the signature does not match\ndiffers: %s\n\n"
-                "== canonical request (expected with this secret)\n%s\n\n",
-                differs.c_str(), ours.c_str());
+    std::printf(
+        "invalid: the signature does not match\ndiffers: %s\n\n"
+        "== canonical request (expected with this secret)\n%s\n\n",
+        differs.c_str(), ours.c_str());
     if (!theirs.empty()) std::printf("== canonical request (client)\n%s\n\n", theirs.c_str());
-    std::printf("== string to sign (expected)\n%s\n\nexpected signature: %s\n"
-                "provided signature: %.*s\n",
-                sts.c_str(), expected.c_str(), static_cast<int>(auth.signature.size()),
-                auth.signature.data());
+    std::printf(
+        "== string to sign (expected)\n%s\n\nexpected signature: %s\n"
+        "provided signature: %.*s\n",
+        sts.c_str(), expected.c_str(), static_cast<int>(auth.signature.size()),
+        auth.signature.data());
   }
   return valid ? kExitOk : kExitFailed;
 }

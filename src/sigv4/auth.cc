@@ -8,7 +8,9 @@ namespace {
 
 constexpr std::string_view kSigV4a = "AWS4-ECDSA-P256-SHA256";
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -16,7 +18,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 
 bool is_hex_run(std::string_view s) {
   if (s.empty()) return false;
@@ -154,13 +158,13 @@ Result parse_query_form(const RequestView& req, ParsedAuth& out, bool require_to
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     const size_t eq = pair.find('=');
     const std::string_view key = pair.substr(0, eq);
-    const std::string_view raw = eq == std::string_view::npos ? std::string_view()
-                                                                : pair.substr(eq + 1);
+    const std::string_view raw =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     if (!starts_with(key, "X-Amz-")) continue;
-    static constexpr std::string_view kNames[6] = {"X-Amz-Algorithm", "X-Amz-Credential",
-                                                   "X-Amz-Date",      "X-Amz-Expires",
+    static constexpr std::string_view kNames[6] = {"X-Amz-Algorithm",     "X-Amz-Credential",
+                                                   "X-Amz-Date",          "X-Amz-Expires",
                                                    "X-Amz-SignedHeaders", "X-Amz-Signature"};
-    std::string_view* slots[6] = {&algorithm, &credential, &date,
+    std::string_view* slots[6] = {&algorithm, &credential,     &date,
                                   &expires,   &signed_headers, &signature};
     if (key == "X-Amz-Security-Token") {
       out.has_client_security_token = true;
@@ -208,8 +212,7 @@ Result split_access_key(std::string_view access_key, std::string_view& token_id,
   return {};
 }
 
-Result split_credential(std::string_view credential, std::string_view& access_key,
-                        Scope& scope) {
+Result split_credential(std::string_view credential, std::string_view& access_key, Scope& scope) {
   std::string_view fields[4];
   std::string_view rest = credential;
   for (int i = 3; i >= 0; --i) {

@@ -50,10 +50,9 @@ void sign_chunk(const HmacKey& key, std::string_view amz_date, const Scope& scop
 
 bool ChunkSigner::start(const ChunkSignerSetup& setup) {
   state_ = State::kFailed;
-  if (!is_lower_hex64(setup.client_seed_signature) ||
-      !is_lower_hex64(setup.proxy_seed_signature) || setup.amz_date.size() != kAmzDateLength ||
-      setup.scope.date.size() != 8 || setup.scope.region.size() > 64 ||
-      setup.scope.service.size() > 64) {
+  if (!is_lower_hex64(setup.client_seed_signature) || !is_lower_hex64(setup.proxy_seed_signature) ||
+      setup.amz_date.size() != kAmzDateLength || setup.scope.date.size() != 8 ||
+      setup.scope.region.size() > 64 || setup.scope.service.size() > 64) {
     return false;
   }
   setup_ = setup;
@@ -189,11 +188,8 @@ ChunkSigner::Step ChunkSigner::feed(std::string_view data) {
   while (s.consumed < data.size() && s.kind == Kind::kNeedMore) {
     const std::string_view in = data.substr(s.consumed);
     switch (state_) {
-      case State::kFailed:
-        return fail(s, Error::kChunkMalformed);
-      case State::kDone:
-        s.kind = Kind::kDone;
-        return s;
+      case State::kFailed: return fail(s, Error::kChunkMalformed);
+      case State::kDone: s.kind = Kind::kDone; return s;
       case State::kData: {
         const size_t n = in.size() < remaining_ ? in.size() : static_cast<size_t>(remaining_);
         data_hash_.update(in.data(), n);
@@ -237,7 +233,8 @@ ChunkSigner::Step ChunkSigner::feed(std::string_view data) {
           line_[line_size_++] = c;
           break;
         }
-        if (line_size_ == 0 || line_[line_size_ - 1] != '\r') return fail(s, Error::kChunkMalformed);
+        if (line_size_ == 0 || line_[line_size_ - 1] != '\r')
+          return fail(s, Error::kChunkMalformed);
         --line_size_;
         if (state_ == State::kSizeLine) {
           if (!parse_size_line(s)) return fail(s, Error::kChunkMalformed);

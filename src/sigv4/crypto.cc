@@ -11,11 +11,17 @@
 
 namespace pamproxy::sigv4 {
 
-Sha256::Sha256() { SHA256_Init(&ctx_); }
+Sha256::Sha256() {
+  SHA256_Init(&ctx_);
+}
 
-void Sha256::update(std::string_view data) { SHA256_Update(&ctx_, data.data(), data.size()); }
+void Sha256::update(std::string_view data) {
+  SHA256_Update(&ctx_, data.data(), data.size());
+}
 
-void Sha256::update(const void* data, size_t size) { SHA256_Update(&ctx_, data, size); }
+void Sha256::update(const void* data, size_t size) {
+  SHA256_Update(&ctx_, data, size);
+}
 
 Digest Sha256::finish() {
   Digest d;

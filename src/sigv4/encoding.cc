@@ -97,16 +97,21 @@ void wire_path_append(std::string& out, std::string_view path) {
     const auto c = static_cast<unsigned char>(path[i]);
     bool escape = c <= 0x20 || c >= 0x7f;
     switch (c) {
-      case '"': case '<': case '>': case '\\': case '^': case '`': case '{': case '|': case '}':
-      case '#':
-        escape = true;
-        break;
+      case '"':
+      case '<':
+      case '>':
+      case '\\':
+      case '^':
+      case '`':
+      case '{':
+      case '|':
+      case '}':
+      case '#': escape = true; break;
       case '%':
-        escape = !(i + 2 < path.size() && hex_value(path[i + 1]) >= 0 &&
-                   hex_value(path[i + 2]) >= 0);
+        escape =
+            !(i + 2 < path.size() && hex_value(path[i + 1]) >= 0 && hex_value(path[i + 2]) >= 0);
         break;
-      default:
-        break;
+      default: break;
     }
     if (escape) {
       append_escape(out, c);
@@ -179,8 +184,8 @@ void normalize_path_append(std::string& out, std::string_view path) {
 std::optional<int64_t> parse_amz_date(std::string_view s) {
   if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return {};
   int64_t y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || !digits(s, 4, 2, mo) || !digits(s, 6, 2, d) ||
-      !digits(s, 9, 2, h) || !digits(s, 11, 2, mi) || !digits(s, 13, 2, sec)) {
+  if (!digits(s, 0, 4, y) || !digits(s, 4, 2, mo) || !digits(s, 6, 2, d) || !digits(s, 9, 2, h) ||
+      !digits(s, 11, 2, mi) || !digits(s, 13, 2, sec)) {
     return {};
   }
   return to_epoch(y, mo, d, h, mi, sec);
@@ -193,8 +198,8 @@ std::optional<int64_t> parse_iso8601(std::string_view s) {
     return {};
   }
   int64_t y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || !digits(s, 5, 2, mo) || !digits(s, 8, 2, d) ||
-      !digits(s, 11, 2, h) || !digits(s, 14, 2, mi) || !digits(s, 17, 2, sec)) {
+  if (!digits(s, 0, 4, y) || !digits(s, 5, 2, mo) || !digits(s, 8, 2, d) || !digits(s, 11, 2, h) ||
+      !digits(s, 14, 2, mi) || !digits(s, 17, 2, sec)) {
     return {};
   }
   return to_epoch(y, mo, d, h, mi, sec);

@@ -48,20 +48,17 @@ std::string_view aws_code(Error e) {
     case Error::kMalformedCredential:
     case Error::kBadSignedHeaders:
     case Error::kMalformedSignature:
-    case Error::kCredentialDateMismatch:
-      return "AuthorizationHeaderMalformed";
+    case Error::kCredentialDateMismatch: return "AuthorizationHeaderMalformed";
     case Error::kMissingTokenSeparator:
     case Error::kEmptyTokenId:
-    case Error::kEmptyRecord:
-      return "InvalidAccessKeyId";
+    case Error::kEmptyRecord: return "InvalidAccessKeyId";
     case Error::kSignedHeaderMissing:
     case Error::kMissingDate:
     case Error::kBadDate:
     case Error::kBadExpires:
     case Error::kExpiresTooLong:
     case Error::kBadPercentEncoding:
-    case Error::kPayloadHashRequired:
-      return "AuthorizationQueryParametersError";
+    case Error::kPayloadHashRequired: return "AuthorizationQueryParametersError";
     case Error::kPresignedExpired: return "AccessDenied";
     case Error::kSkewExceeded: return "RequestTimeTooSkewed";
     case Error::kBadPayloadHash: return "InvalidArgument";
@@ -108,14 +105,11 @@ std::string describe(const Result& r) {
       return "a header listed in SignedHeaders is not in the request";
     case Error::kMalformedSignature:
       return "the signature is not 64 lowercase hexadecimal characters";
-    case Error::kMissingDate:
-      return "the request has no X-Amz-Date (header or query parameter)";
-    case Error::kBadDate:
-      return "X-Amz-Date is malformed: expected YYYYMMDDTHHMMSSZ (UTC)";
+    case Error::kMissingDate: return "the request has no X-Amz-Date (header or query parameter)";
+    case Error::kBadDate: return "X-Amz-Date is malformed: expected YYYYMMDDTHHMMSSZ (UTC)";
     case Error::kCredentialDateMismatch:
       return "the credential's date does not match the day of X-Amz-Date";
-    case Error::kBadExpires:
-      return "X-Amz-Expires must be a positive number of seconds";
+    case Error::kBadExpires: return "X-Amz-Expires must be a positive number of seconds";
     case Error::kExpiresTooLong:
       return "X-Amz-Expires is " + std::to_string(r.request_time_s) +
              " seconds; the longest allowed is " + std::to_string(r.limit_s) + " seconds";
@@ -139,8 +133,7 @@ std::string describe(const Result& r) {
     case Error::kSignatureMismatch:
       return "the request signature does not match: the token secret (AWS_SECRET_ACCESS_KEY) "
              "or the signed request differs";
-    case Error::kChunkMalformed:
-      return "the aws-chunked body is malformed";
+    case Error::kChunkMalformed: return "the aws-chunked body is malformed";
     case Error::kChunkSignatureMismatch:
       return "a chunk signature of the aws-chunked body does not match";
   }

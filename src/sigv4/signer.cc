@@ -110,9 +110,8 @@ Result Signer::check_time(const ParsedAuth& auth, const VerifyOptions& o) {
   return {};
 }
 
-Result Signer::verify(const RequestView& request, const ParsedAuth& auth,
-                      std::string_view secret, const VerifyOptions& options,
-                      std::string_view body_sha256_hex) {
+Result Signer::verify(const RequestView& request, const ParsedAuth& auth, std::string_view secret,
+                      const VerifyOptions& options, std::string_view body_sha256_hex) {
   if (Result r = check_time(auth, options); !r.ok()) return r;
   CanonicalInput in;
   in.method = request.method;
@@ -162,9 +161,8 @@ void Signer::build_resigned_query(const RequestView& request, const ParsedAuth& 
   }
 }
 
-Result Signer::resign(const RequestView& request, const ParsedAuth& auth,
-                      const Credentials& creds, Resigned& out,
-                      std::string_view body_sha256_hex) {
+Result Signer::resign(const RequestView& request, const ParsedAuth& auth, const Credentials& creds,
+                      Resigned& out, std::string_view body_sha256_hex) {
   out.authorization.clear();
   out.query.clear();
   out.remove_security_token = find_header(request.headers, "x-amz-security-token") != nullptr;

@@ -53,8 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       !valid_signed_headers(auth.signed_headers)) {
     std::abort();
   }
-  const Result v = signer->verify(view, auth, "fuzz-secret", {auth.request_time_s},
-                                  kEmptySha256);
+  const Result v = signer->verify(view, auth, "fuzz-secret", {auth.request_time_s}, kEmptySha256);
   if (v.code == Error::kOk) std::abort();  // a random signature never matches
   Resigned out;
   const Result rs = signer->resign(view, auth, {"AKIAFUZZ", "real", "tok"}, out, kEmptySha256);

@@ -19,7 +19,8 @@ namespace {
 bool clean(std::string_view s, std::string_view extra) {
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (is_unreserved(c) || c == '/' || extra.find(static_cast<char>(c)) != std::string_view::npos) {
+    if (is_unreserved(c) || c == '/' ||
+        extra.find(static_cast<char>(c)) != std::string_view::npos) {
       continue;
     }
     auto hex = [](char h) { return (h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'); };

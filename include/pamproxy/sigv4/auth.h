@@ -34,7 +34,7 @@ struct ParsedAuth {
   std::string_view signature;       // 64 lowercase hex
   std::string_view amz_date;        // YYYYMMDDTHHMMSSZ
   int64_t request_time_s = 0;
-  int64_t expires_s = 0;               // presigned only
+  int64_t expires_s = 0;  // presigned only
   bool has_client_security_token = false;
 
   // Bound on decoded presigned values (credential, signed headers, date, ...), and so on them.

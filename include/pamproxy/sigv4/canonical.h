@@ -33,7 +33,7 @@ struct CanonicalInput {
   std::span<const Header> headers;
   std::string_view signed_headers;  // ';'-separated lowercase names, in the order to list them
   std::string_view payload_hash;
-  bool normalize_path = true;       // false for S3-family services (and --no-normalize-path)
+  bool normalize_path = true;         // false for S3-family services (and --no-normalize-path)
   bool skip_signature_param = false;  // presigned: X-Amz-Signature is not signed
   // When set, x-amz-security-token takes this value instead of the request's (re-signing).
   bool override_security_token = false;

@@ -48,10 +48,10 @@ void sign_chunk(const HmacKey& key, std::string_view amz_date, const Scope& scop
 class ChunkSigner {
  public:
   enum class Kind : uint8_t {
-    kNeedMore,   // all of the input consumed; feed more
-    kPatch,      // write `patch` at body offset `patch_offset`; keep feeding the rest
-    kDone,       // the body is complete (bytes after it are not part of it)
-    kError,      // `error` says why; the request must be aborted
+    kNeedMore,  // all of the input consumed; feed more
+    kPatch,     // write `patch` at body offset `patch_offset`; keep feeding the rest
+    kDone,      // the body is complete (bytes after it are not part of it)
+    kError,     // `error` says why; the request must be aborted
   };
   struct Step {
     Kind kind = Kind::kNeedMore;
@@ -72,8 +72,15 @@ class ChunkSigner {
   uint64_t data_bytes() const { return data_bytes_; }
 
  private:
-  enum class State : uint8_t { kSizeLine, kData, kDataEnd, kTrailerLine, kFinalCrlf, kDone,
-                               kFailed };
+  enum class State : uint8_t {
+    kSizeLine,
+    kData,
+    kDataEnd,
+    kTrailerLine,
+    kFinalCrlf,
+    kDone,
+    kFailed
+  };
   Step fail(Step s, Error e);
   bool parse_size_line(Step& s);
   bool sign_chunk(const Digest& data_hash, Step& s);

@@ -11,7 +11,9 @@
 
 namespace pamproxy::sigv4 {
 
-inline bool is_unreserved(unsigned char c) { return detail::kChars.unreserved[c]; }
+inline bool is_unreserved(unsigned char c) {
+  return detail::kChars.unreserved[c];
+}
 
 // Appends `in` with every byte but the unreserved ones (and '/' when keep_slash) as %XX.
 void uri_encode_append(std::string& out, std::string_view in, bool keep_slash);

@@ -11,32 +11,32 @@ namespace pamproxy::sigv4 {
 
 enum class Error : uint8_t {
   kOk = 0,
-  kMissingAuthorization,     // no Authorization header and no X-Amz-Algorithm query parameter
-  kUnsupportedAlgorithm,     // not AWS4-HMAC-SHA256 (SigV2, unknown)
-  kSigV4aRefused,            // AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported
-  kMalformedAuthorization,   // Authorization header does not parse
-  kDuplicateParameter,       // a SigV4 parameter given twice
-  kMalformedCredential,      // Credential= is not AK/date/region/service/aws4_request
-  kMissingTokenSeparator,    // access key has no '#': it must be TOKENID#RECORD
-  kEmptyTokenId,             // '#' at the start
-  kEmptyRecord,              // '#' at the end
-  kBadSignedHeaders,         // SignedHeaders empty, not lowercase, or with bad characters
-  kSignedHeaderMissing,      // a header named in SignedHeaders is absent from the request
-  kMalformedSignature,       // Signature is not 64 lowercase hex characters
-  kMissingDate,              // no X-Amz-Date (header, query) nor Date header
-  kBadDate,                  // X-Amz-Date is not YYYYMMDDTHHMMSSZ
-  kCredentialDateMismatch,   // credential date differs from the X-Amz-Date day
-  kBadExpires,               // X-Amz-Expires missing or not a positive integer
-  kExpiresTooLong,           // X-Amz-Expires beyond the allowed maximum
-  kPresignedExpired,         // now > X-Amz-Date + X-Amz-Expires
-  kSkewExceeded,             // request time too far from now
-  kBadPercentEncoding,       // '%' not followed by two hex digits
-  kBadPayloadHash,           // x-amz-content-sha256 is neither hex nor a known mode
-  kPayloadHashRequired,      // no x-amz-content-sha256: the caller must hash the body
-  kTooLarge,                 // a SigV4 field or the canonical request is over its bound
-  kSignatureMismatch,        // the signature does not match
-  kChunkMalformed,           // aws-chunked framing broken
-  kChunkSignatureMismatch,   // a chunk or trailer signature does not match
+  kMissingAuthorization,    // no Authorization header and no X-Amz-Algorithm query parameter
+  kUnsupportedAlgorithm,    // not AWS4-HMAC-SHA256 (SigV2, unknown)
+  kSigV4aRefused,           // AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported
+  kMalformedAuthorization,  // Authorization header does not parse
+  kDuplicateParameter,      // a SigV4 parameter given twice
+  kMalformedCredential,     // Credential= is not AK/date/region/service/aws4_request
+  kMissingTokenSeparator,   // access key has no '#': it must be TOKENID#RECORD
+  kEmptyTokenId,            // '#' at the start
+  kEmptyRecord,             // '#' at the end
+  kBadSignedHeaders,        // SignedHeaders empty, not lowercase, or with bad characters
+  kSignedHeaderMissing,     // a header named in SignedHeaders is absent from the request
+  kMalformedSignature,      // Signature is not 64 lowercase hex characters
+  kMissingDate,             // no X-Amz-Date (header, query) nor Date header
+  kBadDate,                 // X-Amz-Date is not YYYYMMDDTHHMMSSZ
+  kCredentialDateMismatch,  // credential date differs from the X-Amz-Date day
+  kBadExpires,              // X-Amz-Expires missing or not a positive integer
+  kExpiresTooLong,          // X-Amz-Expires beyond the allowed maximum
+  kPresignedExpired,        // now > X-Amz-Date + X-Amz-Expires
+  kSkewExceeded,            // request time too far from now
+  kBadPercentEncoding,      // '%' not followed by two hex digits
+  kBadPayloadHash,          // x-amz-content-sha256 is neither hex nor a known mode
+  kPayloadHashRequired,     // no x-amz-content-sha256: the caller must hash the body
+  kTooLarge,                // a SigV4 field or the canonical request is over its bound
+  kSignatureMismatch,       // the signature does not match
+  kChunkMalformed,          // aws-chunked framing broken
+  kChunkSignatureMismatch,  // a chunk or trailer signature does not match
 };
 
 // Result of a check. `request_time_s`, `now_s` and `limit_s` are filled where they explain the

@@ -8,14 +8,14 @@
 namespace pamproxy::sigv4 {
 
 enum class PayloadMode : uint8_t {
-  kAbsent,                   // no header: the caller hashes the (buffered) body
-  kHexHash,                  // 64 hex: streamed untouched, the service checks it
-  kUnsigned,                 // UNSIGNED-PAYLOAD
-  kStreamingUnsignedTrailer, // STREAMING-UNSIGNED-PAYLOAD-TRAILER
-  kStreamingSigned,          // STREAMING-AWS4-HMAC-SHA256-PAYLOAD: chunk signatures rewritten
-  kStreamingSignedTrailer,   // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: + trailer signature
-  kStreamingEcdsa,           // STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD[-TRAILER]: SigV4a, refused
-  kInvalid,                  // anything else: an error
+  kAbsent,                    // no header: the caller hashes the (buffered) body
+  kHexHash,                   // 64 hex: streamed untouched, the service checks it
+  kUnsigned,                  // UNSIGNED-PAYLOAD
+  kStreamingUnsignedTrailer,  // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+  kStreamingSigned,           // STREAMING-AWS4-HMAC-SHA256-PAYLOAD: chunk signatures rewritten
+  kStreamingSignedTrailer,    // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: + trailer signature
+  kStreamingEcdsa,            // STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD[-TRAILER]: SigV4a, refused
+  kInvalid,                   // anything else: an error
 };
 
 PayloadMode classify_payload(std::string_view x_amz_content_sha256, bool present);

@@ -64,8 +64,8 @@ struct CharTables {
     for (int c = 0; c < 256; ++c) {
       lower[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
       const bool alnum_lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-      unreserved[c] = alnum_lower || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
-                      c == '.' || c == '~';
+      unreserved[c] =
+          alnum_lower || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.' || c == '~';
       token_lower[c] = alnum_lower || c == '-' || c == '_' || c == '.' || c == '!' || c == '#' ||
                        c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' ||
                        c == '^' || c == '`' || c == '|' || c == '~';

@@ -26,8 +26,10 @@ Result parse_header(std::string_view auth, ParsedAuth& out,
 
 TEST(Auth, HeaderFormWithTokenAndRecord) {
   ParsedAuth a;
-  std::string h = "AWS4-HMAC-SHA256 Credential=tok1#rec-42/20130524/us-east-1/s3/aws4_request, "
-                  "SignedHeaders=host;range;x-amz-date, Signature=" + std::string(kSig);
+  std::string h =
+      "AWS4-HMAC-SHA256 Credential=tok1#rec-42/20130524/us-east-1/s3/aws4_request, "
+      "SignedHeaders=host;range;x-amz-date, Signature=" +
+      std::string(kSig);
   ASSERT_TRUE(parse_header(h, a).ok());
   EXPECT_EQ(a.form, AuthForm::kHeader);
   EXPECT_EQ(a.access_key, "tok1#rec-42");
@@ -75,12 +77,12 @@ TEST(Auth, DistinctErrors) {
        Error::kMalformedCredential},
       {"AWS4-HMAC-SHA256 Credential=a#b/2013052/us-east-1/s3/aws4_request" + tail,
        Error::kMalformedCredential},
-      {"AWS4-HMAC-SHA256 Credential=us-east-1/s3/aws4_request" + tail,
-       Error::kMalformedCredential},
+      {"AWS4-HMAC-SHA256 Credential=us-east-1/s3/aws4_request" + tail, Error::kMalformedCredential},
       {"AWS4-HMAC-SHA256 Credential=a#b/20130525/us-east-1/s3/aws4_request" + tail,
        Error::kCredentialDateMismatch},
       {"AWS4-HMAC-SHA256 Credential=a#b/20130524/us-east-1/s3/aws4_request, "
-       "SignedHeaders=Host;x-amz-date, Signature=" + std::string(kSig),
+       "SignedHeaders=Host;x-amz-date, Signature=" +
+           std::string(kSig),
        Error::kBadSignedHeaders},
       {"AWS4-HMAC-SHA256 Credential=a#b/20130524/us-east-1/s3/aws4_request, "
        "SignedHeaders=host, Signature=abc",
@@ -93,7 +95,8 @@ TEST(Auth, DistinctErrors) {
     EXPECT_EQ(parse_header(c.header, a).code, c.expected) << c.header;
   }
   ParsedAuth a;
-  const std::string ok = "AWS4-HMAC-SHA256 Credential=a#b/20130524/us-east-1/s3/aws4_request" + tail;
+  const std::string ok =
+      "AWS4-HMAC-SHA256 Credential=a#b/20130524/us-east-1/s3/aws4_request" + tail;
   EXPECT_EQ(parse_header(ok, a, "2013-05-24").code, Error::kBadDate);
   EXPECT_EQ(parse_header(ok, a, "").code, Error::kMissingDate);
   Req r;
@@ -106,10 +109,11 @@ TEST(Auth, DistinctErrors) {
 TEST(Auth, PresignedQueryDecodesCredential) {
   Req r;
   r.headers = {{"Host", "h"}};
-  r.query = "list-type=2&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=t%23r%2F1%2F20130524%2F"
-            "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&"
-            "X-Amz-SignedHeaders=host%3Bx-amz-meta&X-Amz-Security-Token=abc&X-Amz-Signature=" +
-            std::string(kSig);
+  r.query =
+      "list-type=2&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=t%23r%2F1%2F20130524%2F"
+      "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&"
+      "X-Amz-SignedHeaders=host%3Bx-amz-meta&X-Amz-Security-Token=abc&X-Amz-Signature=" +
+      std::string(kSig);
   ParsedAuth a;
   ASSERT_TRUE(parse_auth(r.view(), a).ok());
   EXPECT_EQ(a.form, AuthForm::kPresigned);
@@ -125,9 +129,10 @@ TEST(Auth, PresignedQueryDecodesCredential) {
     ParsedAuth p;
     return parse_auth(x.view(), p).code;
   };
-  const std::string base = "X-Amz-Credential=t%23r%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&"
-                           "X-Amz-Date=20130524T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=" +
-                           std::string(kSig);
+  const std::string base =
+      "X-Amz-Credential=t%23r%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&"
+      "X-Amz-Date=20130524T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=" +
+      std::string(kSig);
   EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60&" + base), Error::kOk);
   EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=0&" + base), Error::kBadExpires);
   EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1x&" + base), Error::kBadExpires);
@@ -136,8 +141,8 @@ TEST(Auth, PresignedQueryDecodesCredential) {
             Error::kSigV4aRefused);
   EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60&X-Amz-Expires=60&" + base),
             Error::kDuplicateParameter);
-  EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60&X-Amz-Credential=%zz&" +
-                 base), Error::kBadPercentEncoding);
+  EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60&X-Amz-Credential=%zz&" + base),
+            Error::kBadPercentEncoding);
   EXPECT_EQ(with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60&X-Amz-Credential=" +
                  std::string(5000, 'a') + "&X-Amz-Date=20130524T000000Z"),
             Error::kTooLarge);

@@ -78,8 +78,8 @@ TEST(ChunkSigner, AwsPublishedChunkSignatures) {
   // is verified on the way in and recomputed on the way out.
   for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, size_t{1} << 20}) {
     ChunkSigner signer;
-    ASSERT_TRUE(signer.start(setup(kExampleSecret, kExampleSecret, kChunkSeedSignature,
-                                   kChunkSeedSignature)));
+    ASSERT_TRUE(signer.start(
+        setup(kExampleSecret, kExampleSecret, kChunkSeedSignature, kChunkSeedSignature)));
     std::string body = example_chunked_body();
     const std::string original = body;
     RunResult r = run(signer, body, piece);
@@ -163,8 +163,10 @@ std::string hex(const Digest& d) {
 // signer's own buffer handling.
 std::string chain_sig(std::string_view secret, std::string_view kind, std::string_view prev,
                       std::string_view hashes) {
-  const std::string sts = std::string(kind) + "\n20130524T000000Z\n20130524/us-east-1/s3/"
-                          "aws4_request\n" + std::string(prev) + "\n" + std::string(hashes);
+  const std::string sts = std::string(kind) +
+                          "\n20130524T000000Z\n20130524/us-east-1/s3/"
+                          "aws4_request\n" +
+                          std::string(prev) + "\n" + std::string(hashes);
   return hex(hmac_sha256(as_view(derive_signing_key(secret, kScope)), sts));
 }
 
@@ -222,8 +224,8 @@ TEST(ChunkSigner, TrailerSignatureIsVerifiedAndRewritten) {
 
 TEST(ChunkSigner, BytesAfterTheBodyAreNotConsumed) {
   ChunkSigner signer;
-  ASSERT_TRUE(signer.start(setup(kExampleSecret, kExampleSecret, kChunkSeedSignature,
-                                 kChunkSeedSignature)));
+  ASSERT_TRUE(signer.start(
+      setup(kExampleSecret, kExampleSecret, kChunkSeedSignature, kChunkSeedSignature)));
   std::string body = example_chunked_body() + "GET / HTTP/1.1\r\n";
   RunResult r = run(signer, body, body.size());
   EXPECT_TRUE(r.done);

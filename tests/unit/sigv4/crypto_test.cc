@@ -21,8 +21,7 @@ std::string hex(const Digest& d) {
 TEST(Crypto, Sha256KnownAnswers) {
   EXPECT_EQ(hex(sha256("")), std::string(kEmptySha256));
   // FIPS 180-2 example "abc".
-  EXPECT_EQ(hex(sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   Sha256 h;
   h.update("a");
   h.update("bc");

@@ -21,8 +21,7 @@ TEST(Error, EveryCodeHasADistinctNameAndAMessage) {
 }
 
 TEST(Error, SkewAndExpiryShowBothTimes) {
-  const std::string skew =
-      describe(Result{Error::kSkewExceeded, 1369353600, 1369354600, 900});
+  const std::string skew = describe(Result{Error::kSkewExceeded, 1369353600, 1369354600, 900});
   EXPECT_NE(skew.find("2013-05-24T00:00:00Z"), std::string::npos) << skew;
   EXPECT_NE(skew.find("2013-05-24T00:16:40Z"), std::string::npos) << skew;
   EXPECT_NE(skew.find("1000 s"), std::string::npos) << skew;

@@ -22,8 +22,8 @@ TEST(Payload, ClassifiesEveryMode) {
             PayloadMode::kStreamingEcdsa);
   EXPECT_EQ(classify_payload("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER", true),
             PayloadMode::kStreamingEcdsa);
-  for (std::string_view bad : {"", "unsigned-payload", "STREAMING-AWS4-HMAC-SHA256",
-                               "e3b0c442", "UNSIGNED-PAYLOAD "}) {
+  for (std::string_view bad :
+       {"", "unsigned-payload", "STREAMING-AWS4-HMAC-SHA256", "e3b0c442", "UNSIGNED-PAYLOAD "}) {
     EXPECT_EQ(classify_payload(bad, true), PayloadMode::kInvalid) << bad;
   }
   EXPECT_EQ(classify_payload(std::string(63, 'a') + "g", true), PayloadMode::kInvalid);

@@ -51,15 +51,14 @@ TEST(Signer, AwsPublishedS3Examples) {
                           {"x-amz-date", kExampleDate},
                           {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
                           {"x-amz-content-sha256", put_hash}},
-                         "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
-                         put_hash),
+                         "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class", put_hash),
             "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
   const std::vector<Header> bucket = {{"Host", "examplebucket.s3.amazonaws.com"},
                                       {"x-amz-date", kExampleDate},
                                       {"x-amz-content-sha256", empty}};
-  EXPECT_EQ(sign_example("GET", "/", "lifecycle", bucket, "host;x-amz-content-sha256;x-amz-date",
-                         empty),
-            "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
+  EXPECT_EQ(
+      sign_example("GET", "/", "lifecycle", bucket, "host;x-amz-content-sha256;x-amz-date", empty),
+      "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
   EXPECT_EQ(sign_example("GET", "/", "max-keys=2&prefix=J", bucket,
                          "host;x-amz-content-sha256;x-amz-date", empty),
             "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
@@ -164,20 +163,18 @@ TEST(Signer, VerifyChecksSecretAndSkew) {
   EXPECT_EQ(skew.code, Error::kSkewExceeded);
   EXPECT_EQ(skew.request_time_s, kExampleTime);
   EXPECT_EQ(skew.now_s, kExampleTime + 901);
-  EXPECT_EQ(signer.verify(v, auth, "token-secreT", {kExampleTime}).code,
-            Error::kSignatureMismatch);
+  EXPECT_EQ(signer.verify(v, auth, "token-secreT", {kExampleTime}).code, Error::kSignatureMismatch);
   // Any change to a signed part breaks it.
   r.query = "b=2&a=2";
   v = r.view();
   ASSERT_TRUE(parse_auth(v, auth).ok());
-  EXPECT_EQ(signer.verify(v, auth, "token-secret", {kExampleTime}).code,
-            Error::kSignatureMismatch);
+  EXPECT_EQ(signer.verify(v, auth, "token-secret", {kExampleTime}).code, Error::kSignatureMismatch);
 }
 
 void expect_resign_round_trip(std::string_view service, bool client_token,
                               std::string_view record_token) {
-  SCOPED_TRACE(std::string(service) + (client_token ? " client-token" : "") + " record-token=" +
-               std::string(record_token));
+  SCOPED_TRACE(std::string(service) + (client_token ? " client-token" : "") +
+               " record-token=" + std::string(record_token));
   SignedRequest r = client_request("token-secret", service, client_token);
   RequestView v = r.view();
   ParsedAuth auth;
@@ -268,9 +265,9 @@ TEST(Signer, PayloadHashRules) {
   // With the body hash the check runs (and fails: the client signed UNSIGNED-PAYLOAD).
   EXPECT_EQ(signer.verify(v, auth, "s", {kExampleTime}, kEmptySha256).code,
             Error::kSignatureMismatch);
-  for (auto [value, err] : {std::pair{"STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
-                                      Error::kSigV4aRefused},
-                            std::pair{"whatever", Error::kBadPayloadHash}}) {
+  for (auto [value, err] :
+       {std::pair{"STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", Error::kSigV4aRefused},
+        std::pair{"whatever", Error::kBadPayloadHash}}) {
     SignedRequest x = client_request("s");
     for (auto& [n, val] : x.owned) {
       if (iequals(n, "x-amz-content-sha256")) val = value;
