@@ -174,8 +174,9 @@ void normalize_path_append(std::string& out, std::string_view path) {
   // signers do) only when it did not start with one.
   if (path.front() != '/' && kept > 0) out.erase(base, 1);
   if (kept == 0) {
+    // Nothing left ("/..", "." or "./"): the root. A request target is never empty.
     out.resize(base);
-    if (path.front() == '/') out.push_back('/');
+    out.push_back('/');
     return;
   }
   if (path.back() == '/') out.push_back('/');

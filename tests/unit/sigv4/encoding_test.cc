@@ -60,6 +60,8 @@ TEST(Encoding, NormalizePathLikeTheReferenceSigners) {
   EXPECT_EQ(norm("/../.."), "/");
   EXPECT_EQ(norm("/a/.."), "/");
   EXPECT_EQ(norm("a/b"), "a/b");
+  EXPECT_EQ(norm("."), "/");  // found by fuzz-sigv4_canonical: never an empty canonical URI
+  EXPECT_EQ(norm("./"), "/");
 }
 
 TEST(Encoding, AmzDate) {
