@@ -5,20 +5,6 @@
 namespace pamproxy::policy {
 namespace {
 
-net::Cidr masked(net::Cidr c) {
-  for (size_t i = 0; i < c.base.bytes.size(); ++i) {
-    int bit0 = static_cast<int>(i) * 8;
-    uint8_t keep = 0;
-    if (c.prefix_bits >= bit0 + 8) {
-      keep = 0xff;
-    } else if (c.prefix_bits > bit0) {
-      keep = static_cast<uint8_t>(0xff << (8 - (c.prefix_bits - bit0)));
-    }
-    c.base.bytes[i] &= keep;
-  }
-  return c;
-}
-
 bool is_separator(char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 }  // namespace
@@ -41,10 +27,11 @@ absl::StatusOr<std::vector<net::Cidr>> parse_cidr_list(std::string_view text) {
       return absl::InvalidArgumentError(
           cat("'", item, "' is not a network (e.g. 10.0.0.0/8 or 2001:db8::/32)"));
     }
-    net::Cidr network = masked(*c);
-    if (!(network.base == c->base)) {
-      return absl::InvalidArgumentError(cat(
-          "'", item, "' has host bits set (did you mean ", network.to_string(), "?)"));
+    // Cidr::parse clears host bits; compare with the address as written.
+    std::optional<net::IpAddress> written = net::IpAddress::parse(item.substr(0, item.find('/')));
+    if (written && !(*written == c->base)) {
+      return absl::InvalidArgumentError(
+          cat("'", item, "' has host bits set (did you mean ", c->to_string(), "?)"));
     }
     out.push_back(*c);
   }
