@@ -21,6 +21,8 @@ absl::Status error(sqlite3* db, std::string_view what) {
 }
 
 Stmt& Stmt::bind(int i, std::string_view text) {
+  // A default-constructed view has a null data pointer, which SQLite would bind as NULL.
+  if (text.data() == nullptr) text = std::string_view("", 0);
   PAMPROXY_CHECK(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()),
                                    SQLITE_TRANSIENT) == SQLITE_OK);
   return *this;
@@ -32,6 +34,7 @@ Stmt& Stmt::bind(int i, int64_t n) {
 }
 
 Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
+  if (bytes.data() == nullptr) bytes = std::string_view("", 0);
   PAMPROXY_CHECK(sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()),
                                    SQLITE_TRANSIENT) == SQLITE_OK);
   return *this;
