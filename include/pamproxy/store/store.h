@@ -1,0 +1,214 @@
+#pragma once
+// The store: the appliance's persistent state in one SQLite file (WAL), with versioned schema
+// migrations and every secret sealed under the master key (crypto.h). It owns the policy
+// snapshot: after each committed change it rebuilds one and publishes it, so the change is in
+// force for new requests at once, without a restart.
+//
+//   auto store = Store::open({.database_file = paths.database_file,
+//                             .master_key_file = paths.master_key_file});
+//   if (!store.ok()) { log ...; exit }           // wrong key, newer schema, corrupt file
+//   auto rec = (*store)->create_record(actor, spec);  // -> AdminChange (before/after JSON)
+//   policy::SnapshotReader reader((*store)->publisher());  // in each worker
+//
+// Opening refuses, and changes nothing, when the master key is missing or wrong (an encrypted
+// canary row must open), the schema is newer than this build knows, or the file is not a sound
+// SQLite database. The master key file is created (0600) only with a brand-new database.
+//
+// Errors: InvalidArgument (message starts with "field 'x': "; field_of() returns x), NotFound,
+// AlreadyExists (a unique name taken), FailedPrecondition (a state change not allowed),
+// PermissionDenied (e.g. an approver deciding their own request). Messages never carry a secret.
+//
+// Thread safety: every method may be called from any thread (one internal mutex); the control
+// thread is the intended caller. Workers never touch the store, only snapshots.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pamproxy/policy/model.h"
+#include "pamproxy/policy/snapshot.h"
+#include "pamproxy/store/change.h"
+
+namespace pamproxy::store {
+
+struct StoreOptions {
+  std::string database_file;
+  std::string master_key_file;
+  int64_t busy_timeout_ms = 5000;
+  // The clock for timestamps and request states (tests move it).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+// The field an InvalidArgument error is about ("" when none).
+std::string field_of(const absl::Status& status);
+
+struct UserSpec {
+  std::string name;
+  bool admin = false;
+};
+struct UserPatch {
+  std::optional<std::string> name;
+  std::optional<bool> admin;
+};
+
+struct RecordSpec {
+  std::string name;
+  std::string description;
+  std::string reference_record;
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  std::string default_region;
+  std::vector<std::string> tags;
+};
+struct RecordPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> reference_record;
+  std::optional<std::string> access_key_id;
+  std::optional<std::string> secret_access_key;
+  std::optional<std::string> session_token;  // "" removes it
+  std::optional<std::string> default_region;
+  std::optional<std::vector<std::string>> tags;
+};
+
+struct TokenSpec {
+  std::string user_id;
+  std::string name;
+  std::optional<absl::Time> expires_at;  // none: never expires
+  std::vector<std::string> allowed_networks;  // CIDRs; empty: any
+};
+// The one time a token's secret leaves the store.
+struct CreatedToken {
+  policy::Token token;  // token.secret is empty
+  std::string secret;
+  AdminChange change;
+};
+
+struct GrantSpec {
+  std::string user_id;  // exactly one of user_id, role_id
+  std::string role_id;
+  std::string record_id;  // exactly one of record_id, tag
+  std::string tag;
+  policy::Permissions permissions = 0;
+};
+
+// An access policy as written by an admin (text forms, validated by the store).
+struct PolicySpec {
+  std::vector<std::string> windows;  // "Mon-Fri 08:00-18:00"
+  std::string time_zone = "UTC";
+  std::vector<std::string> allowed_networks;
+  bool approval_required = false;
+  std::string approver_role_id;
+  int64_t approval_max_duration_s = 8 * 3600;
+  std::vector<std::string> command_rules;  // "allow s3:Get*", "deny s3:Delete*"
+};
+
+struct RequestSpec {
+  std::string user_id;  // the requester
+  std::string record_id;
+  std::optional<absl::Time> start_at;  // none: now
+  absl::Duration duration = absl::Hours(1);
+  std::string reason;
+};
+
+struct Bootstrap {
+  policy::User admin;
+  CreatedToken token;
+};
+
+class Store {
+ public:
+  static absl::StatusOr<std::unique_ptr<Store>> open(StoreOptions options);
+  ~Store();
+
+  int64_t schema_version() const;
+  const policy::SnapshotPublisher& publisher() const;
+  std::shared_ptr<const policy::Snapshot> snapshot() const;
+  // Not owned; set before serving. nullptr: nobody listens.
+  void set_change_sink(ChangeSink* sink);
+
+  // First start: when there are no users yet, creates the admin user `name` and a token for it.
+  // nullopt when users exist already.
+  absl::StatusOr<std::optional<Bootstrap>> bootstrap(std::string_view name);
+
+  // Settings: "proxy.enabled" = "true" | "false".
+  policy::Settings settings();
+  absl::StatusOr<AdminChange> set_setting(const Actor& actor, std::string_view key,
+                                          std::string_view value);
+
+  std::vector<policy::RecordType> record_types();
+  absl::StatusOr<AdminChange> set_record_type_enabled(const Actor& actor, std::string_view name,
+                                                      bool enabled);
+
+  std::vector<policy::User> list_users();
+  absl::StatusOr<policy::User> get_user(std::string_view id);
+  absl::StatusOr<AdminChange> create_user(const Actor& actor, const UserSpec& spec);
+  absl::StatusOr<AdminChange> update_user(const Actor& actor, std::string_view id,
+                                          const UserPatch& patch);
+  absl::StatusOr<AdminChange> delete_user(const Actor& actor, std::string_view id);
+
+  std::vector<policy::Role> list_roles();
+  absl::StatusOr<policy::Role> get_role(std::string_view id);
+  absl::StatusOr<AdminChange> create_role(const Actor& actor, std::string_view name,
+                                          std::string_view description);
+  absl::StatusOr<AdminChange> delete_role(const Actor& actor, std::string_view id);
+  absl::StatusOr<AdminChange> add_role_member(const Actor& actor, std::string_view role_id,
+                                              std::string_view user_id);
+  absl::StatusOr<AdminChange> remove_role_member(const Actor& actor, std::string_view role_id,
+                                                 std::string_view user_id);
+
+  // Records come back with their secrets (for the snapshot and tests); answers must go through
+  // json.h, which never prints them.
+  std::vector<policy::Record> list_records();
+  absl::StatusOr<policy::Record> get_record(std::string_view id);
+  absl::StatusOr<AdminChange> create_record(const Actor& actor, const RecordSpec& spec);
+  absl::StatusOr<AdminChange> update_record(const Actor& actor, std::string_view id,
+                                            const RecordPatch& patch);
+  absl::StatusOr<AdminChange> delete_record(const Actor& actor, std::string_view id);
+
+  // Tokens come back without their secrets.
+  std::vector<policy::Token> list_tokens(std::string_view user_id = {});
+  absl::StatusOr<policy::Token> get_token(std::string_view id);
+  absl::StatusOr<CreatedToken> create_token(const Actor& actor, const TokenSpec& spec);
+  absl::StatusOr<AdminChange> revoke_token(const Actor& actor, std::string_view id);
+  // Records when tokens were last used (batched by the caller; not an admin change, no new
+  // snapshot).
+  absl::Status touch_tokens(std::span<const std::pair<std::string, absl::Time>> uses);
+
+  std::vector<policy::Grant> list_grants();
+  absl::StatusOr<AdminChange> create_grant(const Actor& actor, const GrantSpec& spec);
+  absl::StatusOr<AdminChange> delete_grant(const Actor& actor, std::string_view id);
+
+  absl::StatusOr<std::optional<policy::AccessPolicy>> get_policy(std::string_view record_id);
+  absl::StatusOr<AdminChange> set_policy(const Actor& actor, std::string_view record_id,
+                                         const PolicySpec& spec);
+  absl::StatusOr<AdminChange> delete_policy(const Actor& actor, std::string_view record_id);
+
+  std::vector<policy::AccessRequest> list_requests(std::string_view user_id = {});
+  absl::StatusOr<policy::AccessRequest> get_request(std::string_view id);
+  absl::StatusOr<AdminChange> create_request(const Actor& actor, const RequestSpec& spec);
+  // Approve/deny: the actor must be an admin or a member of the policy's approver role, and not
+  // the requester. Revoke: the actor may also be the requester.
+  absl::StatusOr<AdminChange> approve_request(const Actor& actor, std::string_view id,
+                                              std::string_view note);
+  absl::StatusOr<AdminChange> deny_request(const Actor& actor, std::string_view id,
+                                           std::string_view note);
+  absl::StatusOr<AdminChange> revoke_request(const Actor& actor, std::string_view id);
+
+ struct Impl;  // store_impl.h
+
+ private:
+  absl::StatusOr<AdminChange> decide_request(const Actor& actor, std::string_view id,
+                                             std::string_view note, bool approve);
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pamproxy::store

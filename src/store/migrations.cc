@@ -1,0 +1,139 @@
+#include "src/store/migrations.h"
+
+#include "pamproxy/policy/strings.h"
+
+namespace pamproxy::store {
+namespace {
+
+// Times are Unix seconds (INTEGER); secrets are sealed BLOBs (crypto.h), bound to their row.
+// Lists that the policy parsers own (windows, networks, command rules) are stored as their
+// canonical text, one entry per line, and parsed again when a snapshot is built.
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE canary (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sealed BLOB NOT NULL
+);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO settings (key, value) VALUES ('proxy.enabled', 'false');
+CREATE TABLE record_types (
+  name TEXT PRIMARY KEY,
+  enabled INTEGER NOT NULL
+);
+INSERT INTO record_types (name, enabled) VALUES ('aws-access-keys', 0);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  admin INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE roles (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE role_members (
+  role_id TEXT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (role_id, user_id)
+);
+CREATE TABLE records (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL REFERENCES record_types(name),
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  reference_record TEXT NOT NULL,
+  access_key_id TEXT NOT NULL,
+  secret_access_key BLOB NOT NULL,
+  session_token BLOB,
+  default_region TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE record_tags (
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (record_id, tag)
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  secret BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  allowed_networks TEXT NOT NULL,
+  revoked_at INTEGER,
+  last_used_at INTEGER
+);
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  role_id TEXT REFERENCES roles(id) ON DELETE CASCADE,
+  record_id TEXT REFERENCES records(id) ON DELETE CASCADE,
+  tag TEXT,
+  permissions INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  CHECK ((user_id IS NULL) != (role_id IS NULL)),
+  CHECK ((record_id IS NULL) != (tag IS NULL))
+);
+CREATE TABLE policies (
+  record_id TEXT PRIMARY KEY REFERENCES records(id) ON DELETE CASCADE,
+  windows TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  allowed_networks TEXT NOT NULL,
+  approval_required INTEGER NOT NULL,
+  approver_role_id TEXT REFERENCES roles(id) ON DELETE SET NULL,
+  approval_max_duration_s INTEGER NOT NULL,
+  command_rules TEXT NOT NULL
+);
+CREATE TABLE access_requests (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+  start_at INTEGER NOT NULL,
+  end_at INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  decided_by TEXT NOT NULL,
+  decided_at INTEGER,
+  decision_note TEXT NOT NULL,
+  revoked_by TEXT NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX access_requests_by_user ON access_requests(user_id);
+CREATE INDEX tokens_by_user ON tokens(user_id);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+int64_t latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+absl::Status migrate(sql::Db& db, std::span<const Migration> list) {
+  absl::StatusOr<int64_t> current = db.query_int("PRAGMA user_version");
+  if (!current.ok()) return current.status();
+  for (const Migration& m : list) {
+    if (m.version <= *current) continue;
+    absl::Status s = sql::transaction(db, [&]() -> absl::Status {
+      if (absl::Status e = db.exec(m.sql); !e.ok()) return e;
+      // PRAGMA takes no bound parameters; the version is our own constant.
+      return db.exec(policy::cat("PRAGMA user_version = ", m.version));
+    });
+    if (!s.ok()) {
+      return absl::Status(s.code(), policy::cat("schema migration to version ", m.version,
+                                                " failed: ", policy::sv(s.message())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pamproxy::store

@@ -1,0 +1,26 @@
+#pragma once
+// Versioned schema migrations. The schema version is SQLite's user_version; migration N takes the
+// database from version N-1 to N inside one transaction, so a failed step changes nothing. A
+// database newer than the last migration known here is refused, never touched. Internal.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "src/store/sqlite.h"
+
+namespace pamproxy::store {
+
+struct Migration {
+  int64_t version;
+  std::string_view sql;
+};
+
+std::span<const Migration> migrations();
+int64_t latest_schema_version();
+
+// Applies the migrations after the database's current version, in order.
+absl::Status migrate(sql::Db& db, std::span<const Migration> list);
+
+}  // namespace pamproxy::store

@@ -1,0 +1,79 @@
+#pragma once
+// The inside of Store (store.h): the connection, the key, the loaders that read model values
+// back (opening sealed secrets), and the one path every mutation takes (validate, write in a
+// transaction, rebuild and publish the snapshot, tell the sink). Internal to src/store.
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pamproxy/policy/model.h"
+#include "pamproxy/policy/snapshot.h"
+#include "pamproxy/policy/strings.h"
+#include "pamproxy/store/crypto.h"
+#include "pamproxy/store/store.h"
+#include "src/store/sqlite.h"
+
+namespace pamproxy::store {
+
+inline int64_t to_unix(absl::Time t) { return absl::ToUnixSeconds(t); }
+inline absl::Time from_unix(int64_t s) { return absl::FromUnixSeconds(s); }
+
+// InvalidArgument naming a field: "field 'name': must not be empty". The field is also attached
+// as a payload so the admin API can put it in its error body without parsing the message.
+absl::Status invalid_field(std::string_view field, std::string_view message);
+
+// Associated data binding a sealed value to its place.
+inline std::string aad(std::string_view column, std::string_view row_id) {
+  return policy::cat(column, ":", row_id);
+}
+
+struct Store::Impl {
+  StoreOptions options;
+  sql::Db db;
+  std::optional<MasterKey> key;
+  std::mutex mu;
+  ChangeSink* sink = nullptr;
+  uint64_t generation = 0;
+  std::unique_ptr<policy::SnapshotPublisher> publisher;
+
+  absl::Time now() const { return absl::FromUnixSeconds(absl::ToUnixSeconds(options.now())); }
+
+  // Loaders: all rows, or the one with `id` when given. Call with mu held.
+  absl::StatusOr<std::vector<policy::User>> load_users(std::string_view id = {});
+  absl::StatusOr<std::vector<policy::Role>> load_roles(std::string_view id = {});
+  absl::StatusOr<std::vector<policy::RecordType>> load_record_types();
+  absl::StatusOr<std::vector<policy::Record>> load_records(std::string_view id = {});
+  absl::StatusOr<std::vector<policy::Token>> load_tokens(std::string_view id = {},
+                                                         std::string_view user_id = {},
+                                                         bool with_secrets = false);
+  absl::StatusOr<std::vector<policy::Grant>> load_grants(std::string_view id = {});
+  absl::StatusOr<std::vector<policy::AccessPolicy>> load_policies(std::string_view record_id = {});
+  absl::StatusOr<std::vector<policy::AccessRequest>> load_requests(std::string_view id = {},
+                                                                   std::string_view user_id = {});
+  absl::StatusOr<policy::Settings> load_settings();
+
+  // Builds a snapshot of everything from the database (generation + 1) and publishes it.
+  absl::Status rebuild_and_publish();
+
+  // The path of every admin change. `body` runs inside a transaction and fills the change's
+  // object id and before/after JSON; on success the snapshot is rebuilt and published and the
+  // sink is told. Takes mu.
+  absl::StatusOr<AdminChange> change(const Actor& actor, std::string_view action,
+                                     std::string_view object_type,
+                                     const std::function<absl::Status(AdminChange&)>& body);
+};
+
+// Exactly one row or NotFound naming what was looked for.
+template <typename T>
+absl::StatusOr<T> one(absl::StatusOr<std::vector<T>> rows, std::string_view what,
+                      std::string_view id) {
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::NotFoundError(policy::cat("no ", what, " with id '", id, "'"));
+  return std::move(rows->front());
+}
+
+}  // namespace pamproxy::store

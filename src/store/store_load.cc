@@ -1,0 +1,284 @@
+// Reading model values back from the database, opening sealed secrets on the way.
+
+#include "absl/strings/string_view.h"
+#include "pamproxy/policy/cidr_list.h"
+#include "pamproxy/policy/command_rule.h"
+#include "pamproxy/policy/time_window.h"
+#include "src/store/store_impl.h"
+
+namespace pamproxy::store {
+
+using policy::cat;
+
+namespace {
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > pos) out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::optional<absl::Time> optional_time(const sql::Stmt& st, int col) {
+  if (st.is_null(col)) return std::nullopt;
+  return from_unix(st.integer(col));
+}
+
+absl::Status corrupt(std::string_view what, std::string_view id) {
+  return absl::DataLossError(cat("stored ", what, " of ", id, " does not parse"));
+}
+
+// Runs `sql` with ?1 (and ?2) bound and calls `row` for each row.
+template <typename F>
+absl::Status for_each_row(sql::Db& db, std::string_view query, std::string_view p1,
+                          std::string_view p2, F&& row) {
+  absl::StatusOr<sql::Stmt> st = db.prepare(query);
+  if (!st.ok()) return st.status();
+  int params = st->parameter_count();
+  if (params >= 1) st->bind(1, p1);
+  if (params >= 2) st->bind(2, p2);
+  while (true) {
+    absl::StatusOr<bool> more = st->step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    if (absl::Status s = row(*st); !s.ok()) return s;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<policy::User>> Store::Impl::load_users(std::string_view id) {
+  std::vector<policy::User> out;
+  absl::Status s = for_each_row(
+      db, "SELECT id, name, admin, created_at FROM users WHERE ?1 = '' OR id = ?1 ORDER BY name",
+      id, "", [&](const sql::Stmt& r) {
+        out.push_back({r.text(0), r.text(1), r.integer(2) != 0, from_unix(r.integer(3))});
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<policy::Role>> Store::Impl::load_roles(std::string_view id) {
+  std::vector<policy::Role> out;
+  absl::Status s = for_each_row(
+      db,
+      "SELECT id, name, description, created_at FROM roles WHERE ?1 = '' OR id = ?1 ORDER BY name",
+      id, "", [&](const sql::Stmt& r) {
+        policy::Role role;
+        role.id = r.text(0);
+        role.name = r.text(1);
+        role.description = r.text(2);
+        role.created_at = from_unix(r.integer(3));
+        out.push_back(std::move(role));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  for (policy::Role& role : out) {
+    s = for_each_row(db, "SELECT user_id FROM role_members WHERE role_id = ?1 ORDER BY user_id",
+                     role.id, "", [&](const sql::Stmt& r) {
+                       role.member_user_ids.push_back(r.text(0));
+                       return absl::OkStatus();
+                     });
+    if (!s.ok()) return s;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<policy::RecordType>> Store::Impl::load_record_types() {
+  std::vector<policy::RecordType> out;
+  absl::Status s = for_each_row(db, "SELECT name, enabled FROM record_types ORDER BY name", "", "",
+                                [&](const sql::Stmt& r) {
+                                  out.push_back({r.text(0), r.integer(1) != 0});
+                                  return absl::OkStatus();
+                                });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::string_view id) {
+  std::vector<policy::Record> out;
+  absl::Status s = for_each_row(
+      db,
+      "SELECT id, type, name, description, reference_record, access_key_id, secret_access_key, "
+      "session_token, default_region, created_at, updated_at FROM records "
+      "WHERE ?1 = '' OR id = ?1 ORDER BY name",
+      id, "", [&](const sql::Stmt& r) -> absl::Status {
+        policy::Record rec;
+        rec.id = r.text(0);
+        rec.type = r.text(1);
+        rec.name = r.text(2);
+        rec.description = r.text(3);
+        rec.reference_record = r.text(4);
+        rec.access_key_id = r.text(5);
+        absl::StatusOr<policy::Secret> secret =
+            key->open(r.blob(6), aad("records.secret_access_key", rec.id));
+        if (!secret.ok()) return corrupt("secret key", rec.id);
+        rec.secret_access_key = std::move(*secret);
+        if (!r.is_null(7)) {
+          absl::StatusOr<policy::Secret> token =
+              key->open(r.blob(7), aad("records.session_token", rec.id));
+          if (!token.ok()) return corrupt("session token", rec.id);
+          rec.session_token = std::move(*token);
+        }
+        rec.default_region = r.text(8);
+        rec.created_at = from_unix(r.integer(9));
+        rec.updated_at = from_unix(r.integer(10));
+        out.push_back(std::move(rec));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  for (policy::Record& rec : out) {
+    s = for_each_row(db, "SELECT tag FROM record_tags WHERE record_id = ?1 ORDER BY tag", rec.id,
+                     "", [&](const sql::Stmt& r) {
+                       rec.tags.push_back(r.text(0));
+                       return absl::OkStatus();
+                     });
+    if (!s.ok()) return s;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<policy::Token>> Store::Impl::load_tokens(std::string_view id,
+                                                                    std::string_view user_id,
+                                                                    bool with_secrets) {
+  std::vector<policy::Token> out;
+  absl::Status s = for_each_row(
+      db,
+      "SELECT id, name, user_id, secret, created_at, expires_at, allowed_networks, revoked_at, "
+      "last_used_at FROM tokens WHERE (?1 = '' OR id = ?1) AND (?2 = '' OR user_id = ?2) "
+      "ORDER BY created_at, id",
+      id, user_id, [&](const sql::Stmt& r) -> absl::Status {
+        policy::Token t;
+        t.id = r.text(0);
+        t.name = r.text(1);
+        t.user_id = r.text(2);
+        if (with_secrets) {
+          absl::StatusOr<policy::Secret> secret = key->open(r.blob(3), aad("tokens.secret", t.id));
+          if (!secret.ok()) return corrupt("secret", t.id);
+          t.secret = std::move(*secret);
+        }
+        t.created_at = from_unix(r.integer(4));
+        t.expires_at = r.is_null(5) ? absl::InfiniteFuture() : from_unix(r.integer(5));
+        auto nets = policy::parse_cidr_list(r.text(6));
+        if (!nets.ok()) return corrupt("networks", t.id);
+        t.allowed_networks = std::move(*nets);
+        t.revoked_at = optional_time(r, 7);
+        t.last_used_at = optional_time(r, 8);
+        out.push_back(std::move(t));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<policy::Grant>> Store::Impl::load_grants(std::string_view id) {
+  std::vector<policy::Grant> out;
+  absl::Status s = for_each_row(
+      db,
+      "SELECT id, coalesce(user_id, ''), coalesce(role_id, ''), coalesce(record_id, ''), "
+      "coalesce(tag, ''), permissions, created_at FROM grants WHERE ?1 = '' OR id = ?1 "
+      "ORDER BY created_at, id",
+      id, "", [&](const sql::Stmt& r) {
+        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4),
+                       static_cast<policy::Permissions>(r.integer(5) & policy::kAllPermissions),
+                       from_unix(r.integer(6))});
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<policy::AccessPolicy>> Store::Impl::load_policies(
+    std::string_view record_id) {
+  std::vector<policy::AccessPolicy> out;
+  absl::Status s = for_each_row(
+      db,
+      "SELECT record_id, windows, time_zone, allowed_networks, approval_required, "
+      "coalesce(approver_role_id, ''), approval_max_duration_s, command_rules FROM policies "
+      "WHERE ?1 = '' OR record_id = ?1",
+      record_id, "", [&](const sql::Stmt& r) -> absl::Status {
+        policy::AccessPolicy p;
+        p.record_id = r.text(0);
+        for (const std::string& line : split_lines(r.text(1))) {
+          auto w = policy::parse_time_window(line);
+          if (!w.ok()) return corrupt("policy windows", p.record_id);
+          p.windows.push_back(*w);
+        }
+        p.time_zone = r.text(2);
+        auto nets = policy::parse_cidr_list(r.text(3));
+        if (!nets.ok()) return corrupt("policy networks", p.record_id);
+        p.allowed_networks = std::move(*nets);
+        p.approval_required = r.integer(4) != 0;
+        p.approver_role_id = r.text(5);
+        p.approval_max_duration_s = r.integer(6);
+        for (const std::string& line : split_lines(r.text(7))) {
+          auto rule = policy::parse_command_rule(line);
+          if (!rule.ok()) return corrupt("policy command rules", p.record_id);
+          p.command_rules.push_back(std::move(*rule));
+        }
+        out.push_back(std::move(p));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+namespace {
+policy::RequestState parse_state(const std::string& s) {
+  if (s == "approved") return policy::RequestState::kApproved;
+  if (s == "denied") return policy::RequestState::kDenied;
+  if (s == "revoked") return policy::RequestState::kRevoked;
+  return policy::RequestState::kPending;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<policy::AccessRequest>> Store::Impl::load_requests(
+    std::string_view id, std::string_view user_id) {
+  std::vector<policy::AccessRequest> out;
+  absl::Status s = for_each_row(
+      db,
+      "SELECT id, user_id, record_id, start_at, end_at, reason, state, created_at, decided_by, "
+      "decided_at, decision_note, revoked_by, revoked_at FROM access_requests "
+      "WHERE (?1 = '' OR id = ?1) AND (?2 = '' OR user_id = ?2) ORDER BY created_at, id",
+      id, user_id, [&](const sql::Stmt& r) {
+        policy::AccessRequest q;
+        q.id = r.text(0);
+        q.user_id = r.text(1);
+        q.record_id = r.text(2);
+        q.start_at = from_unix(r.integer(3));
+        q.end_at = from_unix(r.integer(4));
+        q.reason = r.text(5);
+        q.state = parse_state(r.text(6));
+        q.created_at = from_unix(r.integer(7));
+        q.decided_by = r.text(8);
+        q.decided_at = optional_time(r, 9);
+        q.decision_note = r.text(10);
+        q.revoked_by = r.text(11);
+        q.revoked_at = optional_time(r, 12);
+        out.push_back(std::move(q));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<policy::Settings> Store::Impl::load_settings() {
+  policy::Settings out;
+  absl::Status s = for_each_row(db, "SELECT key, value FROM settings", "", "",
+                                [&](const sql::Stmt& r) {
+                                  if (r.text(0) == "proxy.enabled") {
+                                    out.proxy_enabled = r.text(1) == "true";
+                                  }
+                                  return absl::OkStatus();
+                                });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace pamproxy::store

@@ -1,0 +1,215 @@
+// Opening the store (checks before any write), the snapshot rebuild, and the change path.
+
+#include <sys/stat.h>
+
+#include "absl/strings/cord.h"
+#include "absl/time/time.h"
+#include "pamproxy/store/store.h"
+#include "src/store/migrations.h"
+#include "src/store/store_impl.h"
+
+namespace pamproxy::store {
+
+using policy::cat;
+using policy::sv;
+
+namespace {
+
+constexpr std::string_view kFieldPayload = "pamproxy.dev/field";
+constexpr std::string_view kCanaryPlaintext = "pamproxy master key canary v1";
+constexpr std::string_view kCanaryAad = "canary:1";
+
+bool file_has_content(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && st.st_size > 0;
+}
+
+absl::Status with_context(const absl::Status& s, std::string_view context) {
+  return absl::Status(s.code(), cat(context, ": ", sv(s.message())));
+}
+
+// The checks on an existing file that must pass before anything is written to it.
+absl::Status check_existing(sql::Db& db, const std::string& path, int64_t* version) {
+  absl::StatusOr<sql::Stmt> qc = db.prepare("PRAGMA quick_check");
+  absl::StatusOr<bool> row = qc.ok() ? qc->step() : absl::StatusOr<bool>(qc.status());
+  if (!row.ok() || !*row || qc->text(0) != "ok") {
+    std::string detail = !row.ok() ? std::string(sv(row.status().message()))
+                                   : (*row ? qc->text(0) : std::string("no answer"));
+    return absl::DataLossError(cat("database ", path, " is corrupt or not a pamproxy database (",
+                                   detail, "); restore it from a backup or move it away"));
+  }
+  absl::StatusOr<int64_t> v = db.query_int("PRAGMA user_version");
+  if (!v.ok()) return with_context(v.status(), cat("database ", path));
+  if (*v > latest_schema_version()) {
+    return absl::FailedPreconditionError(
+        cat("database ", path, " has schema version ", *v, ", newer than this pamproxy knows (",
+            latest_schema_version(), "); run the pamproxy release that wrote it, or a later one"));
+  }
+  *version = *v;
+  return absl::OkStatus();
+}
+
+absl::Status check_canary(sql::Db& db, const MasterKey& key, const std::string& db_path,
+                          const std::string& key_path) {
+  absl::StatusOr<sql::Stmt> st = db.prepare("SELECT sealed FROM canary WHERE id = 1");
+  if (!st.ok()) return st.status();
+  absl::StatusOr<bool> row = st->step();
+  if (!row.ok()) return row.status();
+  absl::Status wrong = absl::FailedPreconditionError(
+      cat("master key ", key_path, " does not open database ", db_path,
+          " (wrong key?); restore the key the database was created with"));
+  if (!*row) return wrong;
+  absl::StatusOr<policy::Secret> plain = key.open(st->blob(0), kCanaryAad);
+  if (!plain.ok() || plain->reveal() != kCanaryPlaintext) return wrong;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status invalid_field(std::string_view field, std::string_view message) {
+  absl::Status s = absl::InvalidArgumentError(cat("field '", field, "': ", message));
+  s.SetPayload(policy::av(kFieldPayload), absl::Cord(policy::av(field)));
+  return s;
+}
+
+std::string field_of(const absl::Status& status) {
+  absl::optional<absl::Cord> f = status.GetPayload(policy::av(kFieldPayload));
+  return f ? std::string(*f) : std::string();
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  const std::string& db_path = impl->options.database_file;
+  const std::string& key_path = impl->options.master_key_file;
+
+  int64_t version = 0;
+  if (file_has_content(db_path)) {
+    absl::StatusOr<sql::Db> db = sql::Db::open(db_path, SQLITE_OPEN_READWRITE);
+    if (!db.ok()) return db.status();
+    impl->db = std::move(*db);
+    if (absl::Status s = check_existing(impl->db, db_path, &version); !s.ok()) return s;
+  }
+  absl::StatusOr<MasterKey> key = MasterKey::load(key_path);
+  if (!key.ok() && absl::IsNotFound(key.status()) && version == 0) {
+    // Only a brand-new database may get a brand-new key.
+    key = MasterKey::create(key_path);
+  }
+  if (!key.ok()) {
+    if (version > 0 && absl::IsNotFound(key.status())) {
+      return absl::FailedPreconditionError(
+          cat("master key file ", key_path, " is missing; database ", db_path,
+              " can only be opened with the key it was created with"));
+    }
+    return key.status();
+  }
+  impl->key = std::move(*key);
+  if (version > 0) {
+    if (absl::Status s = check_canary(impl->db, *impl->key, db_path, key_path); !s.ok()) return s;
+  }
+  if (impl->db.raw() == nullptr) {
+    absl::StatusOr<sql::Db> db =
+        sql::Db::open(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db.ok()) return db.status();
+    impl->db = std::move(*db);
+  }
+
+  // Every check passed: from here on the file may change.
+  sqlite3_busy_timeout(impl->db.raw(), static_cast<int>(impl->options.busy_timeout_ms));
+  for (std::string_view pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+                                  "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
+    if (absl::Status s = impl->db.exec(pragma); !s.ok()) return with_context(s, pragma);
+  }
+  if (absl::Status s = migrate(impl->db, migrations()); !s.ok()) return s;
+  if (version == 0) {
+    absl::StatusOr<sql::Stmt> st =
+        impl->db.prepare("INSERT OR REPLACE INTO canary (id, sealed) VALUES (1, ?1)");
+    if (!st.ok()) return st.status();
+    st->bind_blob(1, impl->key->seal(kCanaryPlaintext, kCanaryAad));
+    if (absl::Status s = st->run(); !s.ok()) return s;
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl->mu);
+    if (absl::Status s = impl->rebuild_and_publish(); !s.ok()) {
+      return with_context(s, "cannot read the store");
+    }
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+int64_t Store::schema_version() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  absl::StatusOr<int64_t> v = impl_->db.query_int("PRAGMA user_version");
+  return v.ok() ? *v : -1;
+}
+
+const policy::SnapshotPublisher& Store::publisher() const { return *impl_->publisher; }
+std::shared_ptr<const policy::Snapshot> Store::snapshot() const {
+  return impl_->publisher->current();
+}
+
+void Store::set_change_sink(ChangeSink* sink) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->sink = sink;
+}
+
+absl::Status Store::Impl::rebuild_and_publish() {
+  policy::SnapshotData data;
+  absl::StatusOr<policy::Settings> settings = load_settings();
+  if (!settings.ok()) return settings.status();
+  data.settings = *settings;
+#define PAMPROXY_LOAD(field, call)            \
+  {                                           \
+    auto rows = call;                         \
+    if (!rows.ok()) return rows.status();     \
+    data.field = std::move(*rows);            \
+  }
+  PAMPROXY_LOAD(record_types, load_record_types());
+  PAMPROXY_LOAD(users, load_users());
+  PAMPROXY_LOAD(roles, load_roles());
+  PAMPROXY_LOAD(records, load_records());
+  PAMPROXY_LOAD(tokens, load_tokens({}, {}, /*with_secrets=*/true));
+  PAMPROXY_LOAD(grants, load_grants());
+  PAMPROXY_LOAD(policies, load_policies());
+  PAMPROXY_LOAD(requests, load_requests());
+#undef PAMPROXY_LOAD
+  for (const policy::AccessPolicy& p : data.policies) {
+    absl::TimeZone tz;
+    // Loaded here, on the control thread: the decision itself never reads zoneinfo files.
+    if (absl::LoadTimeZone(policy::av(p.time_zone), &tz)) data.time_zones[p.time_zone] = tz;
+  }
+  std::shared_ptr<const policy::Snapshot> snap =
+      policy::Snapshot::build(std::move(data), generation + 1);
+  ++generation;
+  if (publisher == nullptr) {
+    publisher = std::make_unique<policy::SnapshotPublisher>(std::move(snap));
+  } else {
+    publisher->publish(std::move(snap));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AdminChange> Store::Impl::change(
+    const Actor& actor, std::string_view action, std::string_view object_type,
+    const std::function<absl::Status(AdminChange&)>& body) {
+  std::lock_guard<std::mutex> lock(mu);
+  AdminChange c;
+  c.actor = actor;
+  c.action = std::string(action);
+  c.object_type = std::string(object_type);
+  c.at = now();
+  absl::Status s = sql::transaction(db, [&] { return body(c); });
+  if (!s.ok()) return s;
+  if (absl::Status r = rebuild_and_publish(); !r.ok()) {
+    // Committed but not published: the old snapshot stays in force, which is safe but stale.
+    return with_context(r, "change saved but not yet in force");
+  }
+  c.generation = generation;
+  if (sink != nullptr) sink->on_admin_change(c);
+  return c;
+}
+
+}  // namespace pamproxy::store

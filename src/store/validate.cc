@@ -1,0 +1,103 @@
+#include "src/store/validate.h"
+
+#include <algorithm>
+
+#include "pamproxy/policy/strings.h"
+#include "src/store/store_impl.h"
+
+namespace pamproxy::store {
+
+using policy::cat;
+
+absl::Status check_text(std::string_view field, std::string_view value, size_t max_bytes) {
+  if (value.size() > max_bytes) return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) {
+      return invalid_field(field, "has a control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_name(std::string_view field, std::string_view value, size_t max_bytes) {
+  if (value.empty()) return invalid_field(field, "must not be empty");
+  if (value.size() > max_bytes) return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return invalid_field(field, "has a control character");
+  }
+  if (policy::is_space(value.front()) || policy::is_space(value.back())) {
+    return invalid_field(field, "must not start or end with white space");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_record_name(std::string_view value) {
+  if (absl::Status s = check_name("name", value, 128); !s.ok()) return s;
+  for (std::string_view prefix : {"id:", "name:", "tag:"}) {
+    if (value.substr(0, prefix.size()) == prefix) {
+      return invalid_field("name", cat("must not start with '", prefix,
+                                       "' (it would read as a search criterion)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_access_key_id(std::string_view value) {
+  if (value.size() < 16 || value.size() > 128) {
+    return invalid_field("access_key_id", "must be 16-128 characters (e.g. AKIAIOSFODNN7EXAMPLE)");
+  }
+  for (char c : value) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+      return invalid_field("access_key_id", "must be upper-case letters and digits");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_secret(std::string_view field, std::string_view value, size_t max_bytes,
+                          bool required) {
+  if (value.empty()) {
+    return required ? invalid_field(field, "must not be empty") : absl::OkStatus();
+  }
+  if (value.size() > max_bytes) return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
+  for (char c : value) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return invalid_field(field, "must be visible ASCII characters without spaces");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_region(std::string_view value) {
+  if (value.size() > 32) return invalid_field("default_region", "longer than 32 bytes");
+  for (char c : value) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return invalid_field("default_region", "must look like eu-central-1");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_tag(std::string_view field, std::string_view tag) {
+  if (tag.empty() || tag.size() > 64) return invalid_field(field, "a tag must be 1-64 bytes");
+  for (char c : tag) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '=' || c == '-';
+    if (!ok) return invalid_field(field, cat("tag '", tag, "' has a character outside [A-Za-z0-9_.:=-]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_tags(std::string_view field, std::vector<std::string>* tags) {
+  if (tags->size() > 32) return invalid_field(field, "more than 32 tags");
+  for (const std::string& t : *tags) {
+    if (absl::Status s = check_tag(field, t); !s.ok()) return s;
+  }
+  std::sort(tags->begin(), tags->end());
+  tags->erase(std::unique(tags->begin(), tags->end()), tags->end());
+  return absl::OkStatus();
+}
+
+}  // namespace pamproxy::store

@@ -1,0 +1,31 @@
+#pragma once
+// Field checks shared by the store's mutations. Each error names the field (invalid_field).
+// Internal to src/store.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace pamproxy::store {
+
+// 1..max bytes, valid printable text: no control characters, no leading or trailing space.
+absl::Status check_name(std::string_view field, std::string_view value, size_t max_bytes);
+// 0..max bytes, no control characters other than newline and tab.
+absl::Status check_text(std::string_view field, std::string_view value, size_t max_bytes);
+// Record names are also record references: refuse the criterion prefixes.
+absl::Status check_record_name(std::string_view value);
+// AWS access key id: 16-128 of [A-Z0-9].
+absl::Status check_access_key_id(std::string_view value);
+// 1..max visible ASCII bytes (secrets: the message never repeats the value).
+absl::Status check_secret(std::string_view field, std::string_view value, size_t max_bytes,
+                          bool required);
+// "" or e.g. "eu-central-1": [a-z0-9-], at most 32.
+absl::Status check_region(std::string_view value);
+// Tags: 1-64 of [A-Za-z0-9_.:=-] each ('+' and ',' separate criteria), at most 32. Sorts and
+// removes duplicates.
+absl::Status check_tags(std::string_view field, std::vector<std::string>* tags);
+absl::Status check_tag(std::string_view field, std::string_view tag);
+
+}  // namespace pamproxy::store

@@ -1,0 +1,455 @@
+#include "pamproxy/store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "pamproxy/policy/decision.h"
+#include "src/store/migrations.h"
+#include "tests/unit/store/temp_dir.h"
+
+namespace pamproxy::store {
+namespace {
+
+using policy::DenyKind;
+using testing::read_file;
+using testing::TempDir;
+
+constexpr char kPlantedSecret[] = "PLANTEDsecretKEYwJalrXUtnFEMIK7MDENGbPxRfiCY";
+constexpr char kPlantedSession[] = "PLANTEDsessionTOKENFwoGZXIvYXdzEJr";
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreOptions options() {
+    StoreOptions o;
+    o.database_file = dir_.file("pamproxy.db");
+    o.master_key_file = dir_.file("master.key");
+    o.now = [this] { return now_; };
+    return o;
+  }
+  std::unique_ptr<Store> open_store() {
+    auto s = Store::open(options());
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  static RecordSpec record_spec(const std::string& name) {
+    RecordSpec r;
+    r.name = name;
+    r.description = "billing account";
+    r.access_key_id = "AKIAIOSFODNN7EXAMPLE";
+    r.secret_access_key = kPlantedSecret;
+    r.session_token = kPlantedSession;
+    r.default_region = "eu-central-1";
+    r.tags = {"prod", "eu", "prod"};
+    return r;
+  }
+
+  TempDir dir_;
+  absl::Time now_ = absl::FromUnixSeconds(1795424400);  // 2026-11-23T09:00:00Z, a Monday
+  Actor admin_{"", "", "test"};
+};
+
+TEST_F(StoreTest, FreshStoreStartsSafe) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), latest_schema_version());
+  EXPECT_FALSE(store->settings().proxy_enabled);
+  auto types = store->record_types();
+  ASSERT_EQ(types.size(), 1u);
+  EXPECT_EQ(types[0].name, "aws-access-keys");
+  EXPECT_FALSE(types[0].enabled);
+  struct stat st;
+  ASSERT_EQ(stat(options().master_key_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st2 = nullptr;
+  sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st2, nullptr);
+  ASSERT_EQ(sqlite3_step(st2), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st2, 0)), "wal");
+  sqlite3_finalize(st2);
+  sqlite3_close(raw);
+}
+
+// SPEC.md's steps 1-9 through the store, then a real decision on the published snapshot.
+TEST_F(StoreTest, InstructionsEndToEndAndRestartPersistence) {
+  std::string record_id, token_id, token_secret, user_id;
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    auto boot = store->bootstrap("admin");
+    ASSERT_TRUE(boot.ok() && boot->has_value()) << boot.status();
+    EXPECT_TRUE((*boot)->admin.admin);
+    EXPECT_EQ((*boot)->token.secret.size(), 40u);
+    EXPECT_FALSE(store->bootstrap("admin")->has_value());  // only once
+    admin_.user_id = (*boot)->admin.id;
+
+    ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());  // step 1
+    ASSERT_TRUE(store->set_record_type_enabled(admin_, "aws-access-keys", true).ok());  // step 4
+    auto rec = store->create_record(admin_, record_spec("billing"));  // steps 5-7
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    record_id = rec->object_id;
+    auto user = store->create_user(admin_, {"alice", false});
+    ASSERT_TRUE(user.ok());
+    user_id = user->object_id;
+    GrantSpec g;
+    g.user_id = user_id;
+    g.record_id = record_id;
+    g.permissions = policy::kView | policy::kConnect;
+    ASSERT_TRUE(store->create_grant(admin_, g).ok());  // step 8
+    TokenSpec t;
+    t.user_id = user_id;
+    t.name = "laptop";
+    t.expires_at = now_ + absl::Hours(24);
+    t.allowed_networks = {"10.0.0.0/8"};
+    auto tok = store->create_token(admin_, t);  // step 9's token
+    ASSERT_TRUE(tok.ok()) << tok.status();
+    token_id = tok->token.id;
+    token_secret = tok->secret;
+    EXPECT_TRUE(tok->token.secret.empty());
+    EXPECT_EQ(tok->change.after_json.find(token_secret), std::string::npos);
+    for (const policy::Token& listed : store->list_tokens()) EXPECT_TRUE(listed.secret.empty());
+
+    auto snap = store->snapshot();
+    auto d = policy::decide(*snap, token_id, "billing", "s3:ListBuckets",
+                            *net::IpAddress::parse("10.1.2.3"), now_);
+    ASSERT_TRUE(d.allowed) << d.reason;
+    EXPECT_EQ(d.secret_access_key(), kPlantedSecret);
+    EXPECT_EQ(snap->find_token(token_id)->token.secret.reveal(), token_secret);
+  }
+  // Restart: everything is still there, secrets open with the same key file.
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->settings().proxy_enabled);
+  auto rec = store->get_record(record_id);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->name, "billing");
+  EXPECT_EQ(rec->secret_access_key.reveal(), kPlantedSecret);
+  EXPECT_EQ(rec->session_token.reveal(), kPlantedSession);
+  EXPECT_EQ(rec->tags, (std::vector<std::string>{"eu", "prod"}));
+  auto snap = store->snapshot();
+  auto d = policy::decide(*snap, token_id, "tag:prod", "s3:ListBuckets",
+                          *net::IpAddress::parse("10.1.2.3"), now_);
+  ASSERT_TRUE(d.allowed) << d.reason;
+  EXPECT_EQ(d.session_token(), kPlantedSession);
+  EXPECT_EQ(snap->find_token(token_id)->token.secret.reveal(), token_secret);
+  auto outside = policy::decide(*snap, token_id, "billing", "s3:ListBuckets",
+                                *net::IpAddress::parse("192.0.2.1"), now_);
+  EXPECT_EQ(outside.deny, DenyKind::kTokenNetwork);
+}
+
+TEST_F(StoreTest, SecretsAreEncryptedAtRest) {
+  std::string token_secret;
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->create_record(admin_, record_spec("billing")).ok());
+    auto user = store->create_user(admin_, {"alice", false});
+    auto tok = store->create_token(admin_, {user->object_id, "t", std::nullopt, {}});
+    ASSERT_TRUE(tok.ok());
+    token_secret = tok->secret;
+    RecordPatch p;
+    p.secret_access_key = std::string(kPlantedSecret) + "2";
+    ASSERT_TRUE(store->update_record(admin_, store->list_records()[0].id, p).ok());
+  }
+  std::string bytes = read_file(options().database_file) + read_file(options().database_file + "-wal");
+  ASSERT_NE(bytes.find("billing account"), std::string::npos);  // the search itself works
+  EXPECT_EQ(bytes.find("PLANTEDsecretKEY"), std::string::npos);
+  EXPECT_EQ(bytes.find("PLANTEDsessionTOKEN"), std::string::npos);
+  EXPECT_EQ(bytes.find(token_secret), std::string::npos);
+}
+
+// The bytes of the database and its WAL, to prove a refused open changed nothing.
+std::string state_of(const StoreOptions& o) {
+  return read_file(o.database_file) + "|" + read_file(o.database_file + "-wal") + "|" +
+         read_file(o.master_key_file);
+}
+
+TEST_F(StoreTest, WrongMasterKeyRefusesAndChangesNothing) {
+  { ASSERT_TRUE(open_store()); }
+  testing::write_file(options().master_key_file, std::string(64, 'a') + "\n");
+  std::string before = state_of(options());
+  auto s = Store::open(options());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("does not open database"), std::string::npos)
+      << s.status();
+  EXPECT_EQ(state_of(options()), before);
+}
+
+TEST_F(StoreTest, MissingMasterKeyRefusesAndCreatesNone) {
+  { ASSERT_TRUE(open_store()); }
+  std::remove(options().master_key_file.c_str());
+  std::string before = state_of(options());
+  auto s = Store::open(options());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("is missing"), std::string::npos) << s.status();
+  struct stat st;
+  EXPECT_NE(stat(options().master_key_file.c_str(), &st), 0);
+  EXPECT_EQ(state_of(options()), before);
+}
+
+TEST_F(StoreTest, NewerSchemaRefusesAndChangesNothing) {
+  { ASSERT_TRUE(open_store()); }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
+  std::string pragma = "PRAGMA user_version = " + std::to_string(latest_schema_version() + 1);
+  ASSERT_EQ(sqlite3_exec(raw, pragma.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  std::string before = state_of(options());
+  auto s = Store::open(options());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("newer than this pamproxy knows"),
+            std::string::npos)
+      << s.status();
+  EXPECT_EQ(state_of(options()), before);
+}
+
+TEST_F(StoreTest, CorruptDatabaseRefusesAndChangesNothing) {
+  { ASSERT_TRUE(open_store()); }
+  std::string bytes = read_file(options().database_file);
+  ASSERT_GT(bytes.size(), 4096u);
+  for (size_t i = 0; i < 100; ++i) bytes[i] = static_cast<char>(0xA5 ^ i);  // smash the header
+  testing::write_file(options().database_file, bytes);
+  std::string before = state_of(options());
+  auto s = Store::open(options());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("corrupt"), std::string::npos) << s.status();
+  EXPECT_EQ(state_of(options()), before);
+}
+
+TEST_F(StoreTest, CorruptPageRefuses) {
+  { ASSERT_TRUE(open_store()); }
+  std::string bytes = read_file(options().database_file);
+  ASSERT_GT(bytes.size(), 3 * 4096u);
+  for (size_t i = 4096 + 8; i < 2 * 4096; ++i) bytes[i] = static_cast<char>(i * 31);
+  testing::write_file(options().database_file, bytes);
+  auto s = Store::open(options());
+  EXPECT_FALSE(s.ok());
+}
+
+struct RecordingSink : ChangeSink {
+  void on_admin_change(const AdminChange& c) override { changes.push_back(c); }
+  std::vector<AdminChange> changes;
+};
+
+TEST_F(StoreTest, EveryChangeReachesTheSinkWithoutSecrets) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  RecordingSink sink;
+  store->set_change_sink(&sink);
+  Actor actor{"u-x", "PAMTOKEN", "192.0.2.10"};
+  auto rec = store->create_record(actor, record_spec("billing"));
+  ASSERT_TRUE(rec.ok());
+  RecordPatch p;
+  p.description = "new description";
+  p.secret_access_key = std::string(kPlantedSecret) + "X";
+  ASSERT_TRUE(store->update_record(actor, rec->object_id, p).ok());
+  ASSERT_TRUE(store->set_setting(actor, "proxy.enabled", "true").ok());
+  ASSERT_TRUE(store->delete_record(actor, rec->object_id).ok());
+  ASSERT_EQ(sink.changes.size(), 4u);
+  EXPECT_EQ(sink.changes[0].action, "record.create");
+  EXPECT_EQ(sink.changes[0].actor.source, "192.0.2.10");
+  EXPECT_EQ(sink.changes[0].before_json, "");
+  EXPECT_NE(sink.changes[0].after_json.find("\"secret_access_key_set\":true"), std::string::npos);
+  EXPECT_EQ(sink.changes[1].action, "record.update");
+  EXPECT_NE(sink.changes[1].before_json.find("billing account"), std::string::npos);
+  EXPECT_NE(sink.changes[1].after_json.find("new description"), std::string::npos);
+  EXPECT_EQ(sink.changes[2].before_json, "{\"proxy.enabled\":false}");
+  EXPECT_EQ(sink.changes[2].after_json, "{\"proxy.enabled\":true}");
+  EXPECT_EQ(sink.changes[3].after_json, "");
+  uint64_t last = 0;
+  for (const AdminChange& c : sink.changes) {
+    EXPECT_EQ(c.before_json.find("PLANTED"), std::string::npos);
+    EXPECT_EQ(c.after_json.find("PLANTED"), std::string::npos);
+    EXPECT_GT(c.generation, last);
+    last = c.generation;
+  }
+}
+
+TEST_F(StoreTest, ValidationNamesTheField) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  struct Case {
+    std::function<void(RecordSpec&)> edit;
+    const char* field;
+  } cases[] = {
+      {[](RecordSpec& r) { r.name = ""; }, "name"},
+      {[](RecordSpec& r) { r.name = "tag:prod"; }, "name"},
+      {[](RecordSpec& r) { r.access_key_id = "short"; }, "access_key_id"},
+      {[](RecordSpec& r) { r.secret_access_key = ""; }, "secret_access_key"},
+      {[](RecordSpec& r) { r.default_region = "EU Central"; }, "default_region"},
+      {[](RecordSpec& r) { r.tags = {"a+b"}; }, "tags"},
+      {[](RecordSpec& r) { r.reference_record = "r-nope"; }, "reference_record"},
+      {[](RecordSpec& r) { r.description = std::string(5000, 'd'); }, "description"},
+  };
+  for (const Case& c : cases) {
+    RecordSpec r = record_spec("x");
+    c.edit(r);
+    auto s = store->create_record(admin_, r);
+    ASSERT_FALSE(s.ok()) << c.field;
+    EXPECT_TRUE(absl::IsInvalidArgument(s.status())) << s.status();
+    EXPECT_EQ(field_of(s.status()), c.field) << s.status();
+    EXPECT_EQ(std::string(s.status().message()).find("PLANTED"), std::string::npos);
+  }
+  ASSERT_TRUE(store->create_record(admin_, record_spec("dup")).ok());
+  auto dup = store->create_record(admin_, record_spec("dup"));
+  EXPECT_TRUE(absl::IsAlreadyExists(dup.status())) << dup.status();
+  EXPECT_NE(std::string(dup.status().message()).find("'dup' exists already"), std::string::npos);
+
+  auto rid = store->list_records()[0].id;
+  PolicySpec p;
+  p.windows = {"Mon-Fri 08:00-12:00", "Fri 11:00-13:00"};
+  EXPECT_EQ(field_of(store->set_policy(admin_, rid, p).status()), "windows");
+  p.windows = {"Mon-Fri 08:00-18:00"};
+  p.time_zone = "Europe/Atlantis";
+  EXPECT_EQ(field_of(store->set_policy(admin_, rid, p).status()), "time_zone");
+  p.time_zone = "Europe/Berlin";
+  p.allowed_networks = {"10.0.0.0/33"};
+  EXPECT_EQ(field_of(store->set_policy(admin_, rid, p).status()), "allowed_networks");
+  p.allowed_networks = {};
+  p.command_rules = {"permit s3:*"};
+  EXPECT_EQ(field_of(store->set_policy(admin_, rid, p).status()), "command_rules");
+  p.command_rules = {};
+  p.approval_required = true;
+  EXPECT_EQ(field_of(store->set_policy(admin_, rid, p).status()), "approver_role_id");
+  p.approver_role_id = "ro-nope";
+  EXPECT_EQ(field_of(store->set_policy(admin_, rid, p).status()), "approver_role_id");
+  EXPECT_EQ(field_of(store->set_setting(admin_, "proxy.enabled", "yes").status()), "value");
+  EXPECT_EQ(field_of(store->set_setting(admin_, "proxy.color", "true").status()), "key");
+  EXPECT_EQ(field_of(store->create_token(admin_, {"u-none", "t", std::nullopt, {}}).status()),
+            "user_id");
+}
+
+TEST_F(StoreTest, ApprovalWorkflow) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());
+  ASSERT_TRUE(store->set_record_type_enabled(admin_, "aws-access-keys", true).ok());
+  std::string rid = store->create_record(admin_, record_spec("prod"))->object_id;
+  std::string alice = store->create_user(admin_, {"alice", false})->object_id;
+  std::string carol = store->create_user(admin_, {"carol", false})->object_id;
+  std::string mallory = store->create_user(admin_, {"mallory", false})->object_id;
+  std::string approvers = store->create_role(admin_, "approvers", "")->object_id;
+  ASSERT_TRUE(store->add_role_member(admin_, approvers, carol).ok());
+  ASSERT_TRUE(store->create_grant(admin_, {alice, "", rid, "", policy::kConnect}).ok());
+  PolicySpec p;
+  p.approval_required = true;
+  p.approver_role_id = approvers;
+  p.approval_max_duration_s = 7200;
+  ASSERT_TRUE(store->set_policy(admin_, rid, p).ok());
+  auto tok = store->create_token(admin_, {alice, "t", std::nullopt, {}});
+  ASSERT_TRUE(tok.ok());
+  const net::IpAddress client = *net::IpAddress::parse("10.0.0.1");
+  auto decide = [&] {
+    return policy::decide(*store->snapshot(), tok->token.id, "prod", "s3:GetObject", client, now_);
+  };
+  EXPECT_EQ(decide().deny, DenyKind::kApprovalRequired);
+
+  Actor as_alice{alice, tok->token.id, "10.0.0.1"};
+  Actor as_carol{carol, "", "10.0.0.2"};
+  Actor as_mallory{mallory, "", "10.0.0.3"};
+  RequestSpec too_long{alice, rid, std::nullopt, absl::Hours(3), "deploy"};
+  EXPECT_EQ(field_of(store->create_request(as_alice, too_long).status()), "duration_s");
+  auto req = store->create_request(as_alice, {alice, rid, std::nullopt, absl::Hours(1), "deploy"});
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_NE(decide().reason.find("waiting for an approver"), std::string::npos);
+  EXPECT_TRUE(absl::IsPermissionDenied(store->approve_request(as_alice, req->object_id, "").status()));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(store->approve_request(as_mallory, req->object_id, "").status()));
+  auto ok = store->approve_request(as_carol, req->object_id, "go ahead");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_NE(ok->after_json.find("\"state\":\"approved\""), std::string::npos);
+  EXPECT_TRUE(decide().allowed) << decide().reason;
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      store->deny_request(as_carol, req->object_id, "").status()));  // decided already
+  ASSERT_TRUE(store->revoke_request(as_alice, req->object_id).ok());
+  EXPECT_EQ(decide().deny, DenyKind::kApprovalRequired);
+
+  // A second request that simply runs out: expired is derived from the clock.
+  auto req2 = store->create_request(as_alice, {alice, rid, std::nullopt, absl::Hours(1), "again"});
+  ASSERT_TRUE(store->approve_request(as_carol, req2->object_id, "").ok());
+  EXPECT_TRUE(decide().allowed);
+  now_ += absl::Hours(2);
+  EXPECT_EQ(decide().deny, DenyKind::kApprovalRequired);
+  EXPECT_EQ(store->get_request(req2->object_id)->effective_state(now_),
+            policy::RequestState::kExpired);
+  EXPECT_TRUE(absl::IsFailedPrecondition(store->revoke_request(as_alice, req2->object_id).status()));
+}
+
+TEST_F(StoreTest, RevokeAndDeleteTakeEffect) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());
+  ASSERT_TRUE(store->set_record_type_enabled(admin_, "aws-access-keys", true).ok());
+  std::string rid = store->create_record(admin_, record_spec("prod"))->object_id;
+  std::string ops = store->create_role(admin_, "ops", "")->object_id;
+  std::string bob = store->create_user(admin_, {"bob", false})->object_id;
+  ASSERT_TRUE(store->add_role_member(admin_, ops, bob).ok());
+  ASSERT_TRUE(store->create_grant(admin_, {"", ops, "", "prod", policy::kConnect}).ok());
+  auto tok = store->create_token(admin_, {bob, "t", std::nullopt, {}});
+  const net::IpAddress client = *net::IpAddress::parse("10.0.0.1");
+  auto decide = [&](const char* ref) {
+    return policy::decide(*store->snapshot(), tok->token.id, ref, "s3:GetObject", client, now_);
+  };
+  EXPECT_TRUE(decide("tag:prod").allowed);
+  ASSERT_TRUE(store->remove_role_member(admin_, ops, bob).ok());
+  EXPECT_EQ(decide("tag:prod").deny, DenyKind::kRecordNotFound);
+  ASSERT_TRUE(store->add_role_member(admin_, ops, bob).ok());
+  EXPECT_TRUE(decide(rid.c_str()).allowed);
+  ASSERT_TRUE(store->revoke_token(admin_, tok->token.id).ok());
+  EXPECT_EQ(decide("tag:prod").deny, DenyKind::kTokenRevoked);
+  EXPECT_TRUE(absl::IsFailedPrecondition(store->revoke_token(admin_, tok->token.id).status()));
+  ASSERT_TRUE(store->delete_user(admin_, bob).ok());
+  EXPECT_EQ(decide("tag:prod").deny, DenyKind::kTokenUnknown);  // tokens go with the user
+  EXPECT_TRUE(store->list_tokens().empty());
+}
+
+TEST_F(StoreTest, ChangeVisibleToWorkersWithin100ms) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  std::atomic<bool> stop{false};
+  std::atomic<bool> seen{false};
+  std::atomic<int64_t> seen_ns{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                t0)
+        .count();
+  };
+  std::thread worker([&] {
+    policy::SnapshotReader reader(store->publisher());
+    while (!stop.load()) {
+      if (reader.get().settings().proxy_enabled && !seen.load()) {
+        seen_ns = since();
+        seen = true;
+      }
+    }
+  });
+  int64_t before_ns = since();
+  ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());
+  while (!seen.load() && since() < 10'000'000'000) std::this_thread::yield();
+  stop = true;
+  worker.join();
+  ASSERT_TRUE(seen.load());
+  EXPECT_LT(seen_ns.load() - before_ns, 100'000'000);
+}
+
+TEST_F(StoreTest, TouchTokensRecordsLastUse) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  std::string u = store->create_user(admin_, {"u", false})->object_id;
+  auto tok = store->create_token(admin_, {u, "t", std::nullopt, {}});
+  std::vector<std::pair<std::string, absl::Time>> uses = {{tok->token.id, now_},
+                                                          {tok->token.id, now_ - absl::Hours(1)}};
+  ASSERT_TRUE(store->touch_tokens(uses).ok());
+  EXPECT_EQ(store->get_token(tok->token.id)->last_used_at, now_);
+}
+
+}  // namespace
+}  // namespace pamproxy::store
