@@ -76,8 +76,9 @@ RequestFile parse_request_file(const std::string& text) {
   } while (trim(line).empty());
 
   // Request line: METHOD SP target [SP HTTP/x.y]; the target may hold spaces.
-  std::string_view rl = line;
-  const size_t sp = rl.find(' ');
+  const std::string request_line = trim(line);
+  std::string_view rl = request_line;
+  const size_t sp = rl.find_first_of(" \t");
   if (sp == std::string_view::npos) {
     throw std::runtime_error("line " + std::to_string(line_no) +
                              ": expected a request line 'METHOD /path HTTP/1.1'");
@@ -103,6 +104,7 @@ RequestFile parse_request_file(const std::string& text) {
   }
   const size_t q = target.find('?');
   r.path = target.substr(0, q);
+  if (r.path.empty()) r.path = "/";  // "GET ?a=1": the origin-form root
   if (q != std::string::npos) r.query = target.substr(q + 1);
 
   // Headers up to the first empty line; a line starting with SP/HT continues the previous one.

