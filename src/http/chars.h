@@ -7,6 +7,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace pamproxy::http::chars {
 
 enum : uint8_t {
@@ -57,12 +61,29 @@ inline char lower(char c) {
 }
 
 // Index of the first byte of [p, p+n) that is not allowed in a field value (a control character
-// other than HTAB, or DEL), or n. Eight bytes at a time: a word without any byte below 0x20 and
-// without 0x7F is skipped whole; HTAB, rare in values, sends its word through the byte loop.
+// other than HTAB, or DEL), or n. Sixteen bytes at a time with SSE2 (eight with plain 64-bit words
+// elsewhere): a block without any byte below 0x20 and without 0x7F is skipped whole; HTAB, rare
+// in values, is the only flagged byte that does not stop the scan.
 inline size_t find_non_field(const char* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i max_ctl = _mm_set1_epi8(0x1F);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (i + 16 <= n) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // b <= 0x1F (unsigned) exactly when min(b, 0x1F) == b.
+    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(b, max_ctl), b);
+    auto mask = static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(b, del))));
+    while (mask != 0) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      if (p[at] != '\t') return at;
+      mask &= mask - 1;
+    }
+    i += 16;
+  }
+#else
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
@@ -70,13 +91,14 @@ inline size_t find_non_field(const char* p, size_t n) {
     // word is re-checked byte by byte, so false positives from borrows only cost time).
     uint64_t low = (w - kOnes * 0x20) & ~w & kHigh;
     uint64_t x = w ^ (kOnes * 0x7F);
-    uint64_t del = (x - kOnes) & ~x & kHigh;
-    if ((low | del) != 0) {
+    uint64_t d = (x - kOnes) & ~x & kHigh;
+    if ((low | d) != 0) {
       for (size_t j = i; j < i + 8; ++j) {
         if (!is(p[j], kField)) return j;
       }
     }
   }
+#endif
   for (; i < n; ++i) {
     if (!is(p[i], kField)) return i;
   }

@@ -209,7 +209,10 @@ class HeadBuilder {
   virtual Error start_line(uint32_t begin, uint32_t end) = 0;
   virtual Error finish() = 0;
   void reset_fields(HeadFields& h);
-  Error field_line(HeadFields& h, uint32_t begin, uint32_t end);
+  // Reads field lines from scan_pos_ on; kIncomplete when the input ends inside one.
+  ParseStatus scan_fields(HeadFields& h, const char* p, uint32_t end);
+  // A complete field line: name [begin, colon), value bytes (already checked) up to cr.
+  Error field_line(HeadFields& h, uint32_t begin, uint32_t colon, uint32_t cr);
   // Framing checks shared by both directions, run once the head is complete.
   Error finish_fields(HeadFields& h);
   ParseStatus fail(Error e) {
@@ -222,7 +225,8 @@ class HeadBuilder {
   Phase phase_ = Phase::kStartLine;
   Error error_ = Error::kNone;
   uint32_t line_start_ = 0;  // first byte of the line being received
-  uint32_t scan_pos_ = 0;    // bytes before this were scanned for LF
+  uint32_t scan_pos_ = 0;    // bytes before this were scanned already
+  uint32_t colon_ = 0;       // the current field line's colon, 0 while its name is incomplete
   // Accumulated while reading fields.
   uint32_t host_count_ = 0;
   bool has_content_length_ = false;
