@@ -2,7 +2,9 @@
 // against Node's llhttp (test_http_differential.py). Reads one hex-encoded stream per stdin line;
 // writes one JSON line per stream: the requests read in order (method, target, body payload bytes,
 // keep-alive), then how the stream ended: "error" (with the error name), "incomplete", "closed"
-// (after a request without keep-alive), "upgrade" (after CONNECT) or "end".
+// (after a request without keep-alive), "upgrade" (after CONNECT) or "end". A line starting with
+// "response GET " or "response HEAD " holds response bytes to a request with that method instead:
+// the responses read are reported with their status, an until-close body ending with the input.
 
 #include <cstdio>
 #include <iostream>
@@ -96,8 +98,63 @@ std::string probe(std::string_view rest) {
       break;
     }
   }
-  return "{\"messages\":[" + messages + "],\"state\":\"" + state + "\",\"error\":" +
-         (error.empty() ? "null" : json_string(error)) + "}";
+  return "{\"messages\":[" + messages + "],\"state\":\"" + state +
+         "\",\"error\":" + (error.empty() ? "null" : json_string(error)) + "}";
+}
+
+std::string probe_responses(std::string_view rest, Method method) {
+  std::string messages;
+  std::string state = "end";
+  std::string error;
+  ResponseParser parser(Limits{});
+  BodyDecoder body(Limits{});
+  while (!rest.empty()) {
+    parser.reset(method);
+    const ParseStatus s = parser.parse(rest);
+    if (s == ParseStatus::kIncomplete) {
+      state = "incomplete";
+      break;
+    }
+    if (s == ParseStatus::kError) {
+      state = "error";
+      error = std::string(error_name(parser.error()));
+      break;
+    }
+    const ResponseHead& h = parser.head();
+    const int status = h.status();
+    const bool keep_alive = h.keep_alive();
+    body.reset(h.body_kind(), h.content_length());
+    rest.remove_prefix(parser.head_bytes());
+    uint64_t payload = 0;
+    while (!body.done()) {
+      BodyStep st = body.next(rest);
+      if (st.kind == BodyStep::kError) break;
+      if (st.kind == BodyStep::kNeedMore) {
+        body.finish_at_eof();  // the input is all there is: the connection closes here
+        break;
+      }
+      if (st.kind == BodyStep::kData) payload += st.bytes;
+      rest.remove_prefix(st.bytes);
+    }
+    if (body.error() == Error::kTruncatedBody) {
+      state = "incomplete";
+      break;
+    }
+    if (body.error() != Error::kNone) {
+      state = "error";
+      error = std::string(error_name(body.error()));
+      break;
+    }
+    if (!messages.empty()) messages += ",";
+    messages += "{\"status\":" + std::to_string(status) + ",\"body\":" + std::to_string(payload) +
+                ",\"keep_alive\":" + (keep_alive ? "true" : "false") + "}";
+    if (!keep_alive && !h.interim()) {
+      state = "closed";
+      break;
+    }
+  }
+  return "{\"messages\":[" + messages + "],\"state\":\"" + state +
+         "\",\"error\":" + (error.empty() ? "null" : json_string(error)) + "}";
 }
 
 }  // namespace
@@ -105,7 +162,14 @@ std::string probe(std::string_view rest) {
 int main() {
   std::string line;
   while (std::getline(std::cin, line)) {
-    std::cout << probe(from_hex(line)) << "\n";
+    std::string_view l(line);
+    if (l.substr(0, 13) == "response GET ") {
+      std::cout << probe_responses(from_hex(l.substr(13)), Method::kGet) << "\n";
+    } else if (l.substr(0, 14) == "response HEAD ") {
+      std::cout << probe_responses(from_hex(l.substr(14)), Method::kHead) << "\n";
+    } else {
+      std::cout << probe(from_hex(l)) << "\n";
+    }
   }
   return 0;
 }

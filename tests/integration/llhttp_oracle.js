@@ -47,8 +47,60 @@ function probe(bytes) {
   return { messages, state, error };
 }
 
+// Responses to a request with `method`; HEAD responses skip their body as Node's client does.
+function probeResponses(bytes, method) {
+  const parser = new HTTPParser();
+  parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
+  const messages = [];
+  let current = null;
+  let lastKeepAlive = true;
+  let lastStatus = 0;
+  parser[HTTPParser.kOnHeaders] = () => {};
+  parser[HTTPParser.kOnHeadersComplete] = (major, minor, headers, m, url, status, msg,
+                                           isUpgrade, keepAlive) => {
+    current = { status, body: 0, keep_alive: !!keepAlive };
+    return method === 'HEAD' ? 1 : 0;
+  };
+  parser[HTTPParser.kOnBody] = (chunk) => { current.body += chunk.length; };
+  parser[HTTPParser.kOnMessageComplete] = () => {
+    messages.push(current);
+    lastKeepAlive = current.keep_alive;
+    lastStatus = current.status;
+    current = null;
+  };
+  parser[HTTPParser.kOnExecute] = () => {};
+  const ret = parser.execute(bytes);
+  let state = 'end';
+  let error = null;
+  const closedAfterFinal = () => messages.length > 0 && !lastKeepAlive &&
+      !(lastStatus >= 100 && lastStatus < 200);
+  if (closedAfterFinal()) {
+    state = 'closed';
+  } else if (ret instanceof Error) {
+    state = 'error';
+    error = ret.code;
+  } else {
+    // End of input is the connection closing: it ends an until-close body.
+    const eof = parser.finish();
+    if (closedAfterFinal()) {
+      state = 'closed';
+    } else if (eof instanceof Error || current !== null) {
+      state = 'incomplete';
+    }
+  }
+  parser.close();
+  return { messages, state, error };
+}
+
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
-  const bytes = Buffer.from(line.trim(), 'hex');
-  process.stdout.write(JSON.stringify(probe(bytes)) + '\n');
+  let result;
+  if (line.startsWith('response GET ')) {
+    result = probeResponses(Buffer.from(line.slice(13).trim(), 'hex'), 'GET');
+  } else if (line.startsWith('response HEAD ')) {
+    result = probeResponses(Buffer.from(line.slice(14).trim(), 'hex'), 'HEAD');
+  } else {
+    result = probe(Buffer.from(line.trim(), 'hex'));
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
 });

@@ -1,7 +1,7 @@
 """Differential test of pamproxy's HTTP/1.1 request codec against Node's own parser (llhttp).
 
-The same corpus of raw byte streams goes through http-probe (pamproxy's RequestParser and
-BodyDecoder) and llhttp_oracle.js (llhttp, strict, as Node's http server runs it). For each
+The same corpus of raw byte streams (requests, and responses to GET or HEAD requests) goes through
+http-probe (pamproxy's RequestParser / ResponseParser and BodyDecoder) and llhttp_oracle.js (llhttp, strict, as Node's http server runs it). For each
 stream both report the requests read in order (method, target, payload bytes, keep-alive) and how
 the stream ended. Any disagreement on accepting or refusing, on the requests read, or on where a
 body ends fails the test, unless the case is listed in KNOWN_DIFFERENCES with the reason pamproxy
@@ -116,6 +116,31 @@ CORPUS = {
     "custom_method": b"PROPFIND / HTTP/1.1\r\n" + H + b"\r\n",
 }
 
+# Response streams: name -> (method of the request, raw bytes).
+RESPONSES = {
+    "res_cl": ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+    "res_chunked": ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           b"3\r\nabc\r\n0\r\n\r\n"),
+    "res_until_close": ("GET", b"HTTP/1.1 200 OK\r\n\r\nall the rest"),
+    "res_http10_cl": ("GET", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    "res_continue_then_ok": ("GET", b"HTTP/1.1 100 Continue\r\n\r\n"
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    "res_204": ("GET", b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    "res_304_with_cl": ("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+    "res_head_with_cl": ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+                                 b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    "res_no_reason": ("GET", b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"),
+    "res_close": ("GET", b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nxyz"),
+    "res_cl_te": ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"0\r\n\r\n"),
+    "res_cl_dup_diff": ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+    "res_bad_status": ("GET", b"HTTP/1.1 2x0 OK\r\n\r\n"),
+    "res_bare_lf": ("GET", b"HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
+    "res_obs_fold": ("GET", b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
+    "res_bad_chunk": ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+    "res_truncated": ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),
+}
+
 # name -> (direction, why pamproxy differs from llhttp). "stricter": pamproxy refuses what llhttp
 # accepts. "lenient": pamproxy accepts what llhttp refuses; allowed only where the framing of the
 # stream cannot be read two ways.
@@ -145,8 +170,12 @@ KNOWN_DIFFERENCES = {
 }
 
 
+ALL = {**CORPUS, **RESPONSES}
+
+
 def run_lines(cmd, cases):
-    stdin = "".join(v.hex() + "\n" for v in cases.values())
+    stdin = "".join((f"response {v[0]} {v[1].hex()}" if isinstance(v, tuple) else v.hex()) + "\n"
+                    for v in cases.values())
     out = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60, check=True)
     lines = out.stdout.splitlines()
     assert len(lines) == len(cases), out.stderr
@@ -156,20 +185,19 @@ def run_lines(cmd, cases):
 def verdict(r):
     """What must agree: the requests read (method, target, payload bytes, keep-alive) and whether
     the stream ended cleanly, was refused, or was cut short. Error codes differ by design."""
-    return (tuple((m["method"], m["url"], m["body"], m["keep_alive"]) for m in r["messages"]),
-            r["state"])
+    return (tuple(tuple(sorted(m.items())) for m in r["messages"]), r["state"])
 
 
 @unittest.skipIf(NODE is None, "node is not installed")
 class HttpDifferential(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ours = run_lines([PROBE], CORPUS)
-        cls.node = run_lines([NODE, os.path.join(HERE, "llhttp_oracle.js")], CORPUS)
+        cls.ours = run_lines([PROBE], ALL)
+        cls.node = run_lines([NODE, os.path.join(HERE, "llhttp_oracle.js")], ALL)
 
     def test_same_verdicts(self):
         unexpected = []
-        for name in CORPUS:
+        for name in ALL:
             ours, node = self.ours[name], self.node[name]
             same = verdict(ours) == verdict(node)
             if name in KNOWN_DIFFERENCES:
@@ -182,7 +210,7 @@ class HttpDifferential(unittest.TestCase):
 
     def test_listed_differences_go_the_stated_way(self):
         for name, (direction, reason) in KNOWN_DIFFERENCES.items():
-            self.assertIn(name, CORPUS)
+            self.assertIn(name, ALL)
             self.assertTrue(reason)
             ours, node = self.ours[name], self.node[name]
             strict, lenient = (ours, node) if direction == "stricter" else (node, ours)
