@@ -6,7 +6,9 @@
 //   build/release/bench/micro/bench-micro --benchmark_filter=Tls
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <openssl/ssl.h>
+#include <time.h>
 
 #include <memory>
 #include <string>
@@ -67,13 +69,23 @@ bool step(Session& s, Wire& in, Wire& out, uint8_t* plain, size_t plain_len, uin
   return r.cipher_consumed + r.plain_bytes + r.cipher_bytes > 0;
 }
 
-bool handshake(Session& client, Session& server) {
+int64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Runs the handshake; adds the thread CPU time spent inside the server's calls to
+// `server_cpu_ns` (the share a proxy worker pays per new tunnel).
+bool handshake(Session& client, Session& server, int64_t* server_cpu_ns = nullptr) {
   Wire to_server, to_client;
   uint8_t buf[8192];
   uint8_t plain[4096];
   to_server.append(buf, client.start(buf));
   for (int i = 0; i < 20; ++i) {
+    int64_t t0 = thread_cpu_ns();
     bool a = step(server, to_server, to_client, plain, sizeof(plain), buf, sizeof(buf), nullptr);
+    if (server_cpu_ns != nullptr) *server_cpu_ns += thread_cpu_ns() - t0;
     bool b = step(client, to_client, to_server, plain, sizeof(plain), buf, sizeof(buf), nullptr);
     if (!a && !b) break;
   }
@@ -82,12 +94,13 @@ bool handshake(Session& client, Session& server) {
 
 // One client+server handshake pair; for `resume`, the client offers the ticket of the previous
 // one (the first, outside the timing, primes the cache).
-bool one_handshake(Shared& shared, const std::string& host, int version, bool* resumed) {
+bool one_handshake(Shared& shared, const std::string& host, int version, bool* resumed,
+                   int64_t* server_cpu_ns) {
   auto server = std::move(*Session::server(*shared.server));
   server->set_expected_host(host);
   auto client = std::move(*Session::client(*shared.client, host, 443));
   SSL_set_max_proto_version(client->native(), version);
-  if (!handshake(*client, *server)) return false;
+  if (!handshake(*client, *server, server_cpu_ns)) return false;
   *resumed = client->resumed();
   return true;
 }
@@ -97,18 +110,23 @@ void BM_TlsHandshake(benchmark::State& state, int version, bool resume) {
   const std::string host = "h" + std::to_string(state.thread_index()) + ".s3.amazonaws.com";
   const std::string key = host + ":443";
   bool resumed = false;
-  if (resume && !one_handshake(shared, host, version, &resumed)) {
+  int64_t server_cpu_ns = 0;
+  if (resume && !one_handshake(shared, host, version, &resumed, &server_cpu_ns)) {
     state.SkipWithError("priming handshake failed");
     return;
   }
   for (auto _ : state) {
     if (!resume) shared.client->forget_session(key);  // full handshakes only
-    if (!one_handshake(shared, host, version, &resumed) || resumed != resume) {
+    if (!one_handshake(shared, host, version, &resumed, &server_cpu_ns) || resumed != resume) {
       state.SkipWithError(resumed != resume ? "resumption not as expected" : "handshake failed");
       break;
     }
   }
   state.SetItemsProcessed(state.iterations());
+  // CPU per handshake spent in the server side alone (ClientHello in, Finished out).
+  state.counters["server_cpu_us"] = benchmark::Counter(
+      static_cast<double>(server_cpu_ns) / 1000.0 / static_cast<double>(state.iterations()),
+      benchmark::Counter::kAvgThreads);
 }
 BENCHMARK_CAPTURE(BM_TlsHandshake, full_tls13, TLS1_3_VERSION, false)
     ->Threads(1)
@@ -148,10 +166,14 @@ BENCHMARK(BM_TlsLeafCacheHit)->Threads(1)->Threads(2)->UseRealTime();
 struct Established {
   std::unique_ptr<Session> client;
   std::unique_ptr<Session> server;
-  explicit Established(const char* suite) {
+  explicit Established(const char* suite, bool release_buffers = false) {
     Shared& shared = Shared::get();
     server = std::move(*Session::server(*shared.server));
     client = std::move(*Session::client(*shared.client, "bulk.s3.amazonaws.com", 443));
+    if (release_buffers) {
+      SSL_set_mode(server->native(), SSL_MODE_RELEASE_BUFFERS);
+      SSL_set_mode(client->native(), SSL_MODE_RELEASE_BUFFERS);
+    }
     SSL_set_ciphersuites(client->native(), suite);
     handshake(*client, *server);
     // Drain the ticket so later receives see only data.
@@ -183,8 +205,8 @@ BENCHMARK_CAPTURE(BM_TlsEncrypt16k, chacha20, "TLS_CHACHA20_POLY1305_SHA256");
 
 // Encrypt on one side and decrypt on the other: a relayed byte's whole TLS cost (one decrypt
 // on the receiving leg, one encrypt on the sending leg), with every copy Session makes.
-void BM_TlsRelay16k(benchmark::State& state, const char* suite) {
-  Established pair(suite);
+void BM_TlsRelay16k(benchmark::State& state, const char* suite, bool release_buffers) {
+  Established pair(suite, release_buffers);
   std::vector<uint8_t> plain(kRecord, 'x');
   std::vector<uint8_t> wire(kRecord + 256);
   std::vector<uint8_t> back(kRecord);
@@ -199,9 +221,57 @@ void BM_TlsRelay16k(benchmark::State& state, const char* suite) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kRecord));
 }
-BENCHMARK_CAPTURE(BM_TlsRelay16k, aes128gcm, "TLS_AES_128_GCM_SHA256");
-BENCHMARK_CAPTURE(BM_TlsRelay16k, aes256gcm, "TLS_AES_256_GCM_SHA384");
-BENCHMARK_CAPTURE(BM_TlsRelay16k, chacha20, "TLS_CHACHA20_POLY1305_SHA256");
+BENCHMARK_CAPTURE(BM_TlsRelay16k, aes128gcm, "TLS_AES_128_GCM_SHA256", false);
+BENCHMARK_CAPTURE(BM_TlsRelay16k, aes256gcm, "TLS_AES_256_GCM_SHA384", false);
+BENCHMARK_CAPTURE(BM_TlsRelay16k, chacha20, "TLS_CHACHA20_POLY1305_SHA256", false);
+BENCHMARK_CAPTURE(BM_TlsRelay16k, aes128gcm_release_mode, "TLS_AES_128_GCM_SHA256", true);
+
+}  // namespace
+}  // namespace pamproxy::tls
+
+namespace pamproxy::tls {
+namespace {
+
+// Heap held by one established, idle server-side session (the client-facing half of a tunnel),
+// with OpenSSL's default buffers and with SSL_MODE_RELEASE_BUFFERS (buffers freed while idle).
+enum class IdleBuffers { kKeep, kReleaseMode, kFreeWhenIdle };
+
+void BM_TlsIdleSessionBytes(benchmark::State& state, IdleBuffers mode) {
+  constexpr int kSessions = 200;
+  Shared& shared = Shared::get();
+  double per_session = 0;
+  for (auto _ : state) {
+    std::vector<std::unique_ptr<Session>> servers;
+    servers.reserve(kSessions);
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < kSessions; ++i) {
+      auto server = std::move(*Session::server(*shared.server));
+      if (mode == IdleBuffers::kReleaseMode) {
+        SSL_set_mode(server->native(), SSL_MODE_RELEASE_BUFFERS);
+      } else {
+        SSL_clear_mode(server->native(), SSL_MODE_RELEASE_BUFFERS);
+      }
+      auto client = std::move(*Session::client(*shared.client, "idle.s3.amazonaws.com", 443));
+      if (!handshake(*client, *server)) {
+        state.SkipWithError("handshake failed");
+        return;
+      }
+      if (mode == IdleBuffers::kFreeWhenIdle && !server->release_buffers()) {
+        state.SkipWithError("release_buffers refused on an idle session");
+        return;
+      }
+      servers.push_back(std::move(server));  // the client half is freed here
+    }
+    // The client halves are gone; what remains is the servers' (plus one cached client session).
+    per_session =
+        (static_cast<double>(mallinfo2().uordblks) - static_cast<double>(before)) / kSessions;
+  }
+  state.counters["bytes_per_session"] = per_session;
+}
+BENCHMARK_CAPTURE(BM_TlsIdleSessionBytes, keep_buffers, IdleBuffers::kKeep)->Iterations(1);
+BENCHMARK_CAPTURE(BM_TlsIdleSessionBytes, release_mode, IdleBuffers::kReleaseMode)->Iterations(1);
+BENCHMARK_CAPTURE(BM_TlsIdleSessionBytes, free_when_idle, IdleBuffers::kFreeWhenIdle)
+    ->Iterations(1);
 
 }  // namespace
 }  // namespace pamproxy::tls

@@ -270,4 +270,22 @@ KtlsRead ktls_recv(int fd, std::span<uint8_t> buffer) {
   return out;
 }
 
+ControlAction classify_control_record(uint8_t record_type, std::span<const uint8_t> body) {
+  constexpr uint8_t kApplicationData = 23;
+  constexpr uint8_t kHandshake = 22;
+  constexpr uint8_t kNewSessionTicket = 4;
+  if (record_type == kApplicationData) return ControlAction::kData;
+  // A record may carry several handshake messages; drop it only when every one is a ticket
+  // (type 1 byte, length 3 bytes, body).
+  if (record_type != kHandshake || body.empty()) return ControlAction::kClose;
+  size_t at = 0;
+  while (at < body.size()) {
+    if (body.size() - at < 4 || body[at] != kNewSessionTicket) return ControlAction::kClose;
+    size_t len = size_t{body[at + 1]} << 16 | size_t{body[at + 2]} << 8 | body[at + 3];
+    if (len > body.size() - at - 4) return ControlAction::kClose;
+    at += 4 + len;
+  }
+  return ControlAction::kDrop;
+}
+
 }  // namespace pamproxy::tls

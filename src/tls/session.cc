@@ -530,6 +530,8 @@ std::string_view Session::alpn() const {
                          : std::string_view(reinterpret_cast<const char*>(data), len);
 }
 
+bool Session::release_buffers() { return SSL_free_buffers(ssl_.get()) == 1; }
+
 bool Session::resumed() const {
   return SSL_session_reused(ssl_.get()) == 1;
 }

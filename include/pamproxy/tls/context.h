@@ -34,6 +34,12 @@ struct ContextOptions {
   // Record the handshake secrets in each Session so their keys can be handed to the kernel
   // (kTLS). Off unless the engine will use kTLS: it costs a little per handshake.
   bool capture_secrets = false;
+  // SSL_MODE_RELEASE_BUFFERS: OpenSSL frees its 16 KiB read and write buffers whenever they
+  // empty, i.e. after nearly every record: a malloc/free pair per record while streaming, for
+  // ~14 KiB instead of ~47 KiB per idle server session (bench/RESULTS.md; its throughput cost
+  // was lost in measurement noise). Off by default: Session::release_buffers() when a tunnel goes
+  // idle gets the same saving without touching the streaming path.
+  bool release_idle_buffers = false;
 };
 
 class ServerContext {

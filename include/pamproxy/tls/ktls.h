@@ -10,10 +10,17 @@
 // told apart from application data by their TLS_GET_RECORD_TYPE cmsg.
 // Never: guesses. A failed install leaves the connection on the user-space path with a reason.
 //
-// Known limits, handled by the caller: the kernel does not process TLS 1.3 KeyUpdate (a session
-// that saw one is not offloaded); SEND_ZC is refused on kTLS sockets; a control record received
-// on a kTLS socket must be handed back to user space, which cannot decrypt it any more, so the
-// connection is closed after a fatal alert and a post-handshake message is answered by closing.
+// Known limits, handled by the caller: the kernel of Debian 12 does not follow a TLS 1.3
+// KeyUpdate (a session that saw one is not offloaded, and one arriving later ends the
+// connection); SEND_ZC is refused on kTLS sockets. Control records arrive decrypted through
+// ktls_recv with their record type: classify_control_record says what to do with each
+// (NewSessionTicket: drop, an upstream sends them right after the handshake; alert, KeyUpdate or
+// anything else: close).
+//
+// When to offload: right after the handshake completes, before any application data is read
+// from the socket into user space, with no ciphertext left unconsumed in the caller's buffer
+// (the kernel takes over the sequence numbers from there). After ktls_offload succeeds for a
+// direction, the Session must no longer be used for that direction.
 
 #include <sys/types.h>
 
@@ -77,5 +84,11 @@ struct KtlsRead {
   uint8_t record_type = 23;
 };
 KtlsRead ktls_recv(int fd, std::span<uint8_t> buffer);
+
+enum class ControlAction { kData, kDrop, kClose };
+// What to do with what ktls_recv returned: application data is data; a TLS 1.3 NewSessionTicket
+// (handshake type 4) is dropped; alerts (close_notify included), KeyUpdate and any other
+// handshake message end the connection.
+ControlAction classify_control_record(uint8_t record_type, std::span<const uint8_t> body);
 
 }  // namespace pamproxy::tls

@@ -127,6 +127,11 @@ class Session {
   bool is_server() const { return server_; }
   SSL* native() const { return ssl_.get(); }
 
+  // Frees OpenSSL's record buffers (~33 KiB) while the connection waits (keep-alive idle); they
+  // come back on the next record. False (nothing freed) while a record is partly read or
+  // written.
+  bool release_buffers();
+
   // After the handshake, with ContextOptions::capture_secrets: the keys and next sequence number
   // of one direction, for kTLS. FailedPrecondition when not established, secrets were not
   // captured, a KeyUpdate happened, or the suite is not one the kernel takes.

@@ -457,5 +457,22 @@ TEST(Ktls, RecvWithoutControlMessageIsApplicationData) {
   EXPECT_EQ(ktls_recv(sockets.b, buf).bytes, 0);
 }
 
+TEST(Ktls, ControlRecordsAreClassified) {
+  std::vector<uint8_t> ticket = {4, 0, 0, 2, 0xaa, 0xbb};
+  std::vector<uint8_t> two_tickets = {4, 0, 0, 1, 0xaa, 4, 0, 0, 0};
+  std::vector<uint8_t> key_update = {24, 0, 0, 1, 0};
+  std::vector<uint8_t> ticket_then_update = {4, 0, 0, 0, 24, 0, 0, 1, 0};
+  std::vector<uint8_t> truncated = {4, 0, 0, 9, 1};
+  std::vector<uint8_t> alert = {2, 0};
+  EXPECT_EQ(classify_control_record(23, alert), ControlAction::kData);
+  EXPECT_EQ(classify_control_record(22, ticket), ControlAction::kDrop);
+  EXPECT_EQ(classify_control_record(22, two_tickets), ControlAction::kDrop);
+  EXPECT_EQ(classify_control_record(22, key_update), ControlAction::kClose);
+  EXPECT_EQ(classify_control_record(22, ticket_then_update), ControlAction::kClose);
+  EXPECT_EQ(classify_control_record(22, truncated), ControlAction::kClose);
+  EXPECT_EQ(classify_control_record(22, {}), ControlAction::kClose);
+  EXPECT_EQ(classify_control_record(21, alert), ControlAction::kClose);
+}
+
 }  // namespace
 }  // namespace pamproxy::tls

@@ -339,3 +339,24 @@ TEST(Session, ChachaAndAes256SuitesWork) {
 
 }  // namespace
 }  // namespace pamproxy::tls
+
+namespace pamproxy::tls {
+namespace {
+
+TEST(Session, BuffersFreedWhileIdleComeBackForTheNextRecord) {
+  test_util::Fixture f = test_util::Fixture::make();
+  auto server = std::move(*Session::server(*f.server));
+  auto client = std::move(*Session::client(*f.client, "a.example", 443));
+  test_util::Pair pair(*client, *server);
+  ASSERT_TRUE(pair.handshake());
+  pair.client_sends("first");
+  EXPECT_TRUE(server->release_buffers());
+  EXPECT_TRUE(client->release_buffers());
+  pair.client_sends("second");
+  pair.server_sends("reply");
+  EXPECT_EQ(pair.server_plain, "firstsecond");
+  EXPECT_EQ(pair.client_plain, "reply");
+}
+
+}  // namespace
+}  // namespace pamproxy::tls
