@@ -55,7 +55,7 @@ Ring::Ring(size_t capacity, WriterWake* wake, const std::atomic<uint32_t>* write
 Ring::~Ring() { ::close(notify_fd_); }
 
 bool Ring::request_wakeup(uint64_t ticket) {
-  wakeup_requested_.store(1, std::memory_order_seq_cst);
+  durable_wanted_.store(1, std::memory_order_seq_cst);
   // Re-check after asking: the writer publishes durable_ before it looks at the request, so one
   // of the two sides sees the other (seq_cst on both).
   return !is_durable(ticket);
@@ -67,18 +67,24 @@ void Ring::consume_notification() {
   (void)r;  // EAGAIN: nothing pending
 }
 
-void Ring::signal_if_requested() {
-  if (wakeup_requested_.load(std::memory_order_seq_cst) == 0) return;
-  if (wakeup_requested_.exchange(0, std::memory_order_seq_cst) == 0) return;
+namespace {
+void signal_fd(int fd) {
   uint64_t one = 1;
-  ssize_t r = ::write(notify_fd_, &one, sizeof(one));
+  ssize_t r = ::write(fd, &one, sizeof(one));
   (void)r;  // an eventfd write fails only on counter overflow, which a reader clears
+}
+}  // namespace
+
+void Ring::signal_space() {
+  if (space_wanted_.load(std::memory_order_seq_cst) == 0) return;
+  if (space_wanted_.exchange(0, std::memory_order_seq_cst) != 0) signal_fd(notify_fd_);
 }
 
 void Ring::publish_durable(uint64_t index) {
   PAMPROXY_CHECK(index <= head_.load(std::memory_order_relaxed));
   durable_.store(index, std::memory_order_seq_cst);
-  signal_if_requested();
+  if (durable_wanted_.load(std::memory_order_seq_cst) == 0) return;
+  if (durable_wanted_.exchange(0, std::memory_order_seq_cst) != 0) signal_fd(notify_fd_);
 }
 
 bool Ring::wait_durable(uint64_t ticket, int64_t timeout_ms) {
@@ -97,7 +103,7 @@ bool Ring::push_wait(const Event& event, uint64_t* ticket, int64_t timeout_ms) {
   if (try_push(event, ticket)) return true;
   int64_t deadline = now_ms() + timeout_ms;
   for (;;) {
-    wakeup_requested_.store(1, std::memory_order_seq_cst);
+    request_space();
     if (try_push(event, ticket)) return true;
     int64_t left = deadline - now_ms();
     if (left <= 0) return false;

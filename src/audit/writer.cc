@@ -169,7 +169,7 @@ size_t Writer::drain() {
     }
     ring.release(n);
     serialized_index_[i] = ring.consumed();
-    ring.signal_if_requested();  // a holding producer may go on
+    ring.signal_space();  // a holding producer may go on
     lines_.fetch_add(n, std::memory_order_relaxed);
     total += n;
   }
@@ -329,6 +329,9 @@ void Writer::run() {
     size_t drained = 0;
 
     if (!faulted || now >= retry_at_ms_) {
+      if (!file_.is_open() && open_new_file() && fault_errno_ != 0 && pending_.empty()) {
+        leave_fault();  // the file that could not be created now exists
+      }
       drained = drain();
       if (now >= next_checkpoint_ms_) {
         append_checkpoint("interval");

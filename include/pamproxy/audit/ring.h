@@ -10,15 +10,16 @@
 // and durable_ only by the writer; durable_ <= head_. Indices only grow (64 bits never wrap), so
 // an event's ticket (its index) also says when it is durable: durable_ > ticket.
 //
-// Each side keeps a private copy of the other side's index and re-reads the shared one only when
-// that copy says "full" (producer) or "empty" (writer): in steady state a push touches one shared
-// cache line. The counters sit on their own cache lines so the two threads never false-share.
+// The producer keeps a private copy of head_ and re-reads the shared one only when that copy says
+// "full"; the writer reads tail_ once per batch. The indices and counters sit on their own cache
+// lines so the two threads never false-share.
 //
 // Nothing here blocks or allocates after construction: a full ring is reported, and the caller
 // applies [audit] on_full (hold: retry when the notify fd fires, up to hold_timeout_ms; refuse:
 // answer 503) and says so with note_hold()/note_refusal(). An io_uring worker polls notify_fd()
-// (an eventfd) instead of blocking; it fires when this ring's durable_ advances or space frees,
-// but only after the producer asked for it with request_wakeup(), so idle rings cost nothing.
+// (an eventfd) instead of blocking; it fires when this ring's durable_ advances (after the
+// producer asked with request_wakeup()) or when space frees (after request_space()), so rings
+// whose producer waits for nothing cost no syscall.
 
 #include <atomic>
 #include <cstdint>
@@ -73,6 +74,8 @@ class Ring {
   // Asks the writer to signal notify_fd() at its next commit or drain. Returns false when
   // `ticket` became durable meanwhile (then no signal may come: don't wait).
   bool request_wakeup(uint64_t ticket);
+  // Asks the writer to signal notify_fd() when it frees space (after a failed try_push).
+  void request_space() { space_wanted_.store(1, std::memory_order_seq_cst); }
   int notify_fd() const { return notify_fd_; }
   // Drains the eventfd counter after it fired (non-blocking).
   void consume_notification();
@@ -89,10 +92,9 @@ class Ring {
 
   // ---- writer side (one thread) ----
   // Number of queued events (a batch the writer may read with at() without further sync).
-  size_t available() {
-    uint64_t h = head_.load(std::memory_order_relaxed);
-    if (tail_cache_ == h) tail_cache_ = tail_.load(std::memory_order_acquire);
-    return static_cast<size_t>(tail_cache_ - h);
+  size_t available() const {
+    return static_cast<size_t>(tail_.load(std::memory_order_acquire) -
+                               head_.load(std::memory_order_relaxed));
   }
   // The i-th queued event, i < available(). Valid until release().
   const Event& at(size_t i) const {
@@ -105,8 +107,8 @@ class Ring {
   uint64_t consumed() const { return head_.load(std::memory_order_relaxed); }
   // Everything consumed up to `index` is on disk; signals the producer if it asked.
   void publish_durable(uint64_t index);
-  // Signals the producer if it asked (e.g. space was freed while it held).
-  void signal_if_requested();
+  // Signals the producer if it waits for space (called after release()).
+  void signal_space();
   uint64_t durable() const { return durable_.load(std::memory_order_acquire); }
 
  private:
@@ -115,9 +117,10 @@ class Ring {
   uint64_t head_cache_ = 0;  // producer's copy of head_
   // Writer-written line.
   alignas(kCacheLineBytes) std::atomic<uint64_t> head_{0};
-  uint64_t tail_cache_ = 0;  // writer's copy of tail_
   alignas(kCacheLineBytes) std::atomic<uint64_t> durable_{0};
-  std::atomic<uint32_t> wakeup_requested_{0};
+  // What the producer is waiting for (both signal the same eventfd).
+  std::atomic<uint32_t> durable_wanted_{0};
+  std::atomic<uint32_t> space_wanted_{0};
   // Producer-written counters, read by metrics.
   alignas(kCacheLineBytes) std::atomic<uint64_t> holds_{0};
   std::atomic<uint64_t> refusals_{0};
