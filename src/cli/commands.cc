@@ -6,6 +6,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
       {"config", "check a configuration file offline; print defaults or the key reference",
        run_config},
+      {"audit", "verify an audit log directory offline; export the audit public key", run_audit},
   };
   return kCommands;
 }
