@@ -101,9 +101,23 @@ struct Event {
   InlineString<256> target_host;   // "host:port" of the CONNECT / Host
   InlineString<256> deny_reason;   // the human reason given with a denial
   InlineString<384> detail;        // admin/settings/reload/recovery/retention: what changed
+
+  // Back to an empty event without touching the string bytes (cheap: for reused ring slots).
+  void clear() {
+    type = EventType::kRequestForwarded;
+    read_only = ReadOnly::kUnknown;
+    time_unix_ns = 0;
+    status = 0;
+    source_port = 0;
+    bytes_in = bytes_out = duration_us = 0;
+    source_ip.clear(), event_source.clear(), event_name.clear(), aws_region.clear();
+    user_agent.clear(), cli_command.clear(), error_code.clear(), aws_request_id.clear();
+    request_id.clear(), session_id.clear(), user.clear(), token_id.clear(), record_id.clear();
+    record_name.clear(), target_host.clear(), deny_reason.clear(), detail.clear();
+  }
 };
 
-// Fills `out` with the AWS CLI command of a user agent: "aws-cli/2.9.19 ... command/s3.cp" ->
+// The AWS CLI command of a user agent: "aws-cli/2.9.19 ... command/s3.cp" ->
 // "s3.cp". Empty when there is none. Pure; bounded by the input.
 std::string_view cli_command_of(std::string_view user_agent);
 

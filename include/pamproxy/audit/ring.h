@@ -64,6 +64,24 @@ class Ring {
     if (wake_->sleeping.load(std::memory_order_relaxed) != 0) wake_->wake();
     return true;
   }
+  // Zero-copy variant: the next free slot to fill in place (it holds an old event: call
+  // Event::clear() or assign every field), or null when full; then publish() it.
+  Event* try_claim() {
+    uint64_t t = tail_.load(std::memory_order_relaxed);
+    if (t - head_cache_ > mask_) {
+      head_cache_ = head_.load(std::memory_order_acquire);
+      if (t - head_cache_ > mask_) return nullptr;
+    }
+    return &slots_[t & mask_];
+  }
+  // Publishes the slot returned by the last try_claim(); `ticket` (may be null) gets its index.
+  void publish(uint64_t* ticket) {
+    uint64_t t = tail_.load(std::memory_order_relaxed);
+    tail_.store(t + 1, std::memory_order_release);
+    if (ticket != nullptr) *ticket = t;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (wake_->sleeping.load(std::memory_order_relaxed) != 0) wake_->wake();
+  }
   // True once the event with `ticket` is on disk (fdatasync returned).
   bool is_durable(uint64_t ticket) const {
     return durable_.load(std::memory_order_acquire) > ticket;

@@ -76,3 +76,34 @@ TEST(Ring, WaitsAreBounded) {
 
 }  // namespace
 }  // namespace pamproxy::audit
+
+namespace pamproxy::audit {
+namespace {
+
+TEST(Ring, ClaimAndPublishFillSlotsInPlace) {
+  WriterWake wake;
+  std::atomic<uint32_t> fault{0};
+  Ring ring(2, &wake, &fault);
+  for (uint64_t i = 0; i < 2; ++i) {
+    Event* slot = ring.try_claim();
+    ASSERT_NE(slot, nullptr);
+    slot->clear();
+    slot->request_id.assign("claimed-" + std::to_string(i));
+    uint64_t ticket;
+    ring.publish(&ticket);
+    EXPECT_EQ(ticket, i);
+  }
+  EXPECT_EQ(ring.try_claim(), nullptr);
+  ASSERT_EQ(ring.available(), 2u);
+  EXPECT_EQ(ring.at(1).request_id.view(), "claimed-1");
+  EXPECT_TRUE(ring.at(1).user.empty());
+  ring.release(1);
+  Event* slot = ring.try_claim();
+  ASSERT_NE(slot, nullptr);
+  EXPECT_EQ(slot->request_id.view(), "claimed-0");  // the old event until cleared
+  slot->clear();
+  EXPECT_TRUE(slot->request_id.empty());
+}
+
+}  // namespace
+}  // namespace pamproxy::audit
