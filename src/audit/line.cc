@@ -6,6 +6,8 @@
 #include <openssl/sha.h>
 
 #include <charconv>
+#include <climits>
+#include <cstring>
 #include <ctime>
 
 #include "pamproxy/base/json_writer.h"
@@ -27,11 +29,25 @@ void append_key(std::string& out, std::string_view key) {
   out.append("\":");
 }
 
+// JSON string literal. Most values are plain printable ASCII: those are appended in one piece;
+// anything else takes the general escaper (which also replaces invalid UTF-8).
+void append_json_string(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) {
+      JsonWriter::append_escaped(out, s);
+      return;
+    }
+  }
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+}
+
 template <size_t N>
 void append_string_field(std::string& out, std::string_view key, const InlineString<N>& s) {
   if (s.empty()) return;
   append_key(out, key);
-  JsonWriter::append_escaped(out, s.view());
+  append_json_string(out, s.view());
 }
 
 void append_uint_field(std::string& out, std::string_view key, uint64_t v) {
@@ -61,10 +77,20 @@ size_t format_event_time(int64_t unix_ns, char out[32]) {
     micros += 1000000;
     secs -= 1;
   }
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  size_t n = std::strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  // Events arrive in bursts within the same second: format the date and time once per second
+  // per thread.
+  thread_local int64_t cached_secs = INT64_MIN;
+  thread_local char cached[24];
+  thread_local size_t cached_len = 0;
+  if (secs != cached_secs) {
+    time_t t = static_cast<time_t>(secs);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    cached_len = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_secs = secs;
+  }
+  std::memcpy(out, cached, cached_len);
+  size_t n = cached_len;
   out[n++] = '.';
   for (int i = 5; i >= 0; --i) {
     out[n + i] = static_cast<char>('0' + micros % 10);
@@ -87,7 +113,7 @@ void append_line(std::string& out, const LineHead& head, const Event& e, std::st
   out.append(event_type_name(e.type));
   out.push_back('"');
   append_key(out, "node");
-  JsonWriter::append_escaped(out, head.node);
+  append_json_string(out, head.node);
 
   append_string_field(out, "eventSource", e.event_source);
   append_string_field(out, "eventName", e.event_name);
