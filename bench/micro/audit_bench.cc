@@ -34,8 +34,9 @@ void fill_request(Event* e, uint64_t i) {
   e->event_source.assign("s3.amazonaws.com");
   e->event_name.assign("GetObject");
   e->aws_region.assign("us-east-1");
-  e->user_agent.assign("aws-cli/2.9.19 Python/3.11.2 Linux/6.1.0 exe/x86_64.debian.12 "
-                       "prompt/off command/s3.cp");
+  e->user_agent.assign(
+      "aws-cli/2.9.19 Python/3.11.2 Linux/6.1.0 exe/x86_64.debian.12 "
+      "prompt/off command/s3.cp");
   e->cli_command.assign("s3.cp");
   e->aws_request_id.assign("4442587FB7D0A2F9");
   e->request_id.assign("01JD3K8M2Q7XKZ3W5Y");
@@ -47,8 +48,7 @@ void fill_request(Event* e, uint64_t i) {
 }
 
 std::string temp_dir() {
-  std::string tmpl =
-      (std::filesystem::temp_directory_path() / "audit-bench-XXXXXX").string();
+  std::string tmpl = (std::filesystem::temp_directory_path() / "audit-bench-XXXXXX").string();
   return mkdtemp(tmpl.data());
 }
 
@@ -187,7 +187,8 @@ void BM_AuditDurableLatency(benchmark::State& state) {
     uint64_t i = 0;
     auto start = std::chrono::steady_clock::now();
     while (!done.load(std::memory_order_relaxed)) {
-      auto due = start + std::chrono::microseconds(i * 1000000 / std::max<int64_t>(1, background_per_s));
+      auto due =
+          start + std::chrono::microseconds(i * 1000000 / std::max<int64_t>(1, background_per_s));
       if (background_per_s == 0 || std::chrono::steady_clock::now() < due) {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
         continue;
@@ -209,8 +210,8 @@ void BM_AuditDurableLatency(benchmark::State& state) {
     uint64_t ticket;
     ring->publish(&ticket);
     if (!ring->wait_durable(ticket, 10000)) state.SkipWithError("event not durable in 10 s");
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   done = true;
   load.join();

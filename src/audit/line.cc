@@ -150,14 +150,22 @@ void append_line(std::string& out, const LineHead& head, const Event& e, std::st
     bool truncated;
   };
   const Named cut[] = {
-      {"eventSource", e.event_source.truncated()}, {"eventName", e.event_name.truncated()},
-      {"awsRegion", e.aws_region.truncated()},     {"sourceIPAddress", e.source_ip.truncated()},
-      {"userAgent", e.user_agent.truncated()},     {"cliCommand", e.cli_command.truncated()},
-      {"errorCode", e.error_code.truncated()},     {"requestID", e.aws_request_id.truncated()},
-      {"proxyRequestId", e.request_id.truncated()}, {"sessionId", e.session_id.truncated()},
-      {"user", e.user.truncated()},                {"tokenId", e.token_id.truncated()},
-      {"recordId", e.record_id.truncated()},       {"recordName", e.record_name.truncated()},
-      {"targetHost", e.target_host.truncated()},   {"denyReason", e.deny_reason.truncated()},
+      {"eventSource", e.event_source.truncated()},
+      {"eventName", e.event_name.truncated()},
+      {"awsRegion", e.aws_region.truncated()},
+      {"sourceIPAddress", e.source_ip.truncated()},
+      {"userAgent", e.user_agent.truncated()},
+      {"cliCommand", e.cli_command.truncated()},
+      {"errorCode", e.error_code.truncated()},
+      {"requestID", e.aws_request_id.truncated()},
+      {"proxyRequestId", e.request_id.truncated()},
+      {"sessionId", e.session_id.truncated()},
+      {"user", e.user.truncated()},
+      {"tokenId", e.token_id.truncated()},
+      {"recordId", e.record_id.truncated()},
+      {"recordName", e.record_name.truncated()},
+      {"targetHost", e.target_host.truncated()},
+      {"denyReason", e.deny_reason.truncated()},
       {"detail", e.detail.truncated()},
   };
   bool any = false;

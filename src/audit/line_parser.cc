@@ -15,7 +15,9 @@ struct LineParser::Impl {
 };
 
 LineParser::LineParser() : impl_(new Impl) {}
-LineParser::~LineParser() { delete impl_; }
+LineParser::~LineParser() {
+  delete impl_;
+}
 
 bool is_lower_hex(std::string_view s, size_t length) {
   if (s.size() != length) return false;

@@ -10,7 +10,9 @@
 
 namespace pamproxy::audit {
 
-LogFile::~LogFile() { close(); }
+LogFile::~LogFile() {
+  close();
+}
 
 void LogFile::close() {
   if (fd_ >= 0) ::close(fd_);

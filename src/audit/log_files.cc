@@ -65,9 +65,9 @@ bool parse_log_file_name(std::string_view name, LogFileName* out) {
 absl::StatusOr<std::vector<std::string>> list_log_files(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
-    return absl::Status(errno == ENOENT ? absl::StatusCode::kNotFound
-                                        : absl::StatusCode::kPermissionDenied,
-                        absl::StrCat("cannot read directory ", dir, ": ", std::strerror(errno)));
+    return absl::Status(
+        errno == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kPermissionDenied,
+        absl::StrCat("cannot read directory ", dir, ": ", std::strerror(errno)));
   }
   std::vector<std::string> names;
   while (dirent* e = ::readdir(d)) {

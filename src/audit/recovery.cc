@@ -87,12 +87,12 @@ absl::Status Writer::recover() {
     }
     size_t start = 0, end = 0;
     uint64_t lines_cut = 0;
-    bool found = size > 0 &&
-                 last_good_line(tail, offset == 0, parser, &parsed, &start, &end, &lines_cut);
+    bool found =
+        size > 0 && last_good_line(tail, offset == 0, parser, &parsed, &start, &end, &lines_cut);
     if (!found && offset > 0) {
-      return absl::DataLossError(absl::StrCat(
-          "audit file ", path, " has no valid line in its last ", kTailBytes,
-          " bytes: not a torn write; move the file aside after examining it"));
+      return absl::DataLossError(
+          absl::StrCat("audit file ", path, " has no valid line in its last ", kTailBytes,
+                       " bytes: not a torn write; move the file aside after examining it"));
     }
     uint64_t good_size = found ? offset + end + 1 : 0;
     if (good_size < size) {
@@ -151,10 +151,11 @@ absl::Status Writer::recover() {
   Event e;
   e.type = EventType::kAuditRecovery;
   e.time_unix_ns = now_unix_ns();
-  std::string detail = absl::StrCat(
-      "audit log recovered after an unclean stop: ", recovery_.bytes_cut, " torn byte(s) in ",
-      recovery_.lines_cut, " line(s) cut", recovery_.removed_empty_file ? ", an empty file removed" : "",
-      "; the chain resumes after seq ", recovery_.resumed_after_seq);
+  std::string detail =
+      absl::StrCat("audit log recovered after an unclean stop: ", recovery_.bytes_cut,
+                   " torn byte(s) in ", recovery_.lines_cut, " line(s) cut",
+                   recovery_.removed_empty_file ? ", an empty file removed" : "",
+                   "; the chain resumes after seq ", recovery_.resumed_after_seq);
   e.detail.assign(detail);
   std::string extra = ",\"recovery\":{\"file\":";
   JsonWriter::append_escaped(extra, recovery_.file);
@@ -164,9 +165,8 @@ absl::Status Writer::recover() {
                   ",\"resumedAfterSeq\":", recovery_.resumed_after_seq, "}");
   append_own(e, extra);
   if (!commit()) {
-    return absl::InternalError(absl::StrCat("cannot write to the audit log in ",
-                                            options_.directory, ": ",
-                                            std::strerror(fault_errno_)));
+    return absl::InternalError(absl::StrCat("cannot write to the audit log in ", options_.directory,
+                                            ": ", std::strerror(fault_errno_)));
   }
   log::warn("audit.recovered")
       .kv("file", recovery_.file)

@@ -52,7 +52,9 @@ Ring::Ring(size_t capacity, WriterWake* wake, const std::atomic<uint32_t>* write
   PAMPROXY_CHECK(notify_fd_ >= 0);
 }
 
-Ring::~Ring() { ::close(notify_fd_); }
+Ring::~Ring() {
+  ::close(notify_fd_);
+}
 
 bool Ring::request_wakeup(uint64_t ticket) {
   durable_wanted_.store(1, std::memory_order_seq_cst);

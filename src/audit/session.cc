@@ -115,12 +115,15 @@ std::vector<Session> SessionAggregator::expire(int64_t now_unix_ns) {
       ++it;
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const Session& a, const Session& b) { return a.started_unix_ns < b.started_unix_ns; });
+  std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) {
+    return a.started_unix_ns < b.started_unix_ns;
+  });
   return out;
 }
 
-std::vector<Session> SessionAggregator::close_all() { return expire(INT64_MAX); }
+std::vector<Session> SessionAggregator::close_all() {
+  return expire(INT64_MAX);
+}
 
 const Session* SessionAggregator::find_open(std::string_view id) const {
   for (const auto& [key, s] : open_) {
@@ -180,8 +183,7 @@ std::string session_report_text(const Session& s) {
   add("  record:   %s \"%s\"\n", s.record_id.c_str(), s.record_name.c_str());
   add("  from:     %s\n", s.source_ip.c_str());
   add("  time:     %s .. %s (%s)\n", time_text(s.started_unix_ns).c_str(),
-      time_text(s.last_unix_ns).c_str(),
-      duration_text(s.last_unix_ns - s.started_unix_ns).c_str());
+      time_text(s.last_unix_ns).c_str(), duration_text(s.last_unix_ns - s.started_unix_ns).c_str());
   add("  requests: %llu (%llu denied), bytes in %llu, out %llu\n",
       static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.denied),
       static_cast<unsigned long long>(s.bytes_in), static_cast<unsigned long long>(s.bytes_out));
@@ -191,8 +193,7 @@ std::string session_report_text(const Session& s) {
     std::string op = c.event_source.empty() ? c.event_name : c.event_source + " " + c.event_name;
     add("  %-27s  %-24.24s  %-36.36s  %6d  %10llu  %10llu\n", time_text(c.time_unix_ns).c_str(),
         c.cli_command.empty() ? "-" : c.cli_command.c_str(), op.c_str(), c.status,
-        static_cast<unsigned long long>(c.bytes_in),
-        static_cast<unsigned long long>(c.bytes_out));
+        static_cast<unsigned long long>(c.bytes_in), static_cast<unsigned long long>(c.bytes_out));
     if (c.denied) add("  %27s  denied: %.400s\n", "", c.deny_reason.c_str());
   }
   if (s.commands_dropped > 0) {

@@ -52,9 +52,9 @@ PkeyPtr public_only(EVP_PKEY* any) {
 absl::StatusOr<std::string> read_small_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::Status(errno == ENOENT ? absl::StatusCode::kNotFound
-                                        : absl::StatusCode::kPermissionDenied,
-                        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+    return absl::Status(
+        errno == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kPermissionDenied,
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
   std::string out;
   char buf[4096];
@@ -71,7 +71,9 @@ absl::StatusOr<std::string> read_small_file(const std::string& path) {
 
 }  // namespace
 
-void PkeyDeleter::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+void PkeyDeleter::operator()(EVP_PKEY* k) const {
+  EVP_PKEY_free(k);
+}
 
 PublicKey::PublicKey(PkeyPtr key) : key_(std::move(key)) {
   unsigned char raw[32];
@@ -104,10 +106,10 @@ bool PublicKey::verify_hex(std::string_view message, std::string_view signature_
     sig[i] = static_cast<unsigned char>(hi << 4 | lo);
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
-            EVP_DigestVerify(ctx, sig, sizeof(sig),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
+  bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
+      EVP_DigestVerify(ctx, sig, sizeof(sig),
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -188,7 +190,8 @@ std::string SigningKey::sign_hex(std::string_view message) const {
   size_t n = sizeof(sig);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   PAMPROXY_CHECK(EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, private_.get()) == 1);
-  PAMPROXY_CHECK(EVP_DigestSign(ctx, sig, &n, reinterpret_cast<const unsigned char*>(message.data()),
+  PAMPROXY_CHECK(EVP_DigestSign(ctx, sig, &n,
+                                reinterpret_cast<const unsigned char*>(message.data()),
                                 message.size()) == 1);
   EVP_MD_CTX_free(ctx);
   return hex(sig, n);

@@ -38,9 +38,9 @@ bool ChainVerifier::begin_file(std::string_view name) {
 bool ChainVerifier::check_checkpoint(const ParsedLine& p) {
   if (key_ == nullptr) return true;
   if (p.checkpoint_key != key_->key_id()) {
-    return fail(file_lines_, absl::StrCat("checkpoint signed by key \"",
-                                          p.checkpoint_key.substr(0, 32),
-                                          "\", not by the given public key ", key_->key_id()));
+    return fail(file_lines_,
+                absl::StrCat("checkpoint signed by key \"", p.checkpoint_key.substr(0, 32),
+                             "\", not by the given public key ", key_->key_id()));
   }
   std::string message = checkpoint_message(p.seq, p.prev, p.event_time, p.node);
   if (!key_->verify_hex(message, p.checkpoint_sig)) {
@@ -81,20 +81,18 @@ bool ChainVerifier::add_line(std::string_view line, bool complete) {
                                             ": a line is duplicated or out of order"));
     }
     if (p.seq != last_seq_ + 1) {
-      return fail(file_lines_,
-                  absl::StrCat("seq jumps from ", last_seq_, " to ", p.seq,
-                               file_lines_ == 1 ? ": a file before this one is missing"
-                                                : ": lines are missing"));
+      return fail(file_lines_, absl::StrCat("seq jumps from ", last_seq_, " to ", p.seq,
+                                            file_lines_ == 1 ? ": a file before this one is missing"
+                                                             : ": lines are missing"));
     }
     if (p.prev != last_hash_) {
       // The likely culprit is the earlier line (its bytes no longer hash to what its successor
       // recorded), so that is the line named.
       std::string next = absl::StrCat(file_, ":", file_lines_);
       file_ = last_file_;
-      return fail(last_line_no_,
-                  absl::StrCat("the SHA-256 of this line (seq ", last_seq_,
-                               ") does not match the \"prev\" of the next line (", next,
-                               "): this line, or that one, was edited"));
+      return fail(last_line_no_, absl::StrCat("the SHA-256 of this line (seq ", last_seq_,
+                                              ") does not match the \"prev\" of the next line (",
+                                              next, "): this line, or that one, was edited"));
     }
   }
   if (p.type == EventType::kCheckpoint) {

@@ -237,8 +237,9 @@ void Writer::enter_fault(const char* op, int err) {
         .kv("file", file_.is_open() ? file_.path() : options_.directory)
         .kv("error", std::strerror(err))
         .kv("pending_bytes", static_cast<uint64_t>(pending_.size()))
-        .kv("action", "holding audit events in memory and retrying; requests wait or are "
-                      "refused per [audit] on_full until the disk recovers");
+        .kv("action",
+            "holding audit events in memory and retrying; requests wait or are "
+            "refused per [audit] on_full until the disk recovers");
   } else {
     retry_backoff_ms_ = std::min(retry_backoff_ms_ * 2, kRetryBackoffMaxMs);
   }
@@ -341,8 +342,8 @@ void Writer::run() {
         // Group commit: sync when the rings ran dry (nobody to batch with), when the oldest
         // unsynced byte has waited commit_interval_ms, or when the buffer is full.
         bool dry = drained == 0 || rings_empty();
-        bool overdue = unsynced_since_ms_ >= 0 &&
-                       mono_ms() - unsynced_since_ms_ >= commit_interval_ms_.load();
+        bool overdue =
+            unsynced_since_ms_ >= 0 && mono_ms() - unsynced_since_ms_ >= commit_interval_ms_.load();
         if (dry || overdue || pending_.size() >= kPendingBytesMax) commit();
       }
       if (fault_errno_ == 0 && pending_.empty()) {

@@ -80,8 +80,8 @@ std::optional<std::string> signing_key_path(const Flags& f, std::string* error) 
     }
     c = r.config;
   }
-  config::Paths p =
-      config::resolve_paths(c, std::getenv("STATE_DIRECTORY"), std::getenv("CREDENTIALS_DIRECTORY"));
+  config::Paths p = config::resolve_paths(c, std::getenv("STATE_DIRECTORY"),
+                                          std::getenv("CREDENTIALS_DIRECTORY"));
   return p.audit_signing_key_file;
 }
 
@@ -133,29 +133,30 @@ int run_verify(const std::vector<std::string>& args) {
     return kExitFailed;
   }
   const audit::VerifySummary& s = r.summary;
-  std::printf("%s: valid: %llu file(s), %llu line(s), seq %llu..%llu, %llu checkpoint(s) signed "
-              "by key %s",
-              dir.c_str(), static_cast<unsigned long long>(s.files),
-              static_cast<unsigned long long>(s.lines), static_cast<unsigned long long>(s.first_seq),
-              static_cast<unsigned long long>(s.last_seq),
-              static_cast<unsigned long long>(s.checkpoints), pub->key_id().c_str());
+  std::printf(
+      "%s: valid: %llu file(s), %llu line(s), seq %llu..%llu, %llu checkpoint(s) signed "
+      "by key %s",
+      dir.c_str(), static_cast<unsigned long long>(s.files),
+      static_cast<unsigned long long>(s.lines), static_cast<unsigned long long>(s.first_seq),
+      static_cast<unsigned long long>(s.last_seq), static_cast<unsigned long long>(s.checkpoints),
+      pub->key_id().c_str());
   if (s.checkpoints > 0) {
     std::printf(", last at seq %llu (%s)", static_cast<unsigned long long>(s.last_checkpoint_seq),
                 s.last_checkpoint_time.c_str());
   }
   std::printf("\n");
   if (s.unsealed_lines > 0) {
-    std::printf("note: %llu line(s) after the last checkpoint are not sealed yet (the daemon is "
-                "running, or stopped without its shutdown checkpoint)\n",
-                static_cast<unsigned long long>(s.unsealed_lines));
+    std::printf(
+        "note: %llu line(s) after the last checkpoint are not sealed yet (the daemon is "
+        "running, or stopped without its shutdown checkpoint)\n",
+        static_cast<unsigned long long>(s.unsealed_lines));
   }
   return kExitOk;
 }
 
 int run_export_key(const std::vector<std::string>& args) {
   Flags f = parse_flags(args, 1);
-  if (!f.ok || !f.positional.empty() || f.public_key || f.require_sealed ||
-      (f.key && f.config)) {
+  if (!f.ok || !f.positional.empty() || f.public_key || f.require_sealed || (f.key && f.config)) {
     return usage();
   }
   std::string error;
@@ -166,8 +167,9 @@ int run_export_key(const std::vector<std::string>& args) {
   }
   auto key = audit::SigningKey::load(*path);
   if (!key.ok()) {
-    std::fprintf(stderr, "pamctl audit export-key: %s (the key is created when pamproxyd first "
-                         "starts)\n",
+    std::fprintf(stderr,
+                 "pamctl audit export-key: %s (the key is created when pamproxyd first "
+                 "starts)\n",
                  std::string(key.status().message()).c_str());
     return kExitFailed;
   }

@@ -84,23 +84,23 @@ struct Event {
   uint64_t bytes_out = 0;  // AWS -> client (response body bytes relayed)
   uint64_t duration_us = 0;
 
-  InlineString<46> source_ip;      // sourceIPAddress: the client address (v4 or v6 text)
-  InlineString<48> event_source;   // eventSource: the service, e.g. "s3.amazonaws.com"
-  InlineString<96> event_name;     // eventName: the operation, e.g. "PutObject"
-  InlineString<24> aws_region;     // awsRegion
-  InlineString<256> user_agent;    // userAgent as sent by the client
-  InlineString<64> cli_command;    // "s3.cp" from the AWS CLI's "command/s3.cp" token
-  InlineString<64> error_code;     // errorCode: AWS's, or ours for a denial ("AccessDenied")
-  InlineString<96> aws_request_id; // requestID: the id AWS returned
-  InlineString<40> request_id;     // proxyRequestId: our id, also given to the client
+  InlineString<46> source_ip;       // sourceIPAddress: the client address (v4 or v6 text)
+  InlineString<48> event_source;    // eventSource: the service, e.g. "s3.amazonaws.com"
+  InlineString<96> event_name;      // eventName: the operation, e.g. "PutObject"
+  InlineString<24> aws_region;      // awsRegion
+  InlineString<256> user_agent;     // userAgent as sent by the client
+  InlineString<64> cli_command;     // "s3.cp" from the AWS CLI's "command/s3.cp" token
+  InlineString<64> error_code;      // errorCode: AWS's, or ours for a denial ("AccessDenied")
+  InlineString<96> aws_request_id;  // requestID: the id AWS returned
+  InlineString<40> request_id;      // proxyRequestId: our id, also given to the client
   InlineString<40> session_id;
   InlineString<64> user;
   InlineString<64> token_id;
   InlineString<64> record_id;
   InlineString<128> record_name;
-  InlineString<256> target_host;   // "host:port" of the CONNECT / Host
-  InlineString<256> deny_reason;   // the human reason given with a denial
-  InlineString<384> detail;        // admin/settings/reload/recovery/retention: what changed
+  InlineString<256> target_host;  // "host:port" of the CONNECT / Host
+  InlineString<256> deny_reason;  // the human reason given with a denial
+  InlineString<384> detail;       // admin/settings/reload/recovery/retention: what changed
 
   // Back to an empty event without touching the string bytes (cheap: for reused ring slots).
   void clear() {

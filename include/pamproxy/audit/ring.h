@@ -34,8 +34,8 @@ inline constexpr size_t kCacheLineBytes = 64;
 // Shared with the writer: lets a producer wake a sleeping writer with no syscall while it runs.
 struct WriterWake {
   alignas(kCacheLineBytes) std::atomic<uint32_t> sleeping{0};  // 1 while the writer waits
-  std::atomic<uint32_t> futex_word{0};                           // bumped on every wake
-  void wake();                                                   // futex wake (a syscall)
+  std::atomic<uint32_t> futex_word{0};                         // bumped on every wake
+  void wake();                                                 // futex wake (a syscall)
 };
 
 class Ring {

@@ -18,16 +18,16 @@ namespace pamproxy::audit {
 
 struct SessionCommand {
   int64_t time_unix_ns = 0;
-  uint64_t seq = 0;           // the event's line in the audit log
-  std::string cli_command;    // "s3.cp"
-  std::string event_source;   // "s3.amazonaws.com"
-  std::string event_name;     // "PutObject"
+  uint64_t seq = 0;          // the event's line in the audit log
+  std::string cli_command;   // "s3.cp"
+  std::string event_source;  // "s3.amazonaws.com"
+  std::string event_name;    // "PutObject"
   std::string target_host;
   int32_t status = 0;
   bool denied = false;
   std::string deny_reason;
   std::string error_code;
-  std::string request_id;     // ours
+  std::string request_id;  // ours
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t duration_us = 0;

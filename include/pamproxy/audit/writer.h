@@ -54,16 +54,16 @@ struct LiveOptions {
 };
 
 struct WriterStats {
-  uint64_t lines = 0;        // lines written (events + the writer's own)
-  uint64_t commits = 0;      // successful fdatasync calls
-  uint64_t bytes = 0;        // bytes made durable
-  uint64_t faults = 0;       // distinct fault episodes
-  bool faulted = false;      // a fault is ongoing
+  uint64_t lines = 0;    // lines written (events + the writer's own)
+  uint64_t commits = 0;  // successful fdatasync calls
+  uint64_t bytes = 0;    // bytes made durable
+  uint64_t faults = 0;   // distinct fault episodes
+  bool faulted = false;  // a fault is ongoing
   uint64_t last_durable_seq = 0;
   uint64_t checkpoints = 0;
   uint64_t rotations = 0;
   uint64_t retention_deletions = 0;
-  uint64_t holds = 0;        // summed over rings
+  uint64_t holds = 0;  // summed over rings
   uint64_t refusals = 0;
 };
 
@@ -107,8 +107,8 @@ class Writer {
   size_t drain();
   void append_own(const Event& e, std::string_view extra);
   void append_checkpoint(std::string_view reason);
-  bool flush();  // write pending bytes; false on a fault
-  bool commit(); // flush + fdatasync + publish durability; false on a fault
+  bool flush();   // write pending bytes; false on a fault
+  bool commit();  // flush + fdatasync + publish durability; false on a fault
   void enter_fault(const char* op, int err);
   void leave_fault();
   bool open_new_file();
@@ -145,7 +145,7 @@ class Writer {
   size_t written_ = 0;          // prefix of pending_ already written at durable_bytes_
   uint64_t pending_first_seq_ = 0;
   uint64_t next_seq_ = 1;
-  std::string prev_hash_;       // hash of the last serialized line
+  std::string prev_hash_;  // hash of the last serialized line
   int64_t unsynced_since_ms_ = -1;
   int64_t next_checkpoint_ms_ = 0;
   int64_t next_retention_ms_ = 0;

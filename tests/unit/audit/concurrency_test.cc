@@ -86,7 +86,8 @@ TEST(WriterConcurrency, ManyProducersNothingLostChainValid) {
   }
   for (int p = 0; p < kProducers; ++p) {
     for (uint64_t i = 0; i < kPerProducer; i += 37) {
-      std::string id = "\"proxyRequestId\":\"p" + std::to_string(p) + "-" + std::to_string(i) + "\"";
+      std::string id =
+          "\"proxyRequestId\":\"p" + std::to_string(p) + "-" + std::to_string(i) + "\"";
       size_t first = all.find(id);
       ASSERT_NE(first, std::string::npos) << id;
       EXPECT_EQ(all.find(id, first + 1), std::string::npos) << id << " twice";

@@ -31,8 +31,8 @@ TEST(Sessions, GroupByUserRecordAndAddressUntilIdle) {
   EXPECT_TRUE(closed.empty());
   EXPECT_EQ(agg.open_count(), 4u);
   // After more than the idle timeout, the same key starts a new session and closes the old one.
-  std::string again = agg.add(request(kT0 + 2000 * kSec, "alice", "rec-1", "192.0.2.1"), 20,
-                              &closed);
+  std::string again =
+      agg.add(request(kT0 + 2000 * kSec, "alice", "rec-1", "192.0.2.1"), 20, &closed);
   EXPECT_EQ(again, "s-20");
   ASSERT_EQ(closed.size(), 1u);
   EXPECT_EQ(closed[0].id, "s-10");
@@ -67,7 +67,8 @@ TEST(Sessions, ExpireClosesOnlyIdleSessions) {
 TEST(Sessions, BoundsAreKeptAndReported) {
   SessionAggregator agg(900, /*commands_max=*/2, /*open_max=*/2);
   std::vector<Session> closed;
-  for (int i = 0; i < 5; ++i) agg.add(request(kT0 + i, "alice", "rec-1", "192.0.2.1"), i + 1, &closed);
+  for (int i = 0; i < 5; ++i)
+    agg.add(request(kT0 + i, "alice", "rec-1", "192.0.2.1"), i + 1, &closed);
   agg.add(request(kT0 + 10, "bob", "rec-1", "192.0.2.1"), 10, &closed);
   agg.add(request(kT0 + 20, "carol", "rec-1", "192.0.2.1"), 11, &closed);  // evicts alice
   ASSERT_EQ(closed.size(), 1u);

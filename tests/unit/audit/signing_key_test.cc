@@ -51,8 +51,7 @@ TEST(SigningKey, BadFilesAreErrorsNotCrashes) {
   testing::TempDir dir;
   testing::write_file(dir.sub("garbage.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n");
   EXPECT_FALSE(SigningKey::load(dir.sub("garbage.key")).ok());
-  EXPECT_EQ(SigningKey::load(dir.sub("missing.key")).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(SigningKey::load(dir.sub("missing.key")).status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(SigningKey::load_or_create(dir.sub("no/such/dir/key")).ok());
 }
 
