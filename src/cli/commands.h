@@ -25,5 +25,6 @@ const std::vector<Command>& commands();
 // The families (one function per cmd_*.cc).
 int run_config(const std::vector<std::string>& args);
 int run_sigv4(const std::vector<std::string>& args);
+int run_audit(const std::vector<std::string>& args);
 
 }  // namespace pamproxy::cli

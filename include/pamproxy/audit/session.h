@@ -1,0 +1,80 @@
+#pragma once
+// Session aggregation: a session is one user's activity on one record from one client address,
+// ending after an idle timeout ([session] idle_timeout_s). SessionAggregator is pure (events and
+// times in, sessions out; no I/O, no clock, no globals); the control plane feeds it the event
+// stream, persists closed sessions and serves the reports. It is bounded: at most `open_max`
+// open sessions (the least recently active one is closed early when a new one would exceed it)
+// and `commands_max` commands kept per session (the rest are counted, and the report says so).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "pamproxy/audit/event.h"
+
+namespace pamproxy::audit {
+
+struct SessionCommand {
+  int64_t time_unix_ns = 0;
+  uint64_t seq = 0;          // the event's line in the audit log
+  std::string cli_command;   // "s3.cp"
+  std::string event_source;  // "s3.amazonaws.com"
+  std::string event_name;    // "PutObject"
+  std::string target_host;
+  int32_t status = 0;
+  bool denied = false;
+  std::string deny_reason;
+  std::string error_code;
+  std::string request_id;  // ours
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t duration_us = 0;
+};
+
+struct Session {
+  std::string id;  // "s-<seq of its first event>": unique, stable across restarts
+  std::string user;
+  std::string token_id;
+  std::string record_id;
+  std::string record_name;
+  std::string source_ip;
+  int64_t started_unix_ns = 0;
+  int64_t last_unix_ns = 0;
+  uint64_t requests = 0;
+  uint64_t denied = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t commands_dropped = 0;  // beyond commands_max (counted, not listed)
+  std::vector<SessionCommand> commands;
+};
+
+class SessionAggregator {
+ public:
+  explicit SessionAggregator(int64_t idle_timeout_s, size_t commands_max = 10000,
+                             size_t open_max = 100000);
+
+  // Adds one event (with its log sequence number). Request events with a user and a record join
+  // (or start) their session; others belong to none. Returns the session id, or "" for none.
+  // `closed` receives sessions this call closed (the same key idle too long, or the bound).
+  std::string add(const Event& event, uint64_t seq, std::vector<Session>* closed);
+  // Closes and returns every session idle since before `now_unix_ns` - idle timeout.
+  std::vector<Session> expire(int64_t now_unix_ns);
+  // Closes and returns every open session (shutdown).
+  std::vector<Session> close_all();
+  size_t open_count() const { return open_.size(); }
+  const Session* find_open(std::string_view id) const;
+
+ private:
+  int64_t idle_timeout_ns_;
+  size_t commands_max_;
+  size_t open_max_;
+  absl::flat_hash_map<std::string, Session> open_;  // key: user \0 record \0 address
+};
+
+// The session report: JSON (one object, commands in order) and text (a header and a table).
+std::string session_report_json(const Session& session);
+std::string session_report_text(const Session& session);
+
+}  // namespace pamproxy::audit

@@ -1,0 +1,385 @@
+// The audit writer thread: drain, serialize, write, group-commit, publish durability; rotation,
+// retention, checkpoints and fault handling around that. See writer.h for the policy.
+
+#include "pamproxy/audit/writer.h"
+
+#include <linux/futex.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "pamproxy/audit/line.h"
+#include "pamproxy/audit/log_files.h"
+#include "pamproxy/base/check.h"
+#include "pamproxy/base/json_writer.h"
+#include "pamproxy/base/log.h"
+
+namespace pamproxy::audit {
+namespace {
+
+int64_t mono_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+constexpr int64_t kRetryBackoffMinMs = 100;
+constexpr int64_t kRetryBackoffMaxMs = 1000;
+constexpr int64_t kRetentionEveryMs = 3600 * 1000;
+// How long stop() keeps retrying a failing disk before it gives up (and says so).
+constexpr int64_t kStopFaultGraceMs = 10000;
+
+}  // namespace
+
+Writer::Writer(WriterOptions options, SigningKey key)
+    : options_(std::move(options)),
+      key_(std::move(key)),
+      commit_interval_ms_(options_.commit_interval_ms),
+      rotate_bytes_(options_.rotate_bytes),
+      rotate_age_s_(options_.rotate_age_s),
+      retention_days_(options_.retention_days),
+      checkpoint_interval_s_(options_.checkpoint_interval_s) {
+  prev_hash_.assign(kGenesisHash);
+  pending_.reserve(kPendingBytesMax + (64 << 10));
+}
+
+Writer::~Writer() {
+  if (started_) stop();
+}
+
+int64_t Writer::now_unix_ns() const {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::open(WriterOptions options, SigningKey key) {
+  // mkdir -p, 0700 for what we create.
+  const std::string& dir = options.directory;
+  if (dir.empty()) return absl::InvalidArgumentError("audit directory is empty");
+  for (size_t pos = 1; pos != std::string::npos;) {
+    pos = dir.find('/', pos + 1);
+    std::string part = dir.substr(0, pos);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create audit directory ", part, ": ", std::strerror(errno)));
+    }
+  }
+  std::unique_ptr<Writer> w(new Writer(std::move(options), std::move(key)));
+  absl::Status st = w->recover();
+  if (!st.ok()) return st;
+  return w;
+}
+
+Ring* Writer::add_producer() {
+  PAMPROXY_CHECK(!started_);
+  rings_.push_back(std::make_unique<Ring>(options_.ring_entries, &wake_, &fault_flag_));
+  serialized_index_.push_back(0);
+  return rings_.back().get();
+}
+
+void Writer::start() {
+  PAMPROXY_CHECK(!started_);
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Writer::stop() {
+  if (!started_) return;
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  wake_.wake();
+  thread_.join();
+  started_ = false;
+}
+
+void Writer::set_live(const LiveOptions& live) {
+  commit_interval_ms_.store(live.commit_interval_ms, std::memory_order_relaxed);
+  rotate_bytes_.store(live.rotate_bytes, std::memory_order_relaxed);
+  rotate_age_s_.store(live.rotate_age_s, std::memory_order_relaxed);
+  retention_days_.store(live.retention_days, std::memory_order_relaxed);
+  checkpoint_interval_s_.store(live.checkpoint_interval_s, std::memory_order_relaxed);
+  wake_.wake();  // a shorter checkpoint interval takes effect now
+}
+
+WriterStats Writer::stats() const {
+  WriterStats s;
+  s.lines = lines_.load(std::memory_order_relaxed);
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.bytes = bytes_.load(std::memory_order_relaxed);
+  s.faults = faults_.load(std::memory_order_relaxed);
+  s.faulted = fault_flag_.load(std::memory_order_relaxed) != 0;
+  s.last_durable_seq = last_durable_seq_.load(std::memory_order_relaxed);
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.rotations = rotations_.load(std::memory_order_relaxed);
+  s.retention_deletions = retention_deletions_.load(std::memory_order_relaxed);
+  for (const auto& r : rings_) {
+    s.holds += r->holds();
+    s.refusals += r->refusals();
+  }
+  return s;
+}
+
+// ------------------------------------------------------------------ serialization
+
+void Writer::append_own(const Event& e, std::string_view extra) {
+  if (pending_.empty()) pending_first_seq_ = next_seq_;
+  size_t start = pending_.size();
+  append_line(pending_, LineHead{next_seq_, prev_hash_, options_.node}, e, extra);
+  sha256_hex(std::string_view(pending_).substr(start), prev_hash_.data());
+  pending_.push_back('\n');
+  ++next_seq_;
+  lines_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Writer::append_checkpoint(std::string_view reason) {
+  Event e;
+  e.type = EventType::kCheckpoint;
+  e.time_unix_ns = now_unix_ns();
+  char time_buf[32];
+  std::string_view event_time(time_buf, format_event_time(e.time_unix_ns, time_buf));
+  std::string sig =
+      key_.sign_hex(checkpoint_message(next_seq_, prev_hash_, event_time, options_.node));
+  std::string extra = ",\"checkpoint\":{\"reason\":\"";
+  extra.append(reason);
+  extra += "\",\"key\":\"" + key_.public_key().key_id() + "\",\"sig\":\"" + sig + "\"}";
+  append_own(e, extra);
+  checkpoints_.fetch_add(1, std::memory_order_relaxed);
+}
+
+size_t Writer::drain() {
+  if (pending_.size() >= kPendingBytesMax) return 0;  // bounded memory while the disk is slow
+  size_t total = 0;
+  for (size_t i = 0; i < rings_.size(); ++i) {
+    Ring& ring = *rings_[i];
+    size_t n = std::min(ring.available(), kBatchEventsMax);
+    if (n == 0) continue;
+    for (size_t k = 0; k < n; ++k) {
+      if (pending_.empty()) pending_first_seq_ = next_seq_;
+      size_t start = pending_.size();
+      append_line(pending_, LineHead{next_seq_, prev_hash_, options_.node}, ring.at(k));
+      sha256_hex(std::string_view(pending_).substr(start), prev_hash_.data());
+      pending_.push_back('\n');
+      ++next_seq_;
+    }
+    ring.release(n);
+    serialized_index_[i] = ring.consumed();
+    ring.signal_space();  // a holding producer may go on
+    lines_.fetch_add(n, std::memory_order_relaxed);
+    total += n;
+  }
+  return total;
+}
+
+bool Writer::rings_empty() {
+  for (auto& r : rings_) {
+    if (r->available() != 0) return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ commit and faults
+
+bool Writer::flush() {
+  if (written_ == pending_.size()) return true;
+  if (!file_.is_open() && !open_new_file()) return false;
+  int err = file_.write_at(durable_bytes_ + written_, std::string_view(pending_).substr(written_),
+                           options_.fault_hook);
+  if (err != 0) {
+    // Cut any partial line so the retry starts from the last durable byte.
+    file_.truncate(durable_bytes_);
+    written_ = 0;
+    enter_fault("write", err);
+    return false;
+  }
+  written_ = pending_.size();
+  if (unsynced_since_ms_ < 0) unsynced_since_ms_ = mono_ms();
+  return true;
+}
+
+bool Writer::commit() {
+  if (pending_.empty()) return true;
+  if (!flush()) return false;
+  int err = file_.sync(options_.fault_hook);
+  if (err != 0) {
+    // After a failed fdatasync the page cache may have dropped the data: write it all again.
+    file_.truncate(durable_bytes_);
+    written_ = 0;
+    enter_fault("fdatasync", err);
+    return false;
+  }
+  durable_bytes_ += pending_.size();
+  bytes_.fetch_add(pending_.size(), std::memory_order_relaxed);
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  last_durable_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
+  pending_.clear();
+  written_ = 0;
+  unsynced_since_ms_ = -1;
+  for (size_t i = 0; i < rings_.size(); ++i) rings_[i]->publish_durable(serialized_index_[i]);
+  if (fault_errno_ != 0) leave_fault();
+  return true;
+}
+
+void Writer::enter_fault(const char* op, int err) {
+  int64_t now = mono_ms();
+  if (fault_errno_ == 0) {
+    fault_since_ms_ = now;
+    retry_backoff_ms_ = kRetryBackoffMinMs;
+    faults_.fetch_add(1, std::memory_order_relaxed);
+    fault_flag_.store(1, std::memory_order_release);
+    log::error("audit.disk_fault")
+        .kv("op", op)
+        .kv("file", file_.is_open() ? file_.path() : options_.directory)
+        .kv("error", std::strerror(err))
+        .kv("pending_bytes", static_cast<uint64_t>(pending_.size()))
+        .kv("action",
+            "holding audit events in memory and retrying; requests wait or are "
+            "refused per [audit] on_full until the disk recovers");
+  } else {
+    retry_backoff_ms_ = std::min(retry_backoff_ms_ * 2, kRetryBackoffMaxMs);
+  }
+  fault_errno_ = err;
+  retry_at_ms_ = now + retry_backoff_ms_;
+}
+
+void Writer::leave_fault() {
+  log::info("audit.disk_recovered")
+      .kv("after_ms", mono_ms() - fault_since_ms_)
+      .kv("last_error", std::strerror(fault_errno_))
+      .kv("file", file_.path());
+  fault_errno_ = 0;
+  fault_flag_.store(0, std::memory_order_release);
+}
+
+// ------------------------------------------------------------------ files
+
+bool Writer::open_new_file() {
+  uint64_t first = pending_.empty() ? next_seq_ : pending_first_seq_;
+  int64_t now_s = now_unix_ns() / 1000000000;
+  std::string name = log_file_name(first, now_s);
+  int err = file_.create(options_.directory, name, options_.fault_hook);
+  if (err != 0) {
+    enter_fault("create", err);
+    return false;
+  }
+  file_name_ = name;
+  file_opened_s_ = now_s;
+  durable_bytes_ = 0;
+  written_ = 0;
+  rotate_pending_ = false;
+  return true;
+}
+
+void Writer::maybe_rotate(int64_t now_s) {
+  if (!file_.is_open() || durable_bytes_ == 0) return;
+  bool too_big = static_cast<int64_t>(durable_bytes_) >= rotate_bytes_.load();
+  bool too_old = now_s - file_opened_s_ >= rotate_age_s_.load();
+  if (!too_big && !too_old) return;
+  // Seal the file with a signed checkpoint, then start the next one. If the new file cannot be
+  // created, the writer is in a fault and flush() retries the creation.
+  append_checkpoint("rotate");
+  if (!commit()) return;
+  file_.close();
+  rotations_.fetch_add(1, std::memory_order_relaxed);
+  rotate_pending_ = true;
+  if (open_new_file()) apply_retention(now_s);
+}
+
+// ------------------------------------------------------------------ the loop
+
+void Writer::sleep_until(int64_t deadline_ms, bool wake_on_events) {
+  int64_t wait_ms = deadline_ms - mono_ms();
+  if (wait_ms <= 0) return;
+  timespec ts{static_cast<time_t>(wait_ms / 1000), static_cast<long>((wait_ms % 1000) * 1000000)};
+  if (!wake_on_events) {
+    // During a fault new events cannot be written anyway: wait for the retry time (or stop()).
+    uint32_t word = wake_.futex_word.load(std::memory_order_acquire);
+    if (stop_requested_.load(std::memory_order_seq_cst)) return;
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_.futex_word), FUTEX_WAIT_PRIVATE, word,
+            &ts, nullptr, 0);
+    return;
+  }
+  // Announce the sleep, then look at the rings once more: a producer publishes its event, then
+  // reads `sleeping` (both with seq_cst fences), so either we see its event or it sees us asleep
+  // and wakes us. The futex word read before the check closes the remaining window.
+  wake_.sleeping.store(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  uint32_t word = wake_.futex_word.load(std::memory_order_acquire);
+  if (rings_empty() && !stop_requested_.load(std::memory_order_seq_cst)) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_.futex_word), FUTEX_WAIT_PRIVATE, word,
+            &ts, nullptr, 0);
+  }
+  wake_.sleeping.store(0, std::memory_order_relaxed);
+}
+
+void Writer::run() {
+  int64_t now = mono_ms();
+  next_checkpoint_ms_ = now + checkpoint_interval_s_.load() * 1000;
+  next_retention_ms_ = now;
+  int64_t stop_seen_ms = -1;
+  for (;;) {
+    now = mono_ms();
+    bool stopping = stop_requested_.load(std::memory_order_seq_cst);
+    if (stopping && stop_seen_ms < 0) stop_seen_ms = now;
+    bool faulted = fault_errno_ != 0;
+    size_t drained = 0;
+
+    if (!faulted || now >= retry_at_ms_) {
+      if (!file_.is_open() && open_new_file() && fault_errno_ != 0 && pending_.empty()) {
+        leave_fault();  // the file that could not be created now exists
+      }
+      drained = drain();
+      if (now >= next_checkpoint_ms_) {
+        append_checkpoint("interval");
+        next_checkpoint_ms_ = now + checkpoint_interval_s_.load() * 1000;
+      }
+      if (!pending_.empty() && flush()) {
+        // Group commit: sync when the rings ran dry (nobody to batch with), when the oldest
+        // unsynced byte has waited commit_interval_ms, or when the buffer is full.
+        bool dry = drained == 0 || rings_empty();
+        bool overdue =
+            unsynced_since_ms_ >= 0 && mono_ms() - unsynced_since_ms_ >= commit_interval_ms_.load();
+        if (dry || overdue || pending_.size() >= kPendingBytesMax) commit();
+      }
+      if (fault_errno_ == 0 && pending_.empty()) {
+        int64_t now_s = now_unix_ns() / 1000000000;
+        maybe_rotate(now_s);
+        if (now >= next_retention_ms_) {
+          apply_retention(now_s);
+          next_retention_ms_ = now + kRetentionEveryMs;
+        }
+      }
+    }
+
+    if (stopping && rings_empty()) {
+      if (fault_errno_ == 0 && pending_.empty()) {
+        append_checkpoint("shutdown");
+        if (commit()) break;
+      }
+      if (now - stop_seen_ms >= kStopFaultGraceMs) {
+        log::error("audit.shutdown_unwritten")
+            .kv("pending_bytes", static_cast<uint64_t>(pending_.size()))
+            .kv("first_seq", pending_first_seq_)
+            .kv("last_seq", next_seq_ - 1)
+            .kv("error", std::strerror(fault_errno_))
+            .kv("detail", "the disk did not recover before shutdown; these events are lost");
+        break;
+      }
+    }
+
+    if (drained == 0 || fault_errno_ != 0) {
+      int64_t deadline = next_checkpoint_ms_;
+      if (fault_errno_ != 0) deadline = std::min(deadline, retry_at_ms_);
+      if (unsynced_since_ms_ >= 0) deadline = std::min(deadline, now + 1);
+      if (stopping) deadline = std::min(deadline, now + 10);
+      sleep_until(deadline, fault_errno_ == 0);
+    }
+  }
+}
+
+}  // namespace pamproxy::audit

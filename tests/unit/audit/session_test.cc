@@ -1,0 +1,118 @@
+#include "pamproxy/audit/session.h"
+
+#include <gtest/gtest.h>
+
+#include "audit_test_util.h"
+
+namespace pamproxy::audit {
+namespace {
+
+constexpr int64_t kSec = 1000000000;
+constexpr int64_t kT0 = 1795000000 * kSec;
+
+Event request(int64_t t, const char* user, const char* record, const char* ip) {
+  Event e = testing::sample_event(1);
+  e.time_unix_ns = t;
+  e.user.assign(user);
+  e.record_id.assign(record);
+  e.source_ip.assign(ip);
+  return e;
+}
+
+TEST(Sessions, GroupByUserRecordAndAddressUntilIdle) {
+  SessionAggregator agg(900);
+  std::vector<Session> closed;
+  std::string a = agg.add(request(kT0, "alice", "rec-1", "192.0.2.1"), 10, &closed);
+  EXPECT_EQ(a, "s-10");
+  EXPECT_EQ(agg.add(request(kT0 + 60 * kSec, "alice", "rec-1", "192.0.2.1"), 11, &closed), a);
+  EXPECT_NE(agg.add(request(kT0 + 61 * kSec, "alice", "rec-2", "192.0.2.1"), 12, &closed), a);
+  EXPECT_NE(agg.add(request(kT0 + 62 * kSec, "alice", "rec-1", "192.0.2.9"), 13, &closed), a);
+  EXPECT_NE(agg.add(request(kT0 + 63 * kSec, "bob", "rec-1", "192.0.2.1"), 14, &closed), a);
+  EXPECT_TRUE(closed.empty());
+  EXPECT_EQ(agg.open_count(), 4u);
+  // After more than the idle timeout, the same key starts a new session and closes the old one.
+  std::string again =
+      agg.add(request(kT0 + 2000 * kSec, "alice", "rec-1", "192.0.2.1"), 20, &closed);
+  EXPECT_EQ(again, "s-20");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].id, "s-10");
+  EXPECT_EQ(closed[0].requests, 2u);
+  EXPECT_EQ(closed[0].commands.size(), 2u);
+}
+
+TEST(Sessions, EventsWithoutUserOrRecordBelongToNone) {
+  SessionAggregator agg(900);
+  std::vector<Session> closed;
+  Event tunnel;
+  tunnel.type = EventType::kTunnelOpened;
+  EXPECT_EQ(agg.add(tunnel, 1, &closed), "");
+  EXPECT_EQ(agg.add(request(kT0, "", "rec-1", "192.0.2.1"), 2, &closed), "");
+  EXPECT_EQ(agg.open_count(), 0u);
+}
+
+TEST(Sessions, ExpireClosesOnlyIdleSessions) {
+  SessionAggregator agg(60);
+  std::vector<Session> closed;
+  agg.add(request(kT0, "alice", "rec-1", "192.0.2.1"), 1, &closed);
+  agg.add(request(kT0 + 50 * kSec, "bob", "rec-1", "192.0.2.1"), 2, &closed);
+  auto expired = agg.expire(kT0 + 100 * kSec);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].user, "alice");
+  EXPECT_EQ(agg.open_count(), 1u);
+  EXPECT_NE(agg.find_open("s-2"), nullptr);
+  EXPECT_EQ(agg.close_all().size(), 1u);
+  EXPECT_EQ(agg.open_count(), 0u);
+}
+
+TEST(Sessions, BoundsAreKeptAndReported) {
+  SessionAggregator agg(900, /*commands_max=*/2, /*open_max=*/2);
+  std::vector<Session> closed;
+  for (int i = 0; i < 5; ++i)
+    agg.add(request(kT0 + i, "alice", "rec-1", "192.0.2.1"), i + 1, &closed);
+  agg.add(request(kT0 + 10, "bob", "rec-1", "192.0.2.1"), 10, &closed);
+  agg.add(request(kT0 + 20, "carol", "rec-1", "192.0.2.1"), 11, &closed);  // evicts alice
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].user, "alice");
+  EXPECT_EQ(closed[0].requests, 5u);
+  EXPECT_EQ(closed[0].commands.size(), 2u);
+  EXPECT_EQ(closed[0].commands_dropped, 3u);
+  EXPECT_NE(session_report_text(closed[0]).find("and 3 more request(s) not listed"),
+            std::string::npos);
+}
+
+TEST(Sessions, ReportsListEveryCommand) {
+  SessionAggregator agg(900);
+  std::vector<Session> closed;
+  agg.add(request(kT0, "alice", "rec-1", "192.0.2.1"), 5, &closed);
+  Event denied = request(kT0 + 65 * kSec, "alice", "rec-1", "192.0.2.1");
+  denied.type = EventType::kRequestDenied;
+  denied.status = 403;
+  denied.cli_command.assign("s3.rm");
+  denied.event_name.assign("DeleteObject");
+  denied.error_code.assign("AccessDenied");
+  denied.deny_reason.assign("outside the record's time window");
+  agg.add(denied, 6, &closed);
+  auto sessions = agg.close_all();
+  ASSERT_EQ(sessions.size(), 1u);
+  const Session& s = sessions[0];
+  EXPECT_EQ(s.denied, 1u);
+
+  std::string json = session_report_json(s);
+  EXPECT_EQ(json.rfind("{\"sessionId\":\"s-5\",\"user\":\"alice\"", 0), 0u) << json;
+  EXPECT_NE(json.find("\"cliCommand\":\"s3.cp\""), std::string::npos);
+  EXPECT_NE(json.find("\"outcome\":\"denied\",\"status\":403,\"errorCode\":\"AccessDenied\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"startTime\":\"2026-11-18T11:06:40.000000Z\""), std::string::npos);
+
+  std::string text = session_report_text(s);
+  EXPECT_NE(text.find("Session s-5"), std::string::npos);
+  EXPECT_NE(text.find("user:     alice (token tok1)"), std::string::npos) << text;
+  EXPECT_NE(text.find("(1m05s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("s3.rm"), std::string::npos);
+  EXPECT_NE(text.find("s3.amazonaws.com DeleteObject"), std::string::npos);
+  EXPECT_NE(text.find("denied: outside the record's time window"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pamproxy::audit
