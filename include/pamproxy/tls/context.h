@@ -1,0 +1,100 @@
+#pragma once
+// The SSL_CTX objects of the data plane and the admin API. One of each per process, shared by all
+// workers: OpenSSL 3.0 makes creating a context expensive (algorithm fetches, store loads), and a
+// shared context also shares the server's session-ticket keys, so a client resumes on any worker.
+//
+//   ServerContext  terminates the client's TLS: TLS 1.2 (AEAD suites only) and 1.3, ALPN
+//                  http/1.1, certificate chosen per SNI from the LeafCache (SNI checked against
+//                  the CONNECT host first: see Session::set_expected_host), or one fixed
+//                  certificate (admin API).
+//   ClientContext  talks to the real endpoint: the chain verified against the system store or
+//                  [tls] upstream_ca_file, host name checked, SNI and ALPN http/1.1 sent, and a
+//                  bounded per-host session cache so reconnects resume.
+//
+// Never: offers non-AEAD suites, renegotiation, compression or early data.
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "pamproxy/config/config.h"
+#include "pamproxy/tls/leaf_cache.h"
+#include "pamproxy/tls/openssl.h"
+
+namespace pamproxy::tls {
+
+struct ContextOptions {
+  config::TlsVersion min_version = config::TlsVersion::k1_2;
+  // Record the handshake secrets in each Session so their keys can be handed to the kernel
+  // (kTLS). Off unless the engine will use kTLS: it costs a little per handshake.
+  bool capture_secrets = false;
+};
+
+class ServerContext {
+ public:
+  // Certificates minted per SNI host from `leaves`.
+  static absl::StatusOr<std::unique_ptr<ServerContext>> create(std::shared_ptr<LeafCache> leaves,
+                                                               const ContextOptions& options);
+  // One fixed certificate and key for every connection (the admin API).
+  static absl::StatusOr<std::unique_ptr<ServerContext>> create_fixed(X509Ptr cert, EvpPkeyPtr key,
+                                                                     const ContextOptions& options);
+
+  SSL_CTX* native() const { return ctx_.get(); }
+  LeafCache* leaves() const { return leaves_.get(); }  // null for a fixed context
+  const ContextOptions& options() const { return options_; }
+
+ private:
+  ServerContext(SslCtxPtr ctx, std::shared_ptr<LeafCache> leaves, const ContextOptions& options);
+
+  SslCtxPtr ctx_;
+  std::shared_ptr<LeafCache> leaves_;
+  ContextOptions options_;
+};
+
+struct ClientOptions {
+  ContextOptions context;
+  std::string ca_file;  // "" = the system trust store
+  size_t session_cache_entries = 1024;
+};
+
+class ClientContext {
+ public:
+  static absl::StatusOr<std::unique_ptr<ClientContext>> create(const ClientOptions& options);
+
+  SSL_CTX* native() const { return ctx_.get(); }
+  const ContextOptions& options() const { return options_.context; }
+
+  // The session cache, keyed by "host:port". Thread-safe; touched once per handshake, never per
+  // request. `take` hands out a new reference (null when none).
+  SslSessionPtr take_session(std::string_view key);
+  void store_session(std::string_view key, SslSessionPtr session);
+  size_t cached_sessions() const;
+
+ private:
+  ClientContext(SslCtxPtr ctx, const ClientOptions& options);
+
+  SslCtxPtr ctx_;
+  ClientOptions options_;
+
+  using Order = std::list<std::string>;
+  struct Entry {
+    SslSessionPtr session;
+    Order::iterator position;
+  };
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, Entry> sessions_;  // guarded by mu_
+  Order order_;                                       // guarded by mu_, most recent first
+};
+
+// Fetches, once per process, the algorithms every handshake uses (digests, AEAD ciphers, key
+// exchange, signatures, KDFs) and keeps them referenced, so handshakes find them in OpenSSL 3.0's
+// method cache instead of constructing them. Idempotent and thread-safe; called by create().
+void prefetch_algorithms();
+
+}  // namespace pamproxy::tls

@@ -1,0 +1,179 @@
+#pragma once
+// One TLS connection driven over the caller's buffers: no socket, no thread, no allocation per
+// call. The engine hands it received ciphertext and gets plaintext back; hands it plaintext and
+// gets ciphertext to send. Works the same for the client-facing (server) side and the upstream
+// (client) side.
+//
+// Copies per byte (the custom BIO reads from and writes to the caller's spans directly):
+//   receive: caller's ciphertext --memcpy--> OpenSSL record buffer --decrypt in place-->
+//            --memcpy--> caller's plain_out                     (2 memcpy + 1 cipher pass)
+//   send:    caller's plaintext --encrypt--> OpenSSL write buffer --memcpy--> caller's cipher_out
+//                                                               (1 memcpy + 1 cipher pass)
+// A memory BIO would add one more memcpy each way. OpenSSL 3.0 has no API to decrypt from or
+// encrypt into a buffer it does not own, so these are the minimum without kTLS.
+//
+//   Session s = ...;                          // Session::server(ctx) or Session::client(...)
+//   s.set_expected_host(connect_host);        // server side: SNI must equal the CONNECT host
+//   on recv:  r = s.receive(bytes, plain, out);  drop r.cipher_consumed bytes of input,
+//             hand r.plain_bytes of `plain` on, send r.cipher_bytes of `out`;
+//             call again while r.cipher_consumed < bytes.size() or s.has_buffered_plaintext()
+//   to send:  r = s.send(data, out);           r.plain_bytes of data taken, r.cipher_bytes to send
+//   when s.has_pending_output(): n = s.flush(out) before anything else is sent.
+//
+// States: kHandshaking -> kEstablished -> kClosed (close_notify either way), or kError from any
+// state with a Failure saying why. After kClosed/kError, calls do nothing (a last alert may still
+// be pending: flush it).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "pamproxy/tls/context.h"
+#include "pamproxy/tls/openssl.h"
+
+namespace pamproxy::tls {
+
+class Secrets;  // src/tls/secrets.h
+
+enum class State { kHandshaking, kEstablished, kClosed, kError };
+
+enum class Failure {
+  kNone,
+  kNoSni,                 // server: the ClientHello named no host (and the CONNECT host is a name)
+  kSniMismatch,           // server: SNI differs from the CONNECT host
+  kBadSni,                // server: SNI is not a host name a certificate can be minted for
+  kMintFailed,            // server: minting the leaf failed (detail says why)
+  kUntrustedCertificate,  // client: the upstream chain did not verify (detail: verify error text)
+  kHostnameMismatch,      // client: the upstream certificate does not name the host
+  kProtocol,              // malformed records, unsupported version/cipher, bad MAC, alerts
+  kUnexpectedEof,         // the transport ended without close_notify
+  kPeerAlert,             // the peer sent a fatal alert (detail names it)
+};
+std::string_view failure_name(Failure failure);
+
+struct IoResult {
+  size_t cipher_consumed = 0;  // receive: bytes taken from cipher_in (offer the rest again)
+  size_t plain_bytes = 0;      // receive: plaintext produced; send: plaintext taken
+  size_t cipher_bytes = 0;     // ciphertext written at the start of cipher_out
+};
+
+// Keys and sequence number of one direction after the handshake, for the kernel (kTLS).
+struct TrafficKeys {
+  uint16_t version = 0;    // TLS1_2_VERSION or TLS1_3_VERSION
+  uint16_t cipher_id = 0;  // IANA suite id: 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02C, 0xCCA9...
+  uint8_t key[32] = {};
+  size_t key_len = 0;  // 16 or 32
+  // TLS 1.3 and ChaCha20: the 12-byte static IV. TLS 1.2 AES-GCM: the 4-byte implicit salt.
+  uint8_t iv[12] = {};
+  size_t iv_len = 0;
+  uint64_t sequence = 0;  // of the next record in this direction
+  ~TrafficKeys();
+};
+enum class Direction { kTransmit, kReceive };
+
+class Session {
+ public:
+  static absl::StatusOr<std::unique_ptr<Session>> server(const ServerContext& ctx);
+  // `host` is the name (or IP literal) the certificate must carry; sent as SNI when a name.
+  // `port` only keys the session cache.
+  static absl::StatusOr<std::unique_ptr<Session>> client(ClientContext& ctx, std::string_view host,
+                                                         uint16_t port);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Server side, before the first receive: the CONNECT host. The SNI must equal it (case
+  // insensitive), else the handshake fails with kSniMismatch before anything is minted. With no
+  // SNI, an IP-literal CONNECT host gets a certificate for that address; a name is kNoSni.
+  // Without an expected host, any valid SNI is served (tests, admin API).
+  void set_expected_host(std::string_view host);
+
+  // Client side: writes the ClientHello. Server side: nothing to do (returns 0).
+  size_t start(std::span<uint8_t> cipher_out);
+
+  // Advances the handshake and decrypts application data. Handshake flights, alerts and
+  // protocol replies go to cipher_out. Stops when cipher_in is used up, plain_out is full, or
+  // cipher_out is full (then has_pending_output()).
+  IoResult receive(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
+                   std::span<uint8_t> cipher_out);
+  // Encrypts plaintext (only once established). Takes as much as fits in cipher_out as whole
+  // records; give cipher_out at least kRecordOverheadMax + 1 bytes.
+  IoResult send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out);
+  // Moves ciphertext that did not fit an earlier cipher_out. Returns bytes written.
+  size_t flush(std::span<uint8_t> cipher_out);
+  // Sends close_notify (into cipher_out / pending output); state becomes kClosed.
+  size_t shutdown(std::span<uint8_t> cipher_out);
+  // The transport reached EOF: a handshake in progress fails, an established session without
+  // close_notify becomes kError/kUnexpectedEof.
+  void receive_eof();
+
+  State state() const { return state_; }
+  Failure failure() const { return failure_; }
+  // Human text for the failure: the verify error ("unable to get local issuer certificate"), the
+  // SNI that did not match, the alert, the OpenSSL reason. Never key material.
+  const std::string& failure_detail() const { return failure_detail_; }
+  bool has_pending_output() const;
+  bool has_buffered_plaintext() const;
+
+  std::string_view sni() const;           // server: what the client asked for ("" = none)
+  std::string_view alpn() const;          // negotiated protocol ("" = none)
+  bool resumed() const;                   // the handshake resumed an earlier session
+  std::string_view version_name() const;  // "TLSv1.3"
+  std::string_view cipher_name() const;   // "TLS_AES_128_GCM_SHA256"
+  bool is_server() const { return server_; }
+  SSL* native() const { return ssl_.get(); }
+
+  // After the handshake, with ContextOptions::capture_secrets: the keys and next sequence number
+  // of one direction, for kTLS. FailedPrecondition when not established, secrets were not
+  // captured, a KeyUpdate happened, or the suite is not one the kernel takes.
+  absl::StatusOr<TrafficKeys> traffic_keys(Direction direction) const;
+
+  // receive() writes handshake flights, tickets, alerts and KeyUpdate replies to cipher_out; the
+  // largest (the server's first flight with a P-256 leaf) is ~1.5 KiB, so this always fits.
+  static constexpr size_t kReceiveOutputMin = 4096;
+
+  // Largest ciphertext overhead of one record among the suites offered (TLS 1.2 AES-GCM: 5 header
+  // + 8 explicit nonce + 16 tag).
+  static constexpr size_t kRecordOverheadMax = 29;
+
+  // Internal (the BIO and OpenSSL callbacks of session.cc); not for callers.
+  struct Internals;
+
+ private:
+  Session(SslPtr ssl, bool server);
+  void fail(Failure failure, std::string detail);
+  void fail_from_ssl(int ssl_error);
+  bool drive_handshake();
+  bool retry_write();
+
+  friend struct Internals;
+
+  SslPtr ssl_;
+  const bool server_;
+  State state_ = State::kHandshaking;
+  Failure failure_ = Failure::kNone;
+  std::string failure_detail_;
+  std::string expected_host_;  // normalized; "" = any
+  std::string sni_;
+  std::string cache_key_;  // client: "host:port"
+  ClientContext* client_ctx_ = nullptr;
+  const ServerContext* server_ctx_ = nullptr;
+
+  // The caller's spans for the duration of one call (the BIO reads/writes them).
+  std::span<const uint8_t> in_;
+  std::span<uint8_t> out_;
+  size_t in_used_ = 0;
+  size_t out_used_ = 0;
+  bool eof_ = false;
+  size_t pending_write_len_ = 0;  // plaintext of a record OpenSSL holds encrypted but unsent
+  bool want_write_ = false;       // OpenSSL has ciphertext that did not fit the last cipher_out
+
+  // Secrets and record counters for kTLS (only with capture_secrets).
+  std::unique_ptr<Secrets> secrets_;
+};
+
+}  // namespace pamproxy::tls

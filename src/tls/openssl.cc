@@ -1,0 +1,85 @@
+// Owning handles and OpenSSL error text (see include/pamproxy/tls/openssl.h).
+
+#include "pamproxy/tls/openssl.h"
+
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace pamproxy::tls {
+
+X509Ptr share(X509* cert) {
+  if (cert != nullptr) X509_up_ref(cert);
+  return X509Ptr(cert);
+}
+
+EvpPkeyPtr share(EVP_PKEY* key) {
+  if (key != nullptr) EVP_PKEY_up_ref(key);
+  return EvpPkeyPtr(key);
+}
+
+std::string openssl_error_text(std::string_view what) {
+  std::string text(what);
+  bool first = true;
+  // Bounded: the queue holds at most ERR_NUM_ERRORS (16) entries.
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    const char* reason = ERR_reason_error_string(e);
+    absl::StrAppend(&text, first ? ": " : "; ",
+                    reason != nullptr ? reason : absl::StrCat("error ", e));
+    first = false;
+  }
+  return text;
+}
+
+absl::Status openssl_error(absl::StatusCode code, std::string_view what) {
+  return absl::Status(code, openssl_error_text(what));
+}
+
+absl::StatusOr<EvpPkeyPtr> generate_p256_key() {
+  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) return openssl_error(absl::StatusCode::kInternal, "generating a P-256 key");
+  return key;
+}
+
+namespace {
+std::string drain_bio(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(len > 0 ? len : 0));
+  BIO_free(bio);
+  return out;
+}
+}  // namespace
+
+std::string cert_to_pem(X509* cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr || PEM_write_bio_X509(bio, cert) != 1) {
+    if (bio != nullptr) BIO_free(bio);
+    return {};
+  }
+  return drain_bio(bio);
+}
+
+std::string key_to_pem(EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr ||
+      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    if (bio != nullptr) BIO_free(bio);
+    return {};
+  }
+  return drain_bio(bio);
+}
+
+absl::StatusOr<X509Ptr> cert_from_pem(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return openssl_error(absl::StatusCode::kInternal, "BIO_new_mem_buf");
+  X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+  BIO_free(bio);
+  if (!cert) return openssl_error(absl::StatusCode::kInvalidArgument, "not a PEM certificate");
+  return cert;
+}
+
+}  // namespace pamproxy::tls

@@ -1,0 +1,60 @@
+#pragma once
+// Helpers shared by the tls unit tests: a CA and contexts made in memory, and an in-memory
+// client/server pair whose ciphertext moves between two real OpenSSL sessions through the
+// Session API, exactly as the engine drives it.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pamproxy/tls/ca.h"
+#include "pamproxy/tls/context.h"
+#include "pamproxy/tls/leaf_cache.h"
+#include "pamproxy/tls/session.h"
+
+namespace pamproxy::tls::test_util {
+
+// A CA, its leaf cache, a server context and a client context trusting that CA.
+struct Fixture {
+  std::shared_ptr<CertificateAuthority> ca;
+  std::shared_ptr<LeafCache> leaves;
+  std::unique_ptr<ServerContext> server;
+  std::unique_ptr<ClientContext> client;
+  std::string ca_file;  // the CA PEM written to a temporary file (for ClientOptions and tools)
+
+  static Fixture make(const ContextOptions& options = {});
+  Fixture() = default;
+  Fixture(Fixture&&) = default;
+  ~Fixture();
+};
+
+// Moves ciphertext between two sessions until neither makes progress.
+class Pair {
+ public:
+  Pair(Session& client, Session& server) : client_(client), server_(server) {}
+
+  // Client's ClientHello, then ping-pong until quiet. Returns true when both are established.
+  bool handshake();
+  // Runs until quiet: every buffered ciphertext offered, every plaintext collected.
+  void pump();
+  // Encrypts `data` on one side (in pieces as large as `out_bytes` allows) and pumps.
+  void client_sends(const std::string& data, size_t out_bytes = 32768);
+  void server_sends(const std::string& data, size_t out_bytes = 32768);
+
+  std::string client_plain;        // what the client decrypted
+  std::string server_plain;        // what the server decrypted
+  std::vector<uint8_t> to_server;  // ciphertext in flight
+  std::vector<uint8_t> to_client;
+
+ private:
+  bool step(Session& s, std::vector<uint8_t>& in, std::vector<uint8_t>& out, std::string& plain);
+  void sends(Session& s, std::vector<uint8_t>& wire, const std::string& data, size_t out_bytes);
+
+  Session& client_;
+  Session& server_;
+};
+
+}  // namespace pamproxy::tls::test_util
