@@ -84,11 +84,15 @@ absl::StatusOr<EngineOptions> EngineOptions::from_config(const config::Config& c
   return o;
 }
 
+int EngineOptions::worker_count() const {
+  return threads > 0 ? threads : static_cast<int>(usable_cpus().size());
+}
+
 absl::StatusOr<std::unique_ptr<Engine>> Engine::start(const EngineOptions& options,
                                                       ServiceFactory factory) {
   std::unique_ptr<Engine> e(new Engine());
   const std::vector<int> cpus = usable_cpus();
-  const int n = options.threads > 0 ? options.threads : static_cast<int>(cpus.size());
+  const int n = options.worker_count();
   e->limits_ = std::make_unique<ConnectionLimits>(options.connections_max,
                                                   options.connections_per_client_max);
   std::vector<std::vector<int>> fds(static_cast<size_t>(n));

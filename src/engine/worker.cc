@@ -105,10 +105,12 @@ void Worker::run() {
   // comes last so a drain that finishes inside a dispatch is seen at once.
   for (;;) {
     timers_->advance(now_ms_);
+    service_->after_dispatch();
     if (state_ != State::kServing && service_->live() == 0 && accepts_armed_ == 0) break;
     ring_->submit_and_wait(timers_->ms_until_next(now_ms_));
     refresh_now();  // handlers arm timers relative to the time their completion arrived
     ring_->dispatch();
+    service_->after_dispatch();
   }
   log::info("engine.worker_stopped").kv("worker", options_.index)
       .kv("accepted", metrics_.accepted.get());

@@ -29,6 +29,8 @@ struct EngineOptions {
   int64_t connections_per_client_max = 512;
 
   static absl::StatusOr<EngineOptions> from_config(const config::Config& config);
+  // The number of workers these options start (threads, or the usable CPUs for 0).
+  int worker_count() const;
 };
 
 class Engine {

@@ -39,6 +39,9 @@ class Service {
   virtual void on_abort() = 0;
   // Connections (and upstream connections) still open; the worker exits when this reaches 0.
   virtual size_t live() const = 0;
+  // After each batch of completions and timers: the place to free what handlers finished with
+  // (a handler never frees itself while its own completion is being dispatched).
+  virtual void after_dispatch() {}
 };
 
 using ServiceFactory = std::function<std::unique_ptr<Service>(Worker&)>;
