@@ -359,7 +359,6 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
     backlog.append(reinterpret_cast<const char*>(bytes.data() + used), bytes.size() - used);
     s.pause_receiving();
   }
-  if (state_ == State::kRelay) relay_activity(client_side);
   pump();
 }
 
@@ -440,9 +439,17 @@ void Tunnel::pump() {
         arm(shared_.limits.body_stall_ms);
       }
     }
-    // 3. Plaintext across, then out.
-    if (state_ == State::kRelay) encrypt(c2u_, *upstream_tls_, upstream_out_);
-    if ((state_ == State::kRelay || state_ == State::kFinishing) && client_tls_) {
+    // 3. Plaintext across, then out. The relay's timer follows the last direction that moved:
+    // after a request the upstream has upstream_response_ms to answer, after a response the
+    // client has idle_keepalive_ms to send the next request.
+    if (state_ == State::kRelay) {
+      size_t before = c2u_.used();
+      encrypt(c2u_, *upstream_tls_, upstream_out_);
+      if (c2u_.used() != before) relay_activity(true);
+      before = u2c_.used();
+      encrypt(u2c_, *client_tls_, client_out_);
+      if (u2c_.used() != before) relay_activity(false);
+    } else if (state_ == State::kFinishing && client_tls_) {
       encrypt(u2c_, *client_tls_, client_out_);
     }
     flush(client_, client_out_);

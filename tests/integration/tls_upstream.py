@@ -71,7 +71,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self._record()
-        if self.path.startswith("/bytes/"):
+        if self.path == "/":
+            # S3 ListBuckets, enough for `aws s3 ls` / `aws s3api list-buckets`.
+            body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult '
+                    b'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>o</ID>'
+                    b'<DisplayName>o</DisplayName></Owner><Buckets><Bucket><Name>engine-bucket'
+                    b'</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>'
+                    b'</Buckets></ListAllMyBucketsResult>')
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path.startswith("/bytes/"):
             body = pattern(self._number())
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -97,16 +109,16 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(pattern(n))
             self.wfile.flush()
+            # SO_LINGER 0 then shutdown+close of the raw descriptor: the peer sees a RST, and
+            # no close_notify is sent.
             sock = self.connection
-            # SO_LINGER 0: close() sends a RST instead of a FIN.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            try:
-                sock.unwrap  # keep the TLS layer from sending close_notify
-            except AttributeError:
-                pass
-            os.close(os.dup(sock.fileno()))
-            sock.detach() if hasattr(sock, "detach") else None
+            raw = socket.socket(fileno=os.dup(sock.fileno()))
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+            os.close(sock.detach())
             self.close_connection = True
+            self.server.reset_done.set()
         else:
             self.send_error(404)
 
@@ -121,8 +133,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         else:
+            # S3 PutObject: the body is stored by path (aws s3 cp), an ETag returned.
+            self.server.objects[self.path] = body
             self.send_response(200)
             self.send_header("Content-Length", "0")
+            self.send_header("ETag", '"%s"' % __import__("hashlib").md5(body).hexdigest())
             self.send_header("x-received-bytes", str(len(body)))
             self.end_headers()
 
@@ -133,9 +148,12 @@ class TlsUpstream:
     def __init__(self, cert, key):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # resets are deliberate
         self.server.seen = []
+        self.server.objects = {}
         self.server.hung = threading.Event()
         self.server.release = threading.Event()
+        self.server.reset_done = threading.Event()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
