@@ -29,7 +29,6 @@ namespace pamproxy::tls {
 namespace {
 
 constexpr int64_t kCaValidityDays = 3650;
-constexpr int64_t kSecondsPerDay = 86400;
 constexpr size_t kPemBytesMax = 64 * 1024;  // a CA file larger than this is not ours
 
 absl::StatusOr<std::string> read_small_file(const std::string& path, std::string_view what) {

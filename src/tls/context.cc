@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +54,18 @@ absl::StatusOr<SslCtxPtr> base_context(const SSL_METHOD* method, const ContextOp
 // ALPN wire form: length-prefixed protocol names.
 constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
+// The prefetched algorithms, kept in a global so they stay referenced (and reachable for leak
+// checkers) for the life of the process.
+struct Prefetched {
+  EVP_MD* digests[3];
+  EVP_CIPHER* ciphers[3];
+  EVP_KEYMGMT* keymgmt[4];
+  EVP_SIGNATURE* signatures[2];
+  EVP_KEYEXCH* keyexch[2];
+  EVP_KDF* kdfs[3];
+  EVP_MAC* macs[1];
+} g_prefetched;
+
 }  // namespace
 
 void prefetch_algorithms() {
@@ -67,13 +80,32 @@ void prefetch_algorithms() {
     static const char* const kKeyExch[] = {"ECDH", "X25519"};
     static const char* const kKdfs[] = {"HKDF", "TLS13-KDF", "TLS1-PRF"};
     static const char* const kMacs[] = {"HMAC"};
-    for (const char* n : kDigests) (void)EVP_MD_fetch(nullptr, n, nullptr);
-    for (const char* n : kCiphers) (void)EVP_CIPHER_fetch(nullptr, n, nullptr);
-    for (const char* n : kKeyMgmt) (void)EVP_KEYMGMT_fetch(nullptr, n, nullptr);
-    for (const char* n : kSignatures) (void)EVP_SIGNATURE_fetch(nullptr, n, nullptr);
-    for (const char* n : kKeyExch) (void)EVP_KEYEXCH_fetch(nullptr, n, nullptr);
-    for (const char* n : kKdfs) (void)EVP_KDF_fetch(nullptr, n, nullptr);
-    for (const char* n : kMacs) (void)EVP_MAC_fetch(nullptr, n, nullptr);
+    static_assert(std::size(kDigests) == std::size(Prefetched{}.digests) &&
+                  std::size(kCiphers) == std::size(Prefetched{}.ciphers) &&
+                  std::size(kKeyMgmt) == std::size(Prefetched{}.keymgmt) &&
+                  std::size(kSignatures) == std::size(Prefetched{}.signatures) &&
+                  std::size(kKeyExch) == std::size(Prefetched{}.keyexch) &&
+                  std::size(kKdfs) == std::size(Prefetched{}.kdfs) &&
+                  std::size(kMacs) == std::size(Prefetched{}.macs));
+    for (size_t i = 0; i < std::size(kDigests); ++i) {
+      g_prefetched.digests[i] = EVP_MD_fetch(nullptr, kDigests[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kCiphers); ++i) {
+      g_prefetched.ciphers[i] = EVP_CIPHER_fetch(nullptr, kCiphers[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kKeyMgmt); ++i) {
+      g_prefetched.keymgmt[i] = EVP_KEYMGMT_fetch(nullptr, kKeyMgmt[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kSignatures); ++i) {
+      g_prefetched.signatures[i] = EVP_SIGNATURE_fetch(nullptr, kSignatures[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kKeyExch); ++i) {
+      g_prefetched.keyexch[i] = EVP_KEYEXCH_fetch(nullptr, kKeyExch[i], nullptr);
+    }
+    for (size_t i = 0; i < std::size(kKdfs); ++i)
+      g_prefetched.kdfs[i] = EVP_KDF_fetch(nullptr, kKdfs[i], nullptr);
+    for (size_t i = 0; i < std::size(kMacs); ++i)
+      g_prefetched.macs[i] = EVP_MAC_fetch(nullptr, kMacs[i], nullptr);
     ERR_clear_error();  // a provider without one of them is not an error here
   });
 }
@@ -183,6 +215,14 @@ void ClientContext::store_session(std::string_view key, SslSessionPtr session) {
   }
   order_.emplace_front(key);
   sessions_.emplace(std::string(key), Entry{std::move(session), order_.begin()});
+}
+
+void ClientContext::forget_session(std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(absl::string_view(key.data(), key.size()));
+  if (it == sessions_.end()) return;
+  order_.erase(it->second.position);
+  sessions_.erase(it);
 }
 
 size_t ClientContext::cached_sessions() const {

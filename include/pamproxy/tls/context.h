@@ -74,6 +74,7 @@ class ClientContext {
   // request. `take` hands out a new reference (null when none).
   SslSessionPtr take_session(std::string_view key);
   void store_session(std::string_view key, SslSessionPtr session);
+  void forget_session(std::string_view key);
   size_t cached_sessions() const;
 
  private:

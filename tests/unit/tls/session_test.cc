@@ -215,6 +215,10 @@ TEST(Session, SessionCacheIsPerHostAndPort) {
   Pair pair(*client, *server);
   ASSERT_TRUE(pair.handshake());
   EXPECT_FALSE(client->resumed());
+  EXPECT_EQ(f.client->cached_sessions(), 2u);
+  f.client->forget_session("a.example:443");
+  EXPECT_EQ(f.client->cached_sessions(), 1u);
+  EXPECT_EQ(f.client->take_session("a.example:443"), nullptr);
 }
 
 TEST(Session, SmallOutputBuffersStillDeliverEveryByte) {
