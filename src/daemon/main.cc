@@ -94,7 +94,7 @@ class Daemon {
       log::error("proxy.config_invalid").kv("error", std::string(shared.status().message()));
       return false;
     }
-    absl::Status tls = (*shared)->init_tls(config_, paths_.ca_cert_file, paths_.ca_key_file);
+    absl::Status tls = (*shared)->init_tls(config_, paths_);
     if (!tls.ok()) {
       log::error("tls.start_failed").kv("error", std::string(tls.message()));
       return false;

@@ -2,9 +2,7 @@
 
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
-#include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/ktls.h"
-#include "pamproxy/tls/leaf_cache.h"
 #include "tunnel.h"
 
 namespace pamproxy::proxy {
@@ -28,44 +26,17 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   return shared;
 }
 
-absl::Status ProxyShared::init_tls(const config::Config& c, const std::string& ca_cert_file,
-                                   const std::string& ca_key_file) {
-  auto ca = tls::CertificateAuthority::load_or_create(ca_cert_file, ca_key_file);
-  if (!ca.ok()) return ca.status();
-  if ((*ca)->created()) {
-    log::warn("tls.ca_created").kv("cert", ca_cert_file)
-        .kv("detail", "a new appliance CA was made: clients must trust this certificate");
-  }
-  std::shared_ptr<const tls::CertificateAuthority> shared_ca(std::move(*ca));
-  auto leaves = tls::LeafCache::create(shared_ca, static_cast<size_t>(c.tls.leaf_cache_entries),
-                                       c.tls.leaf_validity_days);
-  if (!leaves.ok()) return leaves.status();
-
-  tls::KtlsProbe probe = tls::probe_ktls();
-  auto decision = tls::decide_ktls(c.engine.ktls, probe);
-  if (!decision.ok()) return decision.status();
-  ktls = decision->enabled;
-  log::info("tls.ktls").kv("enabled", ktls).kv("reason", decision->reason)
-      .kv("probe", probe.detail)
-      .kv("relay_path", "userspace");
-  if (ktls) {
-    // The relay moves bytes through user-space TLS sessions; offloading an established pair to
+absl::Status ProxyShared::init_tls(const config::Config& c, const config::Paths& paths) {
+  auto runtime = tls::Runtime::create(c, paths, tls::probe_ktls());
+  if (!runtime.ok()) return runtime.status();
+  tls = std::move(*runtime);
+  if (tls->ktls.enabled) {
+    // The relay moves bytes through user-space TLS sessions; handing an established pair to
     // the kernel is not wired into it yet. Say so rather than count kTLS that did not happen.
     log::warn("tls.ktls_not_used")
         .kv("detail", "the kernel offers kTLS but this relay runs TLS in user space");
   }
-
-  tls::ContextOptions options;
-  options.min_version = c.tls.min_version;
-  auto server = tls::ServerContext::create(*leaves, options);
-  if (!server.ok()) return server.status();
-  client_facing = std::move(*server);
-  tls::ClientOptions client_options;
-  client_options.context = options;
-  client_options.ca_file = c.tls.upstream_ca_file;
-  auto client = tls::ClientContext::create(client_options);
-  if (!client.ok()) return client.status();
-  upstream = std::move(*client);
+  log::info("proxy.tls_path").kv("path", "userspace").kv("ktls_decision", tls->ktls.reason);
   return absl::OkStatus();
 }
 
@@ -79,7 +50,7 @@ ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
     : worker_(worker),
       shared_(shared),
       metrics_(*shared.metrics[static_cast<size_t>(worker.index())]) {
-  PAMPROXY_CHECK(shared.client_facing != nullptr && shared.upstream != nullptr);
+  PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
 }
 
 ProxyService::~ProxyService() {

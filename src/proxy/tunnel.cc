@@ -175,7 +175,7 @@ void Tunnel::reply_plain(int status, std::string_view code, std::string message,
 // ---------------------------------------------------------------- TLS legs
 
 void Tunnel::start_client_tls() {
-  auto s = tls::Session::server(*shared_.client_facing);
+  auto s = tls::Session::server(*shared_.tls->proxy_server);
   if (!s.ok()) {
     log::error("tunnel.tls_setup_failed").kv("detail", std::string(s.status().message()));
     close_now(Cause::kInternal);
@@ -199,7 +199,7 @@ void Tunnel::connect_upstream() {
 }
 
 void Tunnel::start_upstream_tls() {
-  auto s = tls::Session::client(*shared_.upstream, target_.host, target_.port);
+  auto s = tls::Session::client(*shared_.tls->upstream, target_.host, target_.port);
   if (!s.ok()) {
     inside_error(502, "ProxyUpstreamTlsFailed", std::string(s.status().message()),
                  Cause::kInternal);

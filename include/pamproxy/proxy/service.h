@@ -12,7 +12,7 @@
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/stage.h"
-#include "pamproxy/tls/context.h"
+#include "pamproxy/tls/runtime.h"
 
 namespace pamproxy::proxy {
 
@@ -32,20 +32,18 @@ struct TunnelLimits {
 struct ProxyShared {
   TunnelLimits limits;
   DestinationPolicy destinations;
-  std::unique_ptr<tls::ServerContext> client_facing;  // terminates the client's TLS
-  std::unique_ptr<tls::ClientContext> upstream;       // verifies the real endpoint
-  bool ktls = false;                                  // the decision made at start
+  // The CA, leaf cache, the client-facing and upstream contexts, and the kTLS decision.
+  std::unique_ptr<tls::Runtime> tls;
   std::unique_ptr<Stage> stage;
   std::vector<std::unique_ptr<ProxyMetrics>> metrics;  // one per worker, by index
 
   // Everything but the TLS contexts from the configuration; `workers` sizes the metrics.
   static absl::StatusOr<std::unique_ptr<ProxyShared>> from_config(const config::Config& config,
                                                                   size_t workers);
-  // The TLS side: the appliance CA (loaded or created at `ca_cert_file`/`ca_key_file`), the
-  // leaf cache, both contexts, and the kTLS decision ([engine] ktls "required" without the
-  // kernel's tls ULP is an error). Logs what it found.
-  absl::Status init_tls(const config::Config& config, const std::string& ca_cert_file,
-                        const std::string& ca_key_file);
+  // The TLS side (tls::Runtime: the appliance CA loaded or created, the leaf cache, the
+  // contexts, the kTLS decision; [engine] ktls "required" without the kernel's ULP is an
+  // error). Logs which TLS path the relay runs.
+  absl::Status init_tls(const config::Config& config, const config::Paths& paths);
   std::vector<const ProxyMetrics*> metrics_view() const;
 };
 
