@@ -39,6 +39,10 @@ std::string_view status_reason(int status) {
     case 403: return "Forbidden";
     case 405: return "Method Not Allowed";
     case 413: return "Content Too Large";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 505: return "HTTP Version Not Supported";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";

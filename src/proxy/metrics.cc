@@ -27,6 +27,8 @@ std::string_view cause_name(Cause cause) {
     case Cause::kIdleTimeout: return "idle_timeout";
     case Cause::kResponseTimeout: return "response_timeout";
     case Cause::kDrainDeadline: return "drain_deadline";
+    case Cause::kBadRequest: return "bad_request";
+    case Cause::kDenied: return "denied";
     case Cause::kInternal: return "internal";
     case Cause::kCount: break;
   }

@@ -21,6 +21,7 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   l.upstream_response_ms = static_cast<uint64_t>(c.timeouts.upstream_response_ms);
   l.idle_keepalive_ms = static_cast<uint64_t>(c.timeouts.idle_keepalive_ms);
   l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
+  l.http = http::limits_from(c.limits);
   shared->stage = std::make_unique<PassThroughStage>();
   for (size_t i = 0; i < workers; ++i) shared->metrics.push_back(std::make_unique<ProxyMetrics>());
   return shared;

@@ -6,6 +6,7 @@
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/engine/worker.h"
+#include "pamproxy/http/error.h"
 #include "pamproxy/proxy/error_response.h"
 
 namespace pamproxy::proxy {
@@ -61,7 +62,9 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
       shared_(service.shared()),
       peer_(peer),
       client_(service.worker(), *this),
-      upstream_(service.worker(), *this) {
+      upstream_(service.worker(), *this),
+      req_parser_(service.shared().limits.http),
+      req_body_(service.shared().limits.http) {
   client_.adopt(fd);
   client_closed_ = false;
   started_ms_ = worker_.now_ms();
@@ -247,6 +250,148 @@ void Tunnel::encrypt(Plain& plain, tls::Session& session, Outbox& box) {
     tls::IoResult r = session.send(plain.data(), out);
     plain.begin += r.plain_bytes;
     box.commit(r.cipher_bytes);
+    if (r.plain_bytes == 0) return;
+  }
+}
+
+bool Tunnel::frame_requests() {
+  for (int guard = 0; guard < 64; ++guard) {
+    if (req_phase_ == RequestPhase::kHead) {
+      // One request at a time: the next head is read once the previous one and its body are
+      // on their way upstream.
+      if (head_out_sent_ < head_out_.size() || body_approved_ > 0 || c2u_.empty()) return true;
+      std::string_view fresh(reinterpret_cast<const char*>(c2u_.data().data()), c2u_.used());
+      const size_t old = req_head_.size();
+      const size_t room = shared_.limits.http.head_bytes_max + 1 - std::min<size_t>(
+          old, shared_.limits.http.head_bytes_max + 1);
+      req_head_.append(fresh.substr(0, room));
+      http::ParseStatus st = req_parser_.parse(req_head_);
+      if (st == http::ParseStatus::kIncomplete) {
+        c2u_.begin += req_head_.size() - old;
+        if (req_head_.size() > shared_.limits.http.head_bytes_max) {
+          inside_error(431, "RequestHeaderSectionTooLarge",
+                       "the request head is larger than " +
+                           std::to_string(shared_.limits.http.head_bytes_max) + " bytes",
+                       Cause::kBadRequest);
+          return false;
+        }
+        return true;
+      }
+      if (st == http::ParseStatus::kError) {
+        http::Error e = req_parser_.error();
+        inside_error(http::error_status_code(e), "BadRequest",
+                     "the request head is not valid HTTP/1.1 (" +
+                         std::string(http::error_name(e)) + ")",
+                     Cause::kBadRequest);
+        return false;
+      }
+      // Only the head's bytes leave c2u_; what followed it is body or the next request.
+      c2u_.begin += req_parser_.head_bytes() - old;
+      if (!on_request_head()) return false;
+      continue;
+    }
+    // Body: classify the bytes after those already cleared, forward them as they are.
+    if (req_body_.done()) {
+      req_phase_ = RequestPhase::kHead;
+      req_parser_.reset();
+      req_head_.clear();
+      continue;
+    }
+    if (c2u_.used() <= body_approved_) return true;
+    std::string_view in(reinterpret_cast<const char*>(c2u_.data().data()) + body_approved_,
+                        c2u_.used() - body_approved_);
+    http::BodyStep step = req_body_.next(in);
+    if (step.kind == http::BodyStep::kError) {
+      inside_error(400, "BadRequest",
+                   "the request body framing is not valid (" +
+                       std::string(http::error_name(req_body_.error())) + ")",
+                   Cause::kBadRequest);
+      return false;
+    }
+    if (step.kind == http::BodyStep::kNeedMore) return true;
+    body_approved_ += step.bytes;
+  }
+  return true;
+}
+
+bool Tunnel::on_request_head() {
+  const http::RequestHead& h = req_parser_.head();
+  // Host must name the CONNECT target: the client cannot reach another host through a tunnel
+  // (and a later stage signs for exactly this host).
+  std::optional<std::string_view> host = h.host();
+  const std::string authority = target_.authority();
+  bool host_ok = host && (http::equals_ignore_case(*host, authority) ||
+                          (target_.port == 443 && http::equals_ignore_case(*host, target_.host)));
+  if (!host_ok) {
+    inside_error(400, "HostMismatch",
+                 "the Host header (" + std::string(host ? *host : "none") +
+                     ") does not name the tunnel's target " + authority,
+                 Cause::kBadRequest);
+    return false;
+  }
+  StageRequest req;
+  req.connect_host = target_.host;
+  req.connect_port = target_.port;
+  req.client = peer_.ip;
+  req.method = h.method_text();
+  req.target = h.target();
+  req.head = std::string_view(req_head_).substr(0, req_parser_.head_bytes());
+  StageDecision d = shared_.stage->on_request_head(req);
+  if (d.kind == StageDecision::Kind::kDeny) {
+    cause_ = Cause::kDenied;
+    cause_set_ = true;
+    upstream_.close();
+    std::span<uint8_t> room = u2c_.free_space();
+    size_t n = std::min(room.size(), d.bytes.size());
+    std::memcpy(room.data(), d.bytes.data(), n);
+    u2c_.end += n;
+    upstream_done_ = true;
+    state_ = State::kFinishing;
+    arm(shared_.limits.body_stall_ms);
+    return false;
+  }
+  if (d.bytes.empty()) {
+    head_out_.assign(req.head);
+  } else {
+    head_out_ = std::move(d.bytes);
+  }
+  head_out_sent_ = 0;
+  ++requests_;
+  req_phase_ = RequestPhase::kBody;
+  req_body_.reset(h.body_kind(), h.content_length());
+  return true;
+}
+
+// Sends the approved head, then the approved body bytes, encrypted for the upstream.
+void Tunnel::send_upstream(Plain& plain) {
+  tls::Session& session = *upstream_tls_;
+  if (session.state() != tls::State::kEstablished) return;
+  for (int guard = 0; guard < 64; ++guard) {
+    std::span<uint8_t> out = upstream_out_.free_space();
+    if (session.has_pending_output()) {
+      upstream_out_.commit(session.flush(out));
+      if (session.has_pending_output()) return;
+      out = upstream_out_.free_space();
+    }
+    if (out.size() <= tls::Session::kRecordOverheadMax) return;
+    std::span<const uint8_t> src;
+    const bool head = head_out_sent_ < head_out_.size();
+    if (head) {
+      src = {reinterpret_cast<const uint8_t*>(head_out_.data()) + head_out_sent_,
+             head_out_.size() - head_out_sent_};
+    } else if (body_approved_ > 0) {
+      src = plain.data().subspan(0, body_approved_);
+    } else {
+      return;
+    }
+    tls::IoResult r = session.send(src, out);
+    upstream_out_.commit(r.cipher_bytes);
+    if (head) {
+      head_out_sent_ += r.plain_bytes;
+    } else {
+      plain.begin += r.plain_bytes;
+      body_approved_ -= r.plain_bytes;
+    }
     if (r.plain_bytes == 0) return;
   }
 }
@@ -443,9 +588,10 @@ void Tunnel::pump() {
     // after a request the upstream has upstream_response_ms to answer, after a response the
     // client has idle_keepalive_ms to send the next request.
     if (state_ == State::kRelay) {
-      size_t before = c2u_.used();
-      encrypt(c2u_, *upstream_tls_, upstream_out_);
-      if (c2u_.used() != before) relay_activity(true);
+      if (!frame_requests()) return;
+      size_t before = c2u_.used() + head_out_.size() - head_out_sent_;
+      send_upstream(c2u_);
+      if (c2u_.used() + head_out_.size() - head_out_sent_ != before) relay_activity(true);
       before = u2c_.used();
       encrypt(u2c_, *client_tls_, client_out_);
       if (u2c_.used() != before) relay_activity(false);

@@ -21,6 +21,8 @@
 
 #include "pamproxy/engine/stream.h"
 #include "pamproxy/engine/timer_wheel.h"
+#include "pamproxy/http/body.h"
+#include "pamproxy/http/head.h"
 #include "pamproxy/proxy/connect_request.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/service.h"
@@ -101,6 +103,12 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   void close_now(Cause cause);
   void arm(uint64_t ms);
   void relay_activity(bool client_to_upstream);
+  // The request gate: parses each request head out of c2u_, checks Host against the CONNECT
+  // target, runs the stage, then lets the body through exactly as framed. False = the tunnel
+  // is finishing (an error was answered).
+  bool frame_requests();
+  bool on_request_head();
+  void send_upstream(Plain& plain);
   std::string describe_target() const;
 
   ProxyService& service_;
@@ -129,6 +137,20 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   bool client_closed_ = true;   // becomes false in the constructor (fd adopted)
   bool upstream_closed_ = true;
   uint64_t started_ms_ = 0;
+
+  // Request framing (client -> upstream). A head is copied out of c2u_ into req_head_ (it may
+  // span receives; at most head_bytes_max), parsed, checked and passed to the stage; what the
+  // stage forwards goes out from head_out_, then the body's bytes straight from c2u_ as they
+  // are classified (body_approved_ = bytes at the front of c2u_ cleared to go upstream).
+  enum class RequestPhase { kHead, kBody };
+  RequestPhase req_phase_ = RequestPhase::kHead;
+  http::RequestParser req_parser_;
+  http::BodyDecoder req_body_;
+  std::string req_head_;
+  std::string head_out_;
+  size_t head_out_sent_ = 0;
+  size_t body_approved_ = 0;
+  uint64_t requests_ = 0;
 };
 
 }  // namespace pamproxy::proxy

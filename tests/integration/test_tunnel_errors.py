@@ -121,6 +121,24 @@ upstream_response_ms = 1500
             self.tunnel(sni="s3.us-east-1.amazonaws.com")
         self.f.closed("sni_mismatch")
 
+    def test_host_must_name_the_connect_target(self):
+        t = self.tunnel()
+        t.sendall(b"GET /bytes/5 HTTP/1.1\r\nHost: s3.us-east-1.amazonaws.com\r\n\r\n")
+        reply = read_all(t)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply)
+        self.assertIn(b"HostMismatch", reply)
+        self.assertEqual([p for p in self.f.upstream.seen if p[1] == "/bytes/5" and
+                          p[2] != "localhost:%d" % self.f.upstream.port], [])
+        self.f.closed("bad_request")
+
+    def test_request_smuggling_framing_is_refused(self):
+        t = self.tunnel()
+        t.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost:%d\r\nContent-Length: 5\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" % self.f.upstream.port)
+        reply = read_all(t)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply)
+        self.f.closed("bad_request")
+
     def test_client_vanishes_mid_body(self):
         t = self.tunnel()
         t.sendall(b"PUT /echo HTTP/1.1\r\nHost: localhost:%d\r\nContent-Length: 10000000\r\n\r\n"

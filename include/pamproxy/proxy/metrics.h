@@ -35,6 +35,8 @@ enum class Cause : uint8_t {
   kIdleTimeout,          // idle_keepalive_ms / body_stall_ms passed with no bytes
   kResponseTimeout,      // upstream_response_ms passed with no response
   kDrainDeadline,        // still busy when shutdown_drain_ms passed
+  kBadRequest,           // a request inside the tunnel was not valid HTTP/1.1 or named another Host
+  kDenied,               // the stage refused a request
   kInternal,             // a resource failure (socket, memory): logged with detail
   kCount,
 };

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/worker.h"
+#include "pamproxy/http/limits.h"
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/stage.h"
@@ -27,6 +28,7 @@ struct TunnelLimits {
   uint64_t upstream_response_ms = 120000;
   uint64_t idle_keepalive_ms = 60000;
   uint64_t body_stall_ms = 60000;
+  http::Limits http;  // head sizes and counts for the requests inside the tunnel
 };
 
 struct ProxyShared {
