@@ -23,6 +23,7 @@
 #include <chrono>
 #include <memory>
 #include <atomic>
+#include <csignal>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -329,6 +330,7 @@ bool parse_args(int argc, char** argv, Options* o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that leaves is an error to count, not a crash
   Shared s;
   if (!parse_args(argc, argv, &s.o)) {
     std::fprintf(stderr, "usage: pamproxy-load [--proxy ip:port] --target host:port --ca FILE "

@@ -17,6 +17,8 @@ constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r
 constexpr uint64_t kDrainQuietMs = 1000;
 // Passes of pump() per event: each pass moves at most one buffer each way.
 constexpr int kPumpPasses = 8;
+// Ciphertext a client may send before its tunnel's upstream is ready (see on_data).
+constexpr size_t kEarlyBytesMax = 8u << 20;
 
 Cause cause_for_tls(tls::Failure f, bool client_side) {
   switch (f) {
@@ -483,12 +485,14 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
       // Early bytes (the ClientHello before our 200 went out, or requests before the upstream
       // is ready): keep them, bounded by the head limit plus what one pump moves.
       if (client_side) {
-        if (backlog_[0].size() + bytes.size() > 4 * Plain::kBytes) {
-          close_now(Cause::kBadConnect);
+        // Receiving is paused while the upstream is set up; what was already on its way still
+        // arrives. Bounded all the same: a client cannot make the proxy hold more than this.
+        if (backlog_[0].size() + bytes.size() > kEarlyBytesMax) {
+          close_now(Cause::kInternal);
           return;
         }
         backlog_[0].append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        if (backlog_[0].size() > Plain::kBytes) client_.pause_receiving();
+        client_.pause_receiving();
       }
       return;
     case State::kFinishing:
@@ -519,9 +523,12 @@ void Tunnel::pump() {
   for (int pass = 0; pass < kPumpPasses; ++pass) {
     if (state_ == State::kClosing) return;
     // 1. Ciphertext held back while a plaintext buffer was full.
+    //    Also plaintext a session decrypted but could not hand over (the buffer was full):
+    //    no new bytes may ever come to push it out.
     for (int side = 0; side < 2; ++side) {
       std::string& backlog = backlog_[side];
-      if (backlog.empty()) continue;
+      tls::Session* session = side == 0 ? client_tls_.get() : upstream_tls_.get();
+      if (backlog.empty() && (session == nullptr || !session->has_buffered_plaintext())) continue;
       size_t used = decrypt(side == 0, {reinterpret_cast<const uint8_t*>(backlog.data()),
                                         backlog.size()});
       backlog.erase(0, used);
@@ -537,6 +544,7 @@ void Tunnel::pump() {
         service_.metrics().client_handshakes.add();
         if (client_tls_->resumed()) service_.metrics().client_handshakes_resumed.add();
         flush(client_, client_out_);
+        client_.pause_receiving();  // requests wait in the socket until the upstream is ready
         connect_upstream();
         return;  // continues in on_connected
       }
@@ -618,13 +626,19 @@ void Tunnel::pump() {
       if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < Plain::kBytes / 2) {
         client_.start_receiving();
       }
-      if (!backlog_[0].empty() && !c2u_.free_space().empty()) progress = true;
+      if ((!backlog_[0].empty() || client_tls_->has_buffered_plaintext()) &&
+          !c2u_.free_space().empty()) {
+        progress = true;
+      }
     }
     if (state_ == State::kUpstreamHandshake || state_ == State::kRelay) {
       if (!upstream_.receiving() && backlog_[1].empty() && u2c_.used() < Plain::kBytes / 2) {
         upstream_.start_receiving();
       }
-      if (!backlog_[1].empty() && !u2c_.free_space().empty()) progress = true;
+      if ((!backlog_[1].empty() || upstream_tls_->has_buffered_plaintext()) &&
+          !u2c_.free_space().empty()) {
+        progress = true;
+      }
     }
     if (!progress) return;
   }

@@ -101,6 +101,14 @@ class CurlThroughProxy(unittest.TestCase):
         self.assertEqual(est["target"], "localhost:%d" % self.f.upstream.port)
         self.f.closed("client_closed")
 
+    def test_large_download_arrives_to_the_last_byte(self):
+        # Regression: plaintext left inside the upstream session when the relay buffer was full
+        # must still be delivered once the client drains it, although no more bytes arrive.
+        out = self.f.curl("-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                          self.f.origin + "/bytes/20000000", timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"200 20000000")
+
     def test_body_bytes_arrive_exactly(self):
         body = os.path.join(self.f.tmp.path, "body.bin")
         data = pattern(3 * 1024 * 1024 + 17)

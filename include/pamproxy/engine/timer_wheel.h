@@ -79,7 +79,6 @@ class TimerWheel {
   size_t armed_ = 0;
   // The list of the slot being fired, detached so handlers can arm into that slot meanwhile.
   Timer* firing_ = nullptr;
-  uint64_t firing_slot_ = UINT64_MAX;
 };
 
 }  // namespace pamproxy::engine
