@@ -14,12 +14,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "options.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/config/config.h"
+#include "pamproxy/engine/engine.h"
+#include "pamproxy/proxy/service.h"
 
 namespace pamproxy::daemon {
 namespace {
@@ -66,20 +69,59 @@ class Daemon {
         .kv("config", options_.config_file ? *options_.config_file : "(embedded defaults)")
         .kv("state_dir", paths_.state_directory);
 
+    if (!start_engine()) return 1;
     // Say plainly what this build cannot do yet rather than appear to serve.
-    log::warn("daemon.component_missing")
-        .kv("component", "engine")
-        .kv("detail", "this build has no proxy engine: nothing listens on the [proxy] addresses")
-        .kv("proxy_listen", config_.proxy.listen.empty() ? "" : config_.proxy.listen.front());
     log::warn("daemon.component_missing")
         .kv("component", "admin")
         .kv("detail", "this build has no admin API: nothing listens on [admin] listen")
         .kv("admin_listen", config_.admin.listen);
 
-    return serve_signals();
+    int code = serve_signals();
+    stop_engine();
+    return code;
   }
 
  private:
+  bool start_engine() {
+    auto options = engine::EngineOptions::from_config(config_);
+    if (!options.ok()) {
+      log::error("engine.config_invalid").kv("error", std::string(options.status().message()));
+      return false;
+    }
+    const int workers = options->worker_count();
+    auto shared = proxy::ProxyShared::from_config(config_, static_cast<size_t>(workers));
+    if (!shared.ok()) {
+      log::error("proxy.config_invalid").kv("error", std::string(shared.status().message()));
+      return false;
+    }
+    absl::Status tls = (*shared)->init_tls(config_, paths_);
+    if (!tls.ok()) {
+      log::error("tls.start_failed").kv("error", std::string(tls.message()));
+      return false;
+    }
+    shared_ = std::move(*shared);
+    const proxy::ProxyShared* shared_view = shared_.get();
+    auto e = engine::Engine::start(*options, [shared_view](engine::Worker& w) {
+      return std::make_unique<proxy::ProxyService>(w, *shared_view);
+    });
+    if (!e.ok()) {
+      log::error("engine.start_failed").kv("error", std::string(e.status().message()));
+      return false;
+    }
+    engine_ = std::move(*e);
+    return true;
+  }
+
+  // SIGTERM: stop accepting, let tunnels finish within [timeouts] shutdown_drain_ms, then close.
+  void stop_engine() {
+    if (!engine_) return;
+    log::info("engine.drain_started").kv("deadline_ms", config_.timeouts.shutdown_drain_ms);
+    engine_->drain();
+    engine_->join();
+    engine_.reset();
+    log::info("engine.stopped");
+  }
+
   int serve_signals() {
     sigset_t set;
     sigemptyset(&set);
@@ -103,7 +145,7 @@ class Daemon {
       its.it_value = its.it_interval;
       timerfd_settime(tfd, 0, &its, nullptr);
     }
-    sd_notify(0, "READY=1\nSTATUS=running (no engine in this build)");
+    sd_notify(0, "READY=1\nSTATUS=serving");
     log::info("daemon.ready").kv("pid", static_cast<int64_t>(getpid()));
 
     for (;;) {
@@ -130,6 +172,7 @@ class Daemon {
           log::info("daemon.stopping").kv("signal", si.ssi_signo == SIGTERM ? "TERM" : "INT");
           ::close(sfd);
           if (tfd >= 0) ::close(tfd);
+          stop_engine();
           log::info("daemon.stopped");
           return 0;
         }
@@ -180,6 +223,8 @@ class Daemon {
   Options options_;
   config::Config config_;
   config::Paths paths_;
+  std::unique_ptr<proxy::ProxyShared> shared_;  // outlives the engine (declared first)
+  std::unique_ptr<engine::Engine> engine_;
 };
 
 }  // namespace

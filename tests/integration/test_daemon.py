@@ -62,7 +62,9 @@ class DaemonLifecycle(unittest.TestCase):
     def test_missing_components_are_reported_not_pretended(self):
         d = Daemon([], cwd=self.tmp.path)
         try:
-            missing = d.wait_event("daemon.component_missing", component="engine")
+            listening = d.wait_event("engine.listening")
+            self.assertEqual(listening["address"], "127.0.0.1:8081")
+            missing = d.wait_event("daemon.component_missing", component="admin")
             self.assertIn("nothing listens", missing["detail"])
         finally:
             d.stop()

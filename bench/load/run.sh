@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/load/run.sh BUILD_DIR: the load figures of bench/RESULTS.md. pamproxyd runs one worker
+# pinned to CPU 0; the fast upstream and the load generator share CPU 1. Each scenario runs
+# direct (load -> upstream) and through the proxy (load -> pamproxyd -> upstream).
+set -euo pipefail
+build=${1:-build/release}
+secs=${SECONDS_PER_RUN:-8}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; cp "$work/pamproxyd.log" "${BENCH_LOG:-/dev/null}" 2>/dev/null || true; rm -rf "$work"' EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+up_port=$(free_port)
+px_port=$(free_port)
+taskset -c 1 "$build/bench/load/pamproxy-fast-upstream" --listen 127.0.0.1:$up_port \
+  --ca-out "$work/up-ca.pem" 2>/dev/null &
+cat > "$work/p.toml" <<TOML
+[proxy]
+listen = ["127.0.0.1:$px_port"]
+destination_allowlist = ["localhost:$up_port"]
+[upstream]
+resolve = [{ host = "localhost", address = "127.0.0.1:$up_port" }]
+[tls]
+upstream_ca_file = "$work/up-ca.pem"
+[store]
+directory = "$work/state"
+[engine]
+threads = 1
+pin_threads = true
+[limits]
+connections_per_client_max = 20000
+[log]
+level = "warn"
+TOML
+sleep 0.3
+"$build/src/daemon/pamproxyd" --config "$work/p.toml" 2>"$work/pamproxyd.log" &
+pid=$!
+for _ in $(seq 100); do [[ -f "$work/state/ca/ca.pem" ]] && break; sleep 0.05; done
+sleep 0.3
+load() { taskset -c 1 "$build/bench/load/pamproxy-load" --seconds "$secs" "$@"; }
+direct=(--target 127.0.0.1:$up_port --host localhost --ca "$work/up-ca.pem")
+proxied=(--proxy 127.0.0.1:$px_port --target localhost:$up_port --ca "$work/state/ca/ca.pem")
+run() {
+  echo "## $1"; shift
+  echo -n "direct: "; load "${direct[@]}" "$@" | tail -1 || true
+  echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -1 || true
+}
+run "small requests, keep-alive, 64 connections, 1 KiB responses" --connections 64 --response-bytes 1024
+run "new tunnel (CONNECT + handshake) per request, 16 connections" --connections 16 --new-tunnel
+run "64 MiB responses (download), 2 connections" --connections 2 --response-bytes 67108864
+run "64 MiB requests (upload), 2 connections" --connections 2 --request-bytes 67108864
+if [[ -n "${RATE:-}" ]]; then
+  run "paced at $RATE req/s, 64 connections, 1 KiB responses" --connections 64 \
+    --response-bytes 1024 --rate "$RATE"
+fi
+echo "## memory per idle tunnel"
+rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
+before=$(rss)
+/usr/bin/python3 "$(dirname "$0")/idle_tunnels.py" 127.0.0.1 $px_port localhost:$up_port \
+  "$work/state/ca/ca.pem" 1000 "$pid"

@@ -1,0 +1,69 @@
+#pragma once
+// One worker's io_uring: setup with the best flags this kernel accepts (detected once, logged by
+// the worker), and the dispatch of completions to the objects that asked for them.
+//
+// Every submission carries `user_data` = pointer to an IoHandler | a 3-bit tag naming which of
+// the handler's operations completed (handlers are at least 8-byte aligned). user_data 0 marks
+// fire-and-forget operations (cancels, closes) whose completions are dropped. A handler must
+// stay alive until every operation it submitted has completed: handlers count their own
+// in-flight operations and free themselves only at zero.
+//
+// Owned by one thread (IORING_SETUP_SINGLE_ISSUER when available): never shared, no locks.
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace pamproxy::engine {
+
+class IoHandler {
+ public:
+  // `tag` is the value given at submission; `res` and `flags` are the CQE's.
+  virtual void on_cqe(uint8_t tag, int32_t res, uint32_t flags) = 0;
+
+ protected:
+  ~IoHandler() = default;
+};
+
+inline uint64_t pack_user_data(IoHandler* handler, uint8_t tag) {
+  return reinterpret_cast<uintptr_t>(handler) | (tag & 7u);
+}
+
+struct RingFeatures {
+  bool single_issuer = false;
+  bool defer_taskrun = false;
+  bool coop_taskrun = false;
+  bool recv_multishot = false;  // probed opcode support + kernel >= 6.0 behaviour
+  std::string describe() const;  // "single_issuer,defer_taskrun" or "none"
+};
+
+class Ring {
+ public:
+  // Creates the ring on the calling thread (SINGLE_ISSUER binds it to this thread). Tries
+  // SINGLE_ISSUER|DEFER_TASKRUN, then COOP_TASKRUN, then plain; the result says which held.
+  static absl::StatusOr<std::unique_ptr<Ring>> create(uint32_t entries);
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // A free SQE; submits pending ones first when the queue is full (never returns null).
+  io_uring_sqe* sqe();
+  // Submits pending SQEs and waits for at least one completion or `timeout_ms` (-1: forever).
+  void submit_and_wait(int64_t timeout_ms);
+  // Dispatches every ready completion to its handler; returns how many.
+  unsigned dispatch();
+
+  io_uring* raw() { return &ring_; }
+  const RingFeatures& features() const { return features_; }
+
+ private:
+  Ring() = default;
+  io_uring ring_{};
+  RingFeatures features_;
+};
+
+}  // namespace pamproxy::engine

@@ -1,0 +1,79 @@
+#pragma once
+// The proxy as the engine runs it: one ProxyService per worker (engine::Service), sharing one
+// read-only ProxyShared built at start (configuration values, destination policy, the TLS
+// contexts, the stage, every worker's metrics). The service owns its worker's tunnels.
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pamproxy/config/config.h"
+#include "pamproxy/engine/worker.h"
+#include "pamproxy/http/limits.h"
+#include "pamproxy/proxy/destination.h"
+#include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/stage.h"
+#include "pamproxy/tls/runtime.h"
+
+namespace pamproxy::proxy {
+
+class Tunnel;
+
+// The [limits] and [timeouts] a tunnel applies, copied from the configuration at start.
+struct TunnelLimits {
+  size_t connect_head_bytes_max = 4096;
+  uint64_t connect_head_ms = 10000;
+  uint64_t tls_handshake_ms = 10000;
+  uint64_t upstream_connect_ms = 10000;
+  uint64_t upstream_response_ms = 120000;
+  uint64_t idle_keepalive_ms = 60000;
+  uint64_t body_stall_ms = 60000;
+  http::Limits http;  // head sizes and counts for the requests inside the tunnel
+};
+
+struct ProxyShared {
+  TunnelLimits limits;
+  DestinationPolicy destinations;
+  // The CA, leaf cache, the client-facing and upstream contexts, and the kTLS decision.
+  std::unique_ptr<tls::Runtime> tls;
+  std::unique_ptr<Stage> stage;
+  std::vector<std::unique_ptr<ProxyMetrics>> metrics;  // one per worker, by index
+
+  // Everything but the TLS contexts from the configuration; `workers` sizes the metrics.
+  static absl::StatusOr<std::unique_ptr<ProxyShared>> from_config(const config::Config& config,
+                                                                  size_t workers);
+  // The TLS side (tls::Runtime: the appliance CA loaded or created, the leaf cache, the
+  // contexts, the kTLS decision; [engine] ktls "required" without the kernel's ULP is an
+  // error). Logs which TLS path the relay runs.
+  absl::Status init_tls(const config::Config& config, const config::Paths& paths);
+  std::vector<const ProxyMetrics*> metrics_view() const;
+};
+
+class ProxyService final : public engine::Service {
+ public:
+  ProxyService(engine::Worker& worker, const ProxyShared& shared);
+  ~ProxyService() override;
+
+  void on_accept(int fd, const net::SocketAddress& peer) override;
+  void on_drain() override;
+  void on_abort() override;
+  size_t live() const override { return tunnels_.size() + finished_.size(); }
+  void after_dispatch() override;
+
+  engine::Worker& worker() { return worker_; }
+  const ProxyShared& shared() const { return shared_; }
+  ProxyMetrics& metrics() { return metrics_; }
+  bool draining() const { return draining_; }
+  // Called by a tunnel once both its sockets are closed; frees it.
+  void tunnel_finished(Tunnel* tunnel);
+
+ private:
+  engine::Worker& worker_;
+  const ProxyShared& shared_;
+  ProxyMetrics& metrics_;
+  std::vector<Tunnel*> tunnels_;  // index kept in each tunnel: O(1) removal
+  std::vector<Tunnel*> finished_;  // closed, freed in after_dispatch()
+  bool draining_ = false;
+};
+
+}  // namespace pamproxy::proxy

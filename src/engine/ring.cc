@@ -1,0 +1,103 @@
+#include "pamproxy/engine/ring.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "pamproxy/base/check.h"
+
+namespace pamproxy::engine {
+
+std::string RingFeatures::describe() const {
+  std::string out;
+  auto add = [&](bool on, const char* name) {
+    if (!on) return;
+    if (!out.empty()) out += ",";
+    out += name;
+  };
+  add(single_issuer, "single_issuer");
+  add(defer_taskrun, "defer_taskrun");
+  add(coop_taskrun, "coop_taskrun");
+  add(recv_multishot, "recv_multishot");
+  return out.empty() ? "none" : out;
+}
+
+absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
+  std::unique_ptr<Ring> r(new Ring());
+  struct Attempt {
+    unsigned flags;
+    bool single, defer, coop;
+  };
+  const Attempt attempts[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL, true,
+       true, false},
+      {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL, false, false, true},
+      {0, false, false, false},
+  };
+  int last_error = 0;
+  for (const Attempt& a : attempts) {
+    io_uring_params p{};
+    p.flags = a.flags | IORING_SETUP_CQSIZE;
+    p.cq_entries = entries * 4;  // multishot operations post many completions per submission
+    int rc = io_uring_queue_init_params(entries, &r->ring_, &p);
+    if (rc == 0) {
+      r->features_.single_issuer = a.single;
+      r->features_.defer_taskrun = a.defer;
+      r->features_.coop_taskrun = a.coop;
+      io_uring_probe* probe = io_uring_get_probe_ring(&r->ring_);
+      if (probe != nullptr) {
+        r->features_.recv_multishot = io_uring_opcode_supported(probe, IORING_OP_RECV) &&
+                                      (p.features & IORING_FEAT_NODROP) != 0;
+        io_uring_free_probe(probe);
+      }
+      return r;
+    }
+    last_error = -rc;
+  }
+  return absl::InternalError(
+      absl::StrCat("io_uring_queue_init failed: ", std::strerror(last_error)));
+}
+
+Ring::~Ring() { io_uring_queue_exit(&ring_); }
+
+io_uring_sqe* Ring::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  if (s == nullptr) {
+    io_uring_submit(&ring_);
+    s = io_uring_get_sqe(&ring_);
+  }
+  PAMPROXY_CHECK(s != nullptr);
+  return s;
+}
+
+void Ring::submit_and_wait(int64_t timeout_ms) {
+  io_uring_cqe* cqe = nullptr;
+  if (timeout_ms < 0) {
+    io_uring_submit_and_wait(&ring_, 1);
+    return;
+  }
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout_ms / 1000;
+  ts.tv_nsec = (timeout_ms % 1000) * 1000000;
+  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+}
+
+unsigned Ring::dispatch() {
+  unsigned count = 0;
+  io_uring_cqe* cqe = nullptr;
+  // Bounded batch per call: a flood of completions from one source cannot starve timers.
+  while (count < 4096 && io_uring_peek_cqe(&ring_, &cqe) == 0) {
+    uint64_t ud = cqe->user_data;
+    int32_t res = cqe->res;
+    uint32_t flags = cqe->flags;
+    io_uring_cqe_seen(&ring_, cqe);
+    ++count;
+    if (ud == 0) continue;
+    auto* h = reinterpret_cast<IoHandler*>(ud & ~uint64_t{7});
+    h->on_cqe(static_cast<uint8_t>(ud & 7), res, flags);
+  }
+  return count;
+}
+
+}  // namespace pamproxy::engine

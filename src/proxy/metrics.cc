@@ -1,0 +1,81 @@
+#include "pamproxy/proxy/metrics.h"
+
+#include <string>
+
+namespace pamproxy::proxy {
+
+std::string_view cause_name(Cause cause) {
+  switch (cause) {
+    case Cause::kClientClosed: return "client_closed";
+    case Cause::kUpstreamClosed: return "upstream_closed";
+    case Cause::kDrained: return "drained";
+    case Cause::kBadConnect: return "bad_connect";
+    case Cause::kConnectTooLarge: return "connect_too_large";
+    case Cause::kConnectTimeout: return "connect_timeout";
+    case Cause::kForbidden: return "forbidden";
+    case Cause::kProxyDisabled: return "proxy_disabled";
+    case Cause::kClientTlsFailed: return "client_tls_failed";
+    case Cause::kSniMismatch: return "sni_mismatch";
+    case Cause::kTlsTimeout: return "tls_timeout";
+    case Cause::kDnsFailed: return "dns_failed";
+    case Cause::kUpstreamRefused: return "upstream_refused";
+    case Cause::kUpstreamTimeout: return "upstream_timeout";
+    case Cause::kUpstreamUntrusted: return "upstream_untrusted";
+    case Cause::kUpstreamTlsFailed: return "upstream_tls_failed";
+    case Cause::kUpstreamReset: return "upstream_reset";
+    case Cause::kClientReset: return "client_reset";
+    case Cause::kIdleTimeout: return "idle_timeout";
+    case Cause::kResponseTimeout: return "response_timeout";
+    case Cause::kDrainDeadline: return "drain_deadline";
+    case Cause::kBadRequest: return "bad_request";
+    case Cause::kDenied: return "denied";
+    case Cause::kInternal: return "internal";
+    case Cause::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto getter) {
+    out.append("# HELP pamproxy_").append(name).append(" ").append(help);
+    out.append("\n# TYPE pamproxy_").append(name).append(" ").append(type).append("\n");
+    for (size_t i = 0; i < workers.size(); ++i) {
+      out.append("pamproxy_").append(name).append("{worker=\"").append(std::to_string(i));
+      out.append("\"} ").append(std::to_string(getter(*workers[i]))).append("\n");
+    }
+  };
+  family("tunnels_opened_total", "counter", "CONNECT tunnels accepted",
+         [](const ProxyMetrics& m) { return m.tunnels_opened.get(); });
+  family("tunnels_open", "gauge", "tunnels open now",
+         [](const ProxyMetrics& m) { return m.tunnels_open.get(); });
+  family("client_handshakes_total", "counter", "TLS handshakes completed with clients",
+         [](const ProxyMetrics& m) { return m.client_handshakes.get(); });
+  family("upstream_handshakes_total", "counter", "TLS handshakes completed with upstreams",
+         [](const ProxyMetrics& m) { return m.upstream_handshakes.get(); });
+  family("tls_userspace_total", "counter", "tunnels relayed with user-space TLS",
+         [](const ProxyMetrics& m) { return m.tls_userspace.get(); });
+  family("tls_ktls_total", "counter", "tunnels relayed with kernel TLS",
+         [](const ProxyMetrics& m) { return m.tls_ktls.get(); });
+  family("client_bytes_in_total", "counter", "bytes received from clients",
+         [](const ProxyMetrics& m) { return m.bytes_client_in.get(); });
+  family("client_bytes_out_total", "counter", "bytes sent to clients",
+         [](const ProxyMetrics& m) { return m.bytes_client_out.get(); });
+  family("upstream_bytes_in_total", "counter", "bytes received from upstreams",
+         [](const ProxyMetrics& m) { return m.bytes_upstream_in.get(); });
+  family("upstream_bytes_out_total", "counter", "bytes sent to upstreams",
+         [](const ProxyMetrics& m) { return m.bytes_upstream_out.get(); });
+  out.append("# HELP pamproxy_tunnels_closed_total tunnels ended, by cause\n");
+  out.append("# TYPE pamproxy_tunnels_closed_total counter\n");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    for (size_t c = 0; c < static_cast<size_t>(Cause::kCount); ++c) {
+      out.append("pamproxy_tunnels_closed_total{worker=\"").append(std::to_string(i));
+      out.append("\",cause=\"").append(cause_name(static_cast<Cause>(c))).append("\"} ");
+      out.append(std::to_string(workers[i]->closed[c].get())).append("\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace pamproxy::proxy

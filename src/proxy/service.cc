@@ -1,0 +1,100 @@
+#include "pamproxy/proxy/service.h"
+
+#include "pamproxy/base/check.h"
+#include "pamproxy/base/log.h"
+#include "pamproxy/tls/ktls.h"
+#include "tunnel.h"
+
+namespace pamproxy::proxy {
+
+absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const config::Config& c,
+                                                                      size_t workers) {
+  auto shared = std::make_unique<ProxyShared>();
+  auto policy = DestinationPolicy::from_config(c);
+  if (!policy.ok()) return policy.status();
+  shared->destinations = std::move(*policy);
+  TunnelLimits& l = shared->limits;
+  l.connect_head_bytes_max = static_cast<size_t>(c.limits.connect_head_bytes_max);
+  l.connect_head_ms = static_cast<uint64_t>(c.timeouts.connect_head_ms);
+  l.tls_handshake_ms = static_cast<uint64_t>(c.timeouts.tls_handshake_ms);
+  l.upstream_connect_ms = static_cast<uint64_t>(c.timeouts.upstream_connect_ms);
+  l.upstream_response_ms = static_cast<uint64_t>(c.timeouts.upstream_response_ms);
+  l.idle_keepalive_ms = static_cast<uint64_t>(c.timeouts.idle_keepalive_ms);
+  l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
+  l.http = http::limits_from(c.limits);
+  shared->stage = std::make_unique<PassThroughStage>();
+  for (size_t i = 0; i < workers; ++i) shared->metrics.push_back(std::make_unique<ProxyMetrics>());
+  return shared;
+}
+
+absl::Status ProxyShared::init_tls(const config::Config& c, const config::Paths& paths) {
+  auto runtime = tls::Runtime::create(c, paths, tls::probe_ktls());
+  if (!runtime.ok()) return runtime.status();
+  tls = std::move(*runtime);
+  if (tls->ktls.enabled) {
+    // The relay moves bytes through user-space TLS sessions; handing an established pair to
+    // the kernel is not wired into it yet. Say so rather than count kTLS that did not happen.
+    log::warn("tls.ktls_not_used")
+        .kv("detail", "the kernel offers kTLS but this relay runs TLS in user space");
+  }
+  log::info("proxy.tls_path").kv("path", "userspace").kv("ktls_decision", tls->ktls.reason);
+  return absl::OkStatus();
+}
+
+std::vector<const ProxyMetrics*> ProxyShared::metrics_view() const {
+  std::vector<const ProxyMetrics*> out;
+  for (const auto& m : metrics) out.push_back(m.get());
+  return out;
+}
+
+ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
+    : worker_(worker),
+      shared_(shared),
+      metrics_(*shared.metrics[static_cast<size_t>(worker.index())]) {
+  PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
+}
+
+ProxyService::~ProxyService() {
+  after_dispatch();
+  // Only reached with tunnels left when the worker stops abnormally; their sockets are closed
+  // by the Stream destructors.
+  for (Tunnel* t : tunnels_) delete t;
+}
+
+void ProxyService::on_accept(int fd, const net::SocketAddress& peer) {
+  auto* t = new Tunnel(*this, fd, peer);
+  t->index = tunnels_.size();
+  tunnels_.push_back(t);
+  t->start();
+}
+
+void ProxyService::on_drain() {
+  draining_ = true;
+  // drain() may close tunnels: walk a copy of the list.
+  std::vector<Tunnel*> all = tunnels_;
+  for (Tunnel* t : all) t->drain();
+}
+
+void ProxyService::on_abort() {
+  std::vector<Tunnel*> all = tunnels_;
+  for (Tunnel* t : all) t->abort(Cause::kDrainDeadline);
+}
+
+void ProxyService::tunnel_finished(Tunnel* t) {
+  PAMPROXY_CHECK(t->index < tunnels_.size() && tunnels_[t->index] == t);
+  Tunnel* last = tunnels_.back();
+  tunnels_[t->index] = last;
+  last->index = t->index;
+  tunnels_.pop_back();
+  finished_.push_back(t);
+}
+
+void ProxyService::after_dispatch() {
+  for (Tunnel* t : finished_) {
+    worker_.connection_closed(t->peer().ip);
+    delete t;
+  }
+  finished_.clear();
+}
+
+}  // namespace pamproxy::proxy

@@ -1,0 +1,796 @@
+#include "tunnel.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "pamproxy/base/check.h"
+#include "pamproxy/base/log.h"
+#include "pamproxy/engine/worker.h"
+#include "pamproxy/http/error.h"
+#include "pamproxy/proxy/error_response.h"
+
+namespace pamproxy::proxy {
+namespace {
+
+constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
+// While draining, a relaying tunnel that has been quiet this long is between exchanges.
+constexpr uint64_t kDrainQuietMs = 1000;
+// Passes of pump() per event: each pass moves at most one buffer each way.
+constexpr int kPumpPasses = 8;
+// Ciphertext a client may send before its tunnel's upstream is ready (see on_data).
+constexpr size_t kEarlyBytesMax = 8u << 20;
+
+Cause cause_for_tls(tls::Failure f, bool client_side) {
+  switch (f) {
+    case tls::Failure::kNoSni:
+    case tls::Failure::kSniMismatch:
+    case tls::Failure::kBadSni:
+      return Cause::kSniMismatch;
+    case tls::Failure::kUntrustedCertificate:
+    case tls::Failure::kHostnameMismatch:
+      return Cause::kUpstreamUntrusted;
+    case tls::Failure::kUnexpectedEof:
+      return client_side ? Cause::kClientReset : Cause::kUpstreamReset;
+    default:
+      return client_side ? Cause::kClientTlsFailed : Cause::kUpstreamTlsFailed;
+  }
+}
+
+}  // namespace
+
+std::span<uint8_t> Tunnel::Outbox::free_space() {
+  if (!buf[filling]) {
+    buf[0] = std::make_unique<uint8_t[]>(kBytes);
+    buf[1] = std::make_unique<uint8_t[]>(kBytes);
+  }
+  return {buf[filling].get() + len[filling], kBytes - len[filling]};
+}
+
+std::span<uint8_t> Tunnel::Plain::free_space() {
+  if (!buf) buf = std::make_unique<uint8_t[]>(kBytes);
+  if (begin == end) {
+    begin = end = 0;
+  } else if (begin > 0 && end == kBytes) {
+    std::memmove(buf.get(), buf.get() + begin, end - begin);
+    end -= begin;
+    begin = 0;
+  }
+  return {buf.get() + end, kBytes - end};
+}
+
+Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
+    : service_(service),
+      worker_(service.worker()),
+      shared_(service.shared()),
+      peer_(peer),
+      client_(service.worker(), *this),
+      upstream_(service.worker(), *this),
+      req_parser_(service.shared().limits.http),
+      req_body_(service.shared().limits.http) {
+  client_.adopt(fd);
+  client_closed_ = false;
+  started_ms_ = worker_.now_ms();
+}
+
+Tunnel::~Tunnel() = default;
+
+void Tunnel::start() {
+  service_.metrics().tunnels_opened.add();
+  service_.metrics().tunnels_open.add();
+  counted_open_ = true;
+  arm(shared_.limits.connect_head_ms);
+  client_.start_receiving();
+}
+
+void Tunnel::arm(uint64_t ms) { worker_.timers().arm(timer_, worker_.now_ms(), ms); }
+
+std::string Tunnel::describe_target() const {
+  return target_.host.empty() ? std::string("-") : target_.authority();
+}
+
+// ---------------------------------------------------------------- the plain CONNECT leg
+
+void Tunnel::on_connect_bytes(std::span<const uint8_t> bytes) {
+  const size_t limit = shared_.limits.connect_head_bytes_max;
+  // Never hold more than the limit plus one receive.
+  size_t take = std::min(bytes.size(), limit + 1 - std::min(head_.size(), limit + 1));
+  head_.append(reinterpret_cast<const char*>(bytes.data()), take);
+  ConnectResult r = parse_connect(head_, limit);
+  switch (r.status) {
+    case ConnectParse::kIncomplete:
+      return;
+    case ConnectParse::kTooLarge:
+      reply_plain(400, "ConnectHeadTooLarge",
+                  "the CONNECT request head is larger than " + std::to_string(limit) + " bytes",
+                  Cause::kConnectTooLarge);
+      return;
+    case ConnectParse::kNotConnect:
+      reply_plain(400, "NotConnect",
+                  "this is an HTTPS proxy: send CONNECT host:port (set HTTPS_PROXY, not the "
+                  "endpoint URL)",
+                  Cause::kBadConnect);
+      return;
+    case ConnectParse::kMalformed:
+    case ConnectParse::kBadTarget:
+      reply_plain(400, "BadConnectRequest",
+                  std::string("the request is not a valid CONNECT host:port head (") +
+                      std::string(connect_parse_name(r.status)) + ")",
+                  Cause::kBadConnect);
+      return;
+    case ConnectParse::kComplete:
+      break;
+  }
+  target_ = std::move(r.target);
+  // Bytes after the head (a client that sends its ClientHello without waiting) go to TLS.
+  if (head_.size() > r.head_bytes) backlog_[0].assign(head_, r.head_bytes);
+  head_.clear();
+  route();
+}
+
+void Tunnel::route() {
+  const DestinationPolicy& policy = shared_.destinations;
+  if (!policy.allowed(target_)) {
+    reply_plain(403, "DestinationNotAllowed",
+                target_.authority() + " is not on the proxy's destination allowlist",
+                Cause::kForbidden);
+    return;
+  }
+  if (auto o = policy.override_for(target_.host)) {
+    upstream_address_ = *o;  // an override is an explicit permission for its address
+  } else if (target_.host_is_ip) {
+    auto ip = net::IpAddress::parse(target_.host);
+    PAMPROXY_CHECK(ip.has_value());  // parse_connect validated it
+    if (!policy.address_permitted(*ip)) {
+      reply_plain(403, "DestinationNotAllowed",
+                  target_.host + " is a loopback, link-local or private address",
+                  Cause::kForbidden);
+      return;
+    }
+    upstream_address_.ip = *ip;
+    upstream_address_.port = target_.port;
+  } else {
+    reply_plain(502, "ProxyDnsUnavailable",
+                "this build resolves names only through [upstream] resolve overrides; " +
+                    target_.host + " has none",
+                Cause::kDnsFailed);
+    return;
+  }
+  state_ = State::kReplying;
+  head_.assign(kEstablished);
+  cause_ = Cause::kInternal;
+  client_.send({reinterpret_cast<const uint8_t*>(head_.data()), head_.size()});
+}
+
+void Tunnel::reply_plain(int status, std::string_view code, std::string message, Cause cause) {
+  log::info("tunnel.refused")
+      .kv("worker", worker_.index())
+      .kv("client", peer_.to_string())
+      .kv("target", describe_target())
+      .kv("status", status)
+      .kv("cause", cause_name(cause))
+      .kv("detail", message);
+  cause_ = cause;
+  cause_set_ = true;
+  state_ = State::kReplying;
+  client_.pause_receiving();
+  head_ = error_response(status, code, message, ErrorFormat::kText);
+  client_.send({reinterpret_cast<const uint8_t*>(head_.data()), head_.size()});
+}
+
+// ---------------------------------------------------------------- TLS legs
+
+void Tunnel::start_client_tls() {
+  auto s = tls::Session::server(*shared_.tls->proxy_server);
+  if (!s.ok()) {
+    log::error("tunnel.tls_setup_failed").kv("detail", std::string(s.status().message()));
+    close_now(Cause::kInternal);
+    return;
+  }
+  client_tls_ = std::move(*s);
+  client_tls_->set_expected_host(target_.host);
+  state_ = State::kClientHandshake;
+  head_.clear();
+  head_.shrink_to_fit();
+  arm(shared_.limits.tls_handshake_ms);
+}
+
+void Tunnel::connect_upstream() {
+  state_ = State::kUpstreamConnect;
+  arm(shared_.limits.upstream_connect_ms);
+  sockaddr_storage ss{};
+  socklen_t len = upstream_address_.to_sockaddr(&ss);
+  upstream_closed_ = false;
+  upstream_.connect(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void Tunnel::start_upstream_tls() {
+  auto s = tls::Session::client(*shared_.tls->upstream, target_.host, target_.port);
+  if (!s.ok()) {
+    inside_error(502, "ProxyUpstreamTlsFailed", std::string(s.status().message()),
+                 Cause::kInternal);
+    return;
+  }
+  upstream_tls_ = std::move(*s);
+  state_ = State::kUpstreamHandshake;
+  size_t n = upstream_tls_->start(upstream_out_.free_space());
+  upstream_out_.commit(n);
+  upstream_.start_receiving();
+  flush(upstream_, upstream_out_);
+}
+
+size_t Tunnel::decrypt(bool client_side, std::span<const uint8_t> bytes) {
+  tls::Session* s = client_side ? client_tls_.get() : upstream_tls_.get();
+  if (s == nullptr) return 0;
+  Plain& plain = client_side ? c2u_ : u2c_;
+  Outbox& box = client_side ? client_out_ : upstream_out_;
+  size_t off = 0;
+  for (int guard = 0; guard < 256; ++guard) {
+    if (s->state() == tls::State::kError || s->state() == tls::State::kClosed) break;
+    if (off == bytes.size() && !s->has_buffered_plaintext()) break;
+    std::span<uint8_t> out = box.free_space();
+    std::span<uint8_t> room = plain.free_space();
+    if (out.size() < tls::Session::kReceiveOutputMin || room.empty()) break;
+    tls::IoResult r = s->receive(bytes.subspan(off), room, out);
+    off += r.cipher_consumed;
+    plain.end += r.plain_bytes;
+    box.commit(r.cipher_bytes);
+    if (r.cipher_consumed == 0 && r.plain_bytes == 0 && r.cipher_bytes == 0) break;
+  }
+  return off;
+}
+
+void Tunnel::encrypt(Plain& plain, tls::Session& session, Outbox& box) {
+  if (session.state() != tls::State::kEstablished) return;
+  for (int guard = 0; guard < 64 && !plain.empty(); ++guard) {
+    std::span<uint8_t> out = box.free_space();
+    if (session.has_pending_output()) {
+      box.commit(session.flush(out));
+      if (session.has_pending_output()) return;
+      out = box.free_space();
+    }
+    if (out.size() <= tls::Session::kRecordOverheadMax) return;
+    tls::IoResult r = session.send(plain.data(), out);
+    plain.begin += r.plain_bytes;
+    box.commit(r.cipher_bytes);
+    if (r.plain_bytes == 0) return;
+  }
+}
+
+bool Tunnel::frame_requests() {
+  for (int guard = 0; guard < 64; ++guard) {
+    if (req_phase_ == RequestPhase::kHead) {
+      // One request at a time: the next head is read once the previous one and its body are
+      // on their way upstream.
+      if (head_out_sent_ < head_out_.size() || body_approved_ > 0 || c2u_.empty()) return true;
+      std::string_view fresh(reinterpret_cast<const char*>(c2u_.data().data()), c2u_.used());
+      const size_t old = req_head_.size();
+      const size_t room = shared_.limits.http.head_bytes_max + 1 - std::min<size_t>(
+          old, shared_.limits.http.head_bytes_max + 1);
+      req_head_.append(fresh.substr(0, room));
+      http::ParseStatus st = req_parser_.parse(req_head_);
+      if (st == http::ParseStatus::kIncomplete) {
+        c2u_.begin += req_head_.size() - old;
+        if (req_head_.size() > shared_.limits.http.head_bytes_max) {
+          inside_error(431, "RequestHeaderSectionTooLarge",
+                       "the request head is larger than " +
+                           std::to_string(shared_.limits.http.head_bytes_max) + " bytes",
+                       Cause::kBadRequest);
+          return false;
+        }
+        return true;
+      }
+      if (st == http::ParseStatus::kError) {
+        http::Error e = req_parser_.error();
+        inside_error(http::error_status_code(e), "BadRequest",
+                     "the request head is not valid HTTP/1.1 (" +
+                         std::string(http::error_name(e)) + ")",
+                     Cause::kBadRequest);
+        return false;
+      }
+      // Only the head's bytes leave c2u_; what followed it is body or the next request.
+      c2u_.begin += req_parser_.head_bytes() - old;
+      if (!on_request_head()) return false;
+      continue;
+    }
+    // Body: classify the bytes after those already cleared, forward them as they are.
+    if (req_body_.done()) {
+      req_phase_ = RequestPhase::kHead;
+      req_parser_.reset();
+      req_head_.clear();
+      continue;
+    }
+    if (c2u_.used() <= body_approved_) return true;
+    std::string_view in(reinterpret_cast<const char*>(c2u_.data().data()) + body_approved_,
+                        c2u_.used() - body_approved_);
+    http::BodyStep step = req_body_.next(in);
+    if (step.kind == http::BodyStep::kError) {
+      inside_error(400, "BadRequest",
+                   "the request body framing is not valid (" +
+                       std::string(http::error_name(req_body_.error())) + ")",
+                   Cause::kBadRequest);
+      return false;
+    }
+    if (step.kind == http::BodyStep::kNeedMore) return true;
+    body_approved_ += step.bytes;
+  }
+  return true;
+}
+
+bool Tunnel::on_request_head() {
+  const http::RequestHead& h = req_parser_.head();
+  // Host must name the CONNECT target: the client cannot reach another host through a tunnel
+  // (and a later stage signs for exactly this host).
+  std::optional<std::string_view> host = h.host();
+  const std::string authority = target_.authority();
+  bool host_ok = host && (http::equals_ignore_case(*host, authority) ||
+                          (target_.port == 443 && http::equals_ignore_case(*host, target_.host)));
+  if (!host_ok) {
+    inside_error(400, "HostMismatch",
+                 "the Host header (" + std::string(host ? *host : "none") +
+                     ") does not name the tunnel's target " + authority,
+                 Cause::kBadRequest);
+    return false;
+  }
+  StageRequest req;
+  req.connect_host = target_.host;
+  req.connect_port = target_.port;
+  req.client = peer_.ip;
+  req.method = h.method_text();
+  req.target = h.target();
+  req.head = std::string_view(req_head_).substr(0, req_parser_.head_bytes());
+  StageDecision d = shared_.stage->on_request_head(req);
+  if (d.kind == StageDecision::Kind::kDeny) {
+    cause_ = Cause::kDenied;
+    cause_set_ = true;
+    upstream_.close();
+    std::span<uint8_t> room = u2c_.free_space();
+    size_t n = std::min(room.size(), d.bytes.size());
+    std::memcpy(room.data(), d.bytes.data(), n);
+    u2c_.end += n;
+    upstream_done_ = true;
+    state_ = State::kFinishing;
+    arm(shared_.limits.body_stall_ms);
+    return false;
+  }
+  if (d.bytes.empty()) {
+    head_out_.assign(req.head);
+  } else {
+    head_out_ = std::move(d.bytes);
+  }
+  head_out_sent_ = 0;
+  ++requests_;
+  req_phase_ = RequestPhase::kBody;
+  req_body_.reset(h.body_kind(), h.content_length());
+  return true;
+}
+
+// Sends the approved head, then the approved body bytes, encrypted for the upstream.
+void Tunnel::send_upstream(Plain& plain) {
+  tls::Session& session = *upstream_tls_;
+  if (session.state() != tls::State::kEstablished) return;
+  for (int guard = 0; guard < 64; ++guard) {
+    std::span<uint8_t> out = upstream_out_.free_space();
+    if (session.has_pending_output()) {
+      upstream_out_.commit(session.flush(out));
+      if (session.has_pending_output()) return;
+      out = upstream_out_.free_space();
+    }
+    if (out.size() <= tls::Session::kRecordOverheadMax) return;
+    std::span<const uint8_t> src;
+    const bool head = head_out_sent_ < head_out_.size();
+    if (head) {
+      src = {reinterpret_cast<const uint8_t*>(head_out_.data()) + head_out_sent_,
+             head_out_.size() - head_out_sent_};
+    } else if (body_approved_ > 0) {
+      src = plain.data().subspan(0, body_approved_);
+    } else {
+      return;
+    }
+    tls::IoResult r = session.send(src, out);
+    upstream_out_.commit(r.cipher_bytes);
+    if (head) {
+      head_out_sent_ += r.plain_bytes;
+    } else {
+      plain.begin += r.plain_bytes;
+      body_approved_ -= r.plain_bytes;
+    }
+    if (r.plain_bytes == 0) return;
+  }
+}
+
+void Tunnel::flush(engine::Stream& stream, Outbox& box) {
+  if (box.busy || box.len[box.filling] == 0 || !stream.open()) return;
+  int sending = box.filling;
+  box.filling = 1 - box.filling;
+  box.len[box.filling] = 0;
+  box.busy = true;
+  stream.send({box.buf[sending].get(), box.len[sending]});
+}
+
+void Tunnel::tls_failed(bool client_side) {
+  tls::Session& s = client_side ? *client_tls_ : *upstream_tls_;
+  Cause cause = cause_for_tls(s.failure(), client_side);
+  log::info("tunnel.tls_failed")
+      .kv("worker", worker_.index())
+      .kv("client", peer_.to_string())
+      .kv("target", describe_target())
+      .kv("side", client_side ? "client" : "upstream")
+      .kv("failure", tls::failure_name(s.failure()))
+      .kv("detail", s.failure_detail())
+      .kv("cause", cause_name(cause));
+  if (client_side) {
+    // The alert (if any) is in the outbox: send it, then close.
+    cause_ = cause;
+    cause_set_ = true;
+    state_ = State::kFinishing;
+    upstream_.close();
+    flush(client_, client_out_);
+    if (!client_out_.busy) close_now(cause);
+    return;
+  }
+  if (cause == Cause::kUpstreamUntrusted) {
+    inside_error(502, "ProxyUpstreamCertificateUntrusted",
+                 "the certificate of " + target_.authority() + " did not verify: " +
+                     s.failure_detail(),
+                 cause);
+  } else {
+    inside_error(502, "ProxyUpstreamTlsFailed",
+                 "TLS with " + target_.authority() + " failed: " + s.failure_detail(), cause);
+  }
+}
+
+// Before the relay started: answers the client inside its TLS session, then closes.
+void Tunnel::inside_error(int status, std::string_view code, std::string message, Cause cause) {
+  log::info("tunnel.upstream_failed")
+      .kv("worker", worker_.index())
+      .kv("client", peer_.to_string())
+      .kv("target", describe_target())
+      .kv("status", status)
+      .kv("cause", cause_name(cause))
+      .kv("detail", message);
+  cause_ = cause;
+  cause_set_ = true;
+  upstream_.close();
+  if (!client_tls_ || client_tls_->state() != tls::State::kEstablished) {
+    close_now(cause);
+    return;
+  }
+  std::string resp =
+      error_response(status, code, message, error_format_for_host(target_.host));
+  std::span<uint8_t> room = u2c_.free_space();
+  size_t n = std::min(room.size(), resp.size());
+  std::memcpy(room.data(), resp.data(), n);
+  u2c_.end += n;
+  upstream_done_ = true;
+  state_ = State::kFinishing;
+  arm(shared_.limits.body_stall_ms);
+  pump();
+}
+
+// ---------------------------------------------------------------- events
+
+void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
+  const bool client_side = &s == &client_;
+  if (client_side) {
+    service_.metrics().bytes_client_in.add(bytes.size());
+  } else {
+    service_.metrics().bytes_upstream_in.add(bytes.size());
+  }
+  switch (state_) {
+    case State::kConnectHead:
+      on_connect_bytes(bytes);
+      return;
+    case State::kReplying:
+    case State::kUpstreamConnect:
+      // Early bytes (the ClientHello before our 200 went out, or requests before the upstream
+      // is ready): keep them, bounded by the head limit plus what one pump moves.
+      if (client_side) {
+        // Receiving is paused while the upstream is set up; what was already on its way still
+        // arrives. Bounded all the same: a client cannot make the proxy hold more than this.
+        if (backlog_[0].size() + bytes.size() > kEarlyBytesMax) {
+          close_now(Cause::kInternal);
+          return;
+        }
+        backlog_[0].append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        client_.pause_receiving();
+      }
+      return;
+    case State::kFinishing:
+    case State::kClosing:
+      return;
+    default:
+      break;
+  }
+  std::string& backlog = backlog_[client_side ? 0 : 1];
+  size_t used = 0;
+  if (backlog.empty()) used = decrypt(client_side, bytes);
+  if (used < bytes.size()) {
+    backlog.append(reinterpret_cast<const char*>(bytes.data() + used), bytes.size() - used);
+    s.pause_receiving();
+  }
+  pump();
+}
+
+void Tunnel::relay_activity(bool client_to_upstream) {
+  last_c2u_ = client_to_upstream;
+  uint64_t ms = client_to_upstream ? shared_.limits.upstream_response_ms
+                                   : shared_.limits.idle_keepalive_ms;
+  if (service_.draining()) ms = std::min(ms, kDrainQuietMs);
+  arm(ms);
+}
+
+void Tunnel::pump() {
+  for (int pass = 0; pass < kPumpPasses; ++pass) {
+    if (state_ == State::kClosing) return;
+    // 1. Ciphertext held back while a plaintext buffer was full.
+    //    Also plaintext a session decrypted but could not hand over (the buffer was full):
+    //    no new bytes may ever come to push it out.
+    for (int side = 0; side < 2; ++side) {
+      std::string& backlog = backlog_[side];
+      tls::Session* session = side == 0 ? client_tls_.get() : upstream_tls_.get();
+      if (backlog.empty() && (session == nullptr || !session->has_buffered_plaintext())) continue;
+      size_t used = decrypt(side == 0, {reinterpret_cast<const uint8_t*>(backlog.data()),
+                                        backlog.size()});
+      backlog.erase(0, used);
+    }
+    // 2. Session state changes: handshakes done, failures, close_notify.
+    if (client_tls_) {
+      if (client_tls_->state() == tls::State::kError) {
+        tls_failed(true);
+        return;
+      }
+      if (state_ == State::kClientHandshake &&
+          client_tls_->state() == tls::State::kEstablished) {
+        service_.metrics().client_handshakes.add();
+        if (client_tls_->resumed()) service_.metrics().client_handshakes_resumed.add();
+        flush(client_, client_out_);
+        client_.pause_receiving();  // requests wait in the socket until the upstream is ready
+        connect_upstream();
+        return;  // continues in on_connected
+      }
+      if (client_tls_->state() == tls::State::kClosed && state_ != State::kFinishing) {
+        finish(Cause::kClientClosed);
+        return;
+      }
+    }
+    if (upstream_tls_) {
+      if (upstream_tls_->state() == tls::State::kError && state_ != State::kFinishing) {
+        if (state_ == State::kRelay) {
+          // Mid-exchange: nothing sensible can be injected into the response stream.
+          upstream_done_ = true;
+          cause_ = cause_for_tls(upstream_tls_->failure(), false);
+          cause_set_ = true;
+          state_ = State::kFinishing;
+          upstream_.close();
+        } else {
+          tls_failed(false);
+          return;
+        }
+      } else if (state_ == State::kUpstreamHandshake &&
+                 upstream_tls_->state() == tls::State::kEstablished) {
+        service_.metrics().upstream_handshakes.add();
+        if (upstream_tls_->resumed()) service_.metrics().upstream_handshakes_resumed.add();
+        service_.metrics().tls_userspace.add();
+        state_ = State::kRelay;
+        log::info("tunnel.established")
+            .kv("worker", worker_.index())
+            .kv("client", peer_.to_string())
+            .kv("target", target_.authority())
+            .kv("upstream", upstream_address_.to_string())
+            .kv("client_tls", client_tls_->version_name())
+            .kv("client_cipher", client_tls_->cipher_name())
+            .kv("client_resumed", client_tls_->resumed())
+            .kv("upstream_tls", upstream_tls_->version_name())
+            .kv("upstream_resumed", upstream_tls_->resumed())
+            .kv("tls_path", "userspace");
+        relay_activity(!c2u_.empty());
+      } else if (upstream_tls_->state() == tls::State::kClosed && state_ == State::kRelay) {
+        upstream_done_ = true;
+        cause_ = Cause::kUpstreamClosed;
+        cause_set_ = true;
+        state_ = State::kFinishing;
+        arm(shared_.limits.body_stall_ms);
+      }
+    }
+    // 3. Plaintext across, then out. The relay's timer follows the last direction that moved:
+    // after a request the upstream has upstream_response_ms to answer, after a response the
+    // client has idle_keepalive_ms to send the next request.
+    if (state_ == State::kRelay) {
+      if (!frame_requests()) return;
+      size_t before = c2u_.used() + head_out_.size() - head_out_sent_;
+      send_upstream(c2u_);
+      if (c2u_.used() + head_out_.size() - head_out_sent_ != before) relay_activity(true);
+      before = u2c_.used();
+      encrypt(u2c_, *client_tls_, client_out_);
+      if (u2c_.used() != before) relay_activity(false);
+    } else if (state_ == State::kFinishing && client_tls_) {
+      encrypt(u2c_, *client_tls_, client_out_);
+    }
+    flush(client_, client_out_);
+    flush(upstream_, upstream_out_);
+    // 4. The end of a finishing tunnel: everything delivered, then close_notify.
+    if (state_ == State::kFinishing && u2c_.empty() && !client_out_.busy &&
+        client_out_.len[client_out_.filling] == 0) {
+      if (client_tls_ && client_tls_->state() == tls::State::kEstablished) {
+        client_out_.commit(client_tls_->shutdown(client_out_.free_space()));
+        flush(client_, client_out_);
+      }
+      if (!client_out_.busy) {
+        close_now(cause_);
+        return;
+      }
+    }
+    // 5. Resume receiving where there is room again.
+    bool progress = false;
+    if (state_ == State::kClientHandshake || state_ == State::kRelay) {
+      if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < Plain::kBytes / 2) {
+        client_.start_receiving();
+      }
+      if ((!backlog_[0].empty() || client_tls_->has_buffered_plaintext()) &&
+          !c2u_.free_space().empty()) {
+        progress = true;
+      }
+    }
+    if (state_ == State::kUpstreamHandshake || state_ == State::kRelay) {
+      if (!upstream_.receiving() && backlog_[1].empty() && u2c_.used() < Plain::kBytes / 2) {
+        upstream_.start_receiving();
+      }
+      if ((!backlog_[1].empty() || upstream_tls_->has_buffered_plaintext()) &&
+          !u2c_.free_space().empty()) {
+        progress = true;
+      }
+    }
+    if (!progress) return;
+  }
+}
+
+void Tunnel::on_eof(engine::Stream& s) {
+  if (&s == &client_) {
+    if (client_tls_) client_tls_->receive_eof();
+    // A client that leaves ends the tunnel; what it left unsent cannot matter to it any more.
+    finish(state_ == State::kRelay && !last_c2u_ ? Cause::kClientClosed : Cause::kClientReset);
+    return;
+  }
+  if (upstream_tls_) upstream_tls_->receive_eof();
+  if (state_ == State::kRelay) {
+    upstream_done_ = true;
+    cause_ = Cause::kUpstreamClosed;
+    cause_set_ = true;
+    state_ = State::kFinishing;
+    arm(shared_.limits.body_stall_ms);
+    pump();
+  } else if (state_ == State::kUpstreamHandshake) {
+    tls_failed(false);
+  }
+}
+
+void Tunnel::on_error(engine::Stream& s, int error) {
+  if (&s == &client_) {
+    log::debug("tunnel.client_error").kv("error", std::strerror(error));
+    close_now(Cause::kClientReset);
+    return;
+  }
+  if (state_ == State::kRelay || state_ == State::kFinishing) {
+    cause_ = Cause::kUpstreamReset;
+    cause_set_ = true;
+    upstream_done_ = true;
+    state_ = State::kFinishing;
+    upstream_.close();
+    pump();
+    return;
+  }
+  inside_error(502, "ProxyUpstreamReset",
+               "the connection to " + target_.authority() + " failed: " + std::strerror(error),
+               Cause::kUpstreamReset);
+}
+
+void Tunnel::on_sent(engine::Stream& s) {
+  if (&s == &client_) {
+    if (state_ == State::kReplying) {
+      if (cause_set_) {
+        close_now(cause_);  // an error reply went out
+        return;
+      }
+      start_client_tls();
+      pump();
+      return;
+    }
+    client_out_.busy = false;
+  } else {
+    upstream_out_.busy = false;
+  }
+  pump();
+}
+
+void Tunnel::on_connected(engine::Stream& s, int error) {
+  PAMPROXY_CHECK(&s == &upstream_);
+  if (error != 0) {
+    inside_error(502, "ProxyUpstreamRefused",
+                 "could not connect to " + target_.authority() + " at " +
+                     upstream_address_.to_string() + ": " + std::strerror(error),
+                 Cause::kUpstreamRefused);
+    return;
+  }
+  start_upstream_tls();
+}
+
+void Tunnel::on_closed(engine::Stream& s) {
+  if (&s == &client_) {
+    client_closed_ = true;
+  } else {
+    upstream_closed_ = true;
+  }
+  if (state_ != State::kClosing) {
+    // One side went away on its own (an upstream closed after an error): the other follows.
+    if (&s == &client_) close_now(cause_set_ ? cause_ : Cause::kClientReset);
+    return;
+  }
+  if (client_closed_ && upstream_closed_) service_.tunnel_finished(this);
+}
+
+void Tunnel::on_timer(engine::Timer&) {
+  switch (state_) {
+    case State::kConnectHead:
+    case State::kReplying:
+      close_now(Cause::kConnectTimeout);
+      return;
+    case State::kClientHandshake:
+      close_now(Cause::kTlsTimeout);
+      return;
+    case State::kUpstreamConnect:
+    case State::kUpstreamHandshake:
+      inside_error(504, "ProxyUpstreamTimeout",
+                   "no TLS connection to " + target_.authority() + " within " +
+                       std::to_string(shared_.limits.upstream_connect_ms) + " ms",
+                   Cause::kUpstreamTimeout);
+      return;
+    case State::kRelay:
+      close_now(service_.draining() ? Cause::kDrained
+                                    : (last_c2u_ ? Cause::kResponseTimeout : Cause::kIdleTimeout));
+      return;
+    case State::kFinishing:
+      close_now(cause_);
+      return;
+    case State::kClosing:
+      return;
+  }
+}
+
+void Tunnel::drain() {
+  if (state_ == State::kConnectHead || state_ == State::kClientHandshake) {
+    close_now(Cause::kDrained);
+  } else if (state_ == State::kRelay) {
+    // Between exchanges the tunnel is quiet: give it a short quiet period, not the full idle.
+    arm(kDrainQuietMs);
+  }
+}
+
+void Tunnel::abort(Cause cause) { close_now(cause); }
+
+void Tunnel::finish(Cause cause) { close_now(cause); }
+
+void Tunnel::close_now(Cause cause) {
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  worker_.timers().cancel(timer_);
+  service_.metrics().count_close(cause);
+  if (counted_open_) service_.metrics().tunnels_open.sub();
+  log::info("tunnel.closed")
+      .kv("worker", worker_.index())
+      .kv("client", peer_.to_string())
+      .kv("target", describe_target())
+      .kv("cause", cause_name(cause))
+      .kv("client_in", client_.bytes_in())
+      .kv("client_out", client_.bytes_out())
+      .kv("upstream_in", upstream_.bytes_in())
+      .kv("upstream_out", upstream_.bytes_out())
+      .kv("ms", worker_.now_ms() - started_ms_);
+  service_.metrics().bytes_client_out.add(client_.bytes_out());
+  service_.metrics().bytes_upstream_out.add(upstream_.bytes_out());
+  // Either close may report on_closed at once; the service frees this tunnel only after the
+  // current completion has been handled (ProxyService::after_dispatch).
+  client_.close();
+  upstream_.close();
+}
+
+}  // namespace pamproxy::proxy

@@ -1,0 +1,156 @@
+#pragma once
+// One client tunnel: CONNECT head -> destination checks -> "200 Connection established" ->
+// TLS with the client (certificate for the SNI, which must equal the CONNECT host) -> verified
+// TLS to the upstream -> relay, decrypting on one side and encrypting on the other.
+//
+//   client --cipher--> [client Session] --plain--> c2u_ --> [upstream Session] --cipher--> upstream
+//   client <--cipher-- [client Session] <--plain-- u2c_ <-- [upstream Session] <--cipher-- upstream
+//
+// Each socket has an Outbox of two buffers: one being sent, one being filled (records encrypted
+// for it, and handshake/alert bytes its own Session produces). A direction stops receiving when
+// its plaintext buffer is full and resumes when the other side has taken it, so memory per
+// tunnel is bounded whatever the speeds of the two peers.
+//
+// Every wait has a timer (connect_head_ms, tls_handshake_ms, upstream_connect_ms, then
+// idle_keepalive_ms / upstream_response_ms while relaying). Every end has one Cause, counted and
+// logged once. Nothing here throws or blocks.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "pamproxy/engine/stream.h"
+#include "pamproxy/engine/timer_wheel.h"
+#include "pamproxy/http/body.h"
+#include "pamproxy/http/head.h"
+#include "pamproxy/proxy/connect_request.h"
+#include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/service.h"
+#include "pamproxy/tls/session.h"
+
+namespace pamproxy::proxy {
+
+class Tunnel final : private engine::Stream::Events, private engine::Timer::Handler {
+ public:
+  Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer);
+  ~Tunnel();
+
+  void start();
+  void drain();                   // shutdown began
+  void abort(Cause cause);        // close now
+  size_t index = 0;               // position in the service's list
+  const net::SocketAddress& peer() const { return peer_; }
+
+ private:
+  enum class State {
+    kConnectHead,
+    kReplying,          // sending 200 or an error on the plain leg
+    kClientHandshake,
+    kUpstreamConnect,
+    kUpstreamHandshake,
+    kRelay,
+    kFinishing,         // flushing the last bytes to the client before closing
+    kClosing,
+  };
+
+  // An outbox: `sending` is lent to the Stream until on_sent; `filling` takes new bytes.
+  struct Outbox {
+    static constexpr size_t kBytes = 34 * 1024;  // two full TLS records
+    std::unique_ptr<uint8_t[]> buf[2];
+    size_t len[2] = {0, 0};
+    int filling = 0;
+    bool busy = false;  // buf[1 - filling] is being sent
+    std::span<uint8_t> free_space();
+    void commit(size_t n) { len[filling] += n; }
+    bool empty() const { return len[filling] == 0 && !busy; }
+  };
+  struct Plain {
+    static constexpr size_t kBytes = 16 * 1024;
+    std::unique_ptr<uint8_t[]> buf;
+    size_t begin = 0;
+    size_t end = 0;
+    bool empty() const { return begin == end; }
+    size_t used() const { return end - begin; }
+    std::span<uint8_t> free_space();
+    std::span<const uint8_t> data() const { return {buf.get() + begin, end - begin}; }
+  };
+
+  // Stream::Events
+  void on_data(engine::Stream& s, std::span<const uint8_t> bytes) override;
+  void on_eof(engine::Stream& s) override;
+  void on_error(engine::Stream& s, int error) override;
+  void on_sent(engine::Stream& s) override;
+  void on_connected(engine::Stream& s, int error) override;
+  void on_closed(engine::Stream& s) override;
+  // Timer::Handler
+  void on_timer(engine::Timer& t) override;
+
+  void on_connect_bytes(std::span<const uint8_t> bytes);
+  void route();
+  void reply_plain(int status, std::string_view code, std::string message, Cause cause);
+  void start_client_tls();
+  void connect_upstream();
+  void start_upstream_tls();
+  // Feeds ciphertext of one side to its Session; returns bytes consumed.
+  size_t decrypt(bool client_side, std::span<const uint8_t> bytes);
+  void after_decrypt(bool client_side);
+  void pump();
+  void encrypt(Plain& plain, tls::Session& session, Outbox& box);
+  void flush(engine::Stream& stream, Outbox& box);
+  void tls_failed(bool client_side);
+  void inside_error(int status, std::string_view code, std::string message, Cause cause);
+  void finish(Cause cause);
+  void close_now(Cause cause);
+  void arm(uint64_t ms);
+  void relay_activity(bool client_to_upstream);
+  // The request gate: parses each request head out of c2u_, checks Host against the CONNECT
+  // target, runs the stage, then lets the body through exactly as framed. False = the tunnel
+  // is finishing (an error was answered).
+  bool frame_requests();
+  bool on_request_head();
+  void send_upstream(Plain& plain);
+  std::string describe_target() const;
+
+  ProxyService& service_;
+  engine::Worker& worker_;
+  const ProxyShared& shared_;
+  net::SocketAddress peer_;
+  State state_ = State::kConnectHead;
+  engine::Stream client_;
+  engine::Stream upstream_;
+  engine::Timer timer_{this};
+  std::string head_;  // the CONNECT head so far, then the plain-leg reply being sent
+  std::string backlog_[2];  // ciphertext received while the plaintext buffer was full
+  ConnectTarget target_;
+  net::SocketAddress upstream_address_;
+  std::unique_ptr<tls::Session> client_tls_;
+  std::unique_ptr<tls::Session> upstream_tls_;
+  Outbox client_out_;
+  Outbox upstream_out_;
+  Plain c2u_;
+  Plain u2c_;
+  Cause cause_ = Cause::kInternal;
+  bool cause_set_ = false;
+  bool counted_open_ = false;
+  bool upstream_done_ = false;  // the upstream finished sending (EOF or close_notify)
+  bool last_c2u_ = false;       // the last bytes moved went client -> upstream
+  bool client_closed_ = true;   // becomes false in the constructor (fd adopted)
+  bool upstream_closed_ = true;
+  uint64_t started_ms_ = 0;
+
+  // Request framing (client -> upstream). A head is copied out of c2u_ into req_head_ (it may
+  // span receives; at most head_bytes_max), parsed, checked and passed to the stage; what the
+  // stage forwards goes out from head_out_, then the body's bytes straight from c2u_ as they
+  // are classified (body_approved_ = bytes at the front of c2u_ cleared to go upstream).
+  enum class RequestPhase { kHead, kBody };
+  RequestPhase req_phase_ = RequestPhase::kHead;
+  http::RequestParser req_parser_;
+  http::BodyDecoder req_body_;
+  std::string req_head_;
+  std::string head_out_;
+  size_t head_out_sent_ = 0;
+  size_t body_approved_ = 0;
+  uint64_t requests_ = 0;
+};
+
+}  // namespace pamproxy::proxy

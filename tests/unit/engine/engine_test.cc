@@ -1,0 +1,277 @@
+// The reactor end to end over real sockets: listeners on every worker, multishot accept and
+// receive through the provided buffer ring, sends, the connection limits, and the drain.
+
+#include "pamproxy/engine/engine.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pamproxy/engine/stream.h"
+
+namespace pamproxy::engine {
+namespace {
+
+// Echoes everything back; pauses receiving while a send is in flight (the back-pressure path).
+class EchoService final : public Service {
+ public:
+  explicit EchoService(Worker& w, std::atomic<int>* closed) : worker_(w), closed_(closed) {}
+  ~EchoService() override {
+    for (Conn* c : conns_) delete c;
+  }
+
+  void on_accept(int fd, const net::SocketAddress& peer) override {
+    auto* c = new Conn(*this, peer);
+    conns_.push_back(c);
+    c->stream.adopt(fd);
+    c->stream.start_receiving();
+  }
+  void on_drain() override {
+    draining_ = true;
+    for (Conn* c : conns_) {
+      if (c->idle()) c->stream.close();
+    }
+  }
+  void on_abort() override {
+    for (Conn* c : conns_) c->stream.close();
+  }
+  size_t live() const override { return conns_.size(); }
+
+ private:
+  struct Conn final : Stream::Events {
+    Conn(EchoService& s, const net::SocketAddress& p) : svc(s), peer(p), stream(s.worker_, *this) {}
+    bool idle() const { return pending.empty() && !stream.sending(); }
+    void on_data(Stream& s, std::span<const uint8_t> bytes) override {
+      pending.insert(pending.end(), bytes.begin(), bytes.end());
+      if (!s.sending()) flush();
+    }
+    void flush() {
+      if (pending.empty()) return;
+      inflight.swap(pending);
+      pending.clear();
+      stream.pause_receiving();
+      stream.send(inflight);
+    }
+    void on_eof(Stream& s) override { s.close(); }
+    void on_error(Stream& s, int) override { s.close(); }
+    void on_sent(Stream& s) override {
+      inflight.clear();
+      if (!pending.empty()) {
+        flush();
+      } else if (svc.draining_) {
+        s.close();
+      } else {
+        s.start_receiving();
+      }
+    }
+    void on_connected(Stream&, int) override {}
+    void on_closed(Stream&) override {
+      svc.worker_.connection_closed(peer.ip);
+      svc.closed_->fetch_add(1);
+      std::erase(svc.conns_, this);
+      delete this;
+    }
+    EchoService& svc;
+    net::SocketAddress peer;
+    Stream stream;
+    std::vector<uint8_t> pending;
+    std::vector<uint8_t> inflight;
+  };
+
+  Worker& worker_;
+  std::atomic<int>* closed_;
+  std::vector<Conn*> conns_;
+  bool draining_ = false;
+};
+
+EngineOptions test_options(int threads) {
+  EngineOptions o;
+  o.listen.push_back(*net::SocketAddress::parse("127.0.0.1:1"));
+  o.listen.back().port = 0;
+  o.threads = threads;
+  o.pin_threads = false;
+  o.ring_entries = 256;
+  o.buffer_count = 64;
+  o.buffer_bytes = 4096;
+  o.shutdown_drain_ms = 200;
+  return o;
+}
+
+int dial(const net::SocketAddress& a) {
+  sockaddr_storage ss{};
+  socklen_t len = a.to_sockaddr(&ss);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&ss), len), 0) << std::strerror(errno);
+  return fd;
+}
+
+// Reads until `n` bytes or EOF; returns what came.
+std::string read_n(int fd, size_t n) {
+  std::string out;
+  char buf[65536];
+  while (out.size() < n) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) break;
+    ssize_t r = ::read(fd, buf, sizeof(buf));
+    if (r <= 0) break;
+    out.append(buf, static_cast<size_t>(r));
+  }
+  return out;
+}
+
+bool read_eof(int fd) {
+  char c;
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 10000) != 1) return false;
+  return ::read(fd, &c, 1) <= 0;
+}
+
+void write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t w = ::write(fd, s.data() + off, s.size() - off);
+    ASSERT_GT(w, 0);
+    off += static_cast<size_t>(w);
+  }
+}
+
+TEST(Engine, EchoesSmallAndLargePayloadsOnEveryWorker) {
+  std::atomic<int> closed{0};
+  auto engine = Engine::start(test_options(2), [&](Worker& w) {
+    return std::make_unique<EchoService>(w, &closed);
+  });
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_EQ((*engine)->worker_count(), 2u);
+  const auto addr = (*engine)->bound()[0];
+  EXPECT_NE(addr.port, 0);
+
+  std::vector<int> fds;
+  for (int i = 0; i < 16; ++i) fds.push_back(dial(addr));
+  for (int fd : fds) {
+    write_all(fd, "hello");
+    EXPECT_EQ(read_n(fd, 5), "hello");
+  }
+  // 1 MiB through 4 KiB buffers: many receives, partial sends, pauses and resumes.
+  std::string big(1 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  std::thread writer([&] { write_all(fds[0], big); });
+  EXPECT_EQ(read_n(fds[0], big.size()), big);
+  writer.join();
+
+  uint64_t accepted = 0;
+  for (size_t i = 0; i < (*engine)->worker_count(); ++i) {
+    accepted += (*engine)->worker(i).metrics().accepted.get();
+  }
+  EXPECT_EQ(accepted, 16u);
+  for (int fd : fds) ::close(fd);
+  (*engine)->drain();
+  (*engine)->join();
+  EXPECT_EQ(closed.load(), 16);
+  EXPECT_EQ((*engine)->limits().total(), 0);
+}
+
+TEST(Engine, RefusesOverThePerClientLimit) {
+  std::atomic<int> closed{0};
+  EngineOptions o = test_options(1);
+  o.connections_per_client_max = 2;
+  auto engine = Engine::start(o, [&](Worker& w) {
+    return std::make_unique<EchoService>(w, &closed);
+  });
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const auto addr = (*engine)->bound()[0];
+  int a = dial(addr), b = dial(addr);
+  write_all(a, "x");
+  EXPECT_EQ(read_n(a, 1), "x");
+  write_all(b, "y");
+  EXPECT_EQ(read_n(b, 1), "y");
+  int c = dial(addr);  // accepted by the kernel, closed by the worker
+  EXPECT_TRUE(read_eof(c));
+  EXPECT_EQ((*engine)->worker(0).metrics().refused_client_limit.get(), 1u);
+  ::close(a);
+  ::close(b);
+  ::close(c);
+}
+
+TEST(Engine, DrainClosesIdleConnectionsAndStopsAccepting) {
+  std::atomic<int> closed{0};
+  auto engine = Engine::start(test_options(2), [&](Worker& w) {
+    return std::make_unique<EchoService>(w, &closed);
+  });
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const auto addr = (*engine)->bound()[0];
+  int fd = dial(addr);
+  write_all(fd, "ping");
+  EXPECT_EQ(read_n(fd, 4), "ping");
+  (*engine)->drain();
+  EXPECT_TRUE(read_eof(fd));  // idle: closed by the drain
+  (*engine)->join();
+  ::close(fd);
+  // The listeners are gone.
+  sockaddr_storage ss{};
+  socklen_t len = addr.to_sockaddr(&ss);
+  int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_NE(::connect(probe, reinterpret_cast<sockaddr*>(&ss), len), 0);
+  ::close(probe);
+}
+
+TEST(Engine, DrainDeadlineAbortsBusyConnections) {
+  std::atomic<int> closed{0};
+  auto engine = Engine::start(test_options(1), [&](Worker& w) {
+    return std::make_unique<EchoService>(w, &closed);
+  });
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  int fd = dial((*engine)->bound()[0]);
+  // Write without ever reading: the echo's send stalls, it stops receiving, and our own send
+  // finally hits EAGAIN. From then on the connection is busy, not idle.
+  std::string chunk(1 << 16, 'z');
+  bool blocked = false;
+  for (int i = 0; i < 100000 && !blocked; ++i) {
+    ssize_t w = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      pollfd p{fd, POLLOUT, 0};
+      blocked = ::poll(&p, 1, 300) == 0;  // still full after 300 ms: the echo is stuck
+    }
+  }
+  ASSERT_TRUE(blocked);
+  auto start = std::chrono::steady_clock::now();
+  (*engine)->drain();
+  (*engine)->join();  // returns only once shutdown_drain_ms aborted the busy connection
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(190));
+  EXPECT_EQ(closed.load(), 1);
+  ::close(fd);
+}
+
+TEST(Engine, BindErrorIsReported) {
+  int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  socklen_t len = sizeof(sin);
+  ::getsockname(holder, reinterpret_cast<sockaddr*>(&sin), &len);
+  EngineOptions o = test_options(1);
+  o.listen[0].port = ntohs(sin.sin_port);  // taken, without SO_REUSEPORT
+  std::atomic<int> closed{0};
+  auto engine = Engine::start(o, [&](Worker& w) {
+    return std::make_unique<EchoService>(w, &closed);
+  });
+  EXPECT_FALSE(engine.ok());
+  EXPECT_NE(std::string(engine.status().message()).find("bind"), std::string::npos);
+  ::close(holder);
+}
+
+}  // namespace
+}  // namespace pamproxy::engine
