@@ -59,7 +59,10 @@ struct RecordEntry {
 
 struct UserEntry {
   User user;
-  std::vector<EffectiveGrant> grants;
+  std::vector<EffectiveGrant> grants;  // every grant that reaches the user, as given
+  // The same, indexed for the hot path: one-record grants by record index, tag grants in a list.
+  absl::flat_hash_map<uint32_t, Permissions> record_permissions;
+  std::vector<const EffectiveGrant*> tag_grants;
 };
 
 struct TokenEntry {
