@@ -2,6 +2,7 @@
 
 #include "pamproxy/policy/strings.h"
 #include "absl/time/time.h"
+#include "pamproxy/policy/authenticate.h"
 #include "pamproxy/policy/cidr_list.h"
 #include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/resolve.h"
@@ -10,9 +11,6 @@
 namespace pamproxy::policy {
 namespace {
 
-std::string rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
 
 Decision deny(Decision d, DenyKind kind, std::string reason) {
   d.allowed = false;
@@ -158,29 +156,12 @@ Decision decide(const Snapshot& s, std::string_view token_id, std::string_view r
                 "the AWS CLI proxy is disabled; an admin enables it with "
                 "pamctl settings set proxy.enabled true");
   }
-  d.token = s.find_token(token_id);
-  if (d.token == nullptr) {
-    return deny(std::move(d), DenyKind::kTokenUnknown,
-                cat("no REST API token with id '", token_id, "'"));
-  }
-  const Token& token = d.token->token;
-  d.user = &s.user(d.token->user_index);
-  if (token.revoked_at.has_value()) {
-    return deny(std::move(d), DenyKind::kTokenRevoked,
-                cat("token ", token.id, " was revoked at ", rfc3339(*token.revoked_at)));
-  }
-  if (now >= token.expires_at) {
-    return deny(std::move(d), DenyKind::kTokenExpired,
-                cat("token ", token.id, " expired at ", rfc3339(token.expires_at),
-                             "; create a new one with pamctl tokens create"));
-  }
-  if (!cidr_list_allows(token.allowed_networks, client)) {
-    return deny(std::move(d), DenyKind::kTokenNetwork,
-                cat("token ", token.id, " may be used only from ",
-                             format_cidr_list(token.allowed_networks), "; this request came from ",
-                             client.to_string()));
-  }
-  Resolution res = resolve_record(s, d.token->user_index, record_ref);
+  TokenCheck tc = check_token(s, token_id, client, now);
+  d.token = tc.token;
+  d.user = tc.user;
+  if (tc.deny != DenyKind::kNone) return deny(std::move(d), tc.deny, std::move(tc.reason));
+  const uint32_t user_index = d.token->user_index;
+  Resolution res = resolve_record(s, user_index, record_ref);
   if (res.error != ResolveError::kNone) {
     return deny(std::move(d), deny_kind_of(res.error), std::move(res.message));
   }
@@ -192,7 +173,7 @@ Decision decide(const Snapshot& s, std::string_view token_id, std::string_view r
                              " is disabled; an admin enables it with pamctl record-types enable ",
                              d.record->record.type));
   }
-  d = check_policy(s, std::move(d), d.token->user_index, record_index, operation, client, now);
+  d = check_policy(s, std::move(d), user_index, record_index, operation, client, now);
   if (d.deny == DenyKind::kNone) d.allowed = true;
   return d;
 }
