@@ -27,8 +27,12 @@ void* operator new(size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -63,8 +67,13 @@ std::shared_ptr<const Snapshot> world() {
     rec.secret_access_key = Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     rec.default_region = "eu-central-1";
     rec.tags = {"team" + std::to_string(i % 10), i % 2 ? "prod" : "dev"};
-    d.grants.push_back({"g-r" + std::to_string(i), "", "ro-" + std::to_string(i % 10), rec.id, "",
-                        kView | kConnect, {}});
+    d.grants.push_back({"g-r" + std::to_string(i),
+                        "",
+                        "ro-" + std::to_string(i % 10),
+                        rec.id,
+                        "",
+                        kView | kConnect,
+                        {}});
     d.records.push_back(std::move(rec));
   }
   d.grants.push_back({"g-tag", "", "ro-0", "", "prod", kView, {}});

@@ -40,10 +40,10 @@ TokenCheck check_token(const Snapshot& s, std::string_view token_id, const net::
                     "; create a new one with pamctl tokens create"));
   }
   if (!cidr_list_allows(token.allowed_networks, client)) {
-    return fail(std::move(c), DenyKind::kTokenNetwork,
-                cat("token ", token.id, " may be used only from ",
-                    format_cidr_list(token.allowed_networks), "; this request came from ",
-                    client.to_string()));
+    return fail(
+        std::move(c), DenyKind::kTokenNetwork,
+        cat("token ", token.id, " may be used only from ", format_cidr_list(token.allowed_networks),
+            "; this request came from ", client.to_string()));
   }
   return c;
 }

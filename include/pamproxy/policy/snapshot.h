@@ -88,7 +88,7 @@ class Snapshot {
 
   const TokenEntry* find_token(std::string_view id) const;
   const UserEntry* find_user(std::string_view id) const;
-  int32_t record_index_by_id(std::string_view id) const;    // -1: none
+  int32_t record_index_by_id(std::string_view id) const;      // -1: none
   int32_t record_index_by_name(std::string_view name) const;  // -1: none
   const RecordEntry& record(uint32_t index) const { return records_[index]; }
   std::span<const RecordEntry> records() const { return records_; }

@@ -37,18 +37,18 @@ TEST(Authenticate, BearerNeedsTheRightSecretAndAUsableToken) {
   // Same message for a wrong secret and an unknown id: no probing for ids.
   std::string wrong = authenticate_bearer(*s, "TALICE", "x", here, now).reason;
   EXPECT_NE(wrong.find("and that secret"), std::string::npos);
-  EXPECT_EQ(authenticate_bearer(*s, "TNET", "tok-secret-TNET", *net::IpAddress::parse("10.0.0.1"),
-                                now)
-                .deny,
-            DenyKind::kTokenNetwork);
+  EXPECT_EQ(
+      authenticate_bearer(*s, "TNET", "tok-secret-TNET", *net::IpAddress::parse("10.0.0.1"), now)
+          .deny,
+      DenyKind::kTokenNetwork);
 }
 
 TEST(Authenticate, CheckTokenIgnoresTheProxySwitch) {
   SnapshotData d = testing::fixture_data();
   d.settings.proxy_enabled = false;  // the admin API must keep working to turn it on
   auto s = Snapshot::build(std::move(d), 1);
-  TokenCheck t = check_token(*s, "TALICE", *net::IpAddress::parse("10.0.0.1"),
-                             testing::fixture_now());
+  TokenCheck t =
+      check_token(*s, "TALICE", *net::IpAddress::parse("10.0.0.1"), testing::fixture_now());
   EXPECT_EQ(t.deny, DenyKind::kNone);
 }
 
