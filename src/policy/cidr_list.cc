@@ -5,7 +5,9 @@
 namespace pamproxy::policy {
 namespace {
 
-bool is_separator(char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_separator(char c) {
+  return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 }  // namespace
 
@@ -19,8 +21,7 @@ absl::StatusOr<std::vector<net::Cidr>> parse_cidr_list(std::string_view text) {
     if (start == i) break;
     std::string_view item = text.substr(start, i - start);
     if (out.size() == kCidrListMax) {
-      return absl::InvalidArgumentError(
-          cat("more than ", kCidrListMax, " networks in one list"));
+      return absl::InvalidArgumentError(cat("more than ", kCidrListMax, " networks in one list"));
     }
     std::optional<net::Cidr> c = net::Cidr::parse(item);
     if (!c) {

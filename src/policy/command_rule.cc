@@ -16,8 +16,8 @@ absl::Status validate_command_pattern(std::string_view p) {
   }
   for (char c : p) {
     bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && c != ':' && c != '*' && c != '_' && c != '.' && c != '-' &&
-        c != '/' && c != ' ') {
+    if (!alnum && c != ':' && c != '*' && c != '_' && c != '.' && c != '-' && c != '/' &&
+        c != ' ') {
       return absl::InvalidArgumentError(
           cat("command pattern '", p, "' has a character outside [A-Za-z0-9:*_./ -]"));
     }
@@ -58,8 +58,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
     if (p < pattern.size() && pattern[p] == '*') {
       star_p = p++;
       star_t = t;
-    } else if (p < pattern.size() &&
-               ascii_lower(pattern[p]) == ascii_lower(text[t])) {
+    } else if (p < pattern.size() && ascii_lower(pattern[p]) == ascii_lower(text[t])) {
       ++p;
       ++t;
     } else if (star_p != std::string_view::npos) {

@@ -1,18 +1,15 @@
 #include "pamproxy/policy/decision.h"
 
-#include "pamproxy/policy/strings.h"
 #include "absl/time/time.h"
+#include "pamproxy/policy/authenticate.h"
 #include "pamproxy/policy/cidr_list.h"
 #include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/resolve.h"
+#include "pamproxy/policy/strings.h"
 #include "pamproxy/policy/time_window.h"
 
 namespace pamproxy::policy {
 namespace {
-
-std::string rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
 
 Decision deny(Decision d, DenyKind kind, std::string reason) {
   d.allowed = false;
@@ -43,39 +40,39 @@ Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32
     case CommandVerdict::kAllowed: break;
     case CommandVerdict::kDeniedByRule:
       return deny(std::move(d), DenyKind::kCommandDenied,
-                  cat(operation, " is denied on record '", entry.record.name,
-                               "' by the rule '", format_command_rule(*cmd.rule), "'"));
+                  cat(operation, " is denied on record '", entry.record.name, "' by the rule '",
+                      format_command_rule(*cmd.rule), "'"));
     case CommandVerdict::kDeniedByDefault:
       return deny(std::move(d), DenyKind::kCommandDenied,
-                  cat(operation, " hands out new credentials and is denied by default on "
-                               "record '", entry.record.name,
-                               "'; an admin can allow it with a rule such as 'allow ", operation,
-                               "'"));
+                  cat(operation,
+                      " hands out new credentials and is denied by default on "
+                      "record '",
+                      entry.record.name, "'; an admin can allow it with a rule such as 'allow ",
+                      operation, "'"));
     case CommandVerdict::kNotAllowed:
       return deny(std::move(d), DenyKind::kCommandDenied,
                   cat(operation, " is not among the operations allowed on record '",
-                               entry.record.name, "'"));
+                      entry.record.name, "'"));
   }
   if (policy == nullptr) return d;
 
   if (!cidr_list_allows(policy->allowed_networks, client)) {
     return deny(std::move(d), DenyKind::kClientNetwork,
                 cat("record '", entry.record.name, "' may be used only from ",
-                             format_cidr_list(policy->allowed_networks), "; this request came from ",
-                             client.to_string()));
+                    format_cidr_list(policy->allowed_networks), "; this request came from ",
+                    client.to_string()));
   }
   if (!policy->windows.empty()) {
     if (!entry.time_zone_loaded) {
       return deny(std::move(d), DenyKind::kTimeZoneUnavailable,
-                  cat("the access policy of record '", entry.record.name,
-                               "' uses time zone '", policy->time_zone,
-                               "', which is not available on the appliance"));
+                  cat("the access policy of record '", entry.record.name, "' uses time zone '",
+                      policy->time_zone, "', which is not available on the appliance"));
     }
     if (!within_windows(policy->windows, now, entry.time_zone)) {
       return deny(std::move(d), DenyKind::kOutsideWindow,
                   cat("access to record '", entry.record.name, "' outside ",
-                               format_time_windows(policy->windows), " ", policy->time_zone,
-                               " (now ", absl::FormatTime("%a %H:%M", now, entry.time_zone), ")"));
+                      format_time_windows(policy->windows), " ", policy->time_zone, " (now ",
+                      absl::FormatTime("%a %H:%M", now, entry.time_zone), ")"));
     }
   }
   if (policy->approval_required) {
@@ -84,13 +81,13 @@ Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32
       const AccessRequest* pending = s.pending_request(user_index, record_index, now);
       if (pending != nullptr) {
         return deny(std::move(d), DenyKind::kApprovalRequired,
-                    cat("approval required for record '", entry.record.name,
-                                 "': your request ", pending->id, " is waiting for an approver"));
+                    cat("approval required for record '", entry.record.name, "': your request ",
+                        pending->id, " is waiting for an approver"));
       }
       return deny(std::move(d), DenyKind::kApprovalRequired,
                   cat("approval required for record '", entry.record.name,
-                               "': request one with pamctl requests create --record ",
-                               entry.record.id, " --duration 1h --reason '...'"));
+                      "': request one with pamctl requests create --record ", entry.record.id,
+                      " --duration 1h --reason '...'"));
     }
   }
   return d;
@@ -132,12 +129,9 @@ std::string_view aws_error_code_name(AwsErrorCode c) {
 AwsErrorCode aws_error_code(DenyKind k) {
   switch (k) {
     case DenyKind::kTokenUnknown:
-    case DenyKind::kTokenRevoked:
-      return AwsErrorCode::kInvalidClientTokenId;
-    case DenyKind::kTokenExpired:
-      return AwsErrorCode::kExpiredToken;
-    default:
-      return AwsErrorCode::kAccessDenied;
+    case DenyKind::kTokenRevoked: return AwsErrorCode::kInvalidClientTokenId;
+    case DenyKind::kTokenExpired: return AwsErrorCode::kExpiredToken;
+    default: return AwsErrorCode::kAccessDenied;
   }
 }
 
@@ -158,29 +152,12 @@ Decision decide(const Snapshot& s, std::string_view token_id, std::string_view r
                 "the AWS CLI proxy is disabled; an admin enables it with "
                 "pamctl settings set proxy.enabled true");
   }
-  d.token = s.find_token(token_id);
-  if (d.token == nullptr) {
-    return deny(std::move(d), DenyKind::kTokenUnknown,
-                cat("no REST API token with id '", token_id, "'"));
-  }
-  const Token& token = d.token->token;
-  d.user = &s.user(d.token->user_index);
-  if (token.revoked_at.has_value()) {
-    return deny(std::move(d), DenyKind::kTokenRevoked,
-                cat("token ", token.id, " was revoked at ", rfc3339(*token.revoked_at)));
-  }
-  if (now >= token.expires_at) {
-    return deny(std::move(d), DenyKind::kTokenExpired,
-                cat("token ", token.id, " expired at ", rfc3339(token.expires_at),
-                             "; create a new one with pamctl tokens create"));
-  }
-  if (!cidr_list_allows(token.allowed_networks, client)) {
-    return deny(std::move(d), DenyKind::kTokenNetwork,
-                cat("token ", token.id, " may be used only from ",
-                             format_cidr_list(token.allowed_networks), "; this request came from ",
-                             client.to_string()));
-  }
-  Resolution res = resolve_record(s, d.token->user_index, record_ref);
+  TokenCheck tc = check_token(s, token_id, client, now);
+  d.token = tc.token;
+  d.user = tc.user;
+  if (tc.deny != DenyKind::kNone) return deny(std::move(d), tc.deny, std::move(tc.reason));
+  const uint32_t user_index = d.token->user_index;
+  Resolution res = resolve_record(s, user_index, record_ref);
   if (res.error != ResolveError::kNone) {
     return deny(std::move(d), deny_kind_of(res.error), std::move(res.message));
   }
@@ -189,10 +166,10 @@ Decision decide(const Snapshot& s, std::string_view token_id, std::string_view r
   if (!d.record->type_enabled) {
     return deny(std::move(d), DenyKind::kRecordTypeDisabled,
                 cat("record type ", d.record->record.type,
-                             " is disabled; an admin enables it with pamctl record-types enable ",
-                             d.record->record.type));
+                    " is disabled; an admin enables it with pamctl record-types enable ",
+                    d.record->record.type));
   }
-  d = check_policy(s, std::move(d), d.token->user_index, record_index, operation, client, now);
+  d = check_policy(s, std::move(d), user_index, record_index, operation, client, now);
   if (d.deny == DenyKind::kNone) d.allowed = true;
   return d;
 }

@@ -4,7 +4,6 @@
 
 #include "pamproxy/policy/strings.h"
 
-
 namespace pamproxy::policy {
 
 Secret& Secret::operator=(const Secret& o) {
@@ -24,7 +23,9 @@ Secret& Secret::operator=(Secret&& o) noexcept {
   return *this;
 }
 
-Secret::~Secret() { wipe(); }
+Secret::~Secret() {
+  wipe();
+}
 
 void Secret::wipe() {
   if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());

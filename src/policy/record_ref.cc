@@ -45,11 +45,12 @@ absl::StatusOr<RecordRef> parse_record_ref(std::string_view text) {
   size_t pos = 0;
   while (true) {
     size_t plus = text.find('+', pos);
-    std::string_view seg = text.substr(pos, plus == std::string_view::npos ? text.npos : plus - pos);
+    std::string_view seg =
+        text.substr(pos, plus == std::string_view::npos ? text.npos : plus - pos);
     Criterion c;
     if (!split_criterion(seg, &c)) {
-      return absl::InvalidArgumentError(cat(
-          "criterion '", seg, "' in record reference does not start with id:, name: or tag:"));
+      return absl::InvalidArgumentError(
+          cat("criterion '", seg, "' in record reference does not start with id:, name: or tag:"));
     }
     if (c.value.empty()) {
       return absl::InvalidArgumentError(

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "pamproxy/policy/strings.h"
 #include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/record_ref.h"
+#include "pamproxy/policy/strings.h"
 
 namespace pamproxy::policy {
 namespace {
@@ -13,19 +13,19 @@ constexpr size_t kAmbiguousListed = 5;
 
 bool matches(const Record& r, const Criterion& c) {
   switch (c.kind) {
-    case CriterionKind::kId:
-      return r.id == c.value;
+    case CriterionKind::kId: return r.id == c.value;
     case CriterionKind::kName:
       // Exact (case-sensitive) unless the value has a wildcard.
       if (c.value.find('*') == std::string_view::npos) return r.name == c.value;
       return glob_match(c.value, r.name);
-    case CriterionKind::kTag:
-      return std::binary_search(r.tags.begin(), r.tags.end(), c.value);
+    case CriterionKind::kTag: return std::binary_search(r.tags.begin(), r.tags.end(), c.value);
   }
   return false;
 }
 
-std::string describe(const Record& r) { return cat("'", r.name, "' (", r.id, ")"); }
+std::string describe(const Record& r) {
+  return cat("'", r.name, "' (", r.id, ")");
+}
 
 Resolution fail(ResolveError e, std::string message) {
   return Resolution{e, -1, std::move(message)};
@@ -40,11 +40,11 @@ Resolution resolve_bare(const Snapshot& s, uint32_t user_index, std::string_view
   if (index >= 0 && (p & kView) != 0) {
     return fail(ResolveError::kNoConnect,
                 cat("you may view record ", describe(s.record(index).record),
-                             " but have no Connect permission on it; ask an admin for a grant"));
+                    " but have no Connect permission on it; ask an admin for a grant"));
   }
   return fail(ResolveError::kNotFound,
               cat("no record with id or name '", text,
-                           "' that you may connect to (criteria: name:, tag:, id:)"));
+                  "' that you may connect to (criteria: name:, tag:, id:)"));
 }
 
 }  // namespace
@@ -66,8 +66,7 @@ Resolution resolve_record(const Snapshot& s, uint32_t user_index, std::string_vi
   }
   if (count == 1) return Resolution{ResolveError::kNone, found, {}};
   if (count == 0) {
-    return fail(ResolveError::kNotFound,
-                cat("no record you may connect to matches '", text, "'"));
+    return fail(ResolveError::kNotFound, cat("no record you may connect to matches '", text, "'"));
   }
   // Several: name the first few so the user can pick one (they may connect to each of them).
   std::string msg = cat("'", text, "' matches ", count, " records you may connect to: ");

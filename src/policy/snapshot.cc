@@ -77,6 +77,16 @@ std::shared_ptr<const Snapshot> Snapshot::build(SnapshotData data, uint64_t gene
     }
   }
 
+  for (UserEntry& u : s->users_) {
+    for (const EffectiveGrant& g : u.grants) {
+      if (g.record_index >= 0) {
+        u.record_permissions[static_cast<uint32_t>(g.record_index)] |= g.permissions;
+      } else {
+        u.tag_grants.push_back(&g);
+      }
+    }
+  }
+
   s->tokens_.reserve(data.tokens.size());
   for (Token& t : data.tokens) {
     auto u = s->user_by_id_.find(t.user_id);
@@ -130,13 +140,11 @@ int32_t Snapshot::record_index_by_name(std::string_view name) const {
 Permissions Snapshot::permissions(uint32_t user_index, uint32_t record_index) const {
   PAMPROXY_CHECK(user_index < users_.size() && record_index < records_.size());
   const std::vector<std::string>& tags = records_[record_index].record.tags;
-  Permissions p = 0;
-  for (const EffectiveGrant& g : users_[user_index].grants) {
-    if (g.record_index >= 0) {
-      if (static_cast<uint32_t>(g.record_index) == record_index) p |= g.permissions;
-    } else if (std::binary_search(tags.begin(), tags.end(), g.tag)) {
-      p |= g.permissions;
-    }
+  const UserEntry& u = users_[user_index];
+  auto direct = u.record_permissions.find(record_index);
+  Permissions p = direct == u.record_permissions.end() ? 0 : direct->second;
+  for (const EffectiveGrant* g : u.tag_grants) {
+    if (std::binary_search(tags.begin(), tags.end(), g->tag)) p |= g->permissions;
   }
   return p;
 }

@@ -1,7 +1,7 @@
 #include "pamproxy/policy/time_window.h"
 
-#include "pamproxy/policy/strings.h"
 #include "absl/time/civil_time.h"
+#include "pamproxy/policy/strings.h"
 
 namespace pamproxy::policy {
 namespace {
@@ -59,9 +59,9 @@ absl::StatusOr<uint8_t> parse_days(std::string_view s) {
 }
 
 std::string format_clock(int minute) {
-  char buf[6] = {static_cast<char>('0' + minute / 600), static_cast<char>('0' + minute / 60 % 10),
-                 ':', static_cast<char>('0' + minute % 60 / 10),
-                 static_cast<char>('0' + minute % 10), 0};
+  char buf[6] = {
+      static_cast<char>('0' + minute / 600),     static_cast<char>('0' + minute / 60 % 10), ':',
+      static_cast<char>('0' + minute % 60 / 10), static_cast<char>('0' + minute % 10),      0};
   return std::string(buf, 5);
 }
 
@@ -87,8 +87,8 @@ absl::StatusOr<TimeWindow> parse_time_window(std::string_view text) {
         cat("time span '", span, "' is not HH:MM-HH:MM (00:00 to 24:00)"));
   }
   if (start >= end) {
-    return absl::InvalidArgumentError(cat(
-        "time span '", span, "' must end after it starts (split overnight access in two)"));
+    return absl::InvalidArgumentError(
+        cat("time span '", span, "' must end after it starts (split overnight access in two)"));
   }
   return TimeWindow{*days, start, end};
 }
@@ -130,8 +130,7 @@ absl::Status check_windows_disjoint(const std::vector<TimeWindow>& ws) {
       if ((ws[i].days & ws[j].days) != 0 && ws[i].start_minute < ws[j].end_minute &&
           ws[j].start_minute < ws[i].end_minute) {
         return absl::InvalidArgumentError(cat("time windows '", format_time_window(ws[i]),
-                                                       "' and '", format_time_window(ws[j]),
-                                                       "' overlap"));
+                                              "' and '", format_time_window(ws[j]), "' overlap"));
       }
     }
   }

@@ -62,7 +62,9 @@ MasterKey MasterKey::from_bytes(const std::array<uint8_t, 32>& bytes) {
   return k;
 }
 
-MasterKey::~MasterKey() { OPENSSL_cleanse(key_.data(), key_.size()); }
+MasterKey::~MasterKey() {
+  OPENSSL_cleanse(key_.data(), key_.size());
+}
 
 absl::StatusOr<MasterKey> MasterKey::load(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -144,7 +146,8 @@ std::string MasterKey::seal(std::string_view plaintext, std::string_view aad) co
   std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
   PAMPROXY_CHECK(ctx != nullptr);
   int len = 0;
-  PAMPROXY_CHECK(EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), p + 1) == 1);
+  PAMPROXY_CHECK(EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), p + 1) ==
+                 1);
   PAMPROXY_CHECK(EVP_EncryptUpdate(ctx.get(), nullptr, &len,
                                    reinterpret_cast<const uint8_t*>(aad.data()),
                                    static_cast<int>(aad.size())) == 1);
@@ -153,8 +156,8 @@ std::string MasterKey::seal(std::string_view plaintext, std::string_view aad) co
                                    reinterpret_cast<const uint8_t*>(plaintext.data()),
                                    static_cast<int>(plaintext.size())) == 1);
   PAMPROXY_CHECK(EVP_EncryptFinal_ex(ctx.get(), ct + len, &len) == 1);
-  PAMPROXY_CHECK(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
-                                     ct + plaintext.size()) == 1);
+  PAMPROXY_CHECK(
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, ct + plaintext.size()) == 1);
   return out;
 }
 

@@ -115,8 +115,12 @@ constexpr Migration kMigrations[] = {
 
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
-int64_t latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+std::span<const Migration> migrations() {
+  return kMigrations;
+}
+int64_t latest_schema_version() {
+  return kMigrations[std::size(kMigrations) - 1].version;
+}
 
 absl::Status migrate(sql::Db& db, std::span<const Migration> list) {
   absl::StatusOr<int64_t> current = db.query_int("PRAGMA user_version");

@@ -83,7 +83,9 @@ Db& Db::operator=(Db&& o) noexcept {
   return *this;
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 absl::StatusOr<Db> Db::open(const std::string& path, int flags) {
   sqlite3* db = nullptr;

@@ -74,15 +74,33 @@ struct Blob {
 };
 
 namespace detail {
-inline void bind_one(Stmt& s, int i, std::string_view v) { s.bind(i, v); }
-inline void bind_one(Stmt& s, int i, const std::string& v) { s.bind(i, std::string_view(v)); }
-inline void bind_one(Stmt& s, int i, const char* v) { s.bind(i, std::string_view(v)); }
-inline void bind_one(Stmt& s, int i, int64_t v) { s.bind(i, v); }
-inline void bind_one(Stmt& s, int i, int v) { s.bind(i, static_cast<int64_t>(v)); }
-inline void bind_one(Stmt& s, int i, bool v) { s.bind(i, static_cast<int64_t>(v ? 1 : 0)); }
-inline void bind_one(Stmt& s, int i, Null) { s.bind_null(i); }
-inline void bind_one(Stmt& s, int i, Blob b) { s.bind_blob(i, b.bytes); }
-inline void bind_one(Stmt& s, int i, const std::optional<int64_t>& v) { s.bind_optional_time(i, v); }
+inline void bind_one(Stmt& s, int i, std::string_view v) {
+  s.bind(i, v);
+}
+inline void bind_one(Stmt& s, int i, const std::string& v) {
+  s.bind(i, std::string_view(v));
+}
+inline void bind_one(Stmt& s, int i, const char* v) {
+  s.bind(i, std::string_view(v));
+}
+inline void bind_one(Stmt& s, int i, int64_t v) {
+  s.bind(i, v);
+}
+inline void bind_one(Stmt& s, int i, int v) {
+  s.bind(i, static_cast<int64_t>(v));
+}
+inline void bind_one(Stmt& s, int i, bool v) {
+  s.bind(i, static_cast<int64_t>(v ? 1 : 0));
+}
+inline void bind_one(Stmt& s, int i, Null) {
+  s.bind_null(i);
+}
+inline void bind_one(Stmt& s, int i, Blob b) {
+  s.bind_blob(i, b.bytes);
+}
+inline void bind_one(Stmt& s, int i, const std::optional<int64_t>& v) {
+  s.bind_optional_time(i, v);
+}
 inline void bind_one(Stmt& s, int i, const std::optional<std::string>& v) {
   if (v) {
     s.bind(i, std::string_view(*v));

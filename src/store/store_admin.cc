@@ -19,7 +19,9 @@ absl::Status renamed_conflict(absl::Status s, std::string_view what, std::string
 
 }  // namespace
 
-policy::Settings Store::settings() { return snapshot()->settings(); }
+policy::Settings Store::settings() {
+  return snapshot()->settings();
+}
 
 absl::StatusOr<AdminChange> Store::set_setting(const Actor& actor, std::string_view key,
                                                std::string_view value) {
@@ -90,9 +92,9 @@ absl::StatusOr<AdminChange> Store::create_user(const Actor& actor, const UserSpe
   if (absl::Status s = check_name("name", spec.name, 128); !s.ok()) return s;
   return impl_->change(actor, "user.create", "user", [&](AdminChange& c) -> absl::Status {
     c.object_id = random_id("u-", 16);
-    absl::Status s = sql::run(impl_->db,
-                              "INSERT INTO users (id, name, admin, created_at) VALUES (?1,?2,?3,?4)",
-                              c.object_id, spec.name, spec.admin, to_unix(c.at));
+    absl::Status s =
+        sql::run(impl_->db, "INSERT INTO users (id, name, admin, created_at) VALUES (?1,?2,?3,?4)",
+                 c.object_id, spec.name, spec.admin, to_unix(c.at));
     if (!s.ok()) return renamed_conflict(s, "user", spec.name);
     auto after = one(impl_->load_users(c.object_id), "user", c.object_id);
     if (!after.ok()) return after.status();
@@ -114,8 +116,8 @@ absl::StatusOr<AdminChange> Store::update_user(const Actor& actor, std::string_v
     policy::User u = *before;
     if (patch.name) u.name = *patch.name;
     if (patch.admin) u.admin = *patch.admin;
-    absl::Status s = sql::run(impl_->db, "UPDATE users SET name = ?2, admin = ?3 WHERE id = ?1",
-                              id, u.name, u.admin);
+    absl::Status s = sql::run(impl_->db, "UPDATE users SET name = ?2, admin = ?3 WHERE id = ?1", id,
+                              u.name, u.admin);
     if (!s.ok()) return renamed_conflict(s, "user", u.name);
     c.after_json = to_json(u);
     return absl::OkStatus();
@@ -183,9 +185,9 @@ absl::StatusOr<AdminChange> Store::add_role_member(const Actor& actor, std::stri
     if (!before.ok()) return before.status();
     if (auto u = one(impl_->load_users(user_id), "user", user_id); !u.ok()) return u.status();
     c.before_json = to_json(*before);
-    absl::Status s = sql::run(impl_->db,
-                              "INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?1,?2)",
-                              role_id, user_id);
+    absl::Status s =
+        sql::run(impl_->db, "INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?1,?2)",
+                 role_id, user_id);
     if (!s.ok()) return s;
     auto after = one(impl_->load_roles(role_id), "role", role_id);
     if (!after.ok()) return after.status();
@@ -201,9 +203,9 @@ absl::StatusOr<AdminChange> Store::remove_role_member(const Actor& actor, std::s
     auto before = one(impl_->load_roles(role_id), "role", role_id);
     if (!before.ok()) return before.status();
     c.before_json = to_json(*before);
-    absl::Status s = sql::run(impl_->db,
-                              "DELETE FROM role_members WHERE role_id = ?1 AND user_id = ?2",
-                              role_id, user_id);
+    absl::Status s =
+        sql::run(impl_->db, "DELETE FROM role_members WHERE role_id = ?1 AND user_id = ?2", role_id,
+                 user_id);
     if (!s.ok()) return s;
     if (impl_->db.changes() == 0) {
       return absl::NotFoundError(cat("user ", user_id, " is not a member of role ", role_id));
@@ -257,7 +259,8 @@ absl::StatusOr<AdminChange> Store::create_grant(const Actor& actor, const GrantS
     if (!st.ok()) return st.status();
     st->bind(1, c.object_id);
     int i = 2;
-    for (const auto& v : {opt(spec.user_id), opt(spec.role_id), opt(spec.record_id), opt(spec.tag)}) {
+    for (const auto& v :
+         {opt(spec.user_id), opt(spec.role_id), opt(spec.record_id), opt(spec.tag)}) {
       if (v) {
         st->bind(i++, std::string_view(*v));
       } else {

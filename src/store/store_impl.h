@@ -19,8 +19,12 @@
 
 namespace pamproxy::store {
 
-inline int64_t to_unix(absl::Time t) { return absl::ToUnixSeconds(t); }
-inline absl::Time from_unix(int64_t s) { return absl::FromUnixSeconds(s); }
+inline int64_t to_unix(absl::Time t) {
+  return absl::ToUnixSeconds(t);
+}
+inline absl::Time from_unix(int64_t s) {
+  return absl::FromUnixSeconds(s);
+}
 
 // InvalidArgument naming a field: "field 'name': must not be empty". The field is also attached
 // as a payload so the admin API can put it in its error body without parsing the message.

@@ -270,13 +270,13 @@ absl::StatusOr<std::vector<policy::AccessRequest>> Store::Impl::load_requests(
 
 absl::StatusOr<policy::Settings> Store::Impl::load_settings() {
   policy::Settings out;
-  absl::Status s = for_each_row(db, "SELECT key, value FROM settings", "", "",
-                                [&](const sql::Stmt& r) {
-                                  if (r.text(0) == "proxy.enabled") {
-                                    out.proxy_enabled = r.text(1) == "true";
-                                  }
-                                  return absl::OkStatus();
-                                });
+  absl::Status s =
+      for_each_row(db, "SELECT key, value FROM settings", "", "", [&](const sql::Stmt& r) {
+        if (r.text(0) == "proxy.enabled") {
+          out.proxy_enabled = r.text(1) == "true";
+        }
+        return absl::OkStatus();
+      });
   if (!s.ok()) return s;
   return out;
 }

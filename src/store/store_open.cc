@@ -111,8 +111,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
     if (absl::Status s = check_canary(impl->db, *impl->key, db_path, key_path); !s.ok()) return s;
   }
   if (impl->db.raw() == nullptr) {
-    absl::StatusOr<sql::Db> db =
-        sql::Db::open(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    absl::StatusOr<sql::Db> db = sql::Db::open(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (!db.ok()) return db.status();
     impl->db = std::move(*db);
   }
@@ -146,7 +145,9 @@ int64_t Store::schema_version() const {
   return v.ok() ? *v : -1;
 }
 
-const policy::SnapshotPublisher& Store::publisher() const { return *impl_->publisher; }
+const policy::SnapshotPublisher& Store::publisher() const {
+  return *impl_->publisher;
+}
 std::shared_ptr<const policy::Snapshot> Store::snapshot() const {
   return impl_->publisher->current();
 }
@@ -161,11 +162,11 @@ absl::Status Store::Impl::rebuild_and_publish() {
   absl::StatusOr<policy::Settings> settings = load_settings();
   if (!settings.ok()) return settings.status();
   data.settings = *settings;
-#define PAMPROXY_LOAD(field, call)            \
-  {                                           \
-    auto rows = call;                         \
-    if (!rows.ok()) return rows.status();     \
-    data.field = std::move(*rows);            \
+#define PAMPROXY_LOAD(field, call)        \
+  {                                       \
+    auto rows = call;                     \
+    if (!rows.ok()) return rows.status(); \
+    data.field = std::move(*rows);        \
   }
   PAMPROXY_LOAD(record_types, load_record_types());
   PAMPROXY_LOAD(users, load_users());

@@ -33,8 +33,8 @@ absl::Status write_tags(sql::Db& db, std::string_view id, const std::vector<std:
     return s;
   }
   for (const std::string& t : tags) {
-    if (absl::Status s = sql::run(db, "INSERT INTO record_tags (record_id, tag) VALUES (?1, ?2)",
-                                  id, t);
+    if (absl::Status s =
+            sql::run(db, "INSERT INTO record_tags (record_id, tag) VALUES (?1, ?2)", id, t);
         !s.ok()) {
       return s;
     }
@@ -76,7 +76,8 @@ absl::StatusOr<AdminChange> Store::create_record(const Actor& actor, const Recor
     }
     c.object_id = random_id("r-", 16);
     const std::string& id = c.object_id;
-    std::string secret = impl_->key->seal(spec.secret_access_key, aad("records.secret_access_key", id));
+    std::string secret =
+        impl_->key->seal(spec.secret_access_key, aad("records.secret_access_key", id));
     std::optional<std::string> session;
     if (!spec.session_token.empty()) {
       session = impl_->key->seal(spec.session_token, aad("records.session_token", id));
@@ -86,7 +87,10 @@ absl::StatusOr<AdminChange> Store::create_record(const Actor& actor, const Recor
         "secret_access_key, session_token, default_region, created_at, updated_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
     if (!st.ok()) return st.status();
-    st->bind(1, id).bind(2, policy::kAwsAccessKeysType).bind(3, spec.name).bind(4, spec.description);
+    st->bind(1, id)
+        .bind(2, policy::kAwsAccessKeysType)
+        .bind(3, spec.name)
+        .bind(4, spec.description);
     st->bind(5, spec.reference_record).bind(6, spec.access_key_id).bind_blob(7, secret);
     if (session) {
       st->bind_blob(8, *session);
@@ -115,9 +119,14 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
     auto before = one(impl_->load_records(id), "record", id);
     if (!before.ok()) return before.status();
     c.before_json = to_json(*before);
-    RecordSpec r{before->name, before->description, before->reference_record,
-                 before->access_key_id, std::string(before->secret_access_key.reveal()),
-                 std::string(before->session_token.reveal()), before->default_region, before->tags};
+    RecordSpec r{before->name,
+                 before->description,
+                 before->reference_record,
+                 before->access_key_id,
+                 std::string(before->secret_access_key.reveal()),
+                 std::string(before->session_token.reveal()),
+                 before->default_region,
+                 before->tags};
     if (patch.name) r.name = *patch.name;
     if (patch.description) r.description = *patch.description;
     if (patch.reference_record) r.reference_record = *patch.reference_record;
@@ -130,14 +139,17 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
     if (valid.ok()) valid = check_tags("tags", &r.tags);
     if (!valid.ok()) return valid;
     if (!r.reference_record.empty()) {
-      if (r.reference_record == id) return invalid_field("reference_record", "a record cannot refer to itself");
+      if (r.reference_record == id)
+        return invalid_field("reference_record", "a record cannot refer to itself");
       auto ref = one(impl_->load_records(r.reference_record), "record", r.reference_record);
       if (!ref.ok()) return invalid_field("reference_record", sv(ref.status().message()));
     }
     std::string sid(id);
-    std::string secret = impl_->key->seal(r.secret_access_key, aad("records.secret_access_key", sid));
+    std::string secret =
+        impl_->key->seal(r.secret_access_key, aad("records.secret_access_key", sid));
     absl::StatusOr<sql::Stmt> st = impl_->db.prepare(
-        "UPDATE records SET name = ?2, description = ?3, reference_record = ?4, access_key_id = ?5, "
+        "UPDATE records SET name = ?2, description = ?3, reference_record = ?4, access_key_id = "
+        "?5, "
         "secret_access_key = ?6, session_token = ?7, default_region = ?8, updated_at = ?9 "
         "WHERE id = ?1");
     if (!st.ok()) return st.status();

@@ -15,7 +15,9 @@ using policy::sv;
 
 namespace {
 
-std::string token_json(const policy::Token& t) { return to_json(t); }
+std::string token_json(const policy::Token& t) {
+  return to_json(t);
+}
 
 std::string request_json(const policy::AccessRequest& r, absl::Time now) {
   JsonWriter w;
@@ -23,7 +25,9 @@ std::string request_json(const policy::AccessRequest& r, absl::Time now) {
   return w.take();
 }
 
-std::string state_text(policy::RequestState s) { return std::string(policy::request_state_name(s)); }
+std::string state_text(policy::RequestState s) {
+  return std::string(policy::request_state_name(s));
+}
 
 }  // namespace
 
@@ -61,13 +65,13 @@ absl::StatusOr<CreatedToken> Store::create_token(const Actor& actor, const Token
         c.object_id = random_token_id();
         std::optional<int64_t> expires;
         if (spec.expires_at) expires = to_unix(*spec.expires_at);
-        absl::Status s = sql::run(
-            impl_->db,
-            "INSERT INTO tokens (id, name, user_id, secret, created_at, expires_at, "
-            "allowed_networks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            c.object_id, spec.name, spec.user_id,
-            sql::Blob{impl_->key->seal(secret, aad("tokens.secret", c.object_id))},
-            to_unix(c.at), expires, policy::format_cidr_list(*nets));
+        absl::Status s =
+            sql::run(impl_->db,
+                     "INSERT INTO tokens (id, name, user_id, secret, created_at, expires_at, "
+                     "allowed_networks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     c.object_id, spec.name, spec.user_id,
+                     sql::Blob{impl_->key->seal(secret, aad("tokens.secret", c.object_id))},
+                     to_unix(c.at), expires, policy::format_cidr_list(*nets));
         if (!s.ok()) return s;
         auto after = one(impl_->load_tokens(c.object_id), "token", c.object_id);
         if (!after.ok()) return after.status();
@@ -87,10 +91,11 @@ absl::StatusOr<AdminChange> Store::revoke_token(const Actor& actor, std::string_
     c.object_id = std::string(id);
     auto before = one(impl_->load_tokens(id), "token", id);
     if (!before.ok()) return before.status();
-    if (before->revoked_at) return absl::FailedPreconditionError(cat("token ", id, " is revoked already"));
+    if (before->revoked_at)
+      return absl::FailedPreconditionError(cat("token ", id, " is revoked already"));
     c.before_json = token_json(*before);
-    absl::Status s = sql::run(impl_->db, "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1", id,
-                              to_unix(c.at));
+    absl::Status s =
+        sql::run(impl_->db, "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1", id, to_unix(c.at));
     if (!s.ok()) return s;
     before->revoked_at = c.at;
     c.after_json = token_json(*before);
@@ -102,10 +107,11 @@ absl::Status Store::touch_tokens(std::span<const std::pair<std::string, absl::Ti
   std::lock_guard<std::mutex> lock(impl_->mu);
   return sql::transaction(impl_->db, [&]() -> absl::Status {
     for (const auto& [id, at] : uses) {
-      absl::Status s = sql::run(impl_->db,
-                                "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2) "
-                                "WHERE id = ?1",
-                                id, to_unix(at));
+      absl::Status s =
+          sql::run(impl_->db,
+                   "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2) "
+                   "WHERE id = ?1",
+                   id, to_unix(at));
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -128,40 +134,40 @@ absl::StatusOr<AdminChange> Store::create_request(const Actor& actor, const Requ
   if (absl::Status s = check_text("reason", spec.reason, 1024); !s.ok()) return s;
   if (spec.reason.empty()) return invalid_field("reason", "say why you need access");
   if (spec.duration <= absl::ZeroDuration()) return invalid_field("duration_s", "must be positive");
-  return impl_->change(actor, "request.create", "access_request",
-                       [&](AdminChange& c) -> absl::Status {
-    if (auto u = one(impl_->load_users(spec.user_id), "user", spec.user_id); !u.ok()) {
-      return invalid_field("user_id", sv(u.status().message()));
-    }
-    auto rec = one(impl_->load_records(spec.record_id), "record", spec.record_id);
-    if (!rec.ok()) return invalid_field("record_id", sv(rec.status().message()));
-    auto pol = impl_->load_policies(spec.record_id);
-    if (!pol.ok()) return pol.status();
-    if (pol->empty() || !pol->front().approval_required) {
-      return absl::FailedPreconditionError(
-          cat("record '", rec->name, "' does not require approval; no request is needed"));
-    }
-    int64_t max_s = pol->front().approval_max_duration_s;
-    if (absl::ToInt64Seconds(spec.duration) > max_s) {
-      return invalid_field("duration_s", cat("longer than this record allows (", max_s, " s)"));
-    }
-    absl::Time start = spec.start_at.value_or(c.at);
-    if (start + absl::Minutes(5) < c.at) return invalid_field("start_at", "lies in the past");
-    absl::Time end = start + absl::Seconds(absl::ToInt64Seconds(spec.duration));
-    c.object_id = random_id("req-", 16);
-    absl::Status s = sql::run(
-        impl_->db,
-        "INSERT INTO access_requests (id, user_id, record_id, start_at, end_at, reason, state, "
-        "created_at, decided_by, decision_note, revoked_by) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, '', '', '')",
-        c.object_id, spec.user_id, spec.record_id, to_unix(start), to_unix(end), spec.reason,
-        to_unix(c.at));
-    if (!s.ok()) return s;
-    auto after = one(impl_->load_requests(c.object_id), "access request", c.object_id);
-    if (!after.ok()) return after.status();
-    c.after_json = request_json(*after, c.at);
-    return absl::OkStatus();
-  });
+  return impl_->change(
+      actor, "request.create", "access_request", [&](AdminChange& c) -> absl::Status {
+        if (auto u = one(impl_->load_users(spec.user_id), "user", spec.user_id); !u.ok()) {
+          return invalid_field("user_id", sv(u.status().message()));
+        }
+        auto rec = one(impl_->load_records(spec.record_id), "record", spec.record_id);
+        if (!rec.ok()) return invalid_field("record_id", sv(rec.status().message()));
+        auto pol = impl_->load_policies(spec.record_id);
+        if (!pol.ok()) return pol.status();
+        if (pol->empty() || !pol->front().approval_required) {
+          return absl::FailedPreconditionError(
+              cat("record '", rec->name, "' does not require approval; no request is needed"));
+        }
+        int64_t max_s = pol->front().approval_max_duration_s;
+        if (absl::ToInt64Seconds(spec.duration) > max_s) {
+          return invalid_field("duration_s", cat("longer than this record allows (", max_s, " s)"));
+        }
+        absl::Time start = spec.start_at.value_or(c.at);
+        if (start + absl::Minutes(5) < c.at) return invalid_field("start_at", "lies in the past");
+        absl::Time end = start + absl::Seconds(absl::ToInt64Seconds(spec.duration));
+        c.object_id = random_id("req-", 16);
+        absl::Status s = sql::run(
+            impl_->db,
+            "INSERT INTO access_requests (id, user_id, record_id, start_at, end_at, reason, state, "
+            "created_at, decided_by, decision_note, revoked_by) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, '', '', '')",
+            c.object_id, spec.user_id, spec.record_id, to_unix(start), to_unix(end), spec.reason,
+            to_unix(c.at));
+        if (!s.ok()) return s;
+        auto after = one(impl_->load_requests(c.object_id), "access request", c.object_id);
+        if (!after.ok()) return after.status();
+        c.after_json = request_json(*after, c.at);
+        return absl::OkStatus();
+      });
 }
 
 namespace {
@@ -199,68 +205,71 @@ absl::StatusOr<AdminChange> Store::deny_request(const Actor& actor, std::string_
 absl::StatusOr<AdminChange> Store::decide_request(const Actor& actor, std::string_view id,
                                                   std::string_view note, bool approve) {
   if (absl::Status s = check_text("note", note, 1024); !s.ok()) return s;
-  return impl_->change(actor, approve ? "request.approve" : "request.deny", "access_request",
-                       [&](AdminChange& c) -> absl::Status {
-    c.object_id = std::string(id);
-    auto before = one(impl_->load_requests(id), "access request", id);
-    if (!before.ok()) return before.status();
-    policy::RequestState state = before->effective_state(c.at);
-    if (state != policy::RequestState::kPending) {
-      return absl::FailedPreconditionError(
-          cat("request ", id, " is ", state_text(state), ", not pending"));
-    }
-    if (before->user_id == actor.user_id) {
-      return absl::PermissionDeniedError("you cannot decide your own access request");
-    }
-    absl::StatusOr<bool> allowed = may_decide(*impl_, actor.user_id, before->record_id);
-    if (!allowed.ok()) return allowed.status();
-    if (!*allowed) {
-      return absl::PermissionDeniedError(
-          "only admins and members of the record's approver role decide its requests");
-    }
-    c.before_json = request_json(*before, c.at);
-    absl::Status s = sql::run(impl_->db,
-                              "UPDATE access_requests SET state = ?2, decided_by = ?3, "
-                              "decided_at = ?4, decision_note = ?5 WHERE id = ?1",
-                              id, approve ? "approved" : "denied", actor.user_id, to_unix(c.at),
-                              note);
-    if (!s.ok()) return s;
-    auto after = one(impl_->load_requests(id), "access request", id);
-    if (!after.ok()) return after.status();
-    c.after_json = request_json(*after, c.at);
-    return absl::OkStatus();
-  });
+  return impl_->change(
+      actor, approve ? "request.approve" : "request.deny", "access_request",
+      [&](AdminChange& c) -> absl::Status {
+        c.object_id = std::string(id);
+        auto before = one(impl_->load_requests(id), "access request", id);
+        if (!before.ok()) return before.status();
+        policy::RequestState state = before->effective_state(c.at);
+        if (state != policy::RequestState::kPending) {
+          return absl::FailedPreconditionError(
+              cat("request ", id, " is ", state_text(state), ", not pending"));
+        }
+        if (before->user_id == actor.user_id) {
+          return absl::PermissionDeniedError("you cannot decide your own access request");
+        }
+        absl::StatusOr<bool> allowed = may_decide(*impl_, actor.user_id, before->record_id);
+        if (!allowed.ok()) return allowed.status();
+        if (!*allowed) {
+          return absl::PermissionDeniedError(
+              "only admins and members of the record's approver role decide its requests");
+        }
+        c.before_json = request_json(*before, c.at);
+        absl::Status s =
+            sql::run(impl_->db,
+                     "UPDATE access_requests SET state = ?2, decided_by = ?3, "
+                     "decided_at = ?4, decision_note = ?5 WHERE id = ?1",
+                     id, approve ? "approved" : "denied", actor.user_id, to_unix(c.at), note);
+        if (!s.ok()) return s;
+        auto after = one(impl_->load_requests(id), "access request", id);
+        if (!after.ok()) return after.status();
+        c.after_json = request_json(*after, c.at);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<AdminChange> Store::revoke_request(const Actor& actor, std::string_view id) {
-  return impl_->change(actor, "request.revoke", "access_request", [&](AdminChange& c) -> absl::Status {
-    c.object_id = std::string(id);
-    auto before = one(impl_->load_requests(id), "access request", id);
-    if (!before.ok()) return before.status();
-    policy::RequestState state = before->effective_state(c.at);
-    if (state != policy::RequestState::kPending && state != policy::RequestState::kApproved) {
-      return absl::FailedPreconditionError(
-          cat("request ", id, " is ", state_text(state), "; only pending or approved requests can be revoked"));
-    }
-    if (before->user_id != actor.user_id) {
-      absl::StatusOr<bool> allowed = may_decide(*impl_, actor.user_id, before->record_id);
-      if (!allowed.ok()) return allowed.status();
-      if (!*allowed) {
-        return absl::PermissionDeniedError(
-            "only the requester, admins and the record's approvers revoke a request");
-      }
-    }
-    c.before_json = request_json(*before, c.at);
-    absl::Status s = sql::run(impl_->db,
-                              "UPDATE access_requests SET state = 'revoked', revoked_by = ?2, "
-                              "revoked_at = ?3 WHERE id = ?1",
-                              id, actor.user_id, to_unix(c.at));
-    if (!s.ok()) return s;
-    auto after = one(impl_->load_requests(id), "access request", id);
-    if (!after.ok()) return after.status();
-    c.after_json = request_json(*after, c.at);
-    return absl::OkStatus();
-  });
+  return impl_->change(
+      actor, "request.revoke", "access_request", [&](AdminChange& c) -> absl::Status {
+        c.object_id = std::string(id);
+        auto before = one(impl_->load_requests(id), "access request", id);
+        if (!before.ok()) return before.status();
+        policy::RequestState state = before->effective_state(c.at);
+        if (state != policy::RequestState::kPending && state != policy::RequestState::kApproved) {
+          return absl::FailedPreconditionError(
+              cat("request ", id, " is ", state_text(state),
+                  "; only pending or approved requests can be revoked"));
+        }
+        if (before->user_id != actor.user_id) {
+          absl::StatusOr<bool> allowed = may_decide(*impl_, actor.user_id, before->record_id);
+          if (!allowed.ok()) return allowed.status();
+          if (!*allowed) {
+            return absl::PermissionDeniedError(
+                "only the requester, admins and the record's approvers revoke a request");
+          }
+        }
+        c.before_json = request_json(*before, c.at);
+        absl::Status s = sql::run(impl_->db,
+                                  "UPDATE access_requests SET state = 'revoked', revoked_by = ?2, "
+                                  "revoked_at = ?3 WHERE id = ?1",
+                                  id, actor.user_id, to_unix(c.at));
+        if (!s.ok()) return s;
+        auto after = one(impl_->load_requests(id), "access request", id);
+        if (!after.ok()) return after.status();
+        c.after_json = request_json(*after, c.at);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace pamproxy::store

@@ -10,7 +10,8 @@ namespace pamproxy::store {
 using policy::cat;
 
 absl::Status check_text(std::string_view field, std::string_view value, size_t max_bytes) {
-  if (value.size() > max_bytes) return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
+  if (value.size() > max_bytes)
+    return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
   for (char c : value) {
     unsigned char u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) {
@@ -22,7 +23,8 @@ absl::Status check_text(std::string_view field, std::string_view value, size_t m
 
 absl::Status check_name(std::string_view field, std::string_view value, size_t max_bytes) {
   if (value.empty()) return invalid_field(field, "must not be empty");
-  if (value.size() > max_bytes) return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
+  if (value.size() > max_bytes)
+    return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
   for (char c : value) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return invalid_field(field, "has a control character");
@@ -37,8 +39,8 @@ absl::Status check_record_name(std::string_view value) {
   if (absl::Status s = check_name("name", value, 128); !s.ok()) return s;
   for (std::string_view prefix : {"id:", "name:", "tag:"}) {
     if (value.substr(0, prefix.size()) == prefix) {
-      return invalid_field("name", cat("must not start with '", prefix,
-                                       "' (it would read as a search criterion)"));
+      return invalid_field(
+          "name", cat("must not start with '", prefix, "' (it would read as a search criterion)"));
     }
   }
   return absl::OkStatus();
@@ -61,7 +63,8 @@ absl::Status check_secret(std::string_view field, std::string_view value, size_t
   if (value.empty()) {
     return required ? invalid_field(field, "must not be empty") : absl::OkStatus();
   }
-  if (value.size() > max_bytes) return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
+  if (value.size() > max_bytes)
+    return invalid_field(field, cat("longer than ", max_bytes, " bytes"));
   for (char c : value) {
     if (c <= 0x20 || c >= 0x7f) {
       return invalid_field(field, "must be visible ASCII characters without spaces");
@@ -85,7 +88,8 @@ absl::Status check_tag(std::string_view field, std::string_view tag) {
   for (char c : tag) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == ':' || c == '=' || c == '-';
-    if (!ok) return invalid_field(field, cat("tag '", tag, "' has a character outside [A-Za-z0-9_.:=-]"));
+    if (!ok)
+      return invalid_field(field, cat("tag '", tag, "' has a character outside [A-Za-z0-9_.:=-]"));
   }
   return absl::OkStatus();
 }

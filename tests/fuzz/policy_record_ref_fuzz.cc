@@ -22,8 +22,14 @@ std::shared_ptr<const pamproxy::policy::Snapshot> world() {
     r.name = i % 2 ? "prod-" + std::to_string(i) : "dev " + std::to_string(i);
     r.tags = {i % 2 ? "prod" : "dev", "t" + std::to_string(i)};
     d.records.push_back(std::move(r));
-    if (i != 5) d.grants.push_back({"g" + std::to_string(i), "u-a", "", "r-" + std::to_string(i),
-                                    "", i == 4 ? kView : kConnect, {}});
+    if (i != 5)
+      d.grants.push_back({"g" + std::to_string(i),
+                          "u-a",
+                          "",
+                          "r-" + std::to_string(i),
+                          "",
+                          i == 4 ? kView : kConnect,
+                          {}});
   }
   return Snapshot::build(std::move(d), 1);
 }
@@ -36,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto ref = parse_record_ref(text);
   if (ref.ok()) {
-    if (!ref->bare && (ref->criteria_count == 0 || ref->criteria_count > kCriteriaMax)) std::abort();
+    if (!ref->bare && (ref->criteria_count == 0 || ref->criteria_count > kCriteriaMax))
+      std::abort();
     for (size_t i = 0; i < ref->criteria_count; ++i) {
       if (ref->criteria[i].value.empty()) std::abort();
     }

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string printed = format_time_window(*w);
   auto again = parse_time_window(printed);
   if (!again.ok() || !(*again == *w) || format_time_window(*again) != printed) std::abort();
-  within_windows({*w}, absl::FromUnixSeconds(static_cast<int64_t>(size) * 7919), absl::UTCTimeZone());
+  within_windows({*w}, absl::FromUnixSeconds(static_cast<int64_t>(size) * 7919),
+                 absl::UTCTimeZone());
   if (!check_windows_disjoint({*w}).ok() || check_windows_disjoint({*w, *w}).ok()) std::abort();
   return 0;
 }

@@ -132,8 +132,8 @@ struct CommandRule {
 // built-in deny of the STS calls that hand out credentials).
 struct AccessPolicy {
   std::string record_id;
-  std::vector<TimeWindow> windows;  // empty: any time
-  std::string time_zone = "UTC";    // IANA name, used for the windows
+  std::vector<TimeWindow> windows;          // empty: any time
+  std::string time_zone = "UTC";            // IANA name, used for the windows
   std::vector<net::Cidr> allowed_networks;  // empty: any client address
   bool approval_required = false;
   std::string approver_role_id;

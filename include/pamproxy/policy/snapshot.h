@@ -59,7 +59,10 @@ struct RecordEntry {
 
 struct UserEntry {
   User user;
-  std::vector<EffectiveGrant> grants;
+  std::vector<EffectiveGrant> grants;  // every grant that reaches the user, as given
+  // The same, indexed for the hot path: one-record grants by record index, tag grants in a list.
+  absl::flat_hash_map<uint32_t, Permissions> record_permissions;
+  std::vector<const EffectiveGrant*> tag_grants;
 };
 
 struct TokenEntry {
@@ -85,7 +88,7 @@ class Snapshot {
 
   const TokenEntry* find_token(std::string_view id) const;
   const UserEntry* find_user(std::string_view id) const;
-  int32_t record_index_by_id(std::string_view id) const;    // -1: none
+  int32_t record_index_by_id(std::string_view id) const;      // -1: none
   int32_t record_index_by_name(std::string_view name) const;  // -1: none
   const RecordEntry& record(uint32_t index) const { return records_[index]; }
   std::span<const RecordEntry> records() const { return records_; }

@@ -13,17 +13,29 @@
 
 namespace pamproxy::policy {
 
-inline absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-inline std::string_view sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+inline absl::string_view av(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+inline std::string_view sv(absl::string_view s) {
+  return std::string_view(s.data(), s.size());
+}
 
 namespace detail {
-inline void append_one(std::string& out, std::string_view s) { out.append(s); }
-inline void append_one(std::string& out, const char* s) { out.append(s); }
-inline void append_one(std::string& out, const std::string& s) { out.append(s); }
-inline void append_one(std::string& out, char c) { out.push_back(c); }
+inline void append_one(std::string& out, std::string_view s) {
+  out.append(s);
+}
+inline void append_one(std::string& out, const char* s) {
+  out.append(s);
+}
+inline void append_one(std::string& out, const std::string& s) {
+  out.append(s);
+}
+inline void append_one(std::string& out, char c) {
+  out.push_back(c);
+}
 template <typename T>
-  requires(std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>)
-void append_one(std::string& out, T n) {
+requires(std::is_integral_v<T> && !std::is_same_v<T, char> &&
+         !std::is_same_v<T, bool>) void append_one(std::string& out, T n) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), n);
   out.append(buf, r.ptr);
@@ -42,7 +54,9 @@ void append(std::string& out, const Args&... args) {
   (detail::append_one(out, args), ...);
 }
 
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -52,7 +66,9 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 inline std::string_view strip(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);

@@ -81,7 +81,7 @@ struct RecordPatch {
 struct TokenSpec {
   std::string user_id;
   std::string name;
-  std::optional<absl::Time> expires_at;  // none: never expires
+  std::optional<absl::Time> expires_at;       // none: never expires
   std::vector<std::string> allowed_networks;  // CIDRs; empty: any
 };
 // The one time a token's secret leaves the store.
@@ -202,7 +202,7 @@ class Store {
                                            std::string_view note);
   absl::StatusOr<AdminChange> revoke_request(const Actor& actor, std::string_view id);
 
- struct Impl;  // store_impl.h
+  struct Impl;  // store_impl.h
 
  private:
   absl::StatusOr<AdminChange> decide_request(const Actor& actor, std::string_view id,

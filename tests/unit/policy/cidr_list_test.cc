@@ -5,7 +5,9 @@
 namespace pamproxy::policy {
 namespace {
 
-net::IpAddress ip(const char* s) { return *net::IpAddress::parse(s); }
+net::IpAddress ip(const char* s) {
+  return *net::IpAddress::parse(s);
+}
 
 TEST(CidrList, ParsesSeparatorsAndBareAddresses) {
   auto l = parse_cidr_list("10.0.0.0/8, 192.168.1.7\n2001:db8::/32,,  ");

@@ -38,8 +38,8 @@ TEST(CommandRule, ParsesAndValidates) {
   EXPECT_EQ(r->pattern, "s3:Get*");
   EXPECT_EQ(format_command_rule(*r), "allow s3:Get*");
   EXPECT_EQ(parse_command_rule(" DENY  *:* ")->effect, RuleEffect::kDeny);
-  for (const char* bad : {"", "allow", "permit s3:Get*", "allow s3", "allow :Get", "allow s3:",
-                          "allow s3:a:b", "allow s3:Get\x01", "deny s3:Get\"x"}) {
+  for (const char* bad : {"", "allow", "permit s3:Get*", "allow s3", "allow :Get",
+                          "allow s3:", "allow s3:a:b", "allow s3:Get\x01", "deny s3:Get\"x"}) {
     EXPECT_FALSE(parse_command_rule(bad).ok()) << bad;
   }
   EXPECT_FALSE(validate_command_pattern(std::string(129, 'a')).ok());

@@ -54,8 +54,8 @@ const Case kCases[] = {
      "pamctl record-types enable aws-access-keys"},
 
     // Tokens.
-    {"unknown token", nullptr, "TNOPE", "open", "s3:GetObject", "203.0.113.5",
-     absl::ZeroDuration(), DenyKind::kTokenUnknown, "no REST API token with id 'TNOPE'"},
+    {"unknown token", nullptr, "TNOPE", "open", "s3:GetObject", "203.0.113.5", absl::ZeroDuration(),
+     DenyKind::kTokenUnknown, "no REST API token with id 'TNOPE'"},
     {"expired token", nullptr, "TEXP", "open", "s3:GetObject", "203.0.113.5", absl::ZeroDuration(),
      DenyKind::kTokenExpired, "token TEXP expired at 2026-11-23T08:59:00Z"},
     {"token expires exactly now", nullptr, "TEXP", "open", "s3:GetObject", "203.0.113.5",
@@ -83,9 +83,9 @@ const Case kCases[] = {
      "203.0.113.5", absl::ZeroDuration(), DenyKind::kRecordNotFound, "matches 'name:viewonly'"},
     {"bad criterion", nullptr, "TALICE", "tag:x+color:red", "s3:GetObject", "203.0.113.5",
      absl::ZeroDuration(), DenyKind::kRecordRefInvalid, "'color:red'"},
-    {"role membership removed", [](SnapshotData& d) { d.roles[0].member_user_ids.clear(); },
-     "TBOB", "tag:us", "s3:GetObject", "203.0.113.5", absl::ZeroDuration(),
-     DenyKind::kRecordNotFound, "no record you may connect to"},
+    {"role membership removed", [](SnapshotData& d) { d.roles[0].member_user_ids.clear(); }, "TBOB",
+     "tag:us", "s3:GetObject", "203.0.113.5", absl::ZeroDuration(), DenyKind::kRecordNotFound,
+     "no record you may connect to"},
 
     // Access policy: networks, windows, time zones, approval, command rules.
     {"client outside record networks", nullptr, "TALICE", "netrec", "s3:GetObject", "203.0.113.5",
@@ -112,9 +112,7 @@ const Case kCases[] = {
      "TALICE", "approved-rec", "s3:GetObject", "203.0.113.5", absl::ZeroDuration(),
      DenyKind::kApprovalRequired, "approval required"},
     {"approval of another user does not count",
-     [](SnapshotData& d) {
-       d.grants.push_back(testing::grant_user("u-bob", "r-appr", kConnect));
-     },
+     [](SnapshotData& d) { d.grants.push_back(testing::grant_user("u-bob", "r-appr", kConnect)); },
      "TBOB", "approved-rec", "s3:GetObject", "203.0.113.5", absl::ZeroDuration(),
      DenyKind::kApprovalRequired, "request one with pamctl requests create"},
     {"command not allowed", nullptr, "TALICE", "readonly", "s3:PutObject", "203.0.113.5",
@@ -227,8 +225,8 @@ TEST(Decision, AdminHasNoImplicitConnect) {
   SnapshotData d = fixture_data();
   d.tokens.push_back(testing::make_token("TADMIN", "u-admin"));
   auto snap = Snapshot::build(std::move(d), 1);
-  Decision dec = decide(*snap, "TADMIN", "open", "s3:GetObject",
-                        *net::IpAddress::parse("10.0.0.1"), fixture_now());
+  Decision dec = decide(*snap, "TADMIN", "open", "s3:GetObject", *net::IpAddress::parse("10.0.0.1"),
+                        fixture_now());
   EXPECT_EQ(dec.deny, DenyKind::kRecordNotFound);
 }
 

@@ -43,8 +43,10 @@ inline SnapshotData fixture_data() {
   SnapshotData d;
   d.settings.proxy_enabled = true;
   d.record_types = {{"aws-access-keys", true}};
-  d.users = {{"u-alice", "alice", false, {}}, {"u-bob", "bob", false, {}},
-             {"u-carol", "carol", false, {}}, {"u-dave", "dave", false, {}},
+  d.users = {{"u-alice", "alice", false, {}},
+             {"u-bob", "bob", false, {}},
+             {"u-carol", "carol", false, {}},
+             {"u-dave", "dave", false, {}},
              {"u-admin", "admin", true, {}}};
   d.roles = {{"ro-ops", "ops", "", {"u-bob"}, {}}, {"ro-appr", "approvers", "", {"u-carol"}, {}}};
   d.records = {make_record("r-open", "open", {"eu", "prod"}),
@@ -59,8 +61,8 @@ inline SnapshotData fixture_data() {
                make_record("r-pa", "prod-a", {"prod"}),
                make_record("r-pb", "prod-b", {"prod", "us"})};
   d.records[0].session_token = Secret("session-of-open");
-  for (const char* r : {"r-open", "r-hours", "r-net", "r-appr", "r-pend", "r-noreq", "r-cmd",
-                        "r-tz"}) {
+  for (const char* r :
+       {"r-open", "r-hours", "r-net", "r-appr", "r-pend", "r-noreq", "r-cmd", "r-tz"}) {
     d.grants.push_back(grant_user("u-alice", r, kView | kConnect));
   }
   d.grants.push_back(grant_user("u-alice", "r-view", kView));
@@ -109,8 +111,8 @@ inline SnapshotData fixture_data() {
   d.requests = {approved, pending};
 
   d.tokens = {make_token("TALICE", "u-alice"), make_token("TEXP", "u-alice"),
-              make_token("TREV", "u-alice"), make_token("TNET", "u-alice"),
-              make_token("TBOB", "u-bob"), make_token("TDAVE", "u-dave")};
+              make_token("TREV", "u-alice"),   make_token("TNET", "u-alice"),
+              make_token("TBOB", "u-bob"),     make_token("TDAVE", "u-dave")};
   d.tokens[1].expires_at = now - absl::Minutes(1);
   d.tokens[2].revoked_at = now - absl::Hours(2);
   d.tokens[3].allowed_networks = {*net::Cidr::parse("192.168.0.0/16")};

@@ -83,12 +83,11 @@ TEST(SnapshotPublisher, WorkersPickUpChangesWithin100ms) {
   SnapshotData d = fixture_data();
   d.settings.proxy_enabled = false;
   auto next = Snapshot::build(std::move(d), 2);
-  const int64_t published_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now() - start)
-                                   .count();
+  const int64_t published_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
   pub.publish(std::move(next));
-  while (seen.load() != 2 &&
-         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+  while (seen.load() != 2 && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
     std::this_thread::yield();
   }
   stop = true;

@@ -88,9 +88,9 @@ TEST_F(StoreTest, InstructionsEndToEndAndRestartPersistence) {
     EXPECT_FALSE(store->bootstrap("admin")->has_value());  // only once
     admin_.user_id = (*boot)->admin.id;
 
-    ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());  // step 1
+    ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());              // step 1
     ASSERT_TRUE(store->set_record_type_enabled(admin_, "aws-access-keys", true).ok());  // step 4
-    auto rec = store->create_record(admin_, record_spec("billing"));  // steps 5-7
+    auto rec = store->create_record(admin_, record_spec("billing"));                    // steps 5-7
     ASSERT_TRUE(rec.ok()) << rec.status();
     record_id = rec->object_id;
     auto user = store->create_user(admin_, {"alice", false});
@@ -156,7 +156,8 @@ TEST_F(StoreTest, SecretsAreEncryptedAtRest) {
     p.secret_access_key = std::string(kPlantedSecret) + "2";
     ASSERT_TRUE(store->update_record(admin_, store->list_records()[0].id, p).ok());
   }
-  std::string bytes = read_file(options().database_file) + read_file(options().database_file + "-wal");
+  std::string bytes =
+      read_file(options().database_file) + read_file(options().database_file + "-wal");
   ASSERT_NE(bytes.find("billing account"), std::string::npos);  // the search itself works
   EXPECT_EQ(bytes.find("PLANTEDsecretKEY"), std::string::npos);
   EXPECT_EQ(bytes.find("PLANTEDsessionTOKEN"), std::string::npos);
@@ -359,7 +360,8 @@ TEST_F(StoreTest, ApprovalWorkflow) {
   auto req = store->create_request(as_alice, {alice, rid, std::nullopt, absl::Hours(1), "deploy"});
   ASSERT_TRUE(req.ok()) << req.status();
   EXPECT_NE(decide().reason.find("waiting for an approver"), std::string::npos);
-  EXPECT_TRUE(absl::IsPermissionDenied(store->approve_request(as_alice, req->object_id, "").status()));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(store->approve_request(as_alice, req->object_id, "").status()));
   EXPECT_TRUE(
       absl::IsPermissionDenied(store->approve_request(as_mallory, req->object_id, "").status()));
   auto ok = store->approve_request(as_carol, req->object_id, "go ahead");
@@ -379,7 +381,8 @@ TEST_F(StoreTest, ApprovalWorkflow) {
   EXPECT_EQ(decide().deny, DenyKind::kApprovalRequired);
   EXPECT_EQ(store->get_request(req2->object_id)->effective_state(now_),
             policy::RequestState::kExpired);
-  EXPECT_TRUE(absl::IsFailedPrecondition(store->revoke_request(as_alice, req2->object_id).status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(store->revoke_request(as_alice, req2->object_id).status()));
 }
 
 TEST_F(StoreTest, RevokeAndDeleteTakeEffect) {
