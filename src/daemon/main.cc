@@ -75,6 +75,17 @@ class Daemon {
         .kv("component", "admin")
         .kv("detail", "this build has no admin API: nothing listens on [admin] listen")
         .kv("admin_listen", config_.admin.listen);
+    log::warn("daemon.component_missing")
+        .kv("component", "zero_trust")
+        .kv("detail", "requests are not yet verified or re-signed: tunnels pass them unchanged, "
+                      "and only to [proxy] destination_allowlist");
+    log::warn("daemon.component_missing")
+        .kv("component", "store")
+        .kv("detail", "the daemon does not open the store yet: no records, tokens or bootstrap "
+                      "admin token");
+    log::warn("daemon.component_missing")
+        .kv("component", "audit")
+        .kv("detail", "the daemon does not run the audit writer yet: no audit trail is written");
 
     int code = serve_signals();
     stop_engine();
