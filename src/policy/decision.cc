@@ -135,15 +135,6 @@ AwsErrorCode aws_error_code(DenyKind k) {
   }
 }
 
-bool split_access_key(std::string_view access_key, std::string_view* token_id,
-                      std::string_view* record_ref) {
-  size_t hash = access_key.find('#');
-  if (hash == std::string_view::npos || hash == 0 || hash + 1 == access_key.size()) return false;
-  *token_id = access_key.substr(0, hash);
-  *record_ref = access_key.substr(hash + 1);
-  return true;
-}
-
 Decision decide(const Snapshot& s, std::string_view token_id, std::string_view record_ref,
                 std::string_view operation, const net::IpAddress& client, absl::Time now) {
   Decision d;

@@ -68,8 +68,5 @@ struct Decision {
 Decision decide(const Snapshot& snapshot, std::string_view token_id, std::string_view record_ref,
                 std::string_view operation, const net::IpAddress& client, absl::Time now);
 
-// Splits "TOKENID#RECORD" at the first '#'. False when there is no '#' or either side is empty.
-bool split_access_key(std::string_view access_key, std::string_view* token_id,
-                      std::string_view* record_ref);
 
 }  // namespace pamproxy::policy

@@ -211,16 +211,6 @@ TEST(Decision, AwsCodes) {
   EXPECT_EQ(aws_error_code_name(AwsErrorCode::kExpiredToken), "ExpiredToken");
 }
 
-TEST(Decision, SplitAccessKey) {
-  std::string_view t, r;
-  ASSERT_TRUE(split_access_key("PAMABC#tag:prod#x", &t, &r));
-  EXPECT_EQ(t, "PAMABC");
-  EXPECT_EQ(r, "tag:prod#x");
-  EXPECT_FALSE(split_access_key("AKIAIOSFODNN7EXAMPLE", &t, &r));
-  EXPECT_FALSE(split_access_key("#rec", &t, &r));
-  EXPECT_FALSE(split_access_key("tok#", &t, &r));
-}
-
 TEST(Decision, AdminHasNoImplicitConnect) {
   SnapshotData d = fixture_data();
   d.tokens.push_back(testing::make_token("TADMIN", "u-admin"));

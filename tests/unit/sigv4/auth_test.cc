@@ -56,6 +56,16 @@ TEST(Auth, AccessKeyMayHoldSlashCommaEqualsSpaceAndHash) {
   EXPECT_EQ(a.scope.service, "sts");
 }
 
+TEST(Auth, SplitAccessKeyAtTheFirstHash) {
+  std::string_view t, r;
+  ASSERT_TRUE(split_access_key("PAMABC#tag:prod#x", t, r).ok());
+  EXPECT_EQ(t, "PAMABC");
+  EXPECT_EQ(r, "tag:prod#x");
+  EXPECT_FALSE(split_access_key("AKIAIOSFODNN7EXAMPLE", t, r).ok());
+  EXPECT_FALSE(split_access_key("#rec", t, r).ok());
+  EXPECT_FALSE(split_access_key("tok#", t, r).ok());
+}
+
 TEST(Auth, DistinctErrors) {
   const std::string tail = ", SignedHeaders=host;x-amz-date, Signature=" + std::string(kSig);
   struct Case {
