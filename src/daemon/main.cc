@@ -18,11 +18,16 @@
 #include <string>
 #include <vector>
 
+#include "bootstrap_token.h"
+#include "control_events.h"
 #include "options.h"
+#include "pamproxy/audit/signing_key.h"
+#include "pamproxy/audit/writer.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/proxy/service.h"
+#include "pamproxy/store/store.h"
 
 namespace pamproxy::daemon {
 namespace {
@@ -69,7 +74,17 @@ class Daemon {
         .kv("config", options_.config_file ? *options_.config_file : "(embedded defaults)")
         .kv("state_dir", paths_.state_directory);
 
-    if (!start_engine()) return 1;
+    if (!open_store()) return 1;
+    if (!open_audit()) return 1;
+    // After the audit writer runs, so the bootstrap itself is an audited admin change.
+    if (!bootstrap_admin()) {
+      stop_audit();
+      return 1;
+    }
+    if (!start_engine()) {
+      stop_audit();
+      return 1;
+    }
     // Say plainly what this build cannot do yet rather than appear to serve.
     log::warn("daemon.component_missing")
         .kv("component", "admin")
@@ -79,20 +94,109 @@ class Daemon {
         .kv("component", "zero_trust")
         .kv("detail", "requests are not yet verified or re-signed: tunnels pass them unchanged, "
                       "and only to [proxy] destination_allowlist");
-    log::warn("daemon.component_missing")
-        .kv("component", "store")
-        .kv("detail", "the daemon does not open the store yet: no records, tokens or bootstrap "
-                      "admin token");
-    log::warn("daemon.component_missing")
-        .kv("component", "audit")
-        .kv("detail", "the daemon does not run the audit writer yet: no audit trail is written");
 
     int code = serve_signals();
     stop_engine();
+    stop_audit();
     return code;
   }
 
  private:
+  // Opens the store: a wrong master key, a newer schema or a corrupt file stops the start and
+  // changes nothing. bootstrap_admin() then creates, on the very first start only, the admin user
+  // and its token.
+  bool open_store() {
+    auto s = store::Store::open({.database_file = paths_.database_file,
+                                 .master_key_file = paths_.master_key_file,
+                                 .busy_timeout_ms = config_.store.busy_timeout_ms});
+    if (!s.ok()) {
+      log::error("store.open_failed")
+          .kv("database", paths_.database_file)
+          .kv("master_key", paths_.master_key_file)
+          .kv("error", std::string(s.status().message()));
+      return false;
+    }
+    store_ = std::move(*s);
+    log::info("store.opened")
+        .kv("database", paths_.database_file)
+        .kv("schema_version", store_->schema_version())
+        .kv("generation", static_cast<int64_t>(store_->publisher().generation()));
+    return true;
+  }
+
+  bool bootstrap_admin() {
+    auto boot = store_->bootstrap("admin");
+    if (!boot.ok()) {
+      log::error("store.bootstrap_failed").kv("error", std::string(boot.status().message()));
+      return false;
+    }
+    return !boot->has_value() || publish_bootstrap_token(**boot, paths_, config_);
+  }
+
+  // The audit writer: recovers the log (a torn tail is cut and recorded), then runs its thread.
+  // One ring per engine worker and one for the control plane.
+  bool open_audit() {
+    auto key = audit::SigningKey::load_or_create(paths_.audit_signing_key_file);
+    if (!key.ok()) {
+      log::error("audit.key_failed")
+          .kv("file", paths_.audit_signing_key_file)
+          .kv("error", std::string(key.status().message()));
+      return false;
+    }
+    std::string node = config_.audit.node_name;
+    if (node.empty()) {
+      char host[256] = {};
+      node = ::gethostname(host, sizeof host - 1) == 0 ? host : "pamproxy";
+    }
+    audit::WriterOptions o;
+    o.directory = paths_.audit_directory;
+    o.node = node;
+    o.ring_entries = static_cast<size_t>(config_.audit.ring_entries);
+    o.commit_interval_ms = config_.audit.commit_interval_ms;
+    o.rotate_bytes = config_.audit.rotate_bytes;
+    o.rotate_age_s = config_.audit.rotate_age_s;
+    o.retention_days = config_.audit.retention_days;
+    o.checkpoint_interval_s = config_.audit.checkpoint_interval_s;
+    auto w = audit::Writer::open(std::move(o), std::move(*key));
+    if (!w.ok()) {
+      log::error("audit.open_failed")
+          .kv("dir", paths_.audit_directory)
+          .kv("error", std::string(w.status().message()));
+      return false;
+    }
+    audit_ = std::move(*w);
+    auto engine_options = engine::EngineOptions::from_config(config_);
+    const int workers = engine_options.ok() ? engine_options->worker_count() : 1;
+    for (int i = 0; i < workers; ++i) worker_rings_.push_back(audit_->add_producer());
+    control_events_ =
+        std::make_unique<ControlEvents>(audit_->add_producer(), config_.audit.hold_timeout_ms);
+    store_->set_change_sink(control_events_.get());
+    audit_->start();
+    const audit::RecoveryReport& r = audit_->recovery();
+    log::info("audit.started")
+        .kv("dir", paths_.audit_directory)
+        .kv("node", node)
+        .kv("rings", static_cast<int64_t>(workers + 1))
+        .kv("durability", config_.audit.durability == config::Durability::kBeforeForward
+                              ? "before-forward"
+                              : "async")
+        .kv("recovered_file", r.file)
+        .kv("bytes_cut", static_cast<int64_t>(r.bytes_cut));
+    return true;
+  }
+
+  // After the engine and the control plane stopped producing: drain, seal, sync.
+  void stop_audit() {
+    if (!audit_) return;
+    if (store_) store_->set_change_sink(nullptr);
+    audit_->stop();
+    audit::WriterStats st = audit_->stats();
+    log::info("audit.stopped")
+        .kv("lines", static_cast<int64_t>(st.lines))
+        .kv("last_seq", static_cast<int64_t>(st.last_durable_seq));
+    audit_.reset();
+  }
+
   bool start_engine() {
     auto options = engine::EngineOptions::from_config(config_);
     if (!options.ok()) {
@@ -110,6 +214,8 @@ class Daemon {
       log::error("tls.start_failed").kv("error", std::string(tls.message()));
       return false;
     }
+    (*shared)->snapshots = &store_->publisher();
+    (*shared)->audit_rings = worker_rings_;
     shared_ = std::move(*shared);
     const proxy::ProxyShared* shared_view = shared_.get();
     auto e = engine::Engine::start(*options, [shared_view](engine::Worker& w) {
@@ -184,6 +290,7 @@ class Daemon {
           ::close(sfd);
           if (tfd >= 0) ::close(tfd);
           stop_engine();
+          stop_audit();
           log::info("daemon.stopped");
           return 0;
         }
@@ -224,6 +331,7 @@ class Daemon {
     }
     config_ = std::move(r.config);
     apply_log_settings(config_);
+    if (control_events_) control_events_->config_reloaded(*options_.config_file, live, need_restart);
     log::info("config.reloaded")
         .kv("file", *options_.config_file)
         .kv("changed", live)
@@ -234,6 +342,10 @@ class Daemon {
   Options options_;
   config::Config config_;
   config::Paths paths_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<audit::Writer> audit_;  // its rings outlive every producer
+  std::vector<audit::Ring*> worker_rings_;
+  std::unique_ptr<ControlEvents> control_events_;
   std::unique_ptr<proxy::ProxyShared> shared_;  // outlives the engine (declared first)
   std::unique_ptr<engine::Engine> engine_;
 };
@@ -282,6 +394,8 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Everything the daemon creates (database, keys, certificates, audit files) is private to it.
+  ::umask(0077);
 
   daemon::apply_log_settings(loaded.config);
   daemon::Daemon d(std::move(*options), std::move(loaded.config));

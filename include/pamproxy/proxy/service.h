@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pamproxy/audit/ring.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/worker.h"
 #include "pamproxy/http/limits.h"
+#include "pamproxy/policy/snapshot.h"
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/stage.h"
@@ -38,6 +40,11 @@ struct ProxyShared {
   std::unique_ptr<tls::Runtime> tls;
   std::unique_ptr<Stage> stage;
   std::vector<std::unique_ptr<ProxyMetrics>> metrics;  // one per worker, by index
+  // The store's snapshot publisher (each worker keeps its own SnapshotReader); null when the
+  // daemon runs without a store (tests of the bare engine).
+  const policy::SnapshotPublisher* snapshots = nullptr;
+  // One audit ring per worker, by index (owned by the audit writer); empty when audit is off.
+  std::vector<audit::Ring*> audit_rings;
 
   // Everything but the TLS contexts from the configuration; `workers` sizes the metrics.
   static absl::StatusOr<std::unique_ptr<ProxyShared>> from_config(const config::Config& config,
