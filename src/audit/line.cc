@@ -55,11 +55,12 @@ void append_uint_field(std::string& out, std::string_view key, uint64_t v) {
   append_uint(out, v);
 }
 
-bool is_request(EventType t) {
-  return t == EventType::kRequestDenied || t == EventType::kRequestForwarded;
-}
-
 }  // namespace
+
+bool has_traffic_fields(EventType t) {
+  return t == EventType::kRequestDenied || t == EventType::kRequestForwarded ||
+         t == EventType::kTunnelClosed;
+}
 
 void sha256_hex(std::string_view bytes, char out[kHashHexBytes]) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -138,7 +139,7 @@ void append_line(std::string& out, const LineHead& head, const Event& e, std::st
   append_string_field(out, "denyReason", e.deny_reason);
   append_string_field(out, "detail", e.detail);
   if (e.status != 0) append_uint_field(out, "status", static_cast<uint32_t>(e.status));
-  if (is_request(e.type) || e.type == EventType::kTunnelClosed) {
+  if (has_traffic_fields(e.type)) {
     append_uint_field(out, "bytesIn", e.bytes_in);
     append_uint_field(out, "bytesOut", e.bytes_out);
     append_uint_field(out, "durationUs", e.duration_us);

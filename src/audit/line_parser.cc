@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include "absl/time/time.h"
+
 #include "pamproxy/audit/line.h"
 
 namespace pamproxy::audit {
@@ -50,6 +52,109 @@ bool get_uint(simdjson::dom::object obj, const char* key, uint64_t* out, std::st
 }  // namespace
 
 bool LineParser::parse(std::string_view line, ParsedLine* out, std::string* why) {
+  return parse(line, out, nullptr, why);
+}
+
+namespace {
+
+// "2026-11-23T21:37:05.123456Z" -> Unix nanoseconds; false when it is not that shape.
+bool parse_event_time(std::string_view text, int64_t* unix_ns) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*SZ", absl::string_view(text.data(), text.size()),
+                       absl::UTCTimeZone(), &t, &err)) {
+    return false;
+  }
+  *unix_ns = absl::ToUnixNanos(t);
+  return true;
+}
+
+template <size_t N>
+bool read_inline(simdjson::dom::object obj, const char* key, InlineString<N>* out,
+                 std::string* why) {
+  simdjson::dom::element e;
+  if (obj[key].get(e) != simdjson::SUCCESS) {
+    out->clear();
+    return true;  // absent: empty
+  }
+  std::string_view v;
+  if (e.get_string().get(v) != simdjson::SUCCESS) {
+    *why = std::string("\"") + key + "\" is not a string";
+    return false;
+  }
+  out->assign(v);
+  return true;
+}
+
+bool read_uint(simdjson::dom::object obj, const char* key, uint64_t* out, std::string* why) {
+  simdjson::dom::element e;
+  *out = 0;
+  if (obj[key].get(e) != simdjson::SUCCESS) return true;
+  if (e.get_uint64().get(*out) != simdjson::SUCCESS) {
+    *why = std::string("\"") + key + "\" is not a non-negative integer";
+    return false;
+  }
+  return true;
+}
+
+// Every Event field the writer serializes (line.cc), read back by name.
+bool read_event_fields(simdjson::dom::object obj, const ParsedLine& head, Event* e,
+                       std::string* why) {
+  e->clear();
+  e->type = head.type;
+  if (!parse_event_time(head.event_time, &e->time_unix_ns)) {
+    *why = "\"eventTime\" is not an RFC 3339 UTC time";
+    return false;
+  }
+  if (!read_inline(obj, "eventSource", &e->event_source, why) ||
+      !read_inline(obj, "eventName", &e->event_name, why) ||
+      !read_inline(obj, "awsRegion", &e->aws_region, why) ||
+      !read_inline(obj, "sourceIPAddress", &e->source_ip, why) ||
+      !read_inline(obj, "userAgent", &e->user_agent, why) ||
+      !read_inline(obj, "cliCommand", &e->cli_command, why) ||
+      !read_inline(obj, "errorCode", &e->error_code, why) ||
+      !read_inline(obj, "requestID", &e->aws_request_id, why) ||
+      !read_inline(obj, "proxyRequestId", &e->request_id, why) ||
+      !read_inline(obj, "sessionId", &e->session_id, why) ||
+      !read_inline(obj, "user", &e->user, why) || !read_inline(obj, "tokenId", &e->token_id, why) ||
+      !read_inline(obj, "recordId", &e->record_id, why) ||
+      !read_inline(obj, "recordName", &e->record_name, why) ||
+      !read_inline(obj, "targetHost", &e->target_host, why) ||
+      !read_inline(obj, "denyReason", &e->deny_reason, why) ||
+      !read_inline(obj, "detail", &e->detail, why)) {
+    return false;
+  }
+  uint64_t port = 0, status = 0;
+  if (!read_uint(obj, "sourcePort", &port, why) || !read_uint(obj, "status", &status, why)) {
+    return false;
+  }
+  // Only the types the writer gives them to (line.cc); elsewhere they are not part of the event.
+  if (has_traffic_fields(e->type) && (!read_uint(obj, "bytesIn", &e->bytes_in, why) ||
+                                      !read_uint(obj, "bytesOut", &e->bytes_out, why) ||
+                                      !read_uint(obj, "durationUs", &e->duration_us, why))) {
+    return false;
+  }
+  if (port > 65535 || status > 999) {
+    *why = port > 65535 ? "\"sourcePort\" out of range" : "\"status\" out of range";
+    return false;
+  }
+  e->source_port = static_cast<uint16_t>(port);
+  e->status = static_cast<int32_t>(status);
+  simdjson::dom::element ro;
+  if (obj["readOnly"].get(ro) == simdjson::SUCCESS) {
+    bool b = false;
+    if (ro.get_bool().get(b) != simdjson::SUCCESS) {
+      *why = "\"readOnly\" is not a boolean";
+      return false;
+    }
+    e->read_only = b ? ReadOnly::kTrue : ReadOnly::kFalse;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool LineParser::parse(std::string_view line, ParsedLine* out, Event* event, std::string* why) {
   if (line.size() > kLineBytesMax) {
     *why = "line longer than " + std::to_string(kLineBytesMax) + " bytes";
     return false;
@@ -109,7 +214,7 @@ bool LineParser::parse(std::string_view line, ParsedLine* out, std::string* why)
     if (!get_uint(r, "throughSeq", &out->retention_through_seq, why)) return false;
     if (!get_string(r, "lastHash", &out->retention_last_hash, why)) return false;
   }
-  return true;
+  return event == nullptr || read_event_fields(obj, *out, event, why);
 }
 
 }  // namespace pamproxy::audit

@@ -4,6 +4,7 @@
 //       line and why. Exit 0 valid, 1 invalid (or unreadable), 2 usage.
 //   pamctl audit export-key [--config FILE | --key FILE]
 //       prints the audit public key (PEM), to keep off the appliance for later verification.
+//   pamctl audit search [DIR] [filters]: cmd_audit_search.cc.
 //
 // The public key comes from --public-key, else from the appliance's signing key file as the
 // configuration resolves it ([audit] signing_key_file, $STATE_DIRECTORY, ...).
@@ -14,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include "audit_search.h"
 #include "commands.h"
 #include "pamproxy/audit/signing_key.h"
 #include "pamproxy/audit/verifier.h"
@@ -24,7 +26,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: pamctl audit verify DIR [--public-key FILE] [--config FILE] [--require-sealed]\n"
-    "       pamctl audit export-key [--config FILE | --key FILE]\n";
+    "       pamctl audit export-key [--config FILE | --key FILE]\n"
+    "       pamctl audit search [DIR] [filters] [--json]   (pamctl audit search --help)\n";
 
 int usage() {
   std::fputs(kUsage, stderr);
@@ -183,6 +186,7 @@ int run_audit(const std::vector<std::string>& args) {
   if (args.empty()) return usage();
   if (args[0] == "verify") return run_verify(args);
   if (args[0] == "export-key") return run_export_key(args);
+  if (args[0] == "search") return run_audit_search(args);
   return usage();
 }
 

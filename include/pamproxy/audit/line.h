@@ -29,6 +29,9 @@ void sha256_hex(std::string_view bytes, char out[kHashHexBytes]);
 // "2026-11-23T21:37:05.123456Z" (27 characters) into `out`; returns the length.
 size_t format_event_time(int64_t unix_ns, char out[32]);
 
+// Whether lines of this type carry bytesIn, bytesOut and durationUs (requests, tunnel closed).
+bool has_traffic_fields(EventType t);
+
 struct LineHead {
   uint64_t seq = 0;
   std::string_view prev_hex;  // kHashHexBytes characters

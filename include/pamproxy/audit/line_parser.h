@@ -35,6 +35,9 @@ class LineParser {
 
   // True when `line` (no newline) is a well-formed audit line; otherwise `why` says what is wrong.
   bool parse(std::string_view line, ParsedLine* out, std::string* why);
+  // The same, and also reads every event field back into `event` (for search and sessions).
+  // Strings longer than their Event field are cut as the writer would have cut them.
+  bool parse(std::string_view line, ParsedLine* out, Event* event, std::string* why);
 
  private:
   struct Impl;
