@@ -27,6 +27,7 @@
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/proxy/service.h"
+#include "pamproxy/store/session_indexer.h"
 #include "pamproxy/store/store.h"
 
 namespace pamproxy::daemon {
@@ -182,12 +183,20 @@ class Daemon {
                               : "async")
         .kv("recovered_file", r.file)
         .kv("bytes_cut", static_cast<int64_t>(r.bytes_cut));
+    // Session reports are built from the log as it grows.
+    sessions_ = std::make_unique<store::SessionIndexer>(
+        *store_, store::SessionIndexerOptions{
+                     .audit_directory = paths_.audit_directory,
+                     .idle_timeout_s = config_.session.idle_timeout_s,
+                 });
+    sessions_->start();
     return true;
   }
 
   // After the engine and the control plane stopped producing: drain, seal, sync.
   void stop_audit() {
     if (!audit_) return;
+    if (sessions_) sessions_->stop();
     if (store_) store_->set_change_sink(nullptr);
     audit_->stop();
     audit::WriterStats st = audit_->stats();
@@ -344,6 +353,7 @@ class Daemon {
   config::Paths paths_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<audit::Writer> audit_;  // its rings outlive every producer
+  std::unique_ptr<store::SessionIndexer> sessions_;
   std::vector<audit::Ring*> worker_rings_;
   std::unique_ptr<ControlEvents> control_events_;
   std::unique_ptr<proxy::ProxyShared> shared_;  // outlives the engine (declared first)

@@ -109,8 +109,40 @@ CREATE INDEX access_requests_by_user ON access_requests(user_id);
 CREATE INDEX tokens_by_user ON tokens(user_id);
 )sql";
 
+// Session reports, aggregated from the audit log by the session indexer (a derived view: the log
+// is the record; these rows can be rebuilt from it). Times are Unix nanoseconds here, as in the
+// log. resume_seq is where the indexer starts reading after a restart.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  first_seq INTEGER NOT NULL UNIQUE,
+  user TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  record_name TEXT NOT NULL,
+  source_ip TEXT NOT NULL,
+  started_ns INTEGER NOT NULL,
+  last_ns INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  denied INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL,
+  open INTEGER NOT NULL,
+  report_json TEXT NOT NULL,
+  report_text TEXT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions(user, first_seq);
+CREATE INDEX sessions_by_record ON sessions(record_id, first_seq);
+CREATE TABLE session_index (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  resume_seq INTEGER NOT NULL
+);
+INSERT INTO session_index (id, resume_seq) VALUES (1, 1);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 }  // namespace

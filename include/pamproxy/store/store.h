@@ -118,6 +118,35 @@ struct RequestSpec {
   std::string reason;
 };
 
+// A session report as the store keeps it (built from the audit log by the session indexer).
+struct SessionRow {
+  std::string id;  // "s-<seq of its first event>"
+  uint64_t first_seq = 0;
+  std::string user;  // user id
+  std::string token_id;
+  std::string record_id;
+  std::string record_name;
+  std::string source_ip;
+  int64_t started_unix_ns = 0;
+  int64_t last_unix_ns = 0;
+  uint64_t requests = 0;
+  uint64_t denied = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  bool open = false;        // still active (not idle for [session] idle_timeout_s yet)
+  std::string report_json;  // audit::session_report_json; empty in list answers
+  std::string report_text;  // audit::session_report_text; empty in list answers
+};
+
+struct SessionQuery {
+  std::string user;    // exact user id ("" = any)
+  std::string record;  // record id or name ("" = any)
+  std::optional<int64_t> since_unix_ns;  // sessions active at or after (last activity)
+  std::optional<int64_t> until_unix_ns;  // sessions started before
+  size_t limit = 100;
+  uint64_t before_seq = 0;  // pagination: only sessions whose first_seq is below (0 = none)
+};
+
 struct Bootstrap {
   policy::User admin;
   CreatedToken token;
@@ -201,6 +230,15 @@ class Store {
   absl::StatusOr<AdminChange> deny_request(const Actor& actor, std::string_view id,
                                            std::string_view note);
   absl::StatusOr<AdminChange> revoke_request(const Actor& actor, std::string_view id);
+
+  // Sessions (store_sessions.cc). Not admin changes: no audit event, no new snapshot. Saving
+  // upserts by id (re-indexing the same log gives the same rows) and records where the indexer
+  // resumes after a restart, in one transaction.
+  absl::Status save_sessions(std::span<const SessionRow> sessions, uint64_t resume_seq);
+  uint64_t session_resume_seq();
+  // Newest first (by first_seq), without the reports.
+  std::vector<SessionRow> list_sessions(const SessionQuery& query);
+  absl::StatusOr<SessionRow> get_session(std::string_view id);
 
   struct Impl;  // store_impl.h
 

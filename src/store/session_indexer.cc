@@ -1,0 +1,132 @@
+// The session indexer (see session_indexer.h).
+
+#include "pamproxy/store/session_indexer.h"
+
+#include <chrono>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "pamproxy/base/log.h"
+
+namespace pamproxy::store {
+namespace {
+
+uint64_t first_seq_of(std::string_view id) {
+  uint64_t seq = 0;
+  if (id.starts_with("s-")) {
+    (void)absl::SimpleAtoi(absl::string_view(id.data() + 2, id.size() - 2), &seq);
+  }
+  return seq;
+}
+
+SessionRow to_row(const audit::Session& s, bool open) {
+  SessionRow r;
+  r.id = s.id;
+  r.first_seq = first_seq_of(s.id);
+  r.user = s.user;
+  r.token_id = s.token_id;
+  r.record_id = s.record_id;
+  r.record_name = s.record_name;
+  r.source_ip = s.source_ip;
+  r.started_unix_ns = s.started_unix_ns;
+  r.last_unix_ns = s.last_unix_ns;
+  r.requests = s.requests;
+  r.denied = s.denied;
+  r.bytes_in = s.bytes_in;
+  r.bytes_out = s.bytes_out;
+  r.open = open;
+  r.report_json = audit::session_report_json(s);
+  r.report_text = audit::session_report_text(s);
+  return r;
+}
+
+}  // namespace
+
+SessionIndexer::SessionIndexer(Store& store, SessionIndexerOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      reader_(options_.audit_directory),
+      aggregator_(options_.idle_timeout_s) {
+  if (!options_.now_unix_ns) {
+    options_.now_unix_ns = [] { return absl::ToUnixNanos(absl::Now()); };
+  }
+  reader_.resume_at(store_.session_resume_seq());
+}
+
+SessionIndexer::~SessionIndexer() {
+  stop();
+}
+
+absl::StatusOr<size_t> SessionIndexer::run_once() {
+  absl::flat_hash_set<std::string> touched;
+  std::vector<audit::Session> closed;
+  auto n = reader_.poll(
+      [&](uint64_t seq, const audit::Event& e) {
+        std::string id = aggregator_.add(e, seq, &closed);
+        if (!id.empty()) {
+          open_first_seqs_.insert(first_seq_of(id));
+          touched.insert(std::move(id));
+        }
+        return true;
+      },
+      kLinesPerPass);
+  if (!n.ok()) return n.status();
+  std::vector<audit::Session> expired = aggregator_.expire(options_.now_unix_ns());
+  closed.insert(closed.end(), std::make_move_iterator(expired.begin()),
+                std::make_move_iterator(expired.end()));
+
+  std::vector<SessionRow> rows;
+  for (const audit::Session& s : closed) {
+    open_first_seqs_.erase(first_seq_of(s.id));
+    touched.erase(s.id);
+    rows.push_back(to_row(s, false));
+  }
+  for (const std::string& id : touched) {
+    if (const audit::Session* s = aggregator_.find_open(id)) rows.push_back(to_row(*s, true));
+  }
+  if (rows.empty() && *n == 0) return 0;
+  // After a restart, read again from the oldest open session's first event.
+  uint64_t resume = open_first_seqs_.empty() ? reader_.next_seq() : *open_first_seqs_.begin();
+  if (absl::Status s = store_.save_sessions(rows, resume); !s.ok()) return s;
+  return *n;
+}
+
+void SessionIndexer::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void SessionIndexer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SessionIndexer::loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_requested_) {
+    lock.unlock();
+    absl::StatusOr<size_t> n = run_once();
+    if (!n.ok()) {
+      std::string err(n.status().message());
+      if (err != last_error_) {
+        log::error("sessions.index_failed").kv("dir", options_.audit_directory).kv("error", err);
+        last_error_ = err;
+      }
+    } else if (!last_error_.empty()) {
+      log::info("sessions.index_resumed").kv("dir", options_.audit_directory);
+      last_error_.clear();
+    }
+    lock.lock();
+    // A full pass means a backlog: go on at once.
+    if (n.ok() && *n == kLinesPerPass) continue;
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
+                 [this] { return stop_requested_; });
+  }
+}
+
+}  // namespace pamproxy::store
