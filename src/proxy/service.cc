@@ -23,6 +23,14 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
   l.http = http::limits_from(c.limits);
   shared->stage = std::make_unique<PassThroughStage>();
+  ResolverOptions dns;
+  dns.servers = c.upstream.dns_servers;
+  dns.cache_entries = static_cast<size_t>(c.upstream.dns_cache_entries);
+  dns.ttl_max_s = c.upstream.dns_ttl_max_s;
+  dns.inboxes = workers;
+  auto resolver = Resolver::start(dns);
+  if (!resolver.ok()) return resolver.status();
+  shared->resolver = std::move(*resolver);
   for (size_t i = 0; i < workers; ++i) shared->metrics.push_back(std::make_unique<ProxyMetrics>());
   return shared;
 }
@@ -52,6 +60,36 @@ ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
       shared_(shared),
       metrics_(*shared.metrics[static_cast<size_t>(worker.index())]) {
   PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
+  if (shared_.resolver) arm_dns_inbox();
+}
+
+void ProxyService::arm_dns_inbox() {
+  io_uring_sqe* s = worker_.ring().sqe();
+  io_uring_prep_read(s, shared_.resolver->inbox_fd(static_cast<size_t>(worker_.index())),
+                     &dns_inbox_value_, sizeof(dns_inbox_value_), 0);
+  io_uring_sqe_set_data64(s, engine::pack_user_data(this, 0));
+  dns_inbox_armed_ = true;
+}
+
+void ProxyService::on_cqe(uint8_t, int32_t res, uint32_t) {
+  dns_inbox_armed_ = false;
+  dns_answers_.clear();
+  shared_.resolver->take_answers(static_cast<size_t>(worker_.index()), &dns_answers_);
+  for (Resolver::Answer& a : dns_answers_) {
+    auto it = dns_waiting_.find(a.cookie);
+    if (it == dns_waiting_.end()) continue;  // the tunnel closed meanwhile
+    Tunnel* t = it->second;
+    dns_waiting_.erase(it);
+    t->on_resolved(a.addresses);
+  }
+  if (res >= 0 || res == -EAGAIN || res == -EINTR) arm_dns_inbox();
+}
+
+uint64_t ProxyService::await_dns(Tunnel* tunnel, std::string_view host) {
+  const uint64_t cookie = next_dns_cookie_++;
+  if (!shared_.resolver->submit(host, static_cast<size_t>(worker_.index()), cookie)) return 0;
+  dns_waiting_.emplace(cookie, tunnel);
+  return cookie;
 }
 
 ProxyService::~ProxyService() {

@@ -72,7 +72,9 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
   started_ms_ = worker_.now_ms();
 }
 
-Tunnel::~Tunnel() = default;
+Tunnel::~Tunnel() {
+  if (dns_cookie_ != 0) service_.cancel_dns(dns_cookie_);
+}
 
 void Tunnel::start() {
   service_.metrics().tunnels_opened.add();
@@ -149,12 +151,59 @@ void Tunnel::route() {
     upstream_address_.ip = *ip;
     upstream_address_.port = target_.port;
   } else {
-    reply_plain(502, "ProxyDnsUnavailable",
-                "this build resolves names only through [upstream] resolve overrides; " +
-                    target_.host + " has none",
+    resolve();
+    return;
+  }
+  established();
+}
+
+// A name without an override: the resolver's cache answers at once, or the tunnel waits for the
+// answer, bounded by upstream_connect_ms (early client bytes are kept as in kReplying).
+void Tunnel::resolve() {
+  if (!shared_.resolver) {
+    reply_plain(502, "ProxyDnsUnavailable", target_.host + " has no [upstream] resolve override "
+                "and this proxy runs without a resolver", Cause::kDnsFailed);
+    return;
+  }
+  if (auto hit = shared_.resolver->cached(target_.host)) {
+    state_ = State::kResolving;
+    on_resolved(*hit);
+    return;
+  }
+  dns_cookie_ = service_.await_dns(this, target_.host);
+  if (dns_cookie_ == 0) {
+    reply_plain(503, "ProxyDnsBusy", "too many DNS lookups in progress; retry shortly",
                 Cause::kDnsFailed);
     return;
   }
+  state_ = State::kResolving;
+  arm(shared_.limits.upstream_connect_ms);
+}
+
+void Tunnel::on_resolved(const absl::StatusOr<Addresses>& addresses) {
+  if (state_ != State::kResolving) return;
+  dns_cookie_ = 0;
+  if (!addresses.ok()) {
+    reply_plain(502, "ProxyDnsFailed", std::string(addresses.status().message()),
+                Cause::kDnsFailed);
+    return;
+  }
+  // Rule 3 of DestinationPolicy: a public name must not lead to the appliance's neighbourhood.
+  for (const net::IpAddress& ip : *addresses) {
+    if (shared_.destinations.address_permitted(ip)) {
+      upstream_address_.ip = ip;
+      upstream_address_.port = target_.port;
+      established();
+      return;
+    }
+  }
+  reply_plain(403, "DestinationNotAllowed",
+              target_.host + " resolves only to loopback, link-local or private addresses (" +
+                  addresses->front().to_string() + ")",
+              Cause::kForbidden);
+}
+
+void Tunnel::established() {
   state_ = State::kReplying;
   head_.assign(kEstablished);
   cause_ = Cause::kInternal;
@@ -480,6 +529,7 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
     case State::kConnectHead:
       on_connect_bytes(bytes);
       return;
+    case State::kResolving:
     case State::kReplying:
     case State::kUpstreamConnect:
       // Early bytes (the ClientHello before our 200 went out, or requests before the upstream
@@ -734,6 +784,14 @@ void Tunnel::on_timer(engine::Timer&) {
     case State::kReplying:
       close_now(Cause::kConnectTimeout);
       return;
+    case State::kResolving:
+      if (dns_cookie_ != 0) service_.cancel_dns(dns_cookie_);
+      dns_cookie_ = 0;
+      reply_plain(504, "ProxyDnsTimeout",
+                  "no DNS answer for " + target_.host + " within " +
+                      std::to_string(shared_.limits.upstream_connect_ms) + " ms",
+                  Cause::kDnsFailed);
+      return;
     case State::kClientHandshake:
       close_now(Cause::kTlsTimeout);
       return;
@@ -757,7 +815,8 @@ void Tunnel::on_timer(engine::Timer&) {
 }
 
 void Tunnel::drain() {
-  if (state_ == State::kConnectHead || state_ == State::kClientHandshake) {
+  if (state_ == State::kConnectHead || state_ == State::kClientHandshake ||
+      state_ == State::kResolving) {
     close_now(Cause::kDrained);
   } else if (state_ == State::kRelay) {
     // Between exchanges the tunnel is quiet: give it a short quiet period, not the full idle.

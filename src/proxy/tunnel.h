@@ -38,12 +38,15 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   void start();
   void drain();                   // shutdown began
   void abort(Cause cause);        // close now
+  // The resolver's answer for the CONNECT host (kResolving only; ignored otherwise).
+  void on_resolved(const absl::StatusOr<Addresses>& addresses);
   size_t index = 0;               // position in the service's list
   const net::SocketAddress& peer() const { return peer_; }
 
  private:
   enum class State {
     kConnectHead,
+    kResolving,         // waiting for DNS (names without a resolve override)
     kReplying,          // sending 200 or an error on the plain leg
     kClientHandshake,
     kUpstreamConnect,
@@ -87,6 +90,8 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
 
   void on_connect_bytes(std::span<const uint8_t> bytes);
   void route();
+  void resolve();
+  void established();
   void reply_plain(int status, std::string_view code, std::string message, Cause cause);
   void start_client_tls();
   void connect_upstream();
@@ -123,6 +128,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   std::string backlog_[2];  // ciphertext received while the plaintext buffer was full
   ConnectTarget target_;
   net::SocketAddress upstream_address_;
+  uint64_t dns_cookie_ = 0;  // while kResolving
   std::unique_ptr<tls::Session> client_tls_;
   std::unique_ptr<tls::Session> upstream_tls_;
   Outbox client_out_;

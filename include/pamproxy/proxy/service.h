@@ -4,8 +4,10 @@
 // contexts, the stage, every worker's metrics). The service owns its worker's tunnels.
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "pamproxy/audit/ring.h"
 #include "pamproxy/config/config.h"
@@ -14,6 +16,7 @@
 #include "pamproxy/policy/snapshot.h"
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/resolver.h"
 #include "pamproxy/proxy/stage.h"
 #include "pamproxy/tls/runtime.h"
 
@@ -39,6 +42,8 @@ struct ProxyShared {
   // The CA, leaf cache, the client-facing and upstream contexts, and the kTLS decision.
   std::unique_ptr<tls::Runtime> tls;
   std::unique_ptr<Stage> stage;
+  // DNS for names without an [upstream] resolve override; one inbox per worker.
+  std::unique_ptr<Resolver> resolver;
   std::vector<std::unique_ptr<ProxyMetrics>> metrics;  // one per worker, by index
   // The store's snapshot publisher (each worker keeps its own SnapshotReader); null when the
   // daemon runs without a store (tests of the bare engine).
@@ -56,7 +61,7 @@ struct ProxyShared {
   std::vector<const ProxyMetrics*> metrics_view() const;
 };
 
-class ProxyService final : public engine::Service {
+class ProxyService final : public engine::Service, private engine::IoHandler {
  public:
   ProxyService(engine::Worker& worker, const ProxyShared& shared);
   ~ProxyService() override;
@@ -73,6 +78,10 @@ class ProxyService final : public engine::Service {
   bool draining() const { return draining_; }
   // Called by a tunnel once both its sockets are closed; frees it.
   void tunnel_finished(Tunnel* tunnel);
+  // DNS for a tunnel: returns the cookie its answer will carry, or 0 when the resolver is busy.
+  // The answer calls Tunnel::on_resolved unless cancel_dns(cookie) came first.
+  uint64_t await_dns(Tunnel* tunnel, std::string_view host);
+  void cancel_dns(uint64_t cookie) { dns_waiting_.erase(cookie); }
 
  private:
   engine::Worker& worker_;
@@ -81,6 +90,15 @@ class ProxyService final : public engine::Service {
   std::vector<Tunnel*> tunnels_;  // index kept in each tunnel: O(1) removal
   std::vector<Tunnel*> finished_;  // closed, freed in after_dispatch()
   bool draining_ = false;
+
+  // The resolver's answers for this worker: its inbox eventfd, read through the ring.
+  void on_cqe(uint8_t tag, int32_t res, uint32_t flags) override;
+  void arm_dns_inbox();
+  absl::flat_hash_map<uint64_t, Tunnel*> dns_waiting_;
+  std::vector<Resolver::Answer> dns_answers_;
+  uint64_t next_dns_cookie_ = 1;
+  uint64_t dns_inbox_value_ = 0;
+  bool dns_inbox_armed_ = false;
 };
 
 }  // namespace pamproxy::proxy
