@@ -23,6 +23,9 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
   l.http = http::limits_from(c.limits);
   shared->stage = std::make_unique<PassThroughStage>();
+  shared->audit_before_forward = c.audit.durability == config::Durability::kBeforeForward;
+  shared->audit_refuse_when_full = c.audit.on_full == config::OnFull::kRefuse;
+  shared->audit_hold_timeout_ms = static_cast<uint64_t>(c.audit.hold_timeout_ms);
   ResolverOptions dns;
   dns.servers = c.upstream.dns_servers;
   dns.cache_entries = static_cast<size_t>(c.upstream.dns_cache_entries);
@@ -58,7 +61,12 @@ std::vector<const ProxyMetrics*> ProxyShared::metrics_view() const {
 ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
     : worker_(worker),
       shared_(shared),
-      metrics_(*shared.metrics[static_cast<size_t>(worker.index())]) {
+      metrics_(*shared.metrics[static_cast<size_t>(worker.index())]),
+      audit_gate_(worker.ring(),
+                  shared.audit_rings.empty()
+                      ? nullptr
+                      : shared.audit_rings[static_cast<size_t>(worker.index())],
+                  shared.audit_before_forward) {
   PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
   if (shared_.resolver) arm_dns_inbox();
 }

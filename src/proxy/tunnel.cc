@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/time/clock.h"
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/engine/worker.h"
@@ -633,6 +634,7 @@ void Tunnel::pump() {
             .kv("upstream_tls", upstream_tls_->version_name())
             .kv("upstream_resumed", upstream_tls_->resumed())
             .kv("tls_path", "userspace");
+        audit_tunnel(audit::EventType::kTunnelOpened, Cause::kInternal);
         relay_activity(!c2u_.empty());
       } else if (upstream_tls_->state() == tls::State::kClosed && state_ == State::kRelay) {
         upstream_done_ = true;
@@ -828,6 +830,35 @@ void Tunnel::abort(Cause cause) { close_now(cause); }
 
 void Tunnel::finish(Cause cause) { close_now(cause); }
 
+// Tunnel life events go to the audit trail without waiting (nothing is forwarded on them). A full
+// ring cannot hold a closing tunnel: the event is counted as refused and logged, never silent.
+void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
+  AuditGate& gate = service_.audit();
+  if (!gate.enabled()) return;
+  audit::Event* e = gate.claim();
+  if (e == nullptr) {
+    gate.note_refusal();
+    log::error("audit.event_refused")
+        .kv("event", audit::event_type_name(type))
+        .kv("target", describe_target())
+        .kv("detail", "the worker's audit ring is full");
+    return;
+  }
+  e->clear();
+  e->type = type;
+  e->time_unix_ns = absl::ToUnixNanos(absl::Now());
+  e->source_ip.assign(peer_.ip.to_string());
+  e->source_port = peer_.port;
+  e->target_host.assign(target_.authority());
+  if (type == audit::EventType::kTunnelClosed) {
+    e->bytes_in = client_.bytes_in();
+    e->bytes_out = client_.bytes_out();
+    e->duration_us = (worker_.now_ms() - started_ms_) * 1000;
+    e->detail.assign(cause_name(cause));
+  }
+  gate.publish();
+}
+
 void Tunnel::close_now(Cause cause) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
@@ -846,6 +877,7 @@ void Tunnel::close_now(Cause cause) {
       .kv("ms", worker_.now_ms() - started_ms_);
   service_.metrics().bytes_client_out.add(client_.bytes_out());
   service_.metrics().bytes_upstream_out.add(upstream_.bytes_out());
+  if (!target_.host.empty()) audit_tunnel(audit::EventType::kTunnelClosed, cause);
   // Either close may report on_closed at once; the service frees this tunnel only after the
   // current completion has been handled (ProxyService::after_dispatch).
   client_.close();

@@ -115,6 +115,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   bool on_request_head();
   void send_upstream(Plain& plain);
   std::string describe_target() const;
+  void audit_tunnel(audit::EventType type, Cause cause);
 
   ProxyService& service_;
   engine::Worker& worker_;

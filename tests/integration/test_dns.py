@@ -3,11 +3,12 @@ the upstream at the address DNS gave; a name that resolves to a private address 
 unless [proxy] private_destinations_allowed admits it (no SSRF through a public-looking name);
 a name that does not exist is a 502 that says so; answers are cached (one question per name)."""
 
+import json
 import os
 import unittest
 
 from dns_responder import DnsResponder
-from harness import Daemon, TempDir
+from harness import PAMCTL, Daemon, TempDir
 from test_engine import CURL, clean_env
 from tls_upstream import TlsUpstream, free_port, make_ca_and_leaf
 
@@ -70,6 +71,23 @@ class ResolvedByDns(unittest.TestCase):
             self.assertEqual(f.upstream.seen[-1][2].split(":")[0], NAME)
             # A and AAAA once each: the second tunnel used the cache.
             self.assertEqual(f.dns.asked(NAME), 2)
+            # Both tunnels are in the audit trail, opened and closed, with their target.
+            f.daemon.stop()
+            audit_dir = os.path.join(f.tmp.path, "state", "audit")
+            out = subprocess.run([PAMCTL, "audit", "search", audit_dir, "--json"],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            events = [json.loads(l) for l in out.stdout.splitlines()]
+            target = "%s:%d" % (NAME, f.upstream.port)
+            opened = [e for e in events if e["eventType"] == "tunnel.opened"]
+            closed = [e for e in events if e["eventType"] == "tunnel.closed"]
+            self.assertEqual(len(opened), 2, events)
+            self.assertEqual(len(closed), 2, events)
+            for e in opened + closed:
+                self.assertEqual(e["targetHost"], target)
+                self.assertEqual(e["sourceIPAddress"], "127.0.0.1")
+            self.assertGreater(closed[0]["bytesIn"], 0)
+            self.assertGreater(closed[0]["bytesOut"], 0)
         finally:
             f.stop()
 

@@ -13,6 +13,7 @@
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/worker.h"
 #include "pamproxy/http/limits.h"
+#include "pamproxy/proxy/audit_gate.h"
 #include "pamproxy/policy/snapshot.h"
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
@@ -50,6 +51,10 @@ struct ProxyShared {
   const policy::SnapshotPublisher* snapshots = nullptr;
   // One audit ring per worker, by index (owned by the audit writer); empty when audit is off.
   std::vector<audit::Ring*> audit_rings;
+  // [audit] durability = "before-forward", on_full, hold_timeout_ms.
+  bool audit_before_forward = true;
+  bool audit_refuse_when_full = false;
+  uint64_t audit_hold_timeout_ms = 5000;
 
   // Everything but the TLS contexts from the configuration; `workers` sizes the metrics.
   static absl::StatusOr<std::unique_ptr<ProxyShared>> from_config(const config::Config& config,
@@ -75,6 +80,7 @@ class ProxyService final : public engine::Service, private engine::IoHandler {
   engine::Worker& worker() { return worker_; }
   const ProxyShared& shared() const { return shared_; }
   ProxyMetrics& metrics() { return metrics_; }
+  AuditGate& audit() { return audit_gate_; }
   bool draining() const { return draining_; }
   // Called by a tunnel once both its sockets are closed; frees it.
   void tunnel_finished(Tunnel* tunnel);
@@ -90,6 +96,7 @@ class ProxyService final : public engine::Service, private engine::IoHandler {
   std::vector<Tunnel*> tunnels_;  // index kept in each tunnel: O(1) removal
   std::vector<Tunnel*> finished_;  // closed, freed in after_dispatch()
   bool draining_ = false;
+  AuditGate audit_gate_;
 
   // The resolver's answers for this worker: its inbox eventfd, read through the ring.
   void on_cqe(uint8_t tag, int32_t res, uint32_t flags) override;
