@@ -1,11 +1,15 @@
 """Opens N established tunnels through the proxy (CONNECT + TLS handshake, no request) and
-prints pamproxyd's resident memory before and after, per tunnel."""
+prints pamproxyd's resident memory before and after, per tunnel: right after opening them, and
+again after SETTLE seconds of quiet (optional 7th argument, default 4), once quiet tunnels have
+given their buffers back."""
 import socket
 import ssl
 import sys
+import time
 
 host, port, target, ca, n, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], \
     int(sys.argv[5]), sys.argv[6]
+settle = float(sys.argv[7]) if len(sys.argv) > 7 else 4.0
 
 
 def rss_kib():
@@ -27,5 +31,8 @@ for _ in range(n):
     t = ctx.wrap_socket(s, server_hostname=target.rsplit(":", 1)[0])
     keep.append(t)
 after = rss_kib()
-print("idle_tunnels=%d rss_before_kib=%d rss_after_kib=%d per_tunnel_kib=%.1f" %
-      (n, before, after, (after - before) / n))
+time.sleep(settle)  # quiet: let the proxy release what idle tunnels do not need
+settled = rss_kib()
+print("idle_tunnels=%d rss_before_kib=%d rss_after_kib=%d per_tunnel_kib=%.1f "
+      "after_%.0fs_quiet_per_tunnel_kib=%.1f" %
+      (n, before, after, (after - before) / n, settle, (settled - before) / n))

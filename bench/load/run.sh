@@ -28,10 +28,10 @@ pin_threads = true
 [limits]
 connections_per_client_max = 20000
 [log]
-level = "warn"
+level = "${LOG_LEVEL:-warn}"
 TOML
 sleep 0.3
-"$build/src/daemon/pamproxyd" --config "$work/p.toml" 2>"$work/pamproxyd.log" &
+"${PAMPROXYD:-$build/src/daemon/pamproxyd}" --config "$work/p.toml" 2>"$work/pamproxyd.log" &
 pid=$!
 for _ in $(seq 100); do [[ -f "$work/state/ca/ca.pem" ]] && break; sleep 0.05; done
 sleep 0.3
@@ -43,13 +43,26 @@ run() {
   echo -n "direct: "; load "${direct[@]}" "$@" | tail -1 || true
   echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -1 || true
 }
+# SCENARIOS picks a subset (default: all); IDLE_ONLY=1 runs only the memory measurement.
+scenarios=" ${SCENARIOS:-small tunnel download upload} "
+want() { [[ -z "${IDLE_ONLY:-}" && "$scenarios" == *" $1 "* ]]; }
+if want small; then
 run "small requests, keep-alive, 64 connections, 1 KiB responses" --connections 64 --response-bytes 1024
+fi
+if want tunnel; then
 run "new tunnel (CONNECT + handshake) per request, 16 connections" --connections 16 --new-tunnel
+fi
+if want download; then
 run "64 MiB responses (download), 2 connections" --connections 2 --response-bytes 67108864
+fi
+if want upload; then
 run "64 MiB requests (upload), 2 connections" --connections 2 --request-bytes 67108864
+fi
+if [[ -z "${IDLE_ONLY:-}" ]]; then
 if [[ -n "${RATE:-}" ]]; then
   run "paced at $RATE req/s, 64 connections, 1 KiB responses" --connections 64 \
     --response-bytes 1024 --rate "$RATE"
+fi
 fi
 echo "## memory per idle tunnel"
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }

@@ -56,6 +56,9 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
          [](const ProxyMetrics& m) { return m.upstream_handshakes.get(); });
   family("tls_userspace_total", "counter", "tunnels relayed with user-space TLS",
          [](const ProxyMetrics& m) { return m.tls_userspace.get(); });
+  family("tunnel_idle_releases_total", "counter",
+         "quiet tunnels that gave their relay and TLS record buffers back",
+         [](const ProxyMetrics& m) { return m.idle_releases.get(); });
   family("tls_ktls_total", "counter", "tunnels relayed with kernel TLS",
          [](const ProxyMetrics& m) { return m.tls_ktls.get(); });
   family("client_bytes_in_total", "counter", "bytes received from clients",

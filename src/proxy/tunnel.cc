@@ -1,5 +1,7 @@
 #include "tunnel.h"
 
+#include <sys/mman.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +18,9 @@ namespace {
 constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
 // While draining, a relaying tunnel that has been quiet this long is between exchanges.
 constexpr uint64_t kDrainQuietMs = 1000;
+// An established tunnel with nothing in flight for this long gives its relay buffers' pages and
+// its TLS sessions' record buffers back; the next bytes bring them in again.
+constexpr uint64_t kQuietReleaseMs = 2000;
 // Passes of pump() per event: each pass moves at most one buffer each way.
 constexpr int kPumpPasses = 8;
 // Ciphertext a client may send before its tunnel's upstream is ready (see on_data).
@@ -39,24 +44,30 @@ Cause cause_for_tls(tls::Failure f, bool client_side) {
 
 }  // namespace
 
-std::span<uint8_t> Tunnel::Outbox::free_space() {
-  if (!buf[filling]) {
-    buf[0] = std::make_unique<uint8_t[]>(kBytes);
-    buf[1] = std::make_unique<uint8_t[]>(kBytes);
-  }
-  return {buf[filling].get() + len[filling], kBytes - len[filling]};
+Tunnel::RelayMemory::~RelayMemory() {
+  if (base != nullptr) ::munmap(base, kBytes);
+}
+
+bool Tunnel::RelayMemory::map() {
+  void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  base = static_cast<uint8_t*>(p);
+  return true;
+}
+
+void Tunnel::RelayMemory::release() {
+  if (base != nullptr) ::madvise(base, kBytes, MADV_DONTNEED);
 }
 
 std::span<uint8_t> Tunnel::Plain::free_space() {
-  if (!buf) buf = std::make_unique<uint8_t[]>(kBytes);
   if (begin == end) {
     begin = end = 0;
   } else if (begin > 0 && end == kBytes) {
-    std::memmove(buf.get(), buf.get() + begin, end - begin);
+    std::memmove(buf, buf + begin, end - begin);
     end -= begin;
     begin = 0;
   }
-  return {buf.get() + end, kBytes - end};
+  return {buf + end, kBytes - end};
 }
 
 Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
@@ -230,6 +241,20 @@ void Tunnel::reply_plain(int status, std::string_view code, std::string message,
 // ---------------------------------------------------------------- TLS legs
 
 void Tunnel::start_client_tls() {
+  if (!relay_memory_.map()) {
+    log::error("tunnel.memory_failed").kv("detail", std::strerror(errno));
+    close_now(Cause::kInternal);
+    return;
+  }
+  uint8_t* p = relay_memory_.base;
+  for (Outbox* box : {&client_out_, &upstream_out_}) {
+    for (uint8_t*& b : box->buf) {
+      b = p;
+      p += Outbox::kBytes;
+    }
+  }
+  c2u_.buf = p;
+  u2c_.buf = p + Plain::kBytes;
   auto s = tls::Session::server(*shared_.tls->proxy_server);
   if (!s.ok()) {
     log::error("tunnel.tls_setup_failed").kv("detail", std::string(s.status().message()));
@@ -454,7 +479,7 @@ void Tunnel::flush(engine::Stream& stream, Outbox& box) {
   box.filling = 1 - box.filling;
   box.len[box.filling] = 0;
   box.busy = true;
-  stream.send({box.buf[sending].get(), box.len[sending]});
+  stream.send({box.buf[sending], box.len[sending]});
 }
 
 void Tunnel::tls_failed(bool client_side) {
@@ -678,8 +703,7 @@ void Tunnel::pump() {
       if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < Plain::kBytes / 2) {
         client_.start_receiving();
       }
-      if ((!backlog_[0].empty() || client_tls_->has_buffered_plaintext()) &&
-          !c2u_.free_space().empty()) {
+      if ((!backlog_[0].empty() || client_tls_->has_buffered_plaintext()) && c2u_.has_room()) {
         progress = true;
       }
     }
@@ -687,13 +711,44 @@ void Tunnel::pump() {
       if (!upstream_.receiving() && backlog_[1].empty() && u2c_.used() < Plain::kBytes / 2) {
         upstream_.start_receiving();
       }
-      if ((!backlog_[1].empty() || upstream_tls_->has_buffered_plaintext()) &&
-          !u2c_.free_space().empty()) {
+      if ((!backlog_[1].empty() || upstream_tls_->has_buffered_plaintext()) && u2c_.has_room()) {
         progress = true;
       }
     }
-    if (!progress) return;
+    if (!progress) {
+      if (state_ == State::kRelay && !quiet_timer_.armed() && quiet()) {
+        worker_.timers().arm(quiet_timer_, worker_.now_ms(), kQuietReleaseMs);
+      }
+      return;
+    }
   }
+}
+
+// Nothing in flight in either direction: no request or response bytes held, nothing to
+// encrypt or send, the sessions hold no partial record.
+bool Tunnel::quiet() const {
+  return state_ == State::kRelay && req_phase_ == RequestPhase::kHead &&
+         head_out_sent_ == head_out_.size() && body_approved_ == 0 && c2u_.empty() &&
+         u2c_.empty() && client_out_.empty() && upstream_out_.empty() && backlog_[0].empty() &&
+         backlog_[1].empty() && !client_tls_->has_buffered_plaintext() &&
+         !upstream_tls_->has_buffered_plaintext() && !client_tls_->has_pending_output() &&
+         !upstream_tls_->has_pending_output();
+}
+
+void Tunnel::release_idle_memory() {
+  relay_memory_.release();  // quiet(): every buffer is empty, nothing is being sent
+  client_tls_->release_buffers();
+  upstream_tls_->release_buffers();
+  if (req_head_.empty()) std::string().swap(req_head_);
+  if (head_out_sent_ == head_out_.size()) {
+    std::string().swap(head_out_);
+    head_out_sent_ = 0;
+  }
+  for (std::string& b : backlog_) {
+    if (b.empty()) std::string().swap(b);
+  }
+  service_.metrics().idle_releases.add();
+  log::debug("tunnel.idle_release").kv("worker", worker_.index()).kv("target", describe_target());
 }
 
 void Tunnel::on_eof(engine::Stream& s) {
@@ -780,7 +835,11 @@ void Tunnel::on_closed(engine::Stream& s) {
   if (client_closed_ && upstream_closed_) service_.tunnel_finished(this);
 }
 
-void Tunnel::on_timer(engine::Timer&) {
+void Tunnel::on_timer(engine::Timer& t) {
+  if (&t == &quiet_timer_) {
+    if (quiet()) release_idle_memory();
+    return;
+  }
   switch (state_) {
     case State::kConnectHead:
     case State::kReplying:
@@ -863,6 +922,7 @@ void Tunnel::close_now(Cause cause) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
   worker_.timers().cancel(timer_);
+  worker_.timers().cancel(quiet_timer_);
   service_.metrics().count_close(cause);
   if (counted_open_) service_.metrics().tunnels_open.sub();
   log::info("tunnel.closed")

@@ -59,23 +59,36 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   // An outbox: `sending` is lent to the Stream until on_sent; `filling` takes new bytes.
   struct Outbox {
     static constexpr size_t kBytes = 34 * 1024;  // two full TLS records
-    std::unique_ptr<uint8_t[]> buf[2];
+    uint8_t* buf[2] = {nullptr, nullptr};        // in the tunnel's RelayMemory
     size_t len[2] = {0, 0};
     int filling = 0;
     bool busy = false;  // buf[1 - filling] is being sent
-    std::span<uint8_t> free_space();
+    std::span<uint8_t> free_space() { return {buf[filling] + len[filling], kBytes - len[filling]}; }
     void commit(size_t n) { len[filling] += n; }
     bool empty() const { return len[filling] == 0 && !busy; }
   };
   struct Plain {
     static constexpr size_t kBytes = 16 * 1024;
-    std::unique_ptr<uint8_t[]> buf;
+    uint8_t* buf = nullptr;  // in the tunnel's RelayMemory
     size_t begin = 0;
     size_t end = 0;
     bool empty() const { return begin == end; }
     size_t used() const { return end - begin; }
     std::span<uint8_t> free_space();
-    std::span<const uint8_t> data() const { return {buf.get() + begin, end - begin}; }
+    // free_space() would not be empty.
+    bool has_room() const { return begin > 0 || end < kBytes; }
+    std::span<const uint8_t> data() const { return {buf + begin, end - begin}; }
+  };
+  // The four relay buffers in one private anonymous mapping: pages become resident only when
+  // bytes are written to them, and a quiet tunnel gives them all back at once (MADV_DONTNEED),
+  // with no malloc fragmentation left behind. Mapped on first use (a tunnel refused at CONNECT
+  // never maps it).
+  struct RelayMemory {
+    static constexpr size_t kBytes = 4 * Outbox::kBytes + 2 * Plain::kBytes;  // 168 KiB
+    uint8_t* base = nullptr;
+    ~RelayMemory();
+    bool map();
+    void release();
   };
 
   // Stream::Events
@@ -108,6 +121,8 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   void close_now(Cause cause);
   void arm(uint64_t ms);
   void relay_activity(bool client_to_upstream);
+  bool quiet() const;
+  void release_idle_memory();
   // The request gate: parses each request head out of c2u_, checks Host against the CONNECT
   // target, runs the stage, then lets the body through exactly as framed. False = the tunnel
   // is finishing (an error was answered).
@@ -125,6 +140,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   engine::Stream client_;
   engine::Stream upstream_;
   engine::Timer timer_{this};
+  engine::Timer quiet_timer_{this};  // kQuietReleaseMs after the relay went quiet
   std::string head_;  // the CONNECT head so far, then the plain-leg reply being sent
   std::string backlog_[2];  // ciphertext received while the plaintext buffer was full
   ConnectTarget target_;
@@ -132,6 +148,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   uint64_t dns_cookie_ = 0;  // while kResolving
   std::unique_ptr<tls::Session> client_tls_;
   std::unique_ptr<tls::Session> upstream_tls_;
+  RelayMemory relay_memory_;
   Outbox client_out_;
   Outbox upstream_out_;
   Plain c2u_;

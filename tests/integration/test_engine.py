@@ -3,6 +3,7 @@ proxy, TLS intercepted with the appliance CA, to a local TLS upstream that trust
 ours (its own test CA, given to pamproxyd as [tls] upstream_ca_file)."""
 
 import hashlib
+import http.client
 import os
 import socket
 import ssl
@@ -128,6 +129,26 @@ class CurlThroughProxy(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn(b'subjectAltName: host "localhost" matched', out.stderr)
         self.assertIn(b"pamproxy", out.stderr)  # issued by the appliance CA, not the upstream's
+
+
+class QuietTunnel(unittest.TestCase):
+    def test_quiet_tunnel_gives_buffers_back_and_serves_again(self):
+        f = EngineFixture(extra_toml='[log]\nlevel = "debug"\n')
+        try:
+            ctx = ssl.create_default_context(cafile=f.ca)
+            conn = http.client.HTTPSConnection("127.0.0.1", f.port, context=ctx, timeout=30)
+            conn.set_tunnel("localhost", f.upstream.port)
+            conn.request("GET", "/bytes/100000")
+            first = conn.getresponse().read()
+            self.assertEqual(first, pattern(100000))
+            # Quiet for a while: the relay and TLS record buffers go back.
+            f.daemon.wait_event("tunnel.idle_release", timeout=15)
+            conn.request("GET", "/bytes/300001")  # the same tunnel, buffers allocated again
+            second = conn.getresponse().read()
+            self.assertEqual(second, pattern(300001))
+            conn.close()
+        finally:
+            f.stop()
 
 
 class AwsCliThroughProxy(unittest.TestCase):
