@@ -31,7 +31,7 @@ connections_per_client_max = 20000
 level = "${LOG_LEVEL:-warn}"
 TOML
 sleep 0.3
-"${PAMPROXYD:-$build/src/daemon/pamproxyd}" --config "$work/p.toml" 2>"$work/pamproxyd.log" &
+"${PAMPROXYD:-$build/src/daemon/pamproxyd}" --config "$work/p.toml" >/dev/null 2>"$work/pamproxyd.log" &
 pid=$!
 for _ in $(seq 100); do [[ -f "$work/state/ca/ca.pem" ]] && break; sleep 0.05; done
 sleep 0.3

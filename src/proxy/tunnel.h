@@ -58,7 +58,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
 
   // An outbox: `sending` is lent to the Stream until on_sent; `filling` takes new bytes.
   struct Outbox {
-    static constexpr size_t kBytes = 34 * 1024;  // two full TLS records
+    static constexpr size_t kBytes = 68 * 1024;  // four full TLS records
     uint8_t* buf[2] = {nullptr, nullptr};        // in the tunnel's RelayMemory
     size_t len[2] = {0, 0};
     int filling = 0;
@@ -68,7 +68,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
     bool empty() const { return len[filling] == 0 && !busy; }
   };
   struct Plain {
-    static constexpr size_t kBytes = 16 * 1024;
+    static constexpr size_t kBytes = 64 * 1024;
     uint8_t* buf = nullptr;  // in the tunnel's RelayMemory
     size_t begin = 0;
     size_t end = 0;
@@ -84,7 +84,7 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   // with no malloc fragmentation left behind. Mapped on first use (a tunnel refused at CONNECT
   // never maps it).
   struct RelayMemory {
-    static constexpr size_t kBytes = 4 * Outbox::kBytes + 2 * Plain::kBytes;  // 168 KiB
+    static constexpr size_t kBytes = 4 * Outbox::kBytes + 2 * Plain::kBytes;  // 400 KiB
     uint8_t* base = nullptr;
     ~RelayMemory();
     bool map();
