@@ -16,6 +16,7 @@ cat > "$work/p.toml" <<TOML
 [proxy]
 listen = ["127.0.0.1:$px_port"]
 destination_allowlist = ["localhost:$up_port"]
+mode = "pass-through"
 [upstream]
 resolve = [{ host = "localhost", address = "127.0.0.1:$up_port" }]
 [tls]

@@ -278,6 +278,14 @@ std::vector<Field> build() {
   f.push_back(int_field("proxy", "replay_cache_entries",
                         "signatures remembered per worker to refuse exact replays", kRestart,
                         REF(int64_t, proxy.replay_cache_entries), 0, 1 << 24));
+  f.push_back(enum_field<ProxyMode>(
+      "proxy", "mode",
+      "what runs between a request head and the upstream: \"zero-trust\" verifies the token's "
+      "signature, authorizes and re-signs with the record's keys; \"pass-through\" relays "
+      "requests unverified and is accepted only when every allowed destination is pinned to a "
+      "loopback address by [upstream] resolve (engine tests and benchmarks)",
+      kRestart, REF(ProxyMode, proxy.mode),
+      {{"zero-trust", ProxyMode::kZeroTrust}, {"pass-through", ProxyMode::kPassThrough}}));
 
   // [engine]
   f.push_back(threads_field());

@@ -27,6 +27,7 @@
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/proxy/service.h"
+#include "pamproxy/proxy/zero_trust.h"
 #include "pamproxy/store/session_indexer.h"
 #include "pamproxy/store/store.h"
 
@@ -91,10 +92,6 @@ class Daemon {
         .kv("component", "admin")
         .kv("detail", "this build has no admin API: nothing listens on [admin] listen")
         .kv("admin_listen", config_.admin.listen);
-    log::warn("daemon.component_missing")
-        .kv("component", "zero_trust")
-        .kv("detail", "requests are not yet verified or re-signed: tunnels pass them unchanged, "
-                      "and only to [proxy] destination_allowlist");
 
     int code = serve_signals();
     stop_engine();
@@ -225,6 +222,23 @@ class Daemon {
     }
     (*shared)->snapshots = &store_->publisher();
     (*shared)->audit_rings = worker_rings_;
+    if (!(*shared)->make_stage) {
+      proxy::ZeroTrustOptions zt;
+      zt.clock_skew_s = config_.proxy.clock_skew_s;
+      zt.presigned_expiry_max_s = config_.proxy.presigned_expiry_max_s;
+      zt.buffered_body_bytes_max = static_cast<uint64_t>(config_.proxy.buffered_body_bytes_max);
+      zt.replay_cache_entries = static_cast<size_t>(config_.proxy.replay_cache_entries);
+      const policy::SnapshotPublisher* snapshots = &store_->publisher();
+      (*shared)->make_stage = [snapshots, zt](int worker) {
+        proxy::ZeroTrustOptions o = zt;
+        o.worker = worker;
+        return std::make_unique<proxy::ZeroTrustStage>(*snapshots, std::move(o));
+      };
+    } else {
+      log::warn("proxy.pass_through")
+          .kv("detail", "[proxy] mode = \"pass-through\": requests are relayed unverified to the "
+                        "loopback destinations pinned by [upstream] resolve");
+    }
     shared_ = std::move(*shared);
     const proxy::ProxyShared* shared_view = shared_.get();
     auto e = engine::Engine::start(*options, [shared_view](engine::Worker& w) {

@@ -1,5 +1,6 @@
 #include "pamproxy/proxy/service.h"
 
+#include "absl/strings/str_cat.h"
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/tls/ktls.h"
@@ -21,8 +22,26 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   l.upstream_response_ms = static_cast<uint64_t>(c.timeouts.upstream_response_ms);
   l.idle_keepalive_ms = static_cast<uint64_t>(c.timeouts.idle_keepalive_ms);
   l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
+  l.buffered_body_bytes_max = static_cast<uint64_t>(c.proxy.buffered_body_bytes_max);
   l.http = http::limits_from(c.limits);
-  shared->stage = std::make_unique<PassThroughStage>();
+  if (c.proxy.mode == config::ProxyMode::kPassThrough) {
+    // Unverified relaying is for engine tests and benchmarks: only toward destinations pinned to
+    // loopback addresses, so it can never carry a request to AWS.
+    for (const std::string& allowed : c.proxy.destination_allowlist) {
+      std::string_view host = std::string_view(allowed).substr(0, allowed.rfind(':'));
+      auto pinned = shared->destinations.override_for(host);
+      auto literal = net::IpAddress::parse(host);
+      const bool loopback = (pinned && pinned->ip.is_loopback()) ||
+                            (literal && literal->is_loopback());
+      if (host.starts_with("*.") || !loopback) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "proxy.mode = \"pass-through\" relays requests unverified and is allowed only when "
+            "every destination is pinned to a loopback address by [upstream] resolve; \"",
+            allowed, "\" is not"));
+      }
+    }
+    shared->make_stage = [](int) { return std::make_unique<PassThroughStage>(); };
+  }
   shared->audit_before_forward = c.audit.durability == config::Durability::kBeforeForward;
   shared->audit_refuse_when_full = c.audit.on_full == config::OnFull::kRefuse;
   shared->audit_hold_timeout_ms = static_cast<uint64_t>(c.audit.hold_timeout_ms);
@@ -68,6 +87,8 @@ ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
                       : shared.audit_rings[static_cast<size_t>(worker.index())],
                   shared.audit_before_forward) {
   PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
+  PAMPROXY_CHECK(shared.make_stage != nullptr);
+  stage_ = shared.make_stage(worker.index());
   if (shared_.resolver) arm_dns_inbox();
 }
 

@@ -45,29 +45,34 @@ Cause cause_for_tls(tls::Failure f, bool client_side) {
 }  // namespace
 
 Tunnel::RelayMemory::~RelayMemory() {
-  if (base != nullptr) ::munmap(base, kBytes);
+  if (base != nullptr) ::munmap(base, bytes);
 }
 
-bool Tunnel::RelayMemory::map() {
-  void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+// Reserved address space, not memory: pages exist once written (MAP_NORESERVE: the body-sized
+// part of c2u is touched only by a request that buffers its body).
+bool Tunnel::RelayMemory::map(size_t size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
   base = static_cast<uint8_t*>(p);
+  bytes = size;
   return true;
 }
 
 void Tunnel::RelayMemory::release() {
-  if (base != nullptr) ::madvise(base, kBytes, MADV_DONTNEED);
+  if (base != nullptr) ::madvise(base, bytes, MADV_DONTNEED);
 }
 
 std::span<uint8_t> Tunnel::Plain::free_space() {
   if (begin == end) {
     begin = end = 0;
-  } else if (begin > 0 && end == kBytes) {
+  } else if (begin > 0 && end >= limit) {
     std::memmove(buf, buf + begin, end - begin);
     end -= begin;
     begin = 0;
   }
-  return {buf + end, kBytes - end};
+  if (end >= limit) return {};
+  return {buf + end, limit - end};
 }
 
 Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
@@ -82,10 +87,12 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
   client_.adopt(fd);
   client_closed_ = false;
   started_ms_ = worker_.now_ms();
+  tunnel_id_ = service.next_tunnel_id();
 }
 
 Tunnel::~Tunnel() {
   if (dns_cookie_ != 0) service_.cancel_dns(dns_cookie_);
+  if (audit_wait_id_ != 0) service_.audit().cancel(audit_wait_id_);
 }
 
 void Tunnel::start() {
@@ -241,7 +248,10 @@ void Tunnel::reply_plain(int status, std::string_view code, std::string message,
 // ---------------------------------------------------------------- TLS legs
 
 void Tunnel::start_client_tls() {
-  if (!relay_memory_.map()) {
+  // c2u can hold a whole buffered body (plus what follows it) besides its usual window.
+  c2u_.capacity = std::max<size_t>(Plain::kBytes, shared_.limits.buffered_body_bytes_max +
+                                                      Plain::kBytes);
+  if (!relay_memory_.map(4 * Outbox::kBytes + Plain::kBytes + c2u_.capacity)) {
     log::error("tunnel.memory_failed").kv("detail", std::strerror(errno));
     close_now(Cause::kInternal);
     return;
@@ -253,8 +263,8 @@ void Tunnel::start_client_tls() {
       p += Outbox::kBytes;
     }
   }
-  c2u_.buf = p;
-  u2c_.buf = p + Plain::kBytes;
+  u2c_.buf = p;
+  c2u_.buf = p + Plain::kBytes;
   auto s = tls::Session::server(*shared_.tls->proxy_server);
   if (!s.ok()) {
     log::error("tunnel.tls_setup_failed").kv("detail", std::string(s.status().message()));
@@ -333,6 +343,13 @@ void Tunnel::encrypt(Plain& plain, tls::Session& session, Outbox& box) {
 
 bool Tunnel::frame_requests() {
   for (int guard = 0; guard < 64; ++guard) {
+    if (req_phase_ == RequestPhase::kAwaitAudit) return true;
+    if (req_phase_ == RequestPhase::kAwaitBody) {
+      if (c2u_.used() < body_needed_) return true;
+      std::string_view body(reinterpret_cast<const char*>(c2u_.data().data()), body_needed_);
+      if (!decide_request(body, true)) return false;
+      continue;
+    }
     if (req_phase_ == RequestPhase::kHead) {
       // One request at a time: the next head is read once the previous one and its body are
       // on their way upstream.
@@ -406,37 +423,133 @@ bool Tunnel::on_request_head() {
                  Cause::kBadRequest);
     return false;
   }
+  return decide_request({}, false);
+}
+
+bool Tunnel::decide_request(std::string_view body, bool body_given) {
+  const http::RequestHead& h = req_parser_.head();
   StageRequest req;
   req.connect_host = target_.host;
   req.connect_port = target_.port;
-  req.client = peer_.ip;
-  req.method = h.method_text();
-  req.target = h.target();
-  req.head = std::string_view(req_head_).substr(0, req_parser_.head_bytes());
-  StageDecision d = shared_.stage->on_request_head(req);
-  if (d.kind == StageDecision::Kind::kDeny) {
-    cause_ = Cause::kDenied;
-    cause_set_ = true;
-    upstream_.close();
-    std::span<uint8_t> room = u2c_.free_space();
-    size_t n = std::min(room.size(), d.bytes.size());
-    std::memcpy(room.data(), d.bytes.data(), n);
-    u2c_.end += n;
-    upstream_done_ = true;
-    state_ = State::kFinishing;
-    arm(shared_.limits.body_stall_ms);
-    return false;
+  req.client = peer_;
+  req.tunnel_id = tunnel_id_;
+  req.head = &h;
+  req.head_bytes = std::string_view(req_head_).substr(0, req_parser_.head_bytes());
+  req.body = body;
+  req.body_given = body_given;
+  StageDecision d = service_.stage().on_request(req);
+  switch (d.kind) {
+    case StageDecision::Kind::kNeedBody:
+      // The stage refused what cannot be buffered (chunked, over the cap) itself.
+      PAMPROXY_CHECK(h.body_kind() == http::BodyKind::kContentLength &&
+                     h.content_length() <= d.body_bytes_max &&
+                     h.content_length() + Plain::kBytes <= c2u_.capacity);
+      body_needed_ = h.content_length();
+      req_phase_ = RequestPhase::kAwaitBody;
+      c2u_.limit = c2u_.capacity;
+      if (h.expect_continue()) {
+        // The client waits for a 100 before the body the decision needs: give it ours.
+        constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+        std::span<uint8_t> room = u2c_.free_space();
+        if (room.size() >= k100.size()) {
+          std::memcpy(room.data(), k100.data(), k100.size());
+          u2c_.end += k100.size();
+        }
+      }
+      return true;
+    case StageDecision::Kind::kDeny:
+      audit_decision(false);
+      deny_request(std::move(d.bytes));
+      return false;
+    case StageDecision::Kind::kForward:
+      break;
   }
-  if (d.bytes.empty()) {
-    head_out_.assign(req.head);
-  } else {
-    head_out_ = std::move(d.bytes);
+  pending_head_ = d.bytes.empty() ? std::string(req.head_bytes) : std::move(d.bytes);
+  switch (audit_decision(true)) {
+    case AuditStep::kGo:
+      release_request();
+      return true;
+    case AuditStep::kWait:
+      req_phase_ = RequestPhase::kAwaitAudit;
+      return true;
+    case AuditStep::kRefused:
+      return false;
   }
+  return false;
+}
+
+Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
+  AuditGate& gate = service_.audit();
+  const audit::Event* e = service_.stage().last_event();
+  if (!gate.enabled() || e == nullptr) return AuditStep::kGo;
+  audit::Event* slot = gate.claim();
+  if (slot == nullptr) {
+    if (!forwarding) {
+      // A denial goes out regardless (nothing reaches AWS); its record could not be kept.
+      gate.note_refusal();
+      log::error("audit.event_refused")
+          .kv("event", "request.denied")
+          .kv("target", describe_target())
+          .kv("detail", "the worker's audit ring is full");
+      return AuditStep::kGo;
+    }
+    if (shared_.audit_refuse_when_full || gate.faulted()) {
+      gate.note_refusal();
+      deny_request(error_response(503, "AuditUnavailable",
+                                  "the audit log cannot record this request now ([audit] on_full "
+                                  "= \"refuse\"); nothing was sent to AWS, retry later",
+                                  ErrorFormat::kText));
+      return AuditStep::kRefused;
+    }
+    gate.note_hold();
+    audit_published_ = false;
+    audit_wait_id_ = gate.wait_space(this);
+    arm(shared_.audit_hold_timeout_ms);
+    return AuditStep::kWait;
+  }
+  *slot = *e;
+  audit_ticket_ = gate.publish();
+  if (!forwarding || !gate.before_forward() || gate.durable(audit_ticket_)) return AuditStep::kGo;
+  audit_published_ = true;
+  audit_wait_id_ = gate.wait_durable(audit_ticket_, this);
+  arm(shared_.audit_hold_timeout_ms);
+  return AuditStep::kWait;
+}
+
+void Tunnel::on_audit_ready() {
+  audit_wait_id_ = 0;
+  if (req_phase_ != RequestPhase::kAwaitAudit || state_ != State::kRelay) return;
+  if (!audit_published_) {  // the ring had no room: try again
+    AuditStep step = audit_decision(true);
+    if (step != AuditStep::kGo) return;
+  }
+  release_request();
+  relay_activity(true);
+  pump();
+}
+
+void Tunnel::release_request() {
+  const http::RequestHead& h = req_parser_.head();
+  head_out_ = std::move(pending_head_);
+  pending_head_.clear();
   head_out_sent_ = 0;
   ++requests_;
+  c2u_.limit = Plain::kBytes;
   req_phase_ = RequestPhase::kBody;
   req_body_.reset(h.body_kind(), h.content_length());
-  return true;
+}
+
+void Tunnel::deny_request(std::string response) {
+  cause_ = Cause::kDenied;
+  cause_set_ = true;
+  upstream_.close();
+  std::span<uint8_t> room = u2c_.free_space();
+  size_t n = std::min(room.size(), response.size());
+  std::memcpy(room.data(), response.data(), n);
+  u2c_.end += n;
+  upstream_done_ = true;
+  state_ = State::kFinishing;
+  arm(shared_.limits.body_stall_ms);
 }
 
 // Sends the approved head, then the approved body bytes, encrypted for the upstream.
@@ -673,7 +786,10 @@ void Tunnel::pump() {
     // after a request the upstream has upstream_response_ms to answer, after a response the
     // client has idle_keepalive_ms to send the next request.
     if (state_ == State::kRelay) {
-      if (!frame_requests()) return;
+      if (!frame_requests()) {
+        if (state_ == State::kFinishing) continue;  // a denial is on its way to the client
+        return;
+      }
       size_t before = c2u_.used() + head_out_.size() - head_out_sent_;
       send_upstream(c2u_);
       if (c2u_.used() + head_out_.size() - head_out_sent_ != before) relay_activity(true);
@@ -700,7 +816,10 @@ void Tunnel::pump() {
     // 5. Resume receiving where there is room again.
     bool progress = false;
     if (state_ == State::kClientHandshake || state_ == State::kRelay) {
-      if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < Plain::kBytes / 2) {
+      // A buffering body takes everything that fits; otherwise resume below half the window.
+      const size_t resume_below =
+          req_phase_ == RequestPhase::kAwaitBody ? c2u_.limit : c2u_.limit / 2;
+      if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < resume_below) {
         client_.start_receiving();
       }
       if ((!backlog_[0].empty() || client_tls_->has_buffered_plaintext()) && c2u_.has_room()) {
@@ -708,7 +827,7 @@ void Tunnel::pump() {
       }
     }
     if (state_ == State::kUpstreamHandshake || state_ == State::kRelay) {
-      if (!upstream_.receiving() && backlog_[1].empty() && u2c_.used() < Plain::kBytes / 2) {
+      if (!upstream_.receiving() && backlog_[1].empty() && u2c_.used() < u2c_.limit / 2) {
         upstream_.start_receiving();
       }
       if ((!backlog_[1].empty() || upstream_tls_->has_buffered_plaintext()) && u2c_.has_room()) {
@@ -840,6 +959,16 @@ void Tunnel::on_timer(engine::Timer& t) {
     if (quiet()) release_idle_memory();
     return;
   }
+  if (state_ == State::kRelay && req_phase_ == RequestPhase::kAwaitAudit) {
+    if (audit_wait_id_ != 0) service_.audit().cancel(audit_wait_id_);
+    audit_wait_id_ = 0;
+    deny_request(error_response(503, "AuditUnavailable",
+                                "the audit log did not record this request within [audit] "
+                                "hold_timeout_ms; nothing was sent to AWS, retry later",
+                                ErrorFormat::kText));
+    pump();
+    return;
+  }
   switch (state_) {
     case State::kConnectHead:
     case State::kReplying:
@@ -923,6 +1052,8 @@ void Tunnel::close_now(Cause cause) {
   state_ = State::kClosing;
   worker_.timers().cancel(timer_);
   worker_.timers().cancel(quiet_timer_);
+  if (audit_wait_id_ != 0) service_.audit().cancel(audit_wait_id_);
+  audit_wait_id_ = 0;
   service_.metrics().count_close(cause);
   if (counted_open_) service_.metrics().tunnels_open.sub();
   log::info("tunnel.closed")

@@ -30,7 +30,9 @@
 
 namespace pamproxy::proxy {
 
-class Tunnel final : private engine::Stream::Events, private engine::Timer::Handler {
+class Tunnel final : private engine::Stream::Events,
+                     private engine::Timer::Handler,
+                     private AuditGate::Waiter {
  public:
   Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer);
   ~Tunnel();
@@ -68,15 +70,17 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
     bool empty() const { return len[filling] == 0 && !busy; }
   };
   struct Plain {
-    static constexpr size_t kBytes = 64 * 1024;
+    static constexpr size_t kBytes = 64 * 1024;  // the usual capacity
     uint8_t* buf = nullptr;  // in the tunnel's RelayMemory
+    size_t capacity = kBytes;
+    size_t limit = kBytes;  // what may be filled now (c2u: all of capacity while a body buffers)
     size_t begin = 0;
     size_t end = 0;
     bool empty() const { return begin == end; }
     size_t used() const { return end - begin; }
     std::span<uint8_t> free_space();
     // free_space() would not be empty.
-    bool has_room() const { return begin > 0 || end < kBytes; }
+    bool has_room() const { return begin > 0 || end < limit; }
     std::span<const uint8_t> data() const { return {buf + begin, end - begin}; }
   };
   // The four relay buffers in one private anonymous mapping: pages become resident only when
@@ -84,10 +88,10 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   // with no malloc fragmentation left behind. Mapped on first use (a tunnel refused at CONNECT
   // never maps it).
   struct RelayMemory {
-    static constexpr size_t kBytes = 4 * Outbox::kBytes + 2 * Plain::kBytes;  // 400 KiB
     uint8_t* base = nullptr;
+    size_t bytes = 0;  // 4 outbox halves, u2c, and c2u (which can hold a whole buffered body)
     ~RelayMemory();
-    bool map();
+    bool map(size_t size);
     void release();
   };
 
@@ -100,6 +104,8 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   void on_closed(engine::Stream& s) override;
   // Timer::Handler
   void on_timer(engine::Timer& t) override;
+  // AuditGate::Waiter: the request's event is durable, or the full audit ring has room again.
+  void on_audit_ready() override;
 
   void on_connect_bytes(std::span<const uint8_t> bytes);
   void route();
@@ -128,6 +134,15 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   // is finishing (an error was answered).
   bool frame_requests();
   bool on_request_head();
+  // Runs the stage on the current request (with its body once buffered) and acts on the answer.
+  bool decide_request(std::string_view body, bool body_given);
+  // Puts the decision's audit event on the worker's ring: go on, wait (full ring on hold, or
+  // before-forward until durable), or refused (full ring with on_full = refuse: answered).
+  enum class AuditStep { kGo, kWait, kRefused };
+  AuditStep audit_decision(bool forwarding);
+  // The stage allowed the request (and its event is recorded as required): send it.
+  void release_request();
+  void deny_request(std::string response);
   void send_upstream(Plain& plain);
   std::string describe_target() const;
   void audit_tunnel(audit::EventType type, Cause cause);
@@ -166,7 +181,12 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   // span receives; at most head_bytes_max), parsed, checked and passed to the stage; what the
   // stage forwards goes out from head_out_, then the body's bytes straight from c2u_ as they
   // are classified (body_approved_ = bytes at the front of c2u_ cleared to go upstream).
-  enum class RequestPhase { kHead, kBody };
+  enum class RequestPhase {
+    kHead,
+    kAwaitBody,   // the stage needs the whole body before deciding
+    kAwaitAudit,  // decided; waiting for the audit ring (room, or durability)
+    kBody,
+  };
   RequestPhase req_phase_ = RequestPhase::kHead;
   http::RequestParser req_parser_;
   http::BodyDecoder req_body_;
@@ -175,6 +195,12 @@ class Tunnel final : private engine::Stream::Events, private engine::Timer::Hand
   size_t head_out_sent_ = 0;
   size_t body_approved_ = 0;
   uint64_t requests_ = 0;
+  uint64_t tunnel_id_ = 0;
+  uint64_t body_needed_ = 0;       // kAwaitBody: the body's length
+  std::string pending_head_;       // kAwaitAudit: the head to send once the event is durable
+  uint64_t audit_wait_id_ = 0;     // kAwaitAudit: the gate's waiter id
+  uint64_t audit_ticket_ = 0;
+  bool audit_published_ = false;   // kAwaitAudit: the event is on the ring (wait durable)
 };
 
 }  // namespace pamproxy::proxy

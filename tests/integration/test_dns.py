@@ -1,7 +1,9 @@
-"""Upstream names resolved by real DNS (c-ares) through [upstream] dns_servers: a name reaches
+"""Upstream names resolved by real DNS (c-ares) through [upstream] dns_servers: a tunnel reaches
 the upstream at the address DNS gave; a name that resolves to a private address is refused
 unless [proxy] private_destinations_allowed admits it (no SSRF through a public-looking name);
-a name that does not exist is a 502 that says so; answers are cached (one question per name)."""
+a name that does not exist is a 502 that says so; answers are cached (one question per name).
+The zero-trust stage runs: curl's unsigned requests are refused inside the tunnel and never
+reach the upstream."""
 
 import json
 import os
@@ -67,8 +69,10 @@ class ResolvedByDns(unittest.TestCase):
         try:
             for _ in range(2):
                 out = f.get(NAME)
-                self.assertEqual(out.stdout, "200", out.stderr)
-            self.assertEqual(f.upstream.seen[-1][2].split(":")[0], NAME)
+                self.assertEqual(out.stdout, "403", out.stderr)  # unsigned: refused inside
+                est = f.daemon.wait_event("tunnel.established")
+                self.assertEqual(est["upstream"], "127.0.0.1:%d" % f.upstream.port)
+            self.assertEqual(f.upstream.seen, [])
             # A and AAAA once each: the second tunnel used the cache.
             self.assertEqual(f.dns.asked(NAME), 2)
             # Both tunnels are in the audit trail, opened and closed, with their target.
@@ -81,11 +85,14 @@ class ResolvedByDns(unittest.TestCase):
             target = "%s:%d" % (NAME, f.upstream.port)
             opened = [e for e in events if e["eventType"] == "tunnel.opened"]
             closed = [e for e in events if e["eventType"] == "tunnel.closed"]
+            denied = [e for e in events if e["eventType"] == "request.denied"]
             self.assertEqual(len(opened), 2, events)
             self.assertEqual(len(closed), 2, events)
-            for e in opened + closed:
+            self.assertEqual(len(denied), 2, events)
+            for e in opened + closed + denied:
                 self.assertEqual(e["targetHost"], target)
                 self.assertEqual(e["sourceIPAddress"], "127.0.0.1")
+            self.assertEqual(denied[0]["errorCode"], "MissingAuthenticationToken")
             self.assertGreater(closed[0]["bytesIn"], 0)
             self.assertGreater(closed[0]["bytesOut"], 0)
         finally:

@@ -18,6 +18,7 @@ namespace pamproxy::config {
 enum class Ktls { kAuto, kOff, kRequired };
 enum class TlsVersion { k1_2, k1_3 };
 enum class Durability { kBeforeForward, kAsync };
+enum class ProxyMode { kZeroTrust, kPassThrough };
 enum class OnFull { kHold, kRefuse };
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 enum class LogFormat { kKv, kJson };
@@ -40,6 +41,7 @@ struct ProxySection {
   int64_t presigned_expiry_max_s = 604800;
   int64_t buffered_body_bytes_max = 8 << 20;
   int64_t replay_cache_entries = 65536;
+  ProxyMode mode = ProxyMode::kZeroTrust;
 };
 
 struct EngineSection {

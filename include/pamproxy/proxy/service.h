@@ -3,6 +3,7 @@
 // read-only ProxyShared built at start (configuration values, destination policy, the TLS
 // contexts, the stage, every worker's metrics). The service owns its worker's tunnels.
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,7 @@ struct TunnelLimits {
   uint64_t upstream_response_ms = 120000;
   uint64_t idle_keepalive_ms = 60000;
   uint64_t body_stall_ms = 60000;
+  uint64_t buffered_body_bytes_max = 8 << 20;  // [proxy]: the most a request body is buffered
   http::Limits http;  // head sizes and counts for the requests inside the tunnel
 };
 
@@ -42,7 +44,10 @@ struct ProxyShared {
   DestinationPolicy destinations;
   // The CA, leaf cache, the client-facing and upstream contexts, and the kTLS decision.
   std::unique_ptr<tls::Runtime> tls;
-  std::unique_ptr<Stage> stage;
+  // Makes each worker's stage (called on the worker's thread). Set by from_config() to the
+  // pass-through stage when [proxy] mode = "pass-through"; the daemon installs the zero-trust
+  // stage (it needs the store's snapshots).
+  std::function<std::unique_ptr<Stage>(int worker)> make_stage;
   // DNS for names without an [upstream] resolve override; one inbox per worker.
   std::unique_ptr<Resolver> resolver;
   std::vector<std::unique_ptr<ProxyMetrics>> metrics;  // one per worker, by index
@@ -81,6 +86,8 @@ class ProxyService final : public engine::Service, private engine::IoHandler {
   const ProxyShared& shared() const { return shared_; }
   ProxyMetrics& metrics() { return metrics_; }
   AuditGate& audit() { return audit_gate_; }
+  Stage& stage() { return *stage_; }
+  uint64_t next_tunnel_id() { return ++tunnel_ids_; }
   bool draining() const { return draining_; }
   // Called by a tunnel once both its sockets are closed; frees it.
   void tunnel_finished(Tunnel* tunnel);
@@ -97,6 +104,8 @@ class ProxyService final : public engine::Service, private engine::IoHandler {
   std::vector<Tunnel*> finished_;  // closed, freed in after_dispatch()
   bool draining_ = false;
   AuditGate audit_gate_;
+  std::unique_ptr<Stage> stage_;
+  uint64_t tunnel_ids_ = 0;
 
   // The resolver's answers for this worker: its inbox eventfd, read through the ring.
   void on_cqe(uint8_t tag, int32_t res, uint32_t flags) override;

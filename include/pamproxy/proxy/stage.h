@@ -1,45 +1,62 @@
 #pragma once
 // The seam between "request head parsed" and "head sent upstream", where the zero-trust step
 // (verify SigV4 with the token, authorize, re-sign with the record's keys) plugs in. A Stage
-// sees each request head of a tunnel and either forwards it (unchanged or rewritten) or denies
-// it with a complete response for the client. It runs on the worker thread and must not block.
+// sees each request of a tunnel and forwards it (unchanged or rewritten), denies it with a
+// complete response for the client, or first asks for the whole body (a request signed without
+// x-amz-content-sha256 signs the body's hash, and query-protocol calls name their operation in
+// it). One Stage per worker: it runs on the worker thread, keeps its own scratch state, and must
+// not block.
 //
-// The pass-through stage forwards every head untouched: what the engine runs until the
-// zero-trust stage exists.
+// The pass-through stage forwards every head untouched; it is for engine tests and benchmarks
+// ([proxy] mode = "pass-through", accepted only toward loopback destinations).
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "pamproxy/audit/event.h"
 #include "pamproxy/base/net_address.h"
+#include "pamproxy/http/head.h"
 
 namespace pamproxy::proxy {
 
 struct StageRequest {
   std::string_view connect_host;  // the tunnel's CONNECT host (Host was checked against it)
   uint16_t connect_port = 0;
-  net::IpAddress client;
-  std::string_view method;
-  std::string_view target;
-  std::string_view head;  // the whole request head as received, CRLF CRLF included
+  net::SocketAddress client;
+  uint64_t tunnel_id = 0;  // unique per worker (replay detection)
+  const http::RequestHead* head = nullptr;  // parsed; views into `head_bytes`
+  std::string_view head_bytes;              // the whole head as received, CRLF CRLF included
+  // Set on the second call, after the stage answered kNeedBody: the complete body.
+  std::string_view body;
+  bool body_given = false;
 };
 
 struct StageDecision {
-  enum class Kind { kForward, kDeny };
+  enum class Kind { kForward, kDeny, kNeedBody };
   Kind kind = Kind::kForward;
   // kForward: the head to send upstream; empty = the received head unchanged.
   // kDeny: the complete response (status line, headers, body) to send the client.
   std::string bytes;
+  // kNeedBody: the most the stage will buffer; a larger body is answered by the tunnel with
+  // `too_large` (a complete response).
+  uint64_t body_bytes_max = 0;
+  std::string too_large;
 };
 
 class Stage {
  public:
   virtual ~Stage() = default;
-  virtual StageDecision on_request_head(const StageRequest& request) = 0;
+  virtual StageDecision on_request(const StageRequest& request) = 0;
+  // The audit event describing the last decision (request.forwarded or request.denied), filled
+  // by on_request() for kForward and kDeny; null when the stage does not audit.
+  virtual const audit::Event* last_event() const { return nullptr; }
 };
 
 class PassThroughStage final : public Stage {
  public:
-  StageDecision on_request_head(const StageRequest&) override { return {}; }
+  StageDecision on_request(const StageRequest&) override { return {}; }
 };
 
 }  // namespace pamproxy::proxy

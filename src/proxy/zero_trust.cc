@@ -1,0 +1,285 @@
+// The zero-trust stage (see zero_trust.h). The order of the checks matters: nothing about a
+// token, a record or a policy is revealed before the signature proves who is asking, except
+// whether the token id exists (AWS answers InvalidClientTokenId the same way).
+
+#include "pamproxy/proxy/zero_trust.h"
+
+#include <cstdio>
+
+#include "absl/time/clock.h"
+#include "pamproxy/audit/event.h"
+#include "pamproxy/aws/endpoint.h"
+#include "pamproxy/aws/error_response.h"
+#include "pamproxy/aws/operation.h"
+#include "pamproxy/policy/decision.h"
+#include "pamproxy/sigv4/crypto.h"
+#include "pamproxy/sigv4/payload.h"
+
+namespace pamproxy::proxy {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) { return sigv4::iequals(a, b); }
+
+std::string_view header_value(const http::RequestHead& h, std::string_view name) {
+  std::optional<std::string_view> v = h.find(name);
+  return v ? *v : std::string_view{};
+}
+
+// A denial for a request whose signer is not proven is a 403 for AWS's codes, 400 for framing.
+int status_for(sigv4::Error e) {
+  switch (e) {
+    case sigv4::Error::kTooLarge: return 400;
+    case sigv4::Error::kBadPercentEncoding: return 400;
+    default: return 403;
+  }
+}
+
+}  // namespace
+
+ZeroTrustStage::ZeroTrustStage(const policy::SnapshotPublisher& snapshots,
+                               ZeroTrustOptions options)
+    : reader_(snapshots),
+      options_(std::move(options)),
+      replay_(options_.replay_cache_entries, options_.clock_skew_s) {
+  if (!options_.now_unix_ns) options_.now_unix_ns = [] { return absl::ToUnixNanos(absl::Now()); };
+  started_s_ = static_cast<uint32_t>(options_.now_unix_ns() / 1000000000);
+  headers_.reserve(128);
+  head_out_.reserve(4096);
+}
+
+// 20 hex digits: start time, worker, counter. Unique per appliance run and across restarts (a
+// restart takes at least a second), short enough for a user to read out.
+std::string ZeroTrustStage::next_request_id() {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08x%02x%010llx", started_s_,
+                static_cast<unsigned>(options_.worker & 0xff),
+                static_cast<unsigned long long>(++counter_ & 0xffffffffffull));
+  return buf;
+}
+
+StageDecision ZeroTrustStage::deny(int status, std::string_view code, std::string_view message) {
+  event_.type = audit::EventType::kRequestDenied;
+  event_.status = status;
+  event_.error_code.assign(code);
+  event_.deny_reason.assign(message);
+  StageDecision d;
+  d.kind = StageDecision::Kind::kDeny;
+  d.bytes = aws::http_error_response(static_cast<aws::Protocol>(protocol_), status, code, message,
+                                     request_id_, /*close=*/true);
+  return d;
+}
+
+StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
+  const http::RequestHead& h = *r.head;
+  const int64_t now_ns = options_.now_unix_ns();
+  const int64_t now_s = now_ns / 1000000000;
+  if (!r.body_given) request_id_ = next_request_id();
+
+  // The request as SigV4 sees it.
+  headers_.clear();
+  for (size_t i = 0; i < h.header_count(); ++i) {
+    http::HeaderField f = h.header(i);
+    headers_.push_back({f.name, f.value});
+  }
+  std::string_view target = h.path_and_query();
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  const sigv4::RequestView view{h.method_text(), path, query, headers_};
+
+  // The event is filled as facts become known; a denial keeps what was known.
+  event_.clear();
+  event_.time_unix_ns = now_ns;
+  event_.source_ip.assign(r.client.ip.to_string());
+  event_.source_port = r.client.port;
+  std::string target_host(r.connect_host);
+  target_host += ':';
+  target_host += std::to_string(r.connect_port);
+  event_.target_host.assign(target_host);
+  std::string_view user_agent = header_value(h, "user-agent");
+  event_.user_agent.assign(user_agent);
+  event_.cli_command.assign(audit::cli_command_of(user_agent));
+  event_.request_id.assign(request_id_);
+
+  // The endpoint the tunnel goes to, and a first guess of the protocol for early denials.
+  std::optional<aws::Endpoint> endpoint = aws::parse_endpoint(r.connect_host);
+  aws::RequestFacts facts;
+  facts.method = h.method_text();
+  facts.path = path;
+  facts.query = query;
+  facts.amz_target = header_value(h, "x-amz-target");
+  facts.content_type = header_value(h, "content-type");
+  facts.smithy_protocol = header_value(h, "smithy-protocol");
+  facts.has_copy_source = h.find("x-amz-copy-source").has_value();
+  if (endpoint) {
+    facts.service = aws::signing_name_for(endpoint->service);
+    facts.host_bucket = endpoint->bucket;
+    event_.aws_region.assign(endpoint->region);
+  }
+  protocol_ = static_cast<int>(aws::classify(facts).protocol());
+
+  sigv4::Result parsed = sigv4::parse_auth(view, auth_, /*require_token=*/true);
+  if (!parsed.ok()) {
+    return deny(status_for(parsed.code), sigv4::aws_code(parsed.code), sigv4::describe(parsed));
+  }
+  event_.token_id.assign(auth_.token_id);
+  event_.aws_region.assign(auth_.scope.region);
+  std::string source(auth_.scope.service);
+  source += ".amazonaws.com";
+  event_.event_source.assign(source);
+  facts.service = auth_.scope.service;
+
+  // Payload modes (DESIGN.md): SigV4a and unknown modes are refused; signed chunks need the
+  // chunk rewriter, which this stage does not drive.
+  std::optional<std::string_view> sha_header = h.find("x-amz-content-sha256");
+  sigv4::PayloadMode mode = sigv4::classify_payload(sha_header.value_or(""), sha_header.has_value());
+  if (mode == sigv4::PayloadMode::kStreamingEcdsa) {
+    return deny(400, "InvalidRequest",
+                "SigV4a (AWS4-ECDSA-P256-SHA256) signing is not supported by this proxy; sign "
+                "with SigV4 (AWS4-HMAC-SHA256)");
+  }
+  if (mode == sigv4::PayloadMode::kInvalid) {
+    return deny(400, "InvalidArgument",
+                "x-amz-content-sha256 is neither a SHA-256 hex digest nor a known payload mode");
+  }
+  if (sigv4::has_signed_chunks(mode)) {
+    return deny(400, "NotImplemented",
+                "signed aws-chunked uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not relayed "
+                "by this proxy yet; configure the client for UNSIGNED-PAYLOAD or a payload hash");
+  }
+
+  // A body whose hash the signature covers (no x-amz-content-sha256), or whose form names the
+  // operation, is needed whole before anything can be decided.
+  const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
+  const bool needs_hash = sigv4::Signer::needs_body_hash(view, auth_);
+  if ((needs_hash || (form && h.body_kind() != http::BodyKind::kNone)) && !r.body_given) {
+    StageDecision d;
+    d.kind = StageDecision::Kind::kNeedBody;
+    d.body_bytes_max = options_.buffered_body_bytes_max;
+    d.too_large = aws::http_error_response(
+        static_cast<aws::Protocol>(protocol_), 413, "RequestEntityTooLarge",
+        "the request body is larger than the " + std::to_string(options_.buffered_body_bytes_max) +
+            " bytes this proxy buffers to verify requests signed without x-amz-content-sha256 "
+            "([proxy] buffered_body_bytes_max)",
+        request_id_, true);
+    return d;
+  }
+  char body_hash[sigv4::kSignatureHexLength];
+  std::string_view body_hash_view;
+  if (needs_hash) {
+    sigv4::hex_encode(sigv4::sha256(r.body), body_hash);
+    body_hash_view = std::string_view(body_hash, sizeof body_hash);
+  }
+  if (form && r.body_given) facts.form_body = r.body;
+  aws::Operation op = aws::classify(facts);
+  protocol_ = static_cast<int>(op.protocol());
+  event_.event_name.assign(op.name());
+  event_.read_only = op.read_only() ? audit::ReadOnly::kTrue : audit::ReadOnly::kFalse;
+
+  // Who is asking: the token must exist, and the signature must be made with its secret.
+  const policy::Snapshot& snapshot = reader_.get();
+  const policy::TokenEntry* token = snapshot.find_token(auth_.token_id);
+  if (token == nullptr) {
+    return deny(403, "InvalidClientTokenId",
+                "the REST API token id in AWS_ACCESS_KEY_ID (before '#') does not exist: create a "
+                "token and use its id");
+  }
+  event_.user.assign(snapshot.user(token->user_index).user.id);
+  sigv4::VerifyOptions vo;
+  vo.now_s = now_s;
+  vo.clock_skew_s = options_.clock_skew_s;
+  vo.presigned_expiry_max_s = options_.presigned_expiry_max_s;
+  sigv4::Result verified =
+      signer_.verify(view, auth_, token->token.secret.reveal(), vo, body_hash_view);
+  if (!verified.ok()) {
+    std::string message = sigv4::describe(verified);
+    if (verified.code == sigv4::Error::kSignatureMismatch) {
+      message += ": AWS_SECRET_ACCESS_KEY must be the secret of token " +
+                 std::string(auth_.token_id) + " (pamctl sigv4 verify explains a mismatch)";
+    }
+    return deny(status_for(verified.code), sigv4::aws_code(verified.code), message);
+  }
+  if (auth_.form == sigv4::AuthForm::kHeader &&
+      replay_.seen_elsewhere(auth_.signature, r.tunnel_id, now_s)) {
+    return deny(403, "AccessDenied",
+                "this exact signed request was already sent on another connection (a replay); "
+                "sign each request anew");
+  }
+  // The signature is for this endpoint only: no carrying it to another service or region.
+  if (endpoint) {
+    std::string why = aws::check_scope(*endpoint, auth_.scope.service, auth_.scope.region);
+    if (!why.empty()) return deny(403, "AccessDenied", why);
+  }
+
+  // May this user use this record for this operation, from here, now?
+  std::string operation(auth_.scope.service);
+  operation += ':';
+  operation += op.name();
+  policy::Decision d = policy::decide(snapshot, auth_.token_id, auth_.record, operation,
+                                      r.client.ip, absl::FromUnixNanos(now_ns));
+  if (d.record != nullptr) {
+    event_.record_id.assign(d.record->record.id);
+    event_.record_name.assign(d.record->record.name);
+  }
+  if (!d.allowed) {
+    return deny(403, policy::aws_error_code_name(d.aws_code()), d.reason);
+  }
+
+  // Re-sign with the record's keys: same date, scope, signed headers and payload hash.
+  sigv4::Credentials creds{d.access_key_id(), d.secret_access_key(), d.session_token()};
+  sigv4::Result resigned = signer_.resign(view, auth_, creds, resigned_, body_hash_view);
+  if (!resigned.ok()) {
+    return deny(400, sigv4::aws_code(resigned.code), sigv4::describe(resigned));
+  }
+  rewrite_head(r, resigned_);
+  event_.type = audit::EventType::kRequestForwarded;
+  StageDecision out;
+  out.kind = StageDecision::Kind::kForward;
+  out.bytes = head_out_;
+  return out;
+}
+
+// The client's head with the new signature: the same request line (presigned: the new query),
+// the same fields in the same order, minus Authorization, the client's X-Amz-Security-Token and
+// proxy-only fields; then the new Authorization and the record's session token.
+void ZeroTrustStage::rewrite_head(const StageRequest& r, const sigv4::Resigned& rs) {
+  const http::RequestHead& h = *r.head;
+  head_out_.clear();
+  head_out_ += h.method_text();
+  head_out_ += ' ';
+  std::string_view target = h.path_and_query();
+  if (auth_.form == sigv4::AuthForm::kPresigned) {
+    head_out_ += target.substr(0, target.find('?'));
+    head_out_ += '?';
+    head_out_ += rs.query;
+  } else {
+    head_out_ += target;
+  }
+  head_out_ += h.version_minor() == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  for (size_t i = 0; i < h.header_count(); ++i) {
+    http::HeaderField f = h.header(i);
+    if (f.id == http::HeaderId::kProxyAuthorization || f.id == http::HeaderId::kProxyConnection ||
+        f.id == http::HeaderId::kProxyOther) {
+      continue;
+    }
+    if (auth_.form == sigv4::AuthForm::kHeader && iequals(f.name, "authorization")) continue;
+    if (rs.remove_security_token && iequals(f.name, "x-amz-security-token")) continue;
+    head_out_ += f.name;
+    head_out_ += ": ";
+    head_out_ += f.value;
+    head_out_ += "\r\n";
+  }
+  if (auth_.form == sigv4::AuthForm::kHeader) {
+    head_out_ += "Authorization: ";
+    head_out_ += rs.authorization;
+    head_out_ += "\r\n";
+    if (!rs.security_token.empty()) {
+      head_out_ += "X-Amz-Security-Token: ";
+      head_out_ += rs.security_token;
+      head_out_ += "\r\n";
+    }
+  }
+  head_out_ += "\r\n";
+}
+
+}  // namespace pamproxy::proxy
