@@ -153,16 +153,27 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
   const bool needs_hash = sigv4::Signer::needs_body_hash(view, auth_);
   if ((needs_hash || (form && h.body_kind() != http::BodyKind::kNone)) && !r.body_given) {
-    StageDecision d;
-    d.kind = StageDecision::Kind::kNeedBody;
-    d.body_bytes_max = options_.buffered_body_bytes_max;
-    d.too_large = aws::http_error_response(
-        static_cast<aws::Protocol>(protocol_), 413, "RequestEntityTooLarge",
-        "the request body is larger than the " + std::to_string(options_.buffered_body_bytes_max) +
-            " bytes this proxy buffers to verify requests signed without x-amz-content-sha256 "
-            "([proxy] buffered_body_bytes_max)",
-        request_id_, true);
-    return d;
+    if (h.body_kind() == http::BodyKind::kChunked) {
+      return deny(411, "MissingContentLength",
+                  "a request signed without x-amz-content-sha256 must send its body with "
+                  "Content-Length (the proxy hashes it to verify the signature)");
+    }
+    if (h.body_kind() == http::BodyKind::kContentLength &&
+        h.content_length() > options_.buffered_body_bytes_max) {
+      return deny(413, "RequestEntityTooLarge",
+                  "the request body (" + std::to_string(h.content_length()) +
+                      " bytes) is larger than the " +
+                      std::to_string(options_.buffered_body_bytes_max) +
+                      " bytes this proxy buffers to verify requests signed without "
+                      "x-amz-content-sha256 ([proxy] buffered_body_bytes_max)");
+    }
+    if (h.body_kind() == http::BodyKind::kContentLength && h.content_length() > 0) {
+      StageDecision d;
+      d.kind = StageDecision::Kind::kNeedBody;
+      d.body_bytes_max = options_.buffered_body_bytes_max;
+      return d;
+    }
+    // No body at all: decide on the empty one.
   }
   char body_hash[sigv4::kSignatureHexLength];
   std::string_view body_hash_view;

@@ -39,10 +39,9 @@ struct StageDecision {
   // kForward: the head to send upstream; empty = the received head unchanged.
   // kDeny: the complete response (status line, headers, body) to send the client.
   std::string bytes;
-  // kNeedBody: the most the stage will buffer; a larger body is answered by the tunnel with
-  // `too_large` (a complete response).
+  // kNeedBody: only for a Content-Length body of at most this many bytes (the stage denies the
+  // others itself).
   uint64_t body_bytes_max = 0;
-  std::string too_large;
 };
 
 class Stage {
