@@ -7,9 +7,13 @@ the record's keys, the upstream would refuse it. AWS host names reach it through
 resolve overrides. Every denial is checked for the CLI's message and exit code, and for the
 upstream having seen nothing."""
 
+import datetime
 import hashlib
+import http.client
 import json
 import os
+import ssl
+import types
 import subprocess
 import time
 import unittest
@@ -28,7 +32,7 @@ HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "sts.amaz
 
 
 class ZeroTrustFixture:
-    def __init__(self, seed_args=()):
+    def __init__(self, seed_args=(), proxy_toml=""):
         self.tmp = TempDir()
         self.ca = TestCA(self.tmp.path)
         self.front = AwsFront(self.tmp.path, self.ca, [RECORD], names=HOSTS + ["localhost"])
@@ -49,6 +53,7 @@ class ZeroTrustFixture:
         toml = """
 [proxy]
 listen = ["127.0.0.1:%d"]
+%s
 [upstream]
 resolve = [%s]
 [tls]
@@ -59,7 +64,7 @@ directory = "%s"
 threads = 1
 pin_threads = false
 buffer_count = 256
-""" % (self.port, resolve, self.ca.cert_path, self.state)
+""" % (self.port, proxy_toml, resolve, self.ca.cert_path, self.state)
         self.config = self.tmp.file("p.toml", toml)
         self.daemon = Daemon(["--config", self.config], cwd=self.tmp.path)
         self.daemon.wait_event("daemon.ready")
@@ -199,6 +204,142 @@ class Denials(unittest.TestCase):
         # Signed for eu-west-1 but sent to the us-east-1 endpoint.
         self.denied("AccessDenied", "eu-west-1", "s3api", "list-buckets", "--region", "eu-west-1",
                     "--endpoint-url", "https://s3.us-east-1.amazonaws.com")
+
+
+class FixedClock:
+    """Makes botocore sign as if the time were `when` (a datetime in UTC)."""
+
+    def __init__(self, when):
+        self.when = when
+
+    def __enter__(self):
+        import botocore.auth
+        real = datetime.datetime
+        when = self.when
+
+        class Fake(real):
+            @classmethod
+            def utcnow(cls):
+                return when
+
+        self.saved = botocore.auth.datetime
+        botocore.auth.datetime = types.SimpleNamespace(datetime=Fake, timedelta=datetime.timedelta)
+        return self
+
+    def __exit__(self, *exc):
+        import botocore.auth
+        botocore.auth.datetime = self.saved
+
+
+class RawRequests(unittest.TestCase):
+    """Requests signed by botocore's own signer (an independent oracle) and altered on purpose,
+    sent through a CONNECT tunnel: each refusal names its reason and reaches nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.f = ZeroTrustFixture(proxy_toml="buffered_body_bytes_max = 4096")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def sign(self, method, host, path, service, body=b"", when=None, presign=None,
+             headers=None):
+        import botocore.auth
+        import botocore.awsrequest
+        import botocore.credentials
+        creds = botocore.credentials.Credentials(
+            "%s#%s" % (self.f.seed["token_id"], self.f.seed["record_name"]),
+            self.f.seed["token_secret"])
+        req = botocore.awsrequest.AWSRequest(method=method, url="https://%s%s" % (host, path),
+                                             data=body, headers=dict(headers or {}))
+        with FixedClock(when or datetime.datetime.utcnow()):
+            if presign:
+                botocore.auth.SigV4QueryAuth(creds, service, "us-east-1",
+                                             expires=presign).add_auth(req)
+            else:
+                botocore.auth.SigV4Auth(creds, service, "us-east-1").add_auth(req)
+        prepared = req.prepare()
+        target = prepared.url.split(host, 1)[1]
+        return prepared.method, target, dict(prepared.headers), prepared.body or b""
+
+    def send(self, host, method, target, headers, body=b""):
+        ctx = ssl.create_default_context(cafile=self.f.appliance_ca)
+        c = http.client.HTTPSConnection("127.0.0.1", self.f.port, context=ctx, timeout=30)
+        c.set_tunnel(host, 443)
+        try:
+            c.request(method, target, body=body, headers=headers)
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    def refused(self, status, code, needle, host, method, target, headers, body=b""):
+        before = len(self.f.front.requests())
+        got_status, text = self.send(host, method, target, headers, body)
+        self.assertEqual(got_status, status, text)
+        self.assertIn(code, text)
+        self.assertIn(needle, text)
+        self.assertEqual(len(self.f.front.requests()), before, "the upstream saw the request")
+
+    STS = "sts.us-east-1.amazonaws.com"
+    FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    CALLER = b"Action=GetCallerIdentity&Version=2011-06-15"
+
+    # Identical requests signed in the same second have the same signature (a replay to the
+    # proxy): the forwarded ones are signed at distinct times.
+    def minutes_ago(self, n):
+        return datetime.datetime.utcnow() - datetime.timedelta(minutes=n)
+
+    def test_signed_request_is_forwarded(self):
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, headers=self.FORM,
+                               when=self.minutes_ago(1))
+        status, text = self.send(self.STS, m, t, h, b)
+        self.assertEqual(status, 200, text)
+        self.assertIn("GetCallerIdentityResult", text)
+
+    def test_forged_signature(self):
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, headers=self.FORM)
+        sig = h["Authorization"][-64:]
+        h["Authorization"] = h["Authorization"][:-64] + ("0" if sig[0] != "0" else "1") + sig[1:]
+        self.refused(403, "SignatureDoesNotMatch", "must be the secret of token", self.STS, m, t,
+                     h, b)
+
+    def test_date_outside_the_skew_window(self):
+        old = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, when=old,
+                               headers=self.FORM)
+        self.refused(403, "RequestTimeTooSkewed", "", self.STS, m, t, h, b)
+
+    def test_presigned_url_past_its_expiry(self):
+        old = datetime.datetime.utcnow() - datetime.timedelta(hours=2)
+        host = "s3.us-east-1.amazonaws.com"
+        m, t, h, b = self.sign("GET", host, "/zt-presigned/key", "s3", when=old, presign=60)
+        self.refused(403, "AccessDenied", "expired", host, m, t, h, b)
+
+    def test_scope_for_another_service(self):
+        m, t, h, b = self.sign("POST", self.STS, "/", "ec2", self.CALLER, headers=self.FORM)
+        self.refused(403, "AccessDenied", "ec2", self.STS, m, t, h, b)
+
+    def test_sigv4a_is_refused(self):
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, headers=self.FORM)
+        h["Authorization"] = h["Authorization"].replace("AWS4-HMAC-SHA256",
+                                                        "AWS4-ECDSA-P256-SHA256")
+        self.refused(403, "AuthorizationHeaderMalformed", "Signature Version 4a", self.STS, m, t,
+                     h, b)
+
+    def test_body_over_the_buffer_cap(self):
+        body = b"Action=GetCallerIdentity&Version=2011-06-15&Pad=" + b"x" * 5000
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", body, headers=self.FORM)
+        self.refused(413, "RequestEntityTooLarge", "buffered_body_bytes_max", self.STS, m, t, h,
+                     b)
+
+    def test_exact_replay_on_another_tunnel(self):
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, headers=self.FORM,
+                               when=self.minutes_ago(2))
+        status, text = self.send(self.STS, m, t, h, b)
+        self.assertEqual(status, 200, text)
+        self.refused(403, "AccessDenied", "replay", self.STS, m, t, h, b)
 
 
 class ProxyDisabled(unittest.TestCase):
