@@ -24,7 +24,7 @@ void ReplayCache::expire(int64_t now_s) {
   }
 }
 
-bool ReplayCache::seen_elsewhere(std::string_view signature_hex, uint64_t tunnel,
+bool ReplayCache::seen_elsewhere(std::string_view signature_hex, uint64_t client_key,
                                  int64_t now_s) {
   if (entries_ == 0) return false;
   Key key{};
@@ -35,9 +35,9 @@ bool ReplayCache::seen_elsewhere(std::string_view signature_hex, uint64_t tunnel
   expire(now_s);
   auto it = map_.find(key);
   if (it != map_.end() && it->second.at_s + window_s_ >= now_s) {
-    return it->second.tunnel != tunnel;
+    return it->second.client != client_key;
   }
-  map_[key] = Entry{tunnel, now_s};
+  map_[key] = Entry{client_key, now_s};
   order_.emplace_back(key, now_s);
   expire(now_s);
   return false;

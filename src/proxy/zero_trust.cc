@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "absl/hash/hash.h"
 #include "absl/time/clock.h"
 #include "pamproxy/audit/event.h"
 #include "pamproxy/aws/endpoint.h"
@@ -211,10 +212,11 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
     return deny(status_for(verified.code), sigv4::aws_code(verified.code), message);
   }
   if (auth_.form == sigv4::AuthForm::kHeader &&
-      replay_.seen_elsewhere(auth_.signature, r.tunnel_id, now_s)) {
+      replay_.seen_elsewhere(auth_.signature, absl::HashOf(r.client.ip.family, r.client.ip.bytes),
+                             now_s)) {
     return deny(403, "AccessDenied",
-                "this exact signed request was already sent on another connection (a replay); "
-                "sign each request anew");
+                "this exact signed request was already sent from another client address (a "
+                "replay); sign each request anew");
   }
   // The signature is for this endpoint only: no carrying it to another service or region.
   if (endpoint) {
