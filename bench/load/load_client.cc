@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+
+#include "pamproxy/sigv4/signer.h"
 #include <chrono>
 #include <memory>
 #include <atomic>
@@ -59,6 +61,10 @@ struct Options {
   int64_t response_bytes = 0;
   bool new_tunnel = false;
   double rate = 0;  // requests/s over all connections; 0 = as fast as possible
+  // "ACCESS_KEY:SECRET": sign the request with SigV4 (S3, us-east-1, UNSIGNED-PAYLOAD) once at
+  // start; every request carries that signature (within the proxy's skew window, and from one
+  // client address, so not a replay to it). For the zero-trust stage: ACCESS_KEY = TOKENID#REC.
+  std::string sign;
 };
 
 struct Stats {
@@ -322,6 +328,7 @@ bool parse_args(int argc, char** argv, Options* o) {
     else if (k == "--request-bytes") o->request_bytes = std::atoll(v.c_str());
     else if (k == "--response-bytes") o->response_bytes = std::atoll(v.c_str());
     else if (k == "--rate") o->rate = std::atof(v.c_str());
+    else if (k == "--sign") o->sign = v;
     else return false;
   }
   return !o->target.empty() && !o->ca.empty() && o->connections > 0 && o->threads > 0;
@@ -335,7 +342,7 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, &s.o)) {
     std::fprintf(stderr, "usage: pamproxy-load [--proxy ip:port] --target host:port --ca FILE "
                          "[--host NAME] [--connections N] [--threads N] [--seconds S] "
-                         "[--warmup S] [--request-bytes N] [--response-bytes N] [--rate R] "
+                         "[--warmup S] [--request-bytes N] [--response-bytes N] [--rate R] [--sign AK:SK] "
                          "[--new-tunnel]\n");
     return 2;
   }
@@ -356,6 +363,48 @@ int main(int argc, char** argv) {
                    " HTTP/1.1\r\nHost: " + host_header +
                    "\r\nUser-Agent: pamproxy-load\r\nContent-Length: " +
                    std::to_string(o.request_bytes) + "\r\n\r\n";
+  if (!o.sign.empty()) {
+    size_t sep = o.sign.find(':');
+    if (sep == std::string::npos) {
+      std::fprintf(stderr, "--sign wants ACCESS_KEY:SECRET\n");
+      return 2;
+    }
+    std::string ak = o.sign.substr(0, sep), sk = o.sign.substr(sep + 1);
+    time_t now = time(nullptr);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char amz_date[17], date[9];
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+    strftime(date, sizeof date, "%Y%m%d", &tm);
+    std::string method = o.request_bytes > 0 ? "PUT" : "GET";
+    std::string path = "/" + std::to_string(o.response_bytes);
+    std::string length = std::to_string(o.request_bytes);
+    namespace sv = pamproxy::sigv4;
+    const sv::Header headers[] = {{"Host", host_header},
+                                  {"X-Amz-Date", amz_date},
+                                  {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"}};
+    sv::CanonicalInput in;
+    in.method = method;
+    in.path = path;
+    in.headers = headers;
+    in.signed_headers = "host;x-amz-content-sha256;x-amz-date";
+    in.payload_hash = "UNSIGNED-PAYLOAD";
+    in.normalize_path = false;
+    sv::Scope scope{date, "us-east-1", "s3"};
+    char signature[sv::kSignatureHexLength];
+    sv::Signer signer;
+    if (!signer.sign(in, sk, scope, amz_date, signature).ok()) {
+      std::fprintf(stderr, "signing failed\n");
+      return 2;
+    }
+    std::string authorization;
+    sv::format_authorization(authorization, ak, scope, in.signed_headers,
+                             std::string_view(signature, sizeof signature));
+    s.request_head = method + " " + path + " HTTP/1.1\r\nHost: " + host_header +
+                     "\r\nUser-Agent: pamproxy-load\r\nX-Amz-Date: " + amz_date +
+                     "\r\nX-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\nAuthorization: " +
+                     authorization + "\r\nContent-Length: " + length + "\r\n\r\n";
+  }
   s.ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(s.ctx, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_load_verify_locations(s.ctx, o.ca.c_str(), nullptr) != 1) {

@@ -12,11 +12,24 @@ up_port=$(free_port)
 px_port=$(free_port)
 taskset -c 1 "$build/bench/load/pamproxy-fast-upstream" --listen 127.0.0.1:$up_port \
   --ca-out "$work/up-ca.pem" 2>/dev/null &
+# MODE=zero-trust: requests are SigV4-signed with a token (the load generator signs once at
+# start) and verified, authorized and re-signed by the proxy; DURABILITY picks [audit]
+# durability then ("before-forward" by default, or "async").
+mode=${MODE:-pass-through}
+sign=()
+if [[ "$mode" == zero-trust ]]; then
+  mkdir -m 0700 -p "$work/state"
+  seed=$("$build/tests/integration/store-seed" "$work/state/pamproxy.db" "$work/state/master.key" \
+    --access-key AKIALOADTEST00000001 --secret-key loadTestRecordSecret0123456789abcdefghij)
+  sign=(--sign "$(/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s#%s:%s" % (d["token_id"], d["record_name"], d["token_secret"]))' <<<"$seed")")
+fi
 cat > "$work/p.toml" <<TOML
 [proxy]
 listen = ["127.0.0.1:$px_port"]
 destination_allowlist = ["localhost:$up_port"]
-mode = "pass-through"
+mode = "$mode"
+[audit]
+durability = "${DURABILITY:-before-forward}"
 [upstream]
 resolve = [{ host = "localhost", address = "127.0.0.1:$up_port" }]
 [tls]
@@ -38,7 +51,8 @@ for _ in $(seq 100); do [[ -f "$work/state/ca/ca.pem" ]] && break; sleep 0.05; d
 sleep 0.3
 load() { taskset -c 1 "$build/bench/load/pamproxy-load" --seconds "$secs" "$@"; }
 direct=(--target 127.0.0.1:$up_port --host localhost --ca "$work/up-ca.pem")
-proxied=(--proxy 127.0.0.1:$px_port --target localhost:$up_port --ca "$work/state/ca/ca.pem")
+proxied=(--proxy 127.0.0.1:$px_port --target localhost:$up_port --ca "$work/state/ca/ca.pem"
+  "${sign[@]}")
 run() {
   echo "## $1"; shift
   echo -n "direct: "; load "${direct[@]}" "$@" | tail -1 || true
