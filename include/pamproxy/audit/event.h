@@ -32,7 +32,7 @@ class InlineString {
       // Step back over continuation bytes (10xxxxxx) so we never split a character.
       while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
     }
-    std::memcpy(data_, s.data(), n);
+    if (n > 0) std::memcpy(data_, s.data(), n);  // an empty view may have a null data()
     size_ = static_cast<uint16_t>(n);
   }
   void clear() {

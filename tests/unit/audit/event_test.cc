@@ -32,6 +32,14 @@ TEST(InlineString, KeepsShortValues) {
   EXPECT_FALSE(s.truncated());
 }
 
+TEST(InlineString, EmptyViewWithNullDataIsFine) {
+  InlineString<8> s;
+  s.assign("abc");
+  s.assign(std::string_view());  // data() is null: must not reach memcpy (UBSan checks it)
+  EXPECT_TRUE(s.empty());
+  EXPECT_FALSE(s.truncated());
+}
+
 TEST(InlineString, TruncatesAtACharacterBoundaryAndMarks) {
   InlineString<4> s;
   s.assign("ab\xc3\xa9z");  // "abéz": é would straddle the limit at byte 4
