@@ -8,7 +8,10 @@ const std::vector<Command>& commands() {
        run_config},
       {"sigv4", "sign a raw HTTP request with SigV4, or verify one (SignatureDoesNotMatch aid)",
        run_sigv4},
-      {"audit", "verify an audit log directory offline; export the audit public key", run_audit},
+      {"audit", "verify, search an audit log directory offline; export the audit public key",
+       run_audit},
+      {"sessions", "list session reports, or show one (from the store file, read-only)",
+       run_sessions},
   };
   return kCommands;
 }

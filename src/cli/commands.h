@@ -26,5 +26,6 @@ const std::vector<Command>& commands();
 int run_config(const std::vector<std::string>& args);
 int run_sigv4(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
+int run_sessions(const std::vector<std::string>& args);
 
 }  // namespace pamproxy::cli

@@ -79,10 +79,11 @@ uint64_t Store::session_resume_seq() {
   return v.ok() && *v > 0 ? static_cast<uint64_t>(*v) : 1;
 }
 
-std::vector<SessionRow> Store::list_sessions(const SessionQuery& q) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+namespace {
+
+std::vector<SessionRow> list_from(sql::Db& db, const SessionQuery& q) {
   // Every filter is bound (a disabled one matches everything), so one statement serves all.
-  auto st = impl_->db.prepare(policy::cat(
+  auto st = db.prepare(policy::cat(
       "SELECT ", kColumns,
       " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR record_id = ?2 OR "
       "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND first_seq < ?5 "
@@ -103,9 +104,8 @@ std::vector<SessionRow> Store::list_sessions(const SessionQuery& q) {
   return out;
 }
 
-absl::StatusOr<SessionRow> Store::get_session(std::string_view id) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  auto st = impl_->db.prepare(
+absl::StatusOr<SessionRow> get_from(sql::Db& db, std::string_view id) {
+  auto st = db.prepare(
       policy::cat("SELECT ", kColumns, ", report_json, report_text FROM sessions WHERE id = ?"));
   if (!st.ok()) return st.status();
   st->bind(1, id);
@@ -113,6 +113,47 @@ absl::StatusOr<SessionRow> Store::get_session(std::string_view id) {
   if (!row.ok()) return row.status();
   if (!*row) return absl::NotFoundError(policy::cat("no session with id '", id, "'"));
   return read_row(*st, true);
+}
+
+}  // namespace
+
+std::vector<SessionRow> Store::list_sessions(const SessionQuery& q) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return list_from(impl_->db, q);
+}
+
+absl::StatusOr<SessionRow> Store::get_session(std::string_view id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return get_from(impl_->db, id);
+}
+
+struct SessionReader::Impl {
+  sql::Db db;
+};
+
+SessionReader::SessionReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SessionReader::~SessionReader() = default;
+
+absl::StatusOr<std::unique_ptr<SessionReader>> SessionReader::open(
+    const std::string& database_file) {
+  auto db = sql::Db::open(database_file, SQLITE_OPEN_READONLY);
+  if (!db.ok()) return db.status();
+  auto version = db->query_int("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version < 2) {
+    return absl::FailedPreconditionError(policy::cat(
+        "database ", database_file, " has no session reports yet (schema version ", *version,
+        "): start this version of pamproxyd once"));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(*db);
+  return std::unique_ptr<SessionReader>(new SessionReader(std::move(impl)));
+}
+
+std::vector<SessionRow> SessionReader::list(const SessionQuery& q) { return list_from(impl_->db, q); }
+
+absl::StatusOr<SessionRow> SessionReader::get(std::string_view id) {
+  return get_from(impl_->db, id);
 }
 
 }  // namespace pamproxy::store

@@ -422,6 +422,44 @@ class RawRequests(unittest.TestCase):
         self.refused(403, "AccessDenied", "replay", self.STS, m, t, h, b, source="127.0.0.2")
 
 
+class SessionReports(unittest.TestCase):
+    def test_commands_make_a_session_report(self):
+        f = ZeroTrustFixture()
+        try:
+            for args in (("s3", "mb", "s3://zt-session"), ("s3", "ls"),
+                         ("s3api", "delete-bucket", "--bucket", "zt-session")):
+                r = f.aws(*args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            db = os.path.join(f.state, "pamproxy.db")
+            sessions = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:  # the indexer follows the log every 500 ms
+                out = subprocess.run([PAMCTL, "sessions", "list", "--db", db, "--json"],
+                                     capture_output=True, text=True, timeout=30)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                sessions = json.loads(out.stdout)
+                if sessions and sessions[0]["requests"] >= 3:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(len(sessions), 1, sessions)
+            s = sessions[0]
+            self.assertEqual(s["user"], f.seed["user_id"])
+            self.assertEqual(s["record_id"], f.seed["record_id"])
+            self.assertEqual(s["source_ip"], "127.0.0.1")
+            self.assertGreaterEqual(s["requests"], 3)
+            report = subprocess.run([PAMCTL, "sessions", "show", s["id"], "--db", db],
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(report.returncode, 0, report.stderr)
+            for needle in ("s3.mb", "s3.ls", "CreateBucket", "ListBuckets", "DeleteBucket"):
+                self.assertIn(needle, report.stdout)
+            missing = subprocess.run([PAMCTL, "sessions", "show", "s-999999", "--db", db],
+                                     capture_output=True, text=True, timeout=30)
+            self.assertEqual(missing.returncode, 1)
+            self.assertIn("no session", missing.stderr)
+        finally:
+            f.stop()
+
+
 class ProxyDisabled(unittest.TestCase):
     def test_proxy_disabled_setting_refuses_everything(self):
         f = ZeroTrustFixture(seed_args=["--proxy-disabled"])

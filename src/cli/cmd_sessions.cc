@@ -1,0 +1,168 @@
+// pamctl sessions: the session reports, read from the store file on the appliance (no daemon
+// call, no master key: sessions hold no secret; read-only beside a running daemon).
+//   pamctl sessions list [--db FILE | --config FILE] [--user ID] [--record ID|NAME]
+//                        [--since TIME] [--until TIME] [--limit N] [--json]
+//   pamctl sessions show ID [--db FILE | --config FILE] [--json]
+// TIME is RFC 3339 or an age (15m, 2h, 7d). The store file is --db, else the one the
+// configuration resolves (<state>/pamproxy.db). Exit 0, 1 (not found, unreadable), 2 usage.
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "commands.h"
+#include "pamproxy/audit/line.h"
+#include "pamproxy/base/json_writer.h"
+#include "pamproxy/config/config.h"
+#include "pamproxy/store/store.h"
+
+namespace pamproxy::cli {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: pamctl sessions list [--db FILE | --config FILE] [--user ID] [--record ID|NAME]\n"
+    "                            [--since TIME] [--until TIME] [--limit N] [--json]\n"
+    "       pamctl sessions show ID [--db FILE | --config FILE] [--json]\n"
+    "  TIME: RFC 3339 (2026-11-24T08:00:00Z) or an age (90s, 15m, 2h, 7d)\n";
+
+int usage(const std::string& why) {
+  if (!why.empty()) std::fprintf(stderr, "pamctl sessions: %s\n", why.c_str());
+  std::fputs(kUsage, stderr);
+  return kExitUsage;
+}
+
+std::optional<int64_t> parse_time(const std::string& s, absl::Time now) {
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return absl::ToUnixNanos(t);
+  int64_t n = 0;
+  if (s.size() < 2 || !absl::SimpleAtoi(s.substr(0, s.size() - 1), &n) || n < 0) {
+    return std::nullopt;
+  }
+  switch (s.back()) {
+    case 's': return absl::ToUnixNanos(now - absl::Seconds(n));
+    case 'm': return absl::ToUnixNanos(now - absl::Minutes(n));
+    case 'h': return absl::ToUnixNanos(now - absl::Hours(n));
+    case 'd': return absl::ToUnixNanos(now - absl::Hours(24 * n));
+    default: return std::nullopt;
+  }
+}
+
+std::string when(int64_t unix_ns) {
+  char buf[32];
+  return std::string(buf, audit::format_event_time(unix_ns, buf));
+}
+
+void write_row(JsonWriter& w, const store::SessionRow& r) {
+  w.begin_object();
+  w.key("id").value(r.id);
+  w.key("user").value(r.user);
+  w.key("token_id").value(r.token_id);
+  w.key("record_id").value(r.record_id);
+  w.key("record_name").value(r.record_name);
+  w.key("source_ip").value(r.source_ip);
+  w.key("started").value(when(r.started_unix_ns));
+  w.key("last_activity").value(when(r.last_unix_ns));
+  w.key("requests").value(r.requests);
+  w.key("denied").value(r.denied);
+  w.key("bytes_in").value(r.bytes_in);
+  w.key("bytes_out").value(r.bytes_out);
+  w.key("open").value(r.open);
+  w.end_object();
+}
+
+}  // namespace
+
+int run_sessions(const std::vector<std::string>& args) {
+  if (args.empty()) return usage("");
+  const std::string& action = args[0];
+  if (action != "list" && action != "show") return usage("unknown action '" + action + "'");
+  store::SessionQuery q;
+  std::optional<std::string> db, config_file, id;
+  bool json = false;
+  const absl::Time now = absl::Now();
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
+    const std::string* v = nullptr;
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--db" || a == "--config" || a == "--user" || a == "--record" ||
+               a == "--since" || a == "--until" || a == "--limit") {
+      if ((v = value()) == nullptr) return usage(a + " needs a value");
+      if (a == "--db") db = *v;
+      if (a == "--config") config_file = *v;
+      if (a == "--user") q.user = *v;
+      if (a == "--record") q.record = *v;
+      if (a == "--since" || a == "--until") {
+        auto t = parse_time(*v, now);
+        if (!t) return usage(a + ": '" + *v + "' is neither RFC 3339 nor an age like 15m");
+        (a == "--since" ? q.since_unix_ns : q.until_unix_ns) = *t;
+      }
+      if (a == "--limit") {
+        int64_t n = 0;
+        if (!absl::SimpleAtoi(*v, &n) || n <= 0 || n > 100000) return usage("bad --limit");
+        q.limit = static_cast<size_t>(n);
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      return usage("unknown flag " + a);
+    } else if (action == "show" && !id) {
+      id = a;
+    } else {
+      return usage("unexpected argument '" + a + "'");
+    }
+  }
+  if (action == "show" && !id) return usage("show needs a session id");
+  if (!db) {
+    config::Config c;
+    if (config_file) {
+      config::LoadResult r = config::load_file(*config_file);
+      if (!r.ok()) {
+        std::fprintf(stderr, "pamctl sessions: %s\n", r.errors.front().to_string().c_str());
+        return kExitUsage;
+      }
+      c = r.config;
+    }
+    db = config::resolve_paths(c, std::getenv("STATE_DIRECTORY"),
+                               std::getenv("CREDENTIALS_DIRECTORY"))
+             .database_file;
+  }
+  auto reader = store::SessionReader::open(*db);
+  if (!reader.ok()) {
+    std::fprintf(stderr, "pamctl sessions: %s\n", std::string(reader.status().message()).c_str());
+    return kExitFailed;
+  }
+  if (action == "show") {
+    auto s = (*reader)->get(*id);
+    if (!s.ok()) {
+      std::fprintf(stderr, "pamctl sessions: %s\n", std::string(s.status().message()).c_str());
+      return kExitFailed;
+    }
+    std::fputs((json ? s->report_json + "\n" : s->report_text).c_str(), stdout);
+    return kExitOk;
+  }
+  std::vector<store::SessionRow> rows = (*reader)->list(q);
+  if (json) {
+    JsonWriter w;
+    w.begin_array();
+    for (const auto& r : rows) write_row(w, r);
+    w.end_array();
+    std::printf("%s\n", w.str().c_str());
+    return kExitOk;
+  }
+  std::printf("%-16s %-22s %-20s %-16s %-27s %8s %6s %s\n", "ID", "USER", "RECORD", "FROM",
+              "STARTED", "REQUESTS", "DENIED", "STATE");
+  for (const auto& r : rows) {
+    std::printf("%-16s %-22s %-20s %-16s %-27s %8llu %6llu %s\n", r.id.c_str(), r.user.c_str(),
+                r.record_name.c_str(), r.source_ip.c_str(), when(r.started_unix_ns).c_str(),
+                static_cast<unsigned long long>(r.requests),
+                static_cast<unsigned long long>(r.denied), r.open ? "open" : "closed");
+  }
+  return kExitOk;
+}
+
+}  // namespace pamproxy::cli
