@@ -12,6 +12,11 @@ const std::vector<Command>& commands() {
        run_audit},
       {"sessions", "list session reports, or show one (from the store file, read-only)",
        run_sessions},
+      {"env", "print the four exports that point AWS tools at the appliance", run_env},
+      {"aws-profile", "write an AWS CLI profile that gets the token through credential_process",
+       run_aws_profile},
+      {"credential-process", "print a token as credential_process JSON (used by aws-profile)",
+       run_credential_process},
   };
   return kCommands;
 }

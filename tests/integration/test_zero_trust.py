@@ -460,6 +460,84 @@ class SessionReports(unittest.TestCase):
             f.stop()
 
 
+class UserSetup(unittest.TestCase):
+    """pamctl env and pamctl aws-profile, used exactly as a user would, with the real AWS CLI."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.f = ZeroTrustFixture()
+        cls.token_file = cls.f.tmp.file("token", "%s:%s\n" % (cls.f.seed["token_id"],
+                                                               cls.f.seed["token_secret"]))
+        os.chmod(cls.token_file, 0o600)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def clean_env(self):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("AWS_") and not k.startswith("PAMCTL_") and
+               k.lower() not in ("https_proxy", "http_proxy")}
+        env.update({"HOME": self.f.tmp.path, "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_DEFAULT_REGION": "us-east-1"})
+        return env
+
+    def test_env_prints_the_four_exports_that_work(self):
+        r = subprocess.run([PAMCTL, "env", "--record", "front", "--token-file", self.token_file,
+                            "--proxy", "127.0.0.1:%d" % self.f.port, "--ca",
+                            self.f.appliance_ca], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env = self.clean_env()
+        names = []
+        for line in r.stdout.splitlines():
+            self.assertTrue(line.startswith("export "), line)
+            name, _, value = line[len("export "):].partition("=")
+            names.append(name)
+            env[name] = subprocess.run(["sh", "-c", "printf %s " + value], capture_output=True,
+                                       text=True).stdout
+        self.assertEqual(names, ["HTTPS_PROXY", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID",
+                                 "AWS_SECRET_ACCESS_KEY"])
+        self.assertEqual(env["AWS_ACCESS_KEY_ID"], self.f.seed["token_id"] + "#front")
+        env["AWS_CONFIG_FILE"] = self.f.aws_config
+        out = subprocess.run([AWS, "sts", "get-caller-identity"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+    def test_env_refuses_a_token_file_others_can_read(self):
+        loose = self.f.tmp.file("loose-token", "a:b\n")
+        os.chmod(loose, 0o644)
+        r = subprocess.run([PAMCTL, "env", "--record", "front", "--token-file", loose],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("chmod 600", r.stderr)
+
+    def test_aws_profile_uses_credential_process(self):
+        env = self.clean_env()
+        env["AWS_CONFIG_FILE"] = self.f.tmp.file("profile-config",
+                                                 "[default]\nregion = us-east-1\n")
+        r = subprocess.run([PAMCTL, "aws-profile", "zt", "--record", "front", "--token-file",
+                            self.token_file, "--ca", self.f.appliance_ca, "--proxy",
+                            "127.0.0.1:%d" % self.f.port], env=env, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("export HTTPS_PROXY=", r.stdout)
+        self.assertNotIn(self.f.seed["token_secret"], r.stdout)
+        with open(env["AWS_CONFIG_FILE"]) as fh:
+            written = fh.read()
+        self.assertIn("[default]", written)  # other sections kept
+        self.assertIn("credential_process = ", written)
+        self.assertNotIn(self.f.seed["token_secret"], written)  # the secret stays in its file
+        exported = subprocess.run([AWS, "configure", "export-credentials", "--profile", "zt",
+                                   "--format", "env"], env=env, capture_output=True, text=True,
+                                  timeout=60)
+        self.assertEqual(exported.returncode, 0, exported.stderr)
+        self.assertIn("AWS_ACCESS_KEY_ID=%s#front" % self.f.seed["token_id"], exported.stdout)
+        env["HTTPS_PROXY"] = "http://127.0.0.1:%d" % self.f.port
+        out = subprocess.run([AWS, "--profile", "zt", "sts", "get-caller-identity"], env=env,
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+
 class ProxyDisabled(unittest.TestCase):
     def test_proxy_disabled_setting_refuses_everything(self):
         f = ZeroTrustFixture(seed_args=["--proxy-disabled"])
