@@ -14,6 +14,14 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   auto policy = DestinationPolicy::from_config(c);
   if (!policy.ok()) return policy.status();
   shared->destinations = std::move(*policy);
+  for (const std::string& text : c.proxy.proxy_protocol_trusted) {
+    auto cidr = net::Cidr::parse(text);
+    if (!cidr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("proxy.proxy_protocol_trusted: not a CIDR: \"", text, "\""));
+    }
+    shared->proxy_protocol_trusted.push_back(*cidr);
+  }
   TunnelLimits& l = shared->limits;
   l.connect_head_bytes_max = static_cast<size_t>(c.limits.connect_head_bytes_max);
   l.connect_head_ms = static_cast<uint64_t>(c.timeouts.connect_head_ms);

@@ -11,6 +11,7 @@
 #include "pamproxy/engine/worker.h"
 #include "pamproxy/http/error.h"
 #include "pamproxy/proxy/error_response.h"
+#include "pamproxy/proxy/proxy_protocol.h"
 
 namespace pamproxy::proxy {
 namespace {
@@ -88,6 +89,10 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
   client_closed_ = false;
   started_ms_ = worker_.now_ms();
   tunnel_id_ = service.next_tunnel_id();
+  client_address_ = peer;
+  for (const net::Cidr& c : shared_.proxy_protocol_trusted) {
+    if (c.contains(peer.ip)) proxy_header_pending_ = true;
+  }
 }
 
 Tunnel::~Tunnel() {
@@ -112,6 +117,36 @@ std::string Tunnel::describe_target() const {
 // ---------------------------------------------------------------- the plain CONNECT leg
 
 void Tunnel::on_connect_bytes(std::span<const uint8_t> bytes) {
+  if (proxy_header_pending_) {
+    // A trusted balancer's PROXY v2 header comes first; it is at most kProxyHeaderBytesMax.
+    size_t take = std::min(bytes.size(), kProxyHeaderBytesMax - head_.size());
+    head_.append(reinterpret_cast<const char*>(bytes.data()), take);
+    bytes = bytes.subspan(take);
+    ProxyHeader ph;
+    ProxyHeaderStatus st = parse_proxy_v2(
+        {reinterpret_cast<const uint8_t*>(head_.data()), head_.size()}, &ph);
+    if (st == ProxyHeaderStatus::kNeedMore) {
+      if (head_.size() < kProxyHeaderBytesMax) return;
+      st = ProxyHeaderStatus::kError;
+      ph.error = "PROXY protocol header too long";
+    }
+    if (st == ProxyHeaderStatus::kError) {
+      log::info("tunnel.proxy_header_refused")
+          .kv("worker", worker_.index())
+          .kv("peer", peer_.to_string())
+          .kv("detail", ph.error);
+      close_now(Cause::kBadRequest);
+      return;
+    }
+    proxy_header_pending_ = false;
+    if (!ph.local) client_address_ = ph.source;
+    std::string rest = head_.substr(ph.header_bytes);
+    head_.clear();
+    rest.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (rest.empty()) return;
+    on_connect_bytes({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()});
+    return;
+  }
   const size_t limit = shared_.limits.connect_head_bytes_max;
   // Never hold more than the limit plus one receive.
   size_t take = std::min(bytes.size(), limit + 1 - std::min(head_.size(), limit + 1));
@@ -431,7 +466,7 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
   StageRequest req;
   req.connect_host = target_.host;
   req.connect_port = target_.port;
-  req.client = peer_;
+  req.client = client_address_;
   req.tunnel_id = tunnel_id_;
   req.head = &h;
   req.head_bytes = std::string_view(req_head_).substr(0, req_parser_.head_bytes());
@@ -1035,8 +1070,8 @@ void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
   e->clear();
   e->type = type;
   e->time_unix_ns = absl::ToUnixNanos(absl::Now());
-  e->source_ip.assign(peer_.ip.to_string());
-  e->source_port = peer_.port;
+  e->source_ip.assign(client_address_.ip.to_string());
+  e->source_port = client_address_.port;
   e->target_host.assign(target_.authority());
   if (type == audit::EventType::kTunnelClosed) {
     e->bytes_in = client_.bytes_in();

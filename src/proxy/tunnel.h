@@ -150,7 +150,9 @@ class Tunnel final : private engine::Stream::Events,
   ProxyService& service_;
   engine::Worker& worker_;
   const ProxyShared& shared_;
-  net::SocketAddress peer_;
+  net::SocketAddress peer_;    // the TCP peer (connection limits)
+  net::SocketAddress client_address_;  // the peer, or a trusted balancer's PROXY header
+  bool proxy_header_pending_ = false;
   State state_ = State::kConnectHead;
   engine::Stream client_;
   engine::Stream upstream_;

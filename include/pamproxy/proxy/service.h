@@ -42,6 +42,8 @@ struct TunnelLimits {
 struct ProxyShared {
   TunnelLimits limits;
   DestinationPolicy destinations;
+  // Peers that must start with a PROXY protocol v2 header naming the real client.
+  std::vector<net::Cidr> proxy_protocol_trusted;
   // The CA, leaf cache, the client-facing and upstream contexts, and the kTLS decision.
   std::unique_ptr<tls::Runtime> tls;
   // Makes each worker's stage (called on the worker's thread). Set by from_config() to the
