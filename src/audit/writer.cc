@@ -220,8 +220,10 @@ bool Writer::commit() {
   pending_.clear();
   written_ = 0;
   unsynced_since_ms_ = -1;
-  for (size_t i = 0; i < rings_.size(); ++i) rings_[i]->publish_durable(serialized_index_[i]);
+  // Healthy again before anyone hears of durability: a producer that sees its event durable
+  // must not still see the fault flag.
   if (fault_errno_ != 0) leave_fault();
+  for (size_t i = 0; i < rings_.size(); ++i) rings_[i]->publish_durable(serialized_index_[i]);
   return true;
 }
 
