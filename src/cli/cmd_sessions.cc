@@ -19,6 +19,7 @@
 #include "pamproxy/base/json_writer.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/store/store.h"
+#include "time_arg.h"
 
 namespace pamproxy::cli {
 namespace {
@@ -33,23 +34,6 @@ int usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "pamctl sessions: %s\n", why.c_str());
   std::fputs(kUsage, stderr);
   return kExitUsage;
-}
-
-std::optional<int64_t> parse_time(const std::string& s, absl::Time now) {
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return absl::ToUnixNanos(t);
-  int64_t n = 0;
-  if (s.size() < 2 || !absl::SimpleAtoi(s.substr(0, s.size() - 1), &n) || n < 0) {
-    return std::nullopt;
-  }
-  switch (s.back()) {
-    case 's': return absl::ToUnixNanos(now - absl::Seconds(n));
-    case 'm': return absl::ToUnixNanos(now - absl::Minutes(n));
-    case 'h': return absl::ToUnixNanos(now - absl::Hours(n));
-    case 'd': return absl::ToUnixNanos(now - absl::Hours(24 * n));
-    default: return std::nullopt;
-  }
 }
 
 std::string when(int64_t unix_ns) {
@@ -99,7 +83,7 @@ int run_sessions(const std::vector<std::string>& args) {
       if (a == "--user") q.user = *v;
       if (a == "--record") q.record = *v;
       if (a == "--since" || a == "--until") {
-        auto t = parse_time(*v, now);
+        auto t = parse_time_arg(*v, now);
         if (!t) return usage(a + ": '" + *v + "' is neither RFC 3339 nor an age like 15m");
         (a == "--since" ? q.since_unix_ns : q.until_unix_ns) = *t;
       }

@@ -494,7 +494,7 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
       return true;
     case StageDecision::Kind::kDeny:
       audit_decision(false);
-      deny_request(std::move(d.bytes));
+      answer_and_finish(d.bytes, Cause::kDenied);
       return false;
     case StageDecision::Kind::kForward:
       break;
@@ -530,10 +530,12 @@ Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
     }
     if (shared_.audit_refuse_when_full || gate.faulted()) {
       gate.note_refusal();
-      deny_request(error_response(503, "AuditUnavailable",
-                                  "the audit log cannot record this request now ([audit] on_full "
-                                  "= \"refuse\"); nothing was sent to AWS, retry later",
-                                  ErrorFormat::kText));
+      answer_and_finish(error_response(503, "AuditUnavailable",
+                                       "the audit log cannot record this request now ([audit] "
+                                       "on_full = \"refuse\"); nothing was sent to AWS, retry "
+                                       "later",
+                                       ErrorFormat::kText),
+                        Cause::kDenied);
       return AuditStep::kRefused;
     }
     gate.note_hold();
@@ -574,8 +576,10 @@ void Tunnel::release_request() {
   req_body_.reset(h.body_kind(), h.content_length());
 }
 
-void Tunnel::deny_request(std::string response) {
-  cause_ = Cause::kDenied;
+// The last words of a tunnel: the upstream is dropped, `response` goes to the client, then the
+// tunnel closes (kFinishing).
+void Tunnel::answer_and_finish(std::string_view response, Cause cause) {
+  cause_ = cause;
   cause_set_ = true;
   upstream_.close();
   std::span<uint8_t> room = u2c_.free_space();
@@ -671,22 +675,15 @@ void Tunnel::inside_error(int status, std::string_view code, std::string message
       .kv("status", status)
       .kv("cause", cause_name(cause))
       .kv("detail", message);
-  cause_ = cause;
-  cause_set_ = true;
-  upstream_.close();
   if (!client_tls_ || client_tls_->state() != tls::State::kEstablished) {
+    cause_ = cause;
+    cause_set_ = true;
+    upstream_.close();
     close_now(cause);
     return;
   }
-  std::string resp =
-      error_response(status, code, message, error_format_for_host(target_.host));
-  std::span<uint8_t> room = u2c_.free_space();
-  size_t n = std::min(room.size(), resp.size());
-  std::memcpy(room.data(), resp.data(), n);
-  u2c_.end += n;
-  upstream_done_ = true;
-  state_ = State::kFinishing;
-  arm(shared_.limits.body_stall_ms);
+  answer_and_finish(error_response(status, code, message, error_format_for_host(target_.host)),
+                    cause);
   pump();
 }
 
@@ -997,10 +994,11 @@ void Tunnel::on_timer(engine::Timer& t) {
   if (state_ == State::kRelay && req_phase_ == RequestPhase::kAwaitAudit) {
     if (audit_wait_id_ != 0) service_.audit().cancel(audit_wait_id_);
     audit_wait_id_ = 0;
-    deny_request(error_response(503, "AuditUnavailable",
-                                "the audit log did not record this request within [audit] "
-                                "hold_timeout_ms; nothing was sent to AWS, retry later",
-                                ErrorFormat::kText));
+    answer_and_finish(error_response(503, "AuditUnavailable",
+                                     "the audit log did not record this request within [audit] "
+                                     "hold_timeout_ms; nothing was sent to AWS, retry later",
+                                     ErrorFormat::kText),
+                      Cause::kDenied);
     pump();
     return;
   }

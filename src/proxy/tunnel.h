@@ -142,7 +142,7 @@ class Tunnel final : private engine::Stream::Events,
   AuditStep audit_decision(bool forwarding);
   // The stage allowed the request (and its event is recorded as required): send it.
   void release_request();
-  void deny_request(std::string response);
+  void answer_and_finish(std::string_view response, Cause cause);
   void send_upstream(Plain& plain);
   std::string describe_target() const;
   void audit_tunnel(audit::EventType type, Cause cause);
