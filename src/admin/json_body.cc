@@ -220,6 +220,22 @@ std::optional<std::vector<std::unique_ptr<JsonBody>>> JsonBody::object_list(std:
   return out;
 }
 
+std::unique_ptr<JsonBody> JsonBody::object(std::string_view name, bool required) {
+  impl_->nodes[node_].known.emplace_back(name);
+  simdjson::dom::element e;
+  if (impl_->nodes[node_].object.at_key(name).get(e) != simdjson::SUCCESS) {
+    if (required) fail(name, "is required");
+    return nullptr;
+  }
+  simdjson::dom::object obj;
+  if (e.get_object().get(obj) != simdjson::SUCCESS) {
+    fail(name, "expected an object, got " + type_of(e));
+    return nullptr;
+  }
+  impl_->nodes.push_back({obj, path() + std::string(name) + ".", {}});
+  return std::unique_ptr<JsonBody>(new JsonBody(impl_, impl_->nodes.size() - 1));
+}
+
 bool JsonBody::finish() {
   for (const Impl::Node& node : impl_->nodes) {
     if (impl_->error) break;

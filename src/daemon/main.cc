@@ -21,11 +21,14 @@
 #include "bootstrap_token.h"
 #include "control_events.h"
 #include "options.h"
+#include "pamproxy/admin/api.h"
+#include "pamproxy/admin/server.h"
 #include "pamproxy/audit/signing_key.h"
 #include "pamproxy/audit/writer.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
+#include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/service.h"
 #include "pamproxy/proxy/zero_trust.h"
 #include "pamproxy/store/session_indexer.h"
@@ -87,13 +90,14 @@ class Daemon {
       stop_audit();
       return 1;
     }
-    // Say plainly what this build cannot do yet rather than appear to serve.
-    log::warn("daemon.component_missing")
-        .kv("component", "admin")
-        .kv("detail", "this build has no admin API: nothing listens on [admin] listen")
-        .kv("admin_listen", config_.admin.listen);
+    if (!start_admin()) {
+      stop_engine();
+      stop_audit();
+      return 1;
+    }
 
     int code = serve_signals();
+    stop_admin();
     stop_engine();
     stop_audit();
     return code;
@@ -252,6 +256,44 @@ class Daemon {
     return true;
   }
 
+  // The HTTPS admin API on [admin] listen, with the certificate the TLS runtime made for it.
+  bool start_admin() {
+    admin::ApiOptions o;
+    o.store = store_.get();
+    o.ca_pem = shared_->tls->ca->cert_pem();
+    o.audit_directory = paths_.audit_directory;
+    const proxy::ProxyShared* shared = shared_.get();
+    o.metrics = [shared] { return proxy::render_prometheus(shared->metrics_view()); };
+    o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);
+    api_ = std::make_unique<admin::Api>(std::move(o));
+    admin::ServerOptions so;
+    so.listen = config_.admin.listen;
+    so.connections_max = static_cast<size_t>(config_.admin.connections_max);
+    so.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);
+    so.handshake_timeout_ms = config_.timeouts.tls_handshake_ms;
+    so.request_timeout_ms = config_.timeouts.request_head_ms;
+    so.idle_timeout_ms = config_.timeouts.idle_keepalive_ms;
+    admin::Api* api = api_.get();
+    auto server = admin::Server::start(std::move(so), *shared_->tls->admin_server,
+                                       [api](const admin::ApiRequest& r) { return api->handle(r); });
+    if (!server.ok()) {
+      log::error("admin.start_failed").kv("error", std::string(server.status().message()));
+      return false;
+    }
+    admin_ = std::move(*server);
+    log::info("admin.listening")
+        .kv("address", config_.admin.listen)
+        .kv("port", static_cast<int64_t>(admin_->port()));
+    return true;
+  }
+
+  // Before the engine and the audit writer: admin changes are audit events.
+  void stop_admin() {
+    if (!admin_) return;
+    admin_.reset();
+    log::info("admin.stopped");
+  }
+
   // SIGTERM: stop accepting, let tunnels finish within [timeouts] shutdown_drain_ms, then close.
   void stop_engine() {
     if (!engine_) return;
@@ -312,6 +354,7 @@ class Daemon {
           log::info("daemon.stopping").kv("signal", si.ssi_signo == SIGTERM ? "TERM" : "INT");
           ::close(sfd);
           if (tfd >= 0) ::close(tfd);
+          stop_admin();
           stop_engine();
           stop_audit();
           log::info("daemon.stopped");
@@ -372,6 +415,8 @@ class Daemon {
   std::unique_ptr<ControlEvents> control_events_;
   std::unique_ptr<proxy::ProxyShared> shared_;  // outlives the engine (declared first)
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<admin::Api> api_;
+  std::unique_ptr<admin::Server> admin_;  // stopped before api_ goes
 };
 
 }  // namespace

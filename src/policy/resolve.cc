@@ -49,6 +49,13 @@ Resolution resolve_bare(const Snapshot& s, uint32_t user_index, std::string_view
 
 }  // namespace
 
+bool record_matches(const RecordRef& ref, const Record& record) {
+  for (size_t c = 0; c < ref.criteria_count; ++c) {
+    if (!matches(record, ref.criteria[c])) return false;
+  }
+  return true;
+}
+
 Resolution resolve_record(const Snapshot& s, uint32_t user_index, std::string_view text) {
   absl::StatusOr<RecordRef> ref = parse_record_ref(text);
   if (!ref.ok()) return fail(ResolveError::kInvalid, std::string(ref.status().message()));
@@ -58,10 +65,9 @@ Resolution resolve_record(const Snapshot& s, uint32_t user_index, std::string_vi
   size_t count = 0;
   std::span<const RecordEntry> records = s.records();
   for (uint32_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i].record;
-    bool all = true;
-    for (size_t c = 0; c < ref->criteria_count && all; ++c) all = matches(r, ref->criteria[c]);
-    if (!all || (s.permissions(user_index, i) & kConnect) == 0) continue;
+    if (!record_matches(*ref, records[i].record) || (s.permissions(user_index, i) & kConnect) == 0) {
+      continue;
+    }
     if (count++ == 0) found = static_cast<int32_t>(i);
   }
   if (count == 1) return Resolution{ResolveError::kNone, found, {}};
@@ -73,9 +79,7 @@ Resolution resolve_record(const Snapshot& s, uint32_t user_index, std::string_vi
   size_t listed = 0;
   for (uint32_t i = 0; i < records.size() && listed < kAmbiguousListed; ++i) {
     const Record& r = records[i].record;
-    bool all = true;
-    for (size_t c = 0; c < ref->criteria_count && all; ++c) all = matches(r, ref->criteria[c]);
-    if (!all || (s.permissions(user_index, i) & kConnect) == 0) continue;
+    if (!record_matches(*ref, r) || (s.permissions(user_index, i) & kConnect) == 0) continue;
     if (listed++ > 0) msg += ", ";
     msg += describe(r);
   }

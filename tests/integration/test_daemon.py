@@ -59,15 +59,17 @@ class DaemonLifecycle(unittest.TestCase):
         self.assertIn("%s:2:" % path, err)
         self.assertIn("key 'audit.on_full'", err)
 
-    def test_missing_components_are_reported_not_pretended(self):
+    def test_embedded_defaults_serve_proxy_and_admin_api(self):
         d = Daemon([], cwd=self.tmp.path)
         try:
             listening = d.wait_event("engine.listening")
             self.assertEqual(listening["address"], "127.0.0.1:8081")
-            missing = d.wait_event("daemon.component_missing", component="admin")
-            self.assertIn("nothing listens", missing["detail"])
+            admin = d.wait_event("admin.listening")
+            self.assertEqual((admin["address"], admin["port"]), ("127.0.0.1:8443", "8443"))
+            d.wait_event("daemon.ready")
         finally:
-            d.stop()
+            self.assertEqual(d.stop(), 0)
+        self.assertFalse([l for l in d.seen if "component_missing" in l], d.seen)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ class JsonBody {
   std::optional<std::vector<std::unique_ptr<JsonBody>>> object_list(std::string_view name,
                                                                     bool required,
                                                                     size_t max_items);
+  // A nested object, read with a nested JsonBody (whose errors carry "name." paths).
+  std::unique_ptr<JsonBody> object(std::string_view name, bool required);
   bool has(std::string_view name) const;
 
   // Checks every object of the body read so far (this one and the nested ones handed out, which

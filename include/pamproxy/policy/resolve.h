@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "pamproxy/policy/record_ref.h"
 #include "pamproxy/policy/snapshot.h"
 
 namespace pamproxy::policy {
@@ -20,5 +21,9 @@ struct Resolution {
 };
 
 Resolution resolve_record(const Snapshot& snapshot, uint32_t user_index, std::string_view ref);
+
+// Whether `record` meets every criterion of a parsed, non-bare reference (the admin API resolves
+// references against the records a caller may view, with its own messages).
+bool record_matches(const RecordRef& ref, const Record& record);
 
 }  // namespace pamproxy::policy

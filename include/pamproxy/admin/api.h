@@ -1,0 +1,65 @@
+#pragma once
+// The admin REST API's handlers (docs/admin-api.md): one call in, one answer out, no sockets.
+// The HTTPS server (server.h) feeds it parsed requests; tests call it directly too.
+//
+//   Api api({.store = store.get(), .ca_pem = ca.cert_pem(), .audit_directory = dir});
+//   ApiResponse r = api.handle({.method = "GET", .target = "/api/v1/records",
+//                               .authorization = "Bearer tok-..:...", .client = peer});
+//
+// Owns: authentication (bearer token against the current snapshot), who may do what, mapping
+// store errors to HTTP statuses with JSON bodies, pagination. Never: returns a secret other than
+// a token's own secret in the answer that creates it; logs a request body or a header value.
+//
+// Thread safety: handle() may be called from one thread at a time (the admin thread).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "pamproxy/base/net_address.h"
+#include "pamproxy/store/store.h"
+
+namespace pamproxy::admin {
+
+struct ApiRequest {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // origin-form: "/api/v1/records?limit=10"
+  std::string_view authorization;  // the Authorization field's value, "" when absent
+  std::string_view body;
+  net::IpAddress client;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+struct ApiOptions {
+  store::Store* store = nullptr;        // not owned
+  std::string ca_pem;                   // GET /api/v1/ca.pem
+  std::string audit_directory;          // GET /api/v1/audit/events ("" = not served)
+  std::function<std::string()> metrics;  // Prometheus text; empty = not served
+  size_t body_bytes_max = 1 << 20;
+  // The most audit lines one /audit/events call reads before answering with a cursor.
+  size_t audit_scan_lines_max = 1'000'000;
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+class Api {
+ public:
+  explicit Api(ApiOptions options);
+  ApiResponse handle(const ApiRequest& request);
+
+  struct Call;  // one request being answered (api_internal.h)
+
+ private:
+  ApiOptions options_;
+};
+
+// The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.
+std::string error_json(std::string_view code, std::string_view message, std::string_view field = {});
+
+}  // namespace pamproxy::admin

@@ -1,0 +1,216 @@
+// Admin API: settings, record types, records and their access policies (docs/admin-api.md).
+// Reads come from the snapshot the caller was authenticated against; changes go through the
+// store, which validates them, records the audit event and publishes the next snapshot.
+
+#include <algorithm>
+
+#include "api_internal.h"
+#include "pamproxy/store/json.h"
+
+namespace pamproxy::admin {
+namespace {
+
+constexpr size_t kTextMax = 1024;
+constexpr size_t kListMax = 64;
+
+// The writable fields of a record; on creation name, access_key_id and secret_access_key are
+// required.
+struct RecordFields {
+  std::optional<std::string> name, description, reference_record, access_key_id,
+      secret_access_key, session_token, default_region;
+  std::optional<std::vector<std::string>> tags;
+};
+
+bool read_record_fields(JsonBody& b, bool create, RecordFields* f) {
+  f->name = b.string("name", create, 1, 200);
+  f->description = b.string("description", kOptional, 0, kTextMax);
+  f->reference_record = b.string("reference_record", kOptional, 0, 200);
+  f->access_key_id = b.string("access_key_id", create, 1, 128);
+  f->secret_access_key = b.string("secret_access_key", create, 1, 1024);
+  f->session_token = b.string("session_token", kOptional, 0, 8192);
+  f->default_region = b.string("default_region", kOptional, 0, 64);
+  f->tags = b.string_list("tags", kOptional, kListMax, 64);
+  return b.finish();
+}
+
+ApiResponse settings(Api::Call& call) {
+  if (call.segments.size() != 1) return not_found("no such settings path");
+  if (call.method() == "GET") return json_answer(200, store::to_json(call.snapshot->settings()));
+  if (call.method() != "PATCH") return method_not_allowed("GET, PATCH");
+  if (!call.admin()) return forbidden("changing settings is for admins");
+  ApiResponse error;
+  auto body = read_body(call, &error);
+  if (!body) return error;
+  std::optional<bool> enabled = body->boolean("proxy.enabled", kOptional);
+  if (!body->finish()) return bad_field(body->error());
+  if (enabled) {
+    auto change = call.store().set_setting(call.actor(), "proxy.enabled",
+                                           *enabled ? "true" : "false");
+    if (!change.ok()) return store_error(change.status());
+  }
+  return json_answer(200, store::to_json(call.store().settings()));
+}
+
+ApiResponse record_types(Api::Call& call) {
+  const auto& seg = call.segments;
+  if (seg.size() == 1) {
+    if (call.method() != "GET") return method_not_allowed("GET");
+    std::vector<policy::RecordType> types = call.store().record_types();
+    return page(call, types, [](const policy::RecordType& t) -> const std::string& { return t.name; },
+                [](JsonWriter& w, const policy::RecordType& t) { store::write_json(w, t); });
+  }
+  if (seg.size() != 3 || (seg[2] != "enable" && seg[2] != "disable")) {
+    return not_found("record-types/{name}/enable or /disable");
+  }
+  if (call.method() != "POST") return method_not_allowed("POST");
+  if (!call.admin()) return forbidden("enabling record types is for admins");
+  auto change = call.store().set_record_type_enabled(call.actor(), seg[1], seg[2] == "enable");
+  return answer_change(200, change);
+}
+
+ApiResponse create_record(Api::Call& call) {
+  if (!call.admin()) return forbidden("adding records is for admins");
+  ApiResponse error;
+  auto body = read_body(call, &error);
+  if (!body) return error;
+  RecordFields f;
+  if (!read_record_fields(*body, true, &f)) return bad_field(body->error());
+  bool type_enabled = false;
+  for (const policy::RecordType& t : call.store().record_types()) {
+    if (t.name == policy::kAwsAccessKeysType) type_enabled = t.enabled;
+  }
+  if (!type_enabled) {
+    return error_answer(409, "Conflict",
+                        "the record type aws-access-keys is disabled: enable it first (pamctl "
+                        "record-types enable aws-access-keys)");
+  }
+  store::RecordSpec spec;
+  spec.name = std::move(*f.name);
+  spec.description = f.description.value_or("");
+  spec.reference_record = f.reference_record.value_or("");
+  spec.access_key_id = std::move(*f.access_key_id);
+  spec.secret_access_key = std::move(*f.secret_access_key);
+  spec.session_token = f.session_token.value_or("");
+  spec.default_region = f.default_region.value_or("");
+  spec.tags = f.tags.value_or(std::vector<std::string>{});
+  return answer_change(201, call.store().create_record(call.actor(), spec));
+}
+
+ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
+  ApiResponse error;
+  auto body = read_body(call, &error);
+  if (!body) return error;
+  RecordFields f;
+  if (!read_record_fields(*body, false, &f)) return bad_field(body->error());
+  store::RecordPatch patch{f.name,           f.description,   f.reference_record,
+                           f.access_key_id,  f.secret_access_key, f.session_token,
+                           f.default_region, f.tags};
+  return answer_change(200, call.store().update_record(call.actor(), record.id, patch));
+}
+
+// PUT body: every field optional; the shape GET answers with (without record_id).
+ApiResponse put_policy(Api::Call& call, const policy::Record& record) {
+  ApiResponse error;
+  auto body = read_body(call, &error);
+  if (!body) return error;
+  store::PolicySpec spec;
+  auto windows = body->string_list("windows", kOptional, kListMax, 64);
+  auto zone = body->string("time_zone", kOptional, 1, 64);
+  auto networks = body->string_list("allowed_networks", kOptional, kListMax, 64);
+  std::unique_ptr<JsonBody> approval = body->object("approval", kOptional);
+  if (approval) {
+    spec.approval_required = approval->boolean("required", kOptional).value_or(false);
+    spec.approver_role_id = approval->string("approver_role_id", kOptional, 0, 64).value_or("");
+    spec.approval_max_duration_s =
+        approval->integer("max_duration_s", kOptional, 60, 366 * 86400).value_or(8 * 3600);
+  }
+  auto rules = body->object_list("command_rules", kOptional, 256);
+  if (rules) {
+    for (size_t i = 0; i < rules->size(); ++i) {
+      JsonBody& rule = *(*rules)[i];
+      auto effect = rule.string("effect", kRequired, 1, 16);
+      auto pattern = rule.string("pattern", kRequired, 1, 256);
+      if (effect && *effect != "allow" && *effect != "deny") {
+        return bad_field({"command_rules[" + std::to_string(i) + "].effect",
+                          "expected \"allow\" or \"deny\""});
+      }
+      if (effect && pattern) spec.command_rules.push_back(*effect + " " + *pattern);
+    }
+  }
+  if (!body->finish()) return bad_field(body->error());
+  spec.windows = windows.value_or(std::vector<std::string>{});
+  if (zone) spec.time_zone = *zone;
+  spec.allowed_networks = networks.value_or(std::vector<std::string>{});
+  auto change = call.store().set_policy(call.actor(), record.id, spec);
+  return answer_change(200, change);
+}
+
+ApiResponse record_policy(Api::Call& call, const policy::Record& record, policy::Permissions p) {
+  if (call.method() == "GET") {
+    auto policy = call.store().get_policy(record.id);
+    if (!policy.ok()) return store_error(policy.status());
+    if (!*policy) return not_found("record " + record.id + " has no access policy");
+    return json_answer(200, store::to_json(**policy));
+  }
+  if (call.method() != "PUT" && call.method() != "DELETE") {
+    return method_not_allowed("GET, PUT, DELETE");
+  }
+  if ((p & policy::kManage) == 0) {
+    return forbidden("changing a record's access policy needs the manage permission on it");
+  }
+  if (call.method() == "PUT") return put_policy(call, record);
+  auto change = call.store().delete_policy(call.actor(), record.id);
+  if (!change.ok()) return store_error(change.status());
+  return deleted(record.id);
+}
+
+ApiResponse records(Api::Call& call) {
+  const auto& seg = call.segments;
+  if (seg.size() == 1) {
+    if (call.method() == "POST") return create_record(call);
+    if (call.method() != "GET") return method_not_allowed("GET, POST");
+    const std::string tag = call.param("tag");
+    const std::string name = call.param("name");
+    std::vector<const policy::Record*> visible;
+    for (uint32_t i = 0; i < call.snapshot->records().size(); ++i) {
+      const policy::Record& r = call.snapshot->record(i).record;
+      if (call.permissions(i) == 0) continue;
+      if (!tag.empty() && !std::binary_search(r.tags.begin(), r.tags.end(), tag)) continue;
+      if (!name.empty() && r.name != name) continue;
+      visible.push_back(&r);
+    }
+    std::sort(visible.begin(), visible.end(),
+              [](const policy::Record* a, const policy::Record* b) { return a->id < b->id; });
+    return page(call, visible, [](const policy::Record* r) -> const std::string& { return r->id; },
+                [](JsonWriter& w, const policy::Record* r) { store::write_json(w, *r); });
+  }
+  ApiResponse error;
+  int32_t index = find_record(call, seg[1], &error);
+  if (index < 0) return error;
+  const policy::Record& record = call.snapshot->record(index).record;
+  const policy::Permissions p = call.permissions(index);
+  if (seg.size() == 3 && seg[2] == "policy") return record_policy(call, record, p);
+  if (seg.size() != 2) return not_found("records/{ref} or records/{ref}/policy");
+  if (call.method() == "GET") return json_answer(200, store::to_json(record));
+  if (call.method() == "PATCH") {
+    if ((p & policy::kEdit) == 0) return forbidden("editing a record needs the edit permission");
+    return edit_record(call, record);
+  }
+  if (call.method() == "DELETE") {
+    if ((p & policy::kManage) == 0) {
+      return forbidden("deleting a record needs the manage permission on it");
+    }
+    auto change = call.store().delete_record(call.actor(), record.id);
+    if (!change.ok()) return store_error(change.status());
+    return deleted(record.id);
+  }
+  return method_not_allowed("GET, PATCH, DELETE");
+}
+
+}  // namespace
+
+ApiResponse handle_settings(Api::Call& call) { return settings(call); }
+ApiResponse handle_record_types(Api::Call& call) { return record_types(call); }
+ApiResponse handle_records(Api::Call& call) { return records(call); }
+
+}  // namespace pamproxy::admin

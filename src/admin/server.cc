@@ -1,0 +1,409 @@
+// The admin API's HTTPS server (see include/pamproxy/admin/server.h).
+
+#include "pamproxy/admin/server.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "pamproxy/base/log.h"
+#include "pamproxy/http/head.h"
+#include "pamproxy/tls/session.h"
+
+namespace pamproxy::admin {
+namespace {
+
+constexpr size_t kIoBytes = 16384;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+std::string serialize(const ApiResponse& r, bool head_only, bool close) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " ";
+  out += reason_phrase(r.status);
+  out += "\r\nContent-Type: " + r.content_type;
+  out += "\r\nContent-Length: " + std::to_string(r.body.size());
+  out += "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  if (!head_only) out += r.body;
+  return out;
+}
+
+struct Connection {
+  int fd = -1;
+  net::IpAddress peer;
+  std::unique_ptr<tls::Session> tls;
+  std::string plain;  // decrypted request bytes not answered yet
+  std::string out;    // ciphertext waiting for the socket
+  http::RequestParser parser;
+  int64_t deadline_ms = 0;
+  bool in_request = false;     // bytes of a request have arrived since the last answer
+  bool sent_continue = false;  // "100 Continue" sent for the current request
+  bool closing = false;        // close once `out` has left
+  bool dead = false;           // close now
+
+  explicit Connection(const http::Limits& limits) : parser(limits) {}
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  const tls::ServerContext& tls;
+  Handler handler;
+  http::Limits limits;
+  int listen_fd = -1;
+  int wake_fd = -1;
+  std::thread thread;
+  bool stopped = false;
+  std::vector<std::unique_ptr<Connection>> connections;
+
+  Impl(ServerOptions o, const tls::ServerContext& t, Handler h)
+      : options(std::move(o)), tls(t), handler(std::move(h)) {
+    limits.head_bytes_max = static_cast<uint32_t>(options.head_bytes_max);
+    limits.header_count_max = 64;
+    limits.header_value_bytes_max = 8192;
+  }
+
+  ~Impl() {
+    for (auto& c : connections) ::close(c->fd);
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void run() {
+    std::vector<pollfd> fds;
+    for (;;) {
+      fds.clear();
+      fds.push_back({wake_fd, POLLIN, 0});
+      const bool accepting = connections.size() < options.connections_max;
+      fds.push_back({accepting ? listen_fd : -1, POLLIN, 0});
+      int64_t next_deadline = INT64_MAX;
+      for (auto& c : connections) {
+        short events = POLLIN;
+        if (!c->out.empty()) events |= POLLOUT;
+        fds.push_back({c->fd, events, 0});
+        next_deadline = std::min(next_deadline, c->deadline_ms);
+      }
+      int timeout = -1;
+      if (next_deadline != INT64_MAX) {
+        timeout = static_cast<int>(std::clamp<int64_t>(next_deadline - now_ms() + 1, 0, 60000));
+      }
+      int n = ::poll(fds.data(), fds.size(), timeout);
+      if (n < 0 && errno != EINTR) {
+        log::error("admin.poll_failed").kv("error", std::strerror(errno));
+        return;
+      }
+      if (fds[0].revents & POLLIN) return;  // stop()
+      if (fds[1].revents & POLLIN) accept_all();
+      const int64_t now = now_ms();
+      for (size_t i = 2; i < fds.size(); ++i) {
+        Connection& c = *connections[i - 2];
+        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) on_readable(c);
+        if (!c.dead && !c.out.empty()) write_out(c);
+        if (!c.dead && c.closing && c.out.empty()) c.dead = true;
+        if (!c.dead && now >= c.deadline_ms) {
+          log::debug("admin.timeout").kv("client", c.peer.to_string());
+          c.dead = true;
+        }
+      }
+      std::erase_if(connections, [](const std::unique_ptr<Connection>& c) {
+        if (c->dead) ::close(c->fd);
+        return c->dead;
+      });
+    }
+  }
+
+  void accept_all() {
+    while (connections.size() < options.connections_max) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or a connection that went away before we took it
+      auto session = tls::Session::server(tls);
+      if (!session.ok()) {
+        log::error("admin.tls_session_failed").kv("error", std::string(session.status().message()));
+        ::close(fd);
+        return;
+      }
+      auto c = std::make_unique<Connection>(limits);
+      c->fd = fd;
+      c->peer = net::IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+      c->tls = std::move(*session);
+      c->deadline_ms = now_ms() + options.handshake_timeout_ms;
+      connections.push_back(std::move(c));
+    }
+  }
+
+  void on_readable(Connection& c) {
+    uint8_t buf[kIoBytes];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) c.dead = true;
+        return;
+      }
+      if (n == 0) {
+        c.dead = true;  // the client is gone (or half-closed: nothing more will arrive)
+        return;
+      }
+      if (!decrypt(c, std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
+        c.dead = c.out.empty();
+        c.closing = true;
+        return;
+      }
+      serve(c);
+      if (c.dead || c.closing) return;
+    }
+  }
+
+  // Feeds ciphertext to the TLS session: plaintext goes to c.plain, handshake and alerts to
+  // c.out. False when the session failed or closed.
+  bool decrypt(Connection& c, std::span<const uint8_t> in) {
+    const bool was_handshaking = c.tls->state() == tls::State::kHandshaking;
+    uint8_t plain[kIoBytes];
+    uint8_t cipher[kIoBytes];
+    size_t off = 0;
+    while (off < in.size() || c.tls->has_buffered_plaintext()) {
+      tls::IoResult r = c.tls->receive(in.subspan(off), plain, cipher);
+      off += r.cipher_consumed;
+      c.out.append(reinterpret_cast<char*>(cipher), r.cipher_bytes);
+      c.plain.append(reinterpret_cast<char*>(plain), r.plain_bytes);
+      while (c.tls->has_pending_output()) {
+        size_t k = c.tls->flush(cipher);
+        if (k == 0) break;
+        c.out.append(reinterpret_cast<char*>(cipher), k);
+      }
+      if (c.tls->state() == tls::State::kError || c.tls->state() == tls::State::kClosed) {
+        if (c.tls->state() == tls::State::kError) {
+          log::debug("admin.tls_failed")
+              .kv("client", c.peer.to_string())
+              .kv("failure", tls::failure_name(c.tls->failure()))
+              .kv("detail", c.tls->failure_detail());
+        }
+        return false;
+      }
+      if (r.cipher_consumed == 0 && r.plain_bytes == 0 && r.cipher_bytes == 0) break;
+    }
+    if (was_handshaking && c.tls->state() == tls::State::kEstablished) {
+      c.deadline_ms = now_ms() + options.idle_timeout_ms;
+    }
+    return true;
+  }
+
+  // Answers every whole request in c.plain (one at a time: the next waits until the answer is
+  // encrypted).
+  void serve(Connection& c) {
+    while (!c.plain.empty() && !c.closing) {
+      if (!c.in_request) {
+        c.in_request = true;
+        c.deadline_ms = now_ms() + options.request_timeout_ms;
+      }
+      http::ParseStatus st = c.parser.parse(c.plain);
+      if (st == http::ParseStatus::kIncomplete) return;
+      if (st == http::ParseStatus::kError) {
+        int status = http::error_status_code(c.parser.error());
+        answer(c, {status, "application/json",
+                   error_json("BadRequest", std::string("malformed request: ") +
+                                                std::string(http::error_name(c.parser.error())))},
+               false, true);
+        return;
+      }
+      const http::RequestHead& head = c.parser.head();
+      if (head.target_form() != http::TargetForm::kOrigin) {
+        answer(c, {400, "application/json",
+                   error_json("BadRequest", "the request target must be a path (/api/v1/...)")},
+               false, true);
+        return;
+      }
+      uint64_t body_bytes = 0;
+      if (head.body_kind() == http::BodyKind::kChunked) {
+        answer(c, {411, "application/json",
+                   error_json("LengthRequired", "send the body with Content-Length")},
+               false, true);
+        return;
+      }
+      if (head.body_kind() == http::BodyKind::kContentLength) body_bytes = head.content_length();
+      if (body_bytes > options.body_bytes_max) {
+        answer(c, {413, "application/json",
+                   error_json("PayloadTooLarge",
+                              absl::StrCat("the body is larger than [admin] body_bytes_max (",
+                                           options.body_bytes_max, " bytes)"))},
+               false, true);
+        return;
+      }
+      const size_t whole = c.parser.head_bytes() + body_bytes;
+      if (c.plain.size() < whole) {
+        if (head.expect_continue() && !c.sent_continue) {
+          c.sent_continue = true;
+          encrypt(c, "HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        // The head's views point into c.plain, which may move as the body arrives: parse the
+        // head again (a few hundred bytes) once the whole request is here.
+        c.parser.reset();
+        return;
+      }
+      ApiRequest request{
+          .method = head.method_text(),
+          .target = head.target(),
+          .authorization = head.find("Authorization").value_or(""),
+          .body = std::string_view(c.plain).substr(c.parser.head_bytes(), body_bytes),
+          .client = c.peer,
+      };
+      ApiResponse response = handler(request);
+      std::string_view target = head.target();
+      log::info("admin.request")
+          .kv("client", c.peer.to_string())
+          .kv("method", head.method_text())
+          .kv("path", target.substr(0, target.find('?')))
+          .kv("status", static_cast<int64_t>(response.status));
+      const bool head_only = head.method() == http::Method::kHead;
+      const bool close = !head.keep_alive();
+      c.plain.erase(0, whole);
+      c.parser.reset();
+      c.in_request = false;
+      c.sent_continue = false;
+      answer(c, response, head_only, close);
+    }
+  }
+
+  void answer(Connection& c, const ApiResponse& r, bool head_only, bool close) {
+    encrypt(c, serialize(r, head_only, close));
+    if (close) {
+      uint8_t cipher[kIoBytes];
+      size_t k = c.tls->shutdown(cipher);
+      c.out.append(reinterpret_cast<char*>(cipher), k);
+      c.closing = true;
+    }
+    c.deadline_ms = now_ms() + (c.closing ? options.write_timeout_ms : options.idle_timeout_ms);
+  }
+
+  void encrypt(Connection& c, std::string_view text) {
+    uint8_t cipher[kIoBytes + tls::Session::kRecordOverheadMax + 64];
+    while (!text.empty()) {
+      tls::IoResult r = c.tls->send(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+          cipher);
+      c.out.append(reinterpret_cast<char*>(cipher), r.cipher_bytes);
+      while (c.tls->has_pending_output()) {
+        size_t k = c.tls->flush(cipher);
+        if (k == 0) break;
+        c.out.append(reinterpret_cast<char*>(cipher), k);
+      }
+      if (r.plain_bytes == 0) {
+        c.dead = true;  // the session refused to send (failed or closed)
+        return;
+      }
+      text.remove_prefix(r.plain_bytes);
+    }
+  }
+
+  void write_out(Connection& c) {
+    while (!c.out.empty()) {
+      ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) c.dead = true;
+        return;
+      }
+      c.out.erase(0, static_cast<size_t>(n));
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options,
+                                                      const tls::ServerContext& tls,
+                                                      Handler handler) {
+  auto addr = net::SocketAddress::parse(options.listen);
+  if (!addr) {
+    // Port 0 is refused by SocketAddress (1-65535); accept it here for tests.
+    std::string text = options.listen;
+    if (text.size() > 2 && text.substr(text.size() - 2) == ":0") {
+      addr = net::SocketAddress::parse(text.substr(0, text.size() - 1) + "1");
+      if (addr) addr->port = 0;
+    }
+  }
+  if (!addr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("admin.listen ", options.listen, ": expected ip:port"));
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), tls, std::move(handler));
+  sockaddr_storage ss{};
+  socklen_t len = addr->to_sockaddr(&ss);
+  impl->listen_fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (impl->listen_fd < 0 ||
+      ::setsockopt(impl->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(impl->listen_fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      ::listen(impl->listen_fd, 128) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("admin.listen ", impl->options.listen, ": ", std::strerror(errno)));
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  uint16_t port = ntohs(bound.ss_family == AF_INET6
+                            ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->wake_fd < 0) {
+    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  }
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl), port));
+}
+
+Server::Server(std::unique_ptr<Impl> impl, uint16_t port) : impl_(std::move(impl)), port_(port) {}
+
+Server::~Server() { stop(); }
+
+void Server::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  uint64_t one = 1;
+  ssize_t w = ::write(impl_->wake_fd, &one, sizeof one);
+  (void)w;
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace pamproxy::admin

@@ -1,0 +1,354 @@
+"""The admin REST API over real HTTPS against a real SQLite store: authentication, the
+authorization matrix (admin / approver / plain user / revoked token / expired token), secrets
+never leaving, bad input named by field, pagination, the access request workflow, audit events
+of every change, and persistence across a restart."""
+
+import json
+import os
+import socket
+import ssl
+import time
+import unittest
+
+from admin_api import AdminAppliance
+
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SESSION_TOKEN = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN"
+
+
+class World:
+    """Users, roles, tokens and a record with an approval policy, made through the API."""
+
+    def __init__(self, app, test):
+        self.app = app
+        ok = lambda r, code=201: (test.assertEqual(r[0], code, r[1]), r[1])[1]
+        p = os.urandom(4).hex()  # each test's world has names of its own
+        ok(app.call("POST", "record-types/aws-access-keys/enable"), 200)
+        self.approvers = ok(app.call("POST", "roles", {"name": p + "-approvers"}))
+        self.alice = ok(app.call("POST", "users", {"name": p + "-alice"}))
+        self.bob = ok(app.call("POST", "users", {"name": p + "-bob"}))
+        self.carol = ok(app.call("POST", "users", {"name": p + "-carol"}))
+        self.dave = ok(app.call("POST", "users", {"name": p + "-dave"}))  # only ever a grantee
+        ok(app.call("PUT", "roles/%s/members/%s" % (self.approvers["id"], self.bob["id"])), 200)
+        self.record = ok(app.call("POST", "records", {
+            "name": p + "-billing", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": SECRET_KEY, "session_token": SESSION_TOKEN,
+            "default_region": "eu-west-1", "tags": [p + "-prod"]}))
+        self.other = ok(app.call("POST", "records", {
+            "name": p + "-sandbox", "access_key_id": "AKIAIOSFODNN7EXAMPL2",
+            "secret_access_key": SECRET_KEY, "tags": ["dev"]}))
+        ok(app.call("POST", "grants", {"user_id": self.alice["id"],
+                                       "record_id": self.record["id"],
+                                       "permissions": ["view", "connect"]}))
+        ok(app.call("PUT", "records/%s/policy" % self.record["id"], {
+            "approval": {"required": True, "approver_role_id": self.approvers["id"],
+                         "max_duration_s": 7200}}), 200)
+        self.tokens = {}
+        for who in ("alice", "bob", "carol"):
+            t = ok(app.call("POST", "tokens", {"name": who, "user_id": getattr(self, who)["id"]}))
+            self.tokens[who] = t["bearer"]
+        revoked = ok(app.call("POST", "tokens", {"name": "old", "user_id": self.alice["id"]}))
+        ok(app.call("POST", "tokens/%s/revoke" % revoked["id"]), 200)
+        self.tokens["revoked"] = revoked["bearer"]
+        expiring = ok(app.call("POST", "tokens", {"name": "brief", "user_id": self.alice["id"],
+                                                  "expires_in_s": 1}))
+        self.tokens["expired"] = expiring["bearer"]
+        self.expires_at = expiring["expires_at"]
+
+
+class AdminApi(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.app = AdminAppliance()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.app.stop()
+
+    def test_health_and_ca_need_no_token_and_the_ca_verifies_the_api(self):
+        status, body = self.app.call("GET", "health", token=None)
+        self.assertEqual((status, body["status"]), (200, "ok"))
+        status, pem = self.app.call("GET", "ca.pem", token=None)
+        self.assertEqual(status, 200)
+        with open(self.app.ca_file) as f:
+            self.assertEqual(pem, f.read())
+        # Everything else needs a token, and says how to send one.
+        status, body = self.app.call("GET", "records", token=None)
+        self.assertEqual(status, 401)
+        self.assertIn("Bearer", body["error"]["message"])
+
+    def test_bad_tokens_are_refused_without_telling_which_half_was_wrong(self):
+        token_id, _, secret = self.app.admin_token.partition(":")
+        wrong = "%s:%s" % (token_id, "x" * len(secret))
+        unknown = "%s:%s" % ("Z" * len(token_id), secret)
+        answers = {}
+        for name, bearer in (("wrong secret", wrong), ("unknown id", unknown),
+                             ("no colon", token_id), ("empty secret", token_id + ":")):
+            status, body = self.app.call("GET", "whoami", token=bearer)
+            self.assertEqual(status, 401, name)
+            self.assertEqual(body["error"]["code"], "Unauthenticated")
+            self.assertNotIn(secret, json.dumps(body))
+            answers[name] = body["error"]["message"]
+        self.assertEqual(answers["wrong secret"].replace(token_id, "ID"),
+                         answers["unknown id"].replace("Z" * len(token_id), "ID"))
+        status, body = self.app.call("GET", "whoami")
+        self.assertEqual((status, body["user"]["name"], body["user"]["admin"]),
+                         (200, "admin", True))
+
+    def test_token_networks_are_enforced_for_the_api_too(self):
+        status, t = self.app.call("POST", "tokens", {"name": "office",
+                                                     "allowed_networks": ["10.0.0.0/8"]})
+        self.assertEqual(status, 201, t)
+        status, body = self.app.call("GET", "whoami", token=t["bearer"])
+        self.assertEqual(status, 401)
+        self.assertIn("10.0.0.0/8", body["error"]["message"])
+
+    def test_authorization_matrix(self):
+        w = World(self.app, self)
+        rec, other = w.record["id"], w.other["id"]
+        # (call, expected status for admin, bob the approver, alice the plain user with a grant,
+        #  carol the plain user without, a revoked token, an expired token)
+        matrix = [
+            (("GET", "whoami"), 200, 200, 200, 200, 401, 401),
+            (("GET", "settings"), 200, 200, 200, 200, 401, 401),
+            (("PATCH", "settings", {"proxy.enabled": False}), 200, 403, 403, 403, 401, 401),
+            (("GET", "record-types"), 200, 200, 200, 200, 401, 401),
+            (("POST", "record-types/aws-access-keys/enable"), 200, 403, 403, 403, 401, 401),
+            (("GET", "records/" + rec), 200, 404, 200, 404, 401, 401),
+            (("GET", "records/" + other), 200, 404, 404, 404, 401, 401),
+            (("PATCH", "records/" + rec, {"description": "x"}), 200, 404, 403, 404, 401, 401),
+            (("GET", "records/%s/policy" % rec), 200, 404, 200, 404, 401, 401),
+            (("PUT", "records/%s/policy" % other, {}), 200, 404, 404, 404, 401, 401),
+            (("POST", "records", {"name": "n", "access_key_id": "AKIAIOSFODNN7EXAMPL3",
+                                  "secret_access_key": "s"}), 201, 403, 403, 403, 401, 401),
+            (("GET", "users"), 200, 403, 403, 403, 401, 401),
+            (("GET", "users/" + w.alice["id"]), 200, 403, 200, 403, 401, 401),
+            (("POST", "users", {"name": "mallory", "admin": True}), 201, 403, 403, 403, 401, 401),
+            (("GET", "roles"), 200, 403, 403, 403, 401, 401),
+            (("POST", "grants", {"user_id": w.dave["id"], "record_id": rec,
+                                 "permissions": ["connect"]}), 201, 404, 403, 404, 401, 401),
+            (("POST", "tokens", {"name": "for-alice", "user_id": w.alice["id"]}),
+             201, 403, 201, 403, 401, 401),
+            (("GET", "audit/events?limit=1"), 200, 403, 403, 403, 401, 401),
+            (("GET", "metrics"), 200, 403, 403, 403, 401, 401),
+        ]
+        callers = [self.app.admin_token, w.tokens["bob"], w.tokens["alice"], w.tokens["carol"],
+                   w.tokens["revoked"], w.tokens["expired"]]
+        names = ["admin", "approver", "user", "no-grant user", "revoked", "expired"]
+        # The expired token must have expired before the table is run (it lives 1 s).
+        deadline = time.monotonic() + 10
+        while self.app.call("GET", "whoami", token=w.tokens["expired"])[0] != 401:
+            self.assertLess(time.monotonic(), deadline, "the 1 s token never expired")
+            time.sleep(0.1)
+        failures = []
+        for call, *expected in matrix:
+            method, path, body = (call + (None,))[:3]
+            for who, token, want in zip(names, callers, expected):
+                b = body
+                if method == "POST" and path in ("records", "users"):
+                    b = dict(b, name="%s-%s" % (b["name"], who.replace(" ", "-")))
+                status, answer = self.app.call(method, path, b, token=token)
+                if status != want:
+                    failures.append("%s %s as %s: %d, expected %d: %s" %
+                                    (method, path, who, status, want, answer))
+                if status >= 400:
+                    self.assertIn("message", answer["error"])
+        self.assertEqual(failures, [], "\n".join(failures))
+        # The denials say why.
+        _, body = self.app.call("GET", "whoami", token=w.tokens["revoked"])
+        self.assertIn("revoked", body["error"]["message"])
+        _, body = self.app.call("GET", "whoami", token=w.tokens["expired"])
+        self.assertIn("expired at", body["error"]["message"])
+        # A plain user lists only what they may view, never a secret.
+        status, page = self.app.call("GET", "records", token=w.tokens["alice"])
+        self.assertEqual([r["name"] for r in page["items"]], [w.record["name"]])
+        self.assertEqual(page["items"][0]["secret_access_key_set"], True)
+        self.assertEqual(page["items"][0]["session_token_set"], True)
+        status, page = self.app.call("GET", "tokens", token=w.tokens["alice"])
+        self.assertTrue(page["items"])
+        self.assertEqual({t["user_id"] for t in page["items"]}, {w.alice["id"]})
+
+    def test_access_request_workflow(self):
+        w = World(self.app, self)
+        status, req = self.app.call("POST", "requests", {
+            "record": w.record["name"], "duration_s": 3600, "reason": "INC-1234 billing export"},
+            token=w.tokens["alice"])
+        self.assertEqual((status, req["state"]), (201, "pending"), req)
+        path = "requests/%s" % req["id"]
+        # The requester cannot approve her own; a plain user cannot see it; the approver can.
+        status, body = self.app.call("POST", path + "/approve", token=w.tokens["alice"])
+        self.assertEqual(status, 403, body)
+        self.assertEqual(self.app.call("GET", path, token=w.tokens["carol"])[0], 404)
+        status, listed = self.app.call("GET", "requests?state=pending", token=w.tokens["bob"])
+        self.assertIn(req["id"], [r["id"] for r in listed["items"]])
+        status, body = self.app.call("POST", path + "/approve", {"note": "ok for today"},
+                                     token=w.tokens["bob"])
+        self.assertEqual((status, body["state"], body["decided_by"]),
+                         (200, "approved", w.bob["id"]), body)
+        # Deciding twice is a conflict; the requester may revoke.
+        self.assertEqual(self.app.call("POST", path + "/deny", token=w.tokens["bob"])[0], 409)
+        status, body = self.app.call("POST", path + "/revoke", token=w.tokens["alice"])
+        self.assertEqual((status, body["state"]), (200, "revoked"), body)
+
+    def test_secrets_never_leave(self):
+        w = World(self.app, self)
+        seen = []
+        for path in ("records", "records/" + w.record["id"], "records/" + w.record["name"],
+                     "records/tag:" + w.record["tags"][0], "records/%s/policy" % w.record["id"], "tokens",
+                     "audit/events?limit=1000", "users", "grants"):
+            status, body = self.app.call("GET", path)
+            self.assertEqual(status, 200, (path, body))
+            seen.append(json.dumps(body))
+        text = "".join(seen)
+        self.assertNotIn(SECRET_KEY, text)
+        self.assertNotIn(SESSION_TOKEN, text)
+        for bearer in w.tokens.values():
+            self.assertNotIn(bearer.partition(":")[2], text)
+        self.assertNotIn(self.app.admin_token.partition(":")[2], text)
+        # Nor the log.
+        log = "\n".join(self.app.daemon.seen)
+        self.assertNotIn(SECRET_KEY, log)
+
+    def test_bad_input_is_a_400_naming_the_field(self):
+        cases = [
+            ("POST", "users", {"name": "x", "admn": True}, "admn", "unknown field"),
+            ("POST", "users", {"name": 7}, "name", "expected a string"),
+            ("POST", "tokens", {"name": "t", "allowed_networks": ["10.0.0.0/33"]},
+             "allowed_networks", None),
+            ("POST", "tokens", {"name": "t", "expires_in_s": -5}, "expires_in_s", None),
+            ("PATCH", "settings", {"proxy.enabled": "yes"}, "proxy.enabled", "expected true or false"),
+        ]
+        self.app.call("POST", "record-types/aws-access-keys/enable")
+        status, rec = self.app.call("POST", "records", {
+            "name": "bad-input-target", "access_key_id": "AKIAIOSFODNN7EXAMPL4",
+            "secret_access_key": "k"})
+        self.assertEqual(status, 201, rec)
+        cases += [
+            ("PUT", "records/%s/policy" % rec["id"], {"time_zone": "Mars/Olympus"},
+             "time_zone", None),
+            ("PUT", "records/%s/policy" % rec["id"], {"windows": ["Mon-Fri 18:00-08:00"]},
+             "windows", None),
+            ("PUT", "records/%s/policy" % rec["id"],
+             {"command_rules": [{"effect": "maybe", "pattern": "s3:*"}]},
+             "command_rules[0].effect", None),
+        ]
+        for method, path, body, field, words in cases:
+            status, answer = self.app.call(method, path, body)
+            self.assertEqual(status, 400, (path, body, answer))
+            self.assertEqual(answer["error"]["code"], "InvalidField", answer)
+            self.assertTrue(answer["error"]["field"].startswith(field), (field, answer))
+            if words:
+                self.assertIn(words, answer["error"]["message"])
+        # Not JSON, oversize, chunked.
+        status, _, text = self.app.raw("POST", "/api/v1/users", b"{nope", self.app.admin_token)
+        self.assertEqual(status, 400, text)
+        # Oversize: refused from the head alone, before the body is sent.
+        ctx = ssl.create_default_context(cafile=self.app.ca_file)
+        with socket.create_connection(("127.0.0.1", self.app.admin_port), timeout=30) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"POST /api/v1/users HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " +
+                          self.app.admin_token.encode() + b"\r\nContent-Length: 2097152\r\n\r\n")
+                answer = b""
+                while b"}}" not in answer:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 413 "), answer)
+        self.assertIn(b"body_bytes_max", answer)
+        status, _, text = self.app.raw("POST", "/api/v1/users", iter([b'{"name":"c"}']),
+                                       self.app.admin_token, chunked=True)
+        self.assertEqual(status, 411, text)
+
+    def test_records_need_their_type_enabled_and_references_must_be_unique(self):
+        self.app.call("POST", "record-types/aws-access-keys/disable")
+        status, body = self.app.call("POST", "records", {
+            "name": "early", "access_key_id": "AKIAIOSFODNN7EXAMPL5", "secret_access_key": "k"})
+        self.assertEqual(status, 409, body)
+        self.assertIn("record-types enable aws-access-keys", body["error"]["message"])
+        self.app.call("POST", "record-types/aws-access-keys/enable")
+        for name in ("web-eu-1", "web-eu-2"):
+            status, body = self.app.call("POST", "records", {
+                "name": name, "access_key_id": "AKIAIOSFODNN7EXAMPL6",
+                "secret_access_key": "k", "tags": ["web"]})
+            self.assertEqual(status, 201, body)
+        status, body = self.app.call("GET", "records/name:web-eu-*")
+        self.assertEqual(status, 409, body)
+        self.assertIn("matches 2 records", body["error"]["message"])
+        status, body = self.app.call("GET", "records/name:web-eu-2")
+        self.assertEqual((status, body["name"]), (200, "web-eu-2"))
+        status, body = self.app.call("POST", "records", {
+            "name": "web-eu-1", "access_key_id": "AKIAIOSFODNN7EXAMPL6", "secret_access_key": "k"})
+        self.assertEqual(status, 409, body)
+
+    def test_lists_paginate(self):
+        made = set()
+        for i in range(7):
+            status, u = self.app.call("POST", "users", {"name": "page-user-%d" % i})
+            self.assertEqual(status, 201, u)
+            made.add(u["id"])
+        seen, cursor, pages = [], None, 0
+        while True:
+            status, page = self.app.call("GET", "users?limit=3" +
+                                         ("&cursor=" + cursor if cursor else ""))
+            self.assertEqual(status, 200, page)
+            self.assertLessEqual(len(page["items"]), 3)
+            seen += [u["id"] for u in page["items"]]
+            pages += 1
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        self.assertEqual(len(seen), len(set(seen)), "a user appeared on two pages")
+        self.assertTrue(made <= set(seen))
+        self.assertGreaterEqual(pages, 3)
+        self.assertEqual(self.app.call("GET", "users?limit=0")[0], 400)
+
+    def test_every_change_is_an_audit_event_with_actor_and_no_secret(self):
+        status, rec = self.app.call("POST", "users", {"name": "audited-user"})
+        self.assertEqual(status, 201)
+        token_id = self.app.admin_token.partition(":")[0]
+        deadline = time.monotonic() + 10
+        while True:
+            status, page = self.app.call("GET", "audit/events?type=admin.change&limit=1000")
+            self.assertEqual(status, 200, page)
+            mine = [e for e in page["items"] if rec["id"] in json.dumps(e)]
+            if mine or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # the writer commits every few ms; no event to wait on from here
+        self.assertEqual(len(mine), 1, page)
+        e = mine[0]
+        self.assertEqual(e["eventName"], "user.create")
+        self.assertEqual(e["tokenId"], token_id)
+        self.assertEqual(e["sourceIPAddress"], "127.0.0.1")
+
+
+class Restart(unittest.TestCase):
+    def test_everything_survives_a_restart(self):
+        app = AdminAppliance()
+        try:
+            app.call("POST", "record-types/aws-access-keys/enable")
+            app.call("PATCH", "settings", {"proxy.enabled": True})
+            status, user = app.call("POST", "users", {"name": "persistent"})
+            status, token = app.call("POST", "tokens", {"name": "p", "user_id": user["id"]})
+            status, rec = app.call("POST", "records", {
+                "name": "kept", "access_key_id": "AKIAIOSFODNN7EXAMPL7",
+                "secret_access_key": SECRET_KEY})
+            self.assertEqual(status, 201, rec)
+            app.call("POST", "grants", {"user_id": user["id"], "record_id": rec["id"],
+                                        "permissions": ["view", "connect"]})
+            app.restart()
+            self.assertEqual(app.call("GET", "settings")[1], {"proxy.enabled": True})
+            status, who = app.call("GET", "whoami", token=token["bearer"])
+            self.assertEqual((status, who["user"]["name"]), (200, "persistent"))
+            status, body = app.call("GET", "records/kept", token=token["bearer"])
+            self.assertEqual((status, body["id"], body["secret_access_key_set"]),
+                             (200, rec["id"], True))
+            # No second bootstrap admin.
+            status, users = app.call("GET", "users")
+            self.assertEqual([u["name"] for u in users["items"]].count("admin"), 1)
+        finally:
+            app.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
