@@ -322,6 +322,68 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(e["sourceIPAddress"], "127.0.0.1")
 
 
+class HostileClients(unittest.TestCase):
+    """Every wait is bounded and bad framing is refused, on the admin port as on the proxy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.app = AdminAppliance('[timeouts]\ntls_handshake_ms = 300\nrequest_head_ms = 300\n')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.app.stop()
+
+    def closed_by_server(self, sock):
+        """True when the server closes the connection (EOF or reset) within 10 s."""
+        sock.settimeout(10)
+        try:
+            while sock.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass
+        except (socket.timeout, TimeoutError):
+            return False
+        return True
+
+    def test_a_client_that_never_handshakes_is_dropped(self):
+        with socket.create_connection(("127.0.0.1", self.app.admin_port)) as s:
+            t0 = time.monotonic()
+            self.assertTrue(self.closed_by_server(s))
+            self.assertLess(time.monotonic() - t0, 5)
+
+    def test_a_request_that_never_ends_is_dropped(self):
+        ctx = ssl.create_default_context(cafile=self.app.ca_file)
+        with socket.create_connection(("127.0.0.1", self.app.admin_port)) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: a\r\n")  # no end of head
+                self.assertTrue(self.closed_by_server(s))
+
+    def test_malformed_heads_get_400_and_a_close(self):
+        ctx = ssl.create_default_context(cafile=self.app.ca_file)
+        for head in (b"GET /api/v1/health HTTP/1.1\nHost: a\n\n",
+                     b"GET http://evil.example/api/v1/health HTTP/1.1\r\nHost: a\r\n\r\n",
+                     b"GET /api/v1/health HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                     b"Content-Length: 2\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", self.app.admin_port)) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                    s.sendall(head)
+                    s.settimeout(10)
+                    answer = s.recv(4096)
+                    self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), (head, answer))
+                    self.assertIn(b"Connection: close", answer)
+                    self.assertTrue(self.closed_by_server(s))
+
+    def test_unknown_paths_and_methods_say_so(self):
+        status, body = self.app.call("GET", "nothing-here")
+        self.assertEqual((status, body["error"]["code"]), (404, "NotFound"))
+        status, _, text = self.app.raw("GET", "/etc/passwd", token=self.app.admin_token)
+        self.assertEqual(status, 404, text)
+        status, body = self.app.call("DELETE", "settings")
+        self.assertEqual((status, body["error"]["code"]), (405, "MethodNotAllowed"))
+        status, body = self.app.call("GET", "records/%00x")
+        self.assertEqual(status, 400, body)
+
+
 class Restart(unittest.TestCase):
     def test_everything_survives_a_restart(self):
         app = AdminAppliance()
