@@ -17,6 +17,7 @@ constexpr std::string_view kTypeNames[kEventTypeCount + 1] = {
     "audit.recovery",
     "audit.retention",
     "audit.checkpoint",
+    "request.completed",
 };
 
 }  // namespace

@@ -59,7 +59,7 @@ void append_uint_field(std::string& out, std::string_view key, uint64_t v) {
 
 bool has_traffic_fields(EventType t) {
   return t == EventType::kRequestDenied || t == EventType::kRequestForwarded ||
-         t == EventType::kTunnelClosed;
+         t == EventType::kRequestCompleted || t == EventType::kTunnelClosed;
 }
 
 void sha256_hex(std::string_view bytes, char out[kHashHexBytes]) {

@@ -47,7 +47,11 @@ SessionAggregator::SessionAggregator(int64_t idle_timeout_s, size_t commands_max
       commands_max_(commands_max),
       open_max_(std::max<size_t>(1, open_max)) {}
 
+// How far back a request.completed looks for its command (responses arrive in order, soon).
+constexpr size_t kOutcomeLookback = 64;
+
 std::string SessionAggregator::add(const Event& e, uint64_t seq, std::vector<Session>* closed) {
+  if (e.type == EventType::kRequestCompleted) return merge_outcome(e);
   bool request = e.type == EventType::kRequestForwarded || e.type == EventType::kRequestDenied;
   if (!request || e.user.empty() || e.record_id.empty()) return {};
   std::string key = key_of(e);
@@ -103,6 +107,28 @@ std::string SessionAggregator::add(const Event& e, uint64_t seq, std::vector<Ses
     s.commands.push_back(std::move(c));
   }
   return s.id;
+}
+
+std::string SessionAggregator::merge_outcome(const Event& e) {
+  if (e.user.empty() || e.record_id.empty() || e.request_id.empty()) return {};
+  auto it = open_.find(key_of(e));
+  if (it == open_.end()) return {};  // closed meanwhile: its report is already written
+  Session& s = it->second;
+  const size_t n = s.commands.size();
+  for (size_t i = 0; i < n && i < kOutcomeLookback; ++i) {
+    SessionCommand& c = s.commands[n - 1 - i];
+    if (c.request_id != e.request_id.view() || c.completed) continue;
+    c.completed = true;
+    c.status = e.status;
+    if (!e.error_code.empty()) c.error_code = e.error_code.view();
+    c.aws_request_id = e.aws_request_id.view();
+    c.bytes_out = e.bytes_out;
+    c.duration_us = e.duration_us;
+    s.bytes_out += e.bytes_out;
+    s.last_unix_ns = std::max(s.last_unix_ns, e.time_unix_ns);
+    return s.id;
+  }
+  return {};
 }
 
 std::vector<Session> SessionAggregator::expire(int64_t now_unix_ns) {
@@ -161,6 +187,7 @@ std::string session_report_json(const Session& s) {
     if (!c.error_code.empty()) w.key("errorCode").value(c.error_code);
     if (!c.deny_reason.empty()) w.key("denyReason").value(c.deny_reason);
     w.key("proxyRequestId").value(c.request_id);
+    if (!c.aws_request_id.empty()) w.key("requestID").value(c.aws_request_id);
     w.key("bytesIn").value(c.bytes_in);
     w.key("bytesOut").value(c.bytes_out);
     w.key("durationUs").value(c.duration_us);

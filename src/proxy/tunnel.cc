@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -84,7 +85,8 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
       client_(service.worker(), *this),
       upstream_(service.worker(), *this),
       req_parser_(service.shared().limits.http),
-      req_body_(service.shared().limits.http) {
+      req_body_(service.shared().limits.http),
+      responses_(service.shared().limits.http) {
   client_.adopt(fd);
   client_closed_ = false;
   started_ms_ = worker_.now_ms();
@@ -353,6 +355,10 @@ size_t Tunnel::decrypt(bool client_side, std::span<const uint8_t> bytes) {
     tls::IoResult r = s->receive(bytes.subspan(off), room, out);
     off += r.cipher_consumed;
     plain.end += r.plain_bytes;
+    if (!client_side && r.plain_bytes > 0 && responses_.following() && service_.audit().enabled()) {
+      responses_.feed({reinterpret_cast<const char*>(room.data()), r.plain_bytes}, &outcomes_);
+      if (!outcomes_.empty()) report_outcomes();
+    }
     box.commit(r.cipher_bytes);
     if (r.cipher_consumed == 0 && r.plain_bytes == 0 && r.cipher_bytes == 0) break;
   }
@@ -499,6 +505,9 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
     case StageDecision::Kind::kForward:
       break;
   }
+  if (const audit::Event* e = service_.stage().last_event(); e != nullptr) {
+    decided_event_ = std::make_unique<audit::Event>(*e);
+  }
   pending_head_ = d.bytes.empty() ? std::string(req.head_bytes) : std::move(d.bytes);
   switch (audit_decision(true)) {
     case AuditStep::kGo:
@@ -571,6 +580,13 @@ void Tunnel::release_request() {
   pending_head_.clear();
   head_out_sent_ = 0;
   ++requests_;
+  if (service_.audit().enabled() && responses_.following()) {
+    responses_.expect(requests_, h.method());
+    in_flight_.push_back({requests_, worker_.now_ms(),
+                          h.body_kind() == http::BodyKind::kContentLength ? h.content_length() : 0,
+                          std::move(decided_event_)});
+  }
+  decided_event_.reset();
   c2u_.limit = Plain::kBytes;
   req_phase_ = RequestPhase::kBody;
   req_body_.reset(h.body_kind(), h.content_length());
@@ -1080,6 +1096,42 @@ void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
   gate.publish();
 }
 
+void Tunnel::report_outcomes() {
+  AuditGate& gate = service_.audit();
+  for (ResponseOutcome& o : outcomes_) {
+    auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                           [&](const InFlight& f) { return f.key == o.key; });
+    if (it == in_flight_.end()) continue;
+    InFlight f = std::move(*it);
+    in_flight_.erase(it);
+    if (!f.event || !gate.enabled()) continue;
+    audit::Event* e = gate.claim();
+    if (e == nullptr) {
+      gate.note_refusal();
+      log::error("audit.event_refused")
+          .kv("event", "request.completed")
+          .kv("target", describe_target())
+          .kv("detail", "the worker's audit ring is full");
+      continue;
+    }
+    // The request's identity as decided (user, token, record, operation, our request id), then
+    // what came back.
+    *e = *f.event;
+    e->type = audit::EventType::kRequestCompleted;
+    e->time_unix_ns = absl::ToUnixNanos(absl::Now());
+    e->status = o.status;
+    e->aws_request_id.assign(o.aws_request_id);
+    e->error_code.assign(o.error_code);
+    e->deny_reason.clear();
+    e->detail.assign(o.complete ? "" : "the response ended early or could not be followed");
+    e->bytes_in = f.bytes_in;
+    e->bytes_out = o.body_bytes;
+    e->duration_us = (worker_.now_ms() - f.forwarded_ms) * 1000;
+    gate.publish();
+  }
+  outcomes_.clear();
+}
+
 void Tunnel::close_now(Cause cause) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
@@ -1101,6 +1153,10 @@ void Tunnel::close_now(Cause cause) {
       .kv("ms", worker_.now_ms() - started_ms_);
   service_.metrics().bytes_client_out.add(client_.bytes_out());
   service_.metrics().bytes_upstream_out.add(upstream_.bytes_out());
+  if (!in_flight_.empty()) {
+    responses_.finish(&outcomes_);
+    report_outcomes();
+  }
   if (!target_.host.empty()) audit_tunnel(audit::EventType::kTunnelClosed, cause);
   // Either close may report on_closed at once; the service frees this tunnel only after the
   // current completion has been handled (ProxyService::after_dispatch).

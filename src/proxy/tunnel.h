@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pamproxy/engine/stream.h"
 #include "pamproxy/engine/timer_wheel.h"
@@ -25,6 +26,7 @@
 #include "pamproxy/http/head.h"
 #include "pamproxy/proxy/connect_request.h"
 #include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/response_observer.h"
 #include "pamproxy/proxy/service.h"
 #include "pamproxy/tls/session.h"
 
@@ -146,6 +148,8 @@ class Tunnel final : private engine::Stream::Events,
   void send_upstream(Plain& plain);
   std::string describe_target() const;
   void audit_tunnel(audit::EventType type, Cause cause);
+  // request.completed for each response that ended (outcomes_), joined to its request's event.
+  void report_outcomes();
 
   ProxyService& service_;
   engine::Worker& worker_;
@@ -203,6 +207,19 @@ class Tunnel final : private engine::Stream::Events,
   uint64_t audit_wait_id_ = 0;     // kAwaitAudit: the gate's waiter id
   uint64_t audit_ticket_ = 0;
   bool audit_published_ = false;   // kAwaitAudit: the event is on the ring (wait durable)
+
+  // Response outcomes (with the audit trail on): every request sent upstream waits here, with
+  // its decision's event, until the observer has seen its response end.
+  struct InFlight {
+    uint64_t key = 0;
+    uint64_t forwarded_ms = 0;
+    uint64_t bytes_in = 0;
+    std::unique_ptr<audit::Event> event;  // null: the stage recorded none
+  };
+  std::unique_ptr<audit::Event> decided_event_;  // from the decision until release_request()
+  std::vector<InFlight> in_flight_;
+  ResponseObserver responses_;
+  std::vector<ResponseOutcome> outcomes_;  // scratch, emptied by report_outcomes()
 };
 
 }  // namespace pamproxy::proxy

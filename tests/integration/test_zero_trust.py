@@ -516,6 +516,43 @@ class SessionReports(unittest.TestCase):
         finally:
             f.stop()
 
+    def test_each_forwarded_request_gets_its_outcome(self):
+        f = ZeroTrustFixture()
+        try:
+            for args in (("s3", "mb", "s3://zt-outcome"), ("s3", "ls"),
+                         ("s3api", "head-bucket", "--bucket", "zt-outcome"),
+                         ("s3api", "delete-bucket", "--bucket", "zt-outcome")):
+                r = f.aws(*args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            f.daemon.stop()  # the log is complete once the daemon stopped
+            def search(kind):
+                out = subprocess.run([PAMCTL, "audit", "search", os.path.join(f.state, "audit"),
+                                      "--type", kind, "--json"],
+                                     capture_output=True, text=True, timeout=30)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                return [json.loads(l) for l in out.stdout.splitlines()]
+            forwarded = {e["proxyRequestId"]: e for e in search("request.forwarded")}
+            completed = search("request.completed")
+            self.assertEqual(len(completed), len(forwarded), completed)
+            by_name = {}
+            for e in completed:
+                fw = forwarded[e["proxyRequestId"]]  # joined by our request id
+                for k in ("user", "tokenId", "recordId", "eventName", "cliCommand"):
+                    self.assertEqual(e.get(k), fw.get(k), k)
+                self.assertGreater(e["eventTime"], fw["eventTime"])
+                self.assertNotIn("detail", e)  # every response ended as framed
+                by_name[e["eventName"]] = e
+            self.assertEqual(by_name["CreateBucket"]["status"], 200)
+            self.assertEqual(by_name["HeadBucket"]["status"], 200)
+            self.assertEqual(by_name["HeadBucket"]["bytesOut"], 0)
+            self.assertEqual(by_name["DeleteBucket"]["status"], 204)
+            listing = by_name["ListBuckets"]
+            self.assertEqual(listing["status"], 200)
+            self.assertGreater(listing["bytesOut"], 0)  # the XML listing's bytes
+            self.assertTrue(listing.get("requestID"), listing)  # AWS's id, from the response
+        finally:
+            f.stop()
+
 
 class UserSetup(unittest.TestCase):
     """pamctl env and pamctl aws-profile, used exactly as a user would, with the real AWS CLI."""

@@ -428,7 +428,10 @@ async function serveS3(req, res, url, auth, record) {
     let finished = false;
     const finish = (result) => { if (!finished) { finished = true; resolve(result); } };
     const upstream = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path, headers }, (up) => {
-      res.writeHead(up.statusCode, up.headers);
+      // S3 names every answer with x-amz-request-id; s3rver does not.
+      const h = { ...up.headers };
+      if (!h['x-amz-request-id']) h['x-amz-request-id'] = crypto.randomBytes(8).toString('hex').toUpperCase();
+      res.writeHead(up.statusCode, h);
       up.pipe(res);
       up.on('end', () => finish({ status: up.statusCode }));
     });

@@ -54,15 +54,19 @@ enum class EventType : uint8_t {
   kTunnelOpened = 1,
   kTunnelClosed,
   kRequestDenied,
-  kRequestForwarded,  // with its outcome: status, AWS request id, bytes, duration
+  kRequestForwarded,  // the decision to forward, written before the request leaves
   kAdminChange,
   kSettingsChange,
   kConfigReload,
   kAuditRecovery,      // written by the audit writer itself
   kRetentionDeletion,  // written by the audit writer itself
   kCheckpoint,         // written by the audit writer itself
+  // The outcome of a forwarded request, once its response has passed: AWS's status and request
+  // id, the bytes each way, the time from forwarding to the response's last byte. Joined to its
+  // request.forwarded by proxyRequestId.
+  kRequestCompleted,
 };
-inline constexpr int kEventTypeCount = 10;
+inline constexpr int kEventTypeCount = 11;
 
 // "tunnel.opened", "request.forwarded", ... (the eventType of the log); "" for an unknown value.
 std::string_view event_type_name(EventType type);

@@ -28,6 +28,8 @@ struct SessionCommand {
   std::string deny_reason;
   std::string error_code;
   std::string request_id;  // ours
+  std::string aws_request_id;  // AWS's, from the request.completed event
+  bool completed = false;      // the response's outcome was merged in
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t duration_us = 0;
@@ -56,7 +58,9 @@ class SessionAggregator {
                              size_t open_max = 100000);
 
   // Adds one event (with its log sequence number). Request events with a user and a record join
-  // (or start) their session; others belong to none. Returns the session id, or "" for none.
+  // (or start) their session; a request.completed event fills in the outcome of its command
+  // (status, AWS request id, bytes, duration: joined by proxyRequestId) and counts no request;
+  // others belong to none. Returns the session id, or "" for none.
   // `closed` receives sessions this call closed (the same key idle too long, or the bound).
   std::string add(const Event& event, uint64_t seq, std::vector<Session>* closed);
   // Closes and returns every session idle since before `now_unix_ns` - idle timeout.
@@ -67,6 +71,8 @@ class SessionAggregator {
   const Session* find_open(std::string_view id) const;
 
  private:
+  std::string merge_outcome(const Event& event);
+
   int64_t idle_timeout_ns_;
   size_t commands_max_;
   size_t open_max_;
