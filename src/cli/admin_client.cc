@@ -170,8 +170,10 @@ int api_call(const ApiContext& ctx, const std::string& method, const std::string
   }
   std::string text = api_error_text(r->body);
   if (text.empty()) {
-    text = "HTTP " + std::to_string(r->status) + " " + printable(r->reason) + " from " +
-           s.url.text + path;
+    std::string base = s.url.text;
+    while (base.ends_with('/')) base.pop_back();
+    text =
+        "HTTP " + std::to_string(r->status) + " " + printable(r->reason) + " from " + base + path;
   }
   return fail(ctx, text);
 }
