@@ -17,6 +17,21 @@ const std::vector<Command>& commands() {
        run_aws_profile},
       {"credential-process", "print a token as credential_process JSON (used by aws-profile)",
        run_credential_process},
+      // Through the admin REST API (--url, --token-file, --ca; see `pamctl health`).
+      {"health", "check that the admin API answers (no token needed)", run_health},
+      {"ca", "export the appliance CA certificate from the API (for AWS_CA_BUNDLE)", run_ca},
+      {"whoami", "show the user and token the admin API sees", run_whoami},
+      {"metrics", "print the daemon's Prometheus metrics (admins)", run_metrics},
+      {"settings", "get or set appliance settings (proxy.enabled, ...)", run_settings},
+      {"record-types", "list record types; enable or disable one", run_record_types},
+      {"records", "list, add, show, edit, remove records (secrets from files or stdin)",
+       run_records},
+      {"policies", "show, set, remove a record's access policy", run_policies},
+      {"users", "list, add, show, edit, remove users", run_users},
+      {"roles", "list, add, remove roles; add and remove members", run_roles},
+      {"grants", "list, add, remove grants of records to users and roles", run_grants},
+      {"tokens", "create, list, revoke REST API tokens", run_tokens},
+      {"requests", "list, create, approve, deny, revoke access requests", run_requests},
   };
   return kCommands;
 }

@@ -30,5 +30,20 @@ int run_sessions(const std::vector<std::string>& args);
 int run_env(const std::vector<std::string>& args);
 int run_aws_profile(const std::vector<std::string>& args);
 int run_credential_process(const std::vector<std::string>& args);
+// The admin REST API's calls (docs/admin-api.md): cmd_admin.cc, cmd_records.cc, cmd_users.cc,
+// cmd_tokens.cc, on admin_client.h.
+int run_health(const std::vector<std::string>& args);
+int run_ca(const std::vector<std::string>& args);
+int run_whoami(const std::vector<std::string>& args);
+int run_metrics(const std::vector<std::string>& args);
+int run_settings(const std::vector<std::string>& args);
+int run_record_types(const std::vector<std::string>& args);
+int run_records(const std::vector<std::string>& args);
+int run_policies(const std::vector<std::string>& args);
+int run_users(const std::vector<std::string>& args);
+int run_roles(const std::vector<std::string>& args);
+int run_grants(const std::vector<std::string>& args);
+int run_tokens(const std::vector<std::string>& args);
+int run_requests(const std::vector<std::string>& args);
 
 }  // namespace pamproxy::cli
