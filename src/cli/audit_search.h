@@ -6,7 +6,8 @@
 
 namespace pamproxy::cli {
 
-// args[0] == "search".
+// args[0] == "search". Offline over DIR (or --config's directory); else through the admin API.
 int run_audit_search(const std::vector<std::string>& args);
+int run_audit_search_api(const std::vector<std::string>& args);
 
 }  // namespace pamproxy::cli

@@ -1,8 +1,9 @@
 // pamctl audit search [DIR] [--config FILE] [--user ID] [--record ID|NAME] [--operation OP]
 //                     [--type EVENT_TYPE] [--since TIME] [--until TIME] [--limit N] [--json]
 //
-// Reads the audit log directory (DIR, else the one the configuration resolves: [audit]
-// directory, $STATE_DIRECTORY, ./pamproxy-state) in log order, offline, and prints the events
+// With DIR or --config: reads the audit log directory (DIR, else the one the configuration
+// resolves: [audit] directory, $STATE_DIRECTORY, ./pamproxy-state) in log order, offline, and
+// prints the events
 // that match every filter given: a table, or with --json one JSON object per line. TIME is RFC
 // 3339 ("2026-11-24T08:00:00Z") or an age ("90s", "15m", "2h", "7d" ago). OP is "PutObject" or
 // "s3:PutObject". It trusts the format, not the chain: run `pamctl audit verify` for that.
@@ -29,11 +30,12 @@ namespace pamproxy::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: pamctl audit search [DIR] [--config FILE] [--user ID] [--record ID|NAME]\n"
+    "usage: pamctl audit search [DIR | --config FILE] [--user ID] [--record ID|NAME]\n"
     "                           [--operation OP] [--type EVENT_TYPE] [--since TIME]\n"
     "                           [--until TIME] [--limit N] [--json]\n"
     "  TIME: RFC 3339 (2026-11-24T08:00:00Z) or an age (90s, 15m, 2h, 7d)\n"
-    "  OP:   PutObject or s3:PutObject\n";
+    "  OP:   PutObject or s3:PutObject\n"
+    "  Without DIR or --config: through the admin API (see pamctl help for --url, --token-file)\n";
 
 int usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "pamctl audit search: %s\n", why.c_str());
@@ -45,7 +47,32 @@ std::string cell(std::string_view v) { return v.empty() ? "-" : std::string(v); 
 
 }  // namespace
 
+// Offline when a directory or a configuration is named; else the admin API.
+bool names_local_files(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--config") return true;
+    if (a == "--user" || a == "--record" || a == "--operation" || a == "--type" ||
+        a == "--since" || a == "--until" || a == "--limit" || a == "--cursor" || a == "--url" ||
+        a == "--token-file" || a == "--ca") {
+      ++i;  // its value
+    } else if (a.empty() || a[0] != '-') {
+      return true;  // DIR
+    }
+  }
+  return false;
+}
+
 int run_audit_search(const std::vector<std::string>& args) {
+  if (!names_local_files(args)) {
+    for (const std::string& a : args) {
+      if (a == "--help" || a == "-h") {
+        std::fputs(kUsage, stdout);
+        return kExitOk;
+      }
+    }
+    return run_audit_search_api(args);
+  }
   audit::EventFilter filter;
   std::optional<std::string> dir;
   std::optional<std::string> config_file;

@@ -1,11 +1,13 @@
-// pamctl sessions: the session reports, read from the store file on the appliance (no daemon
-// call, no master key: sessions hold no secret; read-only beside a running daemon).
+// pamctl sessions: the session reports. With --db or --config: read from the store file on the
+// appliance (no daemon call, no master key: sessions hold no secret; read-only beside a running
+// daemon). Without: through the admin API (cmd_reports_api.cc).
 //   pamctl sessions list [--db FILE | --config FILE] [--user ID] [--record ID|NAME]
 //                        [--since TIME] [--until TIME] [--limit N] [--json]
 //   pamctl sessions show ID [--db FILE | --config FILE] [--json]
 // TIME is RFC 3339 or an age (15m, 2h, 7d). The store file is --db, else the one the
 // configuration resolves (<state>/pamproxy.db). Exit 0, 1 (not found, unreadable), 2 usage.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -65,6 +67,12 @@ int run_sessions(const std::vector<std::string>& args) {
   if (args.empty()) return usage("");
   const std::string& action = args[0];
   if (action != "list" && action != "show") return usage("unknown action '" + action + "'");
+  // Offline only when a store file or configuration is named; else the admin API.
+  if (std::find_if(args.begin(), args.end(), [](const std::string& a) {
+        return a == "--db" || a == "--config";
+      }) == args.end()) {
+    return run_sessions_api(args);
+  }
   store::SessionQuery q;
   std::optional<std::string> db, config_file, id;
   bool json = false;

@@ -27,6 +27,7 @@ int run_config(const std::vector<std::string>& args);
 int run_sigv4(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 int run_sessions(const std::vector<std::string>& args);
+int run_sessions_api(const std::vector<std::string>& args);  // cmd_reports_api.cc
 int run_env(const std::vector<std::string>& args);
 int run_aws_profile(const std::vector<std::string>& args);
 int run_credential_process(const std::vector<std::string>& args);

@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 import unittest
 
 from aws_front import AwsFront, RecordKeys, TestCA
@@ -167,6 +168,31 @@ buffer_count = 128
         r = self.aws(exports, "s3", "ls")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("disabled", r.stderr)
+
+        # The session report and the audit trail, through the API: the user sees her session,
+        # the admin sees everything; the audit log is the admin's.
+        deadline = time.monotonic() + 20
+        while True:  # the session indexer follows the log every 500 ms
+            listed = json.loads(self.pamctl("sessions", "list", "--json", token=bearer).stdout)
+            if listed["items"] and listed["items"][0]["requests"] >= 3:
+                break
+            self.assertLess(time.monotonic(), deadline, listed)
+            time.sleep(0.2)
+        session = listed["items"][0]
+        self.assertEqual((session["user"], session["record_name"]), (user["id"], "prod-billing"))
+        report = self.pamctl("sessions", "show", session["id"], token=bearer).stdout
+        for needle in ("sts.get-caller-identity", "s3.mb", "s3.ls", "CreateBucket"):
+            self.assertIn(needle, report)
+        admin_view = json.loads(self.pamctl("sessions", "list", "--user", user["id"],
+                                            "--json").stdout)
+        self.assertEqual([x["id"] for x in admin_view["items"]], [session["id"]])
+        events = json.loads(self.pamctl("audit", "search", "--type", "request.completed",
+                                        "--json").stdout)["items"]
+        self.assertIn("CreateBucket", [e["eventName"] for e in events])
+        self.assertTrue(all(e["user"] == user["id"] for e in events))
+        denied = self.pamctl("audit", "search", token=bearer, ok=False)
+        self.assertEqual(denied.returncode, 1)
+        self.assertIn("Forbidden", denied.stderr)
 
 
 if __name__ == "__main__":
