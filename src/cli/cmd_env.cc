@@ -14,7 +14,8 @@
 //       the JSON the AWS CLI's credential_process expects (Version 1).
 // The token is "<token id>:<secret>" from --token, --token-file, or $PAMCTL_TOKEN (a token file
 // must not be readable by others). The proxy address is --proxy, $PAMCTL_PROXY, or the first
-// [proxy] listen address of the configuration; the CA is --ca or the configuration's CA file.
+// [proxy] listen address of the configuration; the CA is --ca, else $PAMCTL_CA (or `ca` in
+// pamctl's config file), else the configuration's CA file, and must exist.
 // Exit 0, 1 (unreadable token file, cannot write the config), 2 usage.
 
 #include <sys/stat.h>
@@ -28,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "admin_settings.h"
 #include "commands.h"
 #include "pamproxy/base/json_writer.h"
 #include "pamproxy/config/config.h"
@@ -127,11 +129,21 @@ std::string proxy_of(const EnvFlags& f, const config::Config& c) {
   return c.proxy.listen.empty() ? "127.0.0.1:8081" : c.proxy.listen.front();
 }
 
+// The appliance CA: --ca, else the one pamctl trusts for the admin API ($PAMCTL_CA or `ca` in
+// ~/.config/pamctl/config.toml: the admin API's certificate comes from the same CA), else the
+// configuration's CA file (on the appliance itself).
 std::string ca_of(const EnvFlags& f, const config::Config& c) {
-  std::string ca = f.ca ? *f.ca
-                        : config::resolve_paths(c, std::getenv("STATE_DIRECTORY"),
-                                                std::getenv("CREDENTIALS_DIRECTORY"))
-                              .ca_cert_file;
+  std::string ca;
+  if (f.ca) {
+    ca = *f.ca;
+  } else if (auto admin = resolve_admin_settings({}, process_env());
+             !f.config && admin.ok() && !admin->ca_file.empty()) {
+    ca = admin->ca_file;
+  } else {
+    ca = config::resolve_paths(c, std::getenv("STATE_DIRECTORY"),
+                               std::getenv("CREDENTIALS_DIRECTORY"))
+             .ca_cert_file;
+  }
   if (!ca.empty() && ca[0] != '/') {
     char cwd[4096];
     if (::getcwd(cwd, sizeof cwd) != nullptr) ca = std::string(cwd) + "/" + ca;
@@ -166,8 +178,16 @@ int run_env(const std::vector<std::string>& args) {
     std::fprintf(stderr, "pamctl env: %s\n", error.c_str());
     return error.starts_with("no token") ? kExitUsage : kExitFailed;
   }
+  const std::string ca = ca_of(f, c);
+  if (::access(ca.c_str(), R_OK) != 0) {
+    std::fprintf(stderr,
+                 "pamctl env: no CA certificate at %s: download it with `pamctl ca export "
+                 "FILE` and pass --ca FILE\n",
+                 ca.c_str());
+    return kExitFailed;
+  }
   std::printf("export HTTPS_PROXY=%s\n", sh_quote(proxy_of(f, c)).c_str());
-  std::printf("export AWS_CA_BUNDLE=%s\n", sh_quote(ca_of(f, c)).c_str());
+  std::printf("export AWS_CA_BUNDLE=%s\n", sh_quote(ca).c_str());
   std::printf("export AWS_ACCESS_KEY_ID=%s\n", sh_quote(id + "#" + *f.record).c_str());
   std::printf("export AWS_SECRET_ACCESS_KEY=%s\n", sh_quote(secret).c_str());
   return kExitOk;

@@ -152,6 +152,15 @@ buffer_count = 128
         self.assertEqual(exports["AWS_SECRET_ACCESS_KEY"], secret)
         self.assertNotIn(RECORD.secret_access_key, out)
 
+        # Without --ca, the CA pamctl already trusts for the admin API is the one to use.
+        out2 = self.pamctl("env", "--record", "prod-billing", "--token-file", token_file,
+                           "--proxy", "127.0.0.1:%d" % self.proxy_port).stdout
+        self.assertIn("export AWS_CA_BUNDLE='%s'" % os.path.join(self.state, "ca", "ca.pem"), out2)
+        missing = self.pamctl("env", "--record", "prod-billing", "--token-file", token_file,
+                              "--ca", os.path.join(self.home, "nope.pem"), ok=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("pamctl ca export", missing.stderr)
+
         # And the AWS CLI works through the appliance with them, holding no AWS key.
         r = self.aws(exports, "sts", "get-caller-identity")
         self.assertEqual(r.returncode, 0, r.stderr)
