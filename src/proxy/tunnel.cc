@@ -543,7 +543,7 @@ Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
                                        "the audit log cannot record this request now ([audit] "
                                        "on_full = \"refuse\"); nothing was sent to AWS, retry "
                                        "later",
-                                       ErrorFormat::kText),
+                                       error_format_for_host(target_.host)),
                         Cause::kDenied);
       return AuditStep::kRefused;
     }
@@ -1010,10 +1010,19 @@ void Tunnel::on_timer(engine::Timer& t) {
   if (state_ == State::kRelay && req_phase_ == RequestPhase::kAwaitAudit) {
     if (audit_wait_id_ != 0) service_.audit().cancel(audit_wait_id_);
     audit_wait_id_ = 0;
+    if (audit_published_ && decided_event_) {
+      // Its request.forwarded will reach the log once the writer recovers: say it never left.
+      ResponseOutcome o;
+      o.status = 503;
+      o.error_code = "AuditUnavailable";
+      publish_outcome(*decided_event_, o, 0, 0,
+                      "not sent to AWS: the audit log did not record the decision within "
+                      "[audit] hold_timeout_ms");
+    }
     answer_and_finish(error_response(503, "AuditUnavailable",
                                      "the audit log did not record this request within [audit] "
                                      "hold_timeout_ms; nothing was sent to AWS, retry later",
-                                     ErrorFormat::kText),
+                                     error_format_for_host(target_.host)),
                       Cause::kDenied);
     pump();
     return;
@@ -1097,39 +1106,46 @@ void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
 }
 
 void Tunnel::report_outcomes() {
-  AuditGate& gate = service_.audit();
   for (ResponseOutcome& o : outcomes_) {
     auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
                            [&](const InFlight& f) { return f.key == o.key; });
     if (it == in_flight_.end()) continue;
     InFlight f = std::move(*it);
     in_flight_.erase(it);
-    if (!f.event || !gate.enabled()) continue;
-    audit::Event* e = gate.claim();
-    if (e == nullptr) {
-      gate.note_refusal();
-      log::error("audit.event_refused")
-          .kv("event", "request.completed")
-          .kv("target", describe_target())
-          .kv("detail", "the worker's audit ring is full");
-      continue;
-    }
-    // The request's identity as decided (user, token, record, operation, our request id), then
-    // what came back.
-    *e = *f.event;
-    e->type = audit::EventType::kRequestCompleted;
-    e->time_unix_ns = absl::ToUnixNanos(absl::Now());
-    e->status = o.status;
-    e->aws_request_id.assign(o.aws_request_id);
-    e->error_code.assign(o.error_code);
-    e->deny_reason.clear();
-    e->detail.assign(o.complete ? "" : "the response ended early or could not be followed");
-    e->bytes_in = f.bytes_in;
-    e->bytes_out = o.body_bytes;
-    e->duration_us = (worker_.now_ms() - f.forwarded_ms) * 1000;
-    gate.publish();
+    if (!f.event) continue;
+    publish_outcome(*f.event, o, f.bytes_in, (worker_.now_ms() - f.forwarded_ms) * 1000,
+                    o.complete ? "" : "the response ended early or could not be followed");
   }
   outcomes_.clear();
+}
+
+void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome& o,
+                             uint64_t bytes_in, uint64_t duration_us, std::string_view detail) {
+  AuditGate& gate = service_.audit();
+  if (!gate.enabled()) return;
+  audit::Event* e = gate.claim();
+  if (e == nullptr) {
+    gate.note_refusal();
+    log::error("audit.event_refused")
+        .kv("event", "request.completed")
+        .kv("target", describe_target())
+        .kv("detail", "the worker's audit ring is full");
+    return;
+  }
+  // The request's identity as decided (user, token, record, operation, our request id), then
+  // what came back.
+  *e = decided;
+  e->type = audit::EventType::kRequestCompleted;
+  e->time_unix_ns = absl::ToUnixNanos(absl::Now());
+  e->status = o.status;
+  e->aws_request_id.assign(o.aws_request_id);
+  e->error_code.assign(o.error_code);
+  e->deny_reason.clear();
+  e->detail.assign(detail);
+  e->bytes_in = bytes_in;
+  e->bytes_out = o.body_bytes;
+  e->duration_us = duration_us;
+  gate.publish();
 }
 
 void Tunnel::close_now(Cause cause) {

@@ -150,6 +150,8 @@ class Tunnel final : private engine::Stream::Events,
   void audit_tunnel(audit::EventType type, Cause cause);
   // request.completed for each response that ended (outcomes_), joined to its request's event.
   void report_outcomes();
+  void publish_outcome(const audit::Event& decided, const ResponseOutcome& outcome,
+                       uint64_t bytes_in, uint64_t duration_us, std::string_view detail);
 
   ProxyService& service_;
   engine::Worker& worker_;

@@ -65,14 +65,16 @@ class Daemon:
     """A pamproxyd child. Its stderr (the log) is read on a thread into a queue, so a test can
     wait for a given event with a deadline instead of sleeping."""
 
-    def __init__(self, args, cwd, env=None):
+    def __init__(self, args, cwd, env=None, prefix=()):
+        """`prefix`: a command that execs pamproxyd with the arguments after it (e.g. unshare),
+        so the child's pid is still pamproxyd's."""
         full_env = dict(os.environ)
         full_env.pop("STATE_DIRECTORY", None)
         full_env.pop("CREDENTIALS_DIRECTORY", None)
         full_env.pop("NOTIFY_SOCKET", None)
         if env:
             full_env.update(env)
-        self.proc = subprocess.Popen([PAMPROXYD] + list(args), cwd=cwd, env=full_env,
+        self.proc = subprocess.Popen(list(prefix) + [PAMPROXYD] + list(args), cwd=cwd, env=full_env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.seen = []

@@ -34,7 +34,7 @@ HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "sts.amaz
 
 
 class ZeroTrustFixture:
-    def __init__(self, seed_args=(), proxy_toml=""):
+    def __init__(self, seed_args=(), proxy_toml="", daemon_prefix=(), before_start=None):
         self.tmp = TempDir()
         self.ca = TestCA(self.tmp.path)
         self.front = AwsFront(self.tmp.path, self.ca, [RECORD], names=HOSTS + ["localhost"])
@@ -68,7 +68,9 @@ pin_threads = false
 buffer_count = 256
 """ % (self.port, proxy_toml, resolve, self.ca.cert_path, self.state)
         self.config = self.tmp.file("p.toml", toml)
-        self.daemon = Daemon(["--config", self.config], cwd=self.tmp.path)
+        if before_start:
+            before_start(self)
+        self.daemon = Daemon(["--config", self.config], cwd=self.tmp.path, prefix=daemon_prefix)
         self.daemon.wait_event("daemon.ready")
         self.appliance_ca = os.path.join(self.state, "ca", "ca.pem")
         self.aws_config = self.tmp.file("aws-config", "[default]\ns3 =\n  addressing_style = path\n")
