@@ -229,6 +229,8 @@ class AdminApi(unittest.TestCase):
             ("PUT", "records/%s/policy" % rec["id"], {"windows": ["Mon-Fri 18:00-08:00"]},
              "windows", None),
             ("PUT", "records/%s/policy" % rec["id"],
+             {"windows": ["Mon-Fri 08:00-18:00", "Mon 17:00-19:00"]}, "windows", "overlap"),
+            ("PUT", "records/%s/policy" % rec["id"],
              {"command_rules": [{"effect": "maybe", "pattern": "s3:*"}]},
              "command_rules[0].effect", None),
         ]
