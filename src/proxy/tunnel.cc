@@ -425,16 +425,29 @@ bool Tunnel::frame_requests() {
       if (!on_request_head()) return false;
       continue;
     }
-    // Body: classify the bytes after those already cleared, forward them as they are.
+    // Body: classify the bytes after those already cleared, forward them as they are (signed
+    // chunks: once their signature is replaced).
     if (req_body_.done()) {
+      if (chunks_) {
+        if (chunk_held_ > 0 || !chunks_done_) {
+          inside_error(400, "IncompleteBody",
+                       "the request body ended inside an aws-chunked chunk (Content-Length is "
+                       "shorter than the chunks it announces)",
+                       Cause::kBadRequest);
+          return false;
+        }
+        chunks_.reset();
+        c2u_.limit = Plain::kBytes;
+      }
       req_phase_ = RequestPhase::kHead;
       req_parser_.reset();
       req_head_.clear();
       continue;
     }
-    if (c2u_.used() <= body_approved_) return true;
-    std::string_view in(reinterpret_cast<const char*>(c2u_.data().data()) + body_approved_,
-                        c2u_.used() - body_approved_);
+    const size_t classified = body_approved_ + chunk_held_;
+    if (c2u_.used() <= classified) return true;
+    std::string_view in(reinterpret_cast<const char*>(c2u_.data().data()) + classified,
+                        c2u_.used() - classified);
     http::BodyStep step = req_body_.next(in);
     if (step.kind == http::BodyStep::kError) {
       inside_error(400, "BadRequest",
@@ -444,7 +457,61 @@ bool Tunnel::frame_requests() {
       return false;
     }
     if (step.kind == http::BodyStep::kNeedMore) return true;
-    body_approved_ += step.bytes;
+    if (chunks_) {
+      if (!feed_chunks(in.substr(0, step.bytes))) return false;
+    } else {
+      body_approved_ += step.bytes;
+    }
+  }
+  return true;
+}
+
+// Feeds body bytes (just after the held ones) to the chunk signer: they are held until the
+// signature of the chunk they belong to has been replaced, then cleared to go.
+bool Tunnel::feed_chunks(std::string_view piece) {
+  while (!piece.empty()) {
+    sigv4::ChunkSigner::Step s = chunks_->feed(piece);
+    piece.remove_prefix(s.consumed);
+    chunk_held_ += s.consumed;
+    switch (s.kind) {
+      case sigv4::ChunkSigner::Kind::kNeedMore:
+        break;
+      case sigv4::ChunkSigner::Kind::kPatch: {
+        const uint64_t at = s.patch_offset - chunk_base_;
+        PAMPROXY_CHECK(s.patch_offset >= chunk_base_ &&
+                       at + sigv4::kSignatureHexLength <= body_approved_ + chunk_held_ &&
+                       at >= body_approved_);
+        std::memcpy(c2u_.buf + c2u_.begin + at, s.patch, sigv4::kSignatureHexLength);
+        body_approved_ += chunk_held_;
+        chunk_held_ = 0;
+        break;
+      }
+      case sigv4::ChunkSigner::Kind::kDone:
+        body_approved_ += chunk_held_;
+        chunk_held_ = 0;
+        chunks_done_ = true;
+        if (!piece.empty()) {
+          inside_error(400, "IncompleteBody",
+                       "bytes follow the final aws-chunked chunk inside the request body",
+                       Cause::kBadRequest);
+          return false;
+        }
+        return true;
+      case sigv4::ChunkSigner::Kind::kError: {
+        const bool mismatch = s.error == sigv4::Error::kChunkSignatureMismatch;
+        inside_error(mismatch ? 403 : 400, mismatch ? "SignatureDoesNotMatch" : "IncompleteBody",
+                     mismatch ? "an aws-chunked chunk signature does not match (chunk " +
+                                    std::to_string(chunks_->chunks() + 1) +
+                                    "): it must chain from the request's signature with the "
+                                    "token's secret"
+                              : "the aws-chunked body is malformed or a chunk is larger than [proxy] "
+                                "buffered_body_bytes_max (" +
+                                    std::to_string(shared_.limits.buffered_body_bytes_max) +
+                                    " bytes)",
+                     Cause::kBadRequest);
+        return false;
+      }
+    }
   }
   return true;
 }
@@ -508,6 +575,7 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
   if (const audit::Event* e = service_.stage().last_event(); e != nullptr) {
     decided_event_ = std::make_unique<audit::Event>(*e);
   }
+  decided_chunks_ = std::move(d.chunks);
   pending_head_ = d.bytes.empty() ? std::string(req.head_bytes) : std::move(d.bytes);
   switch (audit_decision(true)) {
     case AuditStep::kGo:
@@ -587,7 +655,12 @@ void Tunnel::release_request() {
                           std::move(decided_event_)});
   }
   decided_event_.reset();
-  c2u_.limit = Plain::kBytes;
+  chunks_ = std::move(decided_chunks_);
+  chunk_base_ = 0;
+  chunk_held_ = 0;
+  chunks_done_ = false;
+  // A signed chunk is held whole before it goes: the window opens to the buffer's capacity.
+  c2u_.limit = chunks_ ? c2u_.capacity : Plain::kBytes;
   req_phase_ = RequestPhase::kBody;
   req_body_.reset(h.body_kind(), h.content_length());
 }
@@ -636,6 +709,7 @@ void Tunnel::send_upstream(Plain& plain) {
     } else {
       plain.begin += r.plain_bytes;
       body_approved_ -= r.plain_bytes;
+      chunk_base_ += r.plain_bytes;
     }
     if (r.plain_bytes == 0) return;
   }
@@ -866,7 +940,7 @@ void Tunnel::pump() {
     if (state_ == State::kClientHandshake || state_ == State::kRelay) {
       // A buffering body takes everything that fits; otherwise resume below half the window.
       const size_t resume_below =
-          req_phase_ == RequestPhase::kAwaitBody ? c2u_.limit : c2u_.limit / 2;
+          req_phase_ == RequestPhase::kAwaitBody || chunk_held_ > 0 ? c2u_.limit : c2u_.limit / 2;
       if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < resume_below) {
         client_.start_receiving();
       }

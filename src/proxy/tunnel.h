@@ -219,6 +219,17 @@ class Tunnel final : private engine::Stream::Events,
     std::unique_ptr<audit::Event> event;  // null: the stage recorded none
   };
   std::unique_ptr<audit::Event> decided_event_;  // from the decision until release_request()
+
+  // Signed aws-chunked bodies: the stage's signer checks each chunk and gives its new signature.
+  // A chunk's bytes are held in c2u_ (chunk_held_ bytes after body_approved_) from its size line
+  // until its data has passed, then patched in place and cleared to go; chunk_base_ is the body
+  // offset of c2u_'s first byte.
+  std::unique_ptr<sigv4::ChunkSigner> decided_chunks_;  // from the decision until release
+  std::unique_ptr<sigv4::ChunkSigner> chunks_;
+  uint64_t chunk_base_ = 0;
+  size_t chunk_held_ = 0;
+  bool chunks_done_ = false;  // the signer saw the final chunk
+  bool feed_chunks(std::string_view piece);
   std::vector<InFlight> in_flight_;
   ResponseObserver responses_;
   std::vector<ResponseOutcome> outcomes_;  // scratch, emptied by report_outcomes()

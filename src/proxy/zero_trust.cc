@@ -14,6 +14,7 @@
 #include "pamproxy/aws/operation.h"
 #include "pamproxy/policy/decision.h"
 #include "pamproxy/sigv4/crypto.h"
+#include "pamproxy/sigv4/key_cache.h"
 #include "pamproxy/sigv4/payload.h"
 
 namespace pamproxy::proxy {
@@ -143,10 +144,10 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
     return deny(400, "InvalidArgument",
                 "x-amz-content-sha256 is neither a SHA-256 hex digest nor a known payload mode");
   }
-  if (sigv4::has_signed_chunks(mode)) {
-    return deny(400, "NotImplemented",
-                "signed aws-chunked uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not relayed "
-                "by this proxy yet; configure the client for UNSIGNED-PAYLOAD or a payload hash");
+  if (sigv4::has_signed_chunks(mode) && h.body_kind() != http::BodyKind::kContentLength) {
+    return deny(411, "MissingContentLength",
+                "a signed aws-chunked body (" + std::string(sigv4::payload_mode_name(mode)) +
+                    ") must come with Content-Length (its encoded length), as AWS requires");
   }
 
   // A body whose hash the signature covers (no x-amz-content-sha256), or whose form names the
@@ -245,8 +246,27 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
     return deny(400, sigv4::aws_code(resigned.code), sigv4::describe(resigned));
   }
   rewrite_head(r, resigned_);
-  event_.type = audit::EventType::kRequestForwarded;
   StageDecision out;
+  if (sigv4::has_signed_chunks(mode)) {
+    // Each chunk signature chains from the seed: the client's from its signature, ours from the
+    // new one. A chunk is held whole until its replacement is known, so its size is bounded by
+    // what the tunnel may hold.
+    sigv4::ChunkSignerSetup cs;
+    cs.client_key.set(sigv4::as_view(
+        sigv4::derive_signing_key(token->token.secret.reveal(), auth_.scope)));
+    cs.proxy_key.set(sigv4::as_view(sigv4::derive_signing_key(creds.secret_key, auth_.scope)));
+    cs.amz_date = auth_.amz_date;
+    cs.scope = auth_.scope;
+    cs.client_seed_signature = auth_.signature;
+    cs.proxy_seed_signature = resigned_.signature_view();
+    cs.trailer = mode == sigv4::PayloadMode::kStreamingSignedTrailer;
+    cs.chunk_bytes_max = options_.buffered_body_bytes_max;
+    out.chunks = std::make_unique<sigv4::ChunkSigner>();
+    if (!out.chunks->start(cs)) {
+      return deny(400, "InvalidRequest", "the request's signature cannot seed aws-chunked signing");
+    }
+  }
+  event_.type = audit::EventType::kRequestForwarded;
   out.kind = StageDecision::Kind::kForward;
   out.bytes = head_out_;
   return out;

@@ -481,6 +481,77 @@ class RawRequests(unittest.TestCase):
         self.refused(403, "AccessDenied", "replay", self.STS, m, t, h, b, source="127.0.0.2")
 
 
+class SignedChunks(unittest.TestCase):
+    """Signed aws-chunked uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), as the Java and Go SDKs
+    send them: the seed signed by botocore, every chunk signed here with the token's secret. The
+    proxy checks each chunk and replaces its signature with one chained from the record's keys;
+    the stand-in for AWS checks every chunk signature with the record's keys and stores the
+    object only if all match."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.f = ZeroTrustFixture()
+        r = cls.f.aws("s3", "mb", "s3://zt-chunks")
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    HOST = "s3.us-east-1.amazonaws.com"
+
+    def put_signed_chunks(self, key, data, chunk=65536, tamper_chunk=None):
+        import hashlib
+        import hmac
+        raw = RawRequests.__dict__["sign"]
+        pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+        encoded_len = sum(len("%x;chunk-signature=%s\r\n" % (len(p), "0" * 64)) + len(p) + 2
+                          for p in pieces)
+        headers = {"x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                   "content-encoding": "aws-chunked",
+                   "x-amz-decoded-content-length": str(len(data))}
+        method, target, signed, _ = raw(self, "PUT", self.HOST, "/zt-chunks/" + key, "s3",
+                                        headers=headers)
+        signed = {k: v for k, v in signed.items() if k.lower() != "content-length"}
+        seed = signed["Authorization"].rsplit("Signature=", 1)[1]
+        amz_date = signed["X-Amz-Date"]
+        scope = "%s/us-east-1/s3/aws4_request" % amz_date[:8]
+        k = ("AWS4" + self.f.seed["token_secret"]).encode()
+        for part in (amz_date[:8], "us-east-1", "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        body, prev = b"", seed
+        empty = hashlib.sha256(b"").hexdigest()
+        for i, p in enumerate(pieces):
+            sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                              hashlib.sha256(p).hexdigest()])
+            sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+            sent = p if i != tamper_chunk else bytes([p[0] ^ 1]) + p[1:]
+            body += b"%x;chunk-signature=%s\r\n" % (len(p), sig.encode()) + sent + b"\r\n"
+            prev = sig
+        self.assertEqual(len(body), encoded_len)
+        return RawRequests.send(self, self.HOST, method, target, signed, body)
+
+    def test_each_chunk_is_checked_and_re_signed(self):
+        data = os.urandom(3 * 65536 + 12345)
+        status, text = self.put_signed_chunks("chunked.bin", data)
+        self.assertEqual(status, 200, text)
+        dst = os.path.join(self.f.tmp.path, "chunked.down")
+        r = self.f.aws("s3", "cp", "s3://zt-chunks/chunked.bin", dst)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(dst, "rb") as fh:
+            self.assertEqual(fh.read(), data)
+
+    def test_a_tampered_chunk_is_refused_and_nothing_is_stored(self):
+        data = os.urandom(4 * 65536)
+        status, text = self.put_signed_chunks("tampered.bin", data, tamper_chunk=2)
+        self.assertEqual(status, 403, text)
+        self.assertIn("SignatureDoesNotMatch", text)
+        self.assertIn("chunk 3", text)
+        r = self.f.aws("s3", "ls", "s3://zt-chunks/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("tampered.bin", r.stdout)
+
+
 class SessionReports(unittest.TestCase):
     def test_commands_make_a_session_report(self):
         f = ZeroTrustFixture()

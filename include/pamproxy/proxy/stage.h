@@ -18,6 +18,7 @@
 #include "pamproxy/audit/event.h"
 #include "pamproxy/base/net_address.h"
 #include "pamproxy/http/head.h"
+#include "pamproxy/sigv4/chunk_signer.h"
 
 namespace pamproxy::proxy {
 
@@ -42,6 +43,10 @@ struct StageDecision {
   // kNeedBody: only for a Content-Length body of at most this many bytes (the stage denies the
   // others itself).
   uint64_t body_bytes_max = 0;
+  // kForward of a signed aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]): the
+  // started signer that checks each chunk's signature with the client's key and gives its
+  // replacement; the tunnel holds each chunk until its signature is patched.
+  std::unique_ptr<sigv4::ChunkSigner> chunks;
 };
 
 class Stage {
