@@ -21,6 +21,8 @@
 
 #include <algorithm>
 
+#include "pamproxy/sigv4/chunk_signer.h"
+#include "pamproxy/sigv4/key_cache.h"
 #include "pamproxy/sigv4/signer.h"
 #include <chrono>
 #include <memory>
@@ -65,6 +67,10 @@ struct Options {
   // start; every request carries that signature (within the proxy's skew window, and from one
   // client address, so not a replay to it). For the zero-trust stage: ACCESS_KEY = TOKENID#REC.
   std::string sign;
+  // With --sign and --request-bytes: send the body as signed aws-chunked
+  // (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) in chunks of this many bytes, built and signed once at
+  // start (the proxy verifies and re-signs every chunk of every request).
+  int64_t signed_chunks = 0;
 };
 
 struct Stats {
@@ -95,6 +101,7 @@ struct Shared {
   socklen_t dial_len = 0;
   std::string connect_head;
   std::string request_head;
+  std::string request_body;  // signed aws-chunked body ("" = request_bytes of 'x')
   SSL_CTX* ctx = nullptr;
   std::string sni;
   std::atomic<bool> stop{false};
@@ -250,7 +257,12 @@ class Worker {
           if (c.sent < s_.request_head.size()) {
             src = s_.request_head.data() + c.sent;
             len = static_cast<int>(s_.request_head.size() - c.sent);
-          } else if (c.body_sent < s_.o.request_bytes) {
+          } else if (!s_.request_body.empty() &&
+                     c.body_sent < static_cast<int64_t>(s_.request_body.size())) {
+            src = s_.request_body.data() + c.body_sent;
+            len = static_cast<int>(std::min<int64_t>(
+                static_cast<int64_t>(s_.request_body.size()) - c.body_sent, 65536));
+          } else if (s_.request_body.empty() && c.body_sent < s_.o.request_bytes) {
             src = body_chunk();
             len = static_cast<int>(std::min<int64_t>(s_.o.request_bytes - c.body_sent, 65536));
           } else {
@@ -329,6 +341,7 @@ bool parse_args(int argc, char** argv, Options* o) {
     else if (k == "--response-bytes") o->response_bytes = std::atoll(v.c_str());
     else if (k == "--rate") o->rate = std::atof(v.c_str());
     else if (k == "--sign") o->sign = v;
+    else if (k == "--signed-chunks") o->signed_chunks = std::atoll(v.c_str());
     else return false;
   }
   return !o->target.empty() && !o->ca.empty() && o->connections > 0 && o->threads > 0;
@@ -342,7 +355,7 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, &s.o)) {
     std::fprintf(stderr, "usage: pamproxy-load [--proxy ip:port] --target host:port --ca FILE "
                          "[--host NAME] [--connections N] [--threads N] [--seconds S] "
-                         "[--warmup S] [--request-bytes N] [--response-bytes N] [--rate R] [--sign AK:SK] "
+                         "[--warmup S] [--request-bytes N] [--response-bytes N] [--rate R] [--sign AK:SK] [--signed-chunks N] "
                          "[--new-tunnel]\n");
     return 2;
   }
@@ -380,15 +393,23 @@ int main(int argc, char** argv) {
     std::string path = "/" + std::to_string(o.response_bytes);
     std::string length = std::to_string(o.request_bytes);
     namespace sv = pamproxy::sigv4;
-    const sv::Header headers[] = {{"Host", host_header},
-                                  {"X-Amz-Date", amz_date},
-                                  {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"}};
+    const bool chunked = o.signed_chunks > 0 && o.request_bytes > 0;
+    const std::string payload = chunked ? "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" : "UNSIGNED-PAYLOAD";
+    std::vector<sv::Header> headers = {{"Host", host_header},
+                                       {"X-Amz-Date", amz_date},
+                                       {"X-Amz-Content-Sha256", payload}};
+    if (chunked) {
+      headers.push_back({"Content-Encoding", "aws-chunked"});
+      headers.push_back({"X-Amz-Decoded-Content-Length", length});
+    }
     sv::CanonicalInput in;
     in.method = method;
     in.path = path;
     in.headers = headers;
-    in.signed_headers = "host;x-amz-content-sha256;x-amz-date";
-    in.payload_hash = "UNSIGNED-PAYLOAD";
+    in.signed_headers = chunked ? "content-encoding;host;x-amz-content-sha256;x-amz-date;"
+                                  "x-amz-decoded-content-length"
+                                : "host;x-amz-content-sha256;x-amz-date";
+    in.payload_hash = payload;
     in.normalize_path = false;
     sv::Scope scope{date, "us-east-1", "s3"};
     char signature[sv::kSignatureHexLength];
@@ -400,9 +421,32 @@ int main(int argc, char** argv) {
     std::string authorization;
     sv::format_authorization(authorization, ak, scope, in.signed_headers,
                              std::string_view(signature, sizeof signature));
+    std::string extra;
+    if (chunked) {
+      // The body, chunk by chunk, each signature chained from the previous one.
+      sv::HmacKey key(sv::as_view(sv::derive_signing_key(sk, scope)));
+      std::string prev(signature, sizeof signature);
+      std::string data(static_cast<size_t>(o.signed_chunks), 'x');
+      for (int64_t left = o.request_bytes;; left -= o.signed_chunks) {
+        std::string_view piece(data.data(), static_cast<size_t>(std::min(left, o.signed_chunks)));
+        char sig[sv::kSignatureHexLength];
+        sv::sign_chunk(key, amz_date, scope, prev, piece, sig);
+        char size[32];
+        std::snprintf(size, sizeof size, "%zx", piece.size());
+        s.request_body += std::string(size) + ";chunk-signature=" +
+                          std::string(sig, sizeof sig) + "\r\n";
+        s.request_body += piece;
+        s.request_body += "\r\n";
+        prev.assign(sig, sizeof sig);
+        if (piece.empty()) break;
+      }
+      length = std::to_string(s.request_body.size());
+      extra = "\r\nContent-Encoding: aws-chunked\r\nX-Amz-Decoded-Content-Length: " +
+              std::to_string(o.request_bytes);
+    }
     s.request_head = method + " " + path + " HTTP/1.1\r\nHost: " + host_header +
                      "\r\nUser-Agent: pamproxy-load\r\nX-Amz-Date: " + amz_date +
-                     "\r\nX-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\nAuthorization: " +
+                     "\r\nX-Amz-Content-Sha256: " + payload + extra + "\r\nAuthorization: " +
                      authorization + "\r\nContent-Length: " + length + "\r\n\r\n";
   }
   s.ctx = SSL_CTX_new(TLS_client_method());

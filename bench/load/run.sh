@@ -10,6 +10,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; cp "$work/pamproxyd.log" "${BENCH_LOG
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up_port=$(free_port)
 px_port=$(free_port)
+admin_port=$(free_port)
 taskset -c 1 "$build/bench/load/pamproxy-fast-upstream" --listen 127.0.0.1:$up_port \
   --ca-out "$work/up-ca.pem" 2>/dev/null &
 # MODE=zero-trust: requests are SigV4-signed with a token (the load generator signs once at
@@ -28,6 +29,8 @@ cat > "$work/p.toml" <<TOML
 listen = ["127.0.0.1:$px_port"]
 destination_allowlist = ["localhost:$up_port"]
 mode = "$mode"
+[admin]
+listen = "127.0.0.1:$admin_port"
 [audit]
 durability = "${DURABILITY:-before-forward}"
 [upstream]
@@ -59,7 +62,7 @@ run() {
   echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -1 || true
 }
 # SCENARIOS picks a subset (default: all); IDLE_ONLY=1 runs only the memory measurement.
-scenarios=" ${SCENARIOS:-small tunnel download upload} "
+scenarios=" ${SCENARIOS:-small tunnel download upload upload-signed} "
 want() { [[ -z "${IDLE_ONLY:-}" && "$scenarios" == *" $1 "* ]]; }
 if want small; then
 run "small requests, keep-alive, 64 connections, 1 KiB responses" --connections 64 --response-bytes 1024
@@ -72,6 +75,12 @@ run "64 MiB responses (download), 2 connections" --connections 2 --response-byte
 fi
 if want upload; then
 run "64 MiB requests (upload), 2 connections" --connections 2 --request-bytes 67108864
+fi
+if want upload-signed; then
+# With MODE=zero-trust the proxied requests are signed aws-chunked (64 KiB chunks): every chunk
+# verified with the token's key and re-signed with the record's. Direct: the same bytes, unsigned.
+run "64 MiB signed aws-chunked requests (upload), 64 KiB chunks, 2 connections" --connections 2 \
+  --request-bytes 67108864 --signed-chunks "${CHUNK_BYTES:-65536}"
 fi
 if [[ -z "${IDLE_ONLY:-}" ]]; then
 if [[ -n "${RATE:-}" ]]; then
