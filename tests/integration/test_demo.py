@@ -102,6 +102,7 @@ class Demo(unittest.TestCase):
         for cmd in ["s3.mb", "s3.cp", "s3.ls", "s3.rb"]:
             self.assertIn(cmd, report)
         self.assertIn("denied: s3:DeleteBucket is denied", report)
+        self.assertRegex(report, r"s3\.cp +s3\.amazonaws\.com PutObject +200 +%d " % (FILE_MB << 20))
 
         # The audit trail verifies.
         verify = out[out.index("$ pamctl audit verify"):]
