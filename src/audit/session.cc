@@ -122,6 +122,12 @@ std::string SessionAggregator::merge_outcome(const Event& e) {
     c.status = e.status;
     if (!e.error_code.empty()) c.error_code = e.error_code.view();
     c.aws_request_id = e.aws_request_id.view();
+    // A streamed upload is counted as it passes, so its request.forwarded event says 0 bytes in
+    // and the completed one has the size; a body known at both is counted once.
+    if (e.bytes_in > c.bytes_in) {
+      s.bytes_in += e.bytes_in - c.bytes_in;
+      c.bytes_in = e.bytes_in;
+    }
     c.bytes_out = e.bytes_out;
     c.duration_us = e.duration_us;
     s.bytes_out += e.bytes_out;

@@ -86,7 +86,7 @@ Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32
       }
       return deny(std::move(d), DenyKind::kApprovalRequired,
                   cat("approval required for record '", entry.record.name,
-                      "': request one with pamctl requests create --record ", entry.record.id,
+                      "': request one with pamctl requests create ", entry.record.id,
                       " --duration 1h --reason '...'"));
     }
   }

@@ -114,5 +114,41 @@ TEST(Sessions, ReportsListEveryCommand) {
   EXPECT_NE(text.find("denied: outside the record's time window"), std::string::npos);
 }
 
+TEST(Sessions, CompletedEventFillsInTheOutcomeAndTheUploadedBytes) {
+  SessionAggregator agg(900);
+  std::vector<Session> closed;
+  Event forwarded = request(kT0, "alice", "rec-1", "192.0.2.1");
+  forwarded.event_name.assign("PutObject");
+  forwarded.status = 0;
+  forwarded.bytes_in = 0;  // a streamed body: not counted yet when forwarded
+  forwarded.bytes_out = 0;
+  forwarded.aws_request_id.clear();
+  const std::string id = agg.add(forwarded, 7, &closed);
+  Event completed = forwarded;
+  completed.type = EventType::kRequestCompleted;
+  completed.time_unix_ns = kT0 + kSec;
+  completed.status = 200;
+  completed.bytes_in = 1 << 20;
+  completed.bytes_out = 300;
+  completed.aws_request_id.assign("AWSREQ-PUT");
+  EXPECT_EQ(agg.add(completed, 8, &closed), id);
+  // Merged twice (a replayed line) changes nothing.
+  agg.add(completed, 8, &closed);
+
+  auto sessions = agg.close_all();
+  ASSERT_EQ(sessions.size(), 1u);
+  const Session& s = sessions[0];
+  EXPECT_EQ(s.requests, 1u);
+  EXPECT_EQ(s.bytes_in, 1u << 20);
+  EXPECT_EQ(s.bytes_out, 300u);
+  ASSERT_EQ(s.commands.size(), 1u);
+  EXPECT_TRUE(s.commands[0].completed);
+  EXPECT_EQ(s.commands[0].status, 200);
+  EXPECT_EQ(s.commands[0].bytes_in, 1u << 20);
+  EXPECT_EQ(s.commands[0].aws_request_id, "AWSREQ-PUT");
+  EXPECT_NE(session_report_text(s).find("bytes in 1048576, out 300"), std::string::npos)
+      << session_report_text(s);
+}
+
 }  // namespace
 }  // namespace pamproxy::audit

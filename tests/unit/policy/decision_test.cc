@@ -100,8 +100,8 @@ const Case kCases[] = {
      "203.0.113.5", absl::ZeroDuration(), DenyKind::kTimeZoneUnavailable, "Mars/Olympus_Mons"},
     {"approval missing", nullptr, "TALICE", "noreq-rec", "s3:GetObject", "203.0.113.5",
      absl::ZeroDuration(), DenyKind::kApprovalRequired,
-     "approval required for record 'noreq-rec': request one with pamctl requests create --record "
-     "r-noreq"},
+     "approval required for record 'noreq-rec': request one with pamctl requests create "
+     "r-noreq --duration 1h"},
     {"approval pending", nullptr, "TALICE", "pending-rec", "s3:GetObject", "203.0.113.5",
      absl::ZeroDuration(), DenyKind::kApprovalRequired, "your request req-wait is waiting"},
     {"approval ended", nullptr, "TALICE", "approved-rec", "s3:GetObject", "203.0.113.5",
