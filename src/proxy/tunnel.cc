@@ -66,9 +66,13 @@ void Tunnel::RelayMemory::release() {
 }
 
 std::span<uint8_t> Tunnel::Plain::free_space() {
+  // A grown window (a signed chunk being held) compacts only when that moves no more bytes than
+  // have left since (amortized: a byte is moved at most once on average), or when it cannot grow
+  // further; the usual window compacts whenever it is full.
+  const bool grown = limit > kBytes && limit < capacity;
   if (begin == end) {
     begin = end = 0;
-  } else if (begin > 0 && end >= limit) {
+  } else if (begin > 0 && end >= limit && (!grown || begin >= end - begin)) {
     std::memmove(buf, buf + begin, end - begin);
     end -= begin;
     begin = 0;
@@ -445,7 +449,10 @@ bool Tunnel::frame_requests() {
       continue;
     }
     const size_t classified = body_approved_ + chunk_held_;
-    if (c2u_.used() <= classified) return true;
+    if (c2u_.used() <= classified) {
+      if (chunks_) fit_held_chunk();
+      return true;
+    }
     std::string_view in(reinterpret_cast<const char*>(c2u_.data().data()) + classified,
                         c2u_.used() - classified);
     http::BodyStep step = req_body_.next(in);
@@ -459,11 +466,26 @@ bool Tunnel::frame_requests() {
     if (step.kind == http::BodyStep::kNeedMore) return true;
     if (chunks_) {
       if (!feed_chunks(in.substr(0, step.bytes))) return false;
+      fit_held_chunk();
     } else {
       body_approved_ += step.bytes;
     }
   }
   return true;
+}
+
+// A held chunk must fit in c2u_: the window grows (up to the buffer's capacity, which bounds a
+// chunk) while one is being held, and comes back to its usual size once the bytes have left.
+// Opening it for the whole body instead would let megabytes queue (and be moved around).
+void Tunnel::fit_held_chunk() {
+  if (chunk_held_ > 0) {
+    // Twice the held chunk: room for it while the bytes cleared before it drain.
+    while (c2u_.limit < c2u_.capacity && 2 * (chunk_held_ + Plain::kBytes / 4) > c2u_.limit) {
+      c2u_.limit = std::min(c2u_.capacity, c2u_.limit * 2);
+    }
+  } else if (c2u_.used() <= Plain::kBytes) {
+    c2u_.limit = Plain::kBytes;
+  }
 }
 
 // Feeds body bytes (just after the held ones) to the chunk signer: they are held until the
@@ -659,8 +681,7 @@ void Tunnel::release_request() {
   chunk_base_ = 0;
   chunk_held_ = 0;
   chunks_done_ = false;
-  // A signed chunk is held whole before it goes: the window opens to the buffer's capacity.
-  c2u_.limit = chunks_ ? c2u_.capacity : Plain::kBytes;
+  c2u_.limit = Plain::kBytes;
   req_phase_ = RequestPhase::kBody;
   req_body_.reset(h.body_kind(), h.content_length());
 }

@@ -230,6 +230,7 @@ class Tunnel final : private engine::Stream::Events,
   size_t chunk_held_ = 0;
   bool chunks_done_ = false;  // the signer saw the final chunk
   bool feed_chunks(std::string_view piece);
+  void fit_held_chunk();
   std::vector<InFlight> in_flight_;
   ResponseObserver responses_;
   std::vector<ResponseOutcome> outcomes_;  // scratch, emptied by report_outcomes()

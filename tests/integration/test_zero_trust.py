@@ -541,6 +541,16 @@ class SignedChunks(unittest.TestCase):
         with open(dst, "rb") as fh:
             self.assertEqual(fh.read(), data)
 
+    def test_chunks_larger_than_the_relay_window_are_held_whole(self):
+        data = os.urandom(5 * 300000 + 7)  # 300,000-byte chunks: the window grows to hold each
+        status, text = self.put_signed_chunks("big-chunks.bin", data, chunk=300000)
+        self.assertEqual(status, 200, text)
+        dst = os.path.join(self.f.tmp.path, "big-chunks.down")
+        r = self.f.aws("s3", "cp", "s3://zt-chunks/big-chunks.bin", dst)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(dst, "rb") as fh:
+            self.assertEqual(fh.read(), data)
+
     def test_a_tampered_chunk_is_refused_and_nothing_is_stored(self):
         data = os.urandom(4 * 65536)
         status, text = self.put_signed_chunks("tampered.bin", data, tamper_chunk=2)
