@@ -1171,11 +1171,11 @@ void Tunnel::abort(Cause cause) { close_now(cause); }
 
 void Tunnel::finish(Cause cause) { close_now(cause); }
 
-// Tunnel life events go to the audit trail without waiting (nothing is forwarded on them). A full
-// ring cannot hold a closing tunnel: the event is counted as refused and logged, never silent.
-void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
+// A ring slot for an event that is written without waiting (nothing waits on it to be forwarded),
+// or null: audit off, or the ring full, which is counted as a refusal and logged, never silent.
+audit::Event* Tunnel::claim_event(audit::EventType type) {
   AuditGate& gate = service_.audit();
-  if (!gate.enabled()) return;
+  if (!gate.enabled()) return nullptr;
   audit::Event* e = gate.claim();
   if (e == nullptr) {
     gate.note_refusal();
@@ -1183,8 +1183,14 @@ void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
         .kv("event", audit::event_type_name(type))
         .kv("target", describe_target())
         .kv("detail", "the worker's audit ring is full");
-    return;
   }
+  return e;
+}
+
+// Tunnel life events go to the audit trail without waiting.
+void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
+  audit::Event* e = claim_event(type);
+  if (e == nullptr) return;
   e->clear();
   e->type = type;
   e->time_unix_ns = absl::ToUnixNanos(absl::Now());
@@ -1197,7 +1203,7 @@ void Tunnel::audit_tunnel(audit::EventType type, Cause cause) {
     e->duration_us = (worker_.now_ms() - started_ms_) * 1000;
     e->detail.assign(cause_name(cause));
   }
-  gate.publish();
+  service_.audit().publish();
 }
 
 void Tunnel::report_outcomes() {
@@ -1216,17 +1222,8 @@ void Tunnel::report_outcomes() {
 
 void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome& o,
                              uint64_t bytes_in, uint64_t duration_us, std::string_view detail) {
-  AuditGate& gate = service_.audit();
-  if (!gate.enabled()) return;
-  audit::Event* e = gate.claim();
-  if (e == nullptr) {
-    gate.note_refusal();
-    log::error("audit.event_refused")
-        .kv("event", "request.completed")
-        .kv("target", describe_target())
-        .kv("detail", "the worker's audit ring is full");
-    return;
-  }
+  audit::Event* e = claim_event(audit::EventType::kRequestCompleted);
+  if (e == nullptr) return;
   // The request's identity as decided (user, token, record, operation, our request id), then
   // what came back.
   *e = decided;
@@ -1240,7 +1237,7 @@ void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome&
   e->bytes_in = bytes_in;
   e->bytes_out = o.body_bytes;
   e->duration_us = duration_us;
-  gate.publish();
+  service_.audit().publish();
 }
 
 void Tunnel::close_now(Cause cause) {

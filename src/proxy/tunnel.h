@@ -147,6 +147,7 @@ class Tunnel final : private engine::Stream::Events,
   void answer_and_finish(std::string_view response, Cause cause);
   void send_upstream(Plain& plain);
   std::string describe_target() const;
+  audit::Event* claim_event(audit::EventType type);
   void audit_tunnel(audit::EventType type, Cause cause);
   // request.completed for each response that ended (outcomes_), joined to its request's event.
   void report_outcomes();
