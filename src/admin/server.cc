@@ -25,6 +25,11 @@ namespace pamproxy::admin {
 namespace {
 
 constexpr size_t kIoBytes = 16384;
+// After an answer that closes the connection (an error before the body was read), the rest of
+// what the client is still sending is read and dropped for a moment, so that it reads the answer
+// rather than a reset (a lingering close).
+constexpr int64_t kLingerMs = 2000;
+constexpr size_t kLingerBytesMax = 1 << 20;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -77,6 +82,8 @@ struct Connection {
   bool in_request = false;     // bytes of a request have arrived since the last answer
   bool sent_continue = false;  // "100 Continue" sent for the current request
   bool closing = false;        // close once `out` has left
+  bool lingering = false;      // answered and shut down for writing: dropping what still comes
+  size_t lingered = 0;
   bool dead = false;           // close now
 
   explicit Connection(const http::Limits& limits) : parser(limits) {}
@@ -138,7 +145,11 @@ struct Server::Impl {
         Connection& c = *connections[i - 2];
         if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) on_readable(c);
         if (!c.dead && !c.out.empty()) write_out(c);
-        if (!c.dead && c.closing && c.out.empty()) c.dead = true;
+        if (!c.dead && c.closing && c.out.empty() && !c.lingering) {
+          ::shutdown(c.fd, SHUT_WR);
+          c.lingering = true;
+          c.deadline_ms = now_ms() + kLingerMs;
+        }
         if (!c.dead && now >= c.deadline_ms) {
           log::debug("admin.timeout").kv("client", c.peer.to_string());
           c.dead = true;
@@ -185,6 +196,12 @@ struct Server::Impl {
       if (n == 0) {
         c.dead = true;  // the client is gone (or half-closed: nothing more will arrive)
         return;
+      }
+      if (c.lingering || c.closing) {
+        c.lingered += static_cast<size_t>(n);
+        if (c.lingered > kLingerBytesMax) c.dead = true;
+        if (c.dead) return;
+        continue;
       }
       if (!decrypt(c, std::span<const uint8_t>(buf, static_cast<size_t>(n)))) {
         c.dead = c.out.empty();
@@ -353,15 +370,7 @@ struct Server::Impl {
 absl::StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options,
                                                       const tls::ServerContext& tls,
                                                       Handler handler) {
-  auto addr = net::SocketAddress::parse(options.listen);
-  if (!addr) {
-    // Port 0 is refused by SocketAddress (1-65535); accept it here for tests.
-    std::string text = options.listen;
-    if (text.size() > 2 && text.substr(text.size() - 2) == ":0") {
-      addr = net::SocketAddress::parse(text.substr(0, text.size() - 1) + "1");
-      if (addr) addr->port = 0;
-    }
-  }
+  auto addr = net::SocketAddress::parse(options.listen, /*allow_port_zero=*/true);
   if (!addr) {
     return absl::InvalidArgumentError(
         absl::StrCat("admin.listen ", options.listen, ": expected ip:port"));

@@ -102,7 +102,7 @@ bool IpAddress::is_private_or_special() const {
   return false;
 }
 
-std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
+std::optional<SocketAddress> SocketAddress::parse(std::string_view text, bool allow_port_zero) {
   std::string_view host;
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
@@ -123,7 +123,7 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
   }
   auto ip = IpAddress::parse(host);
   uint32_t p = 0;
-  if (!ip || !parse_uint(port, 65535, &p) || p == 0) return std::nullopt;
+  if (!ip || !parse_uint(port, 65535, &p) || (p == 0 && !allow_port_zero)) return std::nullopt;
   return SocketAddress{*ip, static_cast<uint16_t>(p)};
 }
 

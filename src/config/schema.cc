@@ -346,8 +346,10 @@ std::vector<Field> build() {
                         REF(int64_t, upstream.pool_idle_timeout_ms), 100, 3600000));
 
   // [admin]
-  f.push_back(string_field("admin", "listen", "address of the HTTPS admin API (ip:port)", kRestart,
-                           REF(std::string, admin.listen), check_socket_address));
+  f.push_back(string_field("admin", "listen",
+                           "address of the HTTPS admin API (ip:port; port 0: any free port, logged)",
+                           kRestart,
+                           REF(std::string, admin.listen), check_listen_address));
   f.push_back(string_field("admin", "cert_file",
                            "admin API certificate (PEM); \"\" = minted from the appliance CA",
                            kRestart, REF(std::string, admin.cert_file)));

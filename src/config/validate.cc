@@ -11,6 +11,12 @@ std::string check_socket_address(std::string_view v) {
   return "not an address: expected ip:port or [ipv6]:port with a port from 1 to 65535";
 }
 
+std::string check_listen_address(std::string_view v) {
+  if (net::SocketAddress::parse(v, /*allow_port_zero=*/true)) return {};
+  return "not an address: expected ip:port or [ipv6]:port (port 0: any free port, logged at "
+         "start)";
+}
+
 std::string check_cidr(std::string_view v) {
   if (net::Cidr::parse(v)) return {};
   return "not a network: expected an address or a CIDR block such as 10.0.0.0/8 or fd00::/8";

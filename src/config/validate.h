@@ -8,6 +8,7 @@
 namespace pamproxy::config::internal {
 
 std::string check_socket_address(std::string_view v);      // ip:port, [v6]:port
+std::string check_listen_address(std::string_view v);       // same, port 0 allowed
 std::string check_cidr(std::string_view v);                // 10.0.0.0/8, ::1/128, 192.0.2.1
 std::string check_host_pattern(std::string_view v);        // name.example or *.example
 std::string check_destination_pattern(std::string_view v); // host pattern + ":" + port

@@ -356,7 +356,7 @@ std::vector<std::string> admin_cert_hosts(std::string_view listen) {
     }
     if (valid_host(h)) hosts.push_back(std::move(h));
   };
-  auto addr = net::SocketAddress::parse(listen);
+  auto addr = net::SocketAddress::parse(listen, /*allow_port_zero=*/true);
   if (addr.has_value()) {
     std::string ip = addr->ip.to_string();
     bool wildcard = ip == "0.0.0.0" || ip == "::";

@@ -67,7 +67,16 @@ class Daemon:
 
     def __init__(self, args, cwd, env=None, prefix=()):
         """`prefix`: a command that execs pamproxyd with the arguments after it (e.g. unshare),
-        so the child's pid is still pamproxyd's."""
+        so the child's pid is still pamproxyd's. A --config file without an [admin] section gets
+        one on port 0: tests run in parallel, and none may take the default admin port."""
+        args = list(args)
+        if "--config" in args:
+            path = args[args.index("--config") + 1]
+            with open(path) as f:
+                text = f.read()
+            if "[admin]" not in text:
+                with open(path, "a") as f:
+                    f.write('\n[admin]\nlisten = "127.0.0.1:0"\n')
         full_env = dict(os.environ)
         full_env.pop("STATE_DIRECTORY", None)
         full_env.pop("CREDENTIALS_DIRECTORY", None)

@@ -31,18 +31,20 @@ class DaemonLifecycle(unittest.TestCase):
 
     def test_sighup_reloads_good_file_and_keeps_old_on_bad(self):
         state = os.path.join(self.tmp.path, "state")
-        path = self.tmp.file("p.toml", '[store]\ndirectory = "%s"\n' % state)
+        admin = '[admin]\nlisten = "127.0.0.1:0"\n'  # as the harness adds it; kept on rewrites
+        path = self.tmp.file("p.toml", '[store]\ndirectory = "%s"\n' % state + admin)
         d = Daemon(["--config", path], cwd=self.tmp.path)
         try:
             d.wait_event("daemon.ready")
-            self.tmp.file("p.toml", '[store]\ndirectory = "%s"\n[engine]\nktls = "maybe"\n' % state)
+            self.tmp.file("p.toml", '[store]\ndirectory = "%s"\n[engine]\nktls = "maybe"\n' % state
+                          + admin)
             d.signal(signal.SIGHUP)
             refused = d.wait_event("config.reload_refused")
             self.assertEqual(refused["key"], "engine.ktls")
             self.assertEqual(refused["line"], "4")
             d.wait_event("config.kept")
             self.tmp.file("p.toml", '[store]\ndirectory = "%s"\n[log]\nlevel = "debug"\n'
-                          '[engine]\nthreads = 1\n' % state)
+                          '[engine]\nthreads = 1\n' % state + admin)
             d.signal(signal.SIGHUP)
             reloaded = d.wait_event("config.reloaded")
             self.assertEqual(reloaded["changed"], "log.level")

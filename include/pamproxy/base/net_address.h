@@ -35,7 +35,8 @@ struct SocketAddress {
   IpAddress ip;
   uint16_t port = 0;
 
-  static std::optional<SocketAddress> parse(std::string_view text);
+  // `allow_port_zero`: for a listening address where 0 asks the kernel for a free port.
+  static std::optional<SocketAddress> parse(std::string_view text, bool allow_port_zero = false);
   std::string to_string() const;
   // Fills `storage` and returns the length to pass to bind/connect.
   socklen_t to_sockaddr(sockaddr_storage* storage) const;
