@@ -56,10 +56,18 @@ load() { taskset -c 1 "$build/bench/load/pamproxy-load" --seconds "$secs" "$@"; 
 direct=(--target 127.0.0.1:$up_port --host localhost --ca "$work/up-ca.pem")
 proxied=(--proxy 127.0.0.1:$px_port --target localhost:$up_port --ca "$work/state/ca/ca.pem"
   "${sign[@]}")
+# CPU seconds pamproxyd has used so far (all its threads).
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat; }
 run() {
   echo "## $1"; shift
   echo -n "direct: "; load "${direct[@]}" "$@" | tail -1 || true
+  local before after
+  before=$(cpu_s)
   echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -1 || true
+  after=$(cpu_s)
+  # The proxy's own CPU over the run (warm-up included): throughput per core = MB/s / cores.
+  echo "proxy_cpu: seconds=$(awk -v a="$after" -v b="$before" 'BEGIN {printf "%.2f", a - b}')" \
+    "cores=$(awk -v a="$after" -v b="$before" -v s="$secs" 'BEGIN {printf "%.2f", (a - b) / (s + 1)}')"
 }
 # SCENARIOS picks a subset (default: all); IDLE_ONLY=1 runs only the memory measurement.
 scenarios=" ${SCENARIOS:-small tunnel download upload upload-signed} "
