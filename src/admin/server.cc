@@ -110,12 +110,24 @@ struct Server::Impl {
   }
 
   ~Impl() {
-    for (auto& c : connections) ::close(c->fd);
-    if (listen_fd >= 0) ::close(listen_fd);
+    close_all();
     if (wake_fd >= 0) ::close(wake_fd);
   }
 
+  // Stopped: nothing is accepted any more and every connection is closed.
+  void close_all() {
+    for (auto& c : connections) ::close(c->fd);
+    connections.clear();
+    if (listen_fd >= 0) ::close(listen_fd);
+    listen_fd = -1;
+  }
+
   void run() {
+    serve();
+    close_all();
+  }
+
+  void serve() {
     std::vector<pollfd> fds;
     for (;;) {
       fds.clear();
