@@ -16,9 +16,12 @@ std::string event_time(int64_t unix_ns) {
   return std::string(buf, audit::format_event_time(unix_ns, buf));
 }
 
-void write_session(JsonWriter& w, const store::SessionRow& r, bool with_report) {
+// `user_name`: the user's current name ("" when the user was deleted since).
+void write_session(JsonWriter& w, const store::SessionRow& r, std::string_view user_name,
+                   bool with_report) {
   w.begin_object();
-  w.key("id").value(r.id).key("user").value(r.user).key("token_id").value(r.token_id);
+  w.key("id").value(r.id).key("user").value(r.user).key("user_name").value(user_name);
+  w.key("token_id").value(r.token_id);
   w.key("record_id").value(r.record_id).key("record_name").value(r.record_name);
   w.key("source_ip").value(r.source_ip);
   w.key("started").value(event_time(r.started_unix_ns));
@@ -46,6 +49,11 @@ bool time_param(const Api::Call& call, std::string_view name, std::optional<int6
   return true;
 }
 
+std::string_view user_name(const Api::Call& call, const std::string& id) {
+  const policy::UserEntry* u = call.snapshot->find_user(id);
+  return u == nullptr ? std::string_view() : std::string_view(u->user.name);
+}
+
 ApiResponse sessions(Api::Call& call) {
   const auto& seg = call.segments;
   if (call.method() != "GET") return method_not_allowed("GET");
@@ -60,7 +68,7 @@ ApiResponse sessions(Api::Call& call) {
       return ApiResponse{200, "text/plain; charset=utf-8", row->report_text};
     }
     JsonWriter w;
-    write_session(w, *row, true);
+    write_session(w, *row, user_name(call, row->user), true);
     return json_answer(200, w.take());
   }
   if (seg.size() != 1) return not_found("sessions or sessions/{id}");
@@ -89,7 +97,9 @@ ApiResponse sessions(Api::Call& call) {
   std::vector<store::SessionRow> rows = call.store().list_sessions(q);
   JsonWriter w;
   w.begin_object().key("items").begin_array();
-  for (size_t i = 0; i < rows.size() && i < *limit; ++i) write_session(w, rows[i], false);
+  for (size_t i = 0; i < rows.size() && i < *limit; ++i) {
+    write_session(w, rows[i], user_name(call, rows[i].user), false);
+  }
   w.end_array();
   if (rows.size() > *limit) w.key("next_cursor").value(std::to_string(rows[*limit - 1].first_seq));
   w.end_object();

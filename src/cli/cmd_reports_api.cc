@@ -50,7 +50,7 @@ bool time_query(const ApiArgs& a, std::string_view flag, std::optional<std::stri
 
 const std::vector<Column>& session_columns() {
   static const std::vector<Column> kColumns = {
-      field_column("ID", "id"),           field_column("USER", "user"),
+      field_column("ID", "id"),           field_column("USER", "user_name"),
       field_column("RECORD", "record_name"), field_column("FROM", "source_ip"),
       field_column("STARTED", "started"), field_column("REQUESTS", "requests"),
       field_column("DENIED", "denied"),

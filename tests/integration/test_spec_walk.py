@@ -188,7 +188,10 @@ buffer_count = 128
             self.assertLess(time.monotonic(), deadline, listed)
             time.sleep(0.2)
         session = listed["items"][0]
-        self.assertEqual((session["user"], session["record_name"]), (user["id"], "prod-billing"))
+        self.assertEqual((session["user"], session["user_name"], session["record_name"]),
+                         (user["id"], "alice", "prod-billing"))
+        table = self.pamctl("sessions", "list").stdout
+        self.assertIn("alice", table)
         report = self.pamctl("sessions", "show", session["id"], token=bearer).stdout
         for needle in ("sts.get-caller-identity", "s3.mb", "s3.ls", "CreateBucket"):
             self.assertIn(needle, report)
