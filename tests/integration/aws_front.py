@@ -71,6 +71,31 @@ class RecordKeys:
         return out
 
 
+def appliance_config(front, ca_path, hosts, state, proxy_port, admin_port=None, proxy_extra="",
+                     buffer_count=128):
+    """The pamproxyd TOML of the tests that reach this stand-in: the AWS host names in `hosts`
+    resolved to the front (resolve overrides), its CA trusted upstream, one worker. `proxy_extra`
+    goes into [proxy]; without `admin_port` the harness picks the admin port."""
+    resolve = ", ".join('{ host = "%s", address = "127.0.0.1:%d" }' % (h, front.port)
+                        for h in hosts)
+    admin = '[admin]\nlisten = "127.0.0.1:%d"\n' % admin_port if admin_port else ""
+    return """
+[proxy]
+listen = ["127.0.0.1:%d"]
+%s
+%s[upstream]
+resolve = [%s]
+[tls]
+upstream_ca_file = "%s"
+[store]
+directory = "%s"
+[engine]
+threads = 1
+pin_threads = false
+buffer_count = %d
+""" % (proxy_port, proxy_extra, admin, resolve, ca_path, state, buffer_count)
+
+
 class AwsFront:
     def __init__(self, directory, ca, keys, names=DEFAULT_NAMES, account="123456789012"):
         self.dir = os.path.join(directory, "aws-front")

@@ -35,7 +35,7 @@ import threading
 import time
 import unittest
 
-from aws_front import AwsFront, RecordKeys, TestCA
+from aws_front import AwsFront, RecordKeys, TestCA, appliance_config
 from harness import PAMCTL, SOURCE_ROOT, Daemon, TempDir
 from tls_upstream import free_port
 
@@ -70,25 +70,9 @@ class ReadmeQuickStart(unittest.TestCase):
         self.front.__enter__()
         self.addCleanup(self.front.__exit__, None, None, None)
         self.proxy_port, self.admin_port = free_port(), free_port()
-        resolve = ", ".join('{ host = "%s", address = "127.0.0.1:%d" }' % (h, self.front.port)
-                            for h in HOSTS)
-        config = self.tmp.file("pamproxy.toml", """
-[proxy]
-listen = ["127.0.0.1:%d"]
-[admin]
-listen = "127.0.0.1:%d"
-[upstream]
-resolve = [%s]
-[tls]
-upstream_ca_file = "%s"
-[store]
-directory = "%s"
-[engine]
-threads = 1
-pin_threads = false
-buffer_count = 128
-""" % (self.proxy_port, self.admin_port, resolve, ca.cert_path,
-       os.path.join(self.tmp.path, "pamproxy-state")))
+        config = self.tmp.file("pamproxy.toml", appliance_config(
+            self.front, ca.cert_path, HOSTS, os.path.join(self.tmp.path, "pamproxy-state"),
+            self.proxy_port, self.admin_port))
         self.daemon = Daemon(["--config", config], cwd=self.tmp.path)
         self.addCleanup(self.daemon.stop)
         self.stdout = queue.Queue()

@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from aws_front import AwsFront, RecordKeys, TestCA
+from aws_front import AwsFront, RecordKeys, TestCA, appliance_config
 from harness import PAMCTL, Daemon, TempDir
 from tls_upstream import free_port
 
@@ -30,24 +30,8 @@ class SpecWalk(unittest.TestCase):
         self.front.__enter__()
         self.state = os.path.join(self.tmp.path, "state")
         self.proxy_port, self.admin_port = free_port(), free_port()
-        resolve = ", ".join('{ host = "%s", address = "127.0.0.1:%d" }' % (h, self.front.port)
-                            for h in HOSTS)
-        self.config = self.tmp.file("p.toml", """
-[proxy]
-listen = ["127.0.0.1:%d"]
-[admin]
-listen = "127.0.0.1:%d"
-[upstream]
-resolve = [%s]
-[tls]
-upstream_ca_file = "%s"
-[store]
-directory = "%s"
-[engine]
-threads = 1
-pin_threads = false
-buffer_count = 128
-""" % (self.proxy_port, self.admin_port, resolve, self.ca.cert_path, self.state))
+        self.config = self.tmp.file("p.toml", appliance_config(
+            self.front, self.ca.cert_path, HOSTS, self.state, self.proxy_port, self.admin_port))
         self.daemon = Daemon(["--config", self.config], cwd=self.tmp.path)
         self.daemon.wait_event("daemon.ready")
         self.home = os.path.join(self.tmp.path, "home")

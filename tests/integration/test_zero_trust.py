@@ -20,7 +20,7 @@ import subprocess
 import time
 import unittest
 
-from aws_front import AwsFront, RecordKeys, TestCA
+from aws_front import AwsFront, RecordKeys, TestCA, appliance_config
 from harness import PAMCTL, Daemon, TempDir
 from tls_upstream import free_port
 
@@ -50,24 +50,9 @@ class ZeroTrustFixture:
             raise RuntimeError(seeded.stderr)
         self.seed = json.loads(seeded.stdout)
         self.port = free_port()
-        resolve = ", ".join('{ host = "%s", address = "127.0.0.1:%d" }' % (h, self.front.port)
-                            for h in HOSTS)
-        toml = """
-[proxy]
-listen = ["127.0.0.1:%d"]
-%s
-[upstream]
-resolve = [%s]
-[tls]
-upstream_ca_file = "%s"
-[store]
-directory = "%s"
-[engine]
-threads = 1
-pin_threads = false
-buffer_count = 256
-""" % (self.port, proxy_toml, resolve, self.ca.cert_path, self.state)
-        self.config = self.tmp.file("p.toml", toml)
+        self.config = self.tmp.file("p.toml", appliance_config(
+            self.front, self.ca.cert_path, HOSTS, self.state, self.port, proxy_extra=proxy_toml,
+            buffer_count=256))
         if before_start:
             before_start(self)
         self.daemon = Daemon(["--config", self.config], cwd=self.tmp.path, prefix=daemon_prefix)

@@ -14,6 +14,19 @@
 
 namespace pamproxy::cli::test_util {
 
+// A complete HTTP/1.1 answer with a JSON body, as the test server sends it.
+inline std::string json_answer(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// The body of a request the test server received.
+inline std::string body_of(const std::string& request) {
+  size_t end = request.find("\r\n\r\n");
+  return end == std::string::npos ? "" : request.substr(end + 4);
+}
+
 // Sets PAMCTL_TOKEN and points the config file at an empty directory; unsets the other PAMCTL_*
 // variables. The previous values come back at destruction.
 class CliEnv {

@@ -14,20 +14,11 @@
 namespace pamproxy::cli {
 namespace {
 
+using test_util::body_of;
 using test_util::CliEnv;
+using test_util::json_answer;
 using test_util::run;
 using test_util::TlsTestServer;
-
-std::string json_answer(int status, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(status) +
-         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + body;
-}
-
-std::string body_of(const std::string& request) {
-  size_t end = request.find("\r\n\r\n");
-  return end == std::string::npos ? "" : request.substr(end + 4);
-}
 
 constexpr char kRecord[] =
     R"({"id":"r-1","type":"aws-access-keys","name":"prod db","description":"","reference_record":null,)"

@@ -15,20 +15,11 @@
 namespace pamproxy::cli {
 namespace {
 
+using test_util::body_of;
 using test_util::CliEnv;
+using test_util::json_answer;
 using test_util::run;
 using test_util::TlsTestServer;
-
-std::string json_answer(int status, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(status) +
-         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + body;
-}
-
-std::string body_of(const std::string& request) {
-  size_t end = request.find("\r\n\r\n");
-  return end == std::string::npos ? "" : request.substr(end + 4);
-}
 
 constexpr char kCreated[] =
     R"({"id":"t-9","name":"laptop","user_id":"u-1","created_at":"2026-12-05T08:00:00Z",)"
