@@ -595,7 +595,9 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
       break;
   }
   if (const audit::Event* e = service_.stage().last_event(); e != nullptr) {
-    decided_event_ = std::make_unique<audit::Event>(*e);
+    // One allocation per tunnel, reused by every request after the first.
+    decided_event_ = spare_event_ ? std::move(spare_event_) : std::make_unique<audit::Event>();
+    *decided_event_ = *e;
   }
   decided_chunks_ = std::move(d.chunks);
   pending_head_ = d.bytes.empty() ? std::string(req.head_bytes) : std::move(d.bytes);
@@ -676,7 +678,7 @@ void Tunnel::release_request() {
                           h.body_kind() == http::BodyKind::kContentLength ? h.content_length() : 0,
                           std::move(decided_event_)});
   }
-  decided_event_.reset();
+  if (decided_event_) spare_event_ = std::move(decided_event_);
   chunks_ = std::move(decided_chunks_);
   chunk_base_ = 0;
   chunk_held_ = 0;
@@ -1001,6 +1003,7 @@ void Tunnel::release_idle_memory() {
   relay_memory_.release();  // quiet(): every buffer is empty, nothing is being sent
   client_tls_->release_buffers();
   upstream_tls_->release_buffers();
+  spare_event_.reset();
   if (req_head_.empty()) std::string().swap(req_head_);
   if (head_out_sent_ == head_out_.size()) {
     std::string().swap(head_out_);
@@ -1216,6 +1219,7 @@ void Tunnel::report_outcomes() {
     if (!f.event) continue;
     publish_outcome(*f.event, o, f.bytes_in, (worker_.now_ms() - f.forwarded_ms) * 1000,
                     o.complete ? "" : "the response ended early or could not be followed");
+    spare_event_ = std::move(f.event);
   }
   outcomes_.clear();
 }

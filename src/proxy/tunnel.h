@@ -220,6 +220,7 @@ class Tunnel final : private engine::Stream::Events,
     std::unique_ptr<audit::Event> event;  // null: the stage recorded none
   };
   std::unique_ptr<audit::Event> decided_event_;  // from the decision until release_request()
+  std::unique_ptr<audit::Event> spare_event_;    // a finished one's allocation, for the next
 
   // Signed aws-chunked bodies: the stage's signer checks each chunk and gives its new signature.
   // A chunk's bytes are held in c2u_ (chunk_held_ bytes after body_approved_) from its size line
