@@ -133,6 +133,7 @@ void Stream::on_cqe(uint8_t tag, int32_t res, uint32_t flags) {
         }
         br.recycle(bid);
         if (!more && !closing_ && recv_wanted_) start_receiving();
+        if (!more && !closing_ && !recv_armed_) events_.on_receive_stopped(*this);
       } else if (res == 0) {
         if (!closing_) events_.on_eof(*this);
       } else if (res == -ENOBUFS) {
@@ -142,6 +143,8 @@ void Stream::on_cqe(uint8_t tag, int32_t res, uint32_t flags) {
         if (!closing_) events_.on_error(*this, -res);
       } else if (!closing_ && recv_wanted_ && !more) {
         start_receiving();  // resumed before the cancel landed
+      } else if (!closing_ && !more) {
+        events_.on_receive_stopped(*this);
       }
       break;
     }

@@ -34,6 +34,9 @@ class Stream final : private IoHandler {
     virtual void on_sent(Stream& s) = 0;               // the whole pending send went out
     virtual void on_connected(Stream& s, int error) = 0;  // 0 or errno
     virtual void on_closed(Stream& s) = 0;
+    // After pause_receiving(): the last receive has completed, so no byte read from the socket
+    // is still on its way to on_data() (see receive_stopped()).
+    virtual void on_receive_stopped(Stream&) {}
 
    protected:
     ~Events() = default;
@@ -52,6 +55,9 @@ class Stream final : private IoHandler {
   void start_receiving();
   void pause_receiving();
   bool receiving() const { return recv_armed_ && !recv_cancel_sent_; }
+  // No receive is armed or completing: every byte taken from the socket has been delivered,
+  // and the next one stays in the kernel until start_receiving().
+  bool receive_stopped() const { return !recv_armed_; }
 
   // Sends `bytes`, which must stay valid and unchanged until on_sent(). One send at a time.
   void send(std::span<const uint8_t> bytes);

@@ -22,6 +22,11 @@
 namespace pamproxy::engine {
 namespace {
 
+// How often a paused receive reported it had stopped, and bytes delivered after such a report
+// (must be none: kTLS is installed right after it, and any byte read before would be lost).
+std::atomic<int> g_receive_stops{0};
+std::atomic<int> g_bytes_after_stop{0};
+
 // Echoes everything back; pauses receiving while a send is in flight (the back-pressure path).
 class EchoService final : public Service {
  public:
@@ -52,6 +57,7 @@ class EchoService final : public Service {
     Conn(EchoService& s, const net::SocketAddress& p) : svc(s), peer(p), stream(s.worker_, *this) {}
     bool idle() const { return pending.empty() && !stream.sending(); }
     void on_data(Stream& s, std::span<const uint8_t> bytes) override {
+      if (stopped) g_bytes_after_stop.fetch_add(static_cast<int>(bytes.size()));
       pending.insert(pending.end(), bytes.begin(), bytes.end());
       if (!s.sending()) flush();
     }
@@ -71,8 +77,15 @@ class EchoService final : public Service {
       } else if (svc.draining_) {
         s.close();
       } else {
+        stopped = false;
         s.start_receiving();
       }
+    }
+    void on_receive_stopped(Stream& s) override {
+      EXPECT_TRUE(s.receive_stopped());
+      EXPECT_FALSE(s.receiving());
+      stopped = true;
+      g_receive_stops.fetch_add(1);
     }
     void on_connected(Stream&, int) override {}
     void on_closed(Stream&) override {
@@ -86,6 +99,7 @@ class EchoService final : public Service {
     Stream stream;
     std::vector<uint8_t> pending;
     std::vector<uint8_t> inflight;
+    bool stopped = false;  // on_receive_stopped came and receiving has not restarted since
   };
 
   Worker& worker_;
@@ -164,9 +178,13 @@ TEST(Engine, EchoesSmallAndLargePayloadsOnEveryWorker) {
   // 1 MiB through 4 KiB buffers: many receives, partial sends, pauses and resumes.
   std::string big(1 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  const int stops_before = g_receive_stops.load();
   std::thread writer([&] { write_all(fds[0], big); });
   EXPECT_EQ(read_n(fds[0], big.size()), big);
   writer.join();
+  // Pausing while sending stopped the receive at least once, and nothing came after a stop.
+  EXPECT_GT(g_receive_stops.load(), stops_before);
+  EXPECT_EQ(g_bytes_after_stop.load(), 0);
 
   uint64_t accepted = 0;
   for (size_t i = 0; i < (*engine)->worker_count(); ++i) {
