@@ -59,8 +59,14 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
   family("tunnel_idle_releases_total", "counter",
          "quiet tunnels that gave their relay and TLS record buffers back",
          [](const ProxyMetrics& m) { return m.idle_releases.get(); });
-  family("tls_ktls_total", "counter", "tunnels relayed with kernel TLS",
+  family("tls_ktls_total", "counter", "tunnels relayed with kernel TLS (one leg or both)",
          [](const ProxyMetrics& m) { return m.tls_ktls.get(); });
+  family("tls_ktls_fallbacks_total", "counter",
+         "tunnel legs left in user-space TLS although kTLS was on (the log says why)",
+         [](const ProxyMetrics& m) { return m.tls_ktls_fallbacks.get(); });
+  family("ktls_control_records_total", "counter",
+         "TLS control records (tickets, alerts) read from kernel TLS sockets",
+         [](const ProxyMetrics& m) { return m.ktls_control_records.get(); });
   family("client_bytes_in_total", "counter", "bytes received from clients",
          [](const ProxyMetrics& m) { return m.bytes_client_in.get(); });
   family("client_bytes_out_total", "counter", "bytes sent to clients",

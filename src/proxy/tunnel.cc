@@ -13,6 +13,7 @@
 #include "pamproxy/http/error.h"
 #include "pamproxy/proxy/error_response.h"
 #include "pamproxy/proxy/proxy_protocol.h"
+#include "pamproxy/tls/ktls.h"
 
 namespace pamproxy::proxy {
 namespace {
@@ -349,6 +350,19 @@ size_t Tunnel::decrypt(bool client_side, std::span<const uint8_t> bytes) {
   if (s == nullptr) return 0;
   Plain& plain = client_side ? c2u_ : u2c_;
   Outbox& box = client_side ? client_out_ : upstream_out_;
+  if (ktls_[client_side ? 0 : 1]) {
+    // The kernel decrypted these already.
+    std::span<uint8_t> room = plain.free_space();
+    size_t n = std::min(room.size(), bytes.size());
+    if (n == 0) return 0;
+    std::memcpy(room.data(), bytes.data(), n);
+    plain.end += n;
+    if (!client_side && responses_.following() && service_.audit().enabled()) {
+      responses_.feed({reinterpret_cast<const char*>(room.data()), n}, &outcomes_);
+      if (!outcomes_.empty()) report_outcomes();
+    }
+    return n;
+  }
   size_t off = 0;
   for (int guard = 0; guard < 256; ++guard) {
     if (s->state() == tls::State::kError || s->state() == tls::State::kClosed) break;
@@ -370,16 +384,17 @@ size_t Tunnel::decrypt(bool client_side, std::span<const uint8_t> bytes) {
 }
 
 void Tunnel::encrypt(Plain& plain, tls::Session& session, Outbox& box) {
-  if (session.state() != tls::State::kEstablished) return;
+  const int side = &box == &client_out_ ? 0 : 1;
+  if (session.state() != tls::State::kEstablished || leg_held(side)) return;
   for (int guard = 0; guard < 64 && !plain.empty(); ++guard) {
     std::span<uint8_t> out = box.free_space();
-    if (session.has_pending_output()) {
+    if (!ktls_[side] && session.has_pending_output()) {
       box.commit(session.flush(out));
       if (session.has_pending_output()) return;
       out = box.free_space();
     }
-    if (out.size() <= tls::Session::kRecordOverheadMax) return;
-    tls::IoResult r = session.send(plain.data(), out);
+    if (out.size() <= (ktls_[side] ? 0 : tls::Session::kRecordOverheadMax)) return;
+    tls::IoResult r = seal(side, plain.data(), out);
     plain.begin += r.plain_bytes;
     box.commit(r.cipher_bytes);
     if (r.plain_bytes == 0) return;
@@ -706,15 +721,15 @@ void Tunnel::answer_and_finish(std::string_view response, Cause cause) {
 // Sends the approved head, then the approved body bytes, encrypted for the upstream.
 void Tunnel::send_upstream(Plain& plain) {
   tls::Session& session = *upstream_tls_;
-  if (session.state() != tls::State::kEstablished) return;
+  if (session.state() != tls::State::kEstablished || leg_held(1)) return;
   for (int guard = 0; guard < 64; ++guard) {
     std::span<uint8_t> out = upstream_out_.free_space();
-    if (session.has_pending_output()) {
+    if (!ktls_[1] && session.has_pending_output()) {
       upstream_out_.commit(session.flush(out));
       if (session.has_pending_output()) return;
       out = upstream_out_.free_space();
     }
-    if (out.size() <= tls::Session::kRecordOverheadMax) return;
+    if (out.size() <= (ktls_[1] ? 0 : tls::Session::kRecordOverheadMax)) return;
     std::span<const uint8_t> src;
     const bool head = head_out_sent_ < head_out_.size();
     if (head) {
@@ -725,7 +740,7 @@ void Tunnel::send_upstream(Plain& plain) {
     } else {
       return;
     }
-    tls::IoResult r = session.send(src, out);
+    tls::IoResult r = seal(1, src, out);
     upstream_out_.commit(r.cipher_bytes);
     if (head) {
       head_out_sent_ += r.plain_bytes;
@@ -777,6 +792,151 @@ void Tunnel::tls_failed(bool client_side) {
     inside_error(502, "ProxyUpstreamTlsFailed",
                  "TLS with " + target_.authority() + " failed: " + s.failure_detail(), cause);
   }
+}
+
+// ---------------------------------------------------------------- kernel TLS
+
+// Plaintext for one leg into its outbox: encrypted by the leg's session, or copied as it is for
+// a kTLS leg (its socket encrypts on send).
+tls::IoResult Tunnel::seal(int side, std::span<const uint8_t> plain, std::span<uint8_t> out) {
+  if (!ktls_[side]) return (side == 0 ? client_tls_ : upstream_tls_)->send(plain, out);
+  tls::IoResult r;
+  r.plain_bytes = std::min(plain.size(), out.size());
+  r.cipher_bytes = r.plain_bytes;
+  std::memcpy(out.data(), plain.data(), r.plain_bytes);
+  return r;
+}
+
+// A pending leg takes no new output while the relay runs; a tunnel that is ending answers in
+// user space (nothing is installed yet, so giving up the offload is free).
+bool Tunnel::leg_held(int side) {
+  if (!offload_pending_[side]) return false;
+  if (state_ == State::kRelay) return true;
+  offload_pending_[side] = false;
+  return false;
+}
+
+void Tunnel::settle_ktls() {
+  static constexpr std::string_view kLeg[2] = {"client", "upstream"};
+  for (int side = 0; side < 2; ++side) {
+    if (!offload_pending_[side]) continue;
+    engine::Stream& stream = side == 0 ? client_ : upstream_;
+    Outbox& box = side == 0 ? client_out_ : upstream_out_;
+    tls::Session& session = side == 0 ? *client_tls_ : *upstream_tls_;
+    // Wait for the last receive to land (on_receive_stopped) and the outbox to go (on_sent).
+    if (!stream.receive_stopped() || !box.empty() || session.has_pending_output()) continue;
+    offload_pending_[side] = false;
+    std::string why;
+    if (!backlog_[side].empty() || session.has_unread_input()) {
+      why = "bytes past the handshake were already read in user space";
+    } else {
+      tls::KtlsResult r = tls::ktls_offload(stream.fd(), session);
+      if (r.rx && !r.tx) {
+        log::error("tunnel.ktls_failed")
+            .kv("worker", worker_.index())
+            .kv("leg", kLeg[side])
+            .kv("detail", r.detail);
+        close_now(Cause::kInternal);
+        return;
+      }
+      ktls_[side] = r.tx;
+      why = r.detail;
+    }
+    if (!ktls_[side]) {
+      service_.metrics().tls_ktls_fallbacks.add();
+      log::info("tunnel.ktls_fallback")
+          .kv("worker", worker_.index())
+          .kv("target", describe_target())
+          .kv("leg", kLeg[side])
+          .kv("detail", why);
+    }
+  }
+  if (!offload_pending_[0] && !offload_pending_[1] && !relay_announced_) announce_relay();
+}
+
+// Both legs are settled: the relay runs, on the path each leg took.
+void Tunnel::announce_relay() {
+  relay_announced_ = true;
+  const char* path = ktls_[0] && ktls_[1] ? "ktls" : ktls_[0] ? "ktls-client"
+                                                 : ktls_[1] ? "ktls-upstream"
+                                                            : "userspace";
+  if (ktls_[0] || ktls_[1]) {
+    service_.metrics().tls_ktls.add();
+  } else {
+    service_.metrics().tls_userspace.add();
+  }
+  log::info("tunnel.established")
+      .kv("worker", worker_.index())
+      .kv("client", peer_.to_string())
+      .kv("target", target_.authority())
+      .kv("upstream", upstream_address_.to_string())
+      .kv("client_tls", client_tls_->version_name())
+      .kv("client_cipher", client_tls_->cipher_name())
+      .kv("client_resumed", client_tls_->resumed())
+      .kv("upstream_tls", upstream_tls_->version_name())
+      .kv("upstream_resumed", upstream_tls_->resumed())
+      .kv("tls_path", path);
+  audit_tunnel(audit::EventType::kTunnelOpened, Cause::kInternal);
+}
+
+// A kTLS receive stopped at a control record: read it with its type and act on it.
+void Tunnel::on_control_record(engine::Stream& s) {
+  const bool client_side = &s == &client_;
+  uint8_t record[16 * 1024 + 256];  // one record's plaintext at most
+  tls::KtlsRead r = tls::ktls_recv(s.fd(), record);
+  if (r.bytes == 0) {
+    on_eof(s);
+    return;
+  }
+  if (r.bytes < 0) {
+    // Not a control record after all: the receive failed.
+    int error = errno == EAGAIN ? EIO : errno;
+    log::debug("tunnel.ktls_recv_failed").kv("error", std::strerror(error));
+    if (client_side) {
+      close_now(Cause::kClientReset);
+    } else if (state_ == State::kRelay || state_ == State::kFinishing) {
+      cause_ = Cause::kUpstreamReset;
+      cause_set_ = true;
+      upstream_done_ = true;
+      state_ = State::kFinishing;
+      upstream_.close();
+      pump();
+    }
+    return;
+  }
+  std::span<const uint8_t> body(record, static_cast<size_t>(r.bytes));
+  switch (tls::classify_control_record(r.record_type, body)) {
+    case tls::ControlAction::kData:
+      on_data(s, body);
+      return;
+    case tls::ControlAction::kDrop:  // a session ticket: resumption stays with user-space legs
+      service_.metrics().ktls_control_records.add();
+      pump();  // receiving resumes there
+      return;
+    case tls::ControlAction::kClose:
+      break;
+  }
+  service_.metrics().ktls_control_records.add();
+  if (tls::is_close_notify(r.record_type, body)) {
+    on_eof(s);
+    return;
+  }
+  log::info("tunnel.ktls_control")
+      .kv("worker", worker_.index())
+      .kv("target", describe_target())
+      .kv("side", client_side ? "client" : "upstream")
+      .kv("record_type", static_cast<int>(r.record_type))
+      .kv("detail", r.record_type == 21 ? "alert" : "a handshake message the kernel cannot follow");
+  if (client_side) {
+    close_now(Cause::kClientTlsFailed);
+    return;
+  }
+  cause_ = Cause::kUpstreamTlsFailed;
+  cause_set_ = true;
+  upstream_done_ = true;
+  state_ = State::kFinishing;
+  upstream_.close();
+  pump();
 }
 
 // Before the relay started: answers the client inside its TLS session, then closes.
@@ -867,6 +1027,11 @@ void Tunnel::pump() {
                                         backlog.size()});
       backlog.erase(0, used);
     }
+    if (state_ == State::kRelay && (offload_pending_[0] || offload_pending_[1] ||
+                                    !relay_announced_)) {
+      settle_ktls();
+      if (state_ == State::kClosing) return;
+    }
     // 2. Session state changes: handshakes done, failures, close_notify.
     if (client_tls_) {
       if (client_tls_->state() == tls::State::kError) {
@@ -879,6 +1044,7 @@ void Tunnel::pump() {
         if (client_tls_->resumed()) service_.metrics().client_handshakes_resumed.add();
         flush(client_, client_out_);
         client_.pause_receiving();  // requests wait in the socket until the upstream is ready
+        offload_pending_[0] = shared_.tls->ktls.enabled;  // settled once the relay starts
         connect_upstream();
         return;  // continues in on_connected
       }
@@ -904,20 +1070,11 @@ void Tunnel::pump() {
                  upstream_tls_->state() == tls::State::kEstablished) {
         service_.metrics().upstream_handshakes.add();
         if (upstream_tls_->resumed()) service_.metrics().upstream_handshakes_resumed.add();
-        service_.metrics().tls_userspace.add();
         state_ = State::kRelay;
-        log::info("tunnel.established")
-            .kv("worker", worker_.index())
-            .kv("client", peer_.to_string())
-            .kv("target", target_.authority())
-            .kv("upstream", upstream_address_.to_string())
-            .kv("client_tls", client_tls_->version_name())
-            .kv("client_cipher", client_tls_->cipher_name())
-            .kv("client_resumed", client_tls_->resumed())
-            .kv("upstream_tls", upstream_tls_->version_name())
-            .kv("upstream_resumed", upstream_tls_->resumed())
-            .kv("tls_path", "userspace");
-        audit_tunnel(audit::EventType::kTunnelOpened, Cause::kInternal);
+        if (shared_.tls->ktls.enabled) {
+          offload_pending_[1] = true;
+          upstream_.pause_receiving();
+        }
         relay_activity(!c2u_.empty());
       } else if (upstream_tls_->state() == tls::State::kClosed && state_ == State::kRelay) {
         upstream_done_ = true;
@@ -950,8 +1107,12 @@ void Tunnel::pump() {
     if (state_ == State::kFinishing && u2c_.empty() && !client_out_.busy &&
         client_out_.len[client_out_.filling] == 0) {
       if (client_tls_ && client_tls_->state() == tls::State::kEstablished) {
-        client_out_.commit(client_tls_->shutdown(client_out_.free_space()));
-        flush(client_, client_out_);
+        if (ktls_[0]) {
+          tls::ktls_send_close_notify(client_.fd());
+        } else {
+          client_out_.commit(client_tls_->shutdown(client_out_.free_space()));
+          flush(client_, client_out_);
+        }
       }
       if (!client_out_.busy) {
         close_now(cause_);
@@ -964,7 +1125,8 @@ void Tunnel::pump() {
       // A buffering body takes everything that fits; otherwise resume below half the window.
       const size_t resume_below =
           req_phase_ == RequestPhase::kAwaitBody || chunk_held_ > 0 ? c2u_.limit : c2u_.limit / 2;
-      if (!client_.receiving() && backlog_[0].empty() && c2u_.used() < resume_below) {
+      if (!client_.receiving() && !offload_pending_[0] && backlog_[0].empty() &&
+          c2u_.used() < resume_below) {
         client_.start_receiving();
       }
       if ((!backlog_[0].empty() || client_tls_->has_buffered_plaintext()) && c2u_.has_room()) {
@@ -972,7 +1134,8 @@ void Tunnel::pump() {
       }
     }
     if (state_ == State::kUpstreamHandshake || state_ == State::kRelay) {
-      if (!upstream_.receiving() && backlog_[1].empty() && u2c_.used() < u2c_.limit / 2) {
+      if (!upstream_.receiving() && !offload_pending_[1] && backlog_[1].empty() &&
+          u2c_.used() < u2c_.limit / 2) {
         upstream_.start_receiving();
       }
       if ((!backlog_[1].empty() || upstream_tls_->has_buffered_plaintext()) && u2c_.has_room()) {
@@ -991,7 +1154,7 @@ void Tunnel::pump() {
 // Nothing in flight in either direction: no request or response bytes held, nothing to
 // encrypt or send, the sessions hold no partial record.
 bool Tunnel::quiet() const {
-  return state_ == State::kRelay && req_phase_ == RequestPhase::kHead &&
+  return state_ == State::kRelay && relay_announced_ && req_phase_ == RequestPhase::kHead &&
          head_out_sent_ == head_out_.size() && body_approved_ == 0 && c2u_.empty() &&
          u2c_.empty() && client_out_.empty() && upstream_out_.empty() && backlog_[0].empty() &&
          backlog_[1].empty() && !client_tls_->has_buffered_plaintext() &&
@@ -1037,6 +1200,12 @@ void Tunnel::on_eof(engine::Stream& s) {
 }
 
 void Tunnel::on_error(engine::Stream& s, int error) {
+  // A kTLS socket ends a receive with EIO at a control record (alert, post-handshake message),
+  // which stays queued for a recvmsg that can take its record type.
+  if (error == EIO && ktls_[&s == &client_ ? 0 : 1] && s.receive_stopped()) {
+    on_control_record(s);
+    return;
+  }
   if (&s == &client_) {
     log::debug("tunnel.client_error").kv("error", std::strerror(error));
     close_now(Cause::kClientReset);
@@ -1084,6 +1253,10 @@ void Tunnel::on_connected(engine::Stream& s, int error) {
     return;
   }
   start_upstream_tls();
+}
+
+void Tunnel::on_receive_stopped(engine::Stream&) {
+  if (offload_pending_[0] || offload_pending_[1]) pump();
 }
 
 void Tunnel::on_closed(engine::Stream& s) {

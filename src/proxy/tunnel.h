@@ -104,6 +104,7 @@ class Tunnel final : private engine::Stream::Events,
   void on_sent(engine::Stream& s) override;
   void on_connected(engine::Stream& s, int error) override;
   void on_closed(engine::Stream& s) override;
+  void on_receive_stopped(engine::Stream& s) override;
   // Timer::Handler
   void on_timer(engine::Timer& t) override;
   // AuditGate::Waiter: the request's event is durable, or the full audit ring has room again.
@@ -124,6 +125,12 @@ class Tunnel final : private engine::Stream::Events,
   void encrypt(Plain& plain, tls::Session& session, Outbox& box);
   void flush(engine::Stream& stream, Outbox& box);
   void tls_failed(bool client_side);
+  // Kernel TLS (see ktls_ below).
+  tls::IoResult seal(int side, std::span<const uint8_t> plain, std::span<uint8_t> out);
+  bool leg_held(int side);
+  void settle_ktls();
+  void announce_relay();
+  void on_control_record(engine::Stream& s);
   void inside_error(int status, std::string_view code, std::string message, Cause cause);
   void finish(Cause cause);
   void close_now(Cause cause);
@@ -185,6 +192,17 @@ class Tunnel final : private engine::Stream::Events,
   bool client_closed_ = true;   // becomes false in the constructor (fd adopted)
   bool upstream_closed_ = true;
   uint64_t started_ms_ = 0;
+
+  // Kernel TLS ([engine] ktls on, the ULP present). A leg (0 client, 1 upstream) goes to the
+  // kernel once its handshake is done and nothing read from its socket is left in user space:
+  // its receive has stopped, what user space encrypted for it has been sent, and its session
+  // holds no unread record. Until then the leg is pending: nothing new is sealed for it and its
+  // receive stays paused (a few microseconds: one send and one cancel to complete). The relay
+  // starts once both legs are settled. A kTLS leg moves plaintext: its socket decrypts on
+  // receive and encrypts on send, control records come through on_control_record().
+  bool ktls_[2] = {false, false};
+  bool offload_pending_[2] = {false, false};
+  bool relay_announced_ = false;
 
   // Request framing (client -> upstream). A head is copied out of c2u_ into req_head_ (it may
   // span receives; at most head_bytes_max), parsed, checked and passed to the stage; what the

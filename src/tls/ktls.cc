@@ -218,37 +218,55 @@ absl::Status ktls_install(int fd, Direction direction, const KtlsCryptoInfo& inf
 
 KtlsResult ktls_offload(int fd, const Session& session) {
   KtlsResult result;
-  if (session.has_buffered_plaintext() || session.has_pending_output()) {
+  if (session.has_unread_input() || session.has_pending_output()) {
     result.detail = "the session still holds unsent or unread bytes";
     return result;
   }
-  auto tx = session.traffic_keys(Direction::kTransmit);
-  if (!tx.ok()) {
-    result.detail = std::string(tx.status().message());
-    return result;
+  // Both directions' keys first: nothing touches the socket unless both can go to the kernel.
+  absl::StatusOr<KtlsCryptoInfo> infos[2];
+  const Direction directions[2] = {Direction::kReceive, Direction::kTransmit};
+  for (int i = 0; i < 2; ++i) {
+    auto keys = session.traffic_keys(directions[i]);
+    infos[i] = keys.ok() ? to_crypto_info(*keys) : absl::StatusOr<KtlsCryptoInfo>(keys.status());
+    if (!infos[i].ok()) {
+      result.detail = std::string(infos[i].status().message());
+      return result;
+    }
   }
-  auto tx_info = to_crypto_info(*tx);
-  if (!tx_info.ok()) {
-    result.detail = std::string(tx_info.status().message());
-    return result;
-  }
+  // The ULP alone changes nothing (the socket passes bytes through until keys are installed).
+  // RX goes first: if it is refused, the connection is still wholly in user space.
   absl::Status s = ktls_attach(fd);
-  if (s.ok()) s = ktls_install(fd, Direction::kTransmit, *tx_info);
+  if (s.ok()) s = ktls_install(fd, Direction::kReceive, *infos[0]);
+  if (!s.ok()) {
+    result.detail = std::string(s.message());
+    return result;
+  }
+  result.rx = true;
+  s = ktls_install(fd, Direction::kTransmit, *infos[1]);
   if (!s.ok()) {
     result.detail = std::string(s.message());
     return result;
   }
   result.tx = true;
-  auto rx = session.traffic_keys(Direction::kReceive);
-  absl::StatusOr<KtlsCryptoInfo> rx_info =
-      rx.ok() ? to_crypto_info(*rx) : absl::StatusOr<KtlsCryptoInfo>(rx.status());
-  if (rx_info.ok()) s = ktls_install(fd, Direction::kReceive, *rx_info);
-  if (!rx_info.ok() || !s.ok()) {
-    result.detail = std::string(rx_info.ok() ? s.message() : rx_info.status().message());
-    return result;
-  }
-  result.rx = true;
   return result;
+}
+
+bool ktls_send_close_notify(int fd) {
+  // An alert record (type 21): level warning (1), description close_notify (0).
+  uint8_t body[2] = {1, 0};
+  iovec iov{body, sizeof(body)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(unsigned char))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_TLS;
+  c->cmsg_type = TLS_SET_RECORD_TYPE;
+  c->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+  *CMSG_DATA(c) = 21;
+  return ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(body));
 }
 
 KtlsRead ktls_recv(int fd, std::span<uint8_t> buffer) {
@@ -268,6 +286,10 @@ KtlsRead ktls_recv(int fd, std::span<uint8_t> buffer) {
     }
   }
   return out;
+}
+
+bool is_close_notify(uint8_t record_type, std::span<const uint8_t> body) {
+  return record_type == 21 && body.size() == 2 && body[1] == 0;
 }
 
 ControlAction classify_control_record(uint8_t record_type, std::span<const uint8_t> body) {

@@ -518,6 +518,10 @@ bool Session::has_buffered_plaintext() const {
   return SSL_pending(ssl_.get()) > 0;
 }
 
+bool Session::has_unread_input() const {
+  return SSL_has_pending(ssl_.get()) == 1;
+}
+
 std::string_view Session::sni() const {
   return sni_;
 }

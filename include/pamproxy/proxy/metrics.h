@@ -51,6 +51,8 @@ struct alignas(64) ProxyMetrics {
   engine::Counter upstream_handshakes_resumed;
   engine::Counter tls_userspace;  // tunnels whose legs ran OpenSSL in user space
   engine::Counter tls_ktls;       // tunnels with at least one kTLS leg
+  engine::Counter tls_ktls_fallbacks;    // legs left in user space although kTLS was on
+  engine::Counter ktls_control_records;  // control records read from kTLS sockets
   engine::Counter idle_releases;  // quiet tunnels that gave their buffers back
   engine::Counter bytes_client_in;
   engine::Counter bytes_client_out;

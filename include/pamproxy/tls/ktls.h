@@ -68,14 +68,19 @@ absl::StatusOr<KtlsCryptoInfo> to_crypto_info(const TrafficKeys& keys);
 absl::Status ktls_attach(int fd);
 absl::Status ktls_install(int fd, Direction direction, const KtlsCryptoInfo& info);
 
-// Offloads what the session's version allows: TX always, RX too (TLS 1.2 keys, TLS 1.3 keys from
-// the captured traffic secrets). Which directions ended up in the kernel:
+// Offloads both directions (TLS 1.2 keys from the key block, TLS 1.3 keys from the captured
+// traffic secrets): RX, then TX. Which directions ended up in the kernel: both, none (the
+// connection is untouched and stays in user space; `detail` says why), or, only when the kernel
+// refuses TX after taking RX, RX alone (the caller must close that connection).
 struct KtlsResult {
   bool tx = false;
   bool rx = false;
   std::string detail;  // why a direction stayed in user space
 };
 KtlsResult ktls_offload(int fd, const Session& session);
+
+// Sends a close_notify alert on a kTLS TX socket (non-blocking; false if it could not go now).
+bool ktls_send_close_notify(int fd);
 
 // One recvmsg on a kTLS RX socket. `record_type` is the TLS content type of the bytes read
 // (23 = application data; 21 alert, 22 handshake: control records, read one at a time).
@@ -84,6 +89,9 @@ struct KtlsRead {
   uint8_t record_type = 23;
 };
 KtlsRead ktls_recv(int fd, std::span<uint8_t> buffer);
+
+// An alert record that is a close_notify (the peer's orderly end).
+bool is_close_notify(uint8_t record_type, std::span<const uint8_t> body);
 
 enum class ControlAction { kData, kDrop, kClose };
 // What to do with what ktls_recv returned: application data is data; a TLS 1.3 NewSessionTicket

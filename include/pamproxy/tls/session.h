@@ -118,6 +118,9 @@ class Session {
   const std::string& failure_detail() const { return failure_detail_; }
   bool has_pending_output() const;
   bool has_buffered_plaintext() const;
+  // Input taken from the caller but not yet handed out: decrypted plaintext, or part of a record
+  // still waiting for the rest (what kTLS must not be started behind).
+  bool has_unread_input() const;
 
   std::string_view sni() const;           // server: what the client asked for ("" = none)
   std::string_view alpn() const;          // negotiated protocol ("" = none)
