@@ -56,6 +56,17 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
          [](const ProxyMetrics& m) { return m.upstream_handshakes.get(); });
   family("tls_userspace_total", "counter", "tunnels relayed with user-space TLS",
          [](const ProxyMetrics& m) { return m.tls_userspace.get(); });
+  family("upstream_pool_parked_total", "counter",
+         "upstream connections kept idle after their tunnel ended, for the next tunnel",
+         [](const ProxyMetrics& m) { return m.upstream_pool_parked.get(); });
+  family("upstream_pool_reused_total", "counter",
+         "tunnels that took a kept upstream connection (no connect, no handshake)",
+         [](const ProxyMetrics& m) { return m.upstream_pool_reused.get(); });
+  family("upstream_pool_discarded_total", "counter",
+         "kept upstream connections closed: idle too long, closed by the peer, over the bounds",
+         [](const ProxyMetrics& m) { return m.upstream_pool_discarded.get(); });
+  family("upstream_pool_idle", "gauge", "upstream connections kept idle now",
+         [](const ProxyMetrics& m) { return m.upstream_pool_idle.get(); });
   family("tunnel_idle_releases_total", "counter",
          "quiet tunnels that gave their relay and TLS record buffers back",
          [](const ProxyMetrics& m) { return m.idle_releases.get(); });

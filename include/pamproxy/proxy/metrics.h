@@ -54,6 +54,10 @@ struct alignas(64) ProxyMetrics {
   engine::Counter tls_ktls_fallbacks;    // legs left in user space although kTLS was on
   engine::Counter ktls_control_records;  // control records read from kTLS sockets
   engine::Counter idle_releases;  // quiet tunnels that gave their buffers back
+  engine::Counter upstream_pool_parked;     // upstream connections kept after their tunnel
+  engine::Counter upstream_pool_reused;     // tunnels that took a kept connection
+  engine::Counter upstream_pool_discarded;  // kept ones closed: expired, unhealthy, over bounds
+  engine::Counter upstream_pool_idle;       // gauge: kept now
   engine::Counter bytes_client_in;
   engine::Counter bytes_client_out;
   engine::Counter bytes_upstream_in;
