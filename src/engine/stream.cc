@@ -63,6 +63,18 @@ void Stream::pause_receiving() {
   io_uring_sqe_set_data64(s, pack_user_data(this, kCancel));
   recv_cancel_sent_ = true;
   ++inflight_;
+  ++cancels_;
+}
+
+int Stream::release() {
+  PAMPROXY_CHECK(releasable());
+  int fd = fd_;
+  fd_ = -1;
+  recv_wanted_ = false;
+  recv_cancel_sent_ = false;
+  send_ptr_ = nullptr;
+  send_len_ = 0;
+  return fd;
 }
 
 void Stream::send(std::span<const uint8_t> bytes) {
@@ -95,6 +107,7 @@ void Stream::close() {
       io_uring_sqe_set_data64(s, pack_user_data(this, kCancel));
       recv_cancel_sent_ = true;
       ++inflight_;
+      ++cancels_;
     }
   }
   maybe_finish_close();
@@ -133,7 +146,7 @@ void Stream::on_cqe(uint8_t tag, int32_t res, uint32_t flags) {
         }
         br.recycle(bid);
         if (!more && !closing_ && recv_wanted_) start_receiving();
-        if (!more && !closing_ && !recv_armed_) events_.on_receive_stopped(*this);
+        if (!more && !closing_ && receive_stopped()) events_.on_receive_stopped(*this);
       } else if (res == 0) {
         if (!closing_) events_.on_eof(*this);
       } else if (res == -ENOBUFS) {
@@ -143,12 +156,14 @@ void Stream::on_cqe(uint8_t tag, int32_t res, uint32_t flags) {
         if (!closing_) events_.on_error(*this, -res);
       } else if (!closing_ && recv_wanted_ && !more) {
         start_receiving();  // resumed before the cancel landed
-      } else if (!closing_ && !more) {
+      } else if (!closing_ && !more && receive_stopped()) {
         events_.on_receive_stopped(*this);
       }
       break;
     }
     case kCancel:
+      --cancels_;
+      if (!closing_ && receive_stopped()) events_.on_receive_stopped(*this);
       break;
     case kSend:
       send_armed_ = false;

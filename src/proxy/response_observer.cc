@@ -82,6 +82,7 @@ bool ResponseObserver::feed(std::string_view bytes, std::vector<ResponseOutcome>
         parser_.reset(waiting_.front().method);
         continue;
       }
+      if (!h.keep_alive() || h.body_kind() == http::BodyKind::kUntilClose) keep_alive_ = false;
       current_.status = h.status();
       current_.aws_request_id = header_value(h, "x-amz-request-id");
       if (current_.aws_request_id.empty()) current_.aws_request_id = header_value(h, "x-amzn-RequestId");

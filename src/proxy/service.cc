@@ -1,5 +1,7 @@
 #include "pamproxy/proxy/service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
@@ -53,6 +55,9 @@ absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const conf
   shared->audit_before_forward = c.audit.durability == config::Durability::kBeforeForward;
   shared->audit_refuse_when_full = c.audit.on_full == config::OnFull::kRefuse;
   shared->audit_hold_timeout_ms = static_cast<uint64_t>(c.audit.hold_timeout_ms);
+  shared->pool.per_host = static_cast<size_t>(c.upstream.pool_idle_per_host);
+  shared->pool.total = static_cast<size_t>(c.upstream.pool_idle_total);
+  shared->pool.idle_ms = static_cast<uint64_t>(c.upstream.pool_idle_timeout_ms);
   ResolverOptions dns;
   dns.servers = c.upstream.dns_servers;
   dns.cache_entries = static_cast<size_t>(c.upstream.dns_cache_entries);
@@ -91,7 +96,8 @@ ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
                   shared.audit_rings.empty()
                       ? nullptr
                       : shared.audit_rings[static_cast<size_t>(worker.index())],
-                  shared.audit_before_forward) {
+                  shared.audit_before_forward),
+      upstream_pool_(shared.pool, metrics_) {
   PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
   PAMPROXY_CHECK(shared.make_stage != nullptr);
   stage_ = shared.make_stage(worker.index());
@@ -141,14 +147,29 @@ void ProxyService::on_accept(int fd, const net::SocketAddress& peer) {
   t->start();
 }
 
+void ProxyService::upstream_parked() {
+  if (!pool_timer_.armed()) {
+    worker_.timers().arm(pool_timer_, worker_.now_ms(),
+                         std::min<uint64_t>(shared_.pool.idle_ms, 1000));
+  }
+}
+
+void ProxyService::on_timer(engine::Timer&) {
+  upstream_pool_.expire(worker_.now_ms());
+  if (upstream_pool_.size() > 0 && !draining_) upstream_parked();
+}
+
 void ProxyService::on_drain() {
   draining_ = true;
+  upstream_pool_.clear();
+  worker_.timers().cancel(pool_timer_);
   // drain() may close tunnels: walk a copy of the list.
   std::vector<Tunnel*> all = tunnels_;
   for (Tunnel* t : all) t->drain();
 }
 
 void ProxyService::on_abort() {
+  upstream_pool_.clear();
   std::vector<Tunnel*> all = tunnels_;
   for (Tunnel* t : all) t->abort(Cause::kDrainDeadline);
 }

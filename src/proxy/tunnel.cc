@@ -322,6 +322,17 @@ void Tunnel::start_client_tls() {
 }
 
 void Tunnel::connect_upstream() {
+  if (auto idle = service_.upstream_pool().take(target_.authority(), worker_.now_ms())) {
+    // A kept connection to the same host:port: no connect, no handshake.
+    upstream_tls_ = std::move(idle->session);
+    ktls_[1] = idle->ktls;
+    upstream_address_ = idle->address;
+    upstream_closed_ = false;
+    upstream_.adopt(idle->fd);
+    upstream_reused_ = true;
+    start_relay();
+    return;
+  }
   state_ = State::kUpstreamConnect;
   arm(shared_.limits.upstream_connect_ms);
   sockaddr_storage ss{};
@@ -357,7 +368,7 @@ size_t Tunnel::decrypt(bool client_side, std::span<const uint8_t> bytes) {
     if (n == 0) return 0;
     std::memcpy(room.data(), bytes.data(), n);
     plain.end += n;
-    if (!client_side && responses_.following() && service_.audit().enabled()) {
+    if (!client_side && responses_.following()) {
       responses_.feed({reinterpret_cast<const char*>(room.data()), n}, &outcomes_);
       if (!outcomes_.empty()) report_outcomes();
     }
@@ -373,7 +384,7 @@ size_t Tunnel::decrypt(bool client_side, std::span<const uint8_t> bytes) {
     tls::IoResult r = s->receive(bytes.subspan(off), room, out);
     off += r.cipher_consumed;
     plain.end += r.plain_bytes;
-    if (!client_side && r.plain_bytes > 0 && responses_.following() && service_.audit().enabled()) {
+    if (!client_side && r.plain_bytes > 0 && responses_.following()) {
       responses_.feed({reinterpret_cast<const char*>(room.data()), r.plain_bytes}, &outcomes_);
       if (!outcomes_.empty()) report_outcomes();
     }
@@ -687,11 +698,17 @@ void Tunnel::release_request() {
   pending_head_.clear();
   head_out_sent_ = 0;
   ++requests_;
-  if (service_.audit().enabled() && responses_.following()) {
+  // The observer follows every response (where the next one starts, whether the connection may
+  // be kept for another tunnel); outcomes are reported with the audit trail on.
+  if (!h.keep_alive()) upstream_reusable_ = false;
+  if (responses_.following()) {
     responses_.expect(requests_, h.method());
-    in_flight_.push_back({requests_, worker_.now_ms(),
-                          h.body_kind() == http::BodyKind::kContentLength ? h.content_length() : 0,
-                          std::move(decided_event_)});
+    if (service_.audit().enabled()) {
+      in_flight_.push_back({requests_, worker_.now_ms(),
+                            h.body_kind() == http::BodyKind::kContentLength ? h.content_length()
+                                                                            : 0,
+                            std::move(decided_event_)});
+    }
   }
   if (decided_event_) spare_event_ = std::move(decided_event_);
   chunks_ = std::move(decided_chunks_);
@@ -813,6 +830,7 @@ bool Tunnel::leg_held(int side) {
   if (!offload_pending_[side]) return false;
   if (state_ == State::kRelay) return true;
   offload_pending_[side] = false;
+  if (!offload_pending_[1 - side] && !relay_announced_) announce_relay();
   return false;
 }
 
@@ -875,8 +893,17 @@ void Tunnel::announce_relay() {
       .kv("client_resumed", client_tls_->resumed())
       .kv("upstream_tls", upstream_tls_->version_name())
       .kv("upstream_resumed", upstream_tls_->resumed())
+      .kv("upstream_reused", upstream_reused_)
       .kv("tls_path", path);
+}
+
+// Both legs are up: the tunnel is open (audited now), and relays once its legs are settled.
+void Tunnel::start_relay() {
+  state_ = State::kRelay;
+  relay_started_ = true;
   audit_tunnel(audit::EventType::kTunnelOpened, Cause::kInternal);
+  settle_ktls();
+  relay_activity(!c2u_.empty());
 }
 
 // A kTLS receive stopped at a control record: read it with its type and act on it.
@@ -990,7 +1017,9 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
       }
       return;
     case State::kFinishing:
+      return;
     case State::kClosing:
+      if (!client_side && parking_) abandon_parking();  // not idle after all
       return;
     default:
       break;
@@ -1046,7 +1075,8 @@ void Tunnel::pump() {
         client_.pause_receiving();  // requests wait in the socket until the upstream is ready
         offload_pending_[0] = shared_.tls->ktls.enabled;  // settled once the relay starts
         connect_upstream();
-        return;  // continues in on_connected
+        if (state_ != State::kRelay) return;  // continues in on_connected
+        continue;                             // a kept upstream connection: relay at once
       }
       if (client_tls_->state() == tls::State::kClosed && state_ != State::kFinishing) {
         finish(Cause::kClientClosed);
@@ -1070,12 +1100,11 @@ void Tunnel::pump() {
                  upstream_tls_->state() == tls::State::kEstablished) {
         service_.metrics().upstream_handshakes.add();
         if (upstream_tls_->resumed()) service_.metrics().upstream_handshakes_resumed.add();
-        state_ = State::kRelay;
         if (shared_.tls->ktls.enabled) {
           offload_pending_[1] = true;
           upstream_.pause_receiving();
         }
-        relay_activity(!c2u_.empty());
+        start_relay();
       } else if (upstream_tls_->state() == tls::State::kClosed && state_ == State::kRelay) {
         upstream_done_ = true;
         cause_ = Cause::kUpstreamClosed;
@@ -1180,6 +1209,10 @@ void Tunnel::release_idle_memory() {
 }
 
 void Tunnel::on_eof(engine::Stream& s) {
+  if (state_ == State::kClosing) {
+    if (&s == &upstream_ && parking_) abandon_parking();
+    return;
+  }
   if (&s == &client_) {
     if (client_tls_) client_tls_->receive_eof();
     // A client that leaves ends the tunnel; what it left unsent cannot matter to it any more.
@@ -1200,6 +1233,10 @@ void Tunnel::on_eof(engine::Stream& s) {
 }
 
 void Tunnel::on_error(engine::Stream& s, int error) {
+  if (state_ == State::kClosing) {
+    if (&s == &upstream_ && parking_) abandon_parking();
+    return;
+  }
   // A kTLS socket ends a receive with EIO at a control record (alert, post-handshake message),
   // which stays queued for a recvmsg that can take its record type.
   if (error == EIO && ktls_[&s == &client_ ? 0 : 1] && s.receive_stopped()) {
@@ -1255,7 +1292,11 @@ void Tunnel::on_connected(engine::Stream& s, int error) {
   start_upstream_tls();
 }
 
-void Tunnel::on_receive_stopped(engine::Stream&) {
+void Tunnel::on_receive_stopped(engine::Stream& s) {
+  if (state_ == State::kClosing) {
+    if (&s == &upstream_ && parking_) hand_over_upstream();
+    return;
+  }
   if (offload_pending_[0] || offload_pending_[1]) pump();
 }
 
@@ -1417,8 +1458,62 @@ void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome&
   service_.audit().publish();
 }
 
+// The upstream connection can serve another tunnel: the client left between exchanges, every
+// response asked for has ended and none said the connection ends, nothing is half sent.
+bool Tunnel::upstream_keepable(Cause cause) const {
+  if (cause != Cause::kClientClosed && cause != Cause::kIdleTimeout) return false;
+  if (state_ != State::kRelay || !relay_announced_ || service_.draining()) return false;
+  if (!upstream_.open() || upstream_done_ || !upstream_reusable_ || !responses_.reusable()) {
+    return false;
+  }
+  if (head_out_sent_ != head_out_.size() || body_approved_ != 0 ||
+      req_phase_ == RequestPhase::kBody || !upstream_out_.empty() || !backlog_[1].empty()) {
+    return false;
+  }
+  return upstream_tls_ && upstream_tls_->state() == tls::State::kEstablished &&
+         (ktls_[1] || (!upstream_tls_->has_unread_input() && !upstream_tls_->has_pending_output()));
+}
+
+// Hands the upstream connection to the worker's pool once its receive has stopped.
+void Tunnel::park_upstream() {
+  parking_ = true;
+  if (upstream_.releasable()) {
+    hand_over_upstream();
+  } else {
+    upstream_.pause_receiving();  // on_receive_stopped() follows
+  }
+}
+
+void Tunnel::hand_over_upstream() {
+  parking_ = false;
+  if (!upstream_.releasable() || service_.draining()) {
+    upstream_.close();
+    return;
+  }
+  IdleUpstream c;
+  c.fd = upstream_.release();
+  c.session = std::move(upstream_tls_);
+  c.session->release_buffers();  // idle: its record buffers come back with the next bytes
+  c.ktls = ktls_[1];
+  c.address = upstream_address_;
+  service_.upstream_pool().park(target_.authority(), std::move(c), worker_.now_ms());
+  service_.upstream_parked();
+  upstream_closed_ = true;
+  if (client_closed_) service_.tunnel_finished(this);
+}
+
+void Tunnel::abandon_parking() {
+  parking_ = false;
+  upstream_.close();
+}
+
 void Tunnel::close_now(Cause cause) {
   if (state_ == State::kClosing) return;
+  const bool keep_upstream = upstream_keepable(cause);
+  if (relay_started_ && !relay_announced_) {
+    offload_pending_[0] = offload_pending_[1] = false;  // ended before its legs were settled
+    announce_relay();
+  }
   state_ = State::kClosing;
   worker_.timers().cancel(timer_);
   worker_.timers().cancel(quiet_timer_);
@@ -1435,6 +1530,7 @@ void Tunnel::close_now(Cause cause) {
       .kv("client_out", client_.bytes_out())
       .kv("upstream_in", upstream_.bytes_in())
       .kv("upstream_out", upstream_.bytes_out())
+      .kv("upstream_kept", keep_upstream)
       .kv("ms", worker_.now_ms() - started_ms_);
   service_.metrics().bytes_client_out.add(client_.bytes_out());
   service_.metrics().bytes_upstream_out.add(upstream_.bytes_out());
@@ -1446,7 +1542,11 @@ void Tunnel::close_now(Cause cause) {
   // Either close may report on_closed at once; the service frees this tunnel only after the
   // current completion has been handled (ProxyService::after_dispatch).
   client_.close();
-  upstream_.close();
+  if (keep_upstream) {
+    park_upstream();
+  } else {
+    upstream_.close();
+  }
 }
 
 }  // namespace pamproxy::proxy

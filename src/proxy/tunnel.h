@@ -130,7 +130,14 @@ class Tunnel final : private engine::Stream::Events,
   bool leg_held(int side);
   void settle_ktls();
   void announce_relay();
+  void start_relay();
   void on_control_record(engine::Stream& s);
+  // The upstream pool (see UpstreamPool): whether this tunnel's upstream connection can serve
+  // another tunnel, and handing it over as the tunnel closes.
+  bool upstream_keepable(Cause cause) const;
+  void park_upstream();
+  void hand_over_upstream();
+  void abandon_parking();
   void inside_error(int status, std::string_view code, std::string message, Cause cause);
   void finish(Cause cause);
   void close_now(Cause cause);
@@ -202,7 +209,13 @@ class Tunnel final : private engine::Stream::Events,
   // receive and encrypts on send, control records come through on_control_record().
   bool ktls_[2] = {false, false};
   bool offload_pending_[2] = {false, false};
-  bool relay_announced_ = false;
+  bool relay_started_ = false;    // both legs were up (tunnel.opened went to the audit trail)
+  bool relay_announced_ = false;  // tunnel.established logged, the path counted
+
+  // Upstream connection reuse across tunnels.
+  bool upstream_reused_ = false;   // taken from the pool
+  bool upstream_reusable_ = true;  // no request said Connection: close
+  bool parking_ = false;           // closing: waiting for the receive to stop, then to the pool
 
   // Request framing (client -> upstream). A head is copied out of c2u_ into req_head_ (it may
   // span receives; at most head_bytes_max), parsed, checked and passed to the stage; what the

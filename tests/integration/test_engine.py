@@ -157,6 +157,64 @@ class QuietTunnel(unittest.TestCase):
             f.stop()
 
 
+class UpstreamPool(unittest.TestCase):
+    """A tunnel that ends between exchanges leaves its upstream connection to the next tunnel to
+    the same host:port: no new TCP connection, no handshake, the same bytes."""
+
+    def setUp(self):
+        self.f = EngineFixture()
+
+    def tearDown(self):
+        self.f.stop()
+
+    def get(self, path, *extra):
+        out = self.f.curl("-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                          *extra, self.f.origin + path)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout.decode()
+
+    def test_next_tunnel_takes_the_kept_connection(self):
+        self.assertEqual(self.get("/bytes/70000"), "200 70000")
+        first = self.f.daemon.wait_event("tunnel.established")
+        self.assertEqual(first["upstream_reused"], "false")
+        self.f.daemon.wait_event("tunnel.closed", cause="client_closed", upstream_kept="true")
+        for _ in range(3):
+            self.assertEqual(self.get("/chunked/30001"), "200 30001")
+            est = self.f.daemon.wait_event("tunnel.established")
+            self.assertEqual(est["upstream_reused"], "true")
+            self.f.daemon.wait_event("tunnel.closed", cause="client_closed", upstream_kept="true")
+        self.assertEqual(self.f.upstream.accepted, 1)  # four tunnels, one upstream connection
+        self.assertEqual(len(self.f.upstream.seen), 4)
+
+    def test_connection_close_is_not_kept(self):
+        self.assertEqual(self.get("/bytes/10", "-H", "Connection: close"), "200 10")
+        self.f.daemon.wait_event("tunnel.closed", upstream_kept="false")
+        self.assertEqual(self.get("/bytes/10"), "200 10")
+        est = self.f.daemon.wait_event("tunnel.established")
+        self.assertEqual(est["upstream_reused"], "false")
+        self.assertEqual(self.f.upstream.accepted, 2)
+
+    def test_a_kept_connection_the_upstream_closed_is_not_handed_out(self):
+        self.assertEqual(self.get("/bytes/10"), "200 10")
+        self.f.daemon.wait_event("tunnel.closed", upstream_kept="true")
+        # The upstream ends its idle connection (as AWS does after a while): the next tunnel
+        # finds it closed on reuse and connects anew.
+        self.assertEqual(self.f.upstream.close_connections(), 1)
+        self.assertEqual(self.get("/bytes/20"), "200 20")
+        est = self.f.daemon.wait_event("tunnel.established")
+        self.assertEqual(est["upstream_reused"], "false")
+        self.assertEqual(self.f.upstream.accepted, 2)
+
+    def test_a_tunnel_left_mid_response_does_not_keep_its_connection(self):
+        # curl gives up after 1 byte of a 20 MB body: the response never ended on this tunnel.
+        out = self.f.curl("-o", "/dev/null", "--max-filesize", "1", self.f.origin + "/bytes/20000000")
+        self.assertNotEqual(out.returncode, 0)
+        self.f.daemon.wait_event("tunnel.closed", upstream_kept="false")
+        self.assertEqual(self.get("/bytes/10"), "200 10")
+        est = self.f.daemon.wait_event("tunnel.established")
+        self.assertEqual(est["upstream_reused"], "false")
+
+
 class AwsCliThroughProxy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

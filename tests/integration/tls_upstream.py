@@ -54,6 +54,20 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        with self.server.lock:
+            self.server.connections.append(self.connection)
+            self.server.accepted += 1
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.server.lock:
+                if self.connection in self.server.connections:
+                    self.server.connections.remove(self.connection)
+
     def _record(self):
         self.server.seen.append((self.command, self.path, self.headers.get("Host")))
 
@@ -150,6 +164,9 @@ class TlsUpstream:
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # resets are deliberate
         self.server.seen = []
+        self.server.lock = threading.Lock()
+        self.server.connections = []  # open now
+        self.server.accepted = 0
         self.server.objects = {}
         self.server.hung = threading.Event()
         self.server.release = threading.Event()
@@ -164,6 +181,23 @@ class TlsUpstream:
     @property
     def seen(self):
         return self.server.seen
+
+    @property
+    def accepted(self):
+        """TLS connections accepted so far."""
+        with self.server.lock:
+            return self.server.accepted
+
+    def close_connections(self):
+        """Ends every open connection from this side (FIN), as an upstream does to idle ones."""
+        with self.server.lock:
+            conns = list(self.server.connections)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(conns)
 
     def stop(self):
         self.server.release.set()

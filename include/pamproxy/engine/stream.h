@@ -55,9 +55,13 @@ class Stream final : private IoHandler {
   void start_receiving();
   void pause_receiving();
   bool receiving() const { return recv_armed_ && !recv_cancel_sent_; }
-  // No receive is armed or completing: every byte taken from the socket has been delivered,
-  // and the next one stays in the kernel until start_receiving().
-  bool receive_stopped() const { return !recv_armed_; }
+  // No receive is armed or being cancelled: every byte taken from the socket has been
+  // delivered, and the next one stays in the kernel until start_receiving().
+  bool receive_stopped() const { return !recv_armed_ && cancels_ == 0; }
+  // Hands the socket over (to an idle pool) and leaves this Stream empty, as if closed but
+  // without on_closed(). Only with no operation in flight (receive stopped, nothing sending).
+  bool releasable() const { return fd_ >= 0 && !closing_ && inflight_ == 0; }
+  int release();
 
   // Sends `bytes`, which must stay valid and unchanged until on_sent(). One send at a time.
   void send(std::span<const uint8_t> bytes);
@@ -87,6 +91,7 @@ class Stream final : private IoHandler {
   bool recv_cancel_sent_ = false;
   bool connecting_ = false;
   int inflight_ = 0;
+  int cancels_ = 0;  // receive cancels in flight
   const uint8_t* send_ptr_ = nullptr;
   size_t send_len_ = 0;   // bytes of the current send not yet confirmed
   bool send_armed_ = false;

@@ -45,6 +45,12 @@ class ResponseObserver {
   void finish(std::vector<ResponseOutcome>* done);
   size_t waiting() const { return waiting_.size(); }
   bool following() const { return !lost_; }
+  // Every response asked for has ended as framed, no byte of another has come, and none said
+  // the connection ends (Connection: close, HTTP/1.0 without keep-alive, a body until close):
+  // the connection may carry a next request (from another tunnel too).
+  bool reusable() const {
+    return !lost_ && keep_alive_ && waiting_.empty() && phase_ == Phase::kHead && head_.empty();
+  }
 
  private:
   struct Waiting {
@@ -65,6 +71,7 @@ class ResponseObserver {
   Phase phase_ = Phase::kHead;
   ResponseOutcome current_;
   bool lost_ = false;
+  bool keep_alive_ = true;
 };
 
 }  // namespace pamproxy::proxy

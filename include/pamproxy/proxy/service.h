@@ -20,6 +20,7 @@
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/resolver.h"
 #include "pamproxy/proxy/stage.h"
+#include "pamproxy/proxy/upstream_pool.h"
 #include "pamproxy/tls/runtime.h"
 
 namespace pamproxy::proxy {
@@ -62,6 +63,8 @@ struct ProxyShared {
   bool audit_before_forward = true;
   bool audit_refuse_when_full = false;
   uint64_t audit_hold_timeout_ms = 5000;
+  // [upstream] pool_idle_per_host, pool_idle_total, pool_idle_timeout_ms.
+  UpstreamPoolLimits pool;
 
   // Everything but the TLS contexts from the configuration; `workers` sizes the metrics.
   static absl::StatusOr<std::unique_ptr<ProxyShared>> from_config(const config::Config& config,
@@ -73,7 +76,9 @@ struct ProxyShared {
   std::vector<const ProxyMetrics*> metrics_view() const;
 };
 
-class ProxyService final : public engine::Service, private engine::IoHandler {
+class ProxyService final : public engine::Service,
+                           private engine::IoHandler,
+                           private engine::Timer::Handler {
  public:
   ProxyService(engine::Worker& worker, const ProxyShared& shared);
   ~ProxyService() override;
@@ -97,6 +102,10 @@ class ProxyService final : public engine::Service, private engine::IoHandler {
   // The answer calls Tunnel::on_resolved unless cancel_dns(cookie) came first.
   uint64_t await_dns(Tunnel* tunnel, std::string_view host);
   void cancel_dns(uint64_t cookie) { dns_waiting_.erase(cookie); }
+  // Idle upstream connections between tunnels (empty and unused while draining).
+  UpstreamPool& upstream_pool() { return upstream_pool_; }
+  // A tunnel parked a connection: make sure expired ones get closed.
+  void upstream_parked();
 
  private:
   engine::Worker& worker_;
@@ -108,6 +117,9 @@ class ProxyService final : public engine::Service, private engine::IoHandler {
   AuditGate audit_gate_;
   std::unique_ptr<Stage> stage_;
   uint64_t tunnel_ids_ = 0;
+  UpstreamPool upstream_pool_;
+  engine::Timer pool_timer_{this};  // closes expired idle connections while any are kept
+  void on_timer(engine::Timer& t) override;
 
   // The resolver's answers for this worker: its inbox eventfd, read through the ring.
   void on_cqe(uint8_t tag, int32_t res, uint32_t flags) override;

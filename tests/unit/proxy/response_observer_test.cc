@@ -134,5 +134,34 @@ TEST(ResponseObserver, UnfollowableStreamsStopObservingAndReportEveryWaitingRequ
   EXPECT_FALSE(nobody.feed("HTTP/1.1 200 OK\r\n\r\n", &done));
 }
 
+// Whether the connection may go back to the pool: only between responses, and only if none of
+// them ended the connection.
+TEST(ResponseObserver, ReusableOnlyBetweenResponsesThatKeepTheConnection) {
+  ResponseObserver obs(http::Limits{});
+  EXPECT_TRUE(obs.reusable());  // nothing asked yet
+  obs.expect(1, Method::kGet);
+  EXPECT_FALSE(obs.reusable());  // a response is owed
+  std::string get(kGetChunked);
+  feed_all(obs, get.substr(0, get.size() - 3));
+  EXPECT_FALSE(obs.reusable());  // the last chunk's end is still missing
+  feed_all(obs, get.substr(get.size() - 3));
+  EXPECT_TRUE(obs.reusable());
+
+  obs.expect(2, Method::kGet);
+  feed_all(obs, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ(obs.waiting(), 0u);
+  EXPECT_FALSE(obs.reusable());  // the upstream said it closes
+
+  ResponseObserver http10(http::Limits{});
+  http10.expect(1, Method::kGet);
+  feed_all(http10, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_FALSE(http10.reusable());
+
+  ResponseObserver stray(http::Limits{});
+  stray.expect(1, Method::kPut);
+  feed_all(stray, std::string(kPutOk) + "HTTP/1.1 200 OK\r\n");  // bytes nobody asked for
+  EXPECT_FALSE(stray.reusable());
+}
+
 }  // namespace
 }  // namespace pamproxy::proxy
