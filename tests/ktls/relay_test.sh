@@ -278,9 +278,10 @@ run_required() {
   tunnels_report required
   show_stat_delta required.before required.after
   show_metrics
-  say "kernel AEADs in use (from /proc/crypto, refcnt > 1):"
+  say "kernel AEADs in use now (from /proc/crypto, gcm/chacha with refcnt > 1):"
   awk '/^name/ {n = $3} /^driver/ {d = $3} /^refcnt/ && $3 > 1 && n ~ /gcm|chacha/ {
-    print "KTLS-VM:   " n " " d " refcnt=" $3}' /proc/crypto
+    print "KTLS-VM:   " n " " d " refcnt=" $3; found = 1}
+    END {if (!found) print "KTLS-VM:   none"}' /proc/crypto
   stop_proxy
 }
 
