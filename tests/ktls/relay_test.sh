@@ -15,6 +15,8 @@
 # Pass: every load error-free, every tunnel of the "required" run logs tls_path=ktls, the
 # kernel's TlsTxSw and TlsRxSw grew during it (and TlsDecryptError did not), and the "off" run
 # stayed in user space. Synchronisation polls files, ports and processes against deadlines.
+# Functions called through wait_for look unreachable to shellcheck:
+# shellcheck disable=SC2317
 set -u
 B=/opt/pamproxy/bin
 W=/tmp/ktls
@@ -69,13 +71,17 @@ stat_grew() {  # stat_grew NAME BEFORE AFTER
   [ "$(tls_stat_in "$3" "$1")" -gt "$(tls_stat_in "$2" "$1")" ]
 }
 
+# What wait_for polls.
+upstream_ready() { [ -s "$W/up-ca.pem" ] && listening "$UP_PORT"; }
+proxy_ready_or_gone() { grep -q 'daemon\.ready' "$D/pamproxyd.log" || ! alive "$PX_PID"; }
+proxy_gone() { ! alive "$PX_PID"; }
+
 # ---------------------------------------------------------------- the upstream
 start_upstream() {
   "$B/pamproxy-fast-upstream" --listen "127.0.0.1:$UP_PORT" --ca-out "$W/up-ca.pem" \
     --host "$HOST" 2>"$W/upstream.log" &
   UP_PID=$!
-  up_ready() { [ -s "$W/up-ca.pem" ] && listening "$UP_PORT"; }
-  if ! wait_for 30 "pamproxy-fast-upstream to listen" up_ready || ! alive "$UP_PID"; then
+  if ! wait_for 30 "pamproxy-fast-upstream to listen" upstream_ready || ! alive "$UP_PID"; then
     cat "$W/upstream.log"
     return 1
   fi
@@ -112,8 +118,7 @@ TOML
   : >"$D/pamproxyd.log"
   "$B/pamproxyd" --config "$D/pamproxyd.toml" >/dev/null 2>"$D/pamproxyd.log" &
   PX_PID=$!
-  ready_or_gone() { grep -q 'daemon\.ready' "$D/pamproxyd.log" || ! alive "$PX_PID"; }
-  wait_for 60 "pamproxyd (ktls = \"$1\") to be ready" ready_or_gone
+  wait_for 60 "pamproxyd (ktls = \"$1\") to be ready" proxy_ready_or_gone
   if ! alive "$PX_PID" || ! grep -q 'daemon\.ready' "$D/pamproxyd.log" || ! listening "$PX_PORT"; then
     say "pamproxyd (ktls = \"$1\") did not start; its log:"
     sed 's/^/KTLS-VM:   /' "$D/pamproxyd.log"
@@ -125,8 +130,7 @@ TOML
 
 stop_proxy() {
   kill -TERM "$PX_PID" 2>/dev/null
-  gone() { ! alive "$PX_PID"; }
-  if ! wait_for 30 "pamproxyd to stop" gone; then
+  if ! wait_for 30 "pamproxyd to stop" proxy_gone; then
     fail "pamproxyd (pid $PX_PID) ignored SIGTERM for 30 s"
     kill -KILL "$PX_PID" 2>/dev/null
   fi
