@@ -8,6 +8,8 @@
 //
 // It makes its own CA in memory and a certificate for --host, and writes the CA to --ca-out
 // (what pamproxyd's [tls] upstream_ca_file, or the load generator in direct mode, trusts).
+// A response body is 'a'..'z' repeated from its first byte, whatever the writes' sizes, so a
+// client can check what came through the proxy (the first N bytes of that stream).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,9 +51,11 @@ struct Options {
 };
 
 constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kPatternPeriod = 26;
+// kChunk bytes can start at any phase of the alphabet: one period more than a chunk.
 const std::vector<char>& body_pattern() {
   static const std::vector<char> p = [] {
-    std::vector<char> v(kChunk);
+    std::vector<char> v(kChunk + kPatternPeriod);
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<char>('a' + i % 26);
     return v;
   }();
@@ -67,6 +71,7 @@ struct Conn {
   std::string head_out;
   size_t head_sent = 0;
   int64_t body_out_left = 0;
+  int64_t body_out_sent = 0;  // of this response: where the body pattern resumes
   bool pending = false;  // a request head was read; answer once its body is
   int64_t pending_size = 0;
   bool pending_head_only = false;
@@ -100,7 +105,7 @@ bool drive(Conn* c, int64_t default_response) {
         src = c->head_out.data() + c->head_sent;
         len = static_cast<int>(c->head_out.size() - c->head_sent);
       } else {
-        src = body_pattern().data();
+        src = body_pattern().data() + c->body_out_sent % kPatternPeriod;
         len = static_cast<int>(std::min<int64_t>(c->body_out_left, kChunk));
       }
       int n = SSL_write(c->ssl, src, len);
@@ -112,6 +117,7 @@ bool drive(Conn* c, int64_t default_response) {
         c->head_sent += static_cast<size_t>(n);
       } else {
         c->body_out_left -= n;
+        c->body_out_sent += n;
       }
       continue;
     }
@@ -153,6 +159,7 @@ bool drive(Conn* c, int64_t default_response) {
                       "\r\nContent-Type: application/octet-stream\r\n\r\n";
         c->head_sent = 0;
         c->body_out_left = c->pending_head_only ? 0 : c->pending_size;
+        c->body_out_sent = 0;
       }
     }
   }
