@@ -830,6 +830,7 @@ bool Tunnel::leg_held(int side) {
   if (!offload_pending_[side]) return false;
   if (state_ == State::kRelay) return true;
   offload_pending_[side] = false;
+  ktls_abandoned_ = true;
   if (!offload_pending_[1 - side] && !relay_announced_) announce_relay();
   return false;
 }
@@ -841,12 +842,17 @@ void Tunnel::settle_ktls() {
     engine::Stream& stream = side == 0 ? client_ : upstream_;
     Outbox& box = side == 0 ? client_out_ : upstream_out_;
     tls::Session& session = side == 0 ? *client_tls_ : *upstream_tls_;
-    // Wait for the last receive to land (on_receive_stopped) and the outbox to go (on_sent).
-    if (!stream.receive_stopped() || !box.empty() || session.has_pending_output()) continue;
+    // Wait for the last receive to land (on_receive_stopped), the outbox to go (on_sent), and
+    // what was read ahead (a client's first request, sent with its Finished) to be decrypted
+    // and taken: the relay drains it as for any leg.
+    if (!stream.receive_stopped() || !box.empty() || session.has_pending_output() ||
+        !backlog_[side].empty() || session.has_buffered_plaintext()) {
+      continue;
+    }
     offload_pending_[side] = false;
     std::string why;
-    if (!backlog_[side].empty() || session.has_unread_input()) {
-      why = "bytes past the handshake were already read in user space";
+    if (session.has_unread_input()) {
+      why = "part of a record past the handshake was already read in user space";
     } else {
       tls::KtlsResult r = tls::ktls_offload(stream.fd(), session);
       if (r.rx && !r.tx) {
@@ -859,11 +865,16 @@ void Tunnel::settle_ktls() {
       }
       ktls_[side] = r.tx;
       why = r.detail;
+      if (r.connection_gone) {  // the peer left: the tunnel is ending, nothing fell back
+        ktls_abandoned_ = true;
+        continue;
+      }
     }
     if (!ktls_[side]) {
       service_.metrics().tls_ktls_fallbacks.add();
       log::info("tunnel.ktls_fallback")
           .kv("worker", worker_.index())
+          .kv("client", peer_.to_string())
           .kv("target", describe_target())
           .kv("leg", kLeg[side])
           .kv("detail", why);
@@ -894,7 +905,8 @@ void Tunnel::announce_relay() {
       .kv("upstream_tls", upstream_tls_->version_name())
       .kv("upstream_resumed", upstream_tls_->resumed())
       .kv("upstream_reused", upstream_reused_)
-      .kv("tls_path", path);
+      .kv("tls_path", path)
+      .kv("legs_settled", !ktls_abandoned_);
 }
 
 // Both legs are up: the tunnel is open (audited now), and relays once its legs are settled.
@@ -1511,6 +1523,7 @@ void Tunnel::close_now(Cause cause) {
   if (state_ == State::kClosing) return;
   const bool keep_upstream = upstream_keepable(cause);
   if (relay_started_ && !relay_announced_) {
+    if (offload_pending_[0] || offload_pending_[1]) ktls_abandoned_ = true;
     offload_pending_[0] = offload_pending_[1] = false;  // ended before its legs were settled
     announce_relay();
   }

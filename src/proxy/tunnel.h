@@ -129,7 +129,7 @@ class Tunnel final : private engine::Stream::Events,
   tls::IoResult seal(int side, std::span<const uint8_t> plain, std::span<uint8_t> out);
   bool leg_held(int side);
   void settle_ktls();
-  void announce_relay();
+  void announce_relay();  // tunnel.established with each leg's path, counted
   void start_relay();
   void on_control_record(engine::Stream& s);
   // The upstream pool (see UpstreamPool): whether this tunnel's upstream connection can serve
@@ -211,6 +211,7 @@ class Tunnel final : private engine::Stream::Events,
   bool offload_pending_[2] = {false, false};
   bool relay_started_ = false;    // both legs were up (tunnel.opened went to the audit trail)
   bool relay_announced_ = false;  // tunnel.established logged, the path counted
+  bool ktls_abandoned_ = false;   // the tunnel ended before a pending leg was offloaded
 
   // Upstream connection reuse across tunnels.
   bool upstream_reused_ = false;   // taken from the pool

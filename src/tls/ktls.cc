@@ -236,6 +236,7 @@ KtlsResult ktls_offload(int fd, const Session& session) {
   // The ULP alone changes nothing (the socket passes bytes through until keys are installed).
   // RX goes first: if it is refused, the connection is still wholly in user space.
   absl::Status s = ktls_attach(fd);
+  if (!s.ok() && errno == ENOTCONN) result.connection_gone = true;
   if (s.ok()) s = ktls_install(fd, Direction::kReceive, *infos[0]);
   if (!s.ok()) {
     result.detail = std::string(s.message());

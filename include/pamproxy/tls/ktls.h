@@ -75,6 +75,7 @@ absl::Status ktls_install(int fd, Direction direction, const KtlsCryptoInfo& inf
 struct KtlsResult {
   bool tx = false;
   bool rx = false;
+  bool connection_gone = false;  // the socket is no longer connected (the peer left)
   std::string detail;  // why a direction stayed in user space
 };
 KtlsResult ktls_offload(int fd, const Session& session);
