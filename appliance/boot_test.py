@@ -6,7 +6,7 @@ reads the serial console. The appliance's own pamproxy-status.service prints a b
 `pamproxy-status: key=value` lines once pamproxyd has settled (running, or failed for good); this
 test waits for that block (polling the serial log file against a deadline: no fixed sleeps) and
 checks every fact in it. It then powers the guest off through QMP (ACPI) and waits for a clean
-power-down. Four boots of one disk:
+power-down. Five boots of one disk:
 
   1. first boot (machine ID, master key, bootstrap admin token), then the demo flow from the
      host through the forwarded ports, as SPEC.md's Instructions have it: pamctl enables the
@@ -17,10 +17,11 @@ power-down. Four boots of one disk:
      the record's keys still decrypt and the proxy still works), and `pamctl audit verify`, run
      by the status service in the guest, finds the audit chain valid through the first boot's
      demo events;
-  3. bad input at boot, a TOML error in /etc/pamproxy/pamproxy.toml, and
-  4. a master key that does not open the store: each time pamproxyd fails with the reason in the
-     journal (file, line and key; the key and the database), and the unit stops at its start
-     limit instead of restarting forever (`--faults` picks some or none of these two).
+  3. bad input at boot, a TOML error in /etc/pamproxy/pamproxy.toml,
+  4. a master key that does not open the store, and
+  5. a full /var: each time pamproxyd fails with the reason in the journal (file, line and key;
+     the key and the database; the full file system), and the unit stops at its start limit
+     instead of restarting forever (`--faults` picks some or none of these three).
 
 What the test changes in its copy of the image (the built image stays pristine) and why:
 the upstream is not AWS but the stand-in the integration tests use (tests/node/aws_front.js:
@@ -33,8 +34,10 @@ file with `[upstream] resolve` overrides sending the AWS names the demo uses to 
 `[tls] upstream_ca_file` naming the test CA, and that CA at /etc/pamproxy/test-upstream-ca.pem.
 Nothing else changes: the private-address rule stays as packaged (an override names its address
 explicitly, which the proxy takes as the permission for it; only names resolved through DNS must
-not lead to private addresses). Before the third and fourth boots it folds what the guest wrote
-into its copy (qemu-img commit) and writes the TOML error, then the other key, the same way.
+not lead to private addresses). Before each of the last three boots it folds what the guest
+wrote into its copy (qemu-img commit), then writes the TOML error; then the other key (TOML
+restored); then fills the var partition (key restored; debugfs again, at that partition's
+offset).
 
 A boot that stalls (software emulation occasionally hangs early in the kernel) is retried once.
 Secrets (the bootstrap admin token, the user's token, the record's AWS keys) are never printed.
@@ -72,6 +75,7 @@ PAMCTL = os.environ.get("PAMCTL") or os.path.join(ROOT, "build", "appliance", "s
 HOST_FROM_GUEST = "10.0.2.2"
 GUEST_CONFIG = "/etc/pamproxy/pamproxy.toml"
 GUEST_UPSTREAM_CA = "/etc/pamproxy/test-upstream-ca.pem"
+MASTER_KEY = "/etc/pamproxy/credentials/master-key"
 # The AWS names the AWS CLI uses for S3 and STS in us-east-1 (path and virtual-host style).
 AWS_HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "s3.amazonaws.com",
              "sts.amazonaws.com", "sts.us-east-1.amazonaws.com"]
@@ -136,15 +140,20 @@ class Disk:
         r = run(["cp", "--sparse=always", image, self.raw])
         if r.returncode != 0:
             raise Failure(f"copying the image: {r.stderr.strip()}")
-        roots = [start for name, start in gpt_partitions(self.raw) if name == "pamproxy-root"]
-        if len(roots) != 1:
-            raise Failure(f"no single pamproxy-root partition in {image}")
-        self.root_fs = f"{self.raw}?offset={roots[0]}"
+        parts = dict(gpt_partitions(self.raw))
+        if "pamproxy-root" not in parts or "pamproxy-var" not in parts:
+            raise Failure(f"no pamproxy-root and pamproxy-var partitions in {image}")
+        self.root_fs = f"{self.raw}?offset={parts['pamproxy-root']}"
+        self.var_fs = f"{self.raw}?offset={parts['pamproxy-var']}"
 
     def read(self, path):
-        r = run(["debugfs", "-R", f"cat {path}", self.root_fs])
+        return self.read_bytes(path).decode()
+
+    def read_bytes(self, path):
+        r = subprocess.run(["debugfs", "-R", f"cat {path}", self.root_fs], capture_output=True,
+                           timeout=60)
         if r.returncode != 0 or not r.stdout:
-            raise Failure(f"debugfs cannot read {path}: {r.stderr.strip()}")
+            raise Failure(f"debugfs cannot read {path}: {r.stderr.decode(errors='replace')}")
         return r.stdout
 
     def write(self, path, text, mode=0o644):
@@ -160,9 +169,7 @@ class Disk:
                   f"sif {path} uid 0\nsif {path} gid 0\n")
         run(["debugfs", "-w", "-f", "-", self.root_fs], input=script)
         os.unlink(local)
-        r = subprocess.run(["debugfs", "-R", f"cat {path}", self.root_fs], capture_output=True,
-                           timeout=60)
-        if r.stdout != data:
+        if self.read_bytes(path) != data:
             raise Failure(f"debugfs did not write {path}")
         fsck = run(["e2fsck", "-fn", self.root_fs])
         if fsck.returncode != 0:
@@ -581,25 +588,34 @@ class Demo:
 
     def session_report(self):
         deadline = time.monotonic() + 90
-        session, text = {}, ""
-        while True:  # the session indexer follows the audit log (every 500 ms)
+        ops = ("s3.mb", "s3.cp", "CreateBucket", "PutObject", "GetObject")
+
+        def complete(session, text):
+            return (all(op in text for op in ops) and session.get("user_name") == "alice"
+                    and session.get("record_name") == "prod-billing"
+                    and session.get("bytes_in", 0) >= OBJECT_BYTES
+                    and session.get("bytes_out", 0) >= OBJECT_BYTES)
+
+        session, text, detail, ok = {}, "", "", False
+        # The session indexer follows the audit log (every 500 ms): the list and the report are
+        # read again until both show the whole copy (the report first, so that the list read
+        # after it is at least as recent), or the deadline passes.
+        while True:
             ok, out, detail = self.pamctl("sessions", "list", "--json", token=self.user_token)
             items = json.loads(out)["items"] if ok else []
             if items:
-                session = items[0]
-                ok, text, detail = self.pamctl("sessions", "show", session["id"],
+                ok, text, detail = self.pamctl("sessions", "show", items[0]["id"],
                                                token=self.user_token)
-                if ok and all(op in text for op in ("CreateBucket", "PutObject", "GetObject")):
+                ok, out, detail = self.pamctl("sessions", "list", "--json",
+                                              token=self.user_token)
+                session = (json.loads(out)["items"] or [{}])[0] if ok else {}
+                if complete(session, text):
                     break
             if time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        shown = [op for op in ("s3.mb", "s3.cp", "CreateBucket", "PutObject", "GetObject")
-                 if op in text]
-        good = (len(shown) == 5 and session.get("user_name") == "alice"
-                and session.get("record_name") == "prod-billing"
-                and session.get("bytes_in", 0) >= OBJECT_BYTES
-                and session.get("bytes_out", 0) >= OBJECT_BYTES)
+        shown = [op for op in ops if op in text]
+        good = complete(session, text)
         ok2, out2, detail2 = self.pamctl("audit", "search", "--type", "request.completed",
                                          "--json")
         events = json.loads(out2)["items"] if ok2 else []
@@ -747,15 +763,36 @@ def replace_master_key(disk):
     """The master key credential is not the one that sealed the store (a key restored from the
     wrong backup, or a lost key that first boot would otherwise have replaced)."""
     disk.write(GUEST_CONFIG, disk.read(GUEST_CONFIG).replace('ktls = "maybe"', 'ktls = "auto"'))
-    disk.write_bytes("/etc/pamproxy/credentials/master-key", os.urandom(32), mode=0o400)
-    return ("/etc/pamproxy/credentials/master-key holds another 32-byte key",
+    disk.master_key = disk.read_bytes(MASTER_KEY)
+    disk.write_bytes(MASTER_KEY, os.urandom(32), mode=0o400)
+    return (f"{MASTER_KEY} holds another 32-byte key",
             r"master key \S+ does not open database")
+
+
+def fill_var(disk):
+    """/var full for everyone but root (ext4 keeps its reserved blocks for root, so the journal
+    still has room to say why): one file whose blocks debugfs allocates without writing them."""
+    disk.write(GUEST_CONFIG, disk.read(GUEST_CONFIG).replace('ktls = "maybe"', 'ktls = "auto"'))
+    if getattr(disk, "master_key", None):
+        disk.write_bytes(MASTER_KEY, disk.master_key, mode=0o400)
+    stats = run(["debugfs", "-R", "stats", disk.var_fs]).stdout
+    free = int(re.search(r"^Free blocks:\s+(\d+)", stats, re.M).group(1))
+    reserved = int(re.search(r"^Reserved block count:\s+(\d+)", stats, re.M).group(1))
+    script = f"write /dev/null /filler\nfallocate /filler 0 {free - reserved - 1}\n"
+    run(["debugfs", "-w", "-f", "-", disk.var_fs], input=script)
+    stats = run(["debugfs", "-R", "stats", disk.var_fs]).stdout
+    left = int(re.search(r"^Free blocks:\s+(\d+)", stats, re.M).group(1))
+    if left > reserved or run(["e2fsck", "-fn", disk.var_fs]).returncode != 0:
+        raise Failure(f"filling /var left {left} free blocks ({reserved} reserved), or broke it")
+    return (f"/var filled: {left} free blocks left, {reserved} reserved for root",
+            r"database \S+ cannot be opened: its file system is full")
 
 
 # Bad input at boot, one boot each (after the second boot, on the same disk): what is changed,
 # and what the journal must say about it.
 FAULTS = [("bad-toml", "a TOML error", break_toml),
-          ("wrong-key", "a wrong master key", replace_master_key)]
+          ("wrong-key", "a wrong master key", replace_master_key),
+          ("full-var", "a full /var", fill_var)]
 
 
 def check_fault(report, what, facts, expected_reason):
