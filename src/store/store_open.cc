@@ -1,6 +1,10 @@
 // Opening the store (checks before any write), the snapshot rebuild, and the change path.
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstdint>
+#include <optional>
 
 #include "absl/strings/cord.h"
 #include "absl/time/time.h"
@@ -28,6 +32,20 @@ absl::Status with_context(const absl::Status& s, std::string_view context) {
   return absl::Status(s.code(), cat(context, ": ", sv(s.message())));
 }
 
+// Below this many free bytes on its file system, a database that cannot be read is taken to be
+// starved of space, not damaged: SQLite must create its -wal and -shm files (a 32 KiB index and
+// more) before it reads anything in WAL mode.
+constexpr uint64_t kRoomNeededBytes = uint64_t{1} << 20;
+
+// Bytes this process may still write on the file system holding `path` (nullopt: unknown).
+std::optional<uint64_t> bytes_available(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct statvfs st;
+  if (::statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
 // The checks on an existing file that must pass before anything is written to it.
 absl::Status check_existing(sql::Db& db, const std::string& path, int64_t* version) {
   absl::StatusOr<sql::Stmt> qc = db.prepare("PRAGMA quick_check");
@@ -35,6 +53,15 @@ absl::Status check_existing(sql::Db& db, const std::string& path, int64_t* versi
   if (!row.ok() || !*row || qc->text(0) != "ok") {
     std::string detail = !row.ok() ? std::string(sv(row.status().message()))
                                    : (*row ? qc->text(0) : std::string("no answer"));
+    // A full disk makes SQLite fail with an I/O error before it has read a page: advising to
+    // restore or move away a database that is intact would lose data for nothing.
+    std::optional<uint64_t> room = bytes_available(path);
+    if (!row.ok() && room.has_value() && *room < kRoomNeededBytes) {
+      return absl::ResourceExhaustedError(
+          cat("database ", path, " cannot be opened: its file system is full (", *room,
+              " bytes free for this user; ", detail,
+              "); free space there and start again (the database was not changed)"));
+    }
     return absl::DataLossError(cat("database ", path, " is corrupt or not a pamproxy database (",
                                    detail, "); restore it from a backup or move it away"));
   }

@@ -1,11 +1,15 @@
 """First start of pamproxyd on a fresh state directory: the store is created, a bootstrap admin
 and its REST API token are made once (file 0600 + the exact pamctl exports on stdout, never in the
 log), the bootstrap is an audited admin change, a restart makes no second admin, and a wrong
-master key stops the start without touching the database."""
+master key stops the start without touching the database. A start on a full state disk says the
+disk is full (not that the database is corrupt) and changes nothing either; that one needs root
+for a mount namespace with a small tmpfs, and is skipped, saying so, without."""
 
 import hashlib
 import os
+import shutil
 import subprocess
+import time
 import unittest
 
 from harness import PAMCTL, Daemon, TempDir
@@ -90,6 +94,49 @@ class Bootstrap(unittest.TestCase):
         self.assertIn("master", failed["error"].lower())
         with open(db, "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before)
+
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare") and shutil.which("nsenter"),
+                         "needs root: a mount namespace with a tmpfs")
+    def test_full_disk_at_start_says_full_and_changes_nothing(self):
+        # A namespace of the test's own, held by a sleeping process, where the state directory
+        # is a 4 MiB tmpfs; both daemons run in it (nsenter execs pamproxyd: same pid).
+        holder = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sleep", "300"])
+        try:
+            deadline = time.monotonic() + 10
+            while os.readlink("/proc/%d/ns/mnt" % holder.pid) == os.readlink("/proc/self/ns/mnt"):
+                self.assertLess(time.monotonic(), deadline, "unshare did not make a namespace")
+                time.sleep(0.01)
+            inside = ["nsenter", "-t", str(holder.pid), "-m", "--"]
+            os.makedirs(self.state, mode=0o700)
+            subprocess.run(inside + ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs",
+                                     self.state], check=True, timeout=30)
+            d = Daemon(["--config", self.config], cwd=self.tmp.path, prefix=inside)
+            try:
+                d.wait_event("daemon.ready")
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+            def run_inside(*cmd):
+                return subprocess.run(inside + list(cmd), capture_output=True, text=True,
+                                      timeout=60)
+
+            run_inside("sh", "-c", "cat /dev/zero > %s/filler" % self.state)
+            df = run_inside("df", "--output=avail", self.state).stdout.split()
+            self.assertEqual(df[-1], "0", df)
+            db = os.path.join(self.state, "pamproxy.db")
+            before = run_inside("sha256sum", db).stdout
+
+            d = Daemon(["--config", self.config], cwd=self.tmp.path, prefix=inside)
+            failed = d.wait_event("store.open_failed")
+            self.assertEqual(d.proc.wait(timeout=20), 1)
+            self.assertIn("file system is full", failed["error"])
+            self.assertIn("the database was not changed", failed["error"])
+            self.assertNotIn("corrupt", failed["error"])
+            self.assertEqual(run_inside("sha256sum", db).stdout, before)
+        finally:
+            holder.kill()
+            holder.wait()
 
 
 if __name__ == "__main__":
