@@ -1,7 +1,11 @@
 #include "pamproxy/engine/ring.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -20,8 +24,44 @@ std::string RingFeatures::describe() const {
   add(defer_taskrun, "defer_taskrun");
   add(coop_taskrun, "coop_taskrun");
   add(recv_multishot, "recv_multishot");
+  add(restricted, "restricted");
   return out.empty() ? "none" : out;
 }
+
+namespace {
+
+// Registers the ring's restrictions (it must still be disabled); false if the kernel refused.
+bool restrict_ring(io_uring* ring) {
+  std::vector<io_uring_restriction> rules;
+  for (uint8_t op : Ring::kAllowedOps) {
+    io_uring_restriction r{};
+    r.opcode = IORING_RESTRICTION_SQE_OP;
+    r.sqe_op = op;
+    rules.push_back(r);
+  }
+  io_uring_restriction flags{};
+  flags.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+  flags.sqe_flags = IOSQE_BUFFER_SELECT;
+  rules.push_back(flags);
+  for (uint8_t op : {IORING_REGISTER_PBUF_RING, IORING_UNREGISTER_PBUF_RING}) {
+    io_uring_restriction r{};
+    r.opcode = IORING_RESTRICTION_REGISTER_OP;
+    r.register_op = op;
+    rules.push_back(r);
+  }
+  // By syscall: Debian's liburing 2.3 declares the helpers but does not export them.
+  return ::syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS,
+                   rules.data(), rules.size()) == 0;
+}
+
+int enable_ring(io_uring* ring) {
+  return ::syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr,
+                   0) == 0
+             ? 0
+             : -errno;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
   std::unique_ptr<Ring> r(new Ring());
@@ -38,7 +78,8 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
   int last_error = 0;
   for (const Attempt& a : attempts) {
     io_uring_params p{};
-    p.flags = a.flags | IORING_SETUP_CQSIZE;
+    // Created disabled: the restrictions can only be registered before the ring is enabled.
+    p.flags = a.flags | IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED;
     p.cq_entries = entries * 4;  // multishot operations post many completions per submission
     int rc = io_uring_queue_init_params(entries, &r->ring_, &p);
     if (rc == 0) {
@@ -50,6 +91,12 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
         r->features_.recv_multishot = io_uring_opcode_supported(probe, IORING_OP_RECV) &&
                                       (p.features & IORING_FEAT_NODROP) != 0;
         io_uring_free_probe(probe);
+      }
+      r->features_.restricted = restrict_ring(&r->ring_);
+      rc = enable_ring(&r->ring_);
+      if (rc != 0) {
+        return absl::InternalError(
+            absl::StrCat("io_uring_enable_rings failed: ", std::strerror(-rc)));
       }
       return r;
     }

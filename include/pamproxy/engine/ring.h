@@ -9,6 +9,11 @@
 // in-flight operations and free themselves only at zero.
 //
 // Owned by one thread (IORING_SETUP_SINGLE_ISSUER when available): never shared, no locks.
+//
+// io_uring operations bypass seccomp and RestrictAddressFamilies=, so the ring restricts itself
+// (IORING_REGISTER_RESTRICTIONS, before it is enabled): only the operations the engine submits
+// (kAllowedOps), only IOSQE_BUFFER_SELECT as an SQE flag, and only the provided-buffer-ring
+// registrations. Anything else submitted on it fails with EACCES.
 
 #include <liburing.h>
 
@@ -38,6 +43,7 @@ struct RingFeatures {
   bool defer_taskrun = false;
   bool coop_taskrun = false;
   bool recv_multishot = false;  // probed opcode support + kernel >= 6.0 behaviour
+  bool restricted = false;      // IORING_REGISTER_RESTRICTIONS took (see above)
   std::string describe() const;  // "single_issuer,defer_taskrun" or "none"
 };
 
@@ -46,6 +52,11 @@ class Ring {
   // Creates the ring on the calling thread (SINGLE_ISSUER binds it to this thread). Tries
   // SINGLE_ISSUER|DEFER_TASKRUN, then COOP_TASKRUN, then plain; the result says which held.
   static absl::StatusOr<std::unique_ptr<Ring>> create(uint32_t entries);
+  // The operations a worker's ring accepts.
+  static constexpr uint8_t kAllowedOps[] = {IORING_OP_ACCEPT, IORING_OP_RECV,
+                                            IORING_OP_SEND, IORING_OP_CONNECT,
+                                            IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL,
+                                            IORING_OP_READ, IORING_OP_TIMEOUT};
   ~Ring();
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;

@@ -8,15 +8,18 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "pamproxy/engine/ring.h"
 #include "pamproxy/engine/stream.h"
 
 namespace pamproxy::engine {
@@ -269,6 +272,49 @@ TEST(Engine, DrainDeadlineAbortsBusyConnections) {
   EXPECT_GE(waited, std::chrono::milliseconds(190));
   EXPECT_EQ(closed.load(), 1);
   ::close(fd);
+}
+
+// The ring takes only the engine's own operations: io_uring bypasses seccomp, so an operation
+// the engine never submits (opening a file, a nop) must be refused by the ring itself.
+TEST(Ring, RefusesOperationsTheEngineDoesNotUse) {
+  auto ring = Ring::create(8);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  ASSERT_TRUE((*ring)->features().restricted) << (*ring)->features().describe();
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ASSERT_EQ(::write(pipe_fds[1], "x", 1), 1);
+  char byte = 0;
+  io_uring_sqe* s = (*ring)->sqe();
+  io_uring_prep_read(s, pipe_fds[0], &byte, 1, 0);  // allowed: the engine reads eventfds
+  io_uring_sqe_set_data64(s, 1);
+  s = (*ring)->sqe();
+  io_uring_prep_openat(s, AT_FDCWD, "/etc/hostname", O_RDONLY, 0);
+  io_uring_sqe_set_data64(s, 2);
+  s = (*ring)->sqe();
+  io_uring_prep_nop(s);
+  io_uring_sqe_set_data64(s, 3);
+  s = (*ring)->sqe();
+  io_uring_prep_read(s, pipe_fds[0], &byte, 1, 0);
+  s->flags |= IOSQE_IO_LINK;  // an SQE flag the engine never sets
+  io_uring_sqe_set_data64(s, 4);
+  ASSERT_EQ(io_uring_submit((*ring)->raw()), 4);
+  std::map<uint64_t, int> results;
+  while (results.size() < 4) {
+    io_uring_cqe* cqe = nullptr;
+    ASSERT_EQ(io_uring_wait_cqe((*ring)->raw(), &cqe), 0);
+    results[cqe->user_data] = cqe->res;
+    io_uring_cqe_seen((*ring)->raw(), cqe);
+  }
+  EXPECT_EQ(results[1], 1);
+  EXPECT_EQ(byte, 'x');
+  EXPECT_EQ(results[2], -EACCES);
+  EXPECT_EQ(results[3], -EACCES);
+  EXPECT_EQ(results[4], -EACCES);
+  // Registering anything but provided buffer rings is refused too.
+  int fd = pipe_fds[0];
+  EXPECT_EQ(io_uring_register_files((*ring)->raw(), &fd, 1), -EACCES);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
 }
 
 TEST(Engine, BindErrorIsReported) {
