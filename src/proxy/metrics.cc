@@ -75,6 +75,9 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
   family("tls_ktls_fallbacks_total", "counter",
          "tunnel legs left in user-space TLS although kTLS was on (the log says why)",
          [](const ProxyMetrics& m) { return m.tls_ktls_fallbacks.get(); });
+  family("ktls_spurious_eofs_total", "counter",
+         "kTLS receives that completed with 0 on a connection still open (received again)",
+         [](const ProxyMetrics& m) { return m.ktls_spurious_eofs.get(); });
   family("ktls_control_records_total", "counter",
          "TLS control records (tickets, alerts) read from kernel TLS sockets",
          [](const ProxyMetrics& m) { return m.ktls_control_records.get(); });

@@ -1225,6 +1225,13 @@ void Tunnel::on_eof(engine::Stream& s) {
     if (&s == &upstream_ && parking_) abandon_parking();
     return;
   }
+  // A kTLS receive can complete with 0 while the connection is open (a record still being
+  // decrypted): only a peek that also sees 0 is the peer's end; otherwise receive again.
+  if (ktls_[&s == &client_ ? 0 : 1] && s.open() && !tls::ktls_at_eof(s.fd())) {
+    service_.metrics().ktls_spurious_eofs.add();
+    pump();  // receiving resumes there
+    return;
+  }
   if (&s == &client_) {
     if (client_tls_) client_tls_->receive_eof();
     // A client that leaves ends the tunnel; what it left unsent cannot matter to it any more.
@@ -1474,6 +1481,9 @@ void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome&
 // response asked for has ended and none said the connection ends, nothing is half sent.
 bool Tunnel::upstream_keepable(Cause cause) const {
   if (cause != Cause::kClientClosed && cause != Cause::kIdleTimeout) return false;
+  // A kTLS upstream leg is not kept: reused after another tunnel, one was seen closed by its
+  // upstream mid-response (tests/ktls), a cause not yet found.
+  if (ktls_[1]) return false;
   if (state_ != State::kRelay || !relay_announced_ || service_.draining()) return false;
   if (!upstream_.open() || upstream_done_ || !upstream_reusable_ || !responses_.reusable()) {
     return false;

@@ -252,6 +252,26 @@ KtlsResult ktls_offload(int fd, const Session& session) {
   return result;
 }
 
+bool ktls_at_eof(int fd) {
+  uint8_t byte;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(unsigned char))];
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n = ::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT);
+  // Data or a control record (> 0), or nothing yet (EAGAIN): still open.
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return false;
+  // 0 (or an error) again: the end only if TCP says the peer is gone (its FIN came, or the
+  // connection is reset); an established connection has more to come.
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return true;
+  return info.tcpi_state != TCP_ESTABLISHED;
+}
+
 bool ktls_send_close_notify(int fd) {
   // An alert record (type 21): level warning (1), description close_notify (0).
   uint8_t body[2] = {1, 0};

@@ -175,10 +175,27 @@ curl_transfers() {
   fi
   [ -s "$W/pattern" ] || make_pattern
   via="--proxy http://127.0.0.1:$PX_PORT --cacert $D/state/ca/ca.pem"
+  # Several downloads in a row over kept upstream connections (where a kTLS receive completing
+  # with 0 on an open connection once cut responses short), each checked to the byte.
+  want=$(sha256sum "$W/pattern" | cut -d' ' -f1)
+  for k in 1 2 3 4 5 6; do
+    # shellcheck disable=SC2086
+    if ! "$B/curl" -sS --fail --max-time 180 $via -o "$W/download" "https://$HOST:$UP_PORT/$CURL_BYTES"; then
+      fail "curl: download $k of 6 ($CURL_BYTES bytes) through the proxy failed"
+      grep -E 'tunnel\.(closed|ktls|tls_failed|upstream_failed)' "$D/pamproxyd.log" | tail -2 |
+        sed 's/^/KTLS-VM:   /'
+    elif [ "$(sha256sum "$W/download" | cut -d' ' -f1)" != "$want" ]; then
+      fail "curl: download $k of 6: the body's sha256 differs from what the upstream sent"
+    fi
+  done
+  say "curl: 6 downloads of $CURL_BYTES bytes in a row, each checked"
   t0=$(uptime_s)
   # shellcheck disable=SC2086
   if ! "$B/curl" -sS --fail --max-time 180 $via -o "$W/download" "https://$HOST:$UP_PORT/$CURL_BYTES"; then
     fail "curl: the download of $CURL_BYTES bytes through the proxy failed"
+    # How the proxy saw it end.
+    grep -E 'tunnel\.(closed|ktls|tls_failed|upstream_failed)' "$D/pamproxyd.log" | tail -3 |
+      sed 's/^/KTLS-VM:   /'
   else
     took=$(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN {printf "%.1f", b - a}')
     got=$(sha256sum "$W/download" | cut -d' ' -f1)

@@ -53,6 +53,7 @@ struct alignas(64) ProxyMetrics {
   engine::Counter tls_ktls;       // tunnels with at least one kTLS leg
   engine::Counter tls_ktls_fallbacks;    // legs left in user space although kTLS was on
   engine::Counter ktls_control_records;  // control records read from kTLS sockets
+  engine::Counter ktls_spurious_eofs;    // kTLS receives that returned 0 on an open connection
   engine::Counter idle_releases;  // quiet tunnels that gave their buffers back
   engine::Counter upstream_pool_parked;     // upstream connections kept after their tunnel
   engine::Counter upstream_pool_reused;     // tunnels that took a kept connection

@@ -80,6 +80,10 @@ struct KtlsResult {
 };
 KtlsResult ktls_offload(int fd, const Session& session);
 
+// Whether a kTLS RX socket has really reached its end: a non-blocking peek sees 0 (a receive that
+// returned 0 while a record was still being decrypted is not the end).
+bool ktls_at_eof(int fd);
+
 // Sends a close_notify alert on a kTLS TX socket (non-blocking; false if it could not go now).
 bool ktls_send_close_notify(int fd);
 
