@@ -11,6 +11,7 @@ command line, and a threaded HTTP/1.1 server (keep-alive) with a few behaviours:
 Every request's path is recorded, so a test can check what reached the upstream."""
 
 import os
+import random
 import socket
 import ssl
 import struct
@@ -205,10 +206,31 @@ class TlsUpstream:
         self.server.server_close()
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A port that was free a moment ago (pamproxyd's listen addresses need a real port)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port that was free a moment ago (pamproxyd's listen addresses need a real port).
+
+    Taken below the kernel's ephemeral range: a port the kernel hands out is soon the local port
+    of some client connection (the proxies under test open many), which then holds it when the
+    daemon binds. Below the range only another test's listener can take it, which bind() sees."""
+    low = 10000
+    high = _ephemeral_low() - 1
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(low, high) if high > low else 0
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port below the ephemeral range")
