@@ -927,20 +927,8 @@ void Tunnel::on_control_record(engine::Stream& s) {
     on_eof(s);
     return;
   }
-  if (r.bytes < 0) {
-    // Not a control record after all: the receive failed.
-    int error = errno == EAGAIN ? EIO : errno;
-    log::debug("tunnel.ktls_recv_failed").kv("error", std::strerror(error));
-    if (client_side) {
-      close_now(Cause::kClientReset);
-    } else if (state_ == State::kRelay || state_ == State::kFinishing) {
-      cause_ = Cause::kUpstreamReset;
-      cause_set_ = true;
-      upstream_done_ = true;
-      state_ = State::kFinishing;
-      upstream_.close();
-      pump();
-    }
+  if (r.bytes < 0) {  // not a control record after all: the receive failed
+    stream_failed(s, errno == EAGAIN ? EIO : errno);
     return;
   }
   std::span<const uint8_t> body(record, static_cast<size_t>(r.bytes));
@@ -970,12 +958,18 @@ void Tunnel::on_control_record(engine::Stream& s) {
     close_now(Cause::kClientTlsFailed);
     return;
   }
-  cause_ = Cause::kUpstreamTlsFailed;
+  upstream_failed_midway(Cause::kUpstreamTlsFailed);
+  pump();
+}
+
+// The upstream failed mid-exchange: nothing sensible can be injected into the response stream.
+// What it sent reaches the client, then the tunnel closes.
+void Tunnel::upstream_failed_midway(Cause cause) {
+  cause_ = cause;
   cause_set_ = true;
   upstream_done_ = true;
   state_ = State::kFinishing;
   upstream_.close();
-  pump();
 }
 
 // Before the relay started: answers the client inside its TLS session, then closes.
@@ -1098,12 +1092,7 @@ void Tunnel::pump() {
     if (upstream_tls_) {
       if (upstream_tls_->state() == tls::State::kError && state_ != State::kFinishing) {
         if (state_ == State::kRelay) {
-          // Mid-exchange: nothing sensible can be injected into the response stream.
-          upstream_done_ = true;
-          cause_ = cause_for_tls(upstream_tls_->failure(), false);
-          cause_set_ = true;
-          state_ = State::kFinishing;
-          upstream_.close();
+          upstream_failed_midway(cause_for_tls(upstream_tls_->failure(), false));
         } else {
           tls_failed(false);
           return;
@@ -1262,17 +1251,17 @@ void Tunnel::on_error(engine::Stream& s, int error) {
     on_control_record(s);
     return;
   }
+  stream_failed(s, error);
+}
+
+void Tunnel::stream_failed(engine::Stream& s, int error) {
   if (&s == &client_) {
     log::debug("tunnel.client_error").kv("error", std::strerror(error));
     close_now(Cause::kClientReset);
     return;
   }
   if (state_ == State::kRelay || state_ == State::kFinishing) {
-    cause_ = Cause::kUpstreamReset;
-    cause_set_ = true;
-    upstream_done_ = true;
-    state_ = State::kFinishing;
-    upstream_.close();
+    upstream_failed_midway(Cause::kUpstreamReset);
     pump();
     return;
   }

@@ -132,6 +132,9 @@ class Tunnel final : private engine::Stream::Events,
   void announce_relay();  // tunnel.established with each leg's path, counted
   void start_relay();
   void on_control_record(engine::Stream& s);
+  // A receive or send failed (errno `error`), or the upstream ended mid-exchange.
+  void stream_failed(engine::Stream& s, int error);
+  void upstream_failed_midway(Cause cause);
   // The upstream pool (see UpstreamPool): whether this tunnel's upstream connection can serve
   // another tunnel, and handing it over as the tunnel closes.
   bool upstream_keepable(Cause cause) const;
