@@ -168,7 +168,7 @@ std::unique_ptr<JsonBody> read_body(const Api::Call& call, ApiResponse* error_re
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) text = "{}";
   JsonError error;
   auto body = JsonBody::parse(
-      text, JsonBody::Limits{.body_bytes_max = call.options.body_bytes_max, .depth_max = 8},
+      text, JsonBody::Limits{.body_bytes_max = call.body_bytes_max, .depth_max = 8},
       &error);
   if (!body) *error_response = bad_field(error);
   return body;
@@ -250,7 +250,10 @@ int32_t find_record(const Api::Call& call, std::string_view text, ApiResponse* e
 Api::Api(ApiOptions options) : options_(std::move(options)) {}
 
 ApiResponse Api::handle(const ApiRequest& request) {
-  Call call{.options = options_, .request = request, .now = options_.now()};
+  Call call{.options = options_,
+            .request = request,
+            .now = options_.now(),
+            .body_bytes_max = body_bytes_max_.load(std::memory_order_relaxed)};
   std::string why;
   if (!parse_target(request.target, &call, &why)) {
     return error_answer(request.target.substr(0, kPrefix.size()) == kPrefix ? 400 : 404,

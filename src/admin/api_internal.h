@@ -20,9 +20,10 @@ namespace pamproxy::admin {
 struct Api::Call {
   const ApiOptions& options;
   const ApiRequest& request;
+  absl::Time now;
+  size_t body_bytes_max;  // [admin] body_bytes_max as of this request
   std::vector<std::string> segments;  // after "/api/v1/", percent-decoded
   absl::flat_hash_map<std::string, std::string> query;  // percent-decoded; '+' is literal
-  absl::Time now;
 
   // Set once authenticated.
   std::shared_ptr<const policy::Snapshot> snapshot;

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -101,9 +103,14 @@ struct Server::Impl {
   std::thread thread;
   bool stopped = false;
   std::vector<std::unique_ptr<Connection>> connections;
+  // set_limits() from another thread: the values last set, copied into `options` by the server
+  // thread at the top of its loop when has_pending says so.
+  std::mutex pending_mu;
+  ServerOptions configured;  // guarded by pending_mu
+  std::atomic<bool> has_pending{false};
 
   Impl(ServerOptions o, const tls::ServerContext& t, Handler h)
-      : options(std::move(o)), tls(t), handler(std::move(h)) {
+      : options(std::move(o)), tls(t), handler(std::move(h)), configured(options) {
     limits.head_bytes_max = static_cast<uint32_t>(options.head_bytes_max);
     limits.header_count_max = 64;
     limits.header_value_bytes_max = 8192;
@@ -130,6 +137,7 @@ struct Server::Impl {
   void serve() {
     std::vector<pollfd> fds;
     for (;;) {
+      if (has_pending.load(std::memory_order_acquire)) take_pending();
       fds.clear();
       fds.push_back({wake_fd, POLLIN, 0});
       const bool accepting = connections.size() < options.connections_max;
@@ -172,6 +180,12 @@ struct Server::Impl {
         return c->dead;
       });
     }
+  }
+
+  void take_pending() {
+    std::lock_guard<std::mutex> lock(pending_mu);
+    options = configured;
+    has_pending.store(false, std::memory_order_relaxed);
   }
 
   void accept_all() {
@@ -417,6 +431,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options,
 Server::Server(std::unique_ptr<Impl> impl, uint16_t port) : impl_(std::move(impl)), port_(port) {}
 
 Server::~Server() { stop(); }
+
+void Server::set_limits(size_t body_bytes_max, int64_t handshake_timeout_ms,
+                        int64_t request_timeout_ms, int64_t idle_timeout_ms) {
+  std::lock_guard<std::mutex> lock(impl_->pending_mu);
+  ServerOptions& next = impl_->configured;  // the server thread only ever reads `options`
+  next.body_bytes_max = body_bytes_max;
+  next.handshake_timeout_ms = handshake_timeout_ms;
+  next.request_timeout_ms = request_timeout_ms;
+  next.idle_timeout_ms = idle_timeout_ms;
+  impl_->has_pending.store(true, std::memory_order_release);
+}
 
 void Server::stop() {
   if (impl_->stopped) return;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "pamproxy/base/check.h"
 #include "pamproxy/config/config.h"
 #include "schema.h"
 
@@ -170,6 +171,19 @@ std::vector<std::string> changed_keys(const Config& a, const Config& b) {
   std::vector<std::string> out;
   for (const Field& f : fields()) {
     if (f.render(a) != f.render(b)) out.push_back(std::string(f.section) + "." + std::string(f.key));
+  }
+  return out;
+}
+
+Config with_live_keys(const Config& running, const Config& next) {
+  Config out = running;
+  for (const Field& f : fields()) {
+    if (f.restart_required) continue;
+    // Through the key's own TOML text: one path for every type, and the parse that checked
+    // `next` when it was loaded cannot refuse its own rendering.
+    toml::table doc = toml::parse("v = " + f.render(next));
+    const toml::node* node = doc.get("v");
+    PAMPROXY_CHECK(node != nullptr && f.parse(*node, out).empty());
   }
   return out;
 }

@@ -458,7 +458,7 @@ std::vector<Field> build() {
   f.push_back(int_field("timeouts", "idle_keepalive_ms",
                         "an idle client tunnel is closed after this long", kLive,
                         REF(int64_t, timeouts.idle_keepalive_ms), 100, 24 * kHour));
-  f.push_back(int_field("timeouts", "dns_ms", "wait for a DNS answer", kLive,
+  f.push_back(int_field("timeouts", "dns_ms", "wait for a DNS answer", kRestart,
                         REF(int64_t, timeouts.dns_ms), 100, 60000));
   f.push_back(int_field("timeouts", "shutdown_drain_ms",
                         "on SIGTERM, how long open tunnels may finish before they are closed",

@@ -11,7 +11,7 @@ void ControlEvents::push(const audit::Event& event, std::string_view what) {
   if (ring_ == nullptr) return;
   std::lock_guard lock(mu_);
   uint64_t ticket = 0;
-  if (ring_->push_wait(event, &ticket, hold_timeout_ms_)) return;
+  if (ring_->push_wait(event, &ticket, hold_timeout_ms_.load(std::memory_order_relaxed))) return;
   ring_->note_refusal();
   lost_.fetch_add(1, std::memory_order_relaxed);
   log::error("audit.control_event_lost")

@@ -29,13 +29,15 @@ class ControlEvents final : public store::ChangeSink {
                        std::string_view restart_required);
 
   uint64_t lost() const { return lost_.load(std::memory_order_relaxed); }
+  // [audit] hold_timeout_ms changed on reload.
+  void set_hold_timeout_ms(int64_t ms) { hold_timeout_ms_.store(ms, std::memory_order_relaxed); }
 
  private:
   void push(const audit::Event& event, std::string_view what);
 
   std::mutex mu_;
   audit::Ring* ring_;
-  int64_t hold_timeout_ms_;
+  std::atomic<int64_t> hold_timeout_ms_;
   std::atomic<uint64_t> lost_{0};
 };
 

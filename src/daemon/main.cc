@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -227,10 +228,9 @@ class Daemon {
     (*shared)->snapshots = &store_->publisher();
     (*shared)->audit_rings = worker_rings_;
     if (!(*shared)->make_stage) {
+      // Clock skew, presigned expiry and the body cap come from the workers' settings
+      // (Stage::follow), so a reload reaches them.
       proxy::ZeroTrustOptions zt;
-      zt.clock_skew_s = config_.proxy.clock_skew_s;
-      zt.presigned_expiry_max_s = config_.proxy.presigned_expiry_max_s;
-      zt.buffered_body_bytes_max = static_cast<uint64_t>(config_.proxy.buffered_body_bytes_max);
       zt.replay_cache_entries = static_cast<size_t>(config_.proxy.replay_cache_entries);
       const policy::SnapshotPublisher* snapshots = &store_->publisher();
       (*shared)->make_stage = [snapshots, zt](int worker) {
@@ -376,33 +376,66 @@ class Daemon {
         log::error("config.reload_refused").kv("file", e.file).kv("line", e.line).kv("key", e.key)
             .kv("error", e.message);
       }
-      log::warn("config.kept").kv("reason", "the new file has errors; the running configuration "
-                                            "stays in force");
-      sd_notify(0, "READY=1");
+      keep_running_config();
       return;
     }
-    std::vector<std::string> changed = config::changed_keys(config_, r.config);
+    // Everything that can still refuse comes before anything changes.
+    config::Config next = config::with_live_keys(config_, r.config);
+    auto settings = proxy::ProxySettings::from_config(next, shared_->settings->generation() + 1);
+    if (!settings.ok()) {
+      log::error("config.reload_refused")
+          .kv("file", *options_.config_file)
+          .kv("error", std::string(settings.status().message()));
+      keep_running_config();
+      return;
+    }
     std::string live;
     std::string need_restart;
-    for (const std::string& key : changed) {
-      bool restart = false;
-      for (const auto& info : config::schema()) {
-        if (std::string(info.section) + "." + std::string(info.key) == key) {
-          restart = info.restart_required;
-        }
-      }
+    for (const std::string& key : config::changed_keys(config_, r.config)) {
+      const bool restart = std::ranges::any_of(config::schema(), [&](const config::KeyInfo& k) {
+        return k.restart_required && std::string(k.section) + "." + std::string(k.key) == key;
+      });
       std::string& list = restart ? need_restart : live;
       if (!list.empty()) list += ",";
       list += key;
     }
-    config_ = std::move(r.config);
-    apply_log_settings(config_);
+    config_ = std::move(next);
+    apply_live_settings(std::move(*settings));
     if (control_events_) control_events_->config_reloaded(*options_.config_file, live, need_restart);
     log::info("config.reloaded")
         .kv("file", *options_.config_file)
         .kv("changed", live)
         .kv("restart_required", need_restart);
     sd_notify(0, "READY=1");
+  }
+
+  // A reload refused: nothing changed.
+  void keep_running_config() {
+    log::warn("config.kept").kv("reason", "the new file has errors; the running configuration "
+                                          "stays in force");
+    sd_notify(0, "READY=1");
+  }
+
+  // A reload: every component that runs takes up the values that are not restart-only.
+  void apply_live_settings(std::shared_ptr<const proxy::ProxySettings> settings) {
+    const config::Config& c = config_;
+    apply_log_settings(c);
+    shared_->settings->publish(std::move(settings));
+    engine_->wake_all();  // idle workers too: the pool's new bounds apply now
+    if (shared_->resolver) shared_->resolver->set_ttl_max_s(c.upstream.dns_ttl_max_s);
+    engine_->limits().set_limits(c.limits.connections_max, c.limits.connections_per_client_max);
+    engine_->set_drain_deadline_ms(static_cast<uint64_t>(c.timeouts.shutdown_drain_ms));
+    audit_->set_live({.commit_interval_ms = c.audit.commit_interval_ms,
+                      .rotate_bytes = c.audit.rotate_bytes,
+                      .rotate_age_s = c.audit.rotate_age_s,
+                      .retention_days = c.audit.retention_days,
+                      .checkpoint_interval_s = c.audit.checkpoint_interval_s});
+    control_events_->set_hold_timeout_ms(c.audit.hold_timeout_ms);
+    sessions_->set_idle_timeout_s(c.session.idle_timeout_s);
+    store_->set_busy_timeout_ms(c.store.busy_timeout_ms);
+    api_->set_body_bytes_max(static_cast<size_t>(c.admin.body_bytes_max));
+    admin_->set_limits(static_cast<size_t>(c.admin.body_bytes_max), c.timeouts.tls_handshake_ms,
+                       c.timeouts.request_head_ms, c.timeouts.idle_keepalive_ms);
   }
 
   Options options_;

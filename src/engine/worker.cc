@@ -32,7 +32,10 @@ constexpr uint64_t kAcceptRetryMs = 100;
 }  // namespace
 
 Worker::Worker(WorkerOptions options, ConnectionLimits* limits, ServiceFactory factory)
-    : options_(std::move(options)), limits_(limits), factory_(std::move(factory)) {
+    : options_(std::move(options)),
+      limits_(limits),
+      factory_(std::move(factory)),
+      drain_deadline_ms_(options_.shutdown_drain_ms) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   PAMPROXY_CHECK(wake_fd_ >= 0);
 }
@@ -50,6 +53,10 @@ void Worker::refresh_now() { now_ms_ = monotonic_ms(); }
 
 void Worker::request_drain() {
   if (drain_requested_.exchange(true, std::memory_order_acq_rel)) return;
+  wake();
+}
+
+void Worker::wake() {
   uint64_t one = 1;
   // The eventfd write is the only cross-thread touch of a worker.
   ssize_t n = ::write(wake_fd_, &one, sizeof(one));
@@ -250,10 +257,11 @@ void Worker::begin_drain() {
     }
   }
   timers_->cancel(accept_retry_timer_);
-  timers_->arm(drain_timer_, now_ms_, options_.shutdown_drain_ms);
+  const uint64_t deadline_ms = drain_deadline_ms_.load(std::memory_order_relaxed);
+  timers_->arm(drain_timer_, now_ms_, deadline_ms);
   log::info("engine.draining").kv("worker", options_.index)
       .kv("live", static_cast<uint64_t>(service_->live()))
-      .kv("deadline_ms", options_.shutdown_drain_ms);
+      .kv("deadline_ms", deadline_ms);
   service_->on_drain();
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <list>
@@ -54,6 +55,7 @@ std::string cache_key(std::string_view host) {
 
 struct Resolver::Impl {
   ResolverOptions options;
+  std::atomic<int64_t> ttl_max_s{300};  // options.ttl_max_s, changed by a reload
   ares_channel channel = nullptr;
   int control_fd = -1;
   std::thread thread;
@@ -122,7 +124,7 @@ struct Resolver::Impl {
     int64_t ttl_s = impl.options.negative_ttl_s;
     if (status == ARES_SUCCESS && result != nullptr) {
       Addresses v4, v6;
-      int64_t min_ttl = impl.options.ttl_max_s;
+      int64_t min_ttl = impl.ttl_max_s.load(std::memory_order_relaxed);
       for (ares_addrinfo_node* n = result->nodes; n != nullptr; n = n->ai_next) {
         if (n->ai_addr == nullptr) continue;
         if (n->ai_family != AF_INET && n->ai_family != AF_INET6) continue;
@@ -231,6 +233,7 @@ absl::StatusOr<std::unique_ptr<Resolver>> Resolver::start(const ResolverOptions&
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->ttl_max_s.store(options.ttl_max_s, std::memory_order_relaxed);
   impl->control_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (impl->control_fd < 0) return absl::InternalError("eventfd failed");
   for (size_t i = 0; i < std::max<size_t>(options.inboxes, 1); ++i) {
@@ -304,6 +307,10 @@ bool Resolver::submit(std::string_view host, size_t inbox, uint64_t cookie) {
   }
   if (wake) signal_fd(impl_->control_fd);
   return true;
+}
+
+void Resolver::set_ttl_max_s(int64_t ttl_max_s) {
+  impl_->ttl_max_s.store(ttl_max_s, std::memory_order_relaxed);
 }
 
 int Resolver::inbox_fd(size_t inbox) const {

@@ -13,55 +13,18 @@ namespace pamproxy::proxy {
 absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const config::Config& c,
                                                                       size_t workers) {
   auto shared = std::make_unique<ProxyShared>();
-  auto policy = DestinationPolicy::from_config(c);
-  if (!policy.ok()) return policy.status();
-  shared->destinations = std::move(*policy);
-  for (const std::string& text : c.proxy.proxy_protocol_trusted) {
-    auto cidr = net::Cidr::parse(text);
-    if (!cidr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("proxy.proxy_protocol_trusted: not a CIDR: \"", text, "\""));
-    }
-    shared->proxy_protocol_trusted.push_back(*cidr);
-  }
-  TunnelLimits& l = shared->limits;
-  l.connect_head_bytes_max = static_cast<size_t>(c.limits.connect_head_bytes_max);
-  l.connect_head_ms = static_cast<uint64_t>(c.timeouts.connect_head_ms);
-  l.tls_handshake_ms = static_cast<uint64_t>(c.timeouts.tls_handshake_ms);
-  l.upstream_connect_ms = static_cast<uint64_t>(c.timeouts.upstream_connect_ms);
-  l.upstream_response_ms = static_cast<uint64_t>(c.timeouts.upstream_response_ms);
-  l.idle_keepalive_ms = static_cast<uint64_t>(c.timeouts.idle_keepalive_ms);
-  l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
-  l.buffered_body_bytes_max = static_cast<uint64_t>(c.proxy.buffered_body_bytes_max);
-  l.http = http::limits_from(c.limits);
+  auto settings = ProxySettings::from_config(c, 1);
+  if (!settings.ok()) return settings.status();
+  shared->settings = std::make_unique<SettingsPublisher>(std::move(*settings));
   if (c.proxy.mode == config::ProxyMode::kPassThrough) {
-    // Unverified relaying is for engine tests and benchmarks: only toward destinations pinned to
-    // loopback addresses, so it can never carry a request to AWS.
-    for (const std::string& allowed : c.proxy.destination_allowlist) {
-      std::string_view host = std::string_view(allowed).substr(0, allowed.rfind(':'));
-      auto pinned = shared->destinations.override_for(host);
-      auto literal = net::IpAddress::parse(host);
-      const bool loopback = (pinned && pinned->ip.is_loopback()) ||
-                            (literal && literal->is_loopback());
-      if (host.starts_with("*.") || !loopback) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "proxy.mode = \"pass-through\" relays requests unverified and is allowed only when "
-            "every destination is pinned to a loopback address by [upstream] resolve; \"",
-            allowed, "\" is not"));
-      }
-    }
     shared->make_stage = [](int) { return std::make_unique<PassThroughStage>(); };
   }
-  shared->audit_before_forward = c.audit.durability == config::Durability::kBeforeForward;
-  shared->audit_refuse_when_full = c.audit.on_full == config::OnFull::kRefuse;
-  shared->audit_hold_timeout_ms = static_cast<uint64_t>(c.audit.hold_timeout_ms);
-  shared->pool.per_host = static_cast<size_t>(c.upstream.pool_idle_per_host);
-  shared->pool.total = static_cast<size_t>(c.upstream.pool_idle_total);
-  shared->pool.idle_ms = static_cast<uint64_t>(c.upstream.pool_idle_timeout_ms);
   ResolverOptions dns;
   dns.servers = c.upstream.dns_servers;
   dns.cache_entries = static_cast<size_t>(c.upstream.dns_cache_entries);
   dns.ttl_max_s = c.upstream.dns_ttl_max_s;
+  // [timeouts] dns_ms bounds a whole lookup: c-ares' per-try timeout times its tries.
+  dns.query_timeout_ms = std::max<int64_t>(100, c.timeouts.dns_ms / dns.tries);
   dns.inboxes = workers;
   auto resolver = Resolver::start(dns);
   if (!resolver.ok()) return resolver.status();
@@ -91,16 +54,18 @@ std::vector<const ProxyMetrics*> ProxyShared::metrics_view() const {
 ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
     : worker_(worker),
       shared_(shared),
+      settings_(shared.settings->current()),
       metrics_(*shared.metrics[static_cast<size_t>(worker.index())]),
       audit_gate_(worker.ring(),
                   shared.audit_rings.empty()
                       ? nullptr
                       : shared.audit_rings[static_cast<size_t>(worker.index())],
-                  shared.audit_before_forward),
-      upstream_pool_(shared.pool, metrics_) {
+                  settings_->audit_before_forward),
+      upstream_pool_(settings_->pool, metrics_) {
   PAMPROXY_CHECK(shared.tls != nullptr && shared.tls->proxy_server && shared.tls->upstream);
   PAMPROXY_CHECK(shared.make_stage != nullptr);
   stage_ = shared.make_stage(worker.index());
+  stage_->follow(*settings_);
   if (shared_.resolver) arm_dns_inbox();
 }
 
@@ -150,7 +115,7 @@ void ProxyService::on_accept(int fd, const net::SocketAddress& peer) {
 void ProxyService::upstream_parked() {
   if (!pool_timer_.armed()) {
     worker_.timers().arm(pool_timer_, worker_.now_ms(),
-                         std::min<uint64_t>(shared_.pool.idle_ms, 1000));
+                         std::min<uint64_t>(settings_->pool.idle_ms, 1000));
   }
 }
 
@@ -189,6 +154,17 @@ void ProxyService::after_dispatch() {
     delete t;
   }
   finished_.clear();
+  if (shared_.settings->generation() != settings_->generation) follow_settings();
+}
+
+void ProxyService::follow_settings() {
+  settings_ = shared_.settings->current();
+  stage_->follow(*settings_);
+  audit_gate_.set_before_forward(settings_->audit_before_forward);
+  upstream_pool_.set_limits(settings_->pool, worker_.now_ms());
+  log::info("proxy.settings_followed")
+      .kv("worker", static_cast<int64_t>(worker_.index()))
+      .kv("generation", static_cast<int64_t>(settings_->generation));
 }
 
 }  // namespace pamproxy::proxy

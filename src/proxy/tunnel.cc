@@ -86,18 +86,19 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
     : service_(service),
       worker_(service.worker()),
       shared_(service.shared()),
+      settings_(service.settings()),
       peer_(peer),
       client_(service.worker(), *this),
       upstream_(service.worker(), *this),
-      req_parser_(service.shared().limits.http),
-      req_body_(service.shared().limits.http),
-      responses_(service.shared().limits.http) {
+      req_parser_(settings_->limits.http),
+      req_body_(settings_->limits.http),
+      responses_(settings_->limits.http) {
   client_.adopt(fd);
   client_closed_ = false;
   started_ms_ = worker_.now_ms();
   tunnel_id_ = service.next_tunnel_id();
   client_address_ = peer;
-  for (const net::Cidr& c : shared_.proxy_protocol_trusted) {
+  for (const net::Cidr& c : settings_->proxy_protocol_trusted) {
     if (c.contains(peer.ip)) proxy_header_pending_ = true;
   }
 }
@@ -111,7 +112,7 @@ void Tunnel::start() {
   service_.metrics().tunnels_opened.add();
   service_.metrics().tunnels_open.add();
   counted_open_ = true;
-  arm(shared_.limits.connect_head_ms);
+  arm(settings_->limits.connect_head_ms);
   client_.start_receiving();
 }
 
@@ -154,7 +155,7 @@ void Tunnel::on_connect_bytes(std::span<const uint8_t> bytes) {
     on_connect_bytes({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()});
     return;
   }
-  const size_t limit = shared_.limits.connect_head_bytes_max;
+  const size_t limit = settings_->limits.connect_head_bytes_max;
   // Never hold more than the limit plus one receive.
   size_t take = std::min(bytes.size(), limit + 1 - std::min(head_.size(), limit + 1));
   head_.append(reinterpret_cast<const char*>(bytes.data()), take);
@@ -191,7 +192,7 @@ void Tunnel::on_connect_bytes(std::span<const uint8_t> bytes) {
 }
 
 void Tunnel::route() {
-  const DestinationPolicy& policy = shared_.destinations;
+  const DestinationPolicy& policy = settings_->destinations;
   if (!policy.allowed(target_)) {
     reply_plain(403, "DestinationNotAllowed",
                 target_.authority() + " is not on the proxy's destination allowlist",
@@ -238,7 +239,7 @@ void Tunnel::resolve() {
     return;
   }
   state_ = State::kResolving;
-  arm(shared_.limits.upstream_connect_ms);
+  arm(settings_->limits.upstream_connect_ms);
 }
 
 void Tunnel::on_resolved(const absl::StatusOr<Addresses>& addresses) {
@@ -251,7 +252,7 @@ void Tunnel::on_resolved(const absl::StatusOr<Addresses>& addresses) {
   }
   // Rule 3 of DestinationPolicy: a public name must not lead to the appliance's neighbourhood.
   for (const net::IpAddress& ip : *addresses) {
-    if (shared_.destinations.address_permitted(ip)) {
+    if (settings_->destinations.address_permitted(ip)) {
       upstream_address_.ip = ip;
       upstream_address_.port = target_.port;
       established();
@@ -291,7 +292,7 @@ void Tunnel::reply_plain(int status, std::string_view code, std::string message,
 
 void Tunnel::start_client_tls() {
   // c2u can hold a whole buffered body (plus what follows it) besides its usual window.
-  c2u_.capacity = std::max<size_t>(Plain::kBytes, shared_.limits.buffered_body_bytes_max +
+  c2u_.capacity = std::max<size_t>(Plain::kBytes, settings_->limits.buffered_body_bytes_max +
                                                       Plain::kBytes);
   if (!relay_memory_.map(4 * Outbox::kBytes + Plain::kBytes + c2u_.capacity)) {
     log::error("tunnel.memory_failed").kv("detail", std::strerror(errno));
@@ -318,7 +319,7 @@ void Tunnel::start_client_tls() {
   state_ = State::kClientHandshake;
   head_.clear();
   head_.shrink_to_fit();
-  arm(shared_.limits.tls_handshake_ms);
+  arm(settings_->limits.tls_handshake_ms);
 }
 
 void Tunnel::connect_upstream() {
@@ -334,7 +335,7 @@ void Tunnel::connect_upstream() {
     return;
   }
   state_ = State::kUpstreamConnect;
-  arm(shared_.limits.upstream_connect_ms);
+  arm(settings_->limits.upstream_connect_ms);
   sockaddr_storage ss{};
   socklen_t len = upstream_address_.to_sockaddr(&ss);
   upstream_closed_ = false;
@@ -427,16 +428,16 @@ bool Tunnel::frame_requests() {
       if (head_out_sent_ < head_out_.size() || body_approved_ > 0 || c2u_.empty()) return true;
       std::string_view fresh(reinterpret_cast<const char*>(c2u_.data().data()), c2u_.used());
       const size_t old = req_head_.size();
-      const size_t room = shared_.limits.http.head_bytes_max + 1 - std::min<size_t>(
-          old, shared_.limits.http.head_bytes_max + 1);
+      const size_t room = settings_->limits.http.head_bytes_max + 1 - std::min<size_t>(
+          old, settings_->limits.http.head_bytes_max + 1);
       req_head_.append(fresh.substr(0, room));
       http::ParseStatus st = req_parser_.parse(req_head_);
       if (st == http::ParseStatus::kIncomplete) {
         c2u_.begin += req_head_.size() - old;
-        if (req_head_.size() > shared_.limits.http.head_bytes_max) {
+        if (req_head_.size() > settings_->limits.http.head_bytes_max) {
           inside_error(431, "RequestHeaderSectionTooLarge",
                        "the request head is larger than " +
-                           std::to_string(shared_.limits.http.head_bytes_max) + " bytes",
+                           std::to_string(settings_->limits.http.head_bytes_max) + " bytes",
                        Cause::kBadRequest);
           return false;
         }
@@ -554,7 +555,7 @@ bool Tunnel::feed_chunks(std::string_view piece) {
                                     "token's secret"
                               : "the aws-chunked body is malformed or a chunk is larger than [proxy] "
                                 "buffered_body_bytes_max (" +
-                                    std::to_string(shared_.limits.buffered_body_bytes_max) +
+                                    std::to_string(settings_->limits.buffered_body_bytes_max) +
                                     " bytes)",
                      Cause::kBadRequest);
         return false;
@@ -655,7 +656,7 @@ Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
           .kv("detail", "the worker's audit ring is full");
       return AuditStep::kGo;
     }
-    if (shared_.audit_refuse_when_full || gate.faulted()) {
+    if (settings_->audit_refuse_when_full || gate.faulted()) {
       gate.note_refusal();
       answer_and_finish(error_response(503, "AuditUnavailable",
                                        "the audit log cannot record this request now ([audit] "
@@ -668,7 +669,7 @@ Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
     gate.note_hold();
     audit_published_ = false;
     audit_wait_id_ = gate.wait_space(this);
-    arm(shared_.audit_hold_timeout_ms);
+    arm(settings_->audit_hold_timeout_ms);
     return AuditStep::kWait;
   }
   *slot = *e;
@@ -676,7 +677,7 @@ Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
   if (!forwarding || !gate.before_forward() || gate.durable(audit_ticket_)) return AuditStep::kGo;
   audit_published_ = true;
   audit_wait_id_ = gate.wait_durable(audit_ticket_, this);
-  arm(shared_.audit_hold_timeout_ms);
+  arm(settings_->audit_hold_timeout_ms);
   return AuditStep::kWait;
 }
 
@@ -732,7 +733,7 @@ void Tunnel::answer_and_finish(std::string_view response, Cause cause) {
   u2c_.end += n;
   upstream_done_ = true;
   state_ = State::kFinishing;
-  arm(shared_.limits.body_stall_ms);
+  arm(settings_->limits.body_stall_ms);
 }
 
 // Sends the approved head, then the approved body bytes, encrypted for the upstream.
@@ -1042,8 +1043,8 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
 
 void Tunnel::relay_activity(bool client_to_upstream) {
   last_c2u_ = client_to_upstream;
-  uint64_t ms = client_to_upstream ? shared_.limits.upstream_response_ms
-                                   : shared_.limits.idle_keepalive_ms;
+  uint64_t ms = client_to_upstream ? settings_->limits.upstream_response_ms
+                                   : settings_->limits.idle_keepalive_ms;
   if (service_.draining()) ms = std::min(ms, kDrainQuietMs);
   arm(ms);
 }
@@ -1111,7 +1112,7 @@ void Tunnel::pump() {
         cause_ = Cause::kUpstreamClosed;
         cause_set_ = true;
         state_ = State::kFinishing;
-        arm(shared_.limits.body_stall_ms);
+        arm(settings_->limits.body_stall_ms);
       }
     }
     // 3. Plaintext across, then out. The relay's timer follows the last direction that moved:
@@ -1233,7 +1234,7 @@ void Tunnel::on_eof(engine::Stream& s) {
     cause_ = Cause::kUpstreamClosed;
     cause_set_ = true;
     state_ = State::kFinishing;
-    arm(shared_.limits.body_stall_ms);
+    arm(settings_->limits.body_stall_ms);
     pump();
   } else if (state_ == State::kUpstreamHandshake) {
     tls_failed(false);
@@ -1357,7 +1358,7 @@ void Tunnel::on_timer(engine::Timer& t) {
       dns_cookie_ = 0;
       reply_plain(504, "ProxyDnsTimeout",
                   "no DNS answer for " + target_.host + " within " +
-                      std::to_string(shared_.limits.upstream_connect_ms) + " ms",
+                      std::to_string(settings_->limits.upstream_connect_ms) + " ms",
                   Cause::kDnsFailed);
       return;
     case State::kClientHandshake:
@@ -1367,7 +1368,7 @@ void Tunnel::on_timer(engine::Timer& t) {
     case State::kUpstreamHandshake:
       inside_error(504, "ProxyUpstreamTimeout",
                    "no TLS connection to " + target_.authority() + " within " +
-                       std::to_string(shared_.limits.upstream_connect_ms) + " ms",
+                       std::to_string(settings_->limits.upstream_connect_ms) + " ms",
                    Cause::kUpstreamTimeout);
       return;
     case State::kRelay:

@@ -174,6 +174,8 @@ class Tunnel final : private engine::Stream::Events,
   ProxyService& service_;
   engine::Worker& worker_;
   const ProxyShared& shared_;
+  // The settings in force when the tunnel was accepted, for its whole life (settings.h).
+  const std::shared_ptr<const ProxySettings> settings_;
   net::SocketAddress peer_;    // the TCP peer (connection limits)
   net::SocketAddress client_address_;  // the peer, or a trusted balancer's PROXY header
   bool proxy_header_pending_ = false;

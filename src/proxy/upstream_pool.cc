@@ -28,6 +28,25 @@ void UpstreamPool::discard(IdleUpstream& c) {
   c.session.reset();
 }
 
+void UpstreamPool::drop_front(std::deque<IdleUpstream>& host) {
+  discard(host.front());
+  host.pop_front();
+  --total_;
+  metrics_.upstream_pool_idle.sub();
+  metrics_.upstream_pool_discarded.add();
+}
+
+void UpstreamPool::drop_oldest() {
+  // The oldest of all: the front of the host whose front is oldest.
+  std::deque<IdleUpstream>* oldest = nullptr;
+  for (auto& [k, q] : by_host_) {
+    if (!q.empty() && (oldest == nullptr || q.front().parked_ms < oldest->front().parked_ms)) {
+      oldest = &q;
+    }
+  }
+  drop_front(*oldest);
+}
+
 void UpstreamPool::park(const std::string& key, IdleUpstream c, uint64_t now_ms) {
   if (limits_.per_host == 0 || limits_.total == 0) {
     discard(c);
@@ -35,32 +54,22 @@ void UpstreamPool::park(const std::string& key, IdleUpstream c, uint64_t now_ms)
     return;
   }
   std::deque<IdleUpstream>& host = by_host_[key];
-  if (host.size() >= limits_.per_host) {
-    discard(host.front());
-    host.pop_front();
-    --total_;
-    metrics_.upstream_pool_idle.sub();
-    metrics_.upstream_pool_discarded.add();
-  }
-  if (total_ >= limits_.total) {
-    // The oldest of all: the front of the host whose front is oldest.
-    std::deque<IdleUpstream>* oldest = nullptr;
-    for (auto& [k, q] : by_host_) {
-      if (!q.empty() && (oldest == nullptr || q.front().parked_ms < oldest->front().parked_ms)) {
-        oldest = &q;
-      }
-    }
-    discard(oldest->front());
-    oldest->pop_front();
-    --total_;
-    metrics_.upstream_pool_idle.sub();
-    metrics_.upstream_pool_discarded.add();
-  }
+  if (host.size() >= limits_.per_host) drop_front(host);
+  if (total_ >= limits_.total) drop_oldest();
   c.parked_ms = now_ms;
   host.push_back(std::move(c));
   ++total_;
   metrics_.upstream_pool_parked.add();
   metrics_.upstream_pool_idle.add();
+}
+
+void UpstreamPool::set_limits(const UpstreamPoolLimits& limits, uint64_t now_ms) {
+  limits_ = limits;
+  for (auto& [key, host] : by_host_) {
+    while (host.size() > limits_.per_host) drop_front(host);
+  }
+  while (total_ > limits_.total) drop_oldest();
+  expire(now_ms);  // also forgets the hosts left empty
 }
 
 std::optional<IdleUpstream> UpstreamPool::take(const std::string& key, uint64_t now_ms) {
@@ -88,13 +97,7 @@ std::optional<IdleUpstream> UpstreamPool::take(const std::string& key, uint64_t 
 void UpstreamPool::expire(uint64_t now_ms) {
   for (auto it = by_host_.begin(); it != by_host_.end();) {
     std::deque<IdleUpstream>& host = it->second;
-    while (!host.empty() && now_ms - host.front().parked_ms > limits_.idle_ms) {
-      discard(host.front());
-      host.pop_front();
-      --total_;
-      metrics_.upstream_pool_idle.sub();
-      metrics_.upstream_pool_discarded.add();
-    }
+    while (!host.empty() && now_ms - host.front().parked_ms > limits_.idle_ms) drop_front(host);
     if (host.empty()) {
       by_host_.erase(it++);
     } else {

@@ -13,6 +13,7 @@
 #include "pamproxy/aws/error_response.h"
 #include "pamproxy/aws/operation.h"
 #include "pamproxy/policy/decision.h"
+#include "pamproxy/proxy/settings.h"
 #include "pamproxy/sigv4/crypto.h"
 #include "pamproxy/sigv4/key_cache.h"
 #include "pamproxy/sigv4/payload.h"
@@ -47,6 +48,13 @@ ZeroTrustStage::ZeroTrustStage(const policy::SnapshotPublisher& snapshots,
   started_s_ = static_cast<uint32_t>(options_.now_unix_ns() / 1000000000);
   headers_.reserve(128);
   head_out_.reserve(4096);
+}
+
+void ZeroTrustStage::follow(const ProxySettings& s) {
+  options_.clock_skew_s = s.clock_skew_s;
+  options_.presigned_expiry_max_s = s.presigned_expiry_max_s;
+  options_.buffered_body_bytes_max = s.limits.buffered_body_bytes_max;
+  replay_.set_window_s(s.clock_skew_s);
 }
 
 // 20 hex digits: start time, worker, counter. Unique per appliance run and across restarts (a

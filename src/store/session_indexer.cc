@@ -47,6 +47,7 @@ SessionRow to_row(const audit::Session& s, bool open) {
 SessionIndexer::SessionIndexer(Store& store, SessionIndexerOptions options)
     : store_(store),
       options_(std::move(options)),
+      idle_timeout_s_(options_.idle_timeout_s),
       reader_(options_.audit_directory),
       aggregator_(options_.idle_timeout_s) {
   if (!options_.now_unix_ns) {
@@ -73,6 +74,7 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
       },
       kLinesPerPass);
   if (!n.ok()) return n.status();
+  aggregator_.set_idle_timeout_s(idle_timeout_s_.load(std::memory_order_relaxed));
   std::vector<audit::Session> expired = aggregator_.expire(options_.now_unix_ns());
   closed.insert(closed.end(), std::make_move_iterator(expired.begin()),
                 std::make_move_iterator(expired.end()));

@@ -179,6 +179,11 @@ std::shared_ptr<const policy::Snapshot> Store::snapshot() const {
   return impl_->publisher->current();
 }
 
+void Store::set_busy_timeout_ms(int64_t ms) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3_busy_timeout(impl_->db.raw(), static_cast<int>(ms));
+}
+
 void Store::set_change_sink(ChangeSink* sink) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->sink = sink;

@@ -115,6 +115,15 @@ class Daemon:
             if kv.get("event") == event and all(kv.get(k) == v for k, v in fields.items()):
                 return kv
 
+    def wait_event_or_seen(self, event, timeout=20.0, **fields):
+        """Like wait_event, but a matching line already read past (while waiting for another
+        event) counts: for events logged by several threads in no fixed order."""
+        for line in self.seen:
+            kv = parse_kv(line)
+            if kv.get("event") == event and all(kv.get(k) == v for k, v in fields.items()):
+                return kv
+        return self.wait_event(event, timeout, **fields)
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 

@@ -5,6 +5,7 @@ ours (its own test CA, given to pamproxyd as [tls] upstream_ca_file)."""
 import hashlib
 import http.client
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -213,6 +214,99 @@ class UpstreamPool(unittest.TestCase):
         self.assertEqual(self.get("/bytes/10"), "200 10")
         est = self.f.daemon.wait_event("tunnel.established")
         self.assertEqual(est["upstream_reused"], "false")
+
+
+class Reload(unittest.TestCase):
+    """SIGHUP puts the file's reloadable keys in force on every worker: new tunnels follow the
+    new allowlist at once, a tunnel already open keeps the values it started with, the upstream
+    pool's new bound closes what it no longer keeps, and restart-only keys are named, not
+    applied."""
+
+    def tearDown(self):
+        self.f.stop()
+
+    def rewrite(self, old, new):
+        with open(self.f.config) as fh:
+            text = fh.read()
+        self.assertIn(old, text)
+        with open(self.f.config, "w") as fh:
+            fh.write(text.replace(old, new))
+
+    def open_tunnel(self):
+        ctx = ssl.create_default_context(cafile=self.f.ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.f.port, context=ctx, timeout=20)
+        conn.set_tunnel("localhost", self.f.upstream.port)
+        return conn
+
+    def get(self, conn, path):
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, len(r.read())
+
+    def connect_code(self):
+        out = self.f.curl("-o", "/dev/null", "-w", "%{http_connect}", self.f.origin + "/bytes/5")
+        return out.stdout.decode()
+
+    def test_reload_applies_to_new_tunnels_pool_at_once_restart_keys_named(self):
+        self.f = EngineFixture(threads=2)
+        d = self.f.daemon
+        # A tunnel that stays open across the reload, and one whose upstream connection is kept
+        # in the pool after it closes.
+        held = self.open_tunnel()
+        self.assertEqual(self.get(held, "/bytes/10"), (200, 10))
+        self.assertEqual(self.connect_code(), "200")
+        d.wait_event("tunnel.closed", cause="client_closed", upstream_kept="true")
+        self.assertTrue(self.f.upstream.wait_open(2))
+
+        self.rewrite('destination_allowlist = ["localhost:%d", ' % self.f.upstream.port,
+                     'destination_allowlist = [')
+        self.rewrite("buffer_count = 256\n", "buffer_count = 512\n")
+        self.rewrite("[upstream]\n", "[upstream]\npool_idle_per_host = 0\n")
+        d.signal(signal.SIGHUP)
+        reloaded = d.wait_event("config.reloaded")
+        self.assertEqual(reloaded["changed"],
+                         "proxy.destination_allowlist,upstream.pool_idle_per_host")
+        self.assertEqual(reloaded["restart_required"], "engine.buffer_count")
+        # Both workers take the new settings up at once, busy or not.
+        for worker in ("0", "1"):
+            d.wait_event_or_seen("proxy.settings_followed", worker=worker, generation="2")
+
+        # The kept connection is closed by the new bound without any traffic; only the held
+        # tunnel's stays.
+        self.assertTrue(self.f.upstream.wait_open(1))
+        # New tunnels: localhost is no longer allowed.
+        for _ in range(4):
+            self.assertEqual(self.connect_code(), "403")
+            refused = d.wait_event("tunnel.refused")
+            self.assertEqual(refused["cause"], "forbidden")
+            self.assertIn("is not on the proxy's destination allowlist", refused["detail"])
+        # A tunnel opened before the reload is not cut by it.
+        self.assertEqual(self.get(held, "/bytes/20"), (200, 20))
+        held.close()
+
+        # The restart-only key keeps its running value, so the next reload names it again.
+        d.signal(signal.SIGHUP)
+        again = d.wait_event("config.reloaded")
+        self.assertEqual((again["changed"], again["restart_required"]), ("", "engine.buffer_count"))
+
+    def test_reload_that_would_widen_pass_through_is_refused_whole(self):
+        self.f = EngineFixture(threads=1)  # one worker, one pool
+        d = self.f.daemon
+        # pass-through only toward destinations pinned to loopback: a wildcard is refused, and
+        # the other change in the same file (the pool bound) is not applied either.
+        self.rewrite('destination_allowlist = [', 'destination_allowlist = ["*.amazonaws.com:443", ')
+        self.rewrite('[upstream]\n', '[upstream]\npool_idle_per_host = 0\n')
+        d.signal(signal.SIGHUP)
+        refused = d.wait_event("config.reload_refused")
+        self.assertIn("pass-through", refused["error"])
+        d.wait_event("config.kept")
+        self.assertEqual(self.connect_code(), "200")
+        self.assertEqual(d.wait_event("tunnel.established")["upstream_reused"], "false")
+        d.wait_event("tunnel.closed", cause="client_closed", upstream_kept="true")
+        self.assertEqual(self.connect_code(), "200")
+        # The pool still keeps connections: its bound stayed at the running value.
+        self.assertEqual(d.wait_event("tunnel.established")["upstream_reused"], "true")
+        self.assertEqual(self.f.upstream.accepted, 1)
 
 
 class AwsCliThroughProxy(unittest.TestCase):

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import socket
+import signal
 import ssl
 import struct
 import types
@@ -464,6 +465,50 @@ class RawRequests(unittest.TestCase):
         self.assertEqual(status, 200, text)
         # ...the same bytes from another address are a replay.
         self.refused(403, "AccessDenied", "replay", self.STS, m, t, h, b, source="127.0.0.2")
+
+
+class ReloadedSkewWindow(unittest.TestCase):
+    """[proxy] clock_skew_s is reloadable and applies from the next request, on a tunnel that was
+    already open: a request signed 5 minutes ago passes under 900 s and is refused under 120 s."""
+
+    sign = RawRequests.sign
+    STS, FORM, CALLER = RawRequests.STS, RawRequests.FORM, RawRequests.CALLER
+
+    def setUp(self):
+        self.f = ZeroTrustFixture(proxy_toml="clock_skew_s = 900\n")
+
+    def tearDown(self):
+        self.f.stop()
+
+    def post(self, conn, minutes_ago):
+        when = datetime.datetime.utcnow() - datetime.timedelta(minutes=minutes_ago)
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, headers=self.FORM,
+                               when=when)
+        conn.request(m, t, body=b, headers=h)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+
+    def test_a_narrower_window_applies_to_the_next_request_on_an_open_tunnel(self):
+        ctx = ssl.create_default_context(cafile=self.f.appliance_ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.f.port, context=ctx, timeout=30)
+        conn.set_tunnel(self.STS, 443)
+        try:
+            status, text = self.post(conn, 5)
+            self.assertEqual(status, 200, text)
+            with open(self.f.config) as fh:
+                text = fh.read()
+            with open(self.f.config, "w") as fh:
+                fh.write(text.replace("clock_skew_s = 900\n", "clock_skew_s = 120\n"))
+            self.f.daemon.signal(signal.SIGHUP)
+            self.assertEqual(self.f.daemon.wait_event("config.reloaded")["changed"],
+                             "proxy.clock_skew_s")
+            self.f.daemon.wait_event_or_seen("proxy.settings_followed", worker="0",
+                                             generation="2")
+            status, text = self.post(conn, 5.1)  # another second: not an exact replay
+            self.assertEqual(status, 403, text)
+            self.assertIn("RequestTimeTooSkewed", text)
+        finally:
+            conn.close()
 
 
 class SignedChunks(unittest.TestCase):

@@ -60,6 +60,7 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.connections.append(self.connection)
             self.server.accepted += 1
+            self.server.changed.notify_all()
 
     def finish(self):
         try:
@@ -68,6 +69,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 if self.connection in self.server.connections:
                     self.server.connections.remove(self.connection)
+                self.server.changed.notify_all()
 
     def _record(self):
         self.server.seen.append((self.command, self.path, self.headers.get("Host")))
@@ -166,6 +168,7 @@ class TlsUpstream:
         self.server.handle_error = lambda request, address: None  # resets are deliberate
         self.server.seen = []
         self.server.lock = threading.Lock()
+        self.server.changed = threading.Condition(self.server.lock)  # connections came or went
         self.server.connections = []  # open now
         self.server.accepted = 0
         self.server.objects = {}
@@ -188,6 +191,12 @@ class TlsUpstream:
         """TLS connections accepted so far."""
         with self.server.lock:
             return self.server.accepted
+
+    def wait_open(self, n, timeout=10):
+        """Waits until exactly n connections are open; False when the timeout came first."""
+        with self.server.lock:
+            return self.server.changed.wait_for(lambda: len(self.server.connections) == n,
+                                                timeout)
 
     def close_connections(self):
         """Ends every open connection from this side (FIN), as an upstream does to idle ones."""

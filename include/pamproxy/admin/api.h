@@ -12,6 +12,7 @@
 //
 // Thread safety: handle() may be called from one thread at a time (the admin thread).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -52,11 +53,16 @@ class Api {
  public:
   explicit Api(ApiOptions options);
   ApiResponse handle(const ApiRequest& request);
+  // Any thread: [admin] body_bytes_max changed on reload.
+  void set_body_bytes_max(size_t bytes) {
+    body_bytes_max_.store(bytes, std::memory_order_relaxed);
+  }
 
   struct Call;  // one request being answered (api_internal.h)
 
  private:
   ApiOptions options_;
+  std::atomic<size_t> body_bytes_max_{options_.body_bytes_max};
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

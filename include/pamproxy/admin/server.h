@@ -48,6 +48,10 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   uint16_t port() const { return port_; }
+  // Any thread: new body cap and timeouts (a reload). The server thread takes them up before
+  // its next event; connections_max, head_bytes_max and listen stay as started.
+  void set_limits(size_t body_bytes_max, int64_t handshake_timeout_ms, int64_t request_timeout_ms,
+                  int64_t idle_timeout_ms);
   // Stops accepting and closes every connection. Idempotent.
   void stop();
 

@@ -68,6 +68,8 @@ class SessionAggregator {
   // Closes and returns every open session (shutdown).
   std::vector<Session> close_all();
   size_t open_count() const { return open_.size(); }
+  // [session] idle_timeout_s changed (a reload): applies to the next expire().
+  void set_idle_timeout_s(int64_t s) { idle_timeout_ns_ = s * 1000000000; }
   const Session* find_open(std::string_view id) const;
 
  private:

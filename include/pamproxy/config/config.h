@@ -187,6 +187,11 @@ const std::vector<KeyInfo>& schema();
 // Keys whose values differ between two configurations (dotted names, schema order).
 std::vector<std::string> changed_keys(const Config& a, const Config& b);
 
+// What a reload puts in force: `running` with every key that is not restart_required taken
+// from `next`. Restart-only keys keep their running values, so the next reload reports them
+// again until the daemon is restarted.
+Config with_live_keys(const Config& running, const Config& next);
+
 // Resolved paths: the defaults that depend on the environment ($STATE_DIRECTORY,
 // $CREDENTIALS_DIRECTORY) or on other keys, filled in. Pure given the environment values.
 struct Paths {

@@ -50,6 +50,14 @@ class Engine {
   // The addresses actually bound (the same port on every worker).
   const std::vector<net::SocketAddress>& bound() const { return bound_; }
   ConnectionLimits& limits() { return *limits_; }
+  // Any thread: every worker takes one turn of its loop (see Worker::wake).
+  void wake_all() {
+    for (auto& w : workers_) w->wake();
+  }
+  // Any thread: [timeouts] shutdown_drain_ms for drains that begin after this call.
+  void set_drain_deadline_ms(uint64_t ms) {
+    for (auto& w : workers_) w->set_drain_deadline_ms(ms);
+  }
 
  private:
   Engine() = default;

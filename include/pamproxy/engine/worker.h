@@ -68,6 +68,13 @@ class Worker final : private IoHandler, private Timer::Handler {
   void run();
   // Any thread: begin the drain. Idempotent.
   void request_drain();
+  // Any thread: one turn of the loop (the service's after_dispatch runs), e.g. so that an idle
+  // worker takes up newly published settings now rather than at its next event.
+  void wake();
+  // Any thread: [timeouts] shutdown_drain_ms changed on reload (read when the drain begins).
+  void set_drain_deadline_ms(uint64_t ms) {
+    drain_deadline_ms_.store(ms, std::memory_order_relaxed);
+  }
   // Any thread, after construction: true once the ring is up and accepting.
   bool started() const { return started_.load(std::memory_order_acquire); }
   const std::string& start_error() const { return start_error_; }
@@ -123,6 +130,7 @@ class Worker final : private IoHandler, private Timer::Handler {
   size_t accepts_armed_ = 0;
   std::atomic<bool> started_{false};
   std::atomic<bool> drain_requested_{false};
+  std::atomic<uint64_t> drain_deadline_ms_;  // options_.shutdown_drain_ms, then reloads
   std::string start_error_;
   Timer drain_timer_{this};
   Timer accept_retry_timer_{this};

@@ -39,6 +39,8 @@ class AuditGate final : private engine::IoHandler {
 
   bool enabled() const { return audit_ != nullptr; }
   bool before_forward() const { return before_forward_; }
+  // [audit] durability changed on reload; applies from the next request.
+  void set_before_forward(bool on) { before_forward_ = on && audit_ != nullptr; }
 
   // The next free slot (holding an old event: clear() it or set every field), or null when the
   // ring is full. Then publish() it.

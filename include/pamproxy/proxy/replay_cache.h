@@ -28,6 +28,8 @@ class ReplayCache {
   // true when it was already seen, within the window, from a different client.
   bool seen_elsewhere(std::string_view signature_hex, uint64_t client_key, int64_t now_s);
   size_t size() const { return map_.size(); }
+  // The clock-skew window changed (a reload); entries are judged by the new one from now on.
+  void set_window_s(int64_t window_s) { window_s_ = window_s; }
 
  private:
   using Key = std::array<uint8_t, 32>;

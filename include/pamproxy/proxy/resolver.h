@@ -57,6 +57,8 @@ class Resolver {
   // Any thread. Queues a lookup whose answer goes to `inbox` with `cookie`. False when
   // pending_max lookups are already waiting (the caller answers "DNS busy").
   bool submit(std::string_view host, size_t inbox, uint64_t cookie);
+  // Any thread. [upstream] dns_ttl_max_s changed on reload: caps the answers cached from now on.
+  void set_ttl_max_s(int64_t ttl_max_s);
   // The eventfd that becomes readable when `inbox` has answers (owned by the resolver).
   int inbox_fd(size_t inbox) const;
   // Moves every answer of `inbox` into `out` (appending) and resets its eventfd.

@@ -1,7 +1,8 @@
 #pragma once
 // The proxy as the engine runs it: one ProxyService per worker (engine::Service), sharing one
-// read-only ProxyShared built at start (configuration values, destination policy, the TLS
-// contexts, the stage, every worker's metrics). The service owns its worker's tunnels.
+// ProxyShared built at start (the reloadable settings' publisher, the TLS contexts, the stage,
+// every worker's metrics). The service owns its worker's tunnels and follows the published
+// settings (see settings.h for what applies when).
 
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/resolver.h"
+#include "pamproxy/proxy/settings.h"
 #include "pamproxy/proxy/stage.h"
 #include "pamproxy/proxy/upstream_pool.h"
 #include "pamproxy/tls/runtime.h"
@@ -27,24 +29,10 @@ namespace pamproxy::proxy {
 
 class Tunnel;
 
-// The [limits] and [timeouts] a tunnel applies, copied from the configuration at start.
-struct TunnelLimits {
-  size_t connect_head_bytes_max = 4096;
-  uint64_t connect_head_ms = 10000;
-  uint64_t tls_handshake_ms = 10000;
-  uint64_t upstream_connect_ms = 10000;
-  uint64_t upstream_response_ms = 120000;
-  uint64_t idle_keepalive_ms = 60000;
-  uint64_t body_stall_ms = 60000;
-  uint64_t buffered_body_bytes_max = 8 << 20;  // [proxy]: the most a request body is buffered
-  http::Limits http;  // head sizes and counts for the requests inside the tunnel
-};
-
 struct ProxyShared {
-  TunnelLimits limits;
-  DestinationPolicy destinations;
-  // Peers that must start with a PROXY protocol v2 header naming the real client.
-  std::vector<net::Cidr> proxy_protocol_trusted;
+  // The reloadable values (limits, timeouts, destinations, audit durability, pool bounds); the
+  // daemon publishes new ones on reload.
+  std::unique_ptr<SettingsPublisher> settings;
   // The CA, leaf cache, the client-facing and upstream contexts, and the kTLS decision.
   std::unique_ptr<tls::Runtime> tls;
   // Makes each worker's stage (called on the worker's thread). Set by from_config() to the
@@ -59,14 +47,9 @@ struct ProxyShared {
   const policy::SnapshotPublisher* snapshots = nullptr;
   // One audit ring per worker, by index (owned by the audit writer); empty when audit is off.
   std::vector<audit::Ring*> audit_rings;
-  // [audit] durability = "before-forward", on_full, hold_timeout_ms.
-  bool audit_before_forward = true;
-  bool audit_refuse_when_full = false;
-  uint64_t audit_hold_timeout_ms = 5000;
-  // [upstream] pool_idle_per_host, pool_idle_total, pool_idle_timeout_ms.
-  UpstreamPoolLimits pool;
 
-  // Everything but the TLS contexts from the configuration; `workers` sizes the metrics.
+  // Everything but the TLS contexts from the configuration (settings generation 1); `workers`
+  // sizes the metrics.
   static absl::StatusOr<std::unique_ptr<ProxyShared>> from_config(const config::Config& config,
                                                                   size_t workers);
   // The TLS side (tls::Runtime: the appliance CA loaded or created, the leaf cache, the
@@ -91,6 +74,8 @@ class ProxyService final : public engine::Service,
 
   engine::Worker& worker() { return worker_; }
   const ProxyShared& shared() const { return shared_; }
+  // The settings this worker is on; a new tunnel keeps a reference to them for its life.
+  const std::shared_ptr<const ProxySettings>& settings() const { return settings_; }
   ProxyMetrics& metrics() { return metrics_; }
   AuditGate& audit() { return audit_gate_; }
   Stage& stage() { return *stage_; }
@@ -110,6 +95,7 @@ class ProxyService final : public engine::Service,
  private:
   engine::Worker& worker_;
   const ProxyShared& shared_;
+  std::shared_ptr<const ProxySettings> settings_;
   ProxyMetrics& metrics_;
   std::vector<Tunnel*> tunnels_;  // index kept in each tunnel: O(1) removal
   std::vector<Tunnel*> finished_;  // closed, freed in after_dispatch()
@@ -120,6 +106,8 @@ class ProxyService final : public engine::Service,
   UpstreamPool upstream_pool_;
   engine::Timer pool_timer_{this};  // closes expired idle connections while any are kept
   void on_timer(engine::Timer& t) override;
+  // Takes up newly published settings: the stage, the audit gate and the pool follow them.
+  void follow_settings();
 
   // The resolver's answers for this worker: its inbox eventfd, read through the ring.
   void on_cqe(uint8_t tag, int32_t res, uint32_t flags) override;

@@ -22,6 +22,8 @@
 
 namespace pamproxy::proxy {
 
+struct ProxySettings;
+
 struct StageRequest {
   std::string_view connect_host;  // the tunnel's CONNECT host (Host was checked against it)
   uint16_t connect_port = 0;
@@ -56,6 +58,8 @@ class Stage {
   // The audit event describing the last decision (request.forwarded or request.denied), filled
   // by on_request() for kForward and kDeny; null when the stage does not audit.
   virtual const audit::Event* last_event() const { return nullptr; }
+  // The worker's settings changed (and once at start); applies from the next request.
+  virtual void follow(const ProxySettings&) {}
 };
 
 class PassThroughStage final : public Stage {

@@ -54,10 +54,15 @@ class UpstreamPool {
   // Closes every connection idle for longer than the timeout.
   void expire(uint64_t now_ms);
   void clear();
+  // New bounds (a reload): connections beyond them, oldest first, and expired ones are closed.
+  void set_limits(const UpstreamPoolLimits& limits, uint64_t now_ms);
   size_t size() const { return total_; }
 
  private:
   void discard(IdleUpstream& c);
+  // Closes the oldest connection of `host` / of the whole pool, counting it discarded.
+  void drop_front(std::deque<IdleUpstream>& host);
+  void drop_oldest();
 
   UpstreamPoolLimits limits_;
   ProxyMetrics& metrics_;

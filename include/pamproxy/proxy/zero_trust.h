@@ -42,6 +42,8 @@ class ZeroTrustStage final : public Stage {
 
   StageDecision on_request(const StageRequest& request) override;
   const audit::Event* last_event() const override { return &event_; }
+  // Clock skew, presigned expiry and the buffered body cap from the worker's settings.
+  void follow(const ProxySettings& settings) override;
 
  private:
   StageDecision deny(int status, std::string_view code, std::string_view message);

@@ -9,6 +9,7 @@
 // backlog is caught up over several passes. A log it cannot read is logged once per distinct
 // error and retried on the next pass.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -45,12 +46,15 @@ class SessionIndexer {
 
   void start();
   void stop();
+  // Any thread: [session] idle_timeout_s changed on reload; applies from the next pass.
+  void set_idle_timeout_s(int64_t s) { idle_timeout_s_.store(s, std::memory_order_relaxed); }
 
  private:
   void loop();
 
   Store& store_;
   SessionIndexerOptions options_;
+  std::atomic<int64_t> idle_timeout_s_;
   audit::LogReader reader_;
   audit::SessionAggregator aggregator_;
   std::set<uint64_t> open_first_seqs_;  // the open sessions, by their first event

@@ -178,6 +178,8 @@ class Store {
   std::shared_ptr<const policy::Snapshot> snapshot() const;
   // Not owned; set before serving. nullptr: nobody listens.
   void set_change_sink(ChangeSink* sink);
+  // [store] busy_timeout_ms changed on reload.
+  void set_busy_timeout_ms(int64_t ms);
 
   // First start: when there are no users yet, creates the admin user `name` and a token for it.
   // nullopt when users exist already.

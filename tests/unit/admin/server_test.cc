@@ -203,6 +203,25 @@ TEST_F(Fixture, ConnectionsBeyondTheLimitWaitTheirTurn) {
   ::close(b);
 }
 
+TEST_F(Fixture, NewLimitsFromAnotherThreadApplyToTheNextRequest) {
+  ServerOptions o;
+  o.body_bytes_max = 64;
+  start(o);
+  api_->set_body_bytes_max(64);
+  const std::string body =
+      "{\"name\": \"reload-" + std::string(80, 'x') + "\"}";  // over 64 bytes, under 4096
+  Reply before = call("POST", "/api/v1/users", body);
+  EXPECT_EQ(before.status, 413);
+  EXPECT_NE(before.body.find("body_bytes_max"), std::string::npos) << before.body;
+  // As a reload does: from the daemon's thread while the server thread runs.
+  std::thread([this] {
+    server_->set_limits(4096, 10000, 30000, 60000);
+    api_->set_body_bytes_max(4096);
+  }).join();
+  Reply after = call("POST", "/api/v1/users", body);
+  EXPECT_EQ(after.status, 201) << after.body;
+}
+
 TEST_F(Fixture, StopsPromptlyWithConnectionsOpen) {
   start();
   std::vector<int> open;

@@ -151,6 +151,24 @@ TEST(ConfigLoad, ChangedKeysNamesWhatDiffers) {
             (std::vector<std::string>{"engine.threads", "log.level"}));
 }
 
+TEST(ConfigLoad, ReloadTakesLiveKeysAndKeepsRestartOnes) {
+  LoadResult running = load("[engine]\nthreads = 2\n[proxy]\nclock_skew_s = 300\n");
+  LoadResult next = load(
+      "[engine]\nthreads = 4\n[proxy]\nclock_skew_s = 60\n"
+      "destination_allowlist = [\"a.example:443\"]\n[audit]\non_full = \"refuse\"\n"
+      "[[upstream.resolve]]\nhost = \"a.example\"\naddress = \"127.0.0.1:9\"\n");
+  ASSERT_TRUE(running.ok() && next.ok());
+  Config merged = with_live_keys(running.config, next.config);
+  EXPECT_EQ(merged.engine.threads, 2);  // restart only
+  EXPECT_EQ(merged.proxy.clock_skew_s, 60);
+  EXPECT_EQ(merged.proxy.destination_allowlist, std::vector<std::string>{"a.example:443"});
+  EXPECT_EQ(merged.audit.on_full, OnFull::kRefuse);
+  ASSERT_EQ(merged.upstream.resolve.size(), 1u);
+  EXPECT_EQ(merged.upstream.resolve[0].address, "127.0.0.1:9");
+  // Only the restart-only key still differs from the file, so a second reload names it again.
+  EXPECT_EQ(changed_keys(merged, next.config), std::vector<std::string>{"engine.threads"});
+}
+
 TEST(ConfigSchema, EveryKeyIsDocumentedOnceAndHasAUnitWhereItHasOne) {
   std::set<std::string> seen;
   for (const KeyInfo& k : schema()) {

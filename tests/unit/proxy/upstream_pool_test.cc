@@ -128,6 +128,30 @@ TEST(UpstreamPool, BoundsCloseTheOldestOfTheHostThenOfAll) {
   EXPECT_EQ(m.upstream_pool_idle.get(), 0u);
 }
 
+TEST(UpstreamPool, SmallerBoundsOnReloadCloseTheOldestAtOnce) {
+  ProxyMetrics m;
+  UpstreamPool pool(limits(4, 8, 1000), m);
+  Conn h1, h2, h3, k1, k2;
+  pool.park("h:443", h1.idle(), 1);
+  pool.park("h:443", h2.idle(), 2);
+  pool.park("h:443", h3.idle(), 3);
+  pool.park("k:443", k1.idle(), 4);
+  pool.park("k:443", k2.idle(), 5);
+  pool.set_limits(limits(2, 3, 1000), 6);  // h1 over per_host, then h2 over total
+  EXPECT_TRUE(h1.closed_by_pool());
+  EXPECT_TRUE(h2.closed_by_pool());
+  EXPECT_EQ(pool.size(), 3u);
+  pool.set_limits(limits(2, 3, 2), 7);  // a shorter idle timeout: k2 (parked at 5) stays
+  for (Conn* c : {&h3, &k1}) EXPECT_TRUE(c->closed_by_pool());
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(m.upstream_pool_idle.get(), 1u);
+  EXPECT_EQ(m.upstream_pool_discarded.get(), 4u);
+  auto c = pool.take("k:443", 7);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->fd, k2.ours);
+  ::close(c->fd);
+}
+
 TEST(UpstreamPool, ZeroBoundsKeepNothing) {
   ProxyMetrics m;
   UpstreamPool pool(limits(0, 1024, 1000), m);
