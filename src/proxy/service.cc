@@ -10,6 +10,10 @@
 
 namespace pamproxy::proxy {
 
+// Closed tunnels' relay mappings kept per worker for the next tunnels: at most this many times
+// Tunnel::kRelayUsualBytes (400 KiB) stay resident, about 13 MiB per worker.
+constexpr size_t kRelayMappingsKept = 32;
+
 absl::StatusOr<std::unique_ptr<ProxyShared>> ProxyShared::from_config(const config::Config& c,
                                                                       size_t workers) {
   auto shared = std::make_unique<ProxyShared>();
@@ -56,6 +60,7 @@ ProxyService::ProxyService(engine::Worker& worker, const ProxyShared& shared)
       shared_(shared),
       settings_(shared.settings->current()),
       metrics_(*shared.metrics[static_cast<size_t>(worker.index())]),
+      relay_memory_(kRelayMappingsKept, Tunnel::kRelayUsualBytes),
       audit_gate_(worker.ring(),
                   shared.audit_rings.empty()
                       ? nullptr

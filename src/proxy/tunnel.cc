@@ -47,25 +47,6 @@ Cause cause_for_tls(tls::Failure f, bool client_side) {
 
 }  // namespace
 
-Tunnel::RelayMemory::~RelayMemory() {
-  if (base != nullptr) ::munmap(base, bytes);
-}
-
-// Reserved address space, not memory: pages exist once written (MAP_NORESERVE: the body-sized
-// part of c2u is touched only by a request that buffers its body).
-bool Tunnel::RelayMemory::map(size_t size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return false;
-  base = static_cast<uint8_t*>(p);
-  bytes = size;
-  return true;
-}
-
-void Tunnel::RelayMemory::release() {
-  if (base != nullptr) ::madvise(base, bytes, MADV_DONTNEED);
-}
-
 std::span<uint8_t> Tunnel::Plain::free_space() {
   // A grown window (a signed chunk being held) compacts only when that moves no more bytes than
   // have left since (amortized: a byte is moved at most once on average), or when it cannot grow
@@ -90,6 +71,7 @@ Tunnel::Tunnel(ProxyService& service, int fd, const net::SocketAddress& peer)
       peer_(peer),
       client_(service.worker(), *this),
       upstream_(service.worker(), *this),
+      relay_memory_(service.relay_memory()),
       req_parser_(settings_->limits.http),
       req_body_(settings_->limits.http),
       responses_(settings_->limits.http) {
@@ -299,6 +281,7 @@ void Tunnel::start_client_tls() {
     close_now(Cause::kInternal);
     return;
   }
+  static_assert(kRelayUsualBytes == 4 * Outbox::kBytes + 2 * Plain::kBytes);
   uint8_t* p = relay_memory_.base;
   for (Outbox* box : {&client_out_, &upstream_out_}) {
     for (uint8_t*& b : box->buf) {
@@ -509,6 +492,7 @@ void Tunnel::fit_held_chunk() {
     // Twice the held chunk: room for it while the bytes cleared before it drain.
     while (c2u_.limit < c2u_.capacity && 2 * (chunk_held_ + Plain::kBytes / 4) > c2u_.limit) {
       c2u_.limit = std::min(c2u_.capacity, c2u_.limit * 2);
+      relay_memory_.tail_touched = true;
     }
   } else if (c2u_.used() <= Plain::kBytes) {
     c2u_.limit = Plain::kBytes;
@@ -604,6 +588,7 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
       body_needed_ = h.content_length();
       req_phase_ = RequestPhase::kAwaitBody;
       c2u_.limit = c2u_.capacity;
+      relay_memory_.tail_touched = true;
       if (h.expect_continue()) {
         // The client waits for a 100 before the body the decision needs: give it ours.
         constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -26,6 +26,7 @@
 #include "pamproxy/http/head.h"
 #include "pamproxy/proxy/connect_request.h"
 #include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/relay_memory.h"
 #include "pamproxy/proxy/response_observer.h"
 #include "pamproxy/proxy/service.h"
 #include "pamproxy/tls/session.h"
@@ -46,6 +47,13 @@ class Tunnel final : private engine::Stream::Events,
   void on_resolved(const absl::StatusOr<Addresses>& addresses);
   size_t index = 0;               // position in the service's list
   const net::SocketAddress& peer() const { return peer_; }
+
+  // The relay buffers live in one private anonymous mapping (RelayMemory): four outbox halves,
+  // u2c, and c2u, which can grow to hold a whole buffered body. Pages become resident only when
+  // written, a quiet tunnel gives them all back at once (MADV_DONTNEED) with no malloc
+  // fragmentation left behind, and a closed tunnel's mapping goes to the worker's cache. Mapped
+  // on first use (a tunnel refused at CONNECT never maps it). The bytes a usual tunnel touches:
+  static constexpr size_t kRelayUsualBytes = 4 * (68 * 1024) + 2 * (64 * 1024);
 
  private:
   enum class State {
@@ -85,18 +93,6 @@ class Tunnel final : private engine::Stream::Events,
     bool has_room() const { return begin > 0 || end < limit; }
     std::span<const uint8_t> data() const { return {buf + begin, end - begin}; }
   };
-  // The four relay buffers in one private anonymous mapping: pages become resident only when
-  // bytes are written to them, and a quiet tunnel gives them all back at once (MADV_DONTNEED),
-  // with no malloc fragmentation left behind. Mapped on first use (a tunnel refused at CONNECT
-  // never maps it).
-  struct RelayMemory {
-    uint8_t* base = nullptr;
-    size_t bytes = 0;  // 4 outbox halves, u2c, and c2u (which can hold a whole buffered body)
-    ~RelayMemory();
-    bool map(size_t size);
-    void release();
-  };
-
   // Stream::Events
   void on_data(engine::Stream& s, std::span<const uint8_t> bytes) override;
   void on_eof(engine::Stream& s) override;
@@ -191,7 +187,7 @@ class Tunnel final : private engine::Stream::Events,
   uint64_t dns_cookie_ = 0;  // while kResolving
   std::unique_ptr<tls::Session> client_tls_;
   std::unique_ptr<tls::Session> upstream_tls_;
-  RelayMemory relay_memory_;
+  RelayMemory relay_memory_;  // 4 outbox halves, u2c, c2u
   Outbox client_out_;
   Outbox upstream_out_;
   Plain c2u_;

@@ -19,6 +19,7 @@
 #include "pamproxy/policy/snapshot.h"
 #include "pamproxy/proxy/destination.h"
 #include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/relay_memory.h"
 #include "pamproxy/proxy/resolver.h"
 #include "pamproxy/proxy/settings.h"
 #include "pamproxy/proxy/stage.h"
@@ -89,6 +90,8 @@ class ProxyService final : public engine::Service,
   void cancel_dns(uint64_t cookie) { dns_waiting_.erase(cookie); }
   // Idle upstream connections between tunnels (empty and unused while draining).
   UpstreamPool& upstream_pool() { return upstream_pool_; }
+  // The relay mappings of closed tunnels, for the next ones (relay_memory.h).
+  RelayMemoryCache& relay_memory() { return relay_memory_; }
   // A tunnel parked a connection: make sure expired ones get closed.
   void upstream_parked();
 
@@ -97,6 +100,7 @@ class ProxyService final : public engine::Service,
   const ProxyShared& shared_;
   std::shared_ptr<const ProxySettings> settings_;
   ProxyMetrics& metrics_;
+  RelayMemoryCache relay_memory_;  // outlives every tunnel (they give their mappings back)
   std::vector<Tunnel*> tunnels_;  // index kept in each tunnel: O(1) removal
   std::vector<Tunnel*> finished_;  // closed, freed in after_dispatch()
   bool draining_ = false;
