@@ -56,18 +56,30 @@ load() { taskset -c 1 "$build/bench/load/pamproxy-load" --seconds "$secs" "$@"; 
 direct=(--target 127.0.0.1:$up_port --host localhost --ca "$work/up-ca.pem")
 proxied=(--proxy 127.0.0.1:$px_port --target localhost:$up_port --ca "$work/state/ca/ca.pem"
   "${sign[@]}")
-# CPU seconds pamproxyd has used so far (all its threads).
+# CPU seconds pamproxyd has used so far: all its threads, and its engine workers alone
+# ("pamproxy-w<N>"; the others are the audit writer, DNS, admin API and session indexer).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat; }
+worker_cpu_s() {
+  local t total=0
+  for t in /proc/$pid/task/*; do
+    [[ "$(cat "$t/comm" 2>/dev/null)" == pamproxy-w* ]] || continue
+    total=$(awk -v hz="$(getconf CLK_TCK)" -v sum="$total" '{printf "%.2f", sum + ($14 + $15) / hz}' "$t/stat")
+  done
+  echo "$total"
+}
 run() {
   echo "## $1"; shift
   echo -n "direct: "; load "${direct[@]}" "$@" | tail -1 || true
-  local before after
+  local before after wbefore wafter
   before=$(cpu_s)
+  wbefore=$(worker_cpu_s)
   echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -1 || true
   after=$(cpu_s)
+  wafter=$(worker_cpu_s)
   # The proxy's own CPU over the run (warm-up included): throughput per core = MB/s / cores.
   echo "proxy_cpu: seconds=$(awk -v a="$after" -v b="$before" 'BEGIN {printf "%.2f", a - b}')" \
-    "cores=$(awk -v a="$after" -v b="$before" -v s="$secs" 'BEGIN {printf "%.2f", (a - b) / (s + 1)}')"
+    "cores=$(awk -v a="$after" -v b="$before" -v s="$secs" 'BEGIN {printf "%.2f", (a - b) / (s + 1)}')" \
+    "worker_seconds=$(awk -v a="$wafter" -v b="$wbefore" 'BEGIN {printf "%.2f", a - b}')"
 }
 # SCENARIOS picks a subset (default: all); IDLE_ONLY=1 runs only the memory measurement.
 scenarios=" ${SCENARIOS:-small tunnel download upload upload-signed} "

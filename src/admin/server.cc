@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pamproxy/base/log.h"
+#include "pamproxy/base/thread_name.h"
 #include "pamproxy/http/head.h"
 #include "pamproxy/tls/session.h"
 
@@ -424,7 +425,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options,
     return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
   Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->run(); });
+  impl->thread = std::thread([raw] {
+    name_this_thread("pamproxy-admin");
+    raw->run();
+  });
   return std::unique_ptr<Server>(new Server(std::move(impl), port));
 }
 

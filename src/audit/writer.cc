@@ -19,6 +19,7 @@
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/json_writer.h"
 #include "pamproxy/base/log.h"
+#include "pamproxy/base/thread_name.h"
 
 namespace pamproxy::audit {
 namespace {
@@ -87,7 +88,10 @@ Ring* Writer::add_producer() {
 void Writer::start() {
   PAMPROXY_CHECK(!started_);
   started_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("pamproxy-audit");
+    run();
+  });
 }
 
 void Writer::stop() {

@@ -12,6 +12,7 @@
 
 #include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
+#include "pamproxy/base/thread_name.h"
 
 namespace pamproxy::engine {
 namespace {
@@ -64,6 +65,7 @@ void Worker::wake() {
 }
 
 void Worker::run() {
+  name_this_thread("pamproxy-w" + std::to_string(options_.index));
   if (options_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);

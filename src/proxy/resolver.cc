@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pamproxy/base/check.h"
+#include "pamproxy/base/thread_name.h"
 
 namespace pamproxy::proxy {
 namespace {
@@ -260,7 +261,10 @@ absl::StatusOr<std::unique_ptr<Resolver>> Resolver::start(const ResolverOptions&
     }
   }
   Impl* raw = impl.get();
-  raw->thread = std::thread([raw] { raw->run(); });
+  raw->thread = std::thread([raw] {
+    name_this_thread("pamproxy-dns");
+    raw->run();
+  });
   return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "pamproxy/base/log.h"
+#include "pamproxy/base/thread_name.h"
 
 namespace pamproxy::store {
 namespace {
@@ -96,7 +97,10 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
 }
 
 void SessionIndexer::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("pamproxy-index");
+    loop();
+  });
 }
 
 void SessionIndexer::stop() {

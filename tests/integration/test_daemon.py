@@ -69,6 +69,15 @@ class DaemonLifecycle(unittest.TestCase):
             admin = d.wait_event("admin.listening")
             self.assertEqual((admin["address"], admin["port"]), ("127.0.0.1:8443", "8443"))
             d.wait_event("daemon.ready")
+            # Each thread is named for top -H, ps -L and perf.
+            tasks = "/proc/%d/task" % d.proc.pid
+            names = set()
+            for tid in os.listdir(tasks):
+                with open(os.path.join(tasks, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            for name in ("pamproxy-w0", "pamproxy-audit", "pamproxy-admin", "pamproxy-dns",
+                         "pamproxy-index"):
+                self.assertIn(name, names)
         finally:
             self.assertEqual(d.stop(), 0)
         self.assertFalse([l for l in d.seen if "component_missing" in l], d.seen)
