@@ -25,6 +25,7 @@ std::string RingFeatures::describe() const {
   add(coop_taskrun, "coop_taskrun");
   add(recv_multishot, "recv_multishot");
   add(restricted, "restricted");
+  add(registered_ring, "registered_ring");
   return out.empty() ? "none" : out;
 }
 
@@ -43,7 +44,10 @@ bool restrict_ring(io_uring* ring) {
   flags.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
   flags.sqe_flags = IOSQE_BUFFER_SELECT;
   rules.push_back(flags);
-  for (uint8_t op : {IORING_REGISTER_PBUF_RING, IORING_UNREGISTER_PBUF_RING}) {
+  // The provided buffer rings, and giving the registered ring fd back when the ring goes
+  // (io_uring_queue_exit): a thread has 16 such slots.
+  for (uint8_t op : {IORING_REGISTER_PBUF_RING, IORING_UNREGISTER_PBUF_RING,
+                     IORING_UNREGISTER_RING_FDS}) {
     io_uring_restriction r{};
     r.opcode = IORING_RESTRICTION_REGISTER_OP;
     r.register_op = op;
@@ -93,6 +97,9 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
         io_uring_free_probe(probe);
       }
       r->features_.restricted = restrict_ring(&r->ring_);
+      // Before enabling: the restrictions then cover register operations, and this is not
+      // one the running ring needs. Registered for this thread only, the one that submits.
+      r->features_.registered_ring = io_uring_register_ring_fd(&r->ring_) == 1;
       rc = enable_ring(&r->ring_);
       if (rc != 0) {
         return absl::InternalError(

@@ -13,7 +13,11 @@
 // io_uring operations bypass seccomp and RestrictAddressFamilies=, so the ring restricts itself
 // (IORING_REGISTER_RESTRICTIONS, before it is enabled): only the operations the engine submits
 // (kAllowedOps), only IOSQE_BUFFER_SELECT as an SQE flag, and only the provided-buffer-ring
-// registrations. Anything else submitted on it fails with EACCES.
+// registrations and the release of its registered fd. Anything else submitted on it fails with
+// EACCES.
+//
+// Registered files: the ring's own fd is registered for its thread, so io_uring_enter skips the
+// fd table lookup (fget/fput on the table every thread of the process shares) on every call.
 
 #include <liburing.h>
 
@@ -44,6 +48,9 @@ struct RingFeatures {
   bool coop_taskrun = false;
   bool recv_multishot = false;  // probed opcode support + kernel >= 6.0 behaviour
   bool restricted = false;      // IORING_REGISTER_RESTRICTIONS took (see above)
+  // The ring's own fd is registered (IORING_REGISTER_RING_FDS): io_uring_enter skips the fd
+  // table lookup (fget/fput on a table every thread of the process shares) on every call.
+  bool registered_ring = false;
   std::string describe() const;  // "single_issuer,defer_taskrun" or "none"
 };
 
