@@ -26,6 +26,7 @@ std::string RingFeatures::describe() const {
   add(recv_multishot, "recv_multishot");
   add(restricted, "restricted");
   add(registered_ring, "registered_ring");
+  add(fixed_files > 0, "fixed_files");
   return out.empty() ? "none" : out;
 }
 
@@ -42,12 +43,13 @@ bool restrict_ring(io_uring* ring) {
   }
   io_uring_restriction flags{};
   flags.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-  flags.sqe_flags = IOSQE_BUFFER_SELECT;
+  flags.sqe_flags = IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   rules.push_back(flags);
-  // The provided buffer rings, and giving the registered ring fd back when the ring goes
-  // (io_uring_queue_exit): a thread has 16 such slots.
+  // The provided buffer rings, giving the registered ring fd back when the ring goes
+  // (io_uring_queue_exit): a thread has 16 such slots; and filling and emptying the slots of
+  // the registered file table.
   for (uint8_t op : {IORING_REGISTER_PBUF_RING, IORING_UNREGISTER_PBUF_RING,
-                     IORING_UNREGISTER_RING_FDS}) {
+                     IORING_UNREGISTER_RING_FDS, IORING_REGISTER_FILES_UPDATE}) {
     io_uring_restriction r{};
     r.opcode = IORING_RESTRICTION_REGISTER_OP;
     r.register_op = op;
@@ -67,7 +69,7 @@ int enable_ring(io_uring* ring) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
+absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries, uint32_t fixed_files) {
   std::unique_ptr<Ring> r(new Ring());
   struct Attempt {
     unsigned flags;
@@ -96,6 +98,13 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
                                       (p.features & IORING_FEAT_NODROP) != 0;
         io_uring_free_probe(probe);
       }
+      // The file table before enabling too: registering one is not an operation the running
+      // ring is allowed.
+      if (fixed_files > 0 && io_uring_register_files_sparse(&r->ring_, fixed_files) == 0) {
+        r->features_.fixed_files = fixed_files;
+        r->free_slots_.reserve(fixed_files);
+        for (uint32_t i = fixed_files; i-- > 0;) r->free_slots_.push_back(i);
+      }
       r->features_.restricted = restrict_ring(&r->ring_);
       // Before enabling: the restrictions then cover register operations, and this is not
       // one the running ring needs. Registered for this thread only, the one that submits.
@@ -114,6 +123,24 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::create(uint32_t entries) {
 }
 
 Ring::~Ring() { io_uring_queue_exit(&ring_); }
+
+int Ring::install_file(int fd) {
+  if (free_slots_.empty()) return -1;
+  const uint32_t slot = free_slots_.back();
+  if (io_uring_register_files_update(&ring_, slot, &fd, 1) != 1) return -1;
+  free_slots_.pop_back();
+  return static_cast<int>(slot);
+}
+
+void Ring::remove_file(int slot) {
+  PAMPROXY_CHECK(slot >= 0 && static_cast<uint32_t>(slot) < features_.fixed_files);
+  int none = -1;
+  // Cannot fail for a slot this ring filled (the operation is allowed, the slot in range, and
+  // nothing in it waits). If it did, the table would keep the socket open after its close().
+  PAMPROXY_CHECK(io_uring_register_files_update(&ring_, static_cast<unsigned>(slot), &none, 1) ==
+                 1);
+  free_slots_.push_back(static_cast<uint32_t>(slot));
+}
 
 io_uring_sqe* Ring::sqe() {
   io_uring_sqe* s = io_uring_get_sqe(&ring_);

@@ -16,14 +16,30 @@ namespace pamproxy::engine {
 Stream::~Stream() {
   // The owner must wait for on_closed() (or the worker must be gone) before destroying.
   PAMPROXY_CHECK(inflight_ == 0 || fd_ < 0);
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    remove_slot();
+    ::close(fd_);
+  }
 }
 
 void Stream::adopt(int fd) {
   PAMPROXY_CHECK(fd_ < 0);
   fd_ = fd;
+  slot_ = worker_.ring().install_file(fd);
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void Stream::target(io_uring_sqe* s) const {
+  if (slot_ < 0) return;  // the prep call put fd_ there
+  s->fd = slot_;
+  s->flags |= IOSQE_FIXED_FILE;
+}
+
+void Stream::remove_slot() {
+  if (slot_ < 0) return;
+  worker_.ring().remove_file(slot_);
+  slot_ = -1;
 }
 
 void Stream::connect(const sockaddr* address, socklen_t length) {
@@ -37,6 +53,7 @@ void Stream::connect(const sockaddr* address, socklen_t length) {
   std::memcpy(&connect_address_, address, length);
   io_uring_sqe* s = worker_.ring().sqe();
   io_uring_prep_connect(s, fd_, reinterpret_cast<sockaddr*>(&connect_address_), length);
+  target(s);
   io_uring_sqe_set_data64(s, pack_user_data(this, kConnect));
   connecting_ = true;
   ++inflight_;
@@ -47,6 +64,7 @@ void Stream::start_receiving() {
   if (recv_armed_ || closing_ || fd_ < 0) return;
   io_uring_sqe* s = worker_.ring().sqe();
   io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
+  target(s);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = Worker::kBufferGroup;
   io_uring_sqe_set_data64(s, pack_user_data(this, kRecv));
@@ -68,6 +86,7 @@ void Stream::pause_receiving() {
 
 int Stream::release() {
   PAMPROXY_CHECK(releasable());
+  remove_slot();
   int fd = fd_;
   fd_ = -1;
   recv_wanted_ = false;
@@ -88,6 +107,7 @@ void Stream::send(std::span<const uint8_t> bytes) {
 void Stream::submit_send() {
   io_uring_sqe* s = worker_.ring().sqe();
   io_uring_prep_send(s, fd_, send_ptr_, send_len_, MSG_NOSIGNAL);
+  target(s);
   io_uring_sqe_set_data64(s, pack_user_data(this, kSend));
   send_armed_ = true;
   ++inflight_;
@@ -120,6 +140,7 @@ void Stream::maybe_finish_close() {
     events_.on_closed(*this);
     return;
   }
+  remove_slot();  // every operation has completed: nothing uses the slot
   io_uring_sqe* s = worker_.ring().sqe();
   io_uring_prep_close(s, fd_);
   io_uring_sqe_set_data64(s, pack_user_data(this, kClose));

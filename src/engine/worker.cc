@@ -3,10 +3,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -76,7 +78,12 @@ void Worker::run() {
           .kv("error", std::strerror(rc));
     }
   }
-  auto ring = Ring::create(options_.ring_entries);
+  // A registered slot per socket this worker may hold: as many as the process may open, up to
+  // 64 Ki (8 bytes each in the kernel).
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  auto ring = Ring::create(options_.ring_entries,
+                           static_cast<uint32_t>(std::min<rlim_t>(files.rlim_cur, 1 << 16)));
   if (!ring.ok()) {
     start_error_ = std::string(ring.status().message());
     started_.store(true, std::memory_order_release);
@@ -98,6 +105,7 @@ void Worker::run() {
       .kv("worker", options_.index)
       .kv("cpu", options_.cpu)
       .kv("ring_features", ring_->features().describe())
+      .kv("fixed_files", static_cast<uint64_t>(ring_->features().fixed_files))
       .kv("buffers", buffers_->count())
       .kv("buffer_bytes", buffers_->buffer_bytes());
   acceptors_.resize(options_.listen_fds.size());

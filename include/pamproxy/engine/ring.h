@@ -17,13 +17,19 @@
 // EACCES.
 //
 // Registered files: the ring's own fd is registered for its thread, so io_uring_enter skips the
-// fd table lookup (fget/fput on the table every thread of the process shares) on every call.
+// fd table lookup (fget/fput on the table every thread of the process shares) on every call;
+// and each connection's socket is put in the ring's file table (install_file) so that its
+// operations name the slot (IOSQE_FIXED_FILE) and skip that lookup too. The socket keeps its
+// descriptor beside the slot: shutdown, kTLS's setsockopt, the pool's health check and the
+// hand-over between tunnels use it. A full table (more sockets than slots) only means the
+// descriptor is used.
 
 #include <liburing.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -51,6 +57,7 @@ struct RingFeatures {
   // The ring's own fd is registered (IORING_REGISTER_RING_FDS): io_uring_enter skips the fd
   // table lookup (fget/fput on a table every thread of the process shares) on every call.
   bool registered_ring = false;
+  uint32_t fixed_files = 0;  // slots of the registered file table (0: none)
   std::string describe() const;  // "single_issuer,defer_taskrun" or "none"
 };
 
@@ -58,7 +65,9 @@ class Ring {
  public:
   // Creates the ring on the calling thread (SINGLE_ISSUER binds it to this thread). Tries
   // SINGLE_ISSUER|DEFER_TASKRUN, then COOP_TASKRUN, then plain; the result says which held.
-  static absl::StatusOr<std::unique_ptr<Ring>> create(uint32_t entries);
+  // `fixed_files`: slots of the registered file table (sparse, registered before the ring is
+  // enabled; 0 or a refusal: none).
+  static absl::StatusOr<std::unique_ptr<Ring>> create(uint32_t entries, uint32_t fixed_files = 0);
   // The operations a worker's ring accepts.
   static constexpr uint8_t kAllowedOps[] = {IORING_OP_ACCEPT, IORING_OP_RECV,
                                             IORING_OP_SEND, IORING_OP_CONNECT,
@@ -78,10 +87,19 @@ class Ring {
   io_uring* raw() { return &ring_; }
   const RingFeatures& features() const { return features_; }
 
+  // Registered files. install_file() puts `fd` in a free slot and returns it, or -1 when every
+  // slot is taken (the caller then uses `fd` itself). remove_file() empties a slot: the table's
+  // reference to the socket goes, the descriptor stays open. Neither with an operation in
+  // flight on the slot.
+  int install_file(int fd);
+  void remove_file(int slot);
+  size_t files_installed() const { return features_.fixed_files - free_slots_.size(); }
+
  private:
   Ring() = default;
   io_uring ring_{};
   RingFeatures features_;
+  std::vector<uint32_t> free_slots_;  // of the registered file table, lowest last
 };
 
 }  // namespace pamproxy::engine

@@ -80,10 +80,15 @@ class Stream final : private IoHandler {
   void on_cqe(uint8_t tag, int32_t res, uint32_t flags) override;
   void submit_send();
   void maybe_finish_close();
+  // Points `s` at the socket: its registered slot when it has one (IOSQE_FIXED_FILE).
+  void target(io_uring_sqe* s) const;
+  // Empties the registered slot, if any (before the descriptor is closed or handed over).
+  void remove_slot();
 
   Worker& worker_;
   Events& events_;
   int fd_ = -1;
+  int slot_ = -1;  // in the ring's registered file table; -1: none (the table was full)
   bool closing_ = false;
   bool close_submitted_ = false;
   bool recv_armed_ = false;

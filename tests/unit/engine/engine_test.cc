@@ -285,6 +285,48 @@ TEST(Ring, GivesItsRegisteredFdBackWhenItGoes) {
   }
 }
 
+// The registered file table: a slot per socket while there are free ones, then none (the
+// descriptor is used); an emptied slot is reused; operations on a slot reach the socket.
+TEST(Ring, RegisteredFileSlotsAreHandedOutAndTakenBack) {
+  auto ring = Ring::create(8, 2);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  Ring& r = **ring;
+  ASSERT_EQ(r.features().fixed_files, 2u);
+  int a[2], b[2], c[2];
+  for (int* p : {a, b, c}) ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+  const int slot_a = r.install_file(a[0]);
+  const int slot_b = r.install_file(b[0]);
+  EXPECT_EQ(slot_a, 0);
+  EXPECT_EQ(slot_b, 1);
+  EXPECT_EQ(r.install_file(c[0]), -1);  // full
+  EXPECT_EQ(r.files_installed(), 2u);
+
+  // A send through slot_b arrives on b's peer.
+  io_uring_sqe* s = r.sqe();
+  io_uring_prep_send(s, slot_b, "hi", 2, MSG_NOSIGNAL);
+  s->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(s, 1);
+  ASSERT_EQ(io_uring_submit(r.raw()), 1);
+  io_uring_cqe* cqe = nullptr;
+  ASSERT_EQ(io_uring_wait_cqe(r.raw(), &cqe), 0);
+  EXPECT_EQ(cqe->res, 2);
+  io_uring_cqe_seen(r.raw(), cqe);
+  char got[2] = {};
+  EXPECT_EQ(::recv(b[1], got, 2, 0), 2);
+  EXPECT_EQ(std::string(got, 2), "hi");
+
+  // Emptied and closed, the socket is really closed: the table kept no reference to it.
+  r.remove_file(slot_a);
+  ::close(a[0]);
+  char byte;
+  EXPECT_EQ(::recv(a[1], &byte, 1, 0), 0);
+  EXPECT_EQ(r.install_file(c[0]), slot_a);
+  r.remove_file(slot_b);
+  r.remove_file(slot_a);
+  EXPECT_EQ(r.files_installed(), 0u);
+  for (int fd : {a[1], b[0], b[1], c[0], c[1]}) ::close(fd);
+}
+
 TEST(Ring, RefusesOperationsTheEngineDoesNotUse) {
   auto ring = Ring::create(8);
   ASSERT_TRUE(ring.ok()) << ring.status();
