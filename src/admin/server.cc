@@ -425,10 +425,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::start(ServerOptions options,
     return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
   Impl* raw = impl.get();
-  impl->thread = std::thread([raw] {
-    name_this_thread("pamproxy-admin");
-    raw->run();
-  });
+  impl->thread = std::thread([raw] { raw->run(); });
+  name_thread(impl->thread, "pamproxy-admin");
   return std::unique_ptr<Server>(new Server(std::move(impl), port));
 }
 

@@ -88,10 +88,8 @@ Ring* Writer::add_producer() {
 void Writer::start() {
   PAMPROXY_CHECK(!started_);
   started_ = true;
-  thread_ = std::thread([this] {
-    name_this_thread("pamproxy-audit");
-    run();
-  });
+  thread_ = std::thread([this] { run(); });
+  name_thread(thread_, "pamproxy-audit");
 }
 
 void Writer::stop() {

@@ -67,7 +67,7 @@ void Worker::wake() {
 }
 
 void Worker::run() {
-  name_this_thread("pamproxy-w" + std::to_string(options_.index));
+  name_thread(pthread_self(), "pamproxy-w" + std::to_string(options_.index));
   if (options_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);

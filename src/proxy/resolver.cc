@@ -261,10 +261,8 @@ absl::StatusOr<std::unique_ptr<Resolver>> Resolver::start(const ResolverOptions&
     }
   }
   Impl* raw = impl.get();
-  raw->thread = std::thread([raw] {
-    name_this_thread("pamproxy-dns");
-    raw->run();
-  });
+  raw->thread = std::thread([raw] { raw->run(); });
+  name_thread(raw->thread, "pamproxy-dns");
   return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
 }
 

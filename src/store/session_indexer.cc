@@ -97,10 +97,8 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
 }
 
 void SessionIndexer::start() {
-  thread_ = std::thread([this] {
-    name_this_thread("pamproxy-index");
-    loop();
-  });
+  thread_ = std::thread([this] { loop(); });
+  name_thread(thread_, "pamproxy-index");
 }
 
 void SessionIndexer::stop() {
