@@ -47,6 +47,29 @@ Cause cause_for_tls(tls::Failure f, bool client_side) {
 
 }  // namespace
 
+void Tunnel::Backlog::append(std::span<const uint8_t> more) {
+  if (head > 0 && head >= bytes.size() / 2) {
+    bytes.erase(0, head);
+    head = 0;
+  }
+  bytes.append(reinterpret_cast<const char*>(more.data()), more.size());
+}
+
+void Tunnel::Backlog::consume(size_t n) {
+  head += n;
+  if (head == bytes.size()) {
+    bytes.clear();
+    head = 0;
+  }
+}
+
+void Tunnel::Backlog::release() {
+  if (empty()) {
+    std::string().swap(bytes);
+    head = 0;
+  }
+}
+
 std::span<uint8_t> Tunnel::Plain::free_space() {
   // A grown window (a signed chunk being held) compacts only when that moves no more bytes than
   // have left since (amortized: a byte is moved at most once on average), or when it cannot grow
@@ -168,7 +191,10 @@ void Tunnel::on_connect_bytes(std::span<const uint8_t> bytes) {
   }
   target_ = std::move(r.target);
   // Bytes after the head (a client that sends its ClientHello without waiting) go to TLS.
-  if (head_.size() > r.head_bytes) backlog_[0].assign(head_, r.head_bytes);
+  if (head_.size() > r.head_bytes) {
+    backlog_[0].append({reinterpret_cast<const uint8_t*>(head_.data()) + r.head_bytes,
+                        head_.size() - r.head_bytes});
+  }
   head_.clear();
   route();
 }
@@ -1004,7 +1030,7 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
           close_now(Cause::kInternal);
           return;
         }
-        backlog_[0].append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        backlog_[0].append(bytes);
         client_.pause_receiving();
       }
       return;
@@ -1016,11 +1042,11 @@ void Tunnel::on_data(engine::Stream& s, std::span<const uint8_t> bytes) {
     default:
       break;
   }
-  std::string& backlog = backlog_[client_side ? 0 : 1];
+  Backlog& backlog = backlog_[client_side ? 0 : 1];
   size_t used = 0;
   if (backlog.empty()) used = decrypt(client_side, bytes);
   if (used < bytes.size()) {
-    backlog.append(reinterpret_cast<const char*>(bytes.data() + used), bytes.size() - used);
+    backlog.append(bytes.subspan(used));
     s.pause_receiving();
   }
   pump();
@@ -1041,12 +1067,10 @@ void Tunnel::pump() {
     //    Also plaintext a session decrypted but could not hand over (the buffer was full):
     //    no new bytes may ever come to push it out.
     for (int side = 0; side < 2; ++side) {
-      std::string& backlog = backlog_[side];
+      Backlog& backlog = backlog_[side];
       tls::Session* session = side == 0 ? client_tls_.get() : upstream_tls_.get();
       if (backlog.empty() && (session == nullptr || !session->has_buffered_plaintext())) continue;
-      size_t used = decrypt(side == 0, {reinterpret_cast<const uint8_t*>(backlog.data()),
-                                        backlog.size()});
-      backlog.erase(0, used);
+      backlog.consume(decrypt(side == 0, backlog.data()));
     }
     if (state_ == State::kRelay && (offload_pending_[0] || offload_pending_[1] ||
                                     !relay_announced_)) {
@@ -1188,9 +1212,7 @@ void Tunnel::release_idle_memory() {
     std::string().swap(head_out_);
     head_out_sent_ = 0;
   }
-  for (std::string& b : backlog_) {
-    if (b.empty()) std::string().swap(b);
-  }
+  for (Backlog& b : backlog_) b.release();
   service_.metrics().idle_releases.add();
   log::debug("tunnel.idle_release").kv("worker", worker_.index()).kv("target", describe_target());
 }

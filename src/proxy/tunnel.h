@@ -79,6 +79,22 @@ class Tunnel final : private engine::Stream::Events,
     void commit(size_t n) { len[filling] += n; }
     bool empty() const { return len[filling] == 0 && !busy; }
   };
+  // Ciphertext received while the plaintext buffer was full, consumed from the front. Taking
+  // bytes moves nothing (an offset advances); the consumed front is dropped when appending
+  // finds it at least half of the buffer, so each byte is moved at most once on average (a
+  // string erased from the front on every record moved the rest of a ring's worth each time).
+  struct Backlog {
+    std::string bytes;
+    size_t head = 0;  // bytes before it were consumed
+    bool empty() const { return head == bytes.size(); }
+    size_t size() const { return bytes.size() - head; }
+    std::span<const uint8_t> data() const {
+      return {reinterpret_cast<const uint8_t*>(bytes.data()) + head, size()};
+    }
+    void append(std::span<const uint8_t> more);
+    void consume(size_t n);
+    void release();  // gives the memory back when empty
+  };
   struct Plain {
     static constexpr size_t kBytes = 64 * 1024;  // the usual capacity
     uint8_t* buf = nullptr;  // in the tunnel's RelayMemory
@@ -181,7 +197,7 @@ class Tunnel final : private engine::Stream::Events,
   engine::Timer timer_{this};
   engine::Timer quiet_timer_{this};  // kQuietReleaseMs after the relay went quiet
   std::string head_;  // the CONNECT head so far, then the plain-leg reply being sent
-  std::string backlog_[2];  // ciphertext received while the plaintext buffer was full
+  Backlog backlog_[2];  // ciphertext received while the plaintext buffer was full
   ConnectTarget target_;
   net::SocketAddress upstream_address_;
   uint64_t dns_cookie_ = 0;  // while kResolving
