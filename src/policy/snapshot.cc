@@ -169,29 +169,6 @@ const AccessRequest* Snapshot::pending_request(uint32_t user_index, uint32_t rec
   return nullptr;
 }
 
-SnapshotPublisher::SnapshotPublisher(std::shared_ptr<const Snapshot> initial)
-    : current_(std::move(initial)), generation_(current_->generation()) {
-  PAMPROXY_CHECK(current_ != nullptr);
-}
-
-void SnapshotPublisher::publish(std::shared_ptr<const Snapshot> next) {
-  PAMPROXY_CHECK(next != nullptr);
-  uint64_t generation = next->generation();
-  std::shared_ptr<const Snapshot> old;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    PAMPROXY_CHECK(generation > current_->generation());
-    old = std::exchange(current_, std::move(next));
-  }
-  generation_.store(generation, std::memory_order_release);
-  // `old` is released here, outside the lock; a worker still holding it keeps it alive.
-}
-
-std::shared_ptr<const Snapshot> SnapshotPublisher::current() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_;
-}
-
 SnapshotReader::SnapshotReader(const SnapshotPublisher& publisher)
     : publisher_(&publisher), local_(publisher.current()), generation_(local_->generation()) {}
 

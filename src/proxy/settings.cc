@@ -60,27 +60,4 @@ absl::StatusOr<std::shared_ptr<const ProxySettings>> ProxySettings::from_config(
   return std::shared_ptr<const ProxySettings>(std::move(s));
 }
 
-SettingsPublisher::SettingsPublisher(std::shared_ptr<const ProxySettings> initial)
-    : current_(std::move(initial)), generation_(current_->generation) {
-  PAMPROXY_CHECK(current_ != nullptr);
-}
-
-void SettingsPublisher::publish(std::shared_ptr<const ProxySettings> next) {
-  PAMPROXY_CHECK(next != nullptr);
-  const uint64_t generation = next->generation;
-  std::shared_ptr<const ProxySettings> old;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    PAMPROXY_CHECK(generation > current_->generation);
-    old = std::exchange(current_, std::move(next));
-  }
-  generation_.store(generation, std::memory_order_release);
-  // `old` is released here, outside the lock; tunnels still holding it keep it alive.
-}
-
-std::shared_ptr<const ProxySettings> SettingsPublisher::current() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_;
-}
-
 }  // namespace pamproxy::proxy

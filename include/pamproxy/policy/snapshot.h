@@ -11,10 +11,8 @@
 // Pure: building does no I/O (time zones arrive already loaded in SnapshotData). A snapshot holds
 // decrypted secrets in memory: it has no printing path, and nothing here logs.
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "pamproxy/base/publisher.h"
 #include "pamproxy/policy/model.h"
 
 namespace pamproxy::policy {
@@ -128,22 +127,11 @@ class Snapshot {
   absl::flat_hash_map<uint64_t, std::vector<const AccessRequest*>> pending_;
 };
 
-// Holds the current snapshot for every worker. publish() is called by the control thread only.
-class SnapshotPublisher {
- public:
-  explicit SnapshotPublisher(std::shared_ptr<const Snapshot> initial);
-  // The new snapshot's generation must be greater than the current one's.
-  void publish(std::shared_ptr<const Snapshot> next);
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-  std::shared_ptr<const Snapshot> current() const;
+inline uint64_t generation_of(const Snapshot& snapshot) { return snapshot.generation(); }
 
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> current_;  // guarded by mu_
-  // Stored after current_ changes (release), so a reader that sees a new generation and then
-  // takes mu_ finds a snapshot at least that new.
-  std::atomic<uint64_t> generation_;
-};
+// Holds the current snapshot for every worker. publish() is called by the control thread only;
+// a new snapshot's generation must be greater than the current one's.
+using SnapshotPublisher = Publisher<Snapshot>;
 
 // One per worker thread (not shared between threads). get() costs one atomic load when nothing
 // changed; the returned reference stays valid until the next get() on this reader.

@@ -4,7 +4,7 @@
 // each SIGHUP reload (only keys not marked restart-only in the schema live here).
 //
 // Owns: one immutable ProxySettings per configuration generation. The daemon publishes a new one;
-// each worker picks it up with one atomic load per loop (SettingsPublisher::generation), and each
+// each worker picks it up with one atomic load per loop (Publisher::generation), and each
 // tunnel keeps the settings it started with (a shared_ptr) for its whole life, so a tunnel never
 // sees half of one configuration and half of another. What applies when:
 //   - new tunnels: limits, timeouts, destination allowlist, resolve overrides, PROXY protocol
@@ -14,14 +14,13 @@
 //   - at once: the upstream pool's bounds (a smaller bound closes the oldest idle connections).
 // Never: I/O, the TLS contexts, thread lifetimes (those are restart-only).
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "pamproxy/base/net_address.h"
+#include "pamproxy/base/publisher.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/http/limits.h"
 #include "pamproxy/proxy/destination.h"
@@ -64,19 +63,9 @@ struct ProxySettings {
       const config::Config& config, uint64_t generation);
 };
 
-// Holds the current settings for every worker. publish() is called by the control thread only.
-class SettingsPublisher {
- public:
-  explicit SettingsPublisher(std::shared_ptr<const ProxySettings> initial);
-  // The new settings' generation must be greater than the current one's.
-  void publish(std::shared_ptr<const ProxySettings> next);
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-  std::shared_ptr<const ProxySettings> current() const;
+inline uint64_t generation_of(const ProxySettings& settings) { return settings.generation; }
 
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const ProxySettings> current_;  // guarded by mu_
-  std::atomic<uint64_t> generation_;              // stored after current_ changes (release)
-};
+// Holds the current settings for every worker. publish() is called by the control thread only.
+using SettingsPublisher = Publisher<ProxySettings>;
 
 }  // namespace pamproxy::proxy
