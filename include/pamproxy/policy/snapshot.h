@@ -127,7 +127,9 @@ class Snapshot {
   absl::flat_hash_map<uint64_t, std::vector<const AccessRequest*>> pending_;
 };
 
-inline uint64_t generation_of(const Snapshot& snapshot) { return snapshot.generation(); }
+inline uint64_t generation_of(const Snapshot& snapshot) {
+  return snapshot.generation();
+}
 
 // Holds the current snapshot for every worker. publish() is called by the control thread only;
 // a new snapshot's generation must be greater than the current one's.

@@ -63,7 +63,9 @@ struct ProxySettings {
       const config::Config& config, uint64_t generation);
 };
 
-inline uint64_t generation_of(const ProxySettings& settings) { return settings.generation; }
+inline uint64_t generation_of(const ProxySettings& settings) {
+  return settings.generation;
+}
 
 // Holds the current settings for every worker. publish() is called by the control thread only.
 using SettingsPublisher = Publisher<ProxySettings>;
