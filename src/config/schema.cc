@@ -307,8 +307,9 @@ std::vector<Field> build() {
 
   // [tls]
   f.push_back(string_field("tls", "ca_cert_file",
-                           "appliance CA certificate (PEM); \"\" = <store.directory>/ca/ca.pem, "
-                           "created on first start",
+                           "appliance CA certificate (PEM), optionally followed by its issuers (sent "
+                           "after each leaf, a self-signed root left out); \"\" = "
+                           "<store.directory>/ca/ca.pem, created on first start",
                            kRestart, REF(std::string, tls.ca_cert_file)));
   f.push_back(string_field("tls", "ca_key_file",
                            "appliance CA private key (PEM); \"\" = <store.directory>/ca/ca.key",
@@ -351,7 +352,8 @@ std::vector<Field> build() {
                            kRestart,
                            REF(std::string, admin.listen), check_listen_address));
   f.push_back(string_field("admin", "cert_file",
-                           "admin API certificate (PEM); \"\" = minted from the appliance CA",
+                           "admin API certificate (PEM), optionally followed by its issuers; \"\" = "
+                           "minted from the appliance CA",
                            kRestart, REF(std::string, admin.cert_file)));
   f.push_back(string_field("admin", "key_file", "admin API private key (PEM)", kRestart,
                            REF(std::string, admin.key_file)));

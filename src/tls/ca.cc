@@ -17,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -228,11 +229,16 @@ bool valid_host(std::string_view host) {
   return label > 0 && prev != '-';
 }
 
-CertificateAuthority::CertificateAuthority(X509Ptr cert, EvpPkeyPtr key, bool created)
+CertificateAuthority::CertificateAuthority(X509Ptr cert, std::vector<X509Ptr> issuers,
+                                           std::vector<X509Ptr> chain, EvpPkeyPtr key, bool created)
     : cert_(std::move(cert)),
+      issuers_(std::move(issuers)),
+      chain_(std::move(chain)),
       key_(std::move(key)),
       cert_pem_(cert_to_pem(cert_.get())),
-      created_(created) {}
+      created_(created) {
+  for (const X509Ptr& issuer : issuers_) cert_pem_ += cert_to_pem(issuer.get());
+}
 
 absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::generate(
     std::string_view common_name) {
@@ -241,7 +247,7 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::gene
   auto cert = self_sign(key->get(), common_name);
   if (!cert.ok()) return cert.status();
   return std::unique_ptr<CertificateAuthority>(
-      new CertificateAuthority(std::move(*cert), std::move(*key), true));
+      new CertificateAuthority(std::move(*cert), {}, {}, std::move(*key), true));
 }
 
 absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load_or_create(
@@ -282,11 +288,14 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load
         .kv("mode", static_cast<int64_t>(st.st_mode & 0777))
         .kv("hint", "chmod 600");
   }
-  auto cert = cert_from_pem(*cert_pem);
-  if (!cert.ok()) {
+  auto certs = certs_from_pem(*cert_pem);
+  if (!certs.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("CA certificate ", cert_file, ": ", cert.status().message()));
+        absl::StrCat("CA certificate ", cert_file, ": ", certs.status().message()));
   }
+  X509Ptr cert = std::move(certs->front());
+  std::vector<X509Ptr> issuers(std::make_move_iterator(certs->begin() + 1),
+                               std::make_move_iterator(certs->end()));
   BIO* bio = BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size()));
   EvpPkeyPtr key(bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)
                                 : nullptr);
@@ -296,17 +305,26 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load
     return openssl_error(absl::StatusCode::kFailedPrecondition,
                          absl::StrCat("CA key ", key_file, ": not a PEM private key"));
   }
-  if (X509_check_ca(cert->get()) == 0) {
+  if (X509_check_ca(cert.get()) == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("CA certificate ", cert_file, ": not a CA certificate (basicConstraints)"));
   }
-  if (X509_check_private_key(cert->get(), key.get()) != 1) {
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
     ERR_clear_error();
     return absl::FailedPreconditionError(
         absl::StrCat("CA key ", key_file, " does not match the CA certificate ", cert_file));
   }
-  return std::unique_ptr<CertificateAuthority>(
-      new CertificateAuthority(std::move(*cert), std::move(key), false));
+  auto sent_issuers = issuers_to_send(cert.get(), issuers);
+  if (!sent_issuers.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("CA certificate ", cert_file, ": ", sent_issuers.status().message()));
+  }
+  // An intermediate CA is sent after each leaf with its issuers; a self-signed one is not.
+  std::vector<X509Ptr> chain;
+  if (X509_self_signed(cert.get(), 0) != 1) chain.push_back(share(cert.get()));
+  for (X509Ptr& c : *sent_issuers) chain.push_back(std::move(c));
+  return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(
+      std::move(cert), std::move(issuers), std::move(chain), std::move(key), false));
 }
 
 absl::StatusOr<X509Ptr> CertificateAuthority::mint(std::string_view host, EVP_PKEY* public_key,

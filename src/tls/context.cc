@@ -127,10 +127,25 @@ absl::StatusOr<SslCtxPtr> server_base(const ContextOptions& options) {
   // would be one more lock shared by every worker. (SSL_SESS_CACHE_OFF would refuse tickets too.)
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_set_num_tickets(c, 1);
+  // The chain after the leaf is set once (add_chain); without this OpenSSL would look for one
+  // in the context's store on every handshake.
+  SSL_CTX_set_mode(c, SSL_MODE_NO_AUTO_CHAIN);
   if (SSL_CTX_set_session_id_context(c, kSessionIdContext, sizeof(kSessionIdContext) - 1) != 1) {
     return openssl_error(absl::StatusCode::kInternal, "SSL_CTX_set_session_id_context");
   }
   return ctx;
+}
+
+// The certificates every handshake sends after the leaf (the context keeps its own references).
+absl::Status add_chain(SSL_CTX* ctx, const std::vector<X509Ptr>& chain) {
+  for (const X509Ptr& cert : chain) {
+    X509Ptr ref = share(cert.get());
+    if (SSL_CTX_add_extra_chain_cert(ctx, ref.get()) != 1) {
+      return openssl_error(absl::StatusCode::kInternal, "adding a chain certificate");
+    }
+    (void)ref.release();  // owned by the context now
+  }
+  return absl::OkStatus();
 }
 }  // namespace
 
@@ -139,6 +154,8 @@ absl::StatusOr<std::unique_ptr<ServerContext>> ServerContext::create(
   if (leaves == nullptr) return absl::InvalidArgumentError("no leaf cache");
   auto ctx = server_base(options);
   if (!ctx.ok()) return ctx.status();
+  absl::Status chained = add_chain(ctx->get(), leaves->ca().chain());
+  if (!chained.ok()) return chained;
   SSL_CTX_set_tlsext_servername_callback(ctx->get(), detail::servername_cb);
   std::unique_ptr<ServerContext> server(
       new ServerContext(std::move(*ctx), std::move(leaves), options));
@@ -147,9 +164,12 @@ absl::StatusOr<std::unique_ptr<ServerContext>> ServerContext::create(
 }
 
 absl::StatusOr<std::unique_ptr<ServerContext>> ServerContext::create_fixed(
-    X509Ptr cert, EvpPkeyPtr key, const ContextOptions& options) {
+    X509Ptr cert, EvpPkeyPtr key, const ContextOptions& options,
+    const std::vector<X509Ptr>& chain) {
   auto ctx = server_base(options);
   if (!ctx.ok()) return ctx.status();
+  absl::Status chained = add_chain(ctx->get(), chain);
+  if (!chained.ok()) return chained;
   if (SSL_CTX_use_cert_and_key(ctx->get(), cert.get(), key.get(), nullptr, 1) != 1) {
     return openssl_error(absl::StatusCode::kInvalidArgument, "certificate and key");
   }

@@ -6,6 +6,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -80,6 +81,62 @@ absl::StatusOr<X509Ptr> cert_from_pem(std::string_view pem) {
   BIO_free(bio);
   if (!cert) return openssl_error(absl::StatusCode::kInvalidArgument, "not a PEM certificate");
   return cert;
+}
+
+absl::StatusOr<std::vector<X509Ptr>> certs_from_pem(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return openssl_error(absl::StatusCode::kInternal, "BIO_new_mem_buf");
+  std::vector<X509Ptr> certs;
+  ERR_clear_error();
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    certs.emplace_back(cert);
+    if (certs.size() > kMaxBundleCertificates) {
+      BIO_free(bio);
+      return absl::InvalidArgumentError(
+          absl::StrCat("more than ", kMaxBundleCertificates, " certificates"));
+    }
+  }
+  BIO_free(bio);
+  // The loop ends at the end of the text (no further PEM start line) or at a block that does not
+  // parse; only the first is the normal end.
+  const unsigned long last = ERR_peek_last_error();
+  const bool at_end =
+      ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
+  if (!at_end || certs.empty()) {
+    if (at_end) ERR_clear_error();
+    return openssl_error(absl::StatusCode::kInvalidArgument,
+                         certs.empty() ? "not a PEM certificate"
+                                       : absl::StrCat("certificate ", certs.size() + 1,
+                                                      " is not a valid PEM certificate"));
+  }
+  ERR_clear_error();
+  return certs;
+}
+
+absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(X509* first,
+                                                     const std::vector<X509Ptr>& issuers) {
+  std::vector<X509Ptr> chain;
+  X509* previous = first;
+  for (size_t i = 0; i < issuers.size(); ++i) {
+    X509* cert = issuers[i].get();
+    const size_t position = i + 2;  // as a person counts the bundle's certificates
+    EVP_PKEY* key = X509_get0_pubkey(cert);
+    if (X509_check_issued(cert, previous) != X509_V_OK || key == nullptr ||
+        X509_verify(previous, key) != 1) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(absl::StrCat("certificate ", position,
+                                                     " did not issue certificate ", position - 1,
+                                                     ": list a certificate, then its issuers"));
+    }
+    if (X509_check_ca(cert) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate ", position, " is not a CA certificate (basicConstraints)"));
+    }
+    if (X509_self_signed(cert, 0) != 1) chain.push_back(share(cert));
+    previous = cert;
+  }
+  ERR_clear_error();
+  return chain;
 }
 
 }  // namespace pamproxy::tls

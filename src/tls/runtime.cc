@@ -4,6 +4,10 @@
 
 #include <openssl/pem.h>
 
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "pamproxy/base/log.h"
 
@@ -25,19 +29,24 @@ absl::StatusOr<EvpPkeyPtr> read_key_file(const std::string& path) {
   return key;
 }
 
-absl::StatusOr<X509Ptr> read_cert_file(const std::string& path) {
+// admin.cert_file: the certificate, optionally followed by its issuers.
+absl::StatusOr<std::vector<X509Ptr>> read_cert_file(const std::string& path) {
   BIO* bio = BIO_new_file(path.c_str(), "r");
   if (bio == nullptr) {
     return openssl_error(absl::StatusCode::kFailedPrecondition,
                          absl::StrCat("admin.cert_file ", path, ": cannot read"));
   }
-  X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+  std::string pem;
+  char buf[4096];
+  int n;
+  while ((n = BIO_read(bio, buf, sizeof buf)) > 0 && pem.size() < (1u << 20)) pem.append(buf, n);
   BIO_free(bio);
-  if (!cert) {
-    return openssl_error(absl::StatusCode::kFailedPrecondition,
-                         absl::StrCat("admin.cert_file ", path, ": not a PEM certificate"));
+  auto certs = certs_from_pem(pem);
+  if (!certs.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("admin.cert_file ", path, ": ", certs.status().message()));
   }
-  return cert;
+  return certs;
 }
 
 }  // namespace
@@ -51,11 +60,19 @@ absl::StatusOr<std::unique_ptr<ServerContext>> make_admin_context(const Certific
         "the admin certificate from the appliance CA)");
   }
   if (!admin.cert_file.empty()) {
-    auto cert = read_cert_file(admin.cert_file);
-    if (!cert.ok()) return cert.status();
+    auto certs = read_cert_file(admin.cert_file);
+    if (!certs.ok()) return certs.status();
     auto key = read_key_file(admin.key_file);
     if (!key.ok()) return key.status();
-    auto ctx = ServerContext::create_fixed(std::move(*cert), std::move(*key), options);
+    X509Ptr cert = std::move(certs->front());
+    std::vector<X509Ptr> issuers(std::make_move_iterator(certs->begin() + 1),
+                                 std::make_move_iterator(certs->end()));
+    auto chain = issuers_to_send(cert.get(), issuers);
+    if (!chain.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("admin.cert_file ", admin.cert_file, ": ", chain.status().message()));
+    }
+    auto ctx = ServerContext::create_fixed(std::move(cert), std::move(*key), options, *chain);
     if (!ctx.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("admin.cert_file ", admin.cert_file,
                                                         " and admin.key_file ", admin.key_file,
@@ -72,7 +89,7 @@ absl::StatusOr<std::unique_ptr<ServerContext>> make_admin_context(const Certific
   if (!key.ok()) return key.status();
   auto cert = ca.mint_multi(hosts, key->get(), kAdminCertValidityDays);
   if (!cert.ok()) return cert.status();
-  return ServerContext::create_fixed(std::move(*cert), std::move(*key), options);
+  return ServerContext::create_fixed(std::move(*cert), std::move(*key), options, ca.chain());
 }
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(const config::Config& config,

@@ -33,8 +33,8 @@ class EngineFixture:
     is tested on its own: requests pass through unverified ([proxy] mode = "pass-through",
     accepted only toward loopback destinations)."""
 
-    def __init__(self, extra_toml="", threads=1):
-        self.tmp = TempDir()
+    def __init__(self, extra_toml="", threads=1, tls_toml="", tmp=None):
+        self.tmp = tmp or TempDir()
         self.certs = make_ca_and_leaf(self.tmp.path)
         self.upstream = TlsUpstream(self.certs["cert"], self.certs["key"])
         self.port = free_port()
@@ -48,6 +48,7 @@ mode = "pass-through"
 resolve = [{ host = "localhost", address = "127.0.0.1:%d" }]
 [tls]
 upstream_ca_file = "%s"
+%s
 [store]
 directory = "%s"
 [engine]
@@ -56,7 +57,7 @@ pin_threads = false
 buffer_count = 256
 %s
 """ % (self.port, self.upstream.port, self.upstream.port, self.upstream.port,
-       self.certs["ca"], self.state, threads, extra_toml)
+       self.certs["ca"], tls_toml, self.state, threads, extra_toml)
         self.config = self.tmp.file("p.toml", toml)
         self.daemon = Daemon(["--config", self.config], cwd=self.tmp.path)
         self.daemon.wait_event("engine.listening", address="127.0.0.1:%d" % self.port)
@@ -136,6 +137,87 @@ class CurlThroughProxy(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn(b'subjectAltName: host "localhost" matched', out.stderr)
         self.assertIn(b"pamproxy", out.stderr)  # issued by the appliance CA, not the upstream's
+
+
+def make_org_pki(directory):
+    """An organisation's root and an intermediate CA under it (P-256), made with the openssl
+    CLI: the intermediate is what the appliance signs with. Returns the paths."""
+    def run(*args):
+        subprocess.run(args, check=True, cwd=directory, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    ca_ext = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+    with open(os.path.join(directory, "org-ca.ext"), "w") as f:
+        f.write(ca_ext + "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", "org-root.key", "-out", "org-root.pem", "-days", "2",
+        "-subj", "/O=Example Org/CN=Example Org Root",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", "org-ca.key", "-out", "org-ca.csr",
+        "-subj", "/O=Example Org/CN=Example Org pamproxy CA")
+    run("openssl", "x509", "-req", "-in", "org-ca.csr", "-CA", "org-root.pem", "-CAkey",
+        "org-root.key", "-CAcreateserial", "-out", "org-ca.pem", "-days", "2", "-extfile",
+        "org-ca.ext")
+    j = lambda n: os.path.join(directory, n)
+    with open(j("org-bundle.pem"), "w") as out:
+        for name in ("org-ca.pem", "org-root.pem"):
+            with open(j(name)) as f:
+                out.write(f.read())
+    os.chmod(j("org-ca.key"), 0o600)
+    return {"root": j("org-root.pem"), "ca": j("org-ca.pem"), "bundle": j("org-bundle.pem"),
+            "key": j("org-ca.key")}
+
+
+class OrganisationIntermediateCa(unittest.TestCase):
+    """[tls] ca_cert_file lists an intermediate of the organisation's PKI, then its root: the
+    clients trust only the root, and every handshake carries the intermediate."""
+
+    @classmethod
+    def setUpClass(cls):
+        tmp = TempDir()
+        cls.pki = make_org_pki(tmp.path)
+        cls.f = EngineFixture(tmp=tmp, tls_toml='ca_cert_file = "%s"\nca_key_file = "%s"' % (
+            cls.pki["bundle"], cls.pki["key"]))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def test_curl_trusting_only_the_root_verifies_the_minted_leaf(self):
+        out = subprocess.run([CURL, "-sS", "-v", "--proxy", self.f.proxy, "--cacert",
+                              self.pki["root"], "-o", "/dev/null", "-w", "%{http_code}",
+                              self.f.origin + "/bytes/10"],
+                             env=clean_env(), capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, b"200")
+        self.assertIn(b"issuer: O=Example Org; CN=Example Org pamproxy CA", out.stderr)
+
+    def test_python_ssl_trusting_only_the_root_verifies_the_leaf(self):
+        # What the AWS CLI's TLS stack does: verify against the root alone, through CONNECT.
+        sock = socket.create_connection(("127.0.0.1", self.f.port), timeout=20)
+        target = "localhost:%d" % self.f.upstream.port
+        sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+        self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 200"))
+        ctx = ssl.create_default_context(cafile=self.pki["root"])
+        with ctx.wrap_socket(sock, server_hostname="localhost") as tls:
+            self.assertEqual(tls.getpeercert()["issuer"],
+                             ((("organizationName", "Example Org"),),
+                              (("commonName", "Example Org pamproxy CA"),)))
+
+    def test_admin_api_serves_the_whole_bundle_over_a_chain_the_root_verifies(self):
+        admin = self.f.daemon.wait_event_or_seen("admin.listening")
+        # The admin API's own certificate is minted by the intermediate too.
+        ctx = ssl.create_default_context(cafile=self.pki["root"])
+        conn = http.client.HTTPSConnection("127.0.0.1", int(admin["port"]), context=ctx,
+                                           timeout=20)
+        conn.request("GET", "/api/v1/ca.pem")
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        conn.close()
+        self.assertEqual(resp.status, 200)
+        with open(self.pki["bundle"]) as f:
+            self.assertEqual(body, f.read())
 
 
 class QuietTunnel(unittest.TestCase):

@@ -1,7 +1,9 @@
 #pragma once
 // The appliance CA: an ECDSA P-256 key and a self-signed certificate that users trust
 // (AWS_CA_BUNDLE), and the minting of leaf certificates for the hosts users reach through the
-// proxy and for the admin API.
+// proxy and for the admin API. A CA of the organisation's own PKI works too: its certificate
+// file may list the CA, then its issuers up to the root, and the proxy sends the chain after
+// each leaf so clients that trust only the root verify it.
 //
 // Owns: creating the CA on first start (key file 0600, its directory 0700), loading it on later
 // starts, checking that the certificate and key belong together, minting.
@@ -26,9 +28,11 @@ inline constexpr int64_t kLeafBackdateSeconds = 3600;
 class CertificateAuthority {
  public:
   // Loads the CA from `cert_file` and `key_file`, or creates both when neither exists (the key
-  // is written 0600, missing directories 0700). Only one of the two present, an unreadable or
-  // unparsable file, a certificate that is not a CA, or a key that does not match the
-  // certificate: an error naming the file and the problem.
+  // is written 0600, missing directories 0700). `cert_file` holds the CA certificate, optionally
+  // followed by its issuers in order. Only one of the two present, an unreadable or unparsable
+  // file, a certificate that is not a CA, a key that does not match the first certificate, or
+  // an issuer that did not sign the certificate before it: an error naming the file and the
+  // problem.
   static absl::StatusOr<std::unique_ptr<CertificateAuthority>> load_or_create(
       const std::string& cert_file, const std::string& key_file);
 
@@ -47,16 +51,23 @@ class CertificateAuthority {
                                      int64_t validity_days) const;
 
   X509* cert() const { return cert_.get(); }
-  // The CA certificate as PEM: what /api/v1/ca.pem serves and `pamctl ca export` writes.
+  // The certificates sent after every leaf: the CA's own and its issuers', self-signed ones left
+  // out. Empty for the usual self-signed appliance CA (clients hold it as their trust anchor).
+  const std::vector<X509Ptr>& chain() const { return chain_; }
+  // The CA certificate and the issuers its file listed, as PEM: what /api/v1/ca.pem serves and
+  // `pamctl ca export` writes (a bundle a client can trust as it is).
   const std::string& cert_pem() const { return cert_pem_; }
   // True when load_or_create made a new CA on this start (worth a log line: clients must trust
   // the new one).
   bool created() const { return created_; }
 
  private:
-  CertificateAuthority(X509Ptr cert, EvpPkeyPtr key, bool created);
+  CertificateAuthority(X509Ptr cert, std::vector<X509Ptr> issuers, std::vector<X509Ptr> chain,
+                       EvpPkeyPtr key, bool created);
 
   X509Ptr cert_;
+  std::vector<X509Ptr> issuers_;  // as the certificate file listed them after the CA
+  std::vector<X509Ptr> chain_;
   EvpPkeyPtr key_;
   std::string cert_pem_;
   bool created_;

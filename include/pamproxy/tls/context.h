@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -47,9 +48,11 @@ class ServerContext {
   // Certificates minted per SNI host from `leaves`.
   static absl::StatusOr<std::unique_ptr<ServerContext>> create(std::shared_ptr<LeafCache> leaves,
                                                                const ContextOptions& options);
-  // One fixed certificate and key for every connection (the admin API).
-  static absl::StatusOr<std::unique_ptr<ServerContext>> create_fixed(X509Ptr cert, EvpPkeyPtr key,
-                                                                     const ContextOptions& options);
+  // One fixed certificate and key for every connection (the admin API); `chain` is sent after
+  // the certificate (its issuers, without the root).
+  static absl::StatusOr<std::unique_ptr<ServerContext>> create_fixed(
+      X509Ptr cert, EvpPkeyPtr key, const ContextOptions& options,
+      const std::vector<X509Ptr>& chain = {});
 
   SSL_CTX* native() const { return ctx_.get(); }
   LeafCache* leaves() const { return leaves_.get(); }  // null for a fixed context

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -54,5 +55,17 @@ absl::StatusOr<EvpPkeyPtr> generate_p256_key();
 std::string cert_to_pem(X509* cert);
 std::string key_to_pem(EVP_PKEY* key);  // PKCS#8, unencrypted: callers protect the file
 absl::StatusOr<X509Ptr> cert_from_pem(std::string_view pem);
+// Every certificate of a PEM bundle, in order (a certificate, then its issuers). Other PEM blocks
+// are skipped. An error when there is none, one does not parse, or there are more than
+// kMaxBundleCertificates.
+inline constexpr size_t kMaxBundleCertificates = 10;
+absl::StatusOr<std::vector<X509Ptr>> certs_from_pem(std::string_view pem);
+
+// The issuers a server sends after its own certificate `first`, from the rest of its bundle:
+// checks that each issued (and signed) the certificate before it and is a CA, and leaves out
+// self-signed ones (a root is the client's trust anchor, sent for nothing). The error names the
+// position in the bundle ("certificate 2").
+absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(X509* first,
+                                                     const std::vector<X509Ptr>& issuers);
 
 }  // namespace pamproxy::tls

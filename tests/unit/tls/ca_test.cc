@@ -11,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "tests/unit/tls/tls_test_util.h"
 
 namespace pamproxy::tls {
 namespace {
@@ -29,12 +32,16 @@ class TempDir {
   std::string path_;
 };
 
-// Verifies `cert` against `ca` for `host` the way a client does; returns the verify error.
-int verify(X509* ca, X509* cert, const std::string& host) {
+// Verifies `cert` against `ca` for `host` the way a client does, with `untrusted` as the chain
+// the server sent; returns the verify error.
+int verify(X509* ca, X509* cert, const std::string& host,
+           const std::vector<X509Ptr>& untrusted = {}) {
   X509_STORE* store = X509_STORE_new();
   X509_STORE_add_cert(store, ca);
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  for (const X509Ptr& c : untrusted) sk_X509_push(chain, c.get());
   X509_STORE_CTX* ctx = X509_STORE_CTX_new();
-  X509_STORE_CTX_init(ctx, store, cert, nullptr);
+  X509_STORE_CTX_init(ctx, store, cert, chain);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
   if (is_ip_literal(host)) {
@@ -45,9 +52,19 @@ int verify(X509* ca, X509* cert, const std::string& host) {
   int ok = X509_verify_cert(ctx);
   int err = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
   X509_STORE_CTX_free(ctx);
+  sk_X509_free(chain);
   X509_STORE_free(store);
   return err;
 }
+
+// An organisation's PKI: a root, and an intermediate that is the appliance CA.
+struct OrgPki {
+  EvpPkeyPtr root_key = std::move(*generate_p256_key());
+  EvpPkeyPtr ca_key = std::move(*generate_p256_key());
+  X509Ptr root = test_util::make_ca_cert("Example Org Root", root_key.get(), nullptr, nullptr);
+  X509Ptr ca =
+      test_util::make_ca_cert("Example Org pamproxy CA", ca_key.get(), root.get(), root_key.get());
+};
 
 TEST(CertificateAuthority, CreatedOnFirstStartThenLoaded) {
   TempDir dir;
@@ -122,6 +139,80 @@ TEST(CertificateAuthority, UnreadableAndUnparsableFilesAreErrors) {
   auto not_ca = CertificateAuthority::load_or_create(dir.file("leaf.pem"), dir.file("leaf.key"));
   ASSERT_FALSE(not_ca.ok());
   EXPECT_NE(not_ca.status().message().find("not a CA certificate"), std::string::npos);
+}
+
+TEST(CertificateAuthority, IntermediateCaIsSentWithItsIssuers) {
+  TempDir dir;
+  OrgPki pki;
+  // The file lists the CA, then its issuer (the root, which is not sent: clients hold it).
+  std::ofstream(dir.file("ca.pem")) << cert_to_pem(pki.ca.get()) << cert_to_pem(pki.root.get());
+  std::ofstream(dir.file("ca.key")) << key_to_pem(pki.ca_key.get());
+  ASSERT_EQ(::chmod(dir.file("ca.key").c_str(), 0600), 0);
+  auto ca = CertificateAuthority::load_or_create(dir.file("ca.pem"), dir.file("ca.key"));
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  ASSERT_EQ((*ca)->chain().size(), 1u);
+  EXPECT_EQ(X509_cmp((*ca)->chain()[0].get(), pki.ca.get()), 0);
+  // ca.pem serves the bundle as listed, so a client can take it as its trust store.
+  EXPECT_EQ((*ca)->cert_pem(), cert_to_pem(pki.ca.get()) + cert_to_pem(pki.root.get()));
+
+  auto key = generate_p256_key();
+  ASSERT_TRUE(key.ok());
+  auto leaf = (*ca)->mint("s3.amazonaws.com", key->get(), 30);
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  // A client that trusts only the root verifies the leaf with the chain sent, not without it.
+  EXPECT_EQ(verify(pki.root.get(), leaf->get(), "s3.amazonaws.com", (*ca)->chain()), X509_V_OK);
+  EXPECT_EQ(verify(pki.root.get(), leaf->get(), "s3.amazonaws.com"),
+            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+
+  // The CA alone in its file (the root not listed): the intermediate is still sent.
+  std::ofstream(dir.file("alone.pem")) << cert_to_pem(pki.ca.get());
+  auto alone = CertificateAuthority::load_or_create(dir.file("alone.pem"), dir.file("ca.key"));
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ((*alone)->chain().size(), 1u);
+  // The usual self-signed appliance CA sends nothing after the leaf.
+  auto own = CertificateAuthority::load_or_create(dir.file("own.pem"), dir.file("own.key"));
+  ASSERT_TRUE(own.ok());
+  auto reloaded = CertificateAuthority::load_or_create(dir.file("own.pem"), dir.file("own.key"));
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_TRUE((*reloaded)->chain().empty());
+}
+
+TEST(CertificateAuthority, BundleThatIsNotAChainIsAnError) {
+  TempDir dir;
+  OrgPki pki;
+  OrgPki other;
+  std::ofstream(dir.file("ca.key")) << key_to_pem(pki.ca_key.get());
+  ASSERT_EQ(::chmod(dir.file("ca.key").c_str(), 0600), 0);
+  auto load = [&](const std::string& pem) {
+    std::ofstream(dir.file("ca.pem"), std::ios::trunc) << pem;
+    return CertificateAuthority::load_or_create(dir.file("ca.pem"), dir.file("ca.key"));
+  };
+  // Another organisation's root after the CA.
+  auto stranger = load(cert_to_pem(pki.ca.get()) + cert_to_pem(other.root.get()));
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_NE(stranger.status().message().find("certificate 2 did not issue certificate 1"),
+            std::string::npos)
+      << stranger.status();
+  // The root first: the key belongs to the second certificate.
+  auto reversed = load(cert_to_pem(pki.root.get()) + cert_to_pem(pki.ca.get()));
+  ASSERT_FALSE(reversed.ok());
+  EXPECT_NE(reversed.status().message().find("does not match"), std::string::npos)
+      << reversed.status();
+  // A damaged block after the CA.
+  auto damaged = load(cert_to_pem(pki.ca.get()) +
+                      "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
+                      "-----END CERTIFICATE-----\n");
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.status().message().find("certificate 2 is not a valid PEM certificate"),
+            std::string::npos)
+      << damaged.status();
+  // More certificates than any real chain has.
+  std::string many = cert_to_pem(pki.ca.get());
+  for (size_t i = 0; i < kMaxBundleCertificates; ++i) many += cert_to_pem(pki.root.get());
+  auto too_many = load(many);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("more than 10 certificates"), std::string::npos)
+      << too_many.status();
 }
 
 TEST(CertificateAuthority, MintsDnsAndIpLeavesThatVerify) {

@@ -120,6 +120,45 @@ TEST_F(RuntimeTest, AdminFilesAreLoaded) {
   EXPECT_NE(rt.status().message().find("admin.key_file"), std::string::npos) << rt.status();
 }
 
+TEST_F(RuntimeTest, AdminCertificateFileMayCarryItsIssuers) {
+  auto root_key = generate_p256_key();
+  auto ca_key = generate_p256_key();
+  X509Ptr root = test_util::make_ca_cert("Example Org Root", root_key->get(), nullptr, nullptr);
+  X509Ptr inter =
+      test_util::make_ca_cert("Example Org Servers", ca_key->get(), root.get(), root_key->get());
+  // A leaf signed by the intermediate, made with the CA class over the intermediate's files.
+  std::ofstream(dir_ + "/inter.pem") << cert_to_pem(inter.get());
+  std::ofstream(dir_ + "/inter.key") << key_to_pem(ca_key->get());
+  ::chmod((dir_ + "/inter.key").c_str(), 0600);
+  auto issuer = CertificateAuthority::load_or_create(dir_ + "/inter.pem", dir_ + "/inter.key");
+  ASSERT_TRUE(issuer.ok()) << issuer.status();
+  auto key = generate_p256_key();
+  auto cert = (*issuer)->mint("admin.example", key->get(), 30);
+  ASSERT_TRUE(cert.ok());
+  config_.admin.cert_file = dir_ + "/admin.pem";
+  config_.admin.key_file = dir_ + "/admin.key";
+  std::ofstream(config_.admin.cert_file)
+      << cert_to_pem(cert->get()) << cert_to_pem(inter.get()) << cert_to_pem(root.get());
+  std::ofstream(config_.admin.key_file) << key_to_pem(key->get());
+  auto rt = Runtime::create(config_, paths(), absent());
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  // Sent after the admin certificate: the intermediate (the root is the client's).
+  STACK_OF(X509)* extra = nullptr;
+  SSL_CTX_get_extra_chain_certs((*rt)->admin_server->native(), &extra);
+  ASSERT_NE(extra, nullptr);
+  ASSERT_EQ(sk_X509_num(extra), 1);
+  EXPECT_EQ(X509_cmp(sk_X509_value(extra, 0), inter.get()), 0);
+  // Issuers out of order: refused, naming the key and the position.
+  std::ofstream(config_.admin.cert_file, std::ios::trunc)
+      << cert_to_pem(cert->get()) << cert_to_pem(root.get()) << cert_to_pem(inter.get());
+  rt = Runtime::create(config_, paths(), absent());
+  ASSERT_FALSE(rt.ok());
+  EXPECT_NE(rt.status().message().find("admin.cert_file"), std::string::npos) << rt.status();
+  EXPECT_NE(rt.status().message().find("certificate 2 did not issue certificate 1"),
+            std::string::npos)
+      << rt.status();
+}
+
 TEST_F(RuntimeTest, UnreadableUpstreamCaFileNamesTheKey) {
   config_.tls.upstream_ca_file = dir_ + "/missing.pem";
   auto rt = Runtime::create(config_, paths(), absent());

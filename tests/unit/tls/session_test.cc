@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "tests/unit/tls/tls_test_util.h"
@@ -146,6 +150,52 @@ TEST(Session, UntrustedUpstreamCertificateNamesTheVerifyError) {
   EXPECT_EQ(client->failure_detail(),
             "certificate of s3.amazonaws.com not trusted: unable to get local issuer certificate");
   EXPECT_EQ(server->failure(), Failure::kPeerAlert);
+}
+
+TEST(Session, IntermediateApplianceCaVerifiesForAClientTrustingOnlyTheRoot) {
+  char dir[] = "/tmp/pamproxy-tls-org-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string base = dir;
+  auto root_key = generate_p256_key();
+  auto ca_key = generate_p256_key();
+  ASSERT_TRUE(root_key.ok() && ca_key.ok());
+  X509Ptr root = test_util::make_ca_cert("Example Org Root", root_key->get(), nullptr, nullptr);
+  X509Ptr inter = test_util::make_ca_cert("Example Org pamproxy CA", ca_key->get(), root.get(),
+                                          root_key->get());
+  std::ofstream(base + "/ca.pem") << cert_to_pem(inter.get()) << cert_to_pem(root.get());
+  std::ofstream(base + "/ca.key") << key_to_pem(ca_key->get());
+  std::ofstream(base + "/root.pem") << cert_to_pem(root.get());
+  ::chmod((base + "/ca.key").c_str(), 0600);
+  auto ca = CertificateAuthority::load_or_create(base + "/ca.pem", base + "/ca.key");
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  auto leaves = LeafCache::create(std::move(*ca), 8, 30);
+  ASSERT_TRUE(leaves.ok()) << leaves.status();
+  auto server_ctx = ServerContext::create(*leaves, {});
+  ASSERT_TRUE(server_ctx.ok()) << server_ctx.status();
+  ClientOptions options;
+  options.ca_file = base + "/root.pem";
+  auto client_ctx = ClientContext::create(options);
+  ASSERT_TRUE(client_ctx.ok()) << client_ctx.status();
+
+  auto server = Session::server(**server_ctx);
+  ASSERT_TRUE(server.ok());
+  auto client = client_session(**client_ctx, "sts.amazonaws.com");
+  Pair pair(*client, **server);
+  ASSERT_TRUE(pair.handshake()) << client->failure_detail();
+  // What came over the wire: the leaf, then the intermediate; the root stayed home.
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(client->native());
+  ASSERT_NE(sent, nullptr);
+  ASSERT_EQ(sk_X509_num(sent), 2);
+  EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), inter.get()), 0);
+  std::filesystem::remove_all(base);
+
+  // The usual self-signed appliance CA: the leaf alone.
+  Fixture f = Fixture::make();
+  auto own_server = server_session(f);
+  auto own_client = client_session(*f.client, "sts.amazonaws.com");
+  Pair own(*own_client, *own_server);
+  ASSERT_TRUE(own.handshake());
+  EXPECT_EQ(sk_X509_num(SSL_get_peer_cert_chain(own_client->native())), 1);
 }
 
 TEST(Session, SystemStoreDoesNotTrustTheApplianceCa) {

@@ -1,10 +1,13 @@
 #include "tests/unit/tls/tls_test_util.h"
 
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <utility>
 
 namespace pamproxy::tls::test_util {
 
@@ -32,6 +35,32 @@ Fixture Fixture::make(const ContextOptions& options) {
   EXPECT_TRUE(client.ok()) << client.status();
   f.client = std::move(*client);
   return f;
+}
+
+X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key) {
+  X509Ptr cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  const long serial = static_cast<long>(std::hash<std::string>{}(name) & 0x7fffffff);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 86400);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509* signer = issuer != nullptr ? issuer : cert.get();
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
+  X509_set_pubkey(cert.get(), key);
+  for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+                            std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"},
+                            std::pair{NID_subject_key_identifier, "hash"}}) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, signer, cert.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    EXPECT_NE(ext, nullptr);
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  EXPECT_GT(X509_sign(cert.get(), issuer != nullptr ? issuer_key : key, EVP_sha256()), 0);
+  return cert;
 }
 
 Fixture::~Fixture() {

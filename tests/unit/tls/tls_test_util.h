@@ -31,6 +31,10 @@ struct Fixture {
   ~Fixture();
 };
 
+// A CA certificate (CA:TRUE, keyCertSign) for `key` named `name`, signed with `issuer_key` as
+// `issuer`, or self-signed when `issuer` is null: an organisation's root and intermediate.
+X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key);
+
 // Moves ciphertext between two sessions until neither makes progress.
 class Pair {
  public:
