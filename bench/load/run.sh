@@ -13,6 +13,7 @@ px_port=$(free_port)
 admin_port=$(free_port)
 taskset -c 1 "$build/bench/load/pamproxy-fast-upstream" --listen 127.0.0.1:$up_port \
   --ca-out "$work/up-ca.pem" 2>/dev/null &
+# ENGINE_TOML adds [engine] keys (e.g. ENGINE_TOML="buffer_bytes = 65536"), to compare settings.
 # MODE=zero-trust: requests are SigV4-signed with a token (the load generator signs once at
 # start) and verified, authorized and re-signed by the proxy; DURABILITY picks [audit]
 # durability then ("before-forward" by default, or "async").
@@ -42,6 +43,7 @@ directory = "$work/state"
 [engine]
 threads = 1
 pin_threads = true
+${ENGINE_TOML:-}
 [limits]
 connections_per_client_max = 20000
 [log]

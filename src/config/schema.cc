@@ -326,6 +326,11 @@ std::vector<Field> build() {
   f.push_back(string_field("tls", "upstream_ca_file",
                            "CA bundle trusted for upstream servers; \"\" = the system store",
                            kRestart, REF(std::string, tls.upstream_ca_file)));
+  f.push_back(bool_field("tls", "own_records",
+                         "after a TLS 1.3 handshake, seal and open records in pamproxy (the "
+                         "cipher is then the only pass over relayed bytes) where the kernel "
+                         "does not (kTLS); false: OpenSSL's record layer, two more copies per byte",
+                         kRestart, REF(bool, tls.own_records)));
 
   // [upstream]
   f.push_back(resolve_field());

@@ -45,7 +45,9 @@ absl::Status ProxyShared::init_tls(const config::Config& c, const config::Paths&
   // tunnel.established line and the tls_* metrics say which path each tunnel took.
   log::info("proxy.tls_path")
       .kv("path", tls->ktls.enabled ? "ktls" : "userspace")
-      .kv("ktls_decision", tls->ktls.reason);
+      .kv("ktls_decision", tls->ktls.reason)
+      // TLS 1.3 records outside the kernel: sealed by pamproxy, or by OpenSSL ([tls] own_records).
+      .kv("records", tls->proxy_server->options().own_records ? "pamproxy" : "openssl");
   return absl::OkStatus();
 }
 

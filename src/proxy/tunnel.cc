@@ -918,6 +918,9 @@ void Tunnel::announce_relay() {
       .kv("upstream_resumed", upstream_tls_->resumed())
       .kv("upstream_reused", upstream_reused_)
       .kv("tls_path", path)
+      .kv("client_records", ktls_[0]                      ? "kernel"
+                            : client_tls_->own_records() ? "pamproxy"
+                                                         : "openssl")
       .kv("legs_settled", !ktls_abandoned_);
 }
 

@@ -48,7 +48,9 @@ absl::StatusOr<SslCtxPtr> base_context(const SSL_METHOD* method, const ContextOp
   SSL_CTX_set_mode(c, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_clear_mode(c, SSL_MODE_AUTO_RETRY);
   if (options.release_idle_buffers) SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
-  if (options.capture_secrets) SSL_CTX_set_keylog_callback(c, detail::keylog_cb);
+  if (options.capture_secrets || options.own_records) {
+    SSL_CTX_set_keylog_callback(c, detail::keylog_cb);
+  }
   return ctx;
 }
 

@@ -197,4 +197,13 @@ absl::StatusOr<TrafficKeys> Secrets::derive(const SSL* ssl, bool server_secret,
   return keys;
 }
 
+bool Secrets::tls13_direction(bool server_secret, bool local_writes, const uint8_t** secret,
+                              size_t* secret_len, uint64_t* sequence) const {
+  if (key_update_ || !(local_writes ? tx_new_keys_ : rx_new_keys_)) return false;
+  *secret = server_secret ? server_app_ : client_app_;
+  *secret_len = server_secret ? server_app_len_ : client_app_len_;
+  *sequence = local_writes ? tx_records_ : rx_records_;
+  return *secret_len != 0;
+}
+
 }  // namespace pamproxy::tls

@@ -36,6 +36,12 @@ class Secrets {
   // Keys for one direction: `server_secret` picks whose secret, `local_writes` which counter.
   absl::StatusOr<TrafficKeys> derive(const SSL* ssl, bool server_secret, bool local_writes) const;
 
+  // TLS 1.3, for pamproxy's own record layer: one side's application traffic secret and the
+  // number of the next record in one direction. False when that direction's application keys
+  // are not in force yet, a KeyUpdate happened, or the secret was not captured.
+  bool tls13_direction(bool server_secret, bool local_writes, const uint8_t** secret,
+                       size_t* secret_len, uint64_t* sequence) const;
+
  private:
   uint8_t client_app_[48] = {};
   size_t client_app_len_ = 0;

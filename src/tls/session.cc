@@ -24,6 +24,7 @@
 #include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/leaf_cache.h"
 #include "src/tls/callbacks.h"
+#include "src/tls/records.h"
 #include "src/tls/secrets.h"
 
 namespace pamproxy::tls {
@@ -257,9 +258,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::server(const ServerContext& ct
   SSL* raw = ssl.get();
   std::unique_ptr<Session> s(new Session(std::move(ssl), true));
   s->server_ctx_ = &ctx;
-  if (!attach(s.get(), raw, ctx.options().capture_secrets, &s->secrets_)) {
+  const ContextOptions& options = ctx.options();
+  if (!attach(s.get(), raw, options.capture_secrets || options.own_records, &s->secrets_)) {
     return openssl_error(absl::StatusCode::kResourceExhausted, "BIO_new");
   }
+  s->own_records_wanted_ = options.own_records;
   SSL_set_accept_state(raw);
   return s;
 }
@@ -276,9 +279,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::client(ClientContext& ctx, std
   std::unique_ptr<Session> s(new Session(std::move(ssl), false));
   s->client_ctx_ = &ctx;
   s->cache_key_ = absl::StrCat(name, ":", port);
-  if (!attach(s.get(), raw, ctx.options().capture_secrets, &s->secrets_)) {
+  const ContextOptions& options = ctx.options();
+  if (!attach(s.get(), raw, options.capture_secrets || options.own_records, &s->secrets_)) {
     return openssl_error(absl::StatusCode::kResourceExhausted, "BIO_new");
   }
+  s->own_records_wanted_ = options.own_records;
   // SSL_set1_host takes an IP literal as an address to match against IP SANs.
   bool ok = SSL_set1_host(raw, name.c_str()) == 1;
   if (ok && !is_ip_literal(name)) ok = SSL_set_tlsext_host_name(raw, name.c_str()) == 1;
@@ -394,9 +399,12 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   PAMPROXY_CHECK(cipher_out.size() >= kReceiveOutputMin);
   IoResult result;
   if (state_ == State::kClosed || state_ == State::kError) return result;
+  if (own_rx_ != nullptr) return own_receive(cipher_in, plain_out, cipher_out);
   Window w(in_, out_, in_used_, out_used_, cipher_in, cipher_out);
   if (state_ == State::kHandshaking) drive_handshake();
   while (state_ == State::kEstablished && !want_write_) {
+    take_over_records();
+    if (own_rx_ != nullptr) break;
     // Without plaintext room, still let OpenSSL consume post-handshake records (tickets) only
     // when no application data is buffered; otherwise wait for room.
     if (result.plain_bytes == plain_out.size()) break;
@@ -405,6 +413,7 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
                         plain_out.size() - result.plain_bytes, &n);
     if (r == 1) {
       result.plain_bytes += n;
+      app_data_read_ = true;
       continue;
     }
     int err = SSL_get_error(ssl_.get(), r);
@@ -422,12 +431,23 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   }
   result.cipher_consumed = in_used_;
   result.cipher_bytes = out_used_;
+  if (own_rx_ != nullptr) {
+    // The rest of the input is already ours to open.
+    IoResult more =
+        own_receive(cipher_in.subspan(result.cipher_consumed),
+                    plain_out.subspan(result.plain_bytes), cipher_out.subspan(result.cipher_bytes));
+    result.cipher_consumed += more.cipher_consumed;
+    result.plain_bytes += more.plain_bytes;
+    result.cipher_bytes += more.cipher_bytes;
+  }
   return result;
 }
 
 IoResult Session::send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out) {
   IoResult result;
   if (state_ != State::kEstablished) return result;
+  take_over_records();
+  if (own_tx_ != nullptr) return own_send(plain_in, cipher_out);
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
   if (pending_write_len_ > 0 && !retry_write()) {
     result.cipher_bytes = out_used_;
@@ -480,6 +500,7 @@ bool Session::retry_write() {
 }
 
 size_t Session::flush(std::span<uint8_t> cipher_out) {
+  if (own_tx_ != nullptr) return own_flush(cipher_out);
   if (!want_write_) return 0;
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
   if (state_ == State::kHandshaking) {
@@ -492,6 +513,16 @@ size_t Session::flush(std::span<uint8_t> cipher_out) {
 
 size_t Session::shutdown(std::span<uint8_t> cipher_out) {
   if (state_ != State::kEstablished && state_ != State::kClosed) return 0;
+  if (own_tx_ != nullptr) {
+    size_t n = 0;
+    if (!close_notify_sent_) {
+      static constexpr uint8_t kCloseNotify[2] = {1, 0};  // warning, close_notify
+      n = own_control(21, kCloseNotify, cipher_out);
+      close_notify_sent_ = true;
+    }
+    state_ = State::kClosed;
+    return n;
+  }
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
   if (!SSL_in_init(ssl_.get()) && (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) == 0) {
     SSL_shutdown(ssl_.get());
@@ -511,14 +542,16 @@ void Session::receive_eof() {
 }
 
 bool Session::has_pending_output() const {
-  return want_write_;
+  return want_write_ || tx_pending_len_ > 0;
 }
 
 bool Session::has_buffered_plaintext() const {
+  if (own_rx_ != nullptr) return held_at_ < held_.size();
   return SSL_pending(ssl_.get()) > 0;
 }
 
 bool Session::has_unread_input() const {
+  if (own_rx_ != nullptr) return held_at_ < held_.size() || !rx_partial_.empty();
   return SSL_has_pending(ssl_.get()) == 1;
 }
 
@@ -534,7 +567,17 @@ std::string_view Session::alpn() const {
                          : std::string_view(reinterpret_cast<const char*>(data), len);
 }
 
-bool Session::release_buffers() { return SSL_free_buffers(ssl_.get()) == 1; }
+bool Session::release_buffers() {
+  if (own_rx_ != nullptr) {
+    if (!rx_partial_.empty() || held_at_ < held_.size() || tx_pending_len_ > 0) return false;
+    std::vector<uint8_t>().swap(rx_partial_);
+    std::vector<uint8_t>().swap(held_);
+    held_at_ = 0;
+    SSL_free_buffers(ssl_.get());  // idle since the switch
+    return true;
+  }
+  return SSL_free_buffers(ssl_.get()) == 1;
+}
 
 bool Session::resumed() const {
   return SSL_session_reused(ssl_.get()) == 1;
@@ -556,10 +599,288 @@ absl::StatusOr<TrafficKeys> Session::traffic_keys(Direction direction) const {
   if (secrets_ == nullptr) {
     return absl::FailedPreconditionError("secrets were not captured (capture_secrets off)");
   }
+  if (own_rx_ != nullptr) {
+    return absl::FailedPreconditionError("the records are sealed by pamproxy (own_records)");
+  }
   bool local_writes = direction == Direction::kTransmit;
   // The server transmits with the server secret; the client with the client secret.
   bool server_secret = local_writes == server_;
   return secrets_->derive(ssl_.get(), server_secret, local_writes);
+}
+
+// ---------------------------------------------------------------- own records (TLS 1.3)
+
+void Session::take_over_records() {
+  if (!own_records_wanted_ || own_rx_ != nullptr || state_ != State::kEstablished) return;
+  // A client waits for the first application data: a TLS 1.3 server sends its tickets before
+  // that, and OpenSSL must take them for the session cache.
+  if (!server_ && !app_data_read_) return;
+  if (secrets_ == nullptr || SSL_version(ssl_.get()) != TLS1_3_VERSION) {
+    own_records_wanted_ = false;  // TLS 1.2 keeps OpenSSL's record layer
+    return;
+  }
+  // Nothing may be left inside OpenSSL: no record half read or unsent, no plaintext.
+  if (want_write_ || pending_write_len_ > 0 || SSL_pending(ssl_.get()) > 0 ||
+      SSL_has_pending(ssl_.get()) == 1) {
+    return;
+  }
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
+  const uint16_t suite = cipher != nullptr ? SSL_CIPHER_get_protocol_id(cipher) : 0;
+  const uint8_t* tx_secret = nullptr;
+  const uint8_t* rx_secret = nullptr;
+  size_t tx_len = 0;
+  size_t rx_len = 0;
+  uint64_t tx_seq = 0;
+  uint64_t rx_seq = 0;
+  // The server sends with the server's secret and reads with the client's; the client the other
+  // way round.
+  auto tx = std::make_unique<RecordProtection>();
+  auto rx = std::make_unique<RecordProtection>();
+  if (!secrets_->tls13_direction(server_, true, &tx_secret, &tx_len, &tx_seq) ||
+      !secrets_->tls13_direction(!server_, false, &rx_secret, &rx_len, &rx_seq) ||
+      !tx->init(suite, tx_secret, tx_len, tx_seq, true) ||
+      !rx->init(suite, rx_secret, rx_len, rx_seq, false)) {
+    own_records_wanted_ = false;  // a suite or state we do not take: OpenSSL goes on
+    ERR_clear_error();
+    return;
+  }
+  own_tx_ = std::move(tx);
+  own_rx_ = std::move(rx);
+}
+
+size_t Session::take_held_plaintext(std::span<uint8_t> out) {
+  const size_t n = std::min(out.size(), held_.size() - held_at_);
+  if (n > 0) std::memcpy(out.data(), held_.data() + held_at_, n);
+  held_at_ += n;
+  if (held_at_ == held_.size()) {
+    held_.clear();
+    held_at_ = 0;
+  }
+  return n;
+}
+
+size_t Session::own_control(uint8_t type, std::span<const uint8_t> body, std::span<uint8_t> out) {
+  uint8_t record[sizeof(tx_pending_)];
+  PAMPROXY_CHECK(body.size() + RecordProtection::kOverhead <= sizeof(record));
+  if (tx_pending_len_ == 0 && out.size() >= body.size() + RecordProtection::kOverhead) {
+    return own_tx_->seal(type, body, out.data());
+  }
+  // Behind a record already waiting, or no room: it waits (one at most; see callers).
+  if (tx_pending_len_ == 0) tx_pending_len_ = own_tx_->seal(type, body, tx_pending_);
+  return own_flush(out);
+}
+
+size_t Session::own_flush(std::span<uint8_t> out) {
+  if (tx_pending_len_ == 0 || out.size() < tx_pending_len_) return 0;
+  std::memcpy(out.data(), tx_pending_, tx_pending_len_);
+  const size_t n = tx_pending_len_;
+  tx_pending_len_ = 0;
+  return n;
+}
+
+void Session::on_own_alert(const uint8_t* body, size_t length) {
+  if (length != 2) {
+    fail(Failure::kProtocol,
+         "TLS protocol error: an alert record of the wrong size (decode_error)");
+    return;
+  }
+  const uint8_t description = body[1];
+  if (description == SSL_AD_CLOSE_NOTIFY) {
+    state_ = State::kClosed;
+    failure_detail_ = "the peer sent close_notify";
+    return;
+  }
+  if (description == SSL_AD_USER_CANCELLED) return;  // a warning; close_notify follows
+  fail(Failure::kPeerAlert,
+       absl::StrCat("the peer sent an alert: ", SSL_alert_desc_string_long(description)));
+}
+
+void Session::on_own_handshake(const uint8_t* body, size_t length, std::span<uint8_t> out,
+                               size_t* written) {
+  // Post-handshake messages (RFC 8446 4.6): tickets (a client ignores those that come after the
+  // switch) and KeyUpdate. 64 KiB bounds a message spread over records.
+  static constexpr size_t kMaxMessage = 64 * 1024;
+  if (handshake_bytes_.size() + length > kMaxMessage + 4) {
+    fail(Failure::kProtocol, "TLS protocol error: a post-handshake message is too large");
+    return;
+  }
+  handshake_bytes_.insert(handshake_bytes_.end(), body, body + length);
+  size_t at = 0;
+  while (state_ == State::kEstablished && handshake_bytes_.size() - at >= 4) {
+    const uint8_t* m = handshake_bytes_.data() + at;
+    const size_t len = size_t{m[1]} << 16 | size_t{m[2]} << 8 | m[3];
+    if (len > kMaxMessage) {
+      fail(Failure::kProtocol, "TLS protocol error: a post-handshake message is too large");
+      return;
+    }
+    if (handshake_bytes_.size() - at < 4 + len) break;
+    if (m[0] == SSL3_MT_KEY_UPDATE) {
+      // The next record from the peer is under its next key, so nothing may follow in this one.
+      if (len != 1 || m[4] > 1 || at + 5 != handshake_bytes_.size()) {
+        fail(Failure::kProtocol, "TLS protocol error: a malformed KeyUpdate");
+        return;
+      }
+      if (!own_rx_->update()) {
+        fail(Failure::kProtocol, "TLS protocol error: deriving the peer's next key failed");
+        return;
+      }
+      if (m[4] == 1) key_update_owed_ = true;  // update_requested
+    } else if (m[0] == SSL3_MT_NEWSESSION_TICKET && !server_) {
+      // Tickets after the first response: the session cache already has the earlier ones.
+    } else {
+      fail(Failure::kProtocol, absl::StrCat("TLS protocol error: unexpected handshake message ",
+                                            static_cast<int>(m[0]), " after the handshake"));
+      return;
+    }
+    at += 4 + len;
+  }
+  handshake_bytes_.erase(handshake_bytes_.begin(), handshake_bytes_.begin() + at);
+  if (key_update_owed_ && tx_pending_len_ == 0) {
+    static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};  // not requested
+    *written += own_control(SSL3_RT_HANDSHAKE, kKeyUpdate, out.subspan(*written));
+    key_update_owed_ = false;
+    if (!own_tx_->update()) fail(Failure::kProtocol, "deriving our next key failed");
+  }
+}
+
+IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
+                              std::span<uint8_t> cipher_out) {
+  using RP = RecordProtection;
+  IoResult result;
+  if (state_ != State::kEstablished) return result;
+  result.cipher_bytes = own_flush(cipher_out);
+  result.plain_bytes = take_held_plaintext(plain_out);
+  size_t at = 0;
+  // One record at a time; a record that does not fit the plaintext room is opened into held_,
+  // and nothing more is taken until it has been handed out.
+  while (state_ == State::kEstablished && held_.empty()) {
+    std::span<const uint8_t> record;
+    size_t available = cipher_in.size() - at;
+    if (rx_partial_.empty() && available >= RP::kHeader) {
+      const size_t body = size_t{cipher_in[at + 3]} << 8 | cipher_in[at + 4];
+      if (available >= RP::kHeader + body) record = cipher_in.subspan(at, RP::kHeader + body);
+    }
+    if (record.empty()) {
+      // Gather the record: its header first, then as much of the body as has come.
+      if (available == 0) break;
+      size_t want = RP::kHeader;
+      if (rx_partial_.size() >= RP::kHeader) want += size_t{rx_partial_[3]} << 8 | rx_partial_[4];
+      if (rx_partial_.size() < RP::kHeader) {
+        size_t n = std::min(available, RP::kHeader - rx_partial_.size());
+        rx_partial_.insert(rx_partial_.end(), cipher_in.begin() + at, cipher_in.begin() + at + n);
+        at += n;
+        available -= n;
+        if (rx_partial_.size() < RP::kHeader) break;
+        want = RP::kHeader + (size_t{rx_partial_[3]} << 8 | rx_partial_[4]);
+      }
+      if (want > RP::kHeader + RP::kMaxCiphertext) {
+        record = rx_partial_;  // refused below on its header
+      } else {
+        rx_partial_.reserve(want);
+        size_t n = std::min(available, want - rx_partial_.size());
+        rx_partial_.insert(rx_partial_.end(), cipher_in.begin() + at, cipher_in.begin() + at + n);
+        at += n;
+        if (rx_partial_.size() < want) break;
+        record = rx_partial_;
+      }
+    } else {
+      at += record.size();
+    }
+    // After the handshake every record is application_data on the outside (RFC 8446 5).
+    const size_t body = size_t{record[3]} << 8 | record[4];
+    if (record[0] != SSL3_RT_APPLICATION_DATA) {
+      fail(Failure::kProtocol,
+           absl::StrCat("TLS protocol error: record type ", static_cast<int>(record[0]),
+                        " after the handshake (unexpected_message)"));
+      break;
+    }
+    if (body < RP::kTag + 1 || body > RP::kMaxCiphertext) {
+      fail(Failure::kProtocol,
+           "TLS protocol error: a record of a length TLS 1.3 does not allow "
+           "(record_overflow)");
+      break;
+    }
+    const size_t sealed = body - RP::kTag;
+    const size_t room = plain_out.size() - result.plain_bytes;
+    uint8_t* into = plain_out.data() + result.plain_bytes;
+    if (room < sealed) {
+      held_.resize(sealed);
+      into = held_.data();
+    }
+    uint8_t type = 0;
+    size_t length = 0;
+    const bool opened = own_rx_->open(record, into, &type, &length);
+    rx_partial_.clear();
+    if (!opened) {
+      held_.clear();
+      fail(Failure::kProtocol,
+           "TLS protocol error: a record did not authenticate (bad_record_mac)");
+      break;
+    }
+    if (type == SSL3_RT_APPLICATION_DATA) {
+      if (into == held_.data()) {
+        held_.resize(length);
+        result.plain_bytes += take_held_plaintext(plain_out.subspan(result.plain_bytes));
+      } else {
+        result.plain_bytes += length;
+      }
+      continue;
+    }
+    // A control record: its bytes are not the caller's plaintext.
+    std::vector<uint8_t> control(into, into + length);
+    if (into == held_.data()) held_.clear();
+    if (type == SSL3_RT_ALERT) {
+      on_own_alert(control.data(), control.size());
+    } else if (type == SSL3_RT_HANDSHAKE) {
+      on_own_handshake(control.data(), control.size(), cipher_out, &result.cipher_bytes);
+    } else {
+      fail(Failure::kProtocol, absl::StrCat("TLS protocol error: inner content type ",
+                                            static_cast<int>(type), " (unexpected_message)"));
+    }
+  }
+  result.cipher_consumed = at;
+  return result;
+}
+
+IoResult Session::own_send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out) {
+  using RP = RecordProtection;
+  IoResult result;
+  result.cipher_bytes = own_flush(cipher_out);
+  if (tx_pending_len_ > 0) return result;  // our control record goes first
+  size_t fragment = RP::kMaxPlain;
+  if (SSL_SESSION* sess = SSL_get_session(ssl_.get())) {
+    uint8_t mfl = SSL_SESSION_get_max_fragment_length(sess);
+    if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096) {
+      fragment = size_t{256} << mfl;
+    }
+  }
+  while (result.plain_bytes < plain_in.size() && state_ == State::kEstablished) {
+    std::span<uint8_t> out = cipher_out.subspan(result.cipher_bytes);
+    if (key_update_owed_ || own_tx_->sequence() >= records_per_key_) {
+      // Ours, before the next data record: asked by the peer, or this key has sealed enough.
+      static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};
+      if (out.size() < sizeof(kKeyUpdate) + RP::kOverhead) break;
+      result.cipher_bytes += own_tx_->seal(SSL3_RT_HANDSHAKE, kKeyUpdate, out.data());
+      key_update_owed_ = false;
+      if (!own_tx_->update()) {
+        fail(Failure::kProtocol, "deriving our next key failed");
+        break;
+      }
+      continue;
+    }
+    if (out.size() <= RP::kOverhead) break;
+    const size_t chunk =
+        std::min({plain_in.size() - result.plain_bytes, fragment, out.size() - RP::kOverhead});
+    const size_t n = own_tx_->seal(SSL3_RT_APPLICATION_DATA,
+                                   plain_in.subspan(result.plain_bytes, chunk), out.data());
+    if (n == 0) {
+      fail(Failure::kProtocol, openssl_error_text("sealing a record failed"));
+      break;
+    }
+    result.plain_bytes += chunk;
+    result.cipher_bytes += n;
+  }
+  return result;
 }
 
 }  // namespace pamproxy::tls

@@ -60,6 +60,7 @@ struct TlsSection {
   int64_t leaf_cache_entries = 4096;
   TlsVersion min_version = TlsVersion::k1_2;
   std::string upstream_ca_file;  // "" = the system trust store
+  bool own_records = true;       // TLS 1.3 records sealed/opened by pamproxy when not kTLS
 };
 
 struct UpstreamSection {

@@ -41,6 +41,13 @@ struct ContextOptions {
   // was lost in measurement noise). Off by default: Session::release_buffers() when a tunnel goes
   // idle gets the same saving without touching the streaming path.
   bool release_idle_buffers = false;
+  // After a TLS 1.3 handshake with one of its three standard suites, records are sealed and
+  // opened by pamproxy (src/tls/records.h) instead of OpenSSL's record layer: received records
+  // are decrypted straight into the caller's plaintext buffer and sent ones encrypted straight
+  // into its output, so the cipher is the only pass over relayed bytes. The handshake stays
+  // OpenSSL's (its secrets are captured for this). The engine turns it on when the kernel does
+  // not take the records (kTLS); TLS 1.2 sessions keep OpenSSL's record layer.
+  bool own_records = false;
 };
 
 class ServerContext {

@@ -4,7 +4,10 @@
 // gets ciphertext to send. Works the same for the client-facing (server) side and the upstream
 // (client) side.
 //
-// Copies per byte (the custom BIO reads from and writes to the caller's spans directly):
+// Copies per byte with ContextOptions::own_records (TLS 1.3): none beyond the cipher, which reads
+// the caller's ciphertext and writes the caller's plaintext (and the reverse); a record split
+// between two calls is gathered first (one memcpy of that record). Otherwise, through OpenSSL's
+// record layer (the custom BIO reads from and writes to the caller's spans directly):
 //   receive: caller's ciphertext --memcpy--> OpenSSL record buffer --decrypt in place-->
 //            --memcpy--> caller's plain_out                     (2 memcpy + 1 cipher pass)
 //   send:    caller's plaintext --encrypt--> OpenSSL write buffer --memcpy--> caller's cipher_out
@@ -30,6 +33,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "pamproxy/tls/context.h"
@@ -37,7 +41,8 @@
 
 namespace pamproxy::tls {
 
-class Secrets;  // src/tls/secrets.h
+class Secrets;           // src/tls/secrets.h
+class RecordProtection;  // src/tls/records.h
 
 enum class State { kHandshaking, kEstablished, kClosed, kError };
 
@@ -135,6 +140,12 @@ class Session {
   // written.
   bool release_buffers();
 
+  // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3).
+  bool own_records() const { return own_rx_ != nullptr; }
+  // Own records: how many records one key seals before pamproxy sends a KeyUpdate and moves to
+  // the next (default 2^23, well inside RFC 8446 5.5's limit for AES-GCM). For tests.
+  void set_records_per_key(uint64_t records) { records_per_key_ = records; }
+
   // After the handshake, with ContextOptions::capture_secrets: the keys and next sequence number
   // of one direction, for kTLS. FailedPrecondition when not established, secrets were not
   // captured, a KeyUpdate happened, or the suite is not one the kernel takes.
@@ -157,6 +168,20 @@ class Session {
   void fail_from_ssl(int ssl_error);
   bool drive_handshake();
   bool retry_write();
+  // Own records (ContextOptions::own_records): the switch from OpenSSL's record layer, once it
+  // holds nothing in either direction; and the two directions after it.
+  void take_over_records();
+  IoResult own_receive(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
+                       std::span<uint8_t> cipher_out);
+  IoResult own_send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out);
+  // A control record of ours (alert, KeyUpdate) into `out`, or held until flush() when it does
+  // not fit. Returns the bytes written to `out`.
+  size_t own_control(uint8_t type, std::span<const uint8_t> body, std::span<uint8_t> out);
+  size_t own_flush(std::span<uint8_t> out);
+  size_t take_held_plaintext(std::span<uint8_t> out);
+  void on_own_alert(const uint8_t* body, size_t length);
+  void on_own_handshake(const uint8_t* body, size_t length, std::span<uint8_t> out,
+                        size_t* written);
 
   friend struct Internals;
 
@@ -180,8 +205,23 @@ class Session {
   size_t pending_write_len_ = 0;  // plaintext of a record OpenSSL holds encrypted but unsent
   bool want_write_ = false;       // OpenSSL has ciphertext that did not fit the last cipher_out
 
-  // Secrets and record counters for kTLS (only with capture_secrets).
+  // Secrets and record counters for kTLS (capture_secrets) and own records.
   std::unique_ptr<Secrets> secrets_;
+
+  // Own records: both set at the switch, never unset.
+  bool own_records_wanted_ = false;
+  bool app_data_read_ = false;  // client: the server's tickets came before (OpenSSL took them)
+  std::unique_ptr<RecordProtection> own_tx_;
+  std::unique_ptr<RecordProtection> own_rx_;
+  std::vector<uint8_t> rx_partial_;       // a record whose end has not arrived yet
+  std::vector<uint8_t> held_;             // plaintext of a record that did not fit plain_out
+  size_t held_at_ = 0;                    // bytes of held_ already handed out
+  std::vector<uint8_t> handshake_bytes_;  // post-handshake message not complete yet
+  bool key_update_owed_ = false;  // the peer asked for our KeyUpdate (sent before our next data)
+  bool close_notify_sent_ = false;
+  uint64_t records_per_key_ = uint64_t{1} << 23;
+  uint8_t tx_pending_[32] = {};  // a control record that did not fit
+  size_t tx_pending_len_ = 0;
 };
 
 }  // namespace pamproxy::tls

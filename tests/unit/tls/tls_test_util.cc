@@ -12,6 +12,10 @@
 namespace pamproxy::tls::test_util {
 
 Fixture Fixture::make(const ContextOptions& options) {
+  return make(options, options);
+}
+
+Fixture Fixture::make(const ContextOptions& options, const ContextOptions& client_context) {
   Fixture f;
   auto ca = CertificateAuthority::generate("pamproxy test CA");
   EXPECT_TRUE(ca.ok()) << ca.status();
@@ -29,7 +33,7 @@ Fixture Fixture::make(const ContextOptions& options) {
   f.ca_file = path;
   std::ofstream(f.ca_file) << f.ca->cert_pem();
   ClientOptions client_options;
-  client_options.context = options;
+  client_options.context = client_context;
   client_options.ca_file = f.ca_file;
   auto client = ClientContext::create(client_options);
   EXPECT_TRUE(client.ok()) << client.status();
@@ -63,19 +67,32 @@ X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_P
   return cert;
 }
 
+Fixture& Fixture::operator=(Fixture&& other) {
+  if (this != &other) {
+    if (!ca_file.empty()) ::unlink(ca_file.c_str());
+    client = std::move(other.client);
+    server = std::move(other.server);
+    leaves = std::move(other.leaves);
+    ca = std::move(other.ca);
+    ca_file = std::move(other.ca_file);
+    other.ca_file.clear();
+  }
+  return *this;
+}
+
 Fixture::~Fixture() {
   if (!ca_file.empty()) ::unlink(ca_file.c_str());
 }
 
 bool Pair::step(Session& s, std::vector<uint8_t>& in, std::vector<uint8_t>& out,
                 std::string& plain) {
-  uint8_t plain_buf[16384];
+  std::vector<uint8_t> plain_buf(plain_room);
   uint8_t out_buf[20480];
   bool progress = false;
   for (int i = 0; i < 1000; ++i) {
     IoResult r = s.receive(in, plain_buf, out_buf);
     in.erase(in.begin(), in.begin() + static_cast<ptrdiff_t>(r.cipher_consumed));
-    plain.append(reinterpret_cast<const char*>(plain_buf), r.plain_bytes);
+    plain.append(reinterpret_cast<const char*>(plain_buf.data()), r.plain_bytes);
     out.insert(out.end(), out_buf, out_buf + r.cipher_bytes);
     if (s.has_pending_output()) {
       size_t n = s.flush(out_buf);

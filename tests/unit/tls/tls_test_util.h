@@ -26,8 +26,11 @@ struct Fixture {
   std::string ca_file;  // the CA PEM written to a temporary file (for ClientOptions and tools)
 
   static Fixture make(const ContextOptions& options = {});
+  // The server context with `options`, the client context with `client_context`.
+  static Fixture make(const ContextOptions& options, const ContextOptions& client_context);
   Fixture() = default;
   Fixture(Fixture&&) = default;
+  Fixture& operator=(Fixture&& other);
   ~Fixture();
 };
 
@@ -48,6 +51,7 @@ class Pair {
   void client_sends(const std::string& data, size_t out_bytes = 32768);
   void server_sends(const std::string& data, size_t out_bytes = 32768);
 
+  size_t plain_room = 16384;       // the plaintext buffer each receive() is given
   std::string client_plain;        // what the client decrypted
   std::string server_plain;        // what the server decrypted
   std::vector<uint8_t> to_server;  // ciphertext in flight
