@@ -13,7 +13,8 @@ px_port=$(free_port)
 admin_port=$(free_port)
 taskset -c 1 "$build/bench/load/pamproxy-fast-upstream" --listen 127.0.0.1:$up_port \
   --ca-out "$work/up-ca.pem" 2>/dev/null &
-# ENGINE_TOML adds [engine] keys (e.g. ENGINE_TOML="buffer_bytes = 65536"), to compare settings.
+# ENGINE_TOML and TLS_TOML add [engine] and [tls] keys (ENGINE_TOML="buffer_bytes = 65536",
+# TLS_TOML="own_records = false"), to compare settings side by side.
 # MODE=zero-trust: requests are SigV4-signed with a token (the load generator signs once at
 # start) and verified, authorized and re-signed by the proxy; DURABILITY picks [audit]
 # durability then ("before-forward" by default, or "async").
@@ -38,6 +39,7 @@ durability = "${DURABILITY:-before-forward}"
 resolve = [{ host = "localhost", address = "127.0.0.1:$up_port" }]
 [tls]
 upstream_ca_file = "$work/up-ca.pem"
+${TLS_TOML:-}
 [store]
 directory = "$work/state"
 [engine]

@@ -646,6 +646,7 @@ void Session::take_over_records() {
   }
   own_tx_ = std::move(tx);
   own_rx_ = std::move(rx);
+  SSL_free_buffers(ssl_.get());  // OpenSSL's record buffers (~33 KiB) are not used any more
 }
 
 size_t Session::take_held_plaintext(std::span<uint8_t> out) {
