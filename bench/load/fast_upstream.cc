@@ -4,12 +4,15 @@
 // one thread per --threads with its own SO_REUSEPORT listener, OpenSSL directly on the socket.
 //
 //   pamproxy-fast-upstream --listen 127.0.0.1:9443 --ca-out /tmp/up-ca.pem [--threads 1]
-//       [--response-bytes 0] [--host localhost]
+//       [--response-bytes 0] [--host localhost] [--log-closes 1]
 //
 // It makes its own CA in memory and a certificate for --host, and writes the CA to --ca-out
 // (what pamproxyd's [tls] upstream_ca_file, or the load generator in direct mode, trusts).
 // A response body is 'a'..'z' repeated from its first byte, whatever the writes' sizes, so a
 // client can check what came through the proxy (the first N bytes of that stream).
+// --log-closes 1 writes one stderr line per connection it closes, with why (the OpenSSL error
+// and errno of the failed read or write, or the epoll error/hangup) and how far its response got:
+// what a test needs to tell "the upstream gave up" from "the proxy reset it".
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,6 +25,7 @@
 
 #include <csignal>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +52,7 @@ struct Options {
   std::string host = "localhost";
   int threads = 1;
   int64_t response_bytes = 0;
+  bool log_closes = false;
 };
 
 constexpr size_t kChunk = 64 * 1024;
@@ -75,9 +80,35 @@ struct Conn {
   bool pending = false;  // a request head was read; answer once its body is
   int64_t pending_size = 0;
   bool pending_head_only = false;
+  // Why drive() last stopped: the call that failed, SSL_get_error and errno.
+  const char* stopped_in = "none";
+  int ssl_error = 0;
+  int sys_errno = 0;
 };
 
-void close_conn(int ep, Conn* c) {
+// drive()'s answer once OpenSSL stops: keep the connection while it only waits for the socket.
+bool keep_after(Conn* c, const char* call, int ret) {
+  int e = SSL_get_error(c->ssl, ret);
+  c->stopped_in = call;
+  c->ssl_error = e;
+  c->sys_errno = errno;
+  return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+}
+
+// `events`: the epoll events that led to the close (0 when drive() alone decided).
+void close_conn(int ep, Conn* c, uint32_t events, bool log) {
+  if (log) {
+    char ossl[256] = "none";
+    if (unsigned long e = ERR_peek_error(); e != 0) ERR_error_string_n(e, ossl, sizeof(ossl));
+    std::fprintf(stderr,
+                 "pamproxy-fast-upstream: closing fd %d: last %s ssl_error=%d errno=%d (%s) "
+                 "epoll_err=%d epoll_hup=%d handshaken=%d response_left=%" PRId64
+                 " response_sent=%" PRId64 " openssl=%s\n",
+                 c->fd, c->stopped_in, c->ssl_error, c->sys_errno, std::strerror(c->sys_errno),
+                 (events & EPOLLERR) != 0, (events & EPOLLHUP) != 0, c->handshaken,
+                 c->body_out_left, c->body_out_sent, ossl);
+  }
+  ERR_clear_error();
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, nullptr);
   SSL_free(c->ssl);
   ::close(c->fd);
@@ -94,8 +125,7 @@ bool drive(Conn* c, int64_t default_response) {
         c->handshaken = true;
         continue;
       }
-      int e = SSL_get_error(c->ssl, r);
-      return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+      return keep_after(c, "handshake", r);
     }
     if (c->head_sent < c->head_out.size() || c->body_out_left > 0) {
       const char* src;
@@ -109,10 +139,7 @@ bool drive(Conn* c, int64_t default_response) {
         len = static_cast<int>(std::min<int64_t>(c->body_out_left, kChunk));
       }
       int n = SSL_write(c->ssl, src, len);
-      if (n <= 0) {
-        int e = SSL_get_error(c->ssl, n);
-        return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
-      }
+      if (n <= 0) return keep_after(c, "write", n);
       if (c->head_sent < c->head_out.size()) {
         c->head_sent += static_cast<size_t>(n);
       } else {
@@ -122,10 +149,7 @@ bool drive(Conn* c, int64_t default_response) {
       continue;
     }
     int n = SSL_read(c->ssl, buf, sizeof(buf));
-    if (n <= 0) {
-      int e = SSL_get_error(c->ssl, n);
-      return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
-    }
+    if (n <= 0) return keep_after(c, "read", n);
     std::string_view data(buf, static_cast<size_t>(n));
     // One request at a time (the load generator does not pipeline): a head, its body
     // discarded, then the response.
@@ -140,7 +164,10 @@ bool drive(Conn* c, int64_t default_response) {
         c->in.append(data);
         size_t hl = head_length(c->in);
         if (hl == 0) {
-          if (c->in.size() > 65536) return false;
+          if (c->in.size() > 65536) {
+            c->stopped_in = "read (request head over 64 KiB)";
+            return false;
+          }
           break;
         }
         data.remove_prefix(hl - before);
@@ -165,7 +192,7 @@ bool drive(Conn* c, int64_t default_response) {
   }
 }
 
-void serve(int listen_fd, SSL_CTX* ctx, int64_t default_response) {
+void serve(int listen_fd, SSL_CTX* ctx, int64_t default_response, bool log_closes) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -190,13 +217,13 @@ void serve(int listen_fd, SSL_CTX* ctx, int64_t default_response) {
           cev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
           cev.data.ptr = c;
           epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
-          if (!drive(c, default_response)) close_conn(ep, c);
+          if (!drive(c, default_response)) close_conn(ep, c, 0, log_closes);
         }
         continue;
       }
       auto* c = static_cast<Conn*>(events[i].data.ptr);
       if (!drive(c, default_response) || (events[i].events & (EPOLLERR | EPOLLHUP))) {
-        close_conn(ep, c);
+        close_conn(ep, c, events[i].events, log_closes);
       }
     }
   }
@@ -214,6 +241,7 @@ int main(int argc, char** argv) {
     else if (k == "--host") o.host = v;
     else if (k == "--threads") o.threads = std::atoi(v.c_str());
     else if (k == "--response-bytes") o.response_bytes = std::atoll(v.c_str());
+    else if (k == "--log-closes") o.log_closes = v == "1";
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -246,7 +274,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bind %s: %s\n", o.listen.c_str(), std::strerror(errno));
       return 1;
     }
-    threads.emplace_back(serve, fd, ctx, o.response_bytes);
+    threads.emplace_back(serve, fd, ctx, o.response_bytes, o.log_closes);
   }
   std::fprintf(stderr, "pamproxy-fast-upstream listening on %s\n", o.listen.c_str());
   for (auto& t : threads) t.join();
