@@ -79,8 +79,10 @@ proxy_gone() { ! alive "$PX_PID"; }
 
 # ---------------------------------------------------------------- the upstream
 start_upstream() {
+  # --log-closes: each connection it closes is a line in upstream.log, with why (printed when a
+  # transfer fails: an upstream that gave up and one the proxy reset look alike from the proxy).
   "$B/pamproxy-fast-upstream" --listen "127.0.0.1:$UP_PORT" --ca-out "$W/up-ca.pem" \
-    --host "$HOST" 2>"$W/upstream.log" &
+    --host "$HOST" --log-closes 1 2>"$W/upstream.log" &
   UP_PID=$!
   if ! wait_for 30 "pamproxy-fast-upstream to listen" upstream_ready || ! alive "$UP_PID"; then
     cat "$W/upstream.log"
@@ -163,6 +165,11 @@ load() {
   fi
 }
 
+# How the upstream saw its last connections end (its --log-closes lines).
+upstream_closes() {
+  grep 'closing fd' "$W/upstream.log" | tail -3 | sed 's/^/KTLS-VM:   upstream: /'
+}
+
 # The upstream answers GET /N with N bytes 'a'..'z' repeated from the first byte on; the same
 # bytes serve as the upload body.
 make_pattern() { yes abcdefghijklmnopqrstuvwxyz | tr -d '\n' | head -c "$CURL_BYTES" >"$W/pattern"; }
@@ -184,6 +191,7 @@ curl_transfers() {
       fail "curl: download $k of 6 ($CURL_BYTES bytes) through the proxy failed"
       grep -E 'tunnel\.(closed|ktls|tls_failed|upstream_failed)' "$D/pamproxyd.log" | tail -2 |
         sed 's/^/KTLS-VM:   /'
+      upstream_closes
     elif [ "$(sha256sum "$W/download" | cut -d' ' -f1)" != "$want" ]; then
       fail "curl: download $k of 6: the body's sha256 differs from what the upstream sent"
     fi
@@ -196,6 +204,7 @@ curl_transfers() {
     # How the proxy saw it end.
     grep -E 'tunnel\.(closed|ktls|tls_failed|upstream_failed)' "$D/pamproxyd.log" | tail -3 |
       sed 's/^/KTLS-VM:   /'
+    upstream_closes
   else
     took=$(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN {printf "%.1f", b - a}')
     got=$(sha256sum "$W/download" | cut -d' ' -f1)
