@@ -1481,8 +1481,11 @@ void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome&
 // response asked for has ended and none said the connection ends, nothing is half sent.
 bool Tunnel::upstream_keepable(Cause cause) const {
   if (cause != Cause::kClientClosed && cause != Cause::kIdleTimeout) return false;
-  // A kTLS upstream leg is not kept: reused after another tunnel, one was seen closed by its
-  // upstream mid-response (tests/ktls), a cause not yet found.
+  // A kTLS upstream leg is not kept. Kept and reused by the next tunnel, one was seen to end
+  // mid-response in tests/ktls (2 runs in 6: a 16 MiB download cut at about 3.3 MB, the EOF
+  // confirmed by ktls_at_eof, TlsDecryptError unchanged), with no cause found. Without this
+  // check 22 later VM runs (1,800-odd reuses) passed and the failure did not come back; the
+  // paths ruled out are listed in tests/ktls/README.md. Until a cause is found it stays.
   if (ktls_[1]) return false;
   if (state_ != State::kRelay || !relay_announced_ || service_.draining()) return false;
   if (!upstream_.open() || upstream_done_ || !upstream_reusable_ || !responses_.reusable()) {
