@@ -98,7 +98,9 @@ bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_
   std::memcpy(info + n, label.data(), label.size());
   n += label.size();
   info[n++] = 0;
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  // Fetched once: a fetch per call goes to the provider's method store (a lock and a lookup),
+  // and own records derive four keys per connection.
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   EVP_KDF_CTX* ctx = kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr;
   int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
   OSSL_PARAM params[] = {
@@ -109,7 +111,6 @@ bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n), OSSL_PARAM_construct_end()};
   bool ok = ctx != nullptr && EVP_KDF_derive(ctx, out, out_len, params) == 1;
   EVP_KDF_CTX_free(ctx);
-  EVP_KDF_free(kdf);
   return ok;
 }
 
