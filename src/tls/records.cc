@@ -11,31 +11,26 @@
 namespace pamproxy::tls {
 namespace {
 
+// The ciphers are fetched once and kept: a cipher fetched by name never goes back to the
+// provider's method store per record (EVP_aes_128_gcm() would, on every key set).
 struct Suite {
   const char* digest;
-  const char* cipher;
+  const EVP_CIPHER* cipher;
   size_t key_len;
   size_t secret_len;
 };
 
 bool suite_of(uint16_t id, Suite* out) {
+  static const EVP_CIPHER* const kAes128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  static const EVP_CIPHER* const kAes256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  static const EVP_CIPHER* const kChacha = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
   switch (id) {
-    case 0x1301: *out = {"SHA256", "AES-128-GCM", 16, 32}; return true;
-    case 0x1302: *out = {"SHA384", "AES-256-GCM", 32, 48}; return true;
-    case 0x1303: *out = {"SHA256", "ChaCha20-Poly1305", 32, 32}; return true;
+    case 0x1301: *out = {"SHA256", kAes128, 16, 32}; break;
+    case 0x1302: *out = {"SHA384", kAes256, 32, 48}; break;
+    case 0x1303: *out = {"SHA256", kChacha, 32, 32}; break;
     default: return false;
   }
-}
-
-// Fetched once and kept: a cipher fetched by name never goes back to the provider's method
-// store per record (EVP_aes_128_gcm() would, on every key set).
-const EVP_CIPHER* fetched(const char* name) {
-  static EVP_CIPHER* const kAes128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  static EVP_CIPHER* const kAes256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  static EVP_CIPHER* const kChacha = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
-  if (std::strcmp(name, "AES-128-GCM") == 0) return kAes128;
-  if (std::strcmp(name, "AES-256-GCM") == 0) return kAes256;
-  return kChacha;
+  return out->cipher != nullptr;
 }
 
 }  // namespace
@@ -50,8 +45,7 @@ bool RecordProtection::init(uint16_t suite, const uint8_t* secret, size_t secret
                             uint64_t sequence, bool encrypt) {
   Suite s;
   if (!suite_of(suite, &s) || secret_len != s.secret_len) return false;
-  cipher_ = fetched(s.cipher);
-  if (cipher_ == nullptr) return false;
+  cipher_ = s.cipher;
   digest_ = s.digest;
   key_len_ = s.key_len;
   std::memcpy(secret_, secret, secret_len);

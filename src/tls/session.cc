@@ -455,13 +455,7 @@ IoResult Session::send(std::span<const uint8_t> plain_in, std::span<uint8_t> cip
   }
   // One record per SSL_write: a record that does not fit stays whole in OpenSSL's buffer and
   // its plaintext counts as taken, so callers never have to offer the same bytes again.
-  size_t fragment = SSL3_RT_MAX_PLAIN_LENGTH;
-  if (SSL_SESSION* sess = SSL_get_session(ssl_.get())) {
-    uint8_t mfl = SSL_SESSION_get_max_fragment_length(sess);
-    if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096) {
-      fragment = size_t{256} << mfl;
-    }
-  }
+  const size_t fragment = max_fragment();
   while (result.plain_bytes < plain_in.size() && state_ == State::kEstablished) {
     size_t room = cipher_out.size() - out_used_;
     if (room <= kRecordOverheadMax) break;
@@ -517,7 +511,7 @@ size_t Session::shutdown(std::span<uint8_t> cipher_out) {
     size_t n = 0;
     if (!close_notify_sent_) {
       static constexpr uint8_t kCloseNotify[2] = {1, 0};  // warning, close_notify
-      n = own_control(21, kCloseNotify, cipher_out);
+      n = own_control(SSL3_RT_ALERT, kCloseNotify, cipher_out);
       close_notify_sent_ = true;
     }
     state_ = State::kClosed;
@@ -661,8 +655,7 @@ size_t Session::take_held_plaintext(std::span<uint8_t> out) {
 }
 
 size_t Session::own_control(uint8_t type, std::span<const uint8_t> body, std::span<uint8_t> out) {
-  uint8_t record[sizeof(tx_pending_)];
-  PAMPROXY_CHECK(body.size() + RecordProtection::kOverhead <= sizeof(record));
+  PAMPROXY_CHECK(body.size() + RecordProtection::kOverhead <= sizeof(tx_pending_));
   if (tx_pending_len_ == 0 && out.size() >= body.size() + RecordProtection::kOverhead) {
     return own_tx_->seal(type, body, out.data());
   }
@@ -736,12 +729,26 @@ void Session::on_own_handshake(const uint8_t* body, size_t length, std::span<uin
     at += 4 + len;
   }
   handshake_bytes_.erase(handshake_bytes_.begin(), handshake_bytes_.begin() + at);
-  if (key_update_owed_ && tx_pending_len_ == 0) {
-    static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};  // not requested
-    *written += own_control(SSL3_RT_HANDSHAKE, kKeyUpdate, out.subspan(*written));
-    key_update_owed_ = false;
-    if (!own_tx_->update()) fail(Failure::kProtocol, "deriving our next key failed");
+  if (key_update_owed_ && tx_pending_len_ == 0) *written += own_key_update(out.subspan(*written));
+}
+
+size_t Session::own_key_update(std::span<uint8_t> out) {
+  static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};    // not requested
+  if (out.size() < sizeof(kKeyUpdate) + RecordProtection::kOverhead) return 0;  // still owed
+  const size_t n = own_tx_->seal(SSL3_RT_HANDSHAKE, kKeyUpdate, out.data());
+  key_update_owed_ = false;
+  if (!own_tx_->update()) fail(Failure::kProtocol, "deriving our next key failed");
+  return n;
+}
+
+size_t Session::max_fragment() const {
+  if (SSL_SESSION* sess = SSL_get_session(ssl_.get())) {
+    const uint8_t mfl = SSL_SESSION_get_max_fragment_length(sess);
+    if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096) {
+      return size_t{256} << mfl;
+    }
   }
+  return SSL3_RT_MAX_PLAIN_LENGTH;
 }
 
 IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
@@ -762,28 +769,18 @@ IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint
       if (available >= RP::kHeader + body) record = cipher_in.subspan(at, RP::kHeader + body);
     }
     if (record.empty()) {
-      // Gather the record: its header first, then as much of the body as has come.
-      if (available == 0) break;
-      size_t want = RP::kHeader;
-      if (rx_partial_.size() >= RP::kHeader) want += size_t{rx_partial_[3]} << 8 | rx_partial_[4];
-      if (rx_partial_.size() < RP::kHeader) {
-        size_t n = std::min(available, RP::kHeader - rx_partial_.size());
+      // Gather the record: its header first, then as much of the body as has come. A length
+      // TLS 1.3 does not allow is refused below on the header alone.
+      auto gather = [&](size_t want) {
+        const size_t n = std::min(cipher_in.size() - at, want - rx_partial_.size());
         rx_partial_.insert(rx_partial_.end(), cipher_in.begin() + at, cipher_in.begin() + at + n);
         at += n;
-        available -= n;
-        if (rx_partial_.size() < RP::kHeader) break;
-        want = RP::kHeader + (size_t{rx_partial_[3]} << 8 | rx_partial_[4]);
-      }
-      if (want > RP::kHeader + RP::kMaxCiphertext) {
-        record = rx_partial_;  // refused below on its header
-      } else {
-        rx_partial_.reserve(want);
-        size_t n = std::min(available, want - rx_partial_.size());
-        rx_partial_.insert(rx_partial_.end(), cipher_in.begin() + at, cipher_in.begin() + at + n);
-        at += n;
-        if (rx_partial_.size() < want) break;
-        record = rx_partial_;
-      }
+        return rx_partial_.size() == want;
+      };
+      if (available == 0 || (rx_partial_.size() < RP::kHeader && !gather(RP::kHeader))) break;
+      const size_t want = RP::kHeader + (size_t{rx_partial_[3]} << 8 | rx_partial_[4]);
+      if (want <= RP::kHeader + RP::kMaxCiphertext && !gather(want)) break;
+      record = rx_partial_;
     } else {
       at += record.size();
     }
@@ -828,16 +825,15 @@ IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint
       continue;
     }
     // A control record: its bytes are not the caller's plaintext.
-    std::vector<uint8_t> control(into, into + length);
-    if (into == held_.data()) held_.clear();
     if (type == SSL3_RT_ALERT) {
-      on_own_alert(control.data(), control.size());
+      on_own_alert(into, length);
     } else if (type == SSL3_RT_HANDSHAKE) {
-      on_own_handshake(control.data(), control.size(), cipher_out, &result.cipher_bytes);
+      on_own_handshake(into, length, cipher_out, &result.cipher_bytes);
     } else {
       fail(Failure::kProtocol, absl::StrCat("TLS protocol error: inner content type ",
                                             static_cast<int>(type), " (unexpected_message)"));
     }
+    held_.clear();  // when it was opened there
   }
   result.cipher_consumed = at;
   return result;
@@ -848,27 +844,18 @@ IoResult Session::own_send(std::span<const uint8_t> plain_in, std::span<uint8_t>
   IoResult result;
   result.cipher_bytes = own_flush(cipher_out);
   if (tx_pending_len_ > 0) return result;  // our control record goes first
-  size_t fragment = RP::kMaxPlain;
-  if (SSL_SESSION* sess = SSL_get_session(ssl_.get())) {
-    uint8_t mfl = SSL_SESSION_get_max_fragment_length(sess);
-    if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096) {
-      fragment = size_t{256} << mfl;
-    }
-  }
+  const size_t fragment = max_fragment();
   while (result.plain_bytes < plain_in.size() && state_ == State::kEstablished) {
-    std::span<uint8_t> out = cipher_out.subspan(result.cipher_bytes);
-    if (key_update_owed_ || own_tx_->sequence() >= records_per_key_) {
-      // Ours, before the next data record: asked by the peer, or this key has sealed enough.
-      static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};
-      if (out.size() < sizeof(kKeyUpdate) + RP::kOverhead) break;
-      result.cipher_bytes += own_tx_->seal(SSL3_RT_HANDSHAKE, kKeyUpdate, out.data());
-      key_update_owed_ = false;
-      if (!own_tx_->update()) {
-        fail(Failure::kProtocol, "deriving our next key failed");
-        break;
-      }
+    // Our KeyUpdate goes before the next data record: asked by the peer, or this key has
+    // sealed enough.
+    if (own_tx_->sequence() >= records_per_key_) key_update_owed_ = true;
+    if (key_update_owed_) {
+      const size_t n = own_key_update(cipher_out.subspan(result.cipher_bytes));
+      if (n == 0) break;
+      result.cipher_bytes += n;
       continue;
     }
+    std::span<uint8_t> out = cipher_out.subspan(result.cipher_bytes);
     if (out.size() <= RP::kOverhead) break;
     const size_t chunk =
         std::min({plain_in.size() - result.plain_bytes, fragment, out.size() - RP::kOverhead});

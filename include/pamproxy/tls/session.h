@@ -178,6 +178,11 @@ class Session {
   // not fit. Returns the bytes written to `out`.
   size_t own_control(uint8_t type, std::span<const uint8_t> body, std::span<uint8_t> out);
   size_t own_flush(std::span<uint8_t> out);
+  // Our KeyUpdate (update_not_requested) into `out` and the move to our next key; 0 when it
+  // does not fit (it stays owed).
+  size_t own_key_update(std::span<uint8_t> out);
+  // Largest plaintext per record: 2^14, or the max_fragment_length the peer negotiated.
+  size_t max_fragment() const;
   size_t take_held_plaintext(std::span<uint8_t> out);
   void on_own_alert(const uint8_t* body, size_t length);
   void on_own_handshake(const uint8_t* body, size_t length, std::span<uint8_t> out,
