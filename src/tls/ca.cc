@@ -17,7 +17,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -30,37 +29,6 @@ namespace pamproxy::tls {
 namespace {
 
 constexpr int64_t kCaValidityDays = 3650;
-constexpr size_t kPemBytesMax = 64 * 1024;  // a CA file larger than this is not ours
-
-absl::StatusOr<std::string> read_small_file(const std::string& path, std::string_view what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(std::string(what), " ", path, ": cannot open: ", std::strerror(errno)));
-  }
-  std::string data;
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return absl::FailedPreconditionError(
-          absl::StrCat(std::string(what), " ", path, ": cannot read: ", std::strerror(err)));
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kPemBytesMax) {
-      ::close(fd);
-      return absl::FailedPreconditionError(
-          absl::StrCat(std::string(what), " ", path, ": larger than ", kPemBytesMax, " bytes"));
-    }
-  }
-  ::close(fd);
-  return data;
-}
-
 // Writes `data` to `path` atomically (temporary file, fsync, rename) with `mode`.
 absl::Status write_file(const std::string& path, const std::string& data, mode_t mode) {
   std::string tmp = path + ".tmp";
@@ -229,16 +197,13 @@ bool valid_host(std::string_view host) {
   return label > 0 && prev != '-';
 }
 
-CertificateAuthority::CertificateAuthority(X509Ptr cert, std::vector<X509Ptr> issuers,
-                                           std::vector<X509Ptr> chain, EvpPkeyPtr key, bool created)
+CertificateAuthority::CertificateAuthority(X509Ptr cert, std::vector<X509Ptr> chain, EvpPkeyPtr key,
+                                           std::string cert_pem, bool created)
     : cert_(std::move(cert)),
-      issuers_(std::move(issuers)),
       chain_(std::move(chain)),
       key_(std::move(key)),
-      cert_pem_(cert_to_pem(cert_.get())),
-      created_(created) {
-  for (const X509Ptr& issuer : issuers_) cert_pem_ += cert_to_pem(issuer.get());
-}
+      cert_pem_(std::move(cert_pem)),
+      created_(created) {}
 
 absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::generate(
     std::string_view common_name) {
@@ -246,8 +211,9 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::gene
   if (!key.ok()) return key.status();
   auto cert = self_sign(key->get(), common_name);
   if (!cert.ok()) return cert.status();
+  std::string pem = cert_to_pem(cert->get());
   return std::unique_ptr<CertificateAuthority>(
-      new CertificateAuthority(std::move(*cert), {}, {}, std::move(*key), true));
+      new CertificateAuthority(std::move(*cert), {}, std::move(*key), std::move(pem), true));
 }
 
 absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load_or_create(
@@ -278,9 +244,9 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load
     return ca;
   }
 
-  auto cert_pem = read_small_file(cert_file, "CA certificate");
+  auto cert_pem = read_pem_file(cert_file, "CA certificate");
   if (!cert_pem.ok()) return cert_pem.status();
-  auto key_pem = read_small_file(key_file, "CA key");
+  auto key_pem = read_pem_file(key_file, "CA key");
   if (!key_pem.ok()) return key_pem.status();
   if ((st.st_mode & 077) != 0) {
     log::warn("tls.ca_key_permissions")
@@ -293,9 +259,7 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load
     return absl::FailedPreconditionError(
         absl::StrCat("CA certificate ", cert_file, ": ", certs.status().message()));
   }
-  X509Ptr cert = std::move(certs->front());
-  std::vector<X509Ptr> issuers(std::make_move_iterator(certs->begin() + 1),
-                               std::make_move_iterator(certs->end()));
+  X509* cert = certs->front().get();
   BIO* bio = BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size()));
   EvpPkeyPtr key(bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)
                                 : nullptr);
@@ -305,26 +269,28 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load
     return openssl_error(absl::StatusCode::kFailedPrecondition,
                          absl::StrCat("CA key ", key_file, ": not a PEM private key"));
   }
-  if (X509_check_ca(cert.get()) == 0) {
+  if (X509_check_ca(cert) == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("CA certificate ", cert_file, ": not a CA certificate (basicConstraints)"));
   }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+  if (X509_check_private_key(cert, key.get()) != 1) {
     ERR_clear_error();
     return absl::FailedPreconditionError(
         absl::StrCat("CA key ", key_file, " does not match the CA certificate ", cert_file));
   }
-  auto sent_issuers = issuers_to_send(cert.get(), issuers);
-  if (!sent_issuers.ok()) {
+  auto issuers = issuers_to_send(*certs);
+  if (!issuers.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("CA certificate ", cert_file, ": ", sent_issuers.status().message()));
+        absl::StrCat("CA certificate ", cert_file, ": ", issuers.status().message()));
   }
   // An intermediate CA is sent after each leaf with its issuers; a self-signed one is not.
   std::vector<X509Ptr> chain;
-  if (X509_self_signed(cert.get(), 0) != 1) chain.push_back(share(cert.get()));
-  for (X509Ptr& c : *sent_issuers) chain.push_back(std::move(c));
+  if (X509_self_signed(cert, 0) != 1) chain.push_back(share(cert));
+  for (X509Ptr& c : *issuers) chain.push_back(std::move(c));
+  std::string pem;  // the bundle as listed, re-encoded
+  for (const X509Ptr& c : *certs) pem += cert_to_pem(c.get());
   return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(
-      std::move(cert), std::move(issuers), std::move(chain), std::move(key), false));
+      std::move(certs->front()), std::move(chain), std::move(key), std::move(pem), false));
 }
 
 absl::StatusOr<X509Ptr> CertificateAuthority::mint(std::string_view host, EVP_PKEY* public_key,

@@ -2,11 +2,16 @@
 
 #include "pamproxy/tls/openssl.h"
 
+#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -113,13 +118,12 @@ absl::StatusOr<std::vector<X509Ptr>> certs_from_pem(std::string_view pem) {
   return certs;
 }
 
-absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(X509* first,
-                                                     const std::vector<X509Ptr>& issuers) {
+absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(const std::vector<X509Ptr>& bundle) {
   std::vector<X509Ptr> chain;
-  X509* previous = first;
-  for (size_t i = 0; i < issuers.size(); ++i) {
-    X509* cert = issuers[i].get();
-    const size_t position = i + 2;  // as a person counts the bundle's certificates
+  for (size_t i = 1; i < bundle.size(); ++i) {
+    X509* cert = bundle[i].get();
+    X509* previous = bundle[i - 1].get();
+    const size_t position = i + 1;  // as a person counts the bundle's certificates
     EVP_PKEY* key = X509_get0_pubkey(cert);
     if (X509_check_issued(cert, previous) != X509_V_OK || key == nullptr ||
         X509_verify(previous, key) != 1) {
@@ -133,10 +137,37 @@ absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(X509* first,
           absl::StrCat("certificate ", position, " is not a CA certificate (basicConstraints)"));
     }
     if (X509_self_signed(cert, 0) != 1) chain.push_back(share(cert));
-    previous = cert;
   }
   ERR_clear_error();
   return chain;
+}
+
+absl::StatusOr<std::string> read_pem_file(const std::string& path, std::string_view what) {
+  auto failed = [&](std::string_view problem) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(what), " ", path, ": ", std::string(problem)));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failed(absl::StrCat("cannot read: ", std::strerror(errno)));
+  std::string data;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return failed(absl::StrCat("cannot read: ", std::strerror(err)));
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kPemFileBytesMax) {
+      ::close(fd);
+      return failed(absl::StrCat("larger than ", kPemFileBytesMax, " bytes"));
+    }
+  }
+  ::close(fd);
+  return data;
 }
 
 }  // namespace pamproxy::tls

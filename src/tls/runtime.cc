@@ -4,7 +4,6 @@
 
 #include <openssl/pem.h>
 
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -31,17 +30,9 @@ absl::StatusOr<EvpPkeyPtr> read_key_file(const std::string& path) {
 
 // admin.cert_file: the certificate, optionally followed by its issuers.
 absl::StatusOr<std::vector<X509Ptr>> read_cert_file(const std::string& path) {
-  BIO* bio = BIO_new_file(path.c_str(), "r");
-  if (bio == nullptr) {
-    return openssl_error(absl::StatusCode::kFailedPrecondition,
-                         absl::StrCat("admin.cert_file ", path, ": cannot read"));
-  }
-  std::string pem;
-  char buf[4096];
-  int n;
-  while ((n = BIO_read(bio, buf, sizeof buf)) > 0 && pem.size() < (1u << 20)) pem.append(buf, n);
-  BIO_free(bio);
-  auto certs = certs_from_pem(pem);
+  auto pem = read_pem_file(path, "admin.cert_file");
+  if (!pem.ok()) return pem.status();
+  auto certs = certs_from_pem(*pem);
   if (!certs.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("admin.cert_file ", path, ": ", certs.status().message()));
@@ -64,15 +55,13 @@ absl::StatusOr<std::unique_ptr<ServerContext>> make_admin_context(const Certific
     if (!certs.ok()) return certs.status();
     auto key = read_key_file(admin.key_file);
     if (!key.ok()) return key.status();
-    X509Ptr cert = std::move(certs->front());
-    std::vector<X509Ptr> issuers(std::make_move_iterator(certs->begin() + 1),
-                                 std::make_move_iterator(certs->end()));
-    auto chain = issuers_to_send(cert.get(), issuers);
+    auto chain = issuers_to_send(*certs);
     if (!chain.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat("admin.cert_file ", admin.cert_file, ": ", chain.status().message()));
     }
-    auto ctx = ServerContext::create_fixed(std::move(cert), std::move(*key), options, *chain);
+    auto ctx =
+        ServerContext::create_fixed(std::move(certs->front()), std::move(*key), options, *chain);
     if (!ctx.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("admin.cert_file ", admin.cert_file,
                                                         " and admin.key_file ", admin.key_file,

@@ -62,11 +62,10 @@ class CertificateAuthority {
   bool created() const { return created_; }
 
  private:
-  CertificateAuthority(X509Ptr cert, std::vector<X509Ptr> issuers, std::vector<X509Ptr> chain,
-                       EvpPkeyPtr key, bool created);
+  CertificateAuthority(X509Ptr cert, std::vector<X509Ptr> chain, EvpPkeyPtr key,
+                       std::string cert_pem, bool created);
 
   X509Ptr cert_;
-  std::vector<X509Ptr> issuers_;  // as the certificate file listed them after the CA
   std::vector<X509Ptr> chain_;
   EvpPkeyPtr key_;
   std::string cert_pem_;

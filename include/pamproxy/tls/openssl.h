@@ -61,11 +61,15 @@ absl::StatusOr<X509Ptr> cert_from_pem(std::string_view pem);
 inline constexpr size_t kMaxBundleCertificates = 10;
 absl::StatusOr<std::vector<X509Ptr>> certs_from_pem(std::string_view pem);
 
-// The issuers a server sends after its own certificate `first`, from the rest of its bundle:
+// The issuers a server sends after its own certificate, bundle[0], from the rest of its bundle:
 // checks that each issued (and signed) the certificate before it and is a CA, and leaves out
 // self-signed ones (a root is the client's trust anchor, sent for nothing). The error names the
 // position in the bundle ("certificate 2").
-absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(X509* first,
-                                                     const std::vector<X509Ptr>& issuers);
+absl::StatusOr<std::vector<X509Ptr>> issuers_to_send(const std::vector<X509Ptr>& bundle);
+
+// A PEM file (certificates, a key) read whole; at most kPemFileBytesMax bytes. Errors name
+// `what` and the path ("CA key /etc/...: cannot read: Permission denied").
+inline constexpr size_t kPemFileBytesMax = 64 * 1024;
+absl::StatusOr<std::string> read_pem_file(const std::string& path, std::string_view what);
 
 }  // namespace pamproxy::tls
