@@ -14,7 +14,6 @@
 //   op >= 0x80: the content as raw bytes on the wire.
 
 #include <openssl/ssl.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -62,14 +61,13 @@ struct Env {
   std::shared_ptr<LeafCache> leaves;
   std::unique_ptr<ServerContext> server;
   std::unique_ptr<ClientContext> client;
-  std::string ca_file;
 };
 
 Env* make_env() {
   auto* env = new Env;
   auto ca = CertificateAuthority::generate("fuzz CA");
   check(ca.ok());
-  std::string pem = (*ca)->cert_pem();
+  X509Ptr ca_cert = share((*ca)->cert());
   auto leaves = LeafCache::create(std::move(*ca), 4, 1);
   check(leaves.ok());
   env->leaves = *leaves;
@@ -78,16 +76,11 @@ Env* make_env() {
   auto server = ServerContext::create(env->leaves, own);
   check(server.ok());
   env->server = std::move(*server);
-  char path[] = "/tmp/pamproxy-fuzz-ca-XXXXXX";
-  int fd = ::mkstemp(path);
-  check(fd >= 0 && ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()));
-  ::close(fd);
-  env->ca_file = path;
-  ClientOptions options;
-  options.ca_file = env->ca_file;
-  auto client = ClientContext::create(options);
+  // The peer trusts the fuzz CA: the system store, with it added.
+  auto client = ClientContext::create(ClientOptions{});
   check(client.ok());
   env->client = std::move(*client);
+  check(X509_STORE_add_cert(SSL_CTX_get_cert_store(env->client->native()), ca_cert.get()) == 1);
   SSL_CTX_set_keylog_callback(env->client->native(), keylog);
   return env;
 }

@@ -18,19 +18,7 @@
 namespace pamproxy::tls {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char path[] = "/tmp/pamproxy-ca-test-XXXXXX";
-    EXPECT_NE(::mkdtemp(path), nullptr);
-    path_ = path;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_util::TempDir;
 
 // Verifies `cert` against `ca` for `host` the way a client does, with `untrusted` as the chain
 // the server sent; returns the verify error.

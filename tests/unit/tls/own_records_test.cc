@@ -304,19 +304,19 @@ TEST_P(OwnRecords, Tls12StaysWithOpenSsl) {
   EXPECT_EQ(pair_->client_plain, "still OpenSSL's records");
 }
 
+std::string side_name(const ::testing::TestParamInfo<Sides>& info) {
+  return info.param.name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Sides, OwnRecords,
                          ::testing::Values(Sides{true, false, "ServerOwn"},
                                            Sides{false, true, "ClientOwn"},
                                            Sides{true, true, "BothOwn"}),
-                         [](const ::testing::TestParamInfo<Sides>& p) {
-                           return std::string(p.param.name);
-                         });
+                         side_name);
 INSTANTIATE_TEST_SUITE_P(Sides, OwnRecordsAgainstOpenSsl,
                          ::testing::Values(Sides{true, false, "ServerOwn"},
                                            Sides{false, true, "ClientOwn"}),
-                         [](const ::testing::TestParamInfo<Sides>& p) {
-                           return std::string(p.param.name);
-                         });
+                         side_name);
 
 }  // namespace
 }  // namespace pamproxy::tls

@@ -9,7 +9,6 @@
 
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -153,27 +152,25 @@ TEST(Session, UntrustedUpstreamCertificateNamesTheVerifyError) {
 }
 
 TEST(Session, IntermediateApplianceCaVerifiesForAClientTrustingOnlyTheRoot) {
-  char dir[] = "/tmp/pamproxy-tls-org-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  const std::string base = dir;
+  test_util::TempDir dir;
   auto root_key = generate_p256_key();
   auto ca_key = generate_p256_key();
   ASSERT_TRUE(root_key.ok() && ca_key.ok());
   X509Ptr root = test_util::make_ca_cert("Example Org Root", root_key->get(), nullptr, nullptr);
   X509Ptr inter = test_util::make_ca_cert("Example Org pamproxy CA", ca_key->get(), root.get(),
                                           root_key->get());
-  std::ofstream(base + "/ca.pem") << cert_to_pem(inter.get()) << cert_to_pem(root.get());
-  std::ofstream(base + "/ca.key") << key_to_pem(ca_key->get());
-  std::ofstream(base + "/root.pem") << cert_to_pem(root.get());
-  ::chmod((base + "/ca.key").c_str(), 0600);
-  auto ca = CertificateAuthority::load_or_create(base + "/ca.pem", base + "/ca.key");
+  std::ofstream(dir.file("ca.pem")) << cert_to_pem(inter.get()) << cert_to_pem(root.get());
+  std::ofstream(dir.file("ca.key")) << key_to_pem(ca_key->get());
+  std::ofstream(dir.file("root.pem")) << cert_to_pem(root.get());
+  ::chmod(dir.file("ca.key").c_str(), 0600);
+  auto ca = CertificateAuthority::load_or_create(dir.file("ca.pem"), dir.file("ca.key"));
   ASSERT_TRUE(ca.ok()) << ca.status();
   auto leaves = LeafCache::create(std::move(*ca), 8, 30);
   ASSERT_TRUE(leaves.ok()) << leaves.status();
   auto server_ctx = ServerContext::create(*leaves, {});
   ASSERT_TRUE(server_ctx.ok()) << server_ctx.status();
   ClientOptions options;
-  options.ca_file = base + "/root.pem";
+  options.ca_file = dir.file("root.pem");
   auto client_ctx = ClientContext::create(options);
   ASSERT_TRUE(client_ctx.ok()) << client_ctx.status();
 
@@ -187,7 +184,6 @@ TEST(Session, IntermediateApplianceCaVerifiesForAClientTrustingOnlyTheRoot) {
   ASSERT_NE(sent, nullptr);
   ASSERT_EQ(sk_X509_num(sent), 2);
   EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), inter.get()), 0);
-  std::filesystem::remove_all(base);
 
   // The usual self-signed appliance CA: the leaf alone.
   Fixture f = Fixture::make();

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <utility>
@@ -41,10 +42,20 @@ Fixture Fixture::make(const ContextOptions& options, const ContextOptions& clien
   return f;
 }
 
+TempDir::TempDir() {
+  char path[] = "/tmp/pamproxy-tls-test-XXXXXX";
+  EXPECT_NE(::mkdtemp(path), nullptr);
+  path_ = path;
+}
+
+TempDir::~TempDir() {
+  std::filesystem::remove_all(path_);
+}
+
 X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
-  const long serial = static_cast<long>(std::hash<std::string>{}(name) & 0x7fffffff);
+  const long serial = static_cast<long>(std::hash<std::string>{}(name)&0x7fffffff);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 86400);

@@ -34,6 +34,19 @@ struct Fixture {
   ~Fixture();
 };
 
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 // A CA certificate (CA:TRUE, keyCertSign) for `key` named `name`, signed with `issuer_key` as
 // `issuer`, or self-signed when `issuer` is null: an organisation's root and intermediate.
 X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key);
