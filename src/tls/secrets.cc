@@ -7,6 +7,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -84,11 +85,56 @@ bool tls12_key_block(const SSL* ssl, const char* digest, uint8_t* out, size_t ou
 
 }  // namespace
 
+namespace {
+// One HMAC context per digest and thread, keyed anew per call: OpenSSL 3.0's EVP_KDF and
+// EVP_Q_mac fetch the digest by name and build their contexts on every call (about 4 µs per
+// derivation here, a dozen of them per handshake).
+EVP_MAC_CTX* hmac_context(const char* digest) {
+  struct PerThread {
+    EVP_MAC_CTX* sha256 = nullptr;
+    EVP_MAC_CTX* sha384 = nullptr;
+    ~PerThread() {
+      EVP_MAC_CTX_free(sha256);
+      EVP_MAC_CTX_free(sha384);
+    }
+  };
+  thread_local PerThread contexts;
+  const bool is_384 = std::string_view(digest) == "SHA384";
+  if (!is_384 && std::string_view(digest) != "SHA256") return nullptr;
+  EVP_MAC_CTX*& ctx = is_384 ? contexts.sha384 : contexts.sha256;
+  if (ctx == nullptr) {
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX* c = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    if (c == nullptr || EVP_MAC_CTX_set_params(c, params) != 1) {
+      EVP_MAC_CTX_free(c);
+      return nullptr;
+    }
+    ctx = c;
+  }
+  return ctx;
+}
+}  // namespace
+
+size_t hmac(const char* digest, std::span<const uint8_t> key,
+            std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out) {
+  EVP_MAC_CTX* ctx = hmac_context(digest);
+  if (ctx == nullptr || EVP_MAC_init(ctx, key.data(), key.size(), nullptr) != 1) return 0;
+  for (std::span<const uint8_t> part : parts) {
+    if (EVP_MAC_update(ctx, part.data(), part.size()) != 1) return 0;
+  }
+  size_t n = 0;
+  return EVP_MAC_final(ctx, out, &n, EVP_MAX_MD_SIZE) == 1 ? n : 0;
+}
+
 bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_len,
-                       std::string_view label, uint8_t* out, size_t out_len) {
+                       std::string_view label, uint8_t* out, size_t out_len,
+                       std::span<const uint8_t> context) {
   // struct { uint16 length; opaque label<7..255> = "tls13 " + label; opaque context<0..255>; }
-  uint8_t info[2 + 1 + 6 + 64 + 1];
-  if (label.size() > 64 || out_len > 0xffff) return false;
+  uint8_t info[2 + 1 + 6 + 64 + 1 + 64];
+  if (label.size() > 64 || context.size() > 64 || out_len > 255 * 32) return false;
   size_t n = 0;
   info[n++] = static_cast<uint8_t>(out_len >> 8);
   info[n++] = static_cast<uint8_t>(out_len);
@@ -97,21 +143,25 @@ bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_
   n += 6;
   std::memcpy(info + n, label.data(), label.size());
   n += label.size();
-  info[n++] = 0;
-  // Fetched once: a fetch per call goes to the provider's method store (a lock and a lookup),
-  // and own records derive four keys per connection.
-  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  EVP_KDF_CTX* ctx = kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr;
-  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret),
-                                        secret_len),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n), OSSL_PARAM_construct_end()};
-  bool ok = ctx != nullptr && EVP_KDF_derive(ctx, out, out_len, params) == 1;
-  EVP_KDF_CTX_free(ctx);
-  return ok;
+  info[n++] = static_cast<uint8_t>(context.size());
+  if (!context.empty()) std::memcpy(info + n, context.data(), context.size());
+  n += context.size();
+  // HKDF-Expand (RFC 5869 2.3): T(i) = HMAC(secret, T(i-1) || info || i).
+  uint8_t t[EVP_MAX_MD_SIZE];
+  size_t t_len = 0;
+  size_t done = 0;
+  for (uint8_t i = 1; done < out_len; ++i) {
+    const uint8_t counter[1] = {i};
+    t_len =
+        hmac(digest, {secret, secret_len},
+             {std::span<const uint8_t>(t, t_len), std::span<const uint8_t>(info, n), counter}, t);
+    if (t_len == 0) return false;
+    const size_t take = std::min(t_len, out_len - done);
+    std::memcpy(out + done, t, take);
+    done += take;
+  }
+  OPENSSL_cleanse(t, sizeof(t));
+  return true;
 }
 
 Secrets::~Secrets() {

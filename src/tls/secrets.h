@@ -17,6 +17,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "pamproxy/tls/session.h"
@@ -54,8 +57,14 @@ class Secrets {
   bool key_update_ = false;
 };
 
-// HKDF-Expand-Label (RFC 8446 section 7.1) with an empty context. Exposed for tests.
+// HMAC of the concatenated `parts` with "SHA256" or "SHA384" into `out` (EVP_MAX_MD_SIZE
+// bytes of room); returns the MAC's length, 0 on failure.
+size_t hmac(const char* digest, std::span<const uint8_t> key,
+            std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out);
+
+// HKDF-Expand-Label (RFC 8446 section 7.1); `context` is at most 64 bytes (a transcript hash).
 bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_len,
-                       std::string_view label, uint8_t* out, size_t out_len);
+                       std::string_view label, uint8_t* out, size_t out_len,
+                       std::span<const uint8_t> context = {});
 
 }  // namespace pamproxy::tls
