@@ -27,6 +27,7 @@ struct Shared {
   std::shared_ptr<CertificateAuthority> ca;
   std::shared_ptr<LeafCache> leaves;
   std::unique_ptr<ServerContext> server;
+  std::unique_ptr<ServerContext> own_server;  // own_records + own_handshake
   std::unique_ptr<ClientContext> client;
 
   static Shared& get() {
@@ -35,6 +36,10 @@ struct Shared {
       s->ca = std::move(*CertificateAuthority::generate("bench CA"));
       s->leaves = *LeafCache::create(s->ca, 1024, 30);
       s->server = std::move(*ServerContext::create(s->leaves, {}));
+      ContextOptions own;
+      own.own_records = true;
+      own.own_handshake = true;
+      s->own_server = std::move(*ServerContext::create(s->leaves, own));
       // The client trusts the CA through its store directly (no file needed).
       s->client = std::move(*ClientContext::create(ClientOptions{}));
       X509_STORE_add_cert(SSL_CTX_get_cert_store(s->client->native()), s->ca->cert());
@@ -95,17 +100,17 @@ bool handshake(Session& client, Session& server, int64_t* server_cpu_ns = nullpt
 // One client+server handshake pair; for `resume`, the client offers the ticket of the previous
 // one (the first, outside the timing, primes the cache).
 bool one_handshake(Shared& shared, const std::string& host, int version, bool* resumed,
-                   int64_t* server_cpu_ns) {
-  auto server = std::move(*Session::server(*shared.server));
+                   int64_t* server_cpu_ns, bool own = false) {
+  auto server = std::move(*Session::server(own ? *shared.own_server : *shared.server));
   server->set_expected_host(host);
   auto client = std::move(*Session::client(*shared.client, host, 443));
   SSL_set_max_proto_version(client->native(), version);
   if (!handshake(*client, *server, server_cpu_ns)) return false;
   *resumed = client->resumed();
-  return true;
+  return server->own_handshake() == own;
 }
 
-void BM_TlsHandshake(benchmark::State& state, int version, bool resume) {
+void BM_TlsHandshake(benchmark::State& state, int version, bool resume, bool own = false) {
   Shared& shared = Shared::get();
   const std::string host = "h" + std::to_string(state.thread_index()) + ".s3.amazonaws.com";
   const std::string key = host + ":443";
@@ -117,7 +122,7 @@ void BM_TlsHandshake(benchmark::State& state, int version, bool resume) {
   }
   for (auto _ : state) {
     if (!resume) shared.client->forget_session(key);  // full handshakes only
-    if (!one_handshake(shared, host, version, &resumed, &server_cpu_ns) || resumed != resume) {
+    if (!one_handshake(shared, host, version, &resumed, &server_cpu_ns, own) || resumed != resume) {
       state.SkipWithError(resumed != resume ? "resumption not as expected" : "handshake failed");
       break;
     }
@@ -129,6 +134,11 @@ void BM_TlsHandshake(benchmark::State& state, int version, bool resume) {
       benchmark::Counter::kAvgThreads);
 }
 BENCHMARK_CAPTURE(BM_TlsHandshake, full_tls13, TLS1_3_VERSION, false)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+// The server side answered by pamproxy (ContextOptions::own_handshake): compare server_cpu_us.
+BENCHMARK_CAPTURE(BM_TlsHandshake, full_tls13_own_handshake, TLS1_3_VERSION, false, true)
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime();

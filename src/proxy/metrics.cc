@@ -52,6 +52,9 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
          [](const ProxyMetrics& m) { return m.tunnels_open.get(); });
   family("client_handshakes_total", "counter", "TLS handshakes completed with clients",
          [](const ProxyMetrics& m) { return m.client_handshakes.get(); });
+  family("client_handshakes_pamproxy_total", "counter",
+         "TLS 1.3 client handshakes answered by pamproxy itself (the others: OpenSSL)",
+         [](const ProxyMetrics& m) { return m.client_handshakes_own.get(); });
   family("upstream_handshakes_total", "counter", "TLS handshakes completed with upstreams",
          [](const ProxyMetrics& m) { return m.upstream_handshakes.get(); });
   family("tls_userspace_total", "counter", "tunnels relayed with user-space TLS",

@@ -47,7 +47,9 @@ absl::Status ProxyShared::init_tls(const config::Config& c, const config::Paths&
       .kv("path", tls->ktls.enabled ? "ktls" : "userspace")
       .kv("ktls_decision", tls->ktls.reason)
       // TLS 1.3 records outside the kernel: sealed by pamproxy, or by OpenSSL ([tls] own_records).
-      .kv("records", tls->proxy_server->options().own_records ? "pamproxy" : "openssl");
+      .kv("records", tls->proxy_server->options().own_records ? "pamproxy" : "openssl")
+      // The common TLS 1.3 client handshake: pamproxy's, or OpenSSL's ([tls] own_handshake).
+      .kv("handshakes", tls->proxy_server->options().own_handshake ? "pamproxy" : "openssl");
   return absl::OkStatus();
 }
 

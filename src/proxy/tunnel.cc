@@ -914,6 +914,7 @@ void Tunnel::announce_relay() {
       .kv("client_tls", client_tls_->version_name())
       .kv("client_cipher", client_tls_->cipher_name())
       .kv("client_resumed", client_tls_->resumed())
+      .kv("client_handshake", client_tls_->own_handshake() ? "pamproxy" : "openssl")
       .kv("upstream_tls", upstream_tls_->version_name())
       .kv("upstream_resumed", upstream_tls_->resumed())
       .kv("upstream_reused", upstream_reused_)
@@ -1090,6 +1091,7 @@ void Tunnel::pump() {
           client_tls_->state() == tls::State::kEstablished) {
         service_.metrics().client_handshakes.add();
         if (client_tls_->resumed()) service_.metrics().client_handshakes_resumed.add();
+        if (client_tls_->own_handshake()) service_.metrics().client_handshakes_own.add();
         flush(client_, client_out_);
         client_.pause_receiving();  // requests wait in the socket until the upstream is ready
         offload_pending_[0] = shared_.tls->ktls.enabled;  // settled once the relay starts

@@ -48,6 +48,14 @@ absl::StatusOr<std::shared_ptr<const Leaf>> LeafCache::get(std::string_view host
   // Mint outside the lock: other workers keep being served from the cache meanwhile.
   auto cert = ca_->mint(host, key_.get(), validity_days_);
   auto leaf = std::make_shared<Leaf>();
+  if (cert.ok()) {
+    const int len = i2d_X509(cert->get(), nullptr);
+    leaf->der.resize(len > 0 ? static_cast<size_t>(len) : 0);
+    uint8_t* p = leaf->der.data();
+    if (len <= 0 || i2d_X509(cert->get(), &p) != len) {
+      cert = absl::InternalError("encoding the minted certificate failed");
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (!cert.ok()) {
     ++stats_.mint_failures;

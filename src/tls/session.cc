@@ -24,6 +24,7 @@
 #include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/leaf_cache.h"
 #include "src/tls/callbacks.h"
+#include "src/tls/own_handshake.h"
 #include "src/tls/records.h"
 #include "src/tls/secrets.h"
 
@@ -117,33 +118,10 @@ struct Session::Internals {
       return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
     const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    std::string_view host;
-    if (name == nullptr || *name == '\0') {
-      if (!s->expected_host_.empty() && is_ip_literal(s->expected_host_)) {
-        host = s->expected_host_;  // clients send no SNI for an address: serve the address
-      } else {
-        s->failure_ = Failure::kNoSni;
-        s->failure_detail_ = "the client sent no server name (SNI)";
-        *alert = SSL_AD_UNRECOGNIZED_NAME;
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-      }
-    } else {
-      s->sni_ = normalize_host(name);
-      if (!valid_host(s->sni_)) {
-        s->failure_ = Failure::kBadSni;
-        s->failure_detail_ = "the server name (SNI) is not a valid host name";
-        s->sni_.clear();
-        *alert = SSL_AD_UNRECOGNIZED_NAME;
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-      }
-      if (!s->expected_host_.empty() && s->sni_ != s->expected_host_) {
-        s->failure_ = Failure::kSniMismatch;
-        s->failure_detail_ = absl::StrCat("server name (SNI) ", s->sni_,
-                                          " differs from the CONNECT host ", s->expected_host_);
-        *alert = SSL_AD_UNRECOGNIZED_NAME;
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-      }
-      host = s->sni_;
+    std::string host;
+    if (!s->resolve_sni(name != nullptr ? name : "", &host)) {
+      *alert = SSL_AD_UNRECOGNIZED_NAME;
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
     auto leaf = ctx->leaves()->get(host);
     if (!leaf.ok()) {
@@ -263,6 +241,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::server(const ServerContext& ct
     return openssl_error(absl::StatusCode::kResourceExhausted, "BIO_new");
   }
   s->own_records_wanted_ = options.own_records;
+  s->own_handshake_wanted_ =
+      options.own_handshake && options.own_records && ctx.leaves() != nullptr;
   SSL_set_accept_state(raw);
   return s;
 }
@@ -301,6 +281,33 @@ void Session::set_expected_host(std::string_view host) {
   if (expected_host_.size() > 2 && expected_host_.front() == '[' && expected_host_.back() == ']') {
     expected_host_ = expected_host_.substr(1, expected_host_.size() - 2);
   }
+}
+
+bool Session::resolve_sni(std::string_view name, std::string* host) {
+  if (name.empty()) {
+    if (!expected_host_.empty() && is_ip_literal(expected_host_)) {
+      *host = expected_host_;  // clients send no SNI for an address: serve the address
+      return true;
+    }
+    failure_ = Failure::kNoSni;
+    failure_detail_ = "the client sent no server name (SNI)";
+    return false;
+  }
+  sni_ = normalize_host(name);
+  if (!valid_host(sni_)) {
+    failure_ = Failure::kBadSni;
+    failure_detail_ = "the server name (SNI) is not a valid host name";
+    sni_.clear();
+    return false;
+  }
+  if (!expected_host_.empty() && sni_ != expected_host_) {
+    failure_ = Failure::kSniMismatch;
+    failure_detail_ =
+        absl::StrCat("server name (SNI) ", sni_, " differs from the CONNECT host ", expected_host_);
+    return false;
+  }
+  *host = sni_;
+  return true;
 }
 
 // ---------------------------------------------------------------- the state machine
@@ -399,6 +406,18 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   PAMPROXY_CHECK(cipher_out.size() >= kReceiveOutputMin);
   IoResult result;
   if (state_ == State::kClosed || state_ == State::kError) return result;
+  if (own_handshake_wanted_ && !cipher_in.empty()) {
+    // The first bytes only: a ClientHello that did not come whole in them is OpenSSL's.
+    own_handshake_wanted_ = false;
+    if (own_server_flight(cipher_in, cipher_out, &result)) {
+      IoResult more = own_receive(cipher_in.subspan(result.cipher_consumed), plain_out,
+                                  cipher_out.subspan(result.cipher_bytes));
+      result.cipher_consumed += more.cipher_consumed;
+      result.plain_bytes += more.plain_bytes;
+      result.cipher_bytes += more.cipher_bytes;
+      return result;
+    }
+  }
   if (own_rx_ != nullptr) return own_receive(cipher_in, plain_out, cipher_out);
   Window w(in_, out_, in_used_, out_used_, cipher_in, cipher_out);
   if (state_ == State::kHandshaking) drive_handshake();
@@ -554,6 +573,7 @@ std::string_view Session::sni() const {
 }
 
 std::string_view Session::alpn() const {
+  if (own_handshake_) return own_alpn_ ? "http/1.1" : "";
   const unsigned char* data = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_.get(), &data, &len);
@@ -574,14 +594,19 @@ bool Session::release_buffers() {
 }
 
 bool Session::resumed() const {
+  if (own_handshake_) return false;  // no tickets are issued on that path
   return SSL_session_reused(ssl_.get()) == 1;
 }
 
 std::string_view Session::version_name() const {
+  if (own_handshake_) return "TLSv1.3";
   return SSL_get_version(ssl_.get());
 }
 
 std::string_view Session::cipher_name() const {
+  if (own_handshake_) {
+    return own_suite_ == 0x1301 ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
+  }
   const char* name = SSL_get_cipher_name(ssl_.get());
   return name != nullptr ? name : "";
 }
@@ -699,6 +724,10 @@ void Session::on_own_handshake(const uint8_t* body, size_t length, std::span<uin
     return;
   }
   handshake_bytes_.insert(handshake_bytes_.end(), body, body + length);
+  if (own_flight_ != nullptr) {
+    on_own_finished();
+    return;
+  }
   size_t at = 0;
   while (state_ == State::kEstablished && handshake_bytes_.size() - at >= 4) {
     const uint8_t* m = handshake_bytes_.data() + at;
@@ -732,6 +761,77 @@ void Session::on_own_handshake(const uint8_t* body, size_t length, std::span<uin
   if (key_update_owed_ && tx_pending_len_ == 0) *written += own_key_update(out.subspan(*written));
 }
 
+bool Session::own_server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
+                                IoResult* result) {
+  ClientHello hello;
+  if (parse_client_hello(cipher_in, &hello) != nullptr) return false;
+  std::string host;
+  auto leave_to_openssl = [this] {
+    // OpenSSL's callbacks reach the same verdict on the same bytes and say why.
+    failure_ = Failure::kNone;
+    failure_detail_.clear();
+    sni_.clear();
+    ERR_clear_error();
+    return false;
+  };
+  if (!resolve_sni(hello.sni, &host)) return leave_to_openssl();
+  auto leaf = server_ctx_->leaves()->get(host);
+  if (!leaf.ok()) return leave_to_openssl();
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get_extra_chain_certs_only(server_ctx_->native(), &chain);
+  auto flight = std::make_unique<ServerFlight>();
+  if (!write_server_flight(hello, (*leaf)->der, chain, server_ctx_->leaves()->key(), cipher_out,
+                           flight.get())) {
+    return leave_to_openssl();
+  }
+  result->cipher_consumed = hello.record_size;
+  result->cipher_bytes = flight->written;
+  own_tx_ = std::move(flight->tx);
+  own_rx_ = std::move(flight->rx);
+  own_flight_ = std::move(flight);
+  own_handshake_ = true;
+  own_records_wanted_ = false;  // the records are ours from the start
+  own_suite_ = hello.suite;
+  own_alpn_ = hello.alpn_http11;
+  return true;
+}
+
+void Session::on_own_finished() {
+  // The client's Finished, alone at the end of its record: what follows is under its
+  // application key (RFC 8446 5.1).
+  if (handshake_bytes_.size() < 4) return;
+  const size_t len =
+      size_t{handshake_bytes_[1]} << 16 | size_t{handshake_bytes_[2]} << 8 | handshake_bytes_[3];
+  if (handshake_bytes_[0] != SSL3_MT_FINISHED || len != sizeof(own_flight_->client_finished)) {
+    fail(Failure::kProtocol,
+         absl::StrCat("TLS protocol error: handshake message ",
+                      static_cast<int>(handshake_bytes_[0]),
+                      " instead of the client's Finished (unexpected_message)"));
+    return;
+  }
+  if (handshake_bytes_.size() < 4 + len) return;  // the rest is in the next record
+  if (handshake_bytes_.size() > 4 + len) {
+    fail(Failure::kProtocol,
+         "TLS protocol error: data after the client's Finished in its record (unexpected_message)");
+    return;
+  }
+  const bool verified =
+      CRYPTO_memcmp(handshake_bytes_.data() + 4, own_flight_->client_finished, len) == 0;
+  handshake_bytes_.clear();
+  if (!verified) {
+    fail(Failure::kProtocol,
+         "TLS protocol error: the client's Finished did not verify (decrypt_error)");
+    return;
+  }
+  if (!own_rx_->init(own_suite_, own_flight_->client_app_secret,
+                     sizeof(own_flight_->client_app_secret), 0, false)) {
+    fail(Failure::kProtocol, openssl_error_text("deriving the client's application key"));
+    return;
+  }
+  own_flight_.reset();
+  state_ = State::kEstablished;
+}
+
 size_t Session::own_key_update(std::span<uint8_t> out) {
   static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};    // not requested
   if (out.size() < sizeof(kKeyUpdate) + RecordProtection::kOverhead) return 0;  // still owed
@@ -755,13 +855,18 @@ IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint
                               std::span<uint8_t> cipher_out) {
   using RP = RecordProtection;
   IoResult result;
-  if (state_ != State::kEstablished) return result;
+  // Records flow once established, and after our own handshake's flight (the client's Finished).
+  auto open_for_records = [this] {
+    return state_ == State::kEstablished ||
+           (state_ == State::kHandshaking && own_flight_ != nullptr);
+  };
+  if (!open_for_records()) return result;
   result.cipher_bytes = own_flush(cipher_out);
   result.plain_bytes = take_held_plaintext(plain_out);
   size_t at = 0;
   // One record at a time; a record that does not fit the plaintext room is opened into held_,
   // and nothing more is taken until it has been handed out.
-  while (state_ == State::kEstablished && held_.empty()) {
+  while (open_for_records() && held_.empty()) {
     std::span<const uint8_t> record;
     size_t available = cipher_in.size() - at;
     if (rx_partial_.empty() && available >= RP::kHeader) {
@@ -784,8 +889,23 @@ IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint
     } else {
       at += record.size();
     }
-    // After the handshake every record is application_data on the outside (RFC 8446 5).
+    // After the handshake every record is application_data on the outside (RFC 8446 5). Before
+    // the client's Finished of our own handshake: one ChangeCipherSpec (middlebox
+    // compatibility, D.4), or a plaintext alert from a client that could not read our flight.
     const size_t body = size_t{record[3]} << 8 | record[4];
+    if (own_flight_ != nullptr && record[0] == SSL3_RT_CHANGE_CIPHER_SPEC && body == 1 &&
+        record[5] == 1 && !own_change_cipher_spec_seen_) {
+      own_change_cipher_spec_seen_ = true;
+      rx_partial_.clear();
+      continue;
+    }
+    if (own_flight_ != nullptr && record[0] == SSL3_RT_ALERT && body == 2) {
+      const uint8_t alert[2] = {record[5], record[6]};
+      rx_partial_.clear();
+      on_own_alert(alert, 2);
+      if (state_ == State::kClosed) fail(Failure::kProtocol, "the peer closed the handshake");
+      continue;
+    }
     if (record[0] != SSL3_RT_APPLICATION_DATA) {
       fail(Failure::kProtocol,
            absl::StrCat("TLS protocol error: record type ", static_cast<int>(record[0]),
@@ -813,6 +933,13 @@ IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint
       held_.clear();
       fail(Failure::kProtocol,
            "TLS protocol error: a record did not authenticate (bad_record_mac)");
+      break;
+    }
+    if (type == SSL3_RT_APPLICATION_DATA && own_flight_ != nullptr) {
+      held_.clear();
+      fail(Failure::kProtocol,
+           "TLS protocol error: application data before the client's Finished "
+           "(unexpected_message)");
       break;
     }
     if (type == SSL3_RT_APPLICATION_DATA) {

@@ -22,7 +22,7 @@ import time
 import unittest
 
 from aws_front import AwsFront, RecordKeys, TestCA, appliance_config
-from harness import PAMCTL, Daemon, TempDir
+from harness import PAMCTL, Daemon, TempDir, parse_kv
 from tls_upstream import free_port
 
 AWS = "/usr/bin/aws"
@@ -86,6 +86,17 @@ class ZeroTrustFixture:
         return subprocess.run([AWS] + list(args), env=env, capture_output=True, text=True,
                               timeout=300)
 
+    def expect_own_handshakes(self, test):
+        """The client's TLS 1.3 handshakes were answered by pamproxy itself ([tls]
+        own_handshake), or by OpenSSL where the kernel takes the records (kTLS): at least one
+        tunnel says so, and none so far says otherwise."""
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            want = "openssl" if "tls" in f.read().split() else "pamproxy"
+        self.daemon.wait_event_or_seen("tunnel.established", client_handshake=want)
+        established = [kv for kv in map(parse_kv, self.daemon.seen)
+                       if kv.get("event") == "tunnel.established"]
+        test.assertEqual([kv for kv in established if kv.get("client_handshake") != want], [])
+
     def stop(self):
         try:
             self.daemon.stop()
@@ -134,6 +145,7 @@ class RealClients(unittest.TestCase):
         self.assertIn("RegionName", regions)
         tables = json.loads(self.ok("dynamodb", "list-tables", "--output", "json"))
         self.assertIn("TableNames", tables)
+        self.f.expect_own_handshakes(self)
 
     def test_boto3(self):
         code = (
@@ -149,6 +161,7 @@ class RealClients(unittest.TestCase):
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout.strip(), r"^\d{12}$")
+        self.f.expect_own_handshakes(self)
 
 
 class OtherClients(unittest.TestCase):
@@ -193,6 +206,7 @@ class OtherClients(unittest.TestCase):
         s3cmd("get", "s3://zt-s3cmd/a.txt", dst)
         with open(src) as a, open(dst) as b:
             self.assertEqual(a.read(), b.read())
+        self.f.expect_own_handshakes(self)
 
     def test_rclone(self):
         env = {k: v for k, v in os.environ.items()
@@ -223,6 +237,7 @@ class OtherClients(unittest.TestCase):
         self.assertIn("b.txt", rclone("ls", "zt:zt-rclone"))
         with open(src) as a:
             self.assertEqual(rclone("cat", "zt:zt-rclone/dir/b.txt"), a.read())
+        self.f.expect_own_handshakes(self)
 
 
 class Denials(unittest.TestCase):

@@ -61,6 +61,7 @@ struct TlsSection {
   TlsVersion min_version = TlsVersion::k1_2;
   std::string upstream_ca_file;  // "" = the system trust store
   bool own_records = true;       // TLS 1.3 records sealed/opened by pamproxy when not kTLS
+  bool own_handshake = true;     // with own_records: the common TLS 1.3 handshake is pamproxy's
 };
 
 struct UpstreamSection {

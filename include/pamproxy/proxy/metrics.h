@@ -47,6 +47,7 @@ struct alignas(64) ProxyMetrics {
   engine::Counter tunnels_open;  // gauge
   engine::Counter client_handshakes;
   engine::Counter client_handshakes_resumed;
+  engine::Counter client_handshakes_own;  // answered by pamproxy ([tls] own_handshake)
   engine::Counter upstream_handshakes;
   engine::Counter upstream_handshakes_resumed;
   engine::Counter tls_userspace;  // tunnels whose legs ran OpenSSL in user space

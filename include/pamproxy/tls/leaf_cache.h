@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -29,6 +30,7 @@ namespace pamproxy::tls {
 // One minted certificate. Immutable once made; shared by every connection that uses it.
 struct Leaf {
   X509Ptr cert;
+  std::vector<uint8_t> der;  // the certificate encoded once, for the handshakes that send it
   int64_t refresh_at_s = 0;  // unix time after which the cache mints a fresh one
 };
 

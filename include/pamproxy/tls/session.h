@@ -43,6 +43,7 @@ namespace pamproxy::tls {
 
 class Secrets;           // src/tls/secrets.h
 class RecordProtection;  // src/tls/records.h
+struct ServerFlight;     // src/tls/own_handshake.h
 
 enum class State { kHandshaking, kEstablished, kClosed, kError };
 
@@ -142,6 +143,8 @@ class Session {
 
   // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3).
   bool own_records() const { return own_rx_ != nullptr; }
+  // Server side: the handshake was pamproxy's own (ContextOptions::own_handshake), not OpenSSL's.
+  bool own_handshake() const { return own_handshake_; }
   // Own records: how many records one key seals before pamproxy sends a KeyUpdate and moves to
   // the next (default 2^23, well inside RFC 8446 5.5's limit for AES-GCM). For tests.
   void set_records_per_key(uint64_t records) { records_per_key_ = records; }
@@ -168,6 +171,14 @@ class Session {
   void fail_from_ssl(int ssl_error);
   bool drive_handshake();
   bool retry_write();
+  // The SNI check of a server session: the host to serve, or false with failure_ set.
+  bool resolve_sni(std::string_view name, std::string* host);
+  // Own handshake (ContextOptions::own_handshake): the server's flight for a ClientHello it
+  // serves, else false with nothing consumed (OpenSSL takes the same bytes); then the client's
+  // Finished.
+  bool own_server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
+                         IoResult* result);
+  void on_own_finished();
   // Own records (ContextOptions::own_records): the switch from OpenSSL's record layer, once it
   // holds nothing in either direction; and the two directions after it.
   void take_over_records();
@@ -212,6 +223,14 @@ class Session {
 
   // Secrets and record counters for kTLS (capture_secrets) and own records.
   std::unique_ptr<Secrets> secrets_;
+
+  // Own handshake: tried on the first receive; `own_flight_` lives until the client's Finished.
+  bool own_handshake_wanted_ = false;
+  bool own_handshake_ = false;
+  bool own_alpn_ = false;
+  bool own_change_cipher_spec_seen_ = false;
+  uint16_t own_suite_ = 0;
+  std::unique_ptr<ServerFlight> own_flight_;
 
   // Own records: both set at the switch, never unset.
   bool own_records_wanted_ = false;
