@@ -305,6 +305,10 @@ run_off() {
   [ "$TUNNELS" -gt 0 ] || fail "ktls = \"off\": no tunnel.established line"
   [ "$USERSPACE" -eq "$TUNNELS" ] ||
     fail "ktls = \"off\": $((TUNNELS - USERSPACE)) tunnels did not log tls_path=userspace"
+  # Off the kernel path, the client's TLS 1.3 handshake is pamproxy's own ([tls] own_handshake).
+  OWN=$(grep 'tunnel\.established' "$D/pamproxyd.log" | grep -cE 'client_handshake=pamproxy( |$)')
+  [ "$OWN" -eq "$TUNNELS" ] ||
+    fail "ktls = \"off\": $((TUNNELS - OWN)) tunnels did not log client_handshake=pamproxy"
   if stat_grew TlsTxSw off.before off.after || stat_grew TlsRxSw off.before off.after; then
     fail "ktls = \"off\": /proc/net/tls_stat moved although kTLS is off"
   fi
