@@ -51,8 +51,21 @@ bool RecordProtection::init(uint16_t suite, const uint8_t* secret, size_t secret
   std::memcpy(secret_, secret, secret_len);
   secret_len_ = secret_len;
   sequence_ = sequence;
+  suite_ = suite;
   encrypt_ = encrypt;
+  updated_ = false;
   return install();
+}
+
+bool RecordProtection::export_keys(TrafficKeys* out) const {
+  if (updated_ || secret_len_ == 0) return false;
+  out->version = TLS1_3_VERSION;
+  out->cipher_id = suite_;
+  out->key_len = key_len_;
+  out->iv_len = sizeof(iv_);
+  std::memcpy(out->iv, iv_, sizeof(iv_));
+  out->sequence = sequence_;
+  return hkdf_expand_label(digest_, secret_, secret_len_, "key", out->key, key_len_);
 }
 
 bool RecordProtection::install() {
@@ -76,6 +89,7 @@ bool RecordProtection::update() {
   std::memcpy(secret_, next, secret_len_);
   OPENSSL_cleanse(next, sizeof(next));
   sequence_ = 0;
+  updated_ = true;
   return install();
 }
 

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <span>
 
+#include "pamproxy/tls/session.h"
+
 namespace pamproxy::tls {
 
 class RecordProtection {
@@ -52,6 +54,10 @@ class RecordProtection {
 
   uint64_t sequence() const { return sequence_; }
 
+  // This direction's key, IV and next record number, for the kernel (kTLS). False after a
+  // KeyUpdate: the kernel would have to follow it.
+  bool export_keys(TrafficKeys* out) const;
+
  private:
   bool install();  // key and iv from secret_, cipher context keyed
 
@@ -63,7 +69,9 @@ class RecordProtection {
   size_t key_len_ = 0;
   uint8_t iv_[12] = {};
   uint64_t sequence_ = 0;
+  uint16_t suite_ = 0;
   bool encrypt_ = false;
+  bool updated_ = false;  // a KeyUpdate moved past the first secret
 };
 
 }  // namespace pamproxy::tls

@@ -105,7 +105,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(const config::Config& c
   options.min_version = config.tls.min_version;
   options.capture_secrets = rt->ktls.enabled;
   options.own_records = config.tls.own_records && !rt->ktls.enabled;
-  options.own_handshake = config.tls.own_handshake && options.own_records;
+  // Our handshake leaves the records to our record layer, or to the kernel once it takes them.
+  options.own_handshake = config.tls.own_handshake && (options.own_records || rt->ktls.enabled);
   auto server = ServerContext::create(rt->leaves, options);
   if (!server.ok()) return server.status();
   rt->proxy_server = std::move(*server);

@@ -241,8 +241,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::server(const ServerContext& ct
     return openssl_error(absl::StatusCode::kResourceExhausted, "BIO_new");
   }
   s->own_records_wanted_ = options.own_records;
-  s->own_handshake_wanted_ =
-      options.own_handshake && options.own_records && ctx.leaves() != nullptr;
+  s->own_handshake_wanted_ = options.own_handshake && ctx.leaves() != nullptr;
   SSL_set_accept_state(raw);
   return s;
 }
@@ -614,6 +613,15 @@ std::string_view Session::cipher_name() const {
 absl::StatusOr<TrafficKeys> Session::traffic_keys(Direction direction) const {
   if (state_ != State::kEstablished) {
     return absl::FailedPreconditionError("the handshake is not complete");
+  }
+  if (own_handshake_) {
+    // Our handshake: the record layer holds each direction's secret and count.
+    const RecordProtection& rp = direction == Direction::kTransmit ? *own_tx_ : *own_rx_;
+    TrafficKeys keys;
+    if (!rp.export_keys(&keys)) {
+      return absl::FailedPreconditionError("a KeyUpdate happened: the kernel cannot follow it");
+    }
+    return keys;
   }
   if (secrets_ == nullptr) {
     return absl::FailedPreconditionError("secrets were not captured (capture_secrets off)");

@@ -328,6 +328,13 @@ run_required() {
   load "new tunnel per request" --seconds 3 --connections 4 --new-tunnel
   snapshot required.after
   tunnels_report required
+  # The client legs' keys came from pamproxy's own handshake ([tls] own_handshake): count them.
+  OWN=$(grep 'tunnel\.established' "$D/pamproxyd.log" | grep -cE 'client_handshake=pamproxy( |$)')
+  OWN_KTLS=$(grep 'tunnel\.established' "$D/pamproxyd.log" |
+    grep -E 'client_handshake=pamproxy( |$)' | grep -cE 'client_records=kernel( |$)')
+  say "ktls = \"required\": $OWN tunnels with pamproxy's own client handshake, $OWN_KTLS of them with the client leg in the kernel"
+  [ "$OWN_KTLS" -gt 0 ] ||
+    fail "ktls = \"required\": no client leg keyed from pamproxy's own handshake went to the kernel"
   show_stat_delta required.before required.after
   show_metrics
   say "kernel AEADs in use now (from /proc/crypto, gcm/chacha with refcnt > 1):"

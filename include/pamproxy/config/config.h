@@ -61,7 +61,7 @@ struct TlsSection {
   TlsVersion min_version = TlsVersion::k1_2;
   std::string upstream_ca_file;  // "" = the system trust store
   bool own_records = true;       // TLS 1.3 records sealed/opened by pamproxy when not kTLS
-  bool own_handshake = true;     // with own_records: the common TLS 1.3 handshake is pamproxy's
+  bool own_handshake = true;     // the common TLS 1.3 handshake is pamproxy's (own_records/kTLS)
 };
 
 struct UpstreamSection {

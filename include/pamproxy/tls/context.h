@@ -48,9 +48,10 @@ struct ContextOptions {
   // OpenSSL's (its secrets are captured for this). The engine turns it on when the kernel does
   // not take the records (kTLS); TLS 1.2 sessions keep OpenSSL's record layer.
   bool own_records = false;
-  // With own_records, a server session answers the common TLS 1.3 ClientHello itself
-  // (src/tls/own_handshake.h: X25519, ECDSA P-256, AES-128-GCM or ChaCha20-Poly1305, no
-  // tickets) and leaves every other one to OpenSSL. A minted-leaf context only.
+  // A server session answers the common TLS 1.3 ClientHello itself (src/tls/own_handshake.h:
+  // X25519, ECDSA P-256, AES-128-GCM or ChaCha20-Poly1305, no tickets) and leaves every other
+  // one to OpenSSL. Its records are then pamproxy's (as with own_records) until the kernel
+  // takes them: traffic_keys() hands them over. A minted-leaf context only.
   bool own_handshake = false;
 };
 

@@ -334,6 +334,8 @@ TEST(OwnHandshake, TheEndOfTheConnectionDuringTheHandshakeIsUnexpectedEof) {
   uint8_t flight[8192];
   s.server->receive(hello, plain, flight);
   ASSERT_TRUE(s.server->own_handshake());
+  // No keys for the kernel before the client's Finished.
+  EXPECT_FALSE(s.server->traffic_keys(Direction::kTransmit).ok());
   s.server->receive_eof();
   EXPECT_EQ(s.server->failure(), Failure::kUnexpectedEof);
 }
@@ -369,6 +371,34 @@ TEST(OwnHandshake, SendsTheOrganisationsIntermediateForAClientTrustingOnlyTheRoo
   ASSERT_EQ(sk_X509_num(sent), 2);
   EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), inter.get()), 0);
   exchange(pair);
+}
+
+// For kTLS: the keys and record numbers the kernel would get from our side are the ones
+// OpenSSL's client uses the other way.
+TEST(OwnHandshake, TrafficKeysMatchThePeersForTheKernel) {
+  ContextOptions client_options;
+  client_options.capture_secrets = true;
+  Sessions s(own(), client_options);
+  Pair pair(*s.client, *s.server);
+  ASSERT_TRUE(pair.handshake()) << s.client->failure_detail() << s.server->failure_detail();
+  ASSERT_TRUE(s.server->own_handshake());
+  exchange(pair);  // one record each way under the application keys
+  pair.client_sends("and a second request");
+  for (Direction d : {Direction::kTransmit, Direction::kReceive}) {
+    auto ours = s.server->traffic_keys(d);
+    auto theirs = s.client->traffic_keys(d == Direction::kTransmit ? Direction::kReceive
+                                                                   : Direction::kTransmit);
+    ASSERT_TRUE(ours.ok()) << ours.status();
+    ASSERT_TRUE(theirs.ok()) << theirs.status();
+    EXPECT_EQ(ours->version, TLS1_3_VERSION);
+    EXPECT_EQ(ours->cipher_id, theirs->cipher_id);
+    ASSERT_EQ(ours->key_len, theirs->key_len);
+    EXPECT_EQ(std::memcmp(ours->key, theirs->key, ours->key_len), 0);
+    ASSERT_EQ(ours->iv_len, theirs->iv_len);
+    EXPECT_EQ(std::memcmp(ours->iv, theirs->iv, ours->iv_len), 0);
+    EXPECT_EQ(ours->sequence, theirs->sequence);
+    EXPECT_EQ(ours->sequence, d == Direction::kTransmit ? 1u : 2u);
+  }
 }
 
 TEST(OwnHandshake, OffUnlessAsked) {
