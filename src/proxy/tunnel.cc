@@ -1116,7 +1116,11 @@ void Tunnel::pump() {
                  upstream_tls_->state() == tls::State::kEstablished) {
         service_.metrics().upstream_handshakes.add();
         if (upstream_tls_->resumed()) service_.metrics().upstream_handshakes_resumed.add();
-        if (shared_.tls->ktls.enabled) {
+        // The upstream leg goes to the kernel only when the pool keeps nothing: a kept
+        // connection saves the next tunnel a connect and a handshake with AWS, and kept kTLS
+        // upstream connections were once seen cut mid-response (tests/ktls/README.md). A leg
+        // kept in user space has pamproxy's own records (one cipher pass per byte).
+        if (shared_.tls->ktls.enabled && !settings_->pool.keeps()) {
           offload_pending_[1] = true;
           upstream_.pause_receiving();
         }
@@ -1483,7 +1487,8 @@ void Tunnel::publish_outcome(const audit::Event& decided, const ResponseOutcome&
 // response asked for has ended and none said the connection ends, nothing is half sent.
 bool Tunnel::upstream_keepable(Cause cause) const {
   if (cause != Cause::kClientClosed && cause != Cause::kIdleTimeout) return false;
-  // A kTLS upstream leg is not kept. Kept and reused by the next tunnel, one was seen to end
+  // A kTLS upstream leg is not kept (there is one only when the pool keeps nothing, or its
+  // bounds were set to 0 since). Kept and reused by the next tunnel, one was seen to end
   // mid-response in tests/ktls (2 runs in 6: a 16 MiB download cut at about 3.3 MB, the EOF
   // confirmed by ktls_at_eof, TlsDecryptError unchanged), with no cause found. Without this
   // check 22 later VM runs (1,800-odd reuses) passed and the failure did not come back; the

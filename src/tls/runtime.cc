@@ -113,6 +113,9 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(const config::Config& c
 
   ClientOptions client_options;
   client_options.context = options;
+  // Upstream legs the pool keeps stay in user space even where the kernel has kTLS (see
+  // Tunnel's upstream handshake): their records are ours then.
+  client_options.context.own_records = config.tls.own_records;
   client_options.ca_file = config.tls.upstream_ca_file;
   auto upstream = ClientContext::create(client_options);
   if (!upstream.ok()) {

@@ -5,17 +5,23 @@
 #
 #   pamproxy-load / curl --CONNECT--> pamproxyd (pass-through) --TLS--> pamproxy-fast-upstream
 #
-# First a kernel self-check (the kTLS unit tests, on loopback sockets). Then two pamproxyd runs
+# First a kernel self-check (the kTLS unit tests, on loopback sockets). Then three pamproxyd runs
 # against one upstream, one after the other:
 #   off       [engine] ktls = "off": a short keep-alive load; every tunnel must log
 #             tls_path=userspace and /proc/net/tls_stat must not move.
-#   required  [engine] ktls = "required": keep-alive small requests, a large download and a
-#             large upload with curl (the download's sha256 checked), large requests and
-#             responses with pamproxy-load, a new tunnel per request.
+#   required  [engine] ktls = "required", [upstream] pool_idle_per_host = 0 (both legs go to the
+#             kernel): keep-alive small requests, a large download and a large upload with curl
+#             (the download's sha256 checked), large requests and responses with pamproxy-load,
+#             a new tunnel per request.
+#   pooled    ktls = "required" with the pool on (the default): client legs in the kernel,
+#             upstream legs kept in user space; keep-alive load then a new tunnel per request:
+#             every tunnel tls_path=ktls-client, and later tunnels reuse kept upstreams.
 # Pass: every load error-free; every tunnel of the "required" run logs tls_path=ktls, except one
 # that ended before its legs were settled (legs_settled=false) or whose client leg had part of a
 # record read ahead (its tunnel.ktls_fallback says so); no other fallback; the kernel's TlsTxSw
-# and TlsRxSw grew during it (and TlsDecryptError did not); the "off" run stayed in user space. Synchronisation polls files, ports and processes against deadlines.
+# and TlsRxSw grew during it (and TlsDecryptError did not); the "pooled" run kept upstream legs
+# in user space and reused them; the "off" run stayed in user space. Synchronisation polls
+# files, ports and processes against deadlines.
 # Functions called through wait_for look unreachable to shellcheck:
 # shellcheck disable=SC2317
 set -u
@@ -94,8 +100,10 @@ start_upstream() {
 # ---------------------------------------------------------------- pamproxyd
 # start_proxy KTLS_MODE: a pamproxyd in pass-through mode, one worker, state and log under
 # $W/KTLS_MODE. Sets D (its directory) and PX_PID.
+# start_proxy KTLS [UPSTREAM_KEYS [NAME]]: pamproxyd with [engine] ktls = KTLS and more
+# [upstream] keys, its files in $W/NAME (default: KTLS).
 start_proxy() {
-  D=$W/$1
+  D=$W/${3:-$1}
   mkdir -p "$D"
   mkdir -m 0700 "$D/state"
   cat >"$D/pamproxyd.toml" <<TOML
@@ -107,6 +115,7 @@ mode = "pass-through"
 listen = "127.0.0.1:$ADMIN_PORT"
 [upstream]
 resolve = [{ host = "$HOST", address = "127.0.0.1:$UP_PORT" }]
+${2:-}
 [tls]
 upstream_ca_file = "$W/up-ca.pem"
 [store]
@@ -318,7 +327,8 @@ run_off() {
 
 NOT_USED=""
 run_required() {
-  start_proxy required || { fail "pamproxyd with ktls = \"required\" did not start"; return; }
+  start_proxy required "pool_idle_per_host = 0" ||
+    { fail "pamproxyd with ktls = \"required\" did not start"; return; }
   NOT_USED=$(grep 'tls\.ktls_not_used' "$D/pamproxyd.log" | head -1)
   snapshot required.before
   load "keep-alive small requests" --seconds 3 --connections 4 --response-bytes 1024
@@ -344,6 +354,33 @@ run_required() {
   stop_proxy
 }
 
+# The pool on: upstream legs stay in user space so they can be kept; client legs in the kernel.
+run_pooled() {
+  start_proxy required "" pooled ||
+    { fail "pamproxyd with ktls = \"required\" and the pool did not start"; return; }
+  snapshot pooled.before
+  load "keep-alive (pool)" --seconds 2 --connections 4 --response-bytes 1024
+  load "new tunnel per request (pool)" --seconds 2 --connections 4 --new-tunnel
+  snapshot pooled.after
+  lines=$(grep 'tunnel\.established' "$D/pamproxyd.log")
+  P_TUNNELS=$(echo "$lines" | grep -c 'tunnel\.established')
+  P_CLIENT=$(echo "$lines" | grep -cE 'tls_path=ktls-client( |$)')
+  P_UNSETTLED=$(echo "$lines" | grep -vE 'tls_path=ktls-client( |$)' | grep -cE 'legs_settled=false( |$)')
+  P_BOTH=$(echo "$lines" | grep -cE 'tls_path=(ktls|ktls-upstream)( |$)')
+  P_REUSED=$(echo "$lines" | grep -cE 'upstream_reused=true( |$)')
+  say "pooled: $P_TUNNELS tunnels, tls_path=ktls-client $P_CLIENT, ended before settling $P_UNSETTLED, an upstream leg in the kernel $P_BOTH, a kept upstream reused $P_REUSED"
+  show_stat_delta pooled.before pooled.after
+  [ "$P_TUNNELS" -gt 0 ] || fail "pooled: no tunnel.established line"
+  if [ $((P_CLIENT + P_UNSETTLED)) -lt "$P_TUNNELS" ] || [ "$P_CLIENT" -eq 0 ]; then
+    fail "pooled: $((P_TUNNELS - P_CLIENT - P_UNSETTLED)) tunnels did not log tls_path=ktls-client"
+  fi
+  [ "$P_BOTH" -eq 0 ] || fail "pooled: $P_BOTH upstream legs went to the kernel with the pool on"
+  [ "$P_REUSED" -gt 0 ] || fail "pooled: no tunnel reused a kept upstream connection"
+  stat_grew TlsTxSw pooled.before pooled.after ||
+    fail "pooled: /proc/net/tls_stat TlsTxSw did not grow (client legs not in the kernel)"
+  stop_proxy
+}
+
 say "relay_test.sh start at uptime $(uptime_s) s"
 if [ ! -r /proc/net/tls_stat ]; then
   echo "KTLS-VM-RESULT: fail (no /proc/net/tls_stat: the tls module is not loaded)" >/tmp/ktls-verdict
@@ -356,6 +393,7 @@ fi
 kernel_self_check
 run_off
 run_required
+run_pooled
 kill "$UP_PID" 2>/dev/null
 
 # The verdict. A relay that still runs TLS in user space says so at start (tls.ktls_not_used):
@@ -396,5 +434,5 @@ if [ -n "$failures" ]; then
   echo "KTLS-VM-RESULT: fail ($failures)" >/tmp/ktls-verdict
   exit 1
 fi
-echo "KTLS-VM-RESULT: pass (ktls = \"required\": $KTLS of $TUNNELS tunnels tls_path=ktls, the others ended before settling ($UNSETTLED) or had a partial record read ahead ($PARTIAL), TlsTxSw/TlsRxSw grew, every load error-free; ktls = \"off\": the user-space path)" >/tmp/ktls-verdict
+echo "KTLS-VM-RESULT: pass (ktls = \"required\": $KTLS of $TUNNELS tunnels tls_path=ktls, the others ended before settling ($UNSETTLED) or had a partial record read ahead ($PARTIAL), TlsTxSw/TlsRxSw grew, every load error-free; pooled: $P_CLIENT of $P_TUNNELS tunnels tls_path=ktls-client, $P_REUSED reused a kept upstream; ktls = \"off\": the user-space path)" >/tmp/ktls-verdict
 exit 0

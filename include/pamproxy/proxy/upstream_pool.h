@@ -38,6 +38,7 @@ struct UpstreamPoolLimits {
   size_t per_host = 32;
   size_t total = 1024;
   uint64_t idle_ms = 60000;
+  bool keeps() const { return per_host > 0 && total > 0; }  // 0 in either: nothing is kept
 };
 
 class UpstreamPool {

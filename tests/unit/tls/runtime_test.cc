@@ -68,6 +68,11 @@ TEST_F(RuntimeTest, KtlsAvailableTurnsOnSecretCapture) {
   EXPECT_TRUE((*rt)->proxy_server->options().capture_secrets);
   EXPECT_TRUE((*rt)->upstream->options().capture_secrets);
   EXPECT_FALSE((*rt)->admin_server->options().capture_secrets);
+  // Client legs go to the kernel; upstream legs the pool keeps stay in user space with our
+  // records; the common client handshake is ours either way.
+  EXPECT_FALSE((*rt)->proxy_server->options().own_records);
+  EXPECT_TRUE((*rt)->upstream->options().own_records);
+  EXPECT_TRUE((*rt)->proxy_server->options().own_handshake);
 }
 
 TEST_F(RuntimeTest, AdminCertificateIsMintedForTheListenAddress) {
