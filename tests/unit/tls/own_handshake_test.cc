@@ -259,106 +259,96 @@ void keylog(const SSL*, const char* line) {
   }
 }
 
+// Our flight answered by the client, whose reply (ChangeCipherSpec, Finished) is held back; and
+// its handshake key, to seal records of our choosing as if it had sent them.
+struct HeldReply {
+  Sessions s;
+  std::vector<uint8_t> reply;
+  RecordProtection client_key;  // seals
+  std::vector<uint8_t> plain = std::vector<uint8_t>(16384);
+  uint8_t out[8192];
+
+  void start() {
+    SSL_CTX_set_keylog_callback(s.f.client->native(), keylog);
+    g_client_hs_secret.clear();
+    uint8_t hello[4096];
+    const size_t n = s.client->start(hello);
+    IoResult r = s.server->receive({hello, n}, plain, out);
+    ASSERT_TRUE(s.server->own_handshake());
+    IoResult c = s.client->receive({out, r.cipher_bytes}, plain, hello);
+    ASSERT_EQ(s.client->state(), State::kEstablished);
+    reply.assign(hello, hello + c.cipher_bytes);
+    ASSERT_EQ(g_client_hs_secret.size(), 32u);
+    ASSERT_TRUE(client_key.init(0x1301, reinterpret_cast<const uint8_t*>(g_client_hs_secret.data()),
+                                32, 0, true));
+  }
+  // Records sealed with the client's handshake key, in order.
+  std::vector<uint8_t> sealed(uint8_t type, std::span<const uint8_t> content) {
+    std::vector<uint8_t> record(content.size() + RecordProtection::kOverhead);
+    record.resize(client_key.seal(type, content, record.data()));
+    return record;
+  }
+  void to_server(std::span<const uint8_t> bytes) { s.server->receive(bytes, plain, out); }
+};
+
 TEST(OwnHandshake, AFinishedThatDoesNotVerifyIsRefused) {
   for (bool tamper : {false, true}) {
-    Sessions s;
-    SSL_CTX_set_keylog_callback(s.f.client->native(), keylog);
-    uint8_t out[4096];
-    std::vector<uint8_t> hello(out, out + s.client->start(out));
-    std::vector<uint8_t> plain(16384);
-    uint8_t flight[8192];
-    IoResult r = s.server->receive(hello, plain, flight);
-    ASSERT_TRUE(s.server->own_handshake());
-    IoResult c = s.client->receive({flight, r.cipher_bytes}, plain, out);
-    ASSERT_EQ(s.client->state(), State::kEstablished);
-    ASSERT_EQ(g_client_hs_secret.size(), 32u);
+    HeldReply h;
+    ASSERT_NO_FATAL_FAILURE(h.start());
     // The client's real Finished, opened with its handshake key, then sealed again as it was
     // or with one bit of verify_data changed.
-    std::vector<uint8_t> wire(out, out + c.cipher_bytes);
-    size_t at = 0;
-    if (wire[0] == SSL3_RT_CHANGE_CIPHER_SPEC) at = 6;
-    RecordProtection open_key, seal_key;
-    const auto* secret = reinterpret_cast<const uint8_t*>(g_client_hs_secret.data());
-    ASSERT_TRUE(open_key.init(0x1301, secret, 32, 0, false));
-    ASSERT_TRUE(seal_key.init(0x1301, secret, 32, 0, true));
+    const size_t at = h.reply[0] == SSL3_RT_CHANGE_CIPHER_SPEC ? 6 : 0;
+    RecordProtection open_key;
+    ASSERT_TRUE(open_key.init(0x1301, reinterpret_cast<const uint8_t*>(g_client_hs_secret.data()),
+                              32, 0, false));
     uint8_t message[64];
     uint8_t type = 0;
     size_t length = 0;
-    ASSERT_TRUE(open_key.open({wire.data() + at, wire.size() - at}, message, &type, &length));
+    ASSERT_TRUE(open_key.open({h.reply.data() + at, h.reply.size() - at}, message, &type, &length));
     ASSERT_EQ(type, SSL3_RT_HANDSHAKE);
     ASSERT_EQ(length, 36u);
     ASSERT_EQ(message[0], SSL3_MT_FINISHED);
     if (tamper) message[20] ^= 0x01;
-    std::vector<uint8_t> resealed(wire.begin(), wire.begin() + static_cast<ptrdiff_t>(at));
-    resealed.resize(at + length + RecordProtection::kOverhead);
-    resealed.resize(at + seal_key.seal(SSL3_RT_HANDSHAKE, {message, length}, resealed.data() + at));
-    s.server->receive(resealed, plain, flight);
+    // The ChangeCipherSpec (when the client sent one) as it came, then the Finished.
+    if (at > 0) h.to_server({h.reply.data(), at});
+    h.to_server(h.sealed(SSL3_RT_HANDSHAKE, {message, length}));
     if (tamper) {
-      EXPECT_EQ(s.server->state(), State::kError);
-      EXPECT_EQ(s.server->failure(), Failure::kProtocol);
-      EXPECT_NE(s.server->failure_detail().find("Finished did not verify"), std::string::npos);
+      EXPECT_EQ(h.s.server->state(), State::kError);
+      EXPECT_EQ(h.s.server->failure(), Failure::kProtocol);
+      EXPECT_NE(h.s.server->failure_detail().find("Finished did not verify"), std::string::npos);
     } else {
-      EXPECT_EQ(s.server->state(), State::kEstablished) << s.server->failure_detail();
+      EXPECT_EQ(h.s.server->state(), State::kEstablished) << h.s.server->failure_detail();
     }
   }
 }
 
 TEST(OwnHandshake, ApplicationDataBeforeTheFinishedIsRefused) {
-  Sessions s;
-  SSL_CTX_set_keylog_callback(s.f.client->native(), keylog);
-  uint8_t out[4096];
-  std::vector<uint8_t> hello(out, out + s.client->start(out));
-  std::vector<uint8_t> plain(16384);
-  uint8_t flight[8192];
-  IoResult r = s.server->receive(hello, plain, flight);
-  ASSERT_TRUE(s.server->own_handshake());
-  s.client->receive({flight, r.cipher_bytes}, plain, out);  // its Finished is not passed on
-  ASSERT_EQ(g_client_hs_secret.size(), 32u);
-  RecordProtection seal_key;
-  ASSERT_TRUE(seal_key.init(0x1301, reinterpret_cast<const uint8_t*>(g_client_hs_secret.data()), 32,
-                            0, true));
-  uint8_t record[64];
+  HeldReply h;
+  ASSERT_NO_FATAL_FAILURE(h.start());
   const uint8_t data[4] = {'G', 'E', 'T', ' '};
-  const size_t n = seal_key.seal(SSL3_RT_APPLICATION_DATA, data, record);
-  s.server->receive({record, n}, plain, flight);
-  EXPECT_EQ(s.server->state(), State::kError);
-  EXPECT_NE(s.server->failure_detail().find("before the client's Finished"), std::string::npos)
-      << s.server->failure_detail();
+  h.to_server(h.sealed(SSL3_RT_APPLICATION_DATA, data));
+  EXPECT_EQ(h.s.server->state(), State::kError);
+  EXPECT_NE(h.s.server->failure_detail().find("before the client's Finished"), std::string::npos)
+      << h.s.server->failure_detail();
 }
 
 TEST(OwnHandshake, TheEndOfTheConnectionDuringTheHandshakeIsUnexpectedEof) {
-  Sessions s;
-  uint8_t out[4096];
-  std::vector<uint8_t> hello(out, out + s.client->start(out));
-  std::vector<uint8_t> plain(16384);
-  uint8_t flight[8192];
-  s.server->receive(hello, plain, flight);
-  ASSERT_TRUE(s.server->own_handshake());
+  HeldReply h;
+  ASSERT_NO_FATAL_FAILURE(h.start());
   // No keys for the kernel before the client's Finished.
-  EXPECT_FALSE(s.server->traffic_keys(Direction::kTransmit).ok());
-  s.server->receive_eof();
-  EXPECT_EQ(s.server->failure(), Failure::kUnexpectedEof);
+  EXPECT_FALSE(h.s.server->traffic_keys(Direction::kTransmit).ok());
+  h.s.server->receive_eof();
+  EXPECT_EQ(h.s.server->failure(), Failure::kUnexpectedEof);
 }
 
 TEST(OwnHandshake, SendsTheOrganisationsIntermediateForAClientTrustingOnlyTheRoot) {
   test_util::TempDir dir;
-  auto root_key = generate_p256_key();
-  auto ca_key = generate_p256_key();
-  ASSERT_TRUE(root_key.ok() && ca_key.ok());
-  X509Ptr root = test_util::make_ca_cert("Example Org Root", root_key->get(), nullptr, nullptr);
-  X509Ptr inter = test_util::make_ca_cert("Example Org pamproxy CA", ca_key->get(), root.get(),
-                                          root_key->get());
-  std::ofstream(dir.file("ca.pem")) << cert_to_pem(inter.get()) << cert_to_pem(root.get());
-  std::ofstream(dir.file("ca.key")) << key_to_pem(ca_key->get());
-  std::ofstream(dir.file("root.pem")) << cert_to_pem(root.get());
-  auto ca = CertificateAuthority::load_or_create(dir.file("ca.pem"), dir.file("ca.key"));
-  ASSERT_TRUE(ca.ok()) << ca.status();
-  auto leaves = LeafCache::create(std::move(*ca), 8, 30);
-  ASSERT_TRUE(leaves.ok()) << leaves.status();
-  auto server_ctx = ServerContext::create(*leaves, own());
+  auto org = test_util::make_organisation_ca(dir);
+  ASSERT_TRUE(org.ok()) << org.status();
+  auto server_ctx = ServerContext::create(org->leaves, own());
   ASSERT_TRUE(server_ctx.ok()) << server_ctx.status();
   ClientOptions options;
-  options.ca_file = dir.file("root.pem");
+  options.ca_file = org->root_file;
   auto client_ctx = ClientContext::create(options);
   ASSERT_TRUE(client_ctx.ok()) << client_ctx.status();
   auto server = std::move(*Session::server(**server_ctx));
@@ -369,7 +359,7 @@ TEST(OwnHandshake, SendsTheOrganisationsIntermediateForAClientTrustingOnlyTheRoo
   STACK_OF(X509)* sent = SSL_get_peer_cert_chain(client->native());
   ASSERT_NE(sent, nullptr);
   ASSERT_EQ(sk_X509_num(sent), 2);
-  EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), inter.get()), 0);
+  EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), org->intermediate.get()), 0);
   exchange(pair);
 }
 

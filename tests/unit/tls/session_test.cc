@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
-
 #include <sys/stat.h>
 
 #include <fstream>
@@ -153,24 +152,12 @@ TEST(Session, UntrustedUpstreamCertificateNamesTheVerifyError) {
 
 TEST(Session, IntermediateApplianceCaVerifiesForAClientTrustingOnlyTheRoot) {
   test_util::TempDir dir;
-  auto root_key = generate_p256_key();
-  auto ca_key = generate_p256_key();
-  ASSERT_TRUE(root_key.ok() && ca_key.ok());
-  X509Ptr root = test_util::make_ca_cert("Example Org Root", root_key->get(), nullptr, nullptr);
-  X509Ptr inter = test_util::make_ca_cert("Example Org pamproxy CA", ca_key->get(), root.get(),
-                                          root_key->get());
-  std::ofstream(dir.file("ca.pem")) << cert_to_pem(inter.get()) << cert_to_pem(root.get());
-  std::ofstream(dir.file("ca.key")) << key_to_pem(ca_key->get());
-  std::ofstream(dir.file("root.pem")) << cert_to_pem(root.get());
-  ::chmod(dir.file("ca.key").c_str(), 0600);
-  auto ca = CertificateAuthority::load_or_create(dir.file("ca.pem"), dir.file("ca.key"));
-  ASSERT_TRUE(ca.ok()) << ca.status();
-  auto leaves = LeafCache::create(std::move(*ca), 8, 30);
-  ASSERT_TRUE(leaves.ok()) << leaves.status();
-  auto server_ctx = ServerContext::create(*leaves, {});
+  auto org = test_util::make_organisation_ca(dir);
+  ASSERT_TRUE(org.ok()) << org.status();
+  auto server_ctx = ServerContext::create(org->leaves, {});
   ASSERT_TRUE(server_ctx.ok()) << server_ctx.status();
   ClientOptions options;
-  options.ca_file = dir.file("root.pem");
+  options.ca_file = org->root_file;
   auto client_ctx = ClientContext::create(options);
   ASSERT_TRUE(client_ctx.ok()) << client_ctx.status();
 
@@ -183,7 +170,7 @@ TEST(Session, IntermediateApplianceCaVerifiesForAClientTrustingOnlyTheRoot) {
   STACK_OF(X509)* sent = SSL_get_peer_cert_chain(client->native());
   ASSERT_NE(sent, nullptr);
   ASSERT_EQ(sk_X509_num(sent), 2);
-  EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), inter.get()), 0);
+  EXPECT_EQ(X509_cmp(sk_X509_value(sent, 1), org->intermediate.get()), 0);
 
   // The usual self-signed appliance CA: the leaf alone.
   Fixture f = Fixture::make();

@@ -1,6 +1,7 @@
 #include "tests/unit/tls/tls_test_util.h"
 
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -76,6 +77,29 @@ X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_P
   }
   EXPECT_GT(X509_sign(cert.get(), issuer != nullptr ? issuer_key : key, EVP_sha256()), 0);
   return cert;
+}
+
+absl::StatusOr<OrganisationCa> make_organisation_ca(const TempDir& dir) {
+  auto root_key = generate_p256_key();
+  if (!root_key.ok()) return root_key.status();
+  auto ca_key = generate_p256_key();
+  if (!ca_key.ok()) return ca_key.status();
+  OrganisationCa org;
+  org.root = make_ca_cert("Example Org Root", root_key->get(), nullptr, nullptr);
+  org.intermediate =
+      make_ca_cert("Example Org pamproxy CA", ca_key->get(), org.root.get(), root_key->get());
+  org.root_file = dir.file("root.pem");
+  std::ofstream(dir.file("ca.pem"))
+      << cert_to_pem(org.intermediate.get()) << cert_to_pem(org.root.get());
+  std::ofstream(dir.file("ca.key")) << key_to_pem(ca_key->get());
+  std::ofstream(org.root_file) << cert_to_pem(org.root.get());
+  ::chmod(dir.file("ca.key").c_str(), 0600);
+  auto ca = CertificateAuthority::load_or_create(dir.file("ca.pem"), dir.file("ca.key"));
+  if (!ca.ok()) return ca.status();
+  auto leaves = LeafCache::create(std::move(*ca), 8, 30);
+  if (!leaves.ok()) return leaves.status();
+  org.leaves = *leaves;
+  return org;
 }
 
 Fixture& Fixture::operator=(Fixture&& other) {

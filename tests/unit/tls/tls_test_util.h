@@ -51,6 +51,16 @@ class TempDir {
 // `issuer`, or self-signed when `issuer` is null: an organisation's root and intermediate.
 X509Ptr make_ca_cert(const std::string& name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key);
 
+// An organisation's PKI whose intermediate is the appliance CA: `dir` gets ca.pem (the
+// intermediate, then the root), ca.key and root.pem (what its clients trust).
+struct OrganisationCa {
+  X509Ptr root;
+  X509Ptr intermediate;
+  std::shared_ptr<LeafCache> leaves;  // minted by the intermediate
+  std::string root_file;
+};
+absl::StatusOr<OrganisationCa> make_organisation_ca(const TempDir& dir);
+
 // Moves ciphertext between two sessions until neither makes progress.
 class Pair {
  public:
