@@ -126,7 +126,7 @@ size_t hmac(const char* digest, std::span<const uint8_t> key,
     if (EVP_MAC_update(ctx, part.data(), part.size()) != 1) return 0;
   }
   size_t n = 0;
-  return EVP_MAC_final(ctx, out, &n, EVP_MAX_MD_SIZE) == 1 ? n : 0;
+  return EVP_MAC_final(ctx, out, &n, EVP_MAC_CTX_get_mac_size(ctx)) == 1 ? n : 0;
 }
 
 bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_len,

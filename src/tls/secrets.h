@@ -57,8 +57,8 @@ class Secrets {
   bool key_update_ = false;
 };
 
-// HMAC of the concatenated `parts` with "SHA256" or "SHA384" into `out` (EVP_MAX_MD_SIZE
-// bytes of room); returns the MAC's length, 0 on failure.
+// HMAC of the concatenated `parts` with "SHA256" or "SHA384" into `out`, which holds the
+// digest's size (32 or 48 bytes); returns that length, 0 on failure.
 size_t hmac(const char* digest, std::span<const uint8_t> key,
             std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out);
 
