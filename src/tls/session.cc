@@ -733,7 +733,7 @@ void Session::on_own_handshake(const uint8_t* body, size_t length, std::span<uin
   }
   handshake_bytes_.insert(handshake_bytes_.end(), body, body + length);
   if (own_flight_ != nullptr) {
-    on_own_finished();
+    on_own_finished(out, written);
     return;
   }
   size_t at = 0;
@@ -804,33 +804,39 @@ bool Session::own_server_flight(std::span<const uint8_t> cipher_in, std::span<ui
   return true;
 }
 
-void Session::on_own_finished() {
+void Session::on_own_finished(std::span<uint8_t> out, size_t* written) {
   // The client's Finished, alone at the end of its record: what follows is under its
-  // application key (RFC 8446 5.1).
+  // application key (RFC 8446 5.1). A failure is answered with its alert under our application
+  // key, which the client reads once it has sent its Finished.
+  auto refuse = [&](uint8_t alert, std::string detail) {
+    handshake_bytes_.clear();
+    const uint8_t body[2] = {2, alert};  // fatal
+    *written += own_control(SSL3_RT_ALERT, body, out.subspan(*written));
+    fail(Failure::kProtocol, std::move(detail));
+  };
   if (handshake_bytes_.size() < 4) return;
   const size_t len =
       size_t{handshake_bytes_[1]} << 16 | size_t{handshake_bytes_[2]} << 8 | handshake_bytes_[3];
   if (handshake_bytes_[0] != SSL3_MT_FINISHED || len != sizeof(own_flight_->client_finished)) {
-    fail(Failure::kProtocol,
-         absl::StrCat("TLS protocol error: handshake message ",
-                      static_cast<int>(handshake_bytes_[0]),
-                      " instead of the client's Finished (unexpected_message)"));
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           absl::StrCat("TLS protocol error: handshake message ",
+                        static_cast<int>(handshake_bytes_[0]),
+                        " instead of the client's Finished (unexpected_message)"));
     return;
   }
   if (handshake_bytes_.size() < 4 + len) return;  // the rest is in the next record
   if (handshake_bytes_.size() > 4 + len) {
-    fail(Failure::kProtocol,
-         "TLS protocol error: data after the client's Finished in its record (unexpected_message)");
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: data after the client's Finished in its record "
+           "(unexpected_message)");
     return;
   }
-  const bool verified =
-      CRYPTO_memcmp(handshake_bytes_.data() + 4, own_flight_->client_finished, len) == 0;
+  if (CRYPTO_memcmp(handshake_bytes_.data() + 4, own_flight_->client_finished, len) != 0) {
+    refuse(SSL_AD_DECRYPT_ERROR,
+           "TLS protocol error: the client's Finished did not verify (decrypt_error)");
+    return;
+  }
   handshake_bytes_.clear();
-  if (!verified) {
-    fail(Failure::kProtocol,
-         "TLS protocol error: the client's Finished did not verify (decrypt_error)");
-    return;
-  }
   if (!own_rx_->init(own_suite_, own_flight_->client_app_secret,
                      sizeof(own_flight_->client_app_secret), 0, false)) {
     fail(Failure::kProtocol, openssl_error_text("deriving the client's application key"));
@@ -945,6 +951,9 @@ IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint
     }
     if (type == SSL3_RT_APPLICATION_DATA && own_flight_ != nullptr) {
       held_.clear();
+      static constexpr uint8_t kUnexpected[2] = {2, SSL_AD_UNEXPECTED_MESSAGE};
+      result.cipher_bytes +=
+          own_control(SSL3_RT_ALERT, kUnexpected, cipher_out.subspan(result.cipher_bytes));
       fail(Failure::kProtocol,
            "TLS protocol error: application data before the client's Finished "
            "(unexpected_message)");

@@ -178,7 +178,7 @@ class Session {
   // Finished.
   bool own_server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
                          IoResult* result);
-  void on_own_finished();
+  void on_own_finished(std::span<uint8_t> out, size_t* written);
   // Own records (ContextOptions::own_records): the switch from OpenSSL's record layer, once it
   // holds nothing in either direction; and the two directions after it.
   void take_over_records();

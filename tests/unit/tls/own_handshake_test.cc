@@ -288,7 +288,17 @@ struct HeldReply {
     record.resize(client_key.seal(type, content, record.data()));
     return record;
   }
-  void to_server(std::span<const uint8_t> bytes) { s.server->receive(bytes, plain, out); }
+  // Returns what the server wrote back.
+  std::vector<uint8_t> to_server(std::span<const uint8_t> bytes) {
+    IoResult r = s.server->receive(bytes, plain, out);
+    return std::vector<uint8_t>(out, out + r.cipher_bytes);
+  }
+  // The alert the server sent, as the client's OpenSSL reads it.
+  std::string client_reads(const std::vector<uint8_t>& reply_from_server) {
+    uint8_t buf[4096];
+    s.client->receive(reply_from_server, plain, buf);
+    return s.client->failure_detail();
+  }
 };
 
 TEST(OwnHandshake, AFinishedThatDoesNotVerifyIsRefused) {
@@ -311,11 +321,14 @@ TEST(OwnHandshake, AFinishedThatDoesNotVerifyIsRefused) {
     if (tamper) message[20] ^= 0x01;
     // The ChangeCipherSpec (when the client sent one) as it came, then the Finished.
     if (at > 0) h.to_server({h.reply.data(), at});
-    h.to_server(h.sealed(SSL3_RT_HANDSHAKE, {message, length}));
+    std::vector<uint8_t> answer = h.to_server(h.sealed(SSL3_RT_HANDSHAKE, {message, length}));
     if (tamper) {
       EXPECT_EQ(h.s.server->state(), State::kError);
       EXPECT_EQ(h.s.server->failure(), Failure::kProtocol);
       EXPECT_NE(h.s.server->failure_detail().find("Finished did not verify"), std::string::npos);
+      // The client is told why: "the peer sent an alert: tlsv1 alert decrypt error".
+      EXPECT_NE(h.client_reads(answer).find("decrypt error"), std::string::npos)
+          << h.s.client->failure_detail();
     } else {
       EXPECT_EQ(h.s.server->state(), State::kEstablished) << h.s.server->failure_detail();
     }
@@ -326,8 +339,10 @@ TEST(OwnHandshake, ApplicationDataBeforeTheFinishedIsRefused) {
   HeldReply h;
   ASSERT_NO_FATAL_FAILURE(h.start());
   const uint8_t data[4] = {'G', 'E', 'T', ' '};
-  h.to_server(h.sealed(SSL3_RT_APPLICATION_DATA, data));
+  std::vector<uint8_t> answer = h.to_server(h.sealed(SSL3_RT_APPLICATION_DATA, data));
   EXPECT_EQ(h.s.server->state(), State::kError);
+  EXPECT_NE(h.client_reads(answer).find("unexpected message"), std::string::npos)
+      << h.s.client->failure_detail();
   EXPECT_NE(h.s.server->failure_detail().find("before the client's Finished"), std::string::npos)
       << h.s.server->failure_detail();
 }
