@@ -626,20 +626,21 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
       }
       return true;
     case StageDecision::Kind::kDeny:
-      audit_decision(false);
+      audit_decision(d.event, false);
       answer_and_finish(d.bytes, Cause::kDenied);
       return false;
     case StageDecision::Kind::kForward:
       break;
   }
-  if (const audit::Event* e = service_.stage().last_event(); e != nullptr) {
-    // One allocation per tunnel, reused by every request after the first.
+  if (d.event != nullptr) {
+    // One allocation per tunnel, reused by every request after the first. The copy is what the
+    // audit ring gets and what the request's outcome is joined to.
     decided_event_ = spare_event_ ? std::move(spare_event_) : std::make_unique<audit::Event>();
-    *decided_event_ = *e;
+    *decided_event_ = *d.event;
   }
   decided_chunks_ = std::move(d.chunks);
   pending_head_ = d.bytes.empty() ? std::string(req.head_bytes) : std::move(d.bytes);
-  switch (audit_decision(true)) {
+  switch (audit_decision(decided_event_.get(), true)) {
     case AuditStep::kGo:
       release_request();
       return true;
@@ -652,9 +653,8 @@ bool Tunnel::decide_request(std::string_view body, bool body_given) {
   return false;
 }
 
-Tunnel::AuditStep Tunnel::audit_decision(bool forwarding) {
+Tunnel::AuditStep Tunnel::audit_decision(const audit::Event* e, bool forwarding) {
   AuditGate& gate = service_.audit();
-  const audit::Event* e = service_.stage().last_event();
   if (!gate.enabled() || e == nullptr) return AuditStep::kGo;
   audit::Event* slot = gate.claim();
   if (slot == nullptr) {
@@ -696,7 +696,7 @@ void Tunnel::on_audit_ready() {
   audit_wait_id_ = 0;
   if (req_phase_ != RequestPhase::kAwaitAudit || state_ != State::kRelay) return;
   if (!audit_published_) {  // the ring had no room: try again
-    AuditStep step = audit_decision(true);
+    AuditStep step = audit_decision(decided_event_.get(), true);
     if (step != AuditStep::kGo) return;
   }
   release_request();

@@ -170,7 +170,7 @@ class Tunnel final : private engine::Stream::Events,
   // Puts the decision's audit event on the worker's ring: go on, wait (full ring on hold, or
   // before-forward until durable), or refused (full ring with on_full = refuse: answered).
   enum class AuditStep { kGo, kWait, kRefused };
-  AuditStep audit_decision(bool forwarding);
+  AuditStep audit_decision(const audit::Event* event, bool forwarding);
   // The stage allowed the request (and its event is recorded as required): send it.
   void release_request();
   void answer_and_finish(std::string_view response, Cause cause);

@@ -76,6 +76,7 @@ StageDecision ZeroTrustStage::deny(int status, std::string_view code, std::strin
   d.kind = StageDecision::Kind::kDeny;
   d.bytes = aws::http_error_response(static_cast<aws::Protocol>(protocol_), status, code, message,
                                      request_id_, /*close=*/true);
+  d.event = &event_;
   return d;
 }
 
@@ -277,6 +278,7 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   event_.type = audit::EventType::kRequestForwarded;
   out.kind = StageDecision::Kind::kForward;
   out.bytes = head_out_;
+  out.event = &event_;
   return out;
 }
 

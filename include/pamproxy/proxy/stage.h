@@ -49,15 +49,16 @@ struct StageDecision {
   // started signer that checks each chunk's signature with the client's key and gives its
   // replacement; the tunnel holds each chunk until its signature is patched.
   std::unique_ptr<sigv4::ChunkSigner> chunks;
+  // kForward and kDeny: the audit event describing this decision (request.forwarded or
+  // request.denied), or null when the stage does not audit. It lives in the stage and stays valid
+  // until the stage's next on_request(): the caller copies what it keeps.
+  const audit::Event* event = nullptr;
 };
 
 class Stage {
  public:
   virtual ~Stage() = default;
   virtual StageDecision on_request(const StageRequest& request) = 0;
-  // The audit event describing the last decision (request.forwarded or request.denied), filled
-  // by on_request() for kForward and kDeny; null when the stage does not audit.
-  virtual const audit::Event* last_event() const { return nullptr; }
   // The worker's settings changed (and once at start); applies from the next request.
   virtual void follow(const ProxySettings&) {}
 };

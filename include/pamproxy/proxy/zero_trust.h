@@ -9,7 +9,7 @@
 //
 // One per worker (not thread-safe). The snapshot is read per request, so a revoked token, an
 // approval or proxy.enabled = false applies to the next request, on open tunnels too. Every
-// decision fills an audit event (last_event()); no secret, token secret or signature is ever put
+// decision carries its audit event (StageDecision::event); no secret, token secret or signature is ever put
 // into an event, a message or a log line.
 
 #include <cstdint>
@@ -41,7 +41,6 @@ class ZeroTrustStage final : public Stage {
   ZeroTrustStage(const policy::SnapshotPublisher& snapshots, ZeroTrustOptions options);
 
   StageDecision on_request(const StageRequest& request) override;
-  const audit::Event* last_event() const override { return &event_; }
   // Clock skew, presigned expiry and the buffered body cap from the worker's settings.
   void follow(const ProxySettings& settings) override;
 
