@@ -4,7 +4,7 @@
 // TLS_AES_128_GCM_SHA256 or TLS_CHACHA20_POLY1305_SHA256. OpenSSL 3.0 spends about 300 µs of a
 // worker's CPU on such a handshake, two thirds of it outside the cryptography (algorithm fetches
 // by name, parameter marshalling, allocations, the key-log text); this path does the same
-// exchange in the cryptography plus a few microseconds. Private to src/tls/; Session drives it.
+// exchange in the cryptography plus a few microseconds. Private to src/tls/; OwnPath drives it.
 //
 // Anything else (TLS 1.2, another group or suite, a ClientHello over two records, a PSK offer,
 // early data, a malformed or duplicated extension, an SNI that does not serve) is left to
@@ -18,8 +18,8 @@
 //   {Certificate}                 the leaf and the context's chain,
 //   {CertificateVerify}           ECDSA P-256 over the transcript,
 //   {Finished}                    and the client's Finished it must send back.
-//   [ChangeCipherSpec]          Session: skipped once
-//   {Finished}                  Session: checked in constant time, then application keys
+//   [ChangeCipherSpec]          OwnPath: skipped once
+//   {Finished}                  OwnPath: checked in constant time, then application keys
 
 #include <openssl/ssl.h>
 

@@ -5,7 +5,7 @@
 // over the bytes (OpenSSL's record layer adds a copy into its read buffer, one out of it and one
 // out of its write buffer). The handshake, certificates and everything before the first
 // application key stay OpenSSL's; Session switches to these once both directions' application
-// keys are known (see Session::take_over_records). Private to src/tls/.
+// keys are known (see OwnPath::take_over). Private to src/tls/.
 //
 // RFC 8446 section 5: a record is header(23, 0x0303, length) || AEAD(plaintext || type || zeros)
 // with nonce = iv XOR sequence and the header as additional data. Suites: TLS_AES_128_GCM_SHA256,

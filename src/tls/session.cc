@@ -1,4 +1,10 @@
-// A TLS connection over caller buffers (see include/pamproxy/tls/session.h).
+// A TLS connection over caller buffers (see include/pamproxy/tls/session.h): OpenSSL's path.
+//
+// Owns: the SSL object and its span BIO, OpenSSL's callbacks (SNI, ALPN, tickets, key log),
+// the connection's state and failure, and the choice of path for each call. Once pamproxy's own
+// handshake or records are in force (src/tls/own_path.h), every call goes to OwnPath instead;
+// this file must never seal, open or parse a record itself, nor pass the caller's bytes to
+// OpenSSL once OwnPath holds the records.
 //
 // The BIO below is the whole trick: during one receive()/send() call it reads ciphertext
 // straight from the caller's span and writes ciphertext straight into the caller's output span,
@@ -24,8 +30,7 @@
 #include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/leaf_cache.h"
 #include "src/tls/callbacks.h"
-#include "src/tls/own_handshake.h"
-#include "src/tls/records.h"
+#include "src/tls/own_path.h"
 #include "src/tls/secrets.h"
 
 namespace pamproxy::tls {
@@ -240,8 +245,10 @@ absl::StatusOr<std::unique_ptr<Session>> Session::server(const ServerContext& ct
   if (!attach(s.get(), raw, options.capture_secrets || options.own_records, &s->secrets_)) {
     return openssl_error(absl::StatusCode::kResourceExhausted, "BIO_new");
   }
-  s->own_records_wanted_ = options.own_records;
-  s->own_handshake_wanted_ = options.own_handshake && ctx.leaves() != nullptr;
+  const bool own_handshake = options.own_handshake && ctx.leaves() != nullptr;
+  if (options.own_records || own_handshake) {
+    s->own_ = std::make_unique<OwnPath>(*s, options.own_records, own_handshake);
+  }
   SSL_set_accept_state(raw);
   return s;
 }
@@ -262,7 +269,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::client(ClientContext& ctx, std
   if (!attach(s.get(), raw, options.capture_secrets || options.own_records, &s->secrets_)) {
     return openssl_error(absl::StatusCode::kResourceExhausted, "BIO_new");
   }
-  s->own_records_wanted_ = options.own_records;
+  if (options.own_records) s->own_ = std::make_unique<OwnPath>(*s, true, false);
   // SSL_set1_host takes an IP literal as an address to match against IP SANs.
   bool ok = SSL_set1_host(raw, name.c_str()) == 1;
   if (ok && !is_ip_literal(name)) ok = SSL_set_tlsext_host_name(raw, name.c_str()) == 1;
@@ -405,24 +412,14 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   PAMPROXY_CHECK(cipher_out.size() >= kReceiveOutputMin);
   IoResult result;
   if (state_ == State::kClosed || state_ == State::kError) return result;
-  if (own_handshake_wanted_ && !cipher_in.empty()) {
-    // The first bytes only: a ClientHello that did not come whole in them is OpenSSL's.
-    own_handshake_wanted_ = false;
-    if (own_server_flight(cipher_in, cipher_out, &result)) {
-      IoResult more = own_receive(cipher_in.subspan(result.cipher_consumed), plain_out,
-                                  cipher_out.subspan(result.cipher_bytes));
-      result.cipher_consumed += more.cipher_consumed;
-      result.plain_bytes += more.plain_bytes;
-      result.cipher_bytes += more.cipher_bytes;
-      return result;
-    }
+  if (own_ != nullptr) {
+    if (own_->try_handshake(cipher_in, plain_out, cipher_out, &result)) return result;
+    if (own_->records()) return own_->receive(cipher_in, plain_out, cipher_out);
   }
-  if (own_rx_ != nullptr) return own_receive(cipher_in, plain_out, cipher_out);
   Window w(in_, out_, in_used_, out_used_, cipher_in, cipher_out);
   if (state_ == State::kHandshaking) drive_handshake();
   while (state_ == State::kEstablished && !want_write_) {
-    take_over_records();
-    if (own_rx_ != nullptr) break;
+    if (own_ != nullptr && own_->take_over()) break;
     // Without plaintext room, still let OpenSSL consume post-handshake records (tickets) only
     // when no application data is buffered; otherwise wait for room.
     if (result.plain_bytes == plain_out.size()) break;
@@ -449,11 +446,11 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   }
   result.cipher_consumed = in_used_;
   result.cipher_bytes = out_used_;
-  if (own_rx_ != nullptr) {
+  if (own_records()) {
     // The rest of the input is already ours to open.
-    IoResult more =
-        own_receive(cipher_in.subspan(result.cipher_consumed),
-                    plain_out.subspan(result.plain_bytes), cipher_out.subspan(result.cipher_bytes));
+    IoResult more = own_->receive(cipher_in.subspan(result.cipher_consumed),
+                                  plain_out.subspan(result.plain_bytes),
+                                  cipher_out.subspan(result.cipher_bytes));
     result.cipher_consumed += more.cipher_consumed;
     result.plain_bytes += more.plain_bytes;
     result.cipher_bytes += more.cipher_bytes;
@@ -464,8 +461,7 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
 IoResult Session::send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out) {
   IoResult result;
   if (state_ != State::kEstablished) return result;
-  take_over_records();
-  if (own_tx_ != nullptr) return own_send(plain_in, cipher_out);
+  if (own_ != nullptr && own_->take_over()) return own_->send(plain_in, cipher_out);
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
   if (pending_write_len_ > 0 && !retry_write()) {
     result.cipher_bytes = out_used_;
@@ -512,7 +508,7 @@ bool Session::retry_write() {
 }
 
 size_t Session::flush(std::span<uint8_t> cipher_out) {
-  if (own_tx_ != nullptr) return own_flush(cipher_out);
+  if (own_records()) return own_->flush(cipher_out);
   if (!want_write_) return 0;
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
   if (state_ == State::kHandshaking) {
@@ -525,16 +521,7 @@ size_t Session::flush(std::span<uint8_t> cipher_out) {
 
 size_t Session::shutdown(std::span<uint8_t> cipher_out) {
   if (state_ != State::kEstablished && state_ != State::kClosed) return 0;
-  if (own_tx_ != nullptr) {
-    size_t n = 0;
-    if (!close_notify_sent_) {
-      static constexpr uint8_t kCloseNotify[2] = {1, 0};  // warning, close_notify
-      n = own_control(SSL3_RT_ALERT, kCloseNotify, cipher_out);
-      close_notify_sent_ = true;
-    }
-    state_ = State::kClosed;
-    return n;
-  }
+  if (own_records()) return own_->shutdown(cipher_out);
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
   if (!SSL_in_init(ssl_.get()) && (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) == 0) {
     SSL_shutdown(ssl_.get());
@@ -553,17 +540,25 @@ void Session::receive_eof() {
   }
 }
 
+bool Session::own_records() const {
+  return own_ != nullptr && own_->records();
+}
+
+bool Session::own_handshake() const {
+  return own_ != nullptr && own_->handshake();
+}
+
 bool Session::has_pending_output() const {
-  return want_write_ || tx_pending_len_ > 0;
+  return want_write_ || (own_ != nullptr && own_->has_pending_output());
 }
 
 bool Session::has_buffered_plaintext() const {
-  if (own_rx_ != nullptr) return held_at_ < held_.size();
+  if (own_records()) return own_->has_buffered_plaintext();
   return SSL_pending(ssl_.get()) > 0;
 }
 
 bool Session::has_unread_input() const {
-  if (own_rx_ != nullptr) return held_at_ < held_.size() || !rx_partial_.empty();
+  if (own_records()) return own_->has_unread_input();
   return SSL_has_pending(ssl_.get()) == 1;
 }
 
@@ -572,7 +567,7 @@ std::string_view Session::sni() const {
 }
 
 std::string_view Session::alpn() const {
-  if (own_handshake_) return own_alpn_ ? "http/1.1" : "";
+  if (own_handshake()) return own_->alpn();
   const unsigned char* data = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_.get(), &data, &len);
@@ -581,31 +576,22 @@ std::string_view Session::alpn() const {
 }
 
 bool Session::release_buffers() {
-  if (own_rx_ != nullptr) {
-    if (!rx_partial_.empty() || held_at_ < held_.size() || tx_pending_len_ > 0) return false;
-    std::vector<uint8_t>().swap(rx_partial_);
-    std::vector<uint8_t>().swap(held_);
-    held_at_ = 0;
-    SSL_free_buffers(ssl_.get());  // idle since the switch
-    return true;
-  }
+  if (own_records()) return own_->release_buffers();
   return SSL_free_buffers(ssl_.get()) == 1;
 }
 
 bool Session::resumed() const {
-  if (own_handshake_) return false;  // no tickets are issued on that path
+  if (own_handshake()) return false;  // no tickets are issued on that path
   return SSL_session_reused(ssl_.get()) == 1;
 }
 
 std::string_view Session::version_name() const {
-  if (own_handshake_) return "TLSv1.3";
+  if (own_handshake()) return "TLSv1.3";
   return SSL_get_version(ssl_.get());
 }
 
 std::string_view Session::cipher_name() const {
-  if (own_handshake_) {
-    return own_suite_ == 0x1301 ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
-  }
+  if (own_handshake()) return own_->cipher_name();
   const char* name = SSL_get_cipher_name(ssl_.get());
   return name != nullptr ? name : "";
 }
@@ -614,245 +600,17 @@ absl::StatusOr<TrafficKeys> Session::traffic_keys(Direction direction) const {
   if (state_ != State::kEstablished) {
     return absl::FailedPreconditionError("the handshake is not complete");
   }
-  if (own_handshake_) {
-    // Our handshake: the record layer holds each direction's secret and count.
-    const RecordProtection& rp = direction == Direction::kTransmit ? *own_tx_ : *own_rx_;
-    TrafficKeys keys;
-    if (!rp.export_keys(&keys)) {
-      return absl::FailedPreconditionError("a KeyUpdate happened: the kernel cannot follow it");
-    }
-    return keys;
-  }
+  if (own_handshake()) return own_->traffic_keys(direction);
   if (secrets_ == nullptr) {
     return absl::FailedPreconditionError("secrets were not captured (capture_secrets off)");
   }
-  if (own_rx_ != nullptr) {
+  if (own_records()) {
     return absl::FailedPreconditionError("the records are sealed by pamproxy (own_records)");
   }
   bool local_writes = direction == Direction::kTransmit;
   // The server transmits with the server secret; the client with the client secret.
   bool server_secret = local_writes == server_;
   return secrets_->derive(ssl_.get(), server_secret, local_writes);
-}
-
-// ---------------------------------------------------------------- own records (TLS 1.3)
-
-void Session::take_over_records() {
-  if (!own_records_wanted_ || own_rx_ != nullptr || state_ != State::kEstablished) return;
-  // A client waits for the first application data: a TLS 1.3 server sends its tickets before
-  // that, and OpenSSL must take them for the session cache.
-  if (!server_ && !app_data_read_) return;
-  if (secrets_ == nullptr || SSL_version(ssl_.get()) != TLS1_3_VERSION) {
-    own_records_wanted_ = false;  // TLS 1.2 keeps OpenSSL's record layer
-    return;
-  }
-  // Nothing may be left inside OpenSSL: no record half read or unsent, no plaintext.
-  if (want_write_ || pending_write_len_ > 0 || SSL_pending(ssl_.get()) > 0 ||
-      SSL_has_pending(ssl_.get()) == 1) {
-    return;
-  }
-  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
-  const uint16_t suite = cipher != nullptr ? SSL_CIPHER_get_protocol_id(cipher) : 0;
-  const uint8_t* tx_secret = nullptr;
-  const uint8_t* rx_secret = nullptr;
-  size_t tx_len = 0;
-  size_t rx_len = 0;
-  uint64_t tx_seq = 0;
-  uint64_t rx_seq = 0;
-  // The server sends with the server's secret and reads with the client's; the client the other
-  // way round.
-  auto tx = std::make_unique<RecordProtection>();
-  auto rx = std::make_unique<RecordProtection>();
-  if (!secrets_->tls13_direction(server_, true, &tx_secret, &tx_len, &tx_seq) ||
-      !secrets_->tls13_direction(!server_, false, &rx_secret, &rx_len, &rx_seq) ||
-      !tx->init(suite, tx_secret, tx_len, tx_seq, true) ||
-      !rx->init(suite, rx_secret, rx_len, rx_seq, false)) {
-    own_records_wanted_ = false;  // a suite or state we do not take: OpenSSL goes on
-    ERR_clear_error();
-    return;
-  }
-  own_tx_ = std::move(tx);
-  own_rx_ = std::move(rx);
-  SSL_free_buffers(ssl_.get());  // OpenSSL's record buffers (~33 KiB) are not used any more
-}
-
-size_t Session::take_held_plaintext(std::span<uint8_t> out) {
-  const size_t n = std::min(out.size(), held_.size() - held_at_);
-  if (n > 0) std::memcpy(out.data(), held_.data() + held_at_, n);
-  held_at_ += n;
-  if (held_at_ == held_.size()) {
-    held_.clear();
-    held_at_ = 0;
-  }
-  return n;
-}
-
-size_t Session::own_control(uint8_t type, std::span<const uint8_t> body, std::span<uint8_t> out) {
-  PAMPROXY_CHECK(body.size() + RecordProtection::kOverhead <= sizeof(tx_pending_));
-  if (tx_pending_len_ == 0 && out.size() >= body.size() + RecordProtection::kOverhead) {
-    return own_tx_->seal(type, body, out.data());
-  }
-  // Behind a record already waiting, or no room: it waits (one at most; see callers).
-  if (tx_pending_len_ == 0) tx_pending_len_ = own_tx_->seal(type, body, tx_pending_);
-  return own_flush(out);
-}
-
-size_t Session::own_flush(std::span<uint8_t> out) {
-  if (tx_pending_len_ == 0 || out.size() < tx_pending_len_) return 0;
-  std::memcpy(out.data(), tx_pending_, tx_pending_len_);
-  const size_t n = tx_pending_len_;
-  tx_pending_len_ = 0;
-  return n;
-}
-
-void Session::on_own_alert(const uint8_t* body, size_t length) {
-  if (length != 2) {
-    fail(Failure::kProtocol,
-         "TLS protocol error: an alert record of the wrong size (decode_error)");
-    return;
-  }
-  const uint8_t description = body[1];
-  if (description == SSL_AD_CLOSE_NOTIFY) {
-    state_ = State::kClosed;
-    failure_detail_ = "the peer sent close_notify";
-    return;
-  }
-  if (description == SSL_AD_USER_CANCELLED) return;  // a warning; close_notify follows
-  fail(Failure::kPeerAlert,
-       absl::StrCat("the peer sent an alert: ", SSL_alert_desc_string_long(description)));
-}
-
-void Session::on_own_handshake(const uint8_t* body, size_t length, std::span<uint8_t> out,
-                               size_t* written) {
-  // Post-handshake messages (RFC 8446 4.6): tickets (a client ignores those that come after the
-  // switch) and KeyUpdate. 64 KiB bounds a message spread over records.
-  static constexpr size_t kMaxMessage = 64 * 1024;
-  if (handshake_bytes_.size() + length > kMaxMessage + 4) {
-    fail(Failure::kProtocol, "TLS protocol error: a post-handshake message is too large");
-    return;
-  }
-  handshake_bytes_.insert(handshake_bytes_.end(), body, body + length);
-  if (own_flight_ != nullptr) {
-    on_own_finished(out, written);
-    return;
-  }
-  size_t at = 0;
-  while (state_ == State::kEstablished && handshake_bytes_.size() - at >= 4) {
-    const uint8_t* m = handshake_bytes_.data() + at;
-    const size_t len = size_t{m[1]} << 16 | size_t{m[2]} << 8 | m[3];
-    if (len > kMaxMessage) {
-      fail(Failure::kProtocol, "TLS protocol error: a post-handshake message is too large");
-      return;
-    }
-    if (handshake_bytes_.size() - at < 4 + len) break;
-    if (m[0] == SSL3_MT_KEY_UPDATE) {
-      // The next record from the peer is under its next key, so nothing may follow in this one.
-      if (len != 1 || m[4] > 1 || at + 5 != handshake_bytes_.size()) {
-        fail(Failure::kProtocol, "TLS protocol error: a malformed KeyUpdate");
-        return;
-      }
-      if (!own_rx_->update()) {
-        fail(Failure::kProtocol, "TLS protocol error: deriving the peer's next key failed");
-        return;
-      }
-      if (m[4] == 1) key_update_owed_ = true;  // update_requested
-    } else if (m[0] == SSL3_MT_NEWSESSION_TICKET && !server_) {
-      // Tickets after the first response: the session cache already has the earlier ones.
-    } else {
-      fail(Failure::kProtocol, absl::StrCat("TLS protocol error: unexpected handshake message ",
-                                            static_cast<int>(m[0]), " after the handshake"));
-      return;
-    }
-    at += 4 + len;
-  }
-  handshake_bytes_.erase(handshake_bytes_.begin(), handshake_bytes_.begin() + at);
-  if (key_update_owed_ && tx_pending_len_ == 0) *written += own_key_update(out.subspan(*written));
-}
-
-bool Session::own_server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
-                                IoResult* result) {
-  ClientHello hello;
-  if (parse_client_hello(cipher_in, &hello) != nullptr) return false;
-  std::string host;
-  auto leave_to_openssl = [this] {
-    // OpenSSL's callbacks reach the same verdict on the same bytes and say why.
-    failure_ = Failure::kNone;
-    failure_detail_.clear();
-    sni_.clear();
-    ERR_clear_error();
-    return false;
-  };
-  if (!resolve_sni(hello.sni, &host)) return leave_to_openssl();
-  auto leaf = server_ctx_->leaves()->get(host);
-  if (!leaf.ok()) return leave_to_openssl();
-  STACK_OF(X509)* chain = nullptr;
-  SSL_CTX_get_extra_chain_certs_only(server_ctx_->native(), &chain);
-  auto flight = std::make_unique<ServerFlight>();
-  if (!write_server_flight(hello, (*leaf)->der, chain, server_ctx_->leaves()->key(), cipher_out,
-                           flight.get())) {
-    return leave_to_openssl();
-  }
-  result->cipher_consumed = hello.record_size;
-  result->cipher_bytes = flight->written;
-  own_tx_ = std::move(flight->tx);
-  own_rx_ = std::move(flight->rx);
-  own_flight_ = std::move(flight);
-  own_handshake_ = true;
-  own_records_wanted_ = false;  // the records are ours from the start
-  own_suite_ = hello.suite;
-  own_alpn_ = hello.alpn_http11;
-  return true;
-}
-
-void Session::on_own_finished(std::span<uint8_t> out, size_t* written) {
-  // The client's Finished, alone at the end of its record: what follows is under its
-  // application key (RFC 8446 5.1). A failure is answered with its alert under our application
-  // key, which the client reads once it has sent its Finished.
-  auto refuse = [&](uint8_t alert, std::string detail) {
-    handshake_bytes_.clear();
-    const uint8_t body[2] = {2, alert};  // fatal
-    *written += own_control(SSL3_RT_ALERT, body, out.subspan(*written));
-    fail(Failure::kProtocol, std::move(detail));
-  };
-  if (handshake_bytes_.size() < 4) return;
-  const size_t len =
-      size_t{handshake_bytes_[1]} << 16 | size_t{handshake_bytes_[2]} << 8 | handshake_bytes_[3];
-  if (handshake_bytes_[0] != SSL3_MT_FINISHED || len != sizeof(own_flight_->client_finished)) {
-    refuse(SSL_AD_UNEXPECTED_MESSAGE,
-           absl::StrCat("TLS protocol error: handshake message ",
-                        static_cast<int>(handshake_bytes_[0]),
-                        " instead of the client's Finished (unexpected_message)"));
-    return;
-  }
-  if (handshake_bytes_.size() < 4 + len) return;  // the rest is in the next record
-  if (handshake_bytes_.size() > 4 + len) {
-    refuse(SSL_AD_UNEXPECTED_MESSAGE,
-           "TLS protocol error: data after the client's Finished in its record "
-           "(unexpected_message)");
-    return;
-  }
-  if (CRYPTO_memcmp(handshake_bytes_.data() + 4, own_flight_->client_finished, len) != 0) {
-    refuse(SSL_AD_DECRYPT_ERROR,
-           "TLS protocol error: the client's Finished did not verify (decrypt_error)");
-    return;
-  }
-  handshake_bytes_.clear();
-  if (!own_rx_->init(own_suite_, own_flight_->client_app_secret,
-                     sizeof(own_flight_->client_app_secret), 0, false)) {
-    fail(Failure::kProtocol, openssl_error_text("deriving the client's application key"));
-    return;
-  }
-  own_flight_.reset();
-  state_ = State::kEstablished;
-}
-
-size_t Session::own_key_update(std::span<uint8_t> out) {
-  static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};    // not requested
-  if (out.size() < sizeof(kKeyUpdate) + RecordProtection::kOverhead) return 0;  // still owed
-  const size_t n = own_tx_->seal(SSL3_RT_HANDSHAKE, kKeyUpdate, out.data());
-  key_update_owed_ = false;
-  if (!own_tx_->update()) fail(Failure::kProtocol, "deriving our next key failed");
-  return n;
 }
 
 size_t Session::max_fragment() const {
@@ -863,156 +621,6 @@ size_t Session::max_fragment() const {
     }
   }
   return SSL3_RT_MAX_PLAIN_LENGTH;
-}
-
-IoResult Session::own_receive(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
-                              std::span<uint8_t> cipher_out) {
-  using RP = RecordProtection;
-  IoResult result;
-  // Records flow once established, and after our own handshake's flight (the client's Finished).
-  auto open_for_records = [this] {
-    return state_ == State::kEstablished ||
-           (state_ == State::kHandshaking && own_flight_ != nullptr);
-  };
-  if (!open_for_records()) return result;
-  result.cipher_bytes = own_flush(cipher_out);
-  result.plain_bytes = take_held_plaintext(plain_out);
-  size_t at = 0;
-  // One record at a time; a record that does not fit the plaintext room is opened into held_,
-  // and nothing more is taken until it has been handed out.
-  while (open_for_records() && held_.empty()) {
-    std::span<const uint8_t> record;
-    size_t available = cipher_in.size() - at;
-    if (rx_partial_.empty() && available >= RP::kHeader) {
-      const size_t body = size_t{cipher_in[at + 3]} << 8 | cipher_in[at + 4];
-      if (available >= RP::kHeader + body) record = cipher_in.subspan(at, RP::kHeader + body);
-    }
-    if (record.empty()) {
-      // Gather the record: its header first, then as much of the body as has come. A length
-      // TLS 1.3 does not allow is refused below on the header alone.
-      auto gather = [&](size_t want) {
-        const size_t n = std::min(cipher_in.size() - at, want - rx_partial_.size());
-        rx_partial_.insert(rx_partial_.end(), cipher_in.begin() + at, cipher_in.begin() + at + n);
-        at += n;
-        return rx_partial_.size() == want;
-      };
-      if (available == 0 || (rx_partial_.size() < RP::kHeader && !gather(RP::kHeader))) break;
-      const size_t want = RP::kHeader + (size_t{rx_partial_[3]} << 8 | rx_partial_[4]);
-      if (want <= RP::kHeader + RP::kMaxCiphertext && !gather(want)) break;
-      record = rx_partial_;
-    } else {
-      at += record.size();
-    }
-    // After the handshake every record is application_data on the outside (RFC 8446 5). Before
-    // the client's Finished of our own handshake: one ChangeCipherSpec (middlebox
-    // compatibility, D.4), or a plaintext alert from a client that could not read our flight.
-    const size_t body = size_t{record[3]} << 8 | record[4];
-    if (own_flight_ != nullptr && record[0] == SSL3_RT_CHANGE_CIPHER_SPEC && body == 1 &&
-        record[5] == 1 && !own_change_cipher_spec_seen_) {
-      own_change_cipher_spec_seen_ = true;
-      rx_partial_.clear();
-      continue;
-    }
-    if (own_flight_ != nullptr && record[0] == SSL3_RT_ALERT && body == 2) {
-      const uint8_t alert[2] = {record[5], record[6]};
-      rx_partial_.clear();
-      on_own_alert(alert, 2);
-      if (state_ == State::kClosed) fail(Failure::kProtocol, "the peer closed the handshake");
-      continue;
-    }
-    if (record[0] != SSL3_RT_APPLICATION_DATA) {
-      fail(Failure::kProtocol,
-           absl::StrCat("TLS protocol error: record type ", static_cast<int>(record[0]),
-                        " after the handshake (unexpected_message)"));
-      break;
-    }
-    if (body < RP::kTag + 1 || body > RP::kMaxCiphertext) {
-      fail(Failure::kProtocol,
-           "TLS protocol error: a record of a length TLS 1.3 does not allow "
-           "(record_overflow)");
-      break;
-    }
-    const size_t sealed = body - RP::kTag;
-    const size_t room = plain_out.size() - result.plain_bytes;
-    uint8_t* into = plain_out.data() + result.plain_bytes;
-    if (room < sealed) {
-      held_.resize(sealed);
-      into = held_.data();
-    }
-    uint8_t type = 0;
-    size_t length = 0;
-    const bool opened = own_rx_->open(record, into, &type, &length);
-    rx_partial_.clear();
-    if (!opened) {
-      held_.clear();
-      fail(Failure::kProtocol,
-           "TLS protocol error: a record did not authenticate (bad_record_mac)");
-      break;
-    }
-    if (type == SSL3_RT_APPLICATION_DATA && own_flight_ != nullptr) {
-      held_.clear();
-      static constexpr uint8_t kUnexpected[2] = {2, SSL_AD_UNEXPECTED_MESSAGE};
-      result.cipher_bytes +=
-          own_control(SSL3_RT_ALERT, kUnexpected, cipher_out.subspan(result.cipher_bytes));
-      fail(Failure::kProtocol,
-           "TLS protocol error: application data before the client's Finished "
-           "(unexpected_message)");
-      break;
-    }
-    if (type == SSL3_RT_APPLICATION_DATA) {
-      if (into == held_.data()) {
-        held_.resize(length);
-        result.plain_bytes += take_held_plaintext(plain_out.subspan(result.plain_bytes));
-      } else {
-        result.plain_bytes += length;
-      }
-      continue;
-    }
-    // A control record: its bytes are not the caller's plaintext.
-    if (type == SSL3_RT_ALERT) {
-      on_own_alert(into, length);
-    } else if (type == SSL3_RT_HANDSHAKE) {
-      on_own_handshake(into, length, cipher_out, &result.cipher_bytes);
-    } else {
-      fail(Failure::kProtocol, absl::StrCat("TLS protocol error: inner content type ",
-                                            static_cast<int>(type), " (unexpected_message)"));
-    }
-    held_.clear();  // when it was opened there
-  }
-  result.cipher_consumed = at;
-  return result;
-}
-
-IoResult Session::own_send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out) {
-  using RP = RecordProtection;
-  IoResult result;
-  result.cipher_bytes = own_flush(cipher_out);
-  if (tx_pending_len_ > 0) return result;  // our control record goes first
-  const size_t fragment = max_fragment();
-  while (result.plain_bytes < plain_in.size() && state_ == State::kEstablished) {
-    // Our KeyUpdate goes before the next data record: asked by the peer, or this key has
-    // sealed enough.
-    if (own_tx_->sequence() >= records_per_key_) key_update_owed_ = true;
-    if (key_update_owed_) {
-      const size_t n = own_key_update(cipher_out.subspan(result.cipher_bytes));
-      if (n == 0) break;
-      result.cipher_bytes += n;
-      continue;
-    }
-    std::span<uint8_t> out = cipher_out.subspan(result.cipher_bytes);
-    if (out.size() <= RP::kOverhead) break;
-    const size_t chunk =
-        std::min({plain_in.size() - result.plain_bytes, fragment, out.size() - RP::kOverhead});
-    const size_t n = own_tx_->seal(SSL3_RT_APPLICATION_DATA,
-                                   plain_in.subspan(result.plain_bytes, chunk), out.data());
-    if (n == 0) {
-      fail(Failure::kProtocol, openssl_error_text("sealing a record failed"));
-      break;
-    }
-    result.plain_bytes += chunk;
-    result.cipher_bytes += n;
-  }
-  return result;
 }
 
 }  // namespace pamproxy::tls

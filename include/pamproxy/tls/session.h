@@ -41,9 +41,8 @@
 
 namespace pamproxy::tls {
 
-class Secrets;           // src/tls/secrets.h
-class RecordProtection;  // src/tls/records.h
-struct ServerFlight;     // src/tls/own_handshake.h
+class Secrets;  // src/tls/secrets.h
+class OwnPath;  // src/tls/own_path.h
 
 enum class State { kHandshaking, kEstablished, kClosed, kError };
 
@@ -142,9 +141,9 @@ class Session {
   bool release_buffers();
 
   // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3).
-  bool own_records() const { return own_rx_ != nullptr; }
+  bool own_records() const;
   // Server side: the handshake was pamproxy's own (ContextOptions::own_handshake), not OpenSSL's.
-  bool own_handshake() const { return own_handshake_; }
+  bool own_handshake() const;
   // Own records: how many records one key seals before pamproxy sends a KeyUpdate and moves to
   // the next (default 2^23, well inside RFC 8446 5.5's limit for AES-GCM). For tests.
   void set_records_per_key(uint64_t records) { records_per_key_ = records; }
@@ -173,33 +172,11 @@ class Session {
   bool retry_write();
   // The SNI check of a server session: the host to serve, or false with failure_ set.
   bool resolve_sni(std::string_view name, std::string* host);
-  // Own handshake (ContextOptions::own_handshake): the server's flight for a ClientHello it
-  // serves, else false with nothing consumed (OpenSSL takes the same bytes); then the client's
-  // Finished.
-  bool own_server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
-                         IoResult* result);
-  void on_own_finished(std::span<uint8_t> out, size_t* written);
-  // Own records (ContextOptions::own_records): the switch from OpenSSL's record layer, once it
-  // holds nothing in either direction; and the two directions after it.
-  void take_over_records();
-  IoResult own_receive(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
-                       std::span<uint8_t> cipher_out);
-  IoResult own_send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out);
-  // A control record of ours (alert, KeyUpdate) into `out`, or held until flush() when it does
-  // not fit. Returns the bytes written to `out`.
-  size_t own_control(uint8_t type, std::span<const uint8_t> body, std::span<uint8_t> out);
-  size_t own_flush(std::span<uint8_t> out);
-  // Our KeyUpdate (update_not_requested) into `out` and the move to our next key; 0 when it
-  // does not fit (it stays owed).
-  size_t own_key_update(std::span<uint8_t> out);
   // Largest plaintext per record: 2^14, or the max_fragment_length the peer negotiated.
   size_t max_fragment() const;
-  size_t take_held_plaintext(std::span<uint8_t> out);
-  void on_own_alert(const uint8_t* body, size_t length);
-  void on_own_handshake(const uint8_t* body, size_t length, std::span<uint8_t> out,
-                        size_t* written);
 
   friend struct Internals;
+  friend class OwnPath;  // pamproxy's own handshake and records, when they are on
 
   SslPtr ssl_;
   const bool server_;
@@ -224,28 +201,11 @@ class Session {
   // Secrets and record counters for kTLS (capture_secrets) and own records.
   std::unique_ptr<Secrets> secrets_;
 
-  // Own handshake: tried on the first receive; `own_flight_` lives until the client's Finished.
-  bool own_handshake_wanted_ = false;
-  bool own_handshake_ = false;
-  bool own_alpn_ = false;
-  bool own_change_cipher_spec_seen_ = false;
-  uint16_t own_suite_ = 0;
-  std::unique_ptr<ServerFlight> own_flight_;
-
-  // Own records: both set at the switch, never unset.
-  bool own_records_wanted_ = false;
+  // pamproxy's own handshake and records (ContextOptions::own_handshake, own_records); null
+  // when neither is on. Once it holds the records, every call goes to it.
+  std::unique_ptr<OwnPath> own_;
   bool app_data_read_ = false;  // client: the server's tickets came before (OpenSSL took them)
-  std::unique_ptr<RecordProtection> own_tx_;
-  std::unique_ptr<RecordProtection> own_rx_;
-  std::vector<uint8_t> rx_partial_;       // a record whose end has not arrived yet
-  std::vector<uint8_t> held_;             // plaintext of a record that did not fit plain_out
-  size_t held_at_ = 0;                    // bytes of held_ already handed out
-  std::vector<uint8_t> handshake_bytes_;  // post-handshake message not complete yet
-  bool key_update_owed_ = false;  // the peer asked for our KeyUpdate (sent before our next data)
-  bool close_notify_sent_ = false;
   uint64_t records_per_key_ = uint64_t{1} << 23;
-  uint8_t tx_pending_[32] = {};  // a control record that did not fit
-  size_t tx_pending_len_ = 0;
 };
 
 }  // namespace pamproxy::tls
