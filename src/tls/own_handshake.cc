@@ -480,6 +480,7 @@ bool write_server_flight(const ClientHello& hello, std::span<const uint8_t> leaf
 
   Secret finished_key;
   uint8_t verify_data[EVP_MAX_MD_SIZE];
+  ScopedCleanse wipe_verify_data(verify_data, sizeof(verify_data));
   if (!expand(server_hs, "finished", {}, &finished_key) ||
       hmac("SHA256", finished_key.span(), {{hash, kHash}}, verify_data) != kHash) {
     return false;
@@ -522,7 +523,6 @@ bool write_server_flight(const ClientHello& hello, std::span<const uint8_t> leaf
   }
   std::memcpy(flight->client_finished, verify_data, kHash);
   std::memcpy(flight->client_app_secret, client_app.bytes, kHash);
-  OPENSSL_cleanse(verify_data, sizeof(verify_data));
   flight->written = written;
   return true;
 }

@@ -89,7 +89,7 @@ namespace {
 // One HMAC context per digest and thread, keyed anew per call: OpenSSL 3.0's EVP_KDF and
 // EVP_Q_mac fetch the digest by name and build their contexts on every call (about 4 µs per
 // derivation here, a dozen of them per handshake).
-EVP_MAC_CTX* hmac_context(const char* digest) {
+EVP_MAC_CTX* hmac_context_of_thread(const char* digest) {
   struct PerThread {
     EVP_MAC_CTX* sha256 = nullptr;
     EVP_MAC_CTX* sha384 = nullptr;
@@ -118,10 +118,25 @@ EVP_MAC_CTX* hmac_context(const char* digest) {
 }
 }  // namespace
 
+EVP_MAC_CTX* thread_hmac_context(const char* digest) {
+  return hmac_context_of_thread(digest);
+}
+
 size_t hmac(const char* digest, std::span<const uint8_t> key,
             std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out) {
-  EVP_MAC_CTX* ctx = hmac_context(digest);
-  if (ctx == nullptr || EVP_MAC_init(ctx, key.data(), key.size(), nullptr) != 1) return 0;
+  EVP_MAC_CTX* ctx = hmac_context_of_thread(digest);
+  if (ctx == nullptr) return 0;
+  // OpenSSL keeps a copy of the key, and the pads made from it, in the context until it is
+  // keyed again: the context lives as long as the thread, so it is keyed with a zero byte
+  // before this returns, whichever way it does.
+  struct Rekey {
+    EVP_MAC_CTX* ctx;
+    ~Rekey() {
+      static constexpr uint8_t kZero[1] = {};
+      EVP_MAC_init(ctx, kZero, sizeof(kZero), nullptr);
+    }
+  } rekey{ctx};
+  if (EVP_MAC_init(ctx, key.data(), key.size(), nullptr) != 1) return 0;
   for (std::span<const uint8_t> part : parts) {
     if (EVP_MAC_update(ctx, part.data(), part.size()) != 1) return 0;
   }
@@ -148,6 +163,7 @@ bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_
   n += context.size();
   // HKDF-Expand (RFC 5869 2.3): T(i) = HMAC(secret, T(i-1) || info || i).
   uint8_t t[EVP_MAX_MD_SIZE];
+  ScopedCleanse wipe_t(t, sizeof(t));
   size_t t_len = 0;
   size_t done = 0;
   for (uint8_t i = 1; done < out_len; ++i) {
@@ -160,7 +176,6 @@ bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_
     std::memcpy(out + done, t, take);
     done += take;
   }
-  OPENSSL_cleanse(t, sizeof(t));
   return true;
 }
 

@@ -13,6 +13,8 @@
 // OpenSSL reports a message after the record carrying it was counted, so the resets land
 // between the last record under the old keys and the first under the new.
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <cstddef>
@@ -57,10 +59,28 @@ class Secrets {
   bool key_update_ = false;
 };
 
+// Wipes `size` bytes at `data` (OPENSSL_cleanse) when the scope ends, whichever way it is
+// left: for key material on the stack of a function with early returns.
+class ScopedCleanse {
+ public:
+  ScopedCleanse(void* data, size_t size) : data_(data), size_(size) {}
+  ~ScopedCleanse() { OPENSSL_cleanse(data_, size_); }
+  ScopedCleanse(const ScopedCleanse&) = delete;
+  ScopedCleanse& operator=(const ScopedCleanse&) = delete;
+
+ private:
+  void* const data_;
+  const size_t size_;
+};
+
 // HMAC of the concatenated `parts` with "SHA256" or "SHA384" into `out`, which holds the
 // digest's size (32 or 48 bytes); returns that length, 0 on failure.
 size_t hmac(const char* digest, std::span<const uint8_t> key,
             std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out);
+
+// The calling thread's HMAC context for "SHA256" or "SHA384" that hmac() keys anew per call
+// (nullptr for another digest). Between calls it holds no key of a caller's: for tests.
+EVP_MAC_CTX* thread_hmac_context(const char* digest);
 
 // HKDF-Expand-Label (RFC 8446 section 7.1); `context` is at most 64 bytes (a transcript hash).
 bool hkdf_expand_label(const char* digest, const uint8_t* secret, size_t secret_len,
