@@ -134,9 +134,7 @@ void OwnPath::on_finished(std::span<uint8_t> out, size_t* written) {
   // key, which the client reads once it has sent its Finished.
   auto refuse = [&](uint8_t alert, std::string detail) {
     handshake_bytes_.clear();
-    const uint8_t body[2] = {2, alert};  // fatal
-    *written += control(SSL3_RT_ALERT, body, out.subspan(*written));
-    s_.fail(Failure::kProtocol, std::move(detail));
+    this->refuse(alert, std::move(detail), out, written);
   };
   if (handshake_bytes_.size() < 4) return;
   const size_t len =
@@ -203,7 +201,7 @@ IoResult OwnPath::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   while (open_for_records() && held_.empty()) {
     std::span<const uint8_t> record;
     if (!next_record(cipher_in, &at, &record)) break;
-    if (plaintext_before_finished(record)) continue;
+    if (plaintext_before_finished(record, cipher_out, &result.cipher_bytes)) continue;
     if (!open_record(record, plain_out, cipher_out, &result)) break;
   }
   result.cipher_consumed = at;
@@ -236,7 +234,8 @@ bool OwnPath::next_record(std::span<const uint8_t> in, size_t* at,
   return true;
 }
 
-bool OwnPath::plaintext_before_finished(std::span<const uint8_t> record) {
+bool OwnPath::plaintext_before_finished(std::span<const uint8_t> record, std::span<uint8_t> out,
+                                        size_t* written) {
   // After the handshake every record is application_data on the outside (RFC 8446 5). Before
   // the client's Finished of our own handshake: one ChangeCipherSpec (middlebox
   // compatibility, D.4), or a plaintext alert from a client that could not read our flight.
@@ -251,8 +250,7 @@ bool OwnPath::plaintext_before_finished(std::span<const uint8_t> record) {
   if (record[0] == SSL3_RT_ALERT && body == 2) {
     const uint8_t alert[2] = {record[5], record[6]};
     rx_partial_.clear();
-    on_alert(alert, 2);
-    if (s_.state_ == State::kClosed) s_.fail(Failure::kProtocol, "the peer closed the handshake");
+    on_alert(alert, 2, out, written);
     return true;
   }
   return false;
@@ -260,17 +258,20 @@ bool OwnPath::plaintext_before_finished(std::span<const uint8_t> record) {
 
 bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> plain_out,
                           std::span<uint8_t> cipher_out, IoResult* result) {
+  size_t* const written = &result->cipher_bytes;
   if (record[0] != SSL3_RT_APPLICATION_DATA) {
-    s_.fail(Failure::kProtocol,
-            absl::StrCat("TLS protocol error: record type ", static_cast<int>(record[0]),
-                         " after the handshake (unexpected_message)"));
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           absl::StrCat("TLS protocol error: record type ", static_cast<int>(record[0]),
+                        " after the handshake (unexpected_message)"),
+           cipher_out, written);
     return false;
   }
   const size_t body = size_t{record[3]} << 8 | record[4];
   if (body < RP::kTag + 1 || body > RP::kMaxCiphertext) {
-    s_.fail(Failure::kProtocol,
-            "TLS protocol error: a record of a length TLS 1.3 does not allow "
-            "(record_overflow)");
+    refuse(SSL_AD_RECORD_OVERFLOW,
+           "TLS protocol error: a record of a length TLS 1.3 does not allow "
+           "(record_overflow)",
+           cipher_out, written);
     return false;
   }
   const size_t sealed = body - RP::kTag;
@@ -286,8 +287,17 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
   rx_partial_.clear();
   if (!opened) {
     held_.clear();
-    s_.fail(Failure::kProtocol,
-            "TLS protocol error: a record did not authenticate (bad_record_mac)");
+    refuse(SSL_AD_BAD_RECORD_MAC,
+           "TLS protocol error: a record did not authenticate (bad_record_mac)", cipher_out,
+           written);
+    return false;
+  }
+  if (length > RP::kMaxPlain) {
+    // The padding may take the record up to its limit, the content not (RFC 8446 5.2, 5.4).
+    held_.clear();
+    refuse(SSL_AD_RECORD_OVERFLOW,
+           "TLS protocol error: a record's plaintext is over 2^14 bytes (record_overflow)",
+           cipher_out, written);
     return false;
   }
   if (type == SSL3_RT_APPLICATION_DATA && flight_ != nullptr) {
@@ -301,6 +311,10 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
     return false;
   }
   if (type == SSL3_RT_APPLICATION_DATA) {
+    if (!on_application_data(length, cipher_out, written)) {
+      held_.clear();
+      return false;
+    }
     if (into == held_.data()) {
       held_.resize(length);
       result->plain_bytes += take_held_plaintext(plain_out.subspan(result->plain_bytes));
@@ -311,15 +325,50 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
   }
   // A control record: its bytes are not the caller's plaintext.
   if (type == SSL3_RT_ALERT) {
-    on_alert(into, length);
+    on_alert(into, length, cipher_out, written);
+  } else if (type == SSL3_RT_HANDSHAKE && length == 0) {
+    // RFC 8446 5.1: a handshake record is never empty (it would move nothing forward).
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: an empty handshake record (unexpected_message)", cipher_out,
+           written);
   } else if (type == SSL3_RT_HANDSHAKE) {
-    on_handshake(into, length, cipher_out, &result->cipher_bytes);
+    on_handshake(into, length, cipher_out, written);
   } else {
-    s_.fail(Failure::kProtocol, absl::StrCat("TLS protocol error: inner content type ",
-                                             static_cast<int>(type), " (unexpected_message)"));
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           absl::StrCat("TLS protocol error: inner content type ", static_cast<int>(type),
+                        " (unexpected_message)"),
+           cipher_out, written);
   }
   held_.clear();  // when it was opened there
   return true;
+}
+
+bool OwnPath::on_application_data(size_t length, std::span<uint8_t> out, size_t* written) {
+  if (!handshake_bytes_.empty()) {
+    // RFC 8446 5.1: a handshake message spread over records has nothing between its pieces.
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: application data inside a post-handshake message "
+           "(unexpected_message)",
+           out, written);
+    return false;
+  }
+  if (length > 0) {
+    empty_records_ = 0;
+    warning_alerts_ = 0;
+    key_updates_ = 0;
+  } else if (++empty_records_ > kNoProgressMax) {
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: too many empty records in a row (unexpected_message)", out,
+           written);
+    return false;
+  }
+  return true;
+}
+
+void OwnPath::refuse(uint8_t alert, std::string detail, std::span<uint8_t> out, size_t* written) {
+  const uint8_t body[2] = {2, alert};  // fatal
+  *written += control(SSL3_RT_ALERT, body, out.subspan(*written));
+  s_.fail(Failure::kProtocol, std::move(detail));
 }
 
 size_t OwnPath::take_held_plaintext(std::span<uint8_t> out) {
@@ -333,19 +382,32 @@ size_t OwnPath::take_held_plaintext(std::span<uint8_t> out) {
   return n;
 }
 
-void OwnPath::on_alert(const uint8_t* body, size_t length) {
+void OwnPath::on_alert(const uint8_t* body, size_t length, std::span<uint8_t> out,
+                       size_t* written) {
   if (length != 2) {
-    s_.fail(Failure::kProtocol,
-            "TLS protocol error: an alert record of the wrong size (decode_error)");
+    refuse(SSL_AD_DECODE_ERROR,
+           "TLS protocol error: an alert record of the wrong size (decode_error)", out, written);
     return;
   }
   const uint8_t description = body[1];
+  if (description == SSL_AD_CLOSE_NOTIFY && flight_ != nullptr) {
+    // Before the client's Finished nothing was agreed: a handshake that ends here failed.
+    s_.fail(Failure::kProtocol, "the peer closed the handshake");
+    return;
+  }
   if (description == SSL_AD_CLOSE_NOTIFY) {
     s_.state_ = State::kClosed;
     s_.failure_detail_ = "the peer sent close_notify";
     return;
   }
-  if (description == SSL_AD_USER_CANCELLED) return;  // a warning; close_notify follows
+  if (description == SSL_AD_USER_CANCELLED) {  // a warning; close_notify follows
+    if (++warning_alerts_ > kNoProgressMax) {
+      refuse(SSL_AD_UNEXPECTED_MESSAGE,
+             "TLS protocol error: too many warning alerts in a row (unexpected_message)", out,
+             written);
+    }
+    return;
+  }
   s_.fail(Failure::kPeerAlert,
           absl::StrCat("the peer sent an alert: ", SSL_alert_desc_string_long(description)));
 }
@@ -377,18 +439,28 @@ void OwnPath::on_handshake(const uint8_t* body, size_t length, std::span<uint8_t
       return;
     }
     if (handshake_bytes_.size() - at < 4 + len) break;
-    if (!on_post_handshake_message(m, len, at + 4 + len == handshake_bytes_.size())) return;
+    const bool last = at + 4 + len == handshake_bytes_.size();
+    if (!on_post_handshake_message(m, len, last, out, written)) return;
     at += 4 + len;
   }
   handshake_bytes_.erase(handshake_bytes_.begin(), handshake_bytes_.begin() + at);
   if (key_update_owed_ && tx_pending_len_ == 0) *written += key_update(out.subspan(*written));
 }
 
-bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last) {
+bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last,
+                                        std::span<uint8_t> out, size_t* written) {
   if (m[0] == SSL3_MT_KEY_UPDATE) {
     // The next record from the peer is under its next key, so nothing may follow in this one.
     if (len != 1 || m[4] > 1 || !last) {
-      s_.fail(Failure::kProtocol, "TLS protocol error: a malformed KeyUpdate");
+      refuse(len != 1 ? SSL_AD_DECODE_ERROR
+             : !last  ? SSL_AD_UNEXPECTED_MESSAGE
+                      : SSL_AD_ILLEGAL_PARAMETER,
+             "TLS protocol error: a malformed KeyUpdate", out, written);
+      return false;
+    }
+    if (++key_updates_ > kNoProgressMax) {
+      refuse(SSL_AD_UNEXPECTED_MESSAGE,
+             "TLS protocol error: too many KeyUpdates in a row (unexpected_message)", out, written);
       return false;
     }
     if (!rx_->update()) {
@@ -401,8 +473,10 @@ bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last)
   if (m[0] == SSL3_MT_NEWSESSION_TICKET && !s_.server_) {
     return true;  // after the first response: the session cache already has the earlier ones
   }
-  s_.fail(Failure::kProtocol, absl::StrCat("TLS protocol error: unexpected handshake message ",
-                                           static_cast<int>(m[0]), " after the handshake"));
+  refuse(SSL_AD_UNEXPECTED_MESSAGE,
+         absl::StrCat("TLS protocol error: unexpected handshake message ", static_cast<int>(m[0]),
+                      " after the handshake"),
+         out, written);
   return false;
 }
 

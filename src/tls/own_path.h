@@ -85,10 +85,17 @@ class OwnPath {
   // rx_partial_ (a length TLS 1.3 does not allow stops at its header). False: wait for more.
   bool next_record(std::span<const uint8_t> in, size_t* at, std::span<const uint8_t>* record);
   // A plaintext ChangeCipherSpec or alert before the client's Finished; true when taken.
-  bool plaintext_before_finished(std::span<const uint8_t> record);
+  bool plaintext_before_finished(std::span<const uint8_t> record, std::span<uint8_t> out,
+                                 size_t* written);
   // Checks, opens and hands on one record; false when receive() must stop.
   bool open_record(std::span<const uint8_t> record, std::span<uint8_t> plain_out,
                    std::span<uint8_t> cipher_out, IoResult* result);
+  // Application data of `length` bytes opened: false (refused) when it is one empty record too
+  // many, or comes inside a post-handshake message.
+  bool on_application_data(size_t length, std::span<uint8_t> out, size_t* written);
+  // A fault of the peer's records: the fatal alert RFC 8446 section 6 names for it (under our
+  // key, into `out` or held for flush()), then the failure.
+  void refuse(uint8_t alert, std::string detail, std::span<uint8_t> out, size_t* written);
   size_t take_held_plaintext(std::span<uint8_t> out);
   // A control record of ours (alert, KeyUpdate) into `out`, or held until flush() when it does
   // not fit. Returns the bytes written to `out`.
@@ -96,10 +103,11 @@ class OwnPath {
   // Our KeyUpdate (update_not_requested) into `out` and the move to our next key; 0 when it
   // does not fit (it stays owed).
   size_t key_update(std::span<uint8_t> out);
-  void on_alert(const uint8_t* body, size_t length);
+  void on_alert(const uint8_t* body, size_t length, std::span<uint8_t> out, size_t* written);
   void on_handshake(const uint8_t* body, size_t length, std::span<uint8_t> out, size_t* written);
   // One complete post-handshake message at `m` (header included); false when it failed.
-  bool on_post_handshake_message(const uint8_t* m, size_t len, bool last);
+  bool on_post_handshake_message(const uint8_t* m, size_t len, bool last, std::span<uint8_t> out,
+                                 size_t* written);
 
   Session& s_;
 
@@ -123,6 +131,14 @@ class OwnPath {
   bool close_notify_sent_ = false;
   uint8_t tx_pending_[32] = {};  // a control record that did not fit
   size_t tx_pending_len_ = 0;
+
+  // Records that move nothing forward, since the last application data with content: each
+  // kind is refused past kNoProgressMax in a row (OpenSSL and BoringSSL stop at 32 too), so a
+  // peer cannot keep a worker busy forever on records that carry nothing.
+  static constexpr uint32_t kNoProgressMax = 32;
+  uint32_t empty_records_ = 0;
+  uint32_t warning_alerts_ = 0;
+  uint32_t key_updates_ = 0;
 };
 
 }  // namespace pamproxy::tls
