@@ -31,7 +31,7 @@
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/service.h"
-#include "pamproxy/proxy/zero_trust.h"
+#include "pamproxy/proxy/zero_trust_stage.h"
 #include "pamproxy/store/session_indexer.h"
 #include "pamproxy/store/store.h"
 

@@ -1,8 +1,8 @@
-// The zero-trust stage (see zero_trust.h). The order of the checks matters: nothing about a
+// The zero-trust stage (see zero_trust_stage.h). The order of the checks matters: nothing about a
 // token, a record or a policy is revealed before the signature proves who is asking, except
 // whether the token id exists (AWS answers InvalidClientTokenId the same way).
 
-#include "pamproxy/proxy/zero_trust.h"
+#include "pamproxy/proxy/zero_trust_stage.h"
 
 #include <cstdio>
 
