@@ -21,7 +21,9 @@
 namespace pamproxy::proxy {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) { return sigv4::iequals(a, b); }
+bool iequals(std::string_view a, std::string_view b) {
+  return sigv4::iequals(a, b);
+}
 
 std::string_view header_value(const http::RequestHead& h, std::string_view name) {
   std::optional<std::string_view> v = h.find(name);
@@ -39,8 +41,7 @@ int status_for(sigv4::Error e) {
 
 }  // namespace
 
-ZeroTrustStage::ZeroTrustStage(const policy::SnapshotPublisher& snapshots,
-                               ZeroTrustOptions options)
+ZeroTrustStage::ZeroTrustStage(const policy::SnapshotPublisher& snapshots, ZeroTrustOptions options)
     : reader_(snapshots),
       options_(std::move(options)),
       replay_(options_.replay_cache_entries, options_.clock_skew_s) {
@@ -55,6 +56,18 @@ void ZeroTrustStage::follow(const ProxySettings& s) {
   options_.presigned_expiry_max_s = s.presigned_expiry_max_s;
   options_.buffered_body_bytes_max = s.limits.buffered_body_bytes_max;
   replay_.set_window_s(s.clock_skew_s);
+}
+
+StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
+  Step<Request> request = read(r);
+  if (request.stopped()) return std::move(request.decision());
+  Step<Authenticated> who = authenticate(r, *request);
+  if (who.stopped()) return std::move(who.decision());
+  Step<Classified> what = classify(*request);
+  if (what.stopped()) return std::move(what.decision());
+  Step<Allowed> allowed = authorize(r, *request, *who, *what);
+  if (allowed.stopped()) return std::move(allowed.decision());
+  return resign(r, *request, *who, *allowed);
 }
 
 // 20 hex digits: start time, worker, counter. Unique per appliance run and across restarts (a
@@ -80,13 +93,58 @@ StageDecision ZeroTrustStage::deny(int status, std::string_view code, std::strin
   return d;
 }
 
-StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
-  const http::RequestHead& h = *r.head;
-  const int64_t now_ns = options_.now_unix_ns();
-  const int64_t now_s = now_ns / 1000000000;
-  if (!r.body_given) request_id_ = next_request_id();
+// --- read: what the request says, before any secret or the snapshot is looked at ------------
 
-  // The request as SigV4 sees it.
+ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRequest& r) {
+  const http::RequestHead& h = *r.head;
+  Request out;
+  out.now_unix_ns = options_.now_unix_ns();
+  if (!r.body_given) request_id_ = next_request_id();
+  aws::RequestFacts facts;
+  read_head(r, out, facts);
+
+  sigv4::Result parsed = sigv4::parse_auth(out.view, auth_, /*require_token=*/true);
+  if (!parsed.ok()) {
+    return deny(status_for(parsed.code), sigv4::aws_code(parsed.code), sigv4::describe(parsed));
+  }
+  out.auth = &auth_;
+  event_.token_id.assign(auth_.token_id);
+  event_.aws_region.assign(auth_.scope.region);
+  std::string source(auth_.scope.service);
+  source += ".amazonaws.com";
+  event_.event_source.assign(source);
+  facts.service = auth_.scope.service;
+
+  std::optional<std::string_view> sha_header = h.find("x-amz-content-sha256");
+  out.payload = sigv4::classify_payload(sha_header.value_or(""), sha_header.has_value());
+  if (std::optional<StageDecision> refused = refuse_payload(h, out.payload)) {
+    return std::move(*refused);
+  }
+
+  // A body whose hash the signature covers (no x-amz-content-sha256), or whose form names the
+  // operation, is needed whole before anything can be decided.
+  const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
+  const bool needs_hash = sigv4::Signer::needs_body_hash(out.view, auth_);
+  if (std::optional<StageDecision> wait = wait_for_body(r, needs_hash, form)) {
+    return std::move(*wait);
+  }
+  if (needs_hash) {
+    sigv4::hex_encode(sigv4::sha256(r.body), body_sha256_hex_);
+    out.body_sha256_hex = std::string_view(body_sha256_hex_, sizeof body_sha256_hex_);
+  }
+  if (form && r.body_given) facts.form_body = r.body;
+  out.operation = aws::classify(facts);
+  protocol_ = static_cast<int>(out.operation.protocol());
+  event_.event_name.assign(out.operation.name());
+  event_.read_only = out.operation.read_only() ? audit::ReadOnly::kTrue : audit::ReadOnly::kFalse;
+  return out;
+}
+
+// The request's SigV4 view, the event's first facts (it is filled as facts become known; a
+// denial keeps what was known), the endpoint the tunnel goes to and a first guess of the
+// protocol for early denials.
+void ZeroTrustStage::read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts) {
+  const http::RequestHead& h = *r.head;
   headers_.clear();
   for (size_t i = 0; i < h.header_count(); ++i) {
     http::HeaderField f = h.header(i);
@@ -96,11 +154,10 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-  const sigv4::RequestView view{h.method_text(), path, query, headers_};
+  out.view = sigv4::RequestView{h.method_text(), path, query, headers_};
 
-  // The event is filled as facts become known; a denial keeps what was known.
   event_.clear();
-  event_.time_unix_ns = now_ns;
+  event_.time_unix_ns = out.now_unix_ns;
   event_.source_ip.assign(r.client.ip.to_string());
   event_.source_port = r.client.port;
   std::string target_host(r.connect_host);
@@ -112,9 +169,7 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   event_.cli_command.assign(audit::cli_command_of(user_agent));
   event_.request_id.assign(request_id_);
 
-  // The endpoint the tunnel goes to, and a first guess of the protocol for early denials.
-  std::optional<aws::Endpoint> endpoint = aws::parse_endpoint(r.connect_host);
-  aws::RequestFacts facts;
+  endpoint_ = aws::parse_endpoint(r.connect_host);
   facts.method = h.method_text();
   facts.path = path;
   facts.query = query;
@@ -122,28 +177,19 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   facts.content_type = header_value(h, "content-type");
   facts.smithy_protocol = header_value(h, "smithy-protocol");
   facts.has_copy_source = h.find("x-amz-copy-source").has_value();
-  if (endpoint) {
-    facts.service = aws::signing_name_for(endpoint->service);
-    facts.host_bucket = endpoint->bucket;
-    event_.aws_region.assign(endpoint->region);
+  if (endpoint_) {
+    out.endpoint = &*endpoint_;
+    facts.service = aws::signing_name_for(endpoint_->service);
+    facts.host_bucket = endpoint_->bucket;
+    event_.aws_region.assign(endpoint_->region);
   }
   protocol_ = static_cast<int>(aws::classify(facts).protocol());
+}
 
-  sigv4::Result parsed = sigv4::parse_auth(view, auth_, /*require_token=*/true);
-  if (!parsed.ok()) {
-    return deny(status_for(parsed.code), sigv4::aws_code(parsed.code), sigv4::describe(parsed));
-  }
-  event_.token_id.assign(auth_.token_id);
-  event_.aws_region.assign(auth_.scope.region);
-  std::string source(auth_.scope.service);
-  source += ".amazonaws.com";
-  event_.event_source.assign(source);
-  facts.service = auth_.scope.service;
-
-  // Payload modes (DESIGN.md): SigV4a and unknown modes are refused; signed chunks need the
-  // chunk rewriter, which this stage does not drive.
-  std::optional<std::string_view> sha_header = h.find("x-amz-content-sha256");
-  sigv4::PayloadMode mode = sigv4::classify_payload(sha_header.value_or(""), sha_header.has_value());
+// Payload modes: SigV4a and unknown modes are refused; signed chunks are rewritten chunk by
+// chunk, which needs the encoded length up front.
+std::optional<StageDecision> ZeroTrustStage::refuse_payload(const http::RequestHead& h,
+                                                            sigv4::PayloadMode mode) {
   if (mode == sigv4::PayloadMode::kStreamingEcdsa) {
     return deny(400, "InvalidRequest",
                 "SigV4a (AWS4-ECDSA-P256-SHA256) signing is not supported by this proxy; sign "
@@ -158,47 +204,45 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
                 "a signed aws-chunked body (" + std::string(sigv4::payload_mode_name(mode)) +
                     ") must come with Content-Length (its encoded length), as AWS requires");
   }
+  return std::nullopt;
+}
 
-  // A body whose hash the signature covers (no x-amz-content-sha256), or whose form names the
-  // operation, is needed whole before anything can be decided.
-  const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
-  const bool needs_hash = sigv4::Signer::needs_body_hash(view, auth_);
-  if ((needs_hash || (form && h.body_kind() != http::BodyKind::kNone)) && !r.body_given) {
-    if (h.body_kind() == http::BodyKind::kChunked) {
-      return deny(411, "MissingContentLength",
-                  "a request signed without x-amz-content-sha256 must send its body with "
-                  "Content-Length (the proxy hashes it to verify the signature)");
-    }
-    if (h.body_kind() == http::BodyKind::kContentLength &&
-        h.content_length() > options_.buffered_body_bytes_max) {
-      return deny(413, "RequestEntityTooLarge",
-                  "the request body (" + std::to_string(h.content_length()) +
-                      " bytes) is larger than the " +
-                      std::to_string(options_.buffered_body_bytes_max) +
-                      " bytes this proxy buffers to verify requests signed without "
-                      "x-amz-content-sha256 ([proxy] buffered_body_bytes_max)");
-    }
-    if (h.body_kind() == http::BodyKind::kContentLength && h.content_length() > 0) {
-      StageDecision d;
-      d.kind = StageDecision::Kind::kNeedBody;
-      d.body_bytes_max = options_.buffered_body_bytes_max;
-      return d;
-    }
-    // No body at all: decide on the empty one.
+// kNeedBody (or a denial) when the body must be read whole first and has not been given yet;
+// nothing when the request can be decided as it is (no body at all: on the empty one).
+std::optional<StageDecision> ZeroTrustStage::wait_for_body(const StageRequest& r, bool needs_hash,
+                                                           bool form) {
+  const http::RequestHead& h = *r.head;
+  if (!(needs_hash || (form && h.body_kind() != http::BodyKind::kNone)) || r.body_given) {
+    return std::nullopt;
   }
-  char body_hash[sigv4::kSignatureHexLength];
-  std::string_view body_hash_view;
-  if (needs_hash) {
-    sigv4::hex_encode(sigv4::sha256(r.body), body_hash);
-    body_hash_view = std::string_view(body_hash, sizeof body_hash);
+  if (h.body_kind() == http::BodyKind::kChunked) {
+    return deny(411, "MissingContentLength",
+                "a request signed without x-amz-content-sha256 must send its body with "
+                "Content-Length (the proxy hashes it to verify the signature)");
   }
-  if (form && r.body_given) facts.form_body = r.body;
-  aws::Operation op = aws::classify(facts);
-  protocol_ = static_cast<int>(op.protocol());
-  event_.event_name.assign(op.name());
-  event_.read_only = op.read_only() ? audit::ReadOnly::kTrue : audit::ReadOnly::kFalse;
+  if (h.body_kind() == http::BodyKind::kContentLength &&
+      h.content_length() > options_.buffered_body_bytes_max) {
+    return deny(413, "RequestEntityTooLarge",
+                "the request body (" + std::to_string(h.content_length()) +
+                    " bytes) is larger than the " +
+                    std::to_string(options_.buffered_body_bytes_max) +
+                    " bytes this proxy buffers to verify requests signed without "
+                    "x-amz-content-sha256 ([proxy] buffered_body_bytes_max)");
+  }
+  if (h.body_kind() == http::BodyKind::kContentLength && h.content_length() > 0) {
+    StageDecision d;
+    d.kind = StageDecision::Kind::kNeedBody;
+    d.body_bytes_max = options_.buffered_body_bytes_max;
+    return d;
+  }
+  return std::nullopt;
+}
 
-  // Who is asking: the token must exist, and the signature must be made with its secret.
+// --- authenticate: the token must exist, and the signature must be made with its secret ------
+
+ZeroTrustStage::Step<ZeroTrustStage::Authenticated> ZeroTrustStage::authenticate(
+    const StageRequest& r, const Request& request) {
+  const int64_t now_s = request.now_unix_ns / 1000000000;
   const policy::Snapshot& snapshot = reader_.get();
   const policy::TokenEntry* token = snapshot.find_token(auth_.token_id);
   if (token == nullptr) {
@@ -211,8 +255,8 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   vo.now_s = now_s;
   vo.clock_skew_s = options_.clock_skew_s;
   vo.presigned_expiry_max_s = options_.presigned_expiry_max_s;
-  sigv4::Result verified =
-      signer_.verify(view, auth_, token->token.secret.reveal(), vo, body_hash_view);
+  sigv4::Result verified = signer_.verify(request.view, auth_, token->token.secret.reveal(), vo,
+                                          request.body_sha256_hex);
   if (!verified.ok()) {
     std::string message = sigv4::describe(verified);
     if (verified.code == sigv4::Error::kSignatureMismatch) {
@@ -228,18 +272,31 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
                 "this exact signed request was already sent from another client address (a "
                 "replay); sign each request anew");
   }
-  // The signature is for this endpoint only: no carrying it to another service or region.
-  if (endpoint) {
-    std::string why = aws::check_scope(*endpoint, auth_.scope.service, auth_.scope.region);
+  return Authenticated{&snapshot, token};
+}
+
+// --- classify: the signature is for this endpoint only, and names one operation -------------
+
+ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const Request& request) {
+  // No carrying a signature to another service or region.
+  if (request.endpoint != nullptr) {
+    std::string why = aws::check_scope(*request.endpoint, auth_.scope.service, auth_.scope.region);
     if (!why.empty()) return deny(403, "AccessDenied", why);
   }
+  operation_.assign(auth_.scope.service);
+  operation_ += ':';
+  operation_ += request.operation.name();
+  return Classified{operation_};
+}
 
-  // May this user use this record for this operation, from here, now?
-  std::string operation(auth_.scope.service);
-  operation += ':';
-  operation += op.name();
-  policy::Decision d = policy::decide(snapshot, auth_.token_id, auth_.record, operation,
-                                      r.client.ip, absl::FromUnixNanos(now_ns));
+// --- authorize: may this user use this record for this operation, from here, now? -----------
+
+ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
+    const StageRequest& r, const Request& request, const Authenticated& who,
+    const Classified& classified) {
+  policy::Decision d =
+      policy::decide(*who.snapshot, auth_.token_id, auth_.record, classified.operation, r.client.ip,
+                     absl::FromUnixNanos(request.now_unix_ns));
   if (d.record != nullptr) {
     event_.record_id.assign(d.record->record.id);
     event_.record_name.assign(d.record->record.name);
@@ -247,28 +304,35 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
   if (!d.allowed) {
     return deny(403, policy::aws_error_code_name(d.aws_code()), d.reason);
   }
+  return Allowed{d.record, {d.access_key_id(), d.secret_access_key(), d.session_token()}};
+}
 
-  // Re-sign with the record's keys: same date, scope, signed headers and payload hash.
-  sigv4::Credentials creds{d.access_key_id(), d.secret_access_key(), d.session_token()};
-  sigv4::Result resigned = signer_.resign(view, auth_, creds, resigned_, body_hash_view);
+// --- resign: the same request, signed with the record's keys -------------------------------
+
+StageDecision ZeroTrustStage::resign(const StageRequest& r, const Request& request,
+                                     const Authenticated& who, const Allowed& allowed) {
+  // Same date, scope, signed headers and payload hash.
+  sigv4::Result resigned =
+      signer_.resign(request.view, auth_, allowed.credentials, resigned_, request.body_sha256_hex);
   if (!resigned.ok()) {
     return deny(400, sigv4::aws_code(resigned.code), sigv4::describe(resigned));
   }
   rewrite_head(r, resigned_);
   StageDecision out;
-  if (sigv4::has_signed_chunks(mode)) {
+  if (sigv4::has_signed_chunks(request.payload)) {
     // Each chunk signature chains from the seed: the client's from its signature, ours from the
     // new one. A chunk is held whole until its replacement is known, so its size is bounded by
     // what the tunnel may hold.
     sigv4::ChunkSignerSetup cs;
-    cs.client_key.set(sigv4::as_view(
-        sigv4::derive_signing_key(token->token.secret.reveal(), auth_.scope)));
-    cs.proxy_key.set(sigv4::as_view(sigv4::derive_signing_key(creds.secret_key, auth_.scope)));
+    cs.client_key.set(
+        sigv4::as_view(sigv4::derive_signing_key(who.token->token.secret.reveal(), auth_.scope)));
+    cs.proxy_key.set(
+        sigv4::as_view(sigv4::derive_signing_key(allowed.credentials.secret_key, auth_.scope)));
     cs.amz_date = auth_.amz_date;
     cs.scope = auth_.scope;
     cs.client_seed_signature = auth_.signature;
     cs.proxy_seed_signature = resigned_.signature_view();
-    cs.trailer = mode == sigv4::PayloadMode::kStreamingSignedTrailer;
+    cs.trailer = request.payload == sigv4::PayloadMode::kStreamingSignedTrailer;
     cs.chunk_bytes_max = options_.buffered_body_bytes_max;
     out.chunks = std::make_unique<sigv4::ChunkSigner>();
     if (!out.chunks->start(cs)) {

@@ -1,27 +1,54 @@
 #pragma once
-// The zero-trust stage (DESIGN.md section 2): for each request in a tunnel, parse the SigV4
-// authorization (header or presigned query), split TOKENID#RECORD, find the token in the
-// worker's snapshot, verify the signature with the token's secret (constant time) and the time
-// window, refuse replays, check the credential scope against the CONNECT host, name the
-// operation, run the access decision with the client's address, and on allow re-sign the head
-// with the record's keys. On deny it answers in the client's protocol (S3 XML, query XML, JSON)
-// with the AWS error code the CLI understands, a reason the user can act on and our request id.
+// The zero-trust stage: for each request in a tunnel, parse the SigV4 authorization (header or
+// presigned query), split TOKENID#RECORD, find the token in the worker's snapshot, verify the
+// signature with the token's secret (constant time) and the time window, refuse replays, check
+// the credential scope against the CONNECT host, name the operation, run the access decision
+// with the client's address, and on allow re-sign the head with the record's keys. On deny it
+// answers in the client's protocol (S3 XML, query XML, JSON) with the AWS error code the CLI
+// understands, a reason the user can act on and our request id.
+//
+// on_request() is four steps after reading the request, each public so a test can run it alone:
+//
+//   read          what the request says: SigV4 authorization, payload  -> Request
+//                 mode, body hash, operation (no snapshot, no secret)
+//   authenticate  the token exists and made the signature, in time,    -> Authenticated
+//                 and the request is no replay
+//   classify      the scope fits the CONNECT host; the operation to     -> Classified
+//                 decide on ("s3:GetObject")
+//   authorize     this user, this record, this operation, from here,   -> Allowed
+//                 now
+//   resign        the head with the record's keys                      -> StageDecision
+//
+// Each step returns a Step<T>: what it found, for the next step, or the decision that ends the
+// request (a denial carrying its audit event, or kNeedBody). The steps run in this order on one
+// request: read() starts the request's scratch (request id, event, parsed authorization), and the
+// found values point into that scratch until the next read(). The order is the security
+// argument: nothing about a token, a record or a policy is revealed before the signature proves
+// who is asking, except whether the token id exists (AWS answers InvalidClientTokenId the same
+// way).
 //
 // One per worker (not thread-safe). The snapshot is read per request, so a revoked token, an
 // approval or proxy.enabled = false applies to the next request, on open tunnels too. Every
-// decision carries its audit event (StageDecision::event); no secret, token secret or signature is ever put
-// into an event, a message or a log line.
+// decision carries its audit event (StageDecision::event); no secret, token secret or signature
+// is ever put into an event, a message or a log line.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "pamproxy/audit/event.h"
+#include "pamproxy/aws/endpoint.h"
+#include "pamproxy/aws/operation.h"
 #include "pamproxy/policy/snapshot.h"
 #include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/stage.h"
 #include "pamproxy/sigv4/auth.h"
+#include "pamproxy/sigv4/payload.h"
 #include "pamproxy/sigv4/signer.h"
 
 namespace pamproxy::proxy {
@@ -38,13 +65,68 @@ struct ZeroTrustOptions {
 
 class ZeroTrustStage final : public Stage {
  public:
+  // What a step found, or the decision that stops the request there. Implicit from either, so a
+  // step returns `found` or `deny(...)` alike.
+  template <typename T>
+  class Step {
+   public:
+    Step(T found) : value_(std::move(found)) {}            // NOLINT(google-explicit-constructor)
+    Step(StageDecision stop) : value_(std::move(stop)) {}  // NOLINT(google-explicit-constructor)
+    bool stopped() const { return std::holds_alternative<StageDecision>(value_); }
+    const T& operator*() const { return std::get<T>(value_); }
+    const T* operator->() const { return &std::get<T>(value_); }
+    StageDecision& decision() { return std::get<StageDecision>(value_); }
+
+   private:
+    std::variant<T, StageDecision> value_;
+  };
+
+  // read(): the request as SigV4 and the operation classifier see it. Views into the request and
+  // the stage's scratch. The operation is named here, before authenticate(), because every
+  // denial from then on answers in the operation's protocol and records its name.
+  struct Request {
+    int64_t now_unix_ns = 0;  // the clock, read once for every step
+    sigv4::RequestView view;
+    const sigv4::ParsedAuth* auth = nullptr;
+    const aws::Endpoint* endpoint = nullptr;  // null: the CONNECT host is not an AWS name
+    sigv4::PayloadMode payload = sigv4::PayloadMode::kUnsigned;
+    std::string_view body_sha256_hex;  // set when the signature covers the body
+    aws::Operation operation;
+  };
+  // authenticate(): the token whose secret made the signature, in the snapshot read for this
+  // request (authorize() decides on the same one).
+  struct Authenticated {
+    const policy::Snapshot* snapshot = nullptr;
+    const policy::TokenEntry* token = nullptr;
+  };
+  // classify(): the operation as access rules name it ("s3:GetObject").
+  struct Classified {
+    std::string_view operation;
+  };
+  // authorize(): the record the request may use, and the keys to re-sign with.
+  struct Allowed {
+    const policy::RecordEntry* record = nullptr;
+    sigv4::Credentials credentials;
+  };
+
   ZeroTrustStage(const policy::SnapshotPublisher& snapshots, ZeroTrustOptions options);
 
   StageDecision on_request(const StageRequest& request) override;
   // Clock skew, presigned expiry and the buffered body cap from the worker's settings.
   void follow(const ProxySettings& settings) override;
 
+  Step<Request> read(const StageRequest& r);
+  Step<Authenticated> authenticate(const StageRequest& r, const Request& request);
+  Step<Classified> classify(const Request& request);
+  Step<Allowed> authorize(const StageRequest& r, const Request& request, const Authenticated& who,
+                          const Classified& classified);
+  StageDecision resign(const StageRequest& r, const Request& request, const Authenticated& who,
+                       const Allowed& allowed);
+
  private:
+  void read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts);
+  std::optional<StageDecision> refuse_payload(const http::RequestHead& h, sigv4::PayloadMode mode);
+  std::optional<StageDecision> wait_for_body(const StageRequest& r, bool needs_hash, bool form);
   StageDecision deny(int status, std::string_view code, std::string_view message);
   void rewrite_head(const StageRequest& r, const sigv4::Resigned& resigned);
   std::string next_request_id();
@@ -56,8 +138,11 @@ class ZeroTrustStage final : public Stage {
   sigv4::Resigned resigned_;
   ReplayCache replay_;
   std::vector<sigv4::Header> headers_;
+  std::optional<aws::Endpoint> endpoint_;
+  char body_sha256_hex_[sigv4::kSignatureHexLength];
   audit::Event event_;
   std::string request_id_;
+  std::string operation_;
   std::string head_out_;
   int protocol_ = 0;  // aws::Protocol of the request being decided
   uint64_t counter_ = 0;
