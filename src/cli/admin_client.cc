@@ -47,6 +47,10 @@ ApiArgs ApiArgs::parse(const std::vector<std::string>& args, size_t from,
       a.positional.push_back(arg);
       continue;
     }
+    if (arg == "--help" || arg == "-h") {
+      a.error = "help";  // api_usage prints the usage on stdout
+      break;
+    }
     std::optional<Kind> kind = kind_of(arg);
     if (!kind) {
       a.error = "unknown flag " + arg;

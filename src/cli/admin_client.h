@@ -37,7 +37,8 @@ class ApiArgs {
   };
 
   // Parses args[from..]: the common flags, the command's `specs`, positional arguments. An
-  // unknown flag, a missing value or a non-repeatable flag given twice sets `error`.
+  // unknown flag, a missing value or a non-repeatable flag given twice sets `error`; `--help` or
+  // `-h` sets it to "help", which api_usage answers with the usage on stdout.
   static ApiArgs parse(const std::vector<std::string>& args, size_t from,
                        std::initializer_list<Spec> specs);
 

@@ -45,7 +45,7 @@ constexpr char kRecordTypesUsage[] =
 int simple_get(const char* family, const char* text, const std::vector<std::string>& args,
                const std::string& path, bool authenticated) {
   ApiArgs a = ApiArgs::parse(args, 0, {});
-  if (!args.empty() && (args[0] == "help" || args[0] == "--help")) {
+  if (!args.empty() && is_help_word(args[0])) {
     return api_usage(family, text, "help");
   }
   if (!a.error.empty()) return api_usage(family, text, a.error);
@@ -97,7 +97,7 @@ int run_whoami(const std::vector<std::string>& args) {
 
 int run_metrics(const std::vector<std::string>& args) {
   ApiArgs a = ApiArgs::parse(args, 0, {});
-  if (!args.empty() && (args[0] == "help" || args[0] == "--help")) {
+  if (!args.empty() && is_help_word(args[0])) {
     return api_usage("metrics", kMetricsUsage, "help");
   }
   if (!a.error.empty()) return api_usage("metrics", kMetricsUsage, a.error);
@@ -114,7 +114,7 @@ int run_metrics(const std::vector<std::string>& args) {
 
 int run_ca(const std::vector<std::string>& args) {
   if (args.empty()) return api_usage("ca", kCaUsage, "");
-  if (args[0] == "help" || args[0] == "--help") return api_usage("ca", kCaUsage, "help");
+  if (is_help_word(args[0])) return api_usage("ca", kCaUsage, "help");
   if (args[0] != "export") return api_usage("ca", kCaUsage, "unknown action '" + args[0] + "'");
   ApiArgs a = ApiArgs::parse(args, 1, {{"--insecure", ApiArgs::kSwitch}});
   if (!a.error.empty()) return api_usage("ca", kCaUsage, a.error);
@@ -156,7 +156,7 @@ int run_ca(const std::vector<std::string>& args) {
 int run_settings(const std::vector<std::string>& args) {
   if (args.empty()) return api_usage("settings", kSettingsUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage("settings", kSettingsUsage, "help");
+  if (is_help_word(action)) return api_usage("settings", kSettingsUsage, "help");
   if (action != "get" && action != "set") {
     return api_usage("settings", kSettingsUsage, "unknown action '" + action + "'");
   }
@@ -202,7 +202,7 @@ int run_record_types(const std::vector<std::string>& args) {
   const char* f = "record-types";
   if (args.empty()) return api_usage(f, kRecordTypesUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage(f, kRecordTypesUsage, "help");
+  if (is_help_word(action)) return api_usage(f, kRecordTypesUsage, "help");
   ApiArgs a = ApiArgs::parse(args, 1, {});
   if (!a.error.empty()) return api_usage(f, kRecordTypesUsage, a.error);
   ApiContext ctx;

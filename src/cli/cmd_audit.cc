@@ -184,9 +184,13 @@ int run_export_key(const std::vector<std::string>& args) {
 
 int run_audit(const std::vector<std::string>& args) {
   if (args.empty()) return usage();
+  if (args[0] == "search") return run_audit_search(args);  // its own, longer usage
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
   if (args[0] == "verify") return run_verify(args);
   if (args[0] == "export-key") return run_export_key(args);
-  if (args[0] == "search") return run_audit_search(args);
   return usage();
 }
 

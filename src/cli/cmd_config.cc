@@ -41,6 +41,10 @@ int run_config(const std::vector<std::string>& args) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
   if (args[0] == "check") {
     if (args.size() != 2) {
       std::fputs(kUsage, stderr);

@@ -66,16 +66,22 @@ EnvFlags parse(const std::vector<std::string>& args, size_t from) {
   return f;
 }
 
+constexpr char kUsage[] =
+    "usage: pamctl env --record REF [--token-file F | --token ID:SECRET] [--proxy HOST:PORT]\n"
+    "                  [--ca FILE] [--config FILE]\n"
+    "       pamctl aws-profile NAME --record REF --token-file F [--ca FILE]\n"
+    "                  [--proxy HOST:PORT] [--config FILE]\n"
+    "       pamctl credential-process --record REF --token-file F\n";
+
 int usage(const char* cmd, const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "pamctl %s: %s\n", cmd, why.c_str());
-  std::fputs(
-      "usage: pamctl env --record REF [--token-file F | --token ID:SECRET] [--proxy HOST:PORT]\n"
-      "                  [--ca FILE] [--config FILE]\n"
-      "       pamctl aws-profile NAME --record REF --token-file F [--ca FILE]\n"
-      "                  [--proxy HOST:PORT] [--config FILE]\n"
-      "       pamctl credential-process --record REF --token-file F\n",
-      stderr);
+  std::fputs(kUsage, stderr);
   return kExitUsage;
+}
+
+int help() {
+  std::fputs(kUsage, stdout);
+  return kExitOk;
 }
 
 // "<id>:<secret>" -> id, secret. The secret is never printed in an error.
@@ -84,7 +90,7 @@ bool read_token(const EnvFlags& f, std::string* id, std::string* secret, std::st
   if (f.token) {
     bearer = *f.token;
   } else if (f.token_file) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(f.token_file->c_str(), &st) != 0) {
       *error = "cannot read token file " + *f.token_file;
       return false;
@@ -154,8 +160,10 @@ std::string ca_of(const EnvFlags& f, const config::Config& c) {
 std::string sh_quote(const std::string& v) {
   std::string out = "'";
   for (char ch : v) {
-    if (ch == '\'') out += "'\\''";
-    else out += ch;
+    if (ch == '\'')
+      out += "'\\''";
+    else
+      out += ch;
   }
   return out + "'";
 }
@@ -169,6 +177,7 @@ std::string self_path() {
 }  // namespace
 
 int run_env(const std::vector<std::string>& args) {
+  if (wants_help(args)) return help();
   EnvFlags f = parse(args, 0);
   if (!f.error.empty() || !f.positional.empty()) return usage("env", f.error);
   if (!f.record) return usage("env", "--record REF is required (a record id or search)");
@@ -194,6 +203,7 @@ int run_env(const std::vector<std::string>& args) {
 }
 
 int run_credential_process(const std::vector<std::string>& args) {
+  if (wants_help(args)) return help();
   EnvFlags f = parse(args, 0);
   if (!f.error.empty() || !f.positional.empty()) return usage("credential-process", f.error);
   if (!f.record) return usage("credential-process", "--record REF is required");
@@ -213,6 +223,7 @@ int run_credential_process(const std::vector<std::string>& args) {
 }
 
 int run_aws_profile(const std::vector<std::string>& args) {
+  if (wants_help(args)) return help();
   EnvFlags f = parse(args, 0);
   if (!f.error.empty()) return usage("aws-profile", f.error);
   if (f.positional.size() != 1) return usage("aws-profile", "give one profile NAME");

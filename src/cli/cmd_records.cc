@@ -207,7 +207,7 @@ int records_list(const std::vector<std::string>& args) {
 int run_records(const std::vector<std::string>& args) {
   if (args.empty()) return api_usage("records", kRecordsUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage("records", kRecordsUsage, "help");
+  if (is_help_word(action)) return api_usage("records", kRecordsUsage, "help");
   if (action == "list") return records_list(args);
   if (action != "add" && action != "show" && action != "edit" && action != "rm") {
     return api_usage("records", kRecordsUsage, "unknown action '" + action + "'");
@@ -256,7 +256,7 @@ int run_records(const std::vector<std::string>& args) {
 int run_policies(const std::vector<std::string>& args) {
   if (args.empty()) return api_usage("policies", kPoliciesUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage("policies", kPoliciesUsage, "help");
+  if (is_help_word(action)) return api_usage("policies", kPoliciesUsage, "help");
   if (action != "show" && action != "set" && action != "rm") {
     return api_usage("policies", kPoliciesUsage, "unknown action '" + action + "'");
   }

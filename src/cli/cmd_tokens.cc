@@ -169,7 +169,7 @@ int run_tokens(const std::vector<std::string>& args) {
   const char* f = "tokens";
   if (args.empty()) return api_usage(f, kTokensUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage(f, kTokensUsage, "help");
+  if (is_help_word(action)) return api_usage(f, kTokensUsage, "help");
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--user", ApiArgs::kValue},
                               {"--expires-in", ApiArgs::kValue},
@@ -215,7 +215,7 @@ int run_requests(const std::vector<std::string>& args) {
   const char* f = "requests";
   if (args.empty()) return api_usage(f, kRequestsUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage(f, kRequestsUsage, "help");
+  if (is_help_word(action)) return api_usage(f, kRequestsUsage, "help");
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--state", ApiArgs::kValue},
                               {"--reason", ApiArgs::kValue},

@@ -58,7 +58,7 @@ int run_users(const std::vector<std::string>& args) {
   const char* f = "users";
   if (args.empty()) return api_usage(f, kUsersUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage(f, kUsersUsage, "help");
+  if (is_help_word(action)) return api_usage(f, kUsersUsage, "help");
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--admin", action == "add" ? ApiArgs::kSwitch : ApiArgs::kValue},
                               {"--name", ApiArgs::kValue},
@@ -111,7 +111,7 @@ int run_roles(const std::vector<std::string>& args) {
   const char* f = "roles";
   if (args.empty()) return api_usage(f, kRolesUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage(f, kRolesUsage, "help");
+  if (is_help_word(action)) return api_usage(f, kRolesUsage, "help");
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--description", ApiArgs::kValue},
                               {"--limit", ApiArgs::kValue},
@@ -157,7 +157,7 @@ int run_grants(const std::vector<std::string>& args) {
   const char* f = "grants";
   if (args.empty()) return api_usage(f, kGrantsUsage, "");
   const std::string& action = args[0];
-  if (action == "help" || action == "--help") return api_usage(f, kGrantsUsage, "help");
+  if (is_help_word(action)) return api_usage(f, kGrantsUsage, "help");
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--user", ApiArgs::kValue},
                               {"--role", ApiArgs::kValue},

@@ -1,6 +1,16 @@
 #include "commands.h"
 
 namespace pamproxy::cli {
+namespace {
+
+// The offline reader (cmd_sessions.cc) knows no help flag; the usage of the API reader names both
+// ways to read sessions, so a help request goes there whatever else is on the line.
+int run_sessions_or_help(const std::vector<std::string>& args) {
+  if (wants_help(args)) return run_sessions_api({"list", "--help"});
+  return run_sessions(args);
+}
+
+}  // namespace
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
@@ -11,7 +21,7 @@ const std::vector<Command>& commands() {
       {"audit", "verify, search an audit log directory offline; export the audit public key",
        run_audit},
       {"sessions", "list session reports, or show one (from the store file, read-only)",
-       run_sessions},
+       run_sessions_or_help},
       {"env", "print the four exports that point AWS tools at the appliance", run_env},
       {"aws-profile", "write an AWS CLI profile that gets the token through credential_process",
        run_aws_profile},

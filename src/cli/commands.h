@@ -22,6 +22,20 @@ struct Command {
 
 const std::vector<Command>& commands();
 
+// `help`, `--help` or `-h`: the words that ask a command or subcommand for its usage. Every
+// command answers them on stdout with exit 0, as the first argument or after a subcommand.
+inline bool is_help_word(std::string_view arg) {
+  return arg == "help" || arg == "--help" || arg == "-h";
+}
+// Whether `args` ask for the usage: a help word first, or `--help`/`-h` anywhere.
+inline bool wants_help(const std::vector<std::string>& args) {
+  if (!args.empty() && is_help_word(args[0])) return true;
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
 // The families (one function per cmd_*.cc).
 int run_config(const std::vector<std::string>& args);
 int run_sigv4(const std::vector<std::string>& args);

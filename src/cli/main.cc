@@ -17,7 +17,7 @@ void usage(std::FILE* out) {
     std::fprintf(out, "  %-14.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                  static_cast<int>(c.summary.size()), c.summary.data());
   }
-  std::fputs("  version        print the version\n\nRun `pamctl COMMAND` for its usage.\n", out);
+  std::fputs("  version        print the version\n\nRun `pamctl COMMAND --help` for its usage.\n", out);
 }
 
 }  // namespace
