@@ -7,6 +7,8 @@ namespace pamproxy::sigv4 {
 namespace {
 
 constexpr std::string_view kSigV4a = "AWS4-ECDSA-P256-SHA256";
+// Signature Version 2: "Authorization: AWS AK:signature".
+constexpr std::string_view kSigV2 = "AWS";
 
 bool is_space(char c) {
   return c == ' ' || c == '\t';
@@ -65,6 +67,7 @@ Error store_decoded(ParsedAuth& out, std::string_view in, std::string_view& valu
 Error check_algorithm(std::string_view algorithm) {
   if (algorithm == kAlgorithm) return Error::kOk;
   if (algorithm == kSigV4a) return Error::kSigV4aRefused;
+  if (algorithm == kSigV2) return Error::kSigV2Refused;
   return Error::kUnsupportedAlgorithm;
 }
 
@@ -151,6 +154,8 @@ Result parse_query_form(const RequestView& req, ParsedAuth& out, bool require_to
   std::string_view algorithm, credential, date, expires, signed_headers, signature;
   bool seen[6] = {};
   bool any = false;
+  // A SigV2 presigned URL: ?AWSAccessKeyId=AK&Expires=T&Signature=S, no X-Amz-Algorithm.
+  bool sigv2_key = false, sigv2_signature = false;
   std::string_view rest = req.query;
   while (!rest.empty()) {
     const size_t amp = rest.find('&');
@@ -160,7 +165,11 @@ Result parse_query_form(const RequestView& req, ParsedAuth& out, bool require_to
     const std::string_view key = pair.substr(0, eq);
     const std::string_view raw =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (!starts_with(key, "X-Amz-")) continue;
+    if (!starts_with(key, "X-Amz-")) {
+      sigv2_key = sigv2_key || key == "AWSAccessKeyId";
+      sigv2_signature = sigv2_signature || key == "Signature";
+      continue;
+    }
     static constexpr std::string_view kNames[6] = {"X-Amz-Algorithm",     "X-Amz-Credential",
                                                    "X-Amz-Date",          "X-Amz-Expires",
                                                    "X-Amz-SignedHeaders", "X-Amz-Signature"};
@@ -178,7 +187,10 @@ Result parse_query_form(const RequestView& req, ParsedAuth& out, bool require_to
       if (Error e = store_decoded(out, raw, *slots[i]); e != Error::kOk) return Result::fail(e);
     }
   }
-  if (!any || !seen[0]) return Result::fail(Error::kMissingAuthorization);
+  if (!any || !seen[0]) {
+    return Result::fail(sigv2_key && sigv2_signature ? Error::kSigV2Refused
+                                                     : Error::kMissingAuthorization);
+  }
   if (Error e = check_algorithm(algorithm); e != Error::kOk) return Result::fail(e);
   if (!seen[1]) return Result::fail(Error::kMalformedCredential);
   if (!seen[2]) return Result::fail(Error::kMissingDate);

@@ -33,6 +33,7 @@ std::string_view error_name(Error e) {
     case Error::kSignatureMismatch: return "signature_mismatch";
     case Error::kChunkMalformed: return "chunk_malformed";
     case Error::kChunkSignatureMismatch: return "chunk_signature_mismatch";
+    case Error::kSigV2Refused: return "sigv2_refused";
   }
   return "unknown";
 }
@@ -66,6 +67,9 @@ std::string_view aws_code(Error e) {
     case Error::kSignatureMismatch: return "SignatureDoesNotMatch";
     case Error::kChunkMalformed: return "IncompleteBody";
     case Error::kChunkSignatureMismatch: return "SignatureDoesNotMatch";
+    // S3 answers a SigV2 request in a SigV4-only region with InvalidRequest ("The authorization
+    // mechanism you have provided is not supported").
+    case Error::kSigV2Refused: return "InvalidRequest";
   }
   return "AccessDenied";
 }
@@ -136,6 +140,11 @@ std::string describe(const Result& r) {
     case Error::kChunkMalformed: return "the aws-chunked body is malformed";
     case Error::kChunkSignatureMismatch:
       return "a chunk signature of the aws-chunked body does not match";
+    case Error::kSigV2Refused:
+      return "the request is signed with AWS Signature Version 2, which this proxy does not "
+             "accept: configure the client to sign with Signature Version 4 (boto3/botocore: "
+             "Config(signature_version='s3v4'); AWS CLI: aws configure set "
+             "default.s3.signature_version s3v4)";
   }
   return "signature check failed";
 }

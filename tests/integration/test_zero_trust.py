@@ -416,6 +416,38 @@ class RawRequests(unittest.TestCase):
         self.refused(403, "AuthorizationHeaderMalformed", "Signature Version 4a", self.STS, m, t,
                      h, b)
 
+    def test_sigv2_presigned_url_names_the_scheme(self):
+        import boto3
+        import botocore.config
+        client = boto3.client(
+            "s3", region_name="us-east-1",
+            aws_access_key_id="%s#%s" % (self.f.seed["token_id"], self.f.seed["record_name"]),
+            aws_secret_access_key=self.f.seed["token_secret"],
+            config=botocore.config.Config(s3={"addressing_style": "path"}))
+        url = client.generate_presigned_url("get_object", ExpiresIn=60,
+                                            Params={"Bucket": "zt-presigned", "Key": "key"})
+        self.assertIn("AWSAccessKeyId=", url)  # SigV2: boto3 1.26's default for S3 URLs
+        host = url.split("/")[2]
+        self.refused(403, "InvalidRequest", "signed with AWS Signature Version 2", host, "GET",
+                     url.split(host, 1)[1], {})
+        self.refused(403, "InvalidRequest", "signature_version s3v4", host, "GET",
+                     url.split(host, 1)[1], {})
+
+    def test_sigv2_authorization_header_names_the_scheme(self):
+        import botocore.auth
+        import botocore.awsrequest
+        import botocore.credentials
+        host = "s3.us-east-1.amazonaws.com"
+        creds = botocore.credentials.Credentials(
+            "%s#%s" % (self.f.seed["token_id"], self.f.seed["record_name"]),
+            self.f.seed["token_secret"])
+        req = botocore.awsrequest.AWSRequest(method="GET", url="https://%s/zt-v2/key" % host)
+        botocore.auth.HmacV1Auth(creds).add_auth(req)
+        headers = dict(req.prepare().headers)
+        self.assertTrue(headers["Authorization"].startswith("AWS "))
+        self.refused(403, "InvalidRequest", "Config(signature_version=", host, "GET", "/zt-v2/key",
+                     headers)
+
     def test_body_over_the_buffer_cap(self):
         body = b"Action=GetCallerIdentity&Version=2011-06-15&Pad=" + b"x" * 5000
         m, t, h, b = self.sign("POST", self.STS, "/", "sts", body, headers=self.FORM)

@@ -12,7 +12,7 @@ namespace pamproxy::sigv4 {
 enum class Error : uint8_t {
   kOk = 0,
   kMissingAuthorization,    // no Authorization header and no X-Amz-Algorithm query parameter
-  kUnsupportedAlgorithm,    // not AWS4-HMAC-SHA256 (SigV2, unknown)
+  kUnsupportedAlgorithm,    // not AWS4-HMAC-SHA256 nor a known older scheme
   kSigV4aRefused,           // AWS4-ECDSA-P256-SHA256 (SigV4a) is not supported
   kMalformedAuthorization,  // Authorization header does not parse
   kDuplicateParameter,      // a SigV4 parameter given twice
@@ -37,6 +37,7 @@ enum class Error : uint8_t {
   kSignatureMismatch,       // the signature does not match
   kChunkMalformed,          // aws-chunked framing broken
   kChunkSignatureMismatch,  // a chunk or trailer signature does not match
+  kSigV2Refused,            // AWS Signature Version 2 ("AWS AK:sig", ?AWSAccessKeyId=&Signature=)
 };
 
 // Result of a check. `request_time_s`, `now_s` and `limit_s` are filled where they explain the

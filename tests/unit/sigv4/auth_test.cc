@@ -74,7 +74,8 @@ TEST(Auth, DistinctErrors) {
   } cases[] = {
       {"AWS4-ECDSA-P256-SHA256 Credential=a#b/20130524/s3/aws4_request" + tail,
        Error::kSigV4aRefused},
-      {"AWS AKIA:sig", Error::kUnsupportedAlgorithm},
+      {"AWS AKIA:sig", Error::kSigV2Refused},
+      {"AWS3 AKIA:sig", Error::kUnsupportedAlgorithm},
       {"AWS4-HMAC-SHA256", Error::kMalformedAuthorization},
       {"AWS4-HMAC-SHA256 Foo=bar", Error::kMalformedAuthorization},
       {"AWS4-HMAC-SHA256 Credential=nohash/20130524/us-east-1/s3/aws4_request" + tail,
@@ -157,6 +158,11 @@ TEST(Auth, PresignedQueryDecodesCredential) {
                  std::string(5000, 'a') + "&X-Amz-Date=20130524T000000Z"),
             Error::kTooLarge);
   EXPECT_EQ(with("a=b&c"), Error::kMissingAuthorization);
+  // A SigV2 presigned URL, as boto3 1.26 makes them for S3 by default.
+  EXPECT_EQ(with("AWSAccessKeyId=tok%23rec&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D&"
+                 "Expires=1369357200"),
+            Error::kSigV2Refused);
+  EXPECT_EQ(with("Signature=x&Expires=1"), Error::kMissingAuthorization);
 }
 
 TEST(Auth, SignedHeaderListShape) {

@@ -10,7 +10,7 @@ namespace {
 
 TEST(Error, EveryCodeHasADistinctNameAndAMessage) {
   std::set<std::string_view> names;
-  for (int i = 0; i <= static_cast<int>(Error::kChunkSignatureMismatch); ++i) {
+  for (int i = 0; i <= static_cast<int>(Error::kSigV2Refused); ++i) {
     const auto e = static_cast<Error>(i);
     EXPECT_TRUE(names.insert(error_name(e)).second) << i;
     EXPECT_FALSE(describe(Result::fail(e)).empty());
@@ -32,6 +32,16 @@ TEST(Error, SkewAndExpiryShowBothTimes) {
   EXPECT_NE(describe(Result::fail(Error::kMissingTokenSeparator)).find("TOKENID#RECORD"),
             std::string::npos);
   EXPECT_EQ(aws_code(Error::kSignatureMismatch), "SignatureDoesNotMatch");
+}
+
+TEST(Error, SigV2NamesTheSchemeAndHowToAskForSigV4) {
+  EXPECT_EQ(error_name(Error::kSigV2Refused), "sigv2_refused");
+  EXPECT_EQ(aws_code(Error::kSigV2Refused), "InvalidRequest");
+  EXPECT_EQ(describe(Result::fail(Error::kSigV2Refused)),
+            "the request is signed with AWS Signature Version 2, which this proxy does not "
+            "accept: configure the client to sign with Signature Version 4 (boto3/botocore: "
+            "Config(signature_version='s3v4'); AWS CLI: aws configure set "
+            "default.s3.signature_version s3v4)");
 }
 
 }  // namespace
