@@ -6,6 +6,7 @@
 
 #include "api_internal.h"
 #include "pamproxy/store/json.h"
+#include "src/store/validate.h"
 
 namespace pamproxy::admin {
 namespace {
@@ -20,6 +21,21 @@ struct RecordFields {
       secret_access_key, session_token, default_region;
   std::optional<std::vector<std::string>> tags;
 };
+
+// answer_change, with {"warnings": [...]} added to the record when its new access key id is
+// valid but not shaped like AWS's (docs/admin-api.md).
+ApiResponse answer_record_change(int status, const absl::StatusOr<store::AdminChange>& change,
+                                 const std::optional<std::string>& access_key_id) {
+  if (!change.ok() || !access_key_id) return answer_change(status, change);
+  std::optional<std::string> warning = store::access_key_id_warning(*access_key_id);
+  std::string body = change->after_json;
+  if (!warning || body.size() < 2 || body.back() != '}') return answer_change(status, change);
+  JsonWriter w;
+  w.begin_array().value(*warning).end_array();
+  body.pop_back();
+  body += ",\"warnings\":" + w.str() + "}";
+  return json_answer(status, std::move(body));
+}
 
 bool read_record_fields(JsonBody& b, bool create, RecordFields* f) {
   f->name = b.string("name", create, 1, 200);
@@ -88,12 +104,13 @@ ApiResponse create_record(Api::Call& call) {
   spec.name = std::move(*f.name);
   spec.description = f.description.value_or("");
   spec.reference_record = f.reference_record.value_or("");
-  spec.access_key_id = std::move(*f.access_key_id);
+  spec.access_key_id = *f.access_key_id;
   spec.secret_access_key = std::move(*f.secret_access_key);
   spec.session_token = f.session_token.value_or("");
   spec.default_region = f.default_region.value_or("");
   spec.tags = f.tags.value_or(std::vector<std::string>{});
-  return answer_change(201, call.store().create_record(call.actor(), spec));
+  return answer_record_change(201, call.store().create_record(call.actor(), spec),
+                              f.access_key_id);
 }
 
 ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
@@ -105,7 +122,8 @@ ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
   store::RecordPatch patch{f.name,           f.description,   f.reference_record,
                            f.access_key_id,  f.secret_access_key, f.session_token,
                            f.default_region, f.tags};
-  return answer_change(200, call.store().update_record(call.actor(), record.id, patch));
+  return answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
+                              f.access_key_id);
 }
 
 // PUT body: every field optional; the shape GET answers with (without record_id).

@@ -183,16 +183,25 @@ int api_call(const ApiContext& ctx, const std::string& method, const std::string
 }
 
 int print_object(const ApiContext& ctx, const HttpsResponse& r) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::object o;
+  const bool object =
+      parse_json(r.body, parser, &root) && root.get_object().get(o) == simdjson::SUCCESS;
+  // The server's warnings (a valid but unusual value) go to stderr, with --json too.
+  simdjson::dom::array warnings;
+  if (object && o["warnings"].get_array().get(warnings) == simdjson::SUCCESS) {
+    for (simdjson::dom::element w : warnings) {
+      std::string_view text;
+      if (w.get_string().get(text) != simdjson::SUCCESS) continue;
+      std::fprintf(stderr, "pamctl %s: warning: %s\n", ctx.cmd.c_str(), printable(text).c_str());
+    }
+  }
   if (ctx.json) {
     print_json_line(r);
     return kExitOk;
   }
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::object o;
-  if (!parse_json(r.body, parser, &root) || root.get_object().get(o) != simdjson::SUCCESS) {
-    return fail(ctx, "the answer is not a JSON object");
-  }
+  if (!object) return fail(ctx, "the answer is not a JSON object");
   std::fputs(format_object(o).c_str(), stdout);
   return kExitOk;
 }

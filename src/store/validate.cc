@@ -47,15 +47,29 @@ absl::Status check_record_name(std::string_view value) {
 }
 
 absl::Status check_access_key_id(std::string_view value) {
-  if (value.size() < 16 || value.size() > 128) {
-    return invalid_field("access_key_id", "must be 16-128 characters (e.g. AKIAIOSFODNN7EXAMPLE)");
-  }
+  constexpr std::string_view kAllowed =
+      "must be 3-128 printable ASCII characters without spaces (AWS: AKIAIOSFODNN7EXAMPLE; "
+      "S3-compatible stores such as MinIO or Ceph use their own shapes)";
+  if (value.size() < 3 || value.size() > 128) return invalid_field("access_key_id", kAllowed);
   for (char c : value) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-      return invalid_field("access_key_id", "must be upper-case letters and digits");
-    }
+    if (c <= 0x20 || c >= 0x7f) return invalid_field("access_key_id", kAllowed);
   }
   return absl::OkStatus();
+}
+
+std::optional<std::string> access_key_id_warning(std::string_view value) {
+  // AWS's documented prefixes of access key ids: AKIA (long-term), ASIA (temporary, from STS),
+  // ABIA (STS service bearer token), ACCA (context-specific credential).
+  constexpr std::string_view kPrefixes[] = {"AKIA", "ASIA", "ABIA", "ACCA"};
+  bool aws = value.size() >= 16 && value.size() <= 128;
+  bool known_prefix = false;
+  for (std::string_view p : kPrefixes) known_prefix = known_prefix || value.substr(0, 4) == p;
+  aws = aws && known_prefix;
+  for (char c : value) aws = aws && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+  if (aws) return std::nullopt;
+  return std::string(
+      "the access key id does not look like an AWS one (AKIA or ASIA and 12-124 upper-case "
+      "letters and digits): right for an S3-compatible store, but AWS will refuse it");
 }
 
 absl::Status check_secret(std::string_view field, std::string_view value, size_t max_bytes,

@@ -1,7 +1,8 @@
 #pragma once
 // Field checks shared by the store's mutations. Each error names the field (invalid_field).
-// Internal to src/store.
+// Internal to src/store, but for access_key_id_warning, which the admin API also answers with.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,12 @@ absl::Status check_name(std::string_view field, std::string_view value, size_t m
 absl::Status check_text(std::string_view field, std::string_view value, size_t max_bytes);
 // Record names are also record references: refuse the criterion prefixes.
 absl::Status check_record_name(std::string_view value);
-// AWS access key id: 16-128 of [A-Z0-9].
+// Access key id: 3-128 printable ASCII characters, no space. AWS's are AKIA... (16-128 of
+// [A-Z0-9]); S3-compatible stores (MinIO, Ceph RGW, Cloudflare R2, Wasabi) have other shapes.
 absl::Status check_access_key_id(std::string_view value);
+// A sentence for the admin when a valid id is not shaped like an AWS access key id (AKIA, ASIA,
+// ABIA or ACCA and 12-124 more of [A-Z0-9]): right for an S3-compatible store, a typo for AWS.
+std::optional<std::string> access_key_id_warning(std::string_view value);
 // 1..max visible ASCII bytes (secrets: the message never repeats the value).
 absl::Status check_secret(std::string_view field, std::string_view value, size_t max_bytes,
                           bool required);

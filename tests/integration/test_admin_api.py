@@ -7,10 +7,12 @@ import json
 import os
 import socket
 import ssl
+import subprocess
 import time
 import unittest
 
 from admin_api import AdminAppliance
+from harness import PAMCTL
 
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SESSION_TOKEN = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN"
@@ -208,6 +210,44 @@ class AdminApi(unittest.TestCase):
         # Nor the log.
         log = "\n".join(self.app.daemon.seen)
         self.assertNotIn(SECRET_KEY, log)
+
+    def test_access_key_ids_of_s3_compatible_stores_are_kept_with_a_warning(self):
+        self.app.call("POST", "record-types/aws-access-keys/enable")
+        warning = ("the access key id does not look like an AWS one (AKIA or ASIA and 12-124 "
+                   "upper-case letters and digits): right for an S3-compatible store, but AWS "
+                   "will refuse it")
+        status, rec = self.app.call("POST", "records", {
+            "name": "minio-" + os.urandom(3).hex(), "access_key_id": "minioadmin",
+            "secret_access_key": "minio-secret"})
+        self.assertEqual(status, 201, rec)
+        self.assertEqual(rec["access_key_id"], "minioadmin")
+        self.assertEqual(rec["warnings"], [warning])
+        status, rec = self.app.call("PATCH", "records/" + rec["id"],
+                                    {"access_key_id": "GK31c2f218a2e44f485b94239e"})
+        self.assertEqual(status, 200, rec)
+        self.assertEqual(rec["warnings"], [warning])
+        status, rec = self.app.call("PATCH", "records/" + rec["id"],
+                                    {"access_key_id": "AKIAIOSFODNN7EXAMPL5"})
+        self.assertEqual(status, 200, rec)
+        self.assertNotIn("warnings", rec)
+        status, rec = self.app.call("PATCH", "records/" + rec["id"], {"description": "d"})
+        self.assertNotIn("warnings", rec)
+        status, answer = self.app.call("PATCH", "records/" + rec["id"], {"access_key_id": "a b"})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("3-128 printable ASCII characters without spaces",
+                      answer["error"]["message"])
+        # pamctl shows the warning on stderr; stdout keeps the record.
+        token = self.app.tmp.file("admin.token", self.app.admin_token + "\n")
+        os.chmod(token, 0o600)
+        secret = self.app.tmp.file("secret", "ceph-secret\n")
+        r = subprocess.run(
+            [PAMCTL, "records", "add", "--name", "ceph-" + os.urandom(3).hex(),
+             "--access-key-id", "0555b35654ad1656d804", "--secret-key-file", secret,
+             "--url", "https://127.0.0.1:%d" % self.app.admin_port, "--token-file", token,
+             "--ca", self.app.ca_file], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("pamctl records add: warning: " + warning, r.stderr)
+        self.assertIn("0555b35654ad1656d804", r.stdout)
 
     def test_bad_input_is_a_400_naming_the_field(self):
         cases = [

@@ -282,7 +282,7 @@ TEST_F(StoreTest, ValidationNamesTheField) {
   } cases[] = {
       {[](RecordSpec& r) { r.name = ""; }, "name"},
       {[](RecordSpec& r) { r.name = "tag:prod"; }, "name"},
-      {[](RecordSpec& r) { r.access_key_id = "short"; }, "access_key_id"},
+      {[](RecordSpec& r) { r.access_key_id = "has space"; }, "access_key_id"},
       {[](RecordSpec& r) { r.secret_access_key = ""; }, "secret_access_key"},
       {[](RecordSpec& r) { r.default_region = "EU Central"; }, "default_region"},
       {[](RecordSpec& r) { r.tags = {"a+b"}; }, "tags"},
