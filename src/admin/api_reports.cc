@@ -7,31 +7,10 @@
 #include "pamproxy/audit/line.h"
 #include "pamproxy/audit/log_reader.h"
 #include "pamproxy/audit/search.h"
+#include "pamproxy/audit/session.h"
 
 namespace pamproxy::admin {
 namespace {
-
-std::string event_time(int64_t unix_ns) {
-  char buf[32];
-  return std::string(buf, audit::format_event_time(unix_ns, buf));
-}
-
-// `user_name`: the user's current name ("" when the user was deleted since).
-void write_session(JsonWriter& w, const store::SessionRow& r, std::string_view user_name,
-                   bool with_report) {
-  w.begin_object();
-  w.key("id").value(r.id).key("user").value(r.user).key("user_name").value(user_name);
-  w.key("token_id").value(r.token_id);
-  w.key("record_id").value(r.record_id).key("record_name").value(r.record_name);
-  w.key("source_ip").value(r.source_ip);
-  w.key("started").value(event_time(r.started_unix_ns));
-  w.key("last_activity").value(event_time(r.last_unix_ns));
-  w.key("requests").value(r.requests).key("denied").value(r.denied);
-  w.key("bytes_in").value(r.bytes_in).key("bytes_out").value(r.bytes_out);
-  w.key("open").value(r.open);
-  if (with_report) w.key("report").raw(r.report_json.empty() ? "null" : r.report_json);
-  w.end_object();
-}
 
 // ?since= / ?until=: RFC 3339. Returns false (with a 400 in `error`) when malformed.
 bool time_param(const Api::Call& call, std::string_view name, std::optional<int64_t>* out,
@@ -40,9 +19,9 @@ bool time_param(const Api::Call& call, std::string_view name, std::optional<int6
   if (text.empty()) return true;
   auto t = parse_rfc3339(text);
   if (!t) {
-    *error = error_answer(400, "InvalidField",
-                          std::string(name) + ": expected RFC 3339, e.g. 2026-12-05T08:00:00Z",
-                          name);
+    *error =
+        error_answer(400, "InvalidField",
+                     std::string(name) + ": expected RFC 3339, e.g. 2026-12-05T08:00:00Z", name);
     return false;
   }
   *out = absl::ToUnixNanos(*t);
@@ -68,12 +47,12 @@ ApiResponse sessions(Api::Call& call) {
       return ApiResponse{200, "text/plain; charset=utf-8", row->report_text};
     }
     JsonWriter w;
-    write_session(w, *row, user_name(call, row->user), true);
+    audit::write_session_json(w, *row, user_name(call, row->user), true);
     return json_answer(200, w.take());
   }
   if (seg.size() != 1) return not_found("sessions or sessions/{id}");
   ApiResponse error;
-  store::SessionQuery q;
+  audit::SessionQuery q;
   q.user = call.param("user");
   q.record = call.param("record");
   if (!call.admin()) {
@@ -94,11 +73,11 @@ ApiResponse sessions(Api::Call& call) {
   }
   // One more than asked tells whether another page follows.
   q.limit = *limit + 1;
-  std::vector<store::SessionRow> rows = call.store().list_sessions(q);
+  std::vector<audit::SessionReport> rows = call.store().list_sessions(q);
   JsonWriter w;
   w.begin_object().key("items").begin_array();
   for (size_t i = 0; i < rows.size() && i < *limit; ++i) {
-    write_session(w, rows[i], user_name(call, rows[i].user), false);
+    audit::write_session_json(w, rows[i], user_name(call, rows[i].user), false);
   }
   w.end_array();
   if (rows.size() > *limit) w.key("next_cursor").value(std::to_string(rows[*limit - 1].first_seq));
@@ -170,7 +149,11 @@ ApiResponse audit_events(Api::Call& call) {
 
 }  // namespace
 
-ApiResponse handle_sessions(Api::Call& call) { return sessions(call); }
-ApiResponse handle_audit(Api::Call& call) { return audit_events(call); }
+ApiResponse handle_sessions(Api::Call& call) {
+  return sessions(call);
+}
+ApiResponse handle_audit(Api::Call& call) {
+  return audit_events(call);
+}
 
 }  // namespace pamproxy::admin

@@ -58,6 +58,7 @@ std::string SessionAggregator::add(const Event& e, uint64_t seq, std::vector<Ses
   auto it = open_.find(key);
   if (it != open_.end() && e.time_unix_ns - it->second.last_unix_ns > idle_timeout_ns_) {
     closed->push_back(std::move(it->second));
+    closed->back().open = false;
     open_.erase(it);
     it = open_.end();
   }
@@ -67,10 +68,13 @@ std::string SessionAggregator::add(const Event& e, uint64_t seq, std::vector<Ses
         return a.second.last_unix_ns < b.second.last_unix_ns;
       });
       closed->push_back(std::move(oldest->second));
+      closed->back().open = false;
       open_.erase(oldest);
     }
     Session s;
     s.id = "s-" + std::to_string(seq);
+    s.first_seq = seq;
+    s.open = true;
     s.user = e.user.view();
     s.token_id = e.token_id.view();
     s.record_id = e.record_id.view();
@@ -142,6 +146,7 @@ std::vector<Session> SessionAggregator::expire(int64_t now_unix_ns) {
   for (auto it = open_.begin(); it != open_.end();) {
     if (now_unix_ns - it->second.last_unix_ns > idle_timeout_ns_) {
       out.push_back(std::move(it->second));
+      out.back().open = false;
       open_.erase(it++);
     } else {
       ++it;
@@ -202,6 +207,34 @@ std::string session_report_json(const Session& s) {
   w.end_array();
   w.end_object();
   return w.take();
+}
+
+SessionReport stored_report(const Session& s) {
+  SessionReport r = static_cast<const SessionReport&>(s);
+  r.report_json = session_report_json(s);
+  r.report_text = session_report_text(s);
+  return r;
+}
+
+void write_session_json(JsonWriter& w, const SessionReport& r,
+                        std::optional<std::string_view> user_name, bool with_report) {
+  w.begin_object();
+  w.key("id").value(r.id);
+  w.key("user").value(r.user);
+  if (user_name) w.key("user_name").value(*user_name);
+  w.key("token_id").value(r.token_id);
+  w.key("record_id").value(r.record_id);
+  w.key("record_name").value(r.record_name);
+  w.key("source_ip").value(r.source_ip);
+  w.key("started").value(time_text(r.started_unix_ns));
+  w.key("last_activity").value(time_text(r.last_unix_ns));
+  w.key("requests").value(r.requests);
+  w.key("denied").value(r.denied);
+  w.key("bytes_in").value(r.bytes_in);
+  w.key("bytes_out").value(r.bytes_out);
+  w.key("open").value(r.open);
+  if (with_report) w.key("report").raw(r.report_json.empty() ? "null" : r.report_json);
+  w.end_object();
 }
 
 std::string session_report_text(const Session& s) {

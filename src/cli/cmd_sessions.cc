@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "commands.h"
 #include "pamproxy/audit/line.h"
+#include "pamproxy/audit/session.h"
 #include "pamproxy/base/json_writer.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/store/store.h"
@@ -43,24 +44,6 @@ std::string when(int64_t unix_ns) {
   return std::string(buf, audit::format_event_time(unix_ns, buf));
 }
 
-void write_row(JsonWriter& w, const store::SessionRow& r) {
-  w.begin_object();
-  w.key("id").value(r.id);
-  w.key("user").value(r.user);
-  w.key("token_id").value(r.token_id);
-  w.key("record_id").value(r.record_id);
-  w.key("record_name").value(r.record_name);
-  w.key("source_ip").value(r.source_ip);
-  w.key("started").value(when(r.started_unix_ns));
-  w.key("last_activity").value(when(r.last_unix_ns));
-  w.key("requests").value(r.requests);
-  w.key("denied").value(r.denied);
-  w.key("bytes_in").value(r.bytes_in);
-  w.key("bytes_out").value(r.bytes_out);
-  w.key("open").value(r.open);
-  w.end_object();
-}
-
 }  // namespace
 
 int run_sessions(const std::vector<std::string>& args) {
@@ -73,7 +56,7 @@ int run_sessions(const std::vector<std::string>& args) {
       }) == args.end()) {
     return run_sessions_api(args);
   }
-  store::SessionQuery q;
+  audit::SessionQuery q;
   std::optional<std::string> db, config_file, id;
   bool json = false;
   const absl::Time now = absl::Now();
@@ -137,11 +120,11 @@ int run_sessions(const std::vector<std::string>& args) {
     std::fputs((json ? s->report_json + "\n" : s->report_text).c_str(), stdout);
     return kExitOk;
   }
-  std::vector<store::SessionRow> rows = (*reader)->list(q);
+  std::vector<audit::SessionReport> rows = (*reader)->list(q);
   if (json) {
     JsonWriter w;
     w.begin_array();
-    for (const auto& r : rows) write_row(w, r);
+    for (const auto& r : rows) audit::write_session_json(w, r, std::nullopt, false);
     w.end_array();
     std::printf("%s\n", w.str().c_str());
     return kExitOk;

@@ -22,27 +22,6 @@ uint64_t first_seq_of(std::string_view id) {
   return seq;
 }
 
-SessionRow to_row(const audit::Session& s, bool open) {
-  SessionRow r;
-  r.id = s.id;
-  r.first_seq = first_seq_of(s.id);
-  r.user = s.user;
-  r.token_id = s.token_id;
-  r.record_id = s.record_id;
-  r.record_name = s.record_name;
-  r.source_ip = s.source_ip;
-  r.started_unix_ns = s.started_unix_ns;
-  r.last_unix_ns = s.last_unix_ns;
-  r.requests = s.requests;
-  r.denied = s.denied;
-  r.bytes_in = s.bytes_in;
-  r.bytes_out = s.bytes_out;
-  r.open = open;
-  r.report_json = audit::session_report_json(s);
-  r.report_text = audit::session_report_text(s);
-  return r;
-}
-
 }  // namespace
 
 SessionIndexer::SessionIndexer(Store& store, SessionIndexerOptions options)
@@ -80,14 +59,15 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
   closed.insert(closed.end(), std::make_move_iterator(expired.begin()),
                 std::make_move_iterator(expired.end()));
 
-  std::vector<SessionRow> rows;
+  std::vector<audit::SessionReport> rows;
   for (const audit::Session& s : closed) {
-    open_first_seqs_.erase(first_seq_of(s.id));
+    open_first_seqs_.erase(s.first_seq);
     touched.erase(s.id);
-    rows.push_back(to_row(s, false));
+    rows.push_back(audit::stored_report(s));
   }
   for (const std::string& id : touched) {
-    if (const audit::Session* s = aggregator_.find_open(id)) rows.push_back(to_row(*s, true));
+    if (const audit::Session* s = aggregator_.find_open(id))
+      rows.push_back(audit::stored_report(*s));
   }
   if (rows.empty() && *n == 0) return 0;
   // After a restart, read again from the oldest open session's first event.

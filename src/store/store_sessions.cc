@@ -11,8 +11,8 @@ constexpr std::string_view kColumns =
     "id, first_seq, user, token_id, record_id, record_name, source_ip, started_ns, last_ns, "
     "requests, denied, bytes_in, bytes_out, open";
 
-SessionRow read_row(const sql::Stmt& st, bool with_reports) {
-  SessionRow r;
+audit::SessionReport read_row(const sql::Stmt& st, bool with_reports) {
+  audit::SessionReport r;
   r.id = st.text(0);
   r.first_seq = static_cast<uint64_t>(st.integer(1));
   r.user = st.text(2);
@@ -40,10 +40,11 @@ int64_t i64(uint64_t v) {
 
 }  // namespace
 
-absl::Status Store::save_sessions(std::span<const SessionRow> sessions, uint64_t resume_seq) {
+absl::Status Store::save_sessions(std::span<const audit::SessionReport> sessions,
+                                  uint64_t resume_seq) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return sql::transaction(impl_->db, [&]() -> absl::Status {
-    for (const SessionRow& r : sessions) {
+    for (const audit::SessionReport& r : sessions) {
       auto one = impl_->db.prepare(policy::cat(
           "INSERT OR REPLACE INTO sessions (", kColumns,
           ", report_json, report_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -81,14 +82,14 @@ uint64_t Store::session_resume_seq() {
 
 namespace {
 
-std::vector<SessionRow> list_from(sql::Db& db, const SessionQuery& q) {
+std::vector<audit::SessionReport> list_from(sql::Db& db, const audit::SessionQuery& q) {
   // Every filter is bound (a disabled one matches everything), so one statement serves all.
-  auto st = db.prepare(policy::cat(
-      "SELECT ", kColumns,
-      " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR record_id = ?2 OR "
-      "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND first_seq < ?5 "
-      "ORDER BY first_seq DESC LIMIT ?6"));
-  std::vector<SessionRow> out;
+  auto st = db.prepare(
+      policy::cat("SELECT ", kColumns,
+                  " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR record_id = ?2 OR "
+                  "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND first_seq < ?5 "
+                  "ORDER BY first_seq DESC LIMIT ?6"));
+  std::vector<audit::SessionReport> out;
   if (!st.ok()) return out;
   st->bind(1, q.user)
       .bind(2, q.record)
@@ -104,7 +105,7 @@ std::vector<SessionRow> list_from(sql::Db& db, const SessionQuery& q) {
   return out;
 }
 
-absl::StatusOr<SessionRow> get_from(sql::Db& db, std::string_view id) {
+absl::StatusOr<audit::SessionReport> get_from(sql::Db& db, std::string_view id) {
   auto st = db.prepare(
       policy::cat("SELECT ", kColumns, ", report_json, report_text FROM sessions WHERE id = ?"));
   if (!st.ok()) return st.status();
@@ -117,12 +118,12 @@ absl::StatusOr<SessionRow> get_from(sql::Db& db, std::string_view id) {
 
 }  // namespace
 
-std::vector<SessionRow> Store::list_sessions(const SessionQuery& q) {
+std::vector<audit::SessionReport> Store::list_sessions(const audit::SessionQuery& q) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return list_from(impl_->db, q);
 }
 
-absl::StatusOr<SessionRow> Store::get_session(std::string_view id) {
+absl::StatusOr<audit::SessionReport> Store::get_session(std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return get_from(impl_->db, id);
 }
@@ -141,18 +142,20 @@ absl::StatusOr<std::unique_ptr<SessionReader>> SessionReader::open(
   auto version = db->query_int("PRAGMA user_version");
   if (!version.ok()) return version.status();
   if (*version < 2) {
-    return absl::FailedPreconditionError(policy::cat(
-        "database ", database_file, " has no session reports yet (schema version ", *version,
-        "): start this version of pamproxyd once"));
+    return absl::FailedPreconditionError(
+        policy::cat("database ", database_file, " has no session reports yet (schema version ",
+                    *version, "): start this version of pamproxyd once"));
   }
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);
   return std::unique_ptr<SessionReader>(new SessionReader(std::move(impl)));
 }
 
-std::vector<SessionRow> SessionReader::list(const SessionQuery& q) { return list_from(impl_->db, q); }
+std::vector<audit::SessionReport> SessionReader::list(const audit::SessionQuery& q) {
+  return list_from(impl_->db, q);
+}
 
-absl::StatusOr<SessionRow> SessionReader::get(std::string_view id) {
+absl::StatusOr<audit::SessionReport> SessionReader::get(std::string_view id) {
   return get_from(impl_->db, id);
 }
 

@@ -7,12 +7,14 @@
 // and `commands_max` commands kept per session (the rest are counted, and the report says so).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "pamproxy/audit/event.h"
+#include "pamproxy/base/json_writer.h"
 
 namespace pamproxy::audit {
 
@@ -27,7 +29,7 @@ struct SessionCommand {
   bool denied = false;
   std::string deny_reason;
   std::string error_code;
-  std::string request_id;  // ours
+  std::string request_id;      // ours
   std::string aws_request_id;  // AWS's, from the request.completed event
   bool completed = false;      // the response's outcome was merged in
   uint64_t bytes_in = 0;
@@ -35,9 +37,14 @@ struct SessionCommand {
   uint64_t duration_us = 0;
 };
 
-struct Session {
+// A session report: who, on which record, from where, when and how much, with the full report
+// in both forms. Described once, here: the aggregator keeps one current per open session, the
+// store keeps one row per session, and the admin API and pamctl write it with
+// write_session_json.
+struct SessionReport {
   std::string id;  // "s-<seq of its first event>": unique, stable across restarts
-  std::string user;
+  uint64_t first_seq = 0;
+  std::string user;  // user id
   std::string token_id;
   std::string record_id;
   std::string record_name;
@@ -48,6 +55,23 @@ struct Session {
   uint64_t denied = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  bool open = false;        // still active (not idle for [session] idle_timeout_s yet)
+  std::string report_json;  // session_report_json(); empty in lists and in the aggregator
+  std::string report_text;  // session_report_text(); empty in lists and in the aggregator
+};
+
+// Which session reports a list asks for.
+struct SessionQuery {
+  std::string user;                      // exact user id ("" = any)
+  std::string record;                    // record id or name ("" = any)
+  std::optional<int64_t> since_unix_ns;  // sessions active at or after (last activity)
+  std::optional<int64_t> until_unix_ns;  // sessions started before
+  size_t limit = 100;
+  uint64_t before_seq = 0;  // pagination: only sessions whose first_seq is below (0 = none)
+};
+
+// A session while the aggregator follows it: its report so far and the commands it lists.
+struct Session : SessionReport {
   uint64_t commands_dropped = 0;  // beyond commands_max (counted, not listed)
   std::vector<SessionCommand> commands;
 };
@@ -84,5 +108,13 @@ class SessionAggregator {
 // The session report: JSON (one object, commands in order) and text (a header and a table).
 std::string session_report_json(const Session& session);
 std::string session_report_text(const Session& session);
+// What the store keeps of a session: its report with both forms rendered.
+SessionReport stored_report(const Session& session);
+
+// One session as the admin API and `pamctl sessions --json` show it: the summary fields, then
+// `user_name` after `user` when given (the user's current name; "" when deleted since), and the
+// full report as `report` (null when none was kept) when `with_report`.
+void write_session_json(JsonWriter& w, const SessionReport& report,
+                        std::optional<std::string_view> user_name, bool with_report);
 
 }  // namespace pamproxy::audit

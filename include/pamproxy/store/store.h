@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pamproxy/audit/session.h"
 #include "pamproxy/policy/model.h"
 #include "pamproxy/policy/snapshot.h"
 #include "pamproxy/store/change.h"
@@ -118,35 +119,6 @@ struct RequestSpec {
   std::string reason;
 };
 
-// A session report as the store keeps it (built from the audit log by the session indexer).
-struct SessionRow {
-  std::string id;  // "s-<seq of its first event>"
-  uint64_t first_seq = 0;
-  std::string user;  // user id
-  std::string token_id;
-  std::string record_id;
-  std::string record_name;
-  std::string source_ip;
-  int64_t started_unix_ns = 0;
-  int64_t last_unix_ns = 0;
-  uint64_t requests = 0;
-  uint64_t denied = 0;
-  uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
-  bool open = false;        // still active (not idle for [session] idle_timeout_s yet)
-  std::string report_json;  // audit::session_report_json; empty in list answers
-  std::string report_text;  // audit::session_report_text; empty in list answers
-};
-
-struct SessionQuery {
-  std::string user;    // exact user id ("" = any)
-  std::string record;  // record id or name ("" = any)
-  std::optional<int64_t> since_unix_ns;  // sessions active at or after (last activity)
-  std::optional<int64_t> until_unix_ns;  // sessions started before
-  size_t limit = 100;
-  uint64_t before_seq = 0;  // pagination: only sessions whose first_seq is below (0 = none)
-};
-
 struct Bootstrap {
   policy::User admin;
   CreatedToken token;
@@ -158,8 +130,8 @@ class SessionReader {
  public:
   static absl::StatusOr<std::unique_ptr<SessionReader>> open(const std::string& database_file);
   ~SessionReader();
-  std::vector<SessionRow> list(const SessionQuery& query);
-  absl::StatusOr<SessionRow> get(std::string_view id);
+  std::vector<audit::SessionReport> list(const audit::SessionQuery& query);
+  absl::StatusOr<audit::SessionReport> get(std::string_view id);
 
   struct Impl;
 
@@ -252,11 +224,11 @@ class Store {
   // Sessions (store_sessions.cc). Not admin changes: no audit event, no new snapshot. Saving
   // upserts by id (re-indexing the same log gives the same rows) and records where the indexer
   // resumes after a restart, in one transaction.
-  absl::Status save_sessions(std::span<const SessionRow> sessions, uint64_t resume_seq);
+  absl::Status save_sessions(std::span<const audit::SessionReport> sessions, uint64_t resume_seq);
   uint64_t session_resume_seq();
   // Newest first (by first_seq), without the reports.
-  std::vector<SessionRow> list_sessions(const SessionQuery& query);
-  absl::StatusOr<SessionRow> get_session(std::string_view id);
+  std::vector<audit::SessionReport> list_sessions(const audit::SessionQuery& query);
+  absl::StatusOr<audit::SessionReport> get_session(std::string_view id);
 
   struct Impl;  // store_impl.h
 

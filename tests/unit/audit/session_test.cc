@@ -150,5 +150,75 @@ TEST(Sessions, CompletedEventFillsInTheOutcomeAndTheUploadedBytes) {
       << session_report_text(s);
 }
 
+TEST(Sessions, OpenUntilClosedAndKeepsItsFirstSeq) {
+  SessionAggregator agg(60);
+  std::vector<Session> closed;
+  const std::string id = agg.add(request(kT0, "alice", "rec-1", "192.0.2.1"), 42, &closed);
+  const Session* open = agg.find_open(id);
+  ASSERT_NE(open, nullptr);
+  EXPECT_TRUE(open->open);
+  EXPECT_EQ(open->first_seq, 42u);
+  auto expired = agg.expire(kT0 + 100 * kSec);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_FALSE(expired[0].open);
+  EXPECT_EQ(expired[0].first_seq, 42u);
+}
+
+TEST(Sessions, StoredReportCarriesBothRenderings) {
+  SessionAggregator agg(900);
+  std::vector<Session> closed;
+  agg.add(request(kT0, "alice", "rec-1", "192.0.2.1"), 5, &closed);
+  auto sessions = agg.close_all();
+  ASSERT_EQ(sessions.size(), 1u);
+  SessionReport r = stored_report(sessions[0]);
+  EXPECT_EQ(r.id, "s-5");
+  EXPECT_EQ(r.requests, 1u);
+  EXPECT_EQ(r.report_json, session_report_json(sessions[0]));
+  EXPECT_EQ(r.report_text, session_report_text(sessions[0]));
+}
+
+SessionReport summary() {
+  SessionReport r;
+  r.id = "s-7";
+  r.first_seq = 7;
+  r.user = "u-1";
+  r.token_id = "TOK1";
+  r.record_id = "rec-1";
+  r.record_name = "prod";
+  r.source_ip = "192.0.2.1";
+  r.started_unix_ns = kT0;
+  r.last_unix_ns = kT0 + kSec;
+  r.requests = 3;
+  r.denied = 1;
+  r.bytes_in = 10;
+  r.bytes_out = 20;
+  r.open = true;
+  return r;
+}
+
+constexpr char kSummaryTail[] =
+    R"("token_id":"TOK1","record_id":"rec-1","record_name":"prod","source_ip":"192.0.2.1",)"
+    R"("started":"2026-11-18T11:06:40.000000Z","last_activity":"2026-11-18T11:06:41.000000Z",)"
+    R"("requests":3,"denied":1,"bytes_in":10,"bytes_out":20,"open":true)";
+
+TEST(Sessions, SessionJsonWithoutUserName) {
+  JsonWriter w;
+  write_session_json(w, summary(), std::nullopt, false);
+  EXPECT_EQ(w.str(), std::string(R"({"id":"s-7","user":"u-1",)") + kSummaryTail + "}");
+}
+
+TEST(Sessions, SessionJsonWithUserNameAndReport) {
+  SessionReport r = summary();
+  JsonWriter w;
+  write_session_json(w, r, "alice", true);
+  EXPECT_EQ(w.str(), std::string(R"({"id":"s-7","user":"u-1","user_name":"alice",)") +
+                         kSummaryTail + R"(,"report":null})");
+  r.report_json = R"({"sessionId":"s-7"})";
+  JsonWriter with;
+  write_session_json(with, r, "", true);
+  EXPECT_EQ(with.str(), std::string(R"({"id":"s-7","user":"u-1","user_name":"",)") + kSummaryTail +
+                            R"(,"report":{"sessionId":"s-7"}})");
+}
+
 }  // namespace
 }  // namespace pamproxy::audit

@@ -12,9 +12,9 @@
 namespace pamproxy::store {
 namespace {
 
-SessionRow row(uint64_t first_seq, const std::string& user, const std::string& record,
-               int64_t started, int64_t last) {
-  SessionRow r;
+audit::SessionReport row(uint64_t first_seq, const std::string& user, const std::string& record,
+                         int64_t started, int64_t last) {
+  audit::SessionReport r;
   r.id = "s-" + std::to_string(first_seq);
   r.first_seq = first_seq;
   r.user = user;
@@ -37,8 +37,8 @@ SessionRow row(uint64_t first_seq, const std::string& user, const std::string& r
 class StoreSessions : public ::testing::Test {
  protected:
   std::unique_ptr<Store> open_store() {
-    auto s = Store::open({.database_file = dir_.file("pamproxy.db"),
-                          .master_key_file = dir_.file("master.key")});
+    auto s = Store::open(
+        {.database_file = dir_.file("pamproxy.db"), .master_key_file = dir_.file("master.key")});
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? std::move(*s) : nullptr;
   }
@@ -49,14 +49,14 @@ TEST_F(StoreSessions, UpsertFilterPaginateAndPersist) {
   auto store = open_store();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->session_resume_seq(), 1u);
-  std::vector<SessionRow> rows = {row(5, "u1", "r1", 100, 200), row(9, "u2", "r1", 300, 400),
-                                  row(12, "u1", "r2", 500, 600)};
+  std::vector<audit::SessionReport> rows = {
+      row(5, "u1", "r1", 100, 200), row(9, "u2", "r1", 300, 400), row(12, "u1", "r2", 500, 600)};
   ASSERT_TRUE(store->save_sessions(rows, 13).ok());
   EXPECT_EQ(store->session_resume_seq(), 13u);
 
   auto all = store->list_sessions({});
   ASSERT_EQ(all.size(), 3u);
-  EXPECT_EQ(all[0].id, "s-12");  // newest first
+  EXPECT_EQ(all[0].id, "s-12");             // newest first
   EXPECT_TRUE(all[0].report_json.empty());  // lists carry no report
 
   EXPECT_EQ(store->list_sessions({.user = "u1"}).size(), 2u);
@@ -71,7 +71,7 @@ TEST_F(StoreSessions, UpsertFilterPaginateAndPersist) {
   EXPECT_EQ(page2[0].id, "s-5");
 
   // Re-indexing the same session replaces it (a closed session, more requests).
-  SessionRow closed = row(9, "u2", "r1", 300, 450);
+  audit::SessionReport closed = row(9, "u2", "r1", 300, 450);
   closed.open = false;
   closed.requests = 4;
   ASSERT_TRUE(store->save_sessions({&closed, 1}, 14).ok());
@@ -107,7 +107,7 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), latest_schema_version());
   EXPECT_EQ(store->session_resume_seq(), 1u);
-  std::vector<SessionRow> rows = {row(3, "u", "r", 1, 2)};
+  std::vector<audit::SessionReport> rows = {row(3, "u", "r", 1, 2)};
   EXPECT_TRUE(store->save_sessions(rows, 4).ok());
 }
 
