@@ -1,6 +1,6 @@
-// pamctl sessions: the session reports. With --db or --config: read from the store file on the
-// appliance (no daemon call, no master key: sessions hold no secret; read-only beside a running
-// daemon). Without: through the admin API (cmd_reports_api.cc).
+// pamctl sessions: the session reports, through the admin API (cmd_reports_api.cc). With --db or
+// --config: read from the store file on the appliance instead (no daemon call, no master key:
+// sessions hold no secret; read-only beside a running daemon; session_file.h).
 //   pamctl sessions list [--db FILE | --config FILE] [--user ID] [--record ID|NAME]
 //                        [--since TIME] [--until TIME] [--limit N] [--json]
 //   pamctl sessions show ID [--db FILE | --config FILE] [--json]
@@ -21,7 +21,7 @@
 #include "pamproxy/audit/session.h"
 #include "pamproxy/base/json_writer.h"
 #include "pamproxy/config/config.h"
-#include "pamproxy/store/store.h"
+#include "session_file.h"
 #include "time_arg.h"
 
 namespace pamproxy::cli {
@@ -106,7 +106,7 @@ int run_sessions(const std::vector<std::string>& args) {
                                std::getenv("CREDENTIALS_DIRECTORY"))
              .database_file;
   }
-  auto reader = store::SessionReader::open(*db);
+  auto reader = SessionFile::open(*db);
   if (!reader.ok()) {
     std::fprintf(stderr, "pamctl sessions: %s\n", std::string(reader.status().message()).c_str());
     return kExitFailed;

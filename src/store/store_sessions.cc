@@ -128,35 +128,4 @@ absl::StatusOr<audit::SessionReport> Store::get_session(std::string_view id) {
   return get_from(impl_->db, id);
 }
 
-struct SessionReader::Impl {
-  sql::Db db;
-};
-
-SessionReader::SessionReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-SessionReader::~SessionReader() = default;
-
-absl::StatusOr<std::unique_ptr<SessionReader>> SessionReader::open(
-    const std::string& database_file) {
-  auto db = sql::Db::open(database_file, SQLITE_OPEN_READONLY);
-  if (!db.ok()) return db.status();
-  auto version = db->query_int("PRAGMA user_version");
-  if (!version.ok()) return version.status();
-  if (*version < 2) {
-    return absl::FailedPreconditionError(
-        policy::cat("database ", database_file, " has no session reports yet (schema version ",
-                    *version, "): start this version of pamproxyd once"));
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->db = std::move(*db);
-  return std::unique_ptr<SessionReader>(new SessionReader(std::move(impl)));
-}
-
-std::vector<audit::SessionReport> SessionReader::list(const audit::SessionQuery& q) {
-  return list_from(impl_->db, q);
-}
-
-absl::StatusOr<audit::SessionReport> SessionReader::get(std::string_view id) {
-  return get_from(impl_->db, id);
-}
-
 }  // namespace pamproxy::store

@@ -124,22 +124,6 @@ struct Bootstrap {
   CreatedToken token;
 };
 
-// Reads session reports from a store file without its master key (sessions hold no secret):
-// for `pamctl sessions` on the appliance, read-only, beside a running daemon (WAL).
-class SessionReader {
- public:
-  static absl::StatusOr<std::unique_ptr<SessionReader>> open(const std::string& database_file);
-  ~SessionReader();
-  std::vector<audit::SessionReport> list(const audit::SessionQuery& query);
-  absl::StatusOr<audit::SessionReport> get(std::string_view id);
-
-  struct Impl;
-
- private:
-  explicit SessionReader(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
 class Store {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> open(StoreOptions options);
