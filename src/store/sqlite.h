@@ -8,6 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -118,6 +121,31 @@ absl::Status run(Db& db, std::string_view query, const Args&... args) {
   int i = 0;
   (detail::bind_one(*st, ++i, args), ...);
   return st->run();
+}
+
+// Prepares `query`, binds the arguments to ?1, ?2, ... and reads every row into a Row with
+// `read(const Stmt&)`, which returns a Row or, when a column may not parse, an
+// absl::StatusOr<Row> (its error ends the load). Each loader is then its SQL and its reader.
+template <typename Row, typename Read, typename... Args>
+absl::StatusOr<std::vector<Row>> load_rows(Db& db, std::string_view query, Read&& read,
+                                           const Args&... args) {
+  absl::StatusOr<Stmt> st = db.prepare(query);
+  if (!st.ok()) return st.status();
+  int i = 0;
+  (detail::bind_one(*st, ++i, args), ...);
+  std::vector<Row> out;
+  while (true) {
+    absl::StatusOr<bool> more = st->step();
+    if (!more.ok()) return more.status();
+    if (!*more) return out;
+    if constexpr (std::is_same_v<std::invoke_result_t<Read&, const Stmt&>, absl::StatusOr<Row>>) {
+      absl::StatusOr<Row> row = read(std::as_const(*st));
+      if (!row.ok()) return row.status();
+      out.push_back(std::move(*row));
+    } else {
+      out.push_back(read(std::as_const(*st)));
+    }
+  }
 }
 
 // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails.

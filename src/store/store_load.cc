@@ -33,82 +33,59 @@ absl::Status corrupt(std::string_view what, std::string_view id) {
   return absl::DataLossError(cat("stored ", what, " of ", id, " does not parse"));
 }
 
-// Runs `sql` with ?1 (and ?2) bound and calls `row` for each row.
-template <typename F>
-absl::Status for_each_row(sql::Db& db, std::string_view query, std::string_view p1,
-                          std::string_view p2, F&& row) {
-  absl::StatusOr<sql::Stmt> st = db.prepare(query);
-  if (!st.ok()) return st.status();
-  int params = st->parameter_count();
-  if (params >= 1) st->bind(1, p1);
-  if (params >= 2) st->bind(2, p2);
-  while (true) {
-    absl::StatusOr<bool> more = st->step();
-    if (!more.ok()) return more.status();
-    if (!*more) return absl::OkStatus();
-    if (absl::Status s = row(*st); !s.ok()) return s;
-  }
+std::string text_of(const sql::Stmt& r) {
+  return r.text(0);
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<policy::User>> Store::Impl::load_users(std::string_view id) {
-  std::vector<policy::User> out;
-  absl::Status s = for_each_row(
+  return sql::load_rows<policy::User>(
       db, "SELECT id, name, admin, created_at FROM users WHERE ?1 = '' OR id = ?1 ORDER BY name",
-      id, "", [&](const sql::Stmt& r) {
-        out.push_back({r.text(0), r.text(1), r.integer(2) != 0, from_unix(r.integer(3))});
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return out;
+      [](const sql::Stmt& r) {
+        return policy::User{r.text(0), r.text(1), r.integer(2) != 0, from_unix(r.integer(3))};
+      },
+      id);
 }
 
 absl::StatusOr<std::vector<policy::Role>> Store::Impl::load_roles(std::string_view id) {
-  std::vector<policy::Role> out;
-  absl::Status s = for_each_row(
+  auto out = sql::load_rows<policy::Role>(
       db,
       "SELECT id, name, description, created_at FROM roles WHERE ?1 = '' OR id = ?1 ORDER BY name",
-      id, "", [&](const sql::Stmt& r) {
+      [](const sql::Stmt& r) {
         policy::Role role;
         role.id = r.text(0);
         role.name = r.text(1);
         role.description = r.text(2);
         role.created_at = from_unix(r.integer(3));
-        out.push_back(std::move(role));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  for (policy::Role& role : out) {
-    s = for_each_row(db, "SELECT user_id FROM role_members WHERE role_id = ?1 ORDER BY user_id",
-                     role.id, "", [&](const sql::Stmt& r) {
-                       role.member_user_ids.push_back(r.text(0));
-                       return absl::OkStatus();
-                     });
-    if (!s.ok()) return s;
+        return role;
+      },
+      id);
+  if (!out.ok()) return out;
+  for (policy::Role& role : *out) {
+    auto members = sql::load_rows<std::string>(
+        db, "SELECT user_id FROM role_members WHERE role_id = ?1 ORDER BY user_id", text_of,
+        role.id);
+    if (!members.ok()) return members.status();
+    role.member_user_ids = std::move(*members);
   }
   return out;
 }
 
 absl::StatusOr<std::vector<policy::RecordType>> Store::Impl::load_record_types() {
-  std::vector<policy::RecordType> out;
-  absl::Status s = for_each_row(db, "SELECT name, enabled FROM record_types ORDER BY name", "", "",
-                                [&](const sql::Stmt& r) {
-                                  out.push_back({r.text(0), r.integer(1) != 0});
-                                  return absl::OkStatus();
-                                });
-  if (!s.ok()) return s;
-  return out;
+  return sql::load_rows<policy::RecordType>(
+      db, "SELECT name, enabled FROM record_types ORDER BY name", [](const sql::Stmt& r) {
+        return policy::RecordType{r.text(0), r.integer(1) != 0};
+      });
 }
 
 absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::string_view id) {
-  std::vector<policy::Record> out;
-  absl::Status s = for_each_row(
+  auto out = sql::load_rows<policy::Record>(
       db,
       "SELECT id, type, name, description, reference_record, access_key_id, secret_access_key, "
       "session_token, default_region, created_at, updated_at FROM records "
       "WHERE ?1 = '' OR id = ?1 ORDER BY name",
-      id, "", [&](const sql::Stmt& r) -> absl::Status {
+      [&](const sql::Stmt& r) -> absl::StatusOr<policy::Record> {
         policy::Record rec;
         rec.id = r.text(0);
         rec.type = r.text(1);
@@ -129,17 +106,15 @@ absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::strin
         rec.default_region = r.text(8);
         rec.created_at = from_unix(r.integer(9));
         rec.updated_at = from_unix(r.integer(10));
-        out.push_back(std::move(rec));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  for (policy::Record& rec : out) {
-    s = for_each_row(db, "SELECT tag FROM record_tags WHERE record_id = ?1 ORDER BY tag", rec.id,
-                     "", [&](const sql::Stmt& r) {
-                       rec.tags.push_back(r.text(0));
-                       return absl::OkStatus();
-                     });
-    if (!s.ok()) return s;
+        return rec;
+      },
+      id);
+  if (!out.ok()) return out;
+  for (policy::Record& rec : *out) {
+    auto tags = sql::load_rows<std::string>(
+        db, "SELECT tag FROM record_tags WHERE record_id = ?1 ORDER BY tag", text_of, rec.id);
+    if (!tags.ok()) return tags.status();
+    rec.tags = std::move(*tags);
   }
   return out;
 }
@@ -147,13 +122,12 @@ absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::strin
 absl::StatusOr<std::vector<policy::Token>> Store::Impl::load_tokens(std::string_view id,
                                                                     std::string_view user_id,
                                                                     bool with_secrets) {
-  std::vector<policy::Token> out;
-  absl::Status s = for_each_row(
+  return sql::load_rows<policy::Token>(
       db,
       "SELECT id, name, user_id, secret, created_at, expires_at, allowed_networks, revoked_at, "
       "last_used_at FROM tokens WHERE (?1 = '' OR id = ?1) AND (?2 = '' OR user_id = ?2) "
       "ORDER BY created_at, id",
-      id, user_id, [&](const sql::Stmt& r) -> absl::Status {
+      [&](const sql::Stmt& r) -> absl::StatusOr<policy::Token> {
         policy::Token t;
         t.id = r.text(0);
         t.name = r.text(1);
@@ -170,39 +144,38 @@ absl::StatusOr<std::vector<policy::Token>> Store::Impl::load_tokens(std::string_
         t.allowed_networks = std::move(*nets);
         t.revoked_at = optional_time(r, 7);
         t.last_used_at = optional_time(r, 8);
-        out.push_back(std::move(t));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return out;
+        return t;
+      },
+      id, user_id);
 }
 
 absl::StatusOr<std::vector<policy::Grant>> Store::Impl::load_grants(std::string_view id) {
-  std::vector<policy::Grant> out;
-  absl::Status s = for_each_row(
+  return sql::load_rows<policy::Grant>(
       db,
       "SELECT id, coalesce(user_id, ''), coalesce(role_id, ''), coalesce(record_id, ''), "
       "coalesce(tag, ''), permissions, created_at FROM grants WHERE ?1 = '' OR id = ?1 "
       "ORDER BY created_at, id",
-      id, "", [&](const sql::Stmt& r) {
-        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4),
-                       static_cast<policy::Permissions>(r.integer(5) & policy::kAllPermissions),
-                       from_unix(r.integer(6))});
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return out;
+      [](const sql::Stmt& r) {
+        return policy::Grant{
+            r.text(0),
+            r.text(1),
+            r.text(2),
+            r.text(3),
+            r.text(4),
+            static_cast<policy::Permissions>(r.integer(5) & policy::kAllPermissions),
+            from_unix(r.integer(6))};
+      },
+      id);
 }
 
 absl::StatusOr<std::vector<policy::AccessPolicy>> Store::Impl::load_policies(
     std::string_view record_id) {
-  std::vector<policy::AccessPolicy> out;
-  absl::Status s = for_each_row(
+  return sql::load_rows<policy::AccessPolicy>(
       db,
       "SELECT record_id, windows, time_zone, allowed_networks, approval_required, "
       "coalesce(approver_role_id, ''), approval_max_duration_s, command_rules FROM policies "
       "WHERE ?1 = '' OR record_id = ?1",
-      record_id, "", [&](const sql::Stmt& r) -> absl::Status {
+      [](const sql::Stmt& r) -> absl::StatusOr<policy::AccessPolicy> {
         policy::AccessPolicy p;
         p.record_id = r.text(0);
         for (const std::string& line : split_lines(r.text(1))) {
@@ -222,11 +195,9 @@ absl::StatusOr<std::vector<policy::AccessPolicy>> Store::Impl::load_policies(
           if (!rule.ok()) return corrupt("policy command rules", p.record_id);
           p.command_rules.push_back(std::move(*rule));
         }
-        out.push_back(std::move(p));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return out;
+        return p;
+      },
+      record_id);
 }
 
 namespace {
@@ -240,13 +211,12 @@ policy::RequestState parse_state(const std::string& s) {
 
 absl::StatusOr<std::vector<policy::AccessRequest>> Store::Impl::load_requests(
     std::string_view id, std::string_view user_id) {
-  std::vector<policy::AccessRequest> out;
-  absl::Status s = for_each_row(
+  return sql::load_rows<policy::AccessRequest>(
       db,
       "SELECT id, user_id, record_id, start_at, end_at, reason, state, created_at, decided_by, "
       "decided_at, decision_note, revoked_by, revoked_at FROM access_requests "
       "WHERE (?1 = '' OR id = ?1) AND (?2 = '' OR user_id = ?2) ORDER BY created_at, id",
-      id, user_id, [&](const sql::Stmt& r) {
+      [](const sql::Stmt& r) {
         policy::AccessRequest q;
         q.id = r.text(0);
         q.user_id = r.text(1);
@@ -261,23 +231,20 @@ absl::StatusOr<std::vector<policy::AccessRequest>> Store::Impl::load_requests(
         q.decision_note = r.text(10);
         q.revoked_by = r.text(11);
         q.revoked_at = optional_time(r, 12);
-        out.push_back(std::move(q));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return out;
+        return q;
+      },
+      id, user_id);
 }
 
 absl::StatusOr<policy::Settings> Store::Impl::load_settings() {
+  auto rows = sql::load_rows<std::pair<std::string, std::string>>(
+      db, "SELECT key, value FROM settings",
+      [](const sql::Stmt& r) { return std::make_pair(r.text(0), r.text(1)); });
+  if (!rows.ok()) return rows.status();
   policy::Settings out;
-  absl::Status s =
-      for_each_row(db, "SELECT key, value FROM settings", "", "", [&](const sql::Stmt& r) {
-        if (r.text(0) == "proxy.enabled") {
-          out.proxy_enabled = r.text(1) == "true";
-        }
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
+  for (const auto& [key, value] : *rows) {
+    if (key == "proxy.enabled") out.proxy_enabled = value == "true";
+  }
   return out;
 }
 

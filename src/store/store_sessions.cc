@@ -45,32 +45,18 @@ absl::Status Store::save_sessions(std::span<const audit::SessionReport> sessions
   std::lock_guard<std::mutex> lock(impl_->mu);
   return sql::transaction(impl_->db, [&]() -> absl::Status {
     for (const audit::SessionReport& r : sessions) {
-      auto one = impl_->db.prepare(policy::cat(
-          "INSERT OR REPLACE INTO sessions (", kColumns,
-          ", report_json, report_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-      if (!one.ok()) return one.status();
-      one->bind(1, r.id)
-          .bind(2, i64(r.first_seq))
-          .bind(3, r.user)
-          .bind(4, r.token_id)
-          .bind(5, r.record_id)
-          .bind(6, r.record_name)
-          .bind(7, r.source_ip)
-          .bind(8, r.started_unix_ns)
-          .bind(9, r.last_unix_ns)
-          .bind(10, i64(r.requests))
-          .bind(11, i64(r.denied))
-          .bind(12, i64(r.bytes_in))
-          .bind(13, i64(r.bytes_out))
-          .bind(14, int64_t{r.open ? 1 : 0})
-          .bind(15, r.report_json)
-          .bind(16, r.report_text);
-      if (absl::Status s = one->run(); !s.ok()) return s;
+      absl::Status s = sql::run(
+          impl_->db,
+          policy::cat("INSERT OR REPLACE INTO sessions (", kColumns,
+                      ", report_json, report_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?, ?)"),
+          r.id, i64(r.first_seq), r.user, r.token_id, r.record_id, r.record_name, r.source_ip,
+          r.started_unix_ns, r.last_unix_ns, i64(r.requests), i64(r.denied), i64(r.bytes_in),
+          i64(r.bytes_out), r.open, r.report_json, r.report_text);
+      if (!s.ok()) return s;
     }
-    auto idx = impl_->db.prepare("UPDATE session_index SET resume_seq = ? WHERE id = 1");
-    if (!idx.ok()) return idx.status();
-    idx->bind(1, i64(resume_seq));
-    return idx->run();
+    return sql::run(impl_->db, "UPDATE session_index SET resume_seq = ? WHERE id = 1",
+                    i64(resume_seq));
   });
 }
 
@@ -80,52 +66,30 @@ uint64_t Store::session_resume_seq() {
   return v.ok() && *v > 0 ? static_cast<uint64_t>(*v) : 1;
 }
 
-namespace {
-
-std::vector<audit::SessionReport> list_from(sql::Db& db, const audit::SessionQuery& q) {
+std::vector<audit::SessionReport> Store::list_sessions(const audit::SessionQuery& q) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
   // Every filter is bound (a disabled one matches everything), so one statement serves all.
-  auto st = db.prepare(
+  auto rows = sql::load_rows<audit::SessionReport>(
+      impl_->db,
       policy::cat("SELECT ", kColumns,
                   " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR record_id = ?2 OR "
                   "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND first_seq < ?5 "
-                  "ORDER BY first_seq DESC LIMIT ?6"));
-  std::vector<audit::SessionReport> out;
-  if (!st.ok()) return out;
-  st->bind(1, q.user)
-      .bind(2, q.record)
-      .bind(3, q.since_unix_ns.value_or(INT64_MIN))
-      .bind(4, q.until_unix_ns.value_or(INT64_MAX))
-      .bind(5, q.before_seq == 0 ? INT64_MAX : i64(q.before_seq))
-      .bind(6, static_cast<int64_t>(q.limit));
-  for (;;) {
-    auto row = st->step();
-    if (!row.ok() || !*row) break;
-    out.push_back(read_row(*st, false));
-  }
-  return out;
-}
-
-absl::StatusOr<audit::SessionReport> get_from(sql::Db& db, std::string_view id) {
-  auto st = db.prepare(
-      policy::cat("SELECT ", kColumns, ", report_json, report_text FROM sessions WHERE id = ?"));
-  if (!st.ok()) return st.status();
-  st->bind(1, id);
-  auto row = st->step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::NotFoundError(policy::cat("no session with id '", id, "'"));
-  return read_row(*st, true);
-}
-
-}  // namespace
-
-std::vector<audit::SessionReport> Store::list_sessions(const audit::SessionQuery& q) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return list_from(impl_->db, q);
+                  "ORDER BY first_seq DESC LIMIT ?6"),
+      [](const sql::Stmt& st) { return read_row(st, false); }, q.user, q.record,
+      q.since_unix_ns.value_or(INT64_MIN), q.until_unix_ns.value_or(INT64_MAX),
+      q.before_seq == 0 ? INT64_MAX : i64(q.before_seq), static_cast<int64_t>(q.limit));
+  return rows.ok() ? std::move(*rows) : std::vector<audit::SessionReport>();
 }
 
 absl::StatusOr<audit::SessionReport> Store::get_session(std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return get_from(impl_->db, id);
+  auto rows = sql::load_rows<audit::SessionReport>(
+      impl_->db,
+      policy::cat("SELECT ", kColumns, ", report_json, report_text FROM sessions WHERE id = ?1"),
+      [](const sql::Stmt& st) { return read_row(st, true); }, id);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::NotFoundError(policy::cat("no session with id '", id, "'"));
+  return std::move(rows->front());
 }
 
 }  // namespace pamproxy::store
