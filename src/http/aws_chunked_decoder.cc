@@ -11,25 +11,20 @@
 namespace pamproxy::http {
 namespace {
 
-constexpr std::string_view kSigLiteral = "chunk-signature=";
 constexpr std::string_view kTrailerSigName = "x-amz-trailer-signature";
-constexpr uint64_t kChunkSizeMax = uint64_t{1} << 62;
-
-bool is_lower_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
 
 }  // namespace
 
 void AwsChunkedDecoder::reset(bool signed_chunks, bool trailer) {
-  state_ = State::kSize;
+  state_ = State::kLine;
+  line_.reset(signed_chunks ? ChunkLineSyntax::kAwsSigned : ChunkLineSyntax::kAwsUnsigned,
+              limits_.chunk_line_bytes_max);
   error_ = Error::kNone;
   signed_ = signed_chunks;
   trailer_ = trailer;
   trailer_sig_seen_ = false;
   name_matches_ = false;
   match_ = 0;
-  line_bytes_ = 0;
   trailer_bytes_ = 0;
   trailer_count_ = 0;
   size_ = 0;
@@ -58,9 +53,9 @@ AwsChunkedStep AwsChunkedDecoder::next(std::string_view in) {
 
 AwsChunkedStep AwsChunkedDecoder::framing(std::string_view in) {
   using Step = AwsChunkedStep;
-  auto class_of = [](State s) {
+  auto class_of = [this](State s) {
     switch (s) {
-      case State::kChunkSig: return Step::kChunkSignature;
+      case State::kLine: return line_.in_signature() ? Step::kChunkSignature : Step::kFraming;
       case State::kTrailerSig: return Step::kTrailerSignature;
       case State::kTrailerName:
       case State::kTrailerValue: return Step::kTrailerField;
@@ -75,74 +70,37 @@ AwsChunkedStep AwsChunkedDecoder::framing(std::string_view in) {
     return class_of(s);
   };
   const Step::Kind kind = class_at(state_, in[0]);
-  const uint32_t sig_offset = match_;
+  const uint32_t sig_offset = state_ == State::kLine ? line_.signature_bytes() : match_;
   size_t i = 0;
   while (i < in.size()) {
     const char c = in[i];
     if (class_at(state_, c) != kind) return {kind, i, false, 0, sig_offset};
     ++i;
-    if (state_ <= State::kSizeCr && ++line_bytes_ > limits_.chunk_line_bytes_max) {
-      return fail(Error::kChunkLineTooLong);
-    }
     if (state_ >= State::kTrailerLine && state_ <= State::kEndLf &&
         ++trailer_bytes_ > limits_.head_bytes_max) {
       return fail(Error::kTrailerTooLarge);
     }
     switch (state_) {
-      case State::kSize:
-        if (chars::hex_value(c) < 0) return fail(Error::kBadChunkSize);
-        size_ = static_cast<uint64_t>(chars::hex_value(c));
-        state_ = State::kSizeMore;
-        break;
-      case State::kSizeMore:
-        if (const int h = chars::hex_value(c); h >= 0) {
-          if (size_ > (kChunkSizeMax >> 4)) return fail(Error::kChunkSizeOverflow);
-          size_ = (size_ << 4) | static_cast<uint64_t>(h);
-        } else if (c == ';') {
-          if (!signed_) return fail(Error::kBadChunkExtension);
-          match_ = 0;
-          state_ = State::kExtLiteral;
-        } else if (c == '\r') {
-          if (signed_) return fail(Error::kMissingChunkSignature);
-          state_ = State::kSizeLf;
-        } else {
-          return fail(c == '\n' ? Error::kBareLf : Error::kBadChunkSize);
+      case State::kLine:
+        switch (line_.feed(c)) {
+          case ChunkLine::Result::kError: return fail(line_.error());
+          // The signature is a step of its own.
+          case ChunkLine::Result::kSignatureStart:
+          case ChunkLine::Result::kSignatureEnd: return {kind, i, false, 0, sig_offset};
+          case ChunkLine::Result::kEnd:
+            size_ = line_.size();
+            state_ = size_ == 0 ? State::kTrailerLine : State::kData;
+            return {kind, i, true, line_.size(), sig_offset};
+          default: break;
         }
         break;
-      case State::kExtLiteral:
-        if (c != kSigLiteral[match_]) return fail(Error::kMissingChunkSignature);
-        if (++match_ == kSigLiteral.size()) {
-          match_ = 0;
-          state_ = State::kChunkSig;
-          return {kind, i, false, 0, sig_offset};  // the signature starts a new step
-        }
-        break;
-      case State::kChunkSig:
-      case State::kTrailerSig:
-        if (!is_lower_hex(c)) return fail(Error::kBadChunkSignature);
-        if (++match_ == kSignatureHexBytes) {
-          state_ = state_ == State::kChunkSig ? State::kSizeCr : State::kTrailerCr;
-          return {kind, i, false, 0, sig_offset};
-        }
-        break;
-      case State::kSizeCr:
-        if (c != '\r') return fail(Error::kBadChunkSignature);
-        state_ = State::kSizeLf;
-        break;
-      case State::kSizeLf: {
-        if (c != '\n') return fail(Error::kBareCr);
-        line_bytes_ = 0;
-        const uint64_t announced = size_;
-        state_ = size_ == 0 ? State::kTrailerLine : State::kData;
-        return {kind, i, true, announced, sig_offset};
-      }
       case State::kDataCr:
         if (c != '\r') return fail(Error::kBadChunkTerminator);
         state_ = State::kDataLf;
         break;
       case State::kDataLf:
         if (c != '\n') return fail(Error::kBadChunkTerminator);
-        state_ = State::kSize;
+        state_ = State::kLine;
         break;
       case State::kTrailerLine:
         if (c == '\r') {
@@ -183,6 +141,13 @@ AwsChunkedStep AwsChunkedDecoder::framing(std::string_view in) {
         }
         if (!chars::is(c, chars::kField)) {
           return fail(c == '\n' ? Error::kBareLf : Error::kBadAwsTrailer);
+        }
+        break;
+      case State::kTrailerSig:
+        if (!ChunkLine::is_signature_char(c)) return fail(Error::kBadChunkSignature);
+        if (++match_ == kSignatureHexBytes) {
+          state_ = State::kTrailerCr;
+          return {kind, i, false, 0, sig_offset};
         }
         break;
       case State::kTrailerCr:

@@ -9,22 +9,6 @@
 #include "src/http/chars.h"
 
 namespace pamproxy::http {
-namespace {
-
-constexpr uint64_t kChunkSizeMax = uint64_t{1} << 62;
-
-// qdtext and the characters of a quoted-pair (RFC 9110 section 5.6.4).
-bool is_qdtext(char c) {
-  const auto u = static_cast<uint8_t>(c);
-  return c == '\t' || c == ' ' || c == 0x21 || (u >= 0x23 && u <= 0x5B) ||
-         (u >= 0x5D && u <= 0x7E) || u >= 0x80;
-}
-bool is_quoted_pair_char(char c) {
-  const auto u = static_cast<uint8_t>(c);
-  return c == '\t' || c == ' ' || (u >= 0x21 && u != 0x7F);
-}
-
-}  // namespace
 
 void BodyDecoder::reset(BodyKind kind, uint64_t content_length) {
   error_ = Error::kNone;
@@ -41,7 +25,10 @@ void BodyDecoder::reset(BodyKind kind, uint64_t content_length) {
       remaining_ = content_length;
       state_ = content_length == 0 ? State::kDone : State::kLength;
       break;
-    case BodyKind::kChunked: state_ = State::kSize; break;
+    case BodyKind::kChunked:
+      line_.reset(ChunkLineSyntax::kHttp, limits_.chunk_line_bytes_max);
+      state_ = State::kLine;
+      break;
     case BodyKind::kUntilClose: state_ = State::kUntilClose; break;
   }
 }
@@ -91,101 +78,33 @@ BodyStep BodyDecoder::framing(std::string_view in) {
     const char c = in[i];
     const uint64_t at = offset_ + i;
     ++i;
-    if (state_ == State::kSize) {
-      line_offset_ = at;
-      line_bytes_ = 1;
-      if (chars::hex_value(c) < 0) return fail(Error::kBadChunkSize);
-      remaining_ = static_cast<uint64_t>(chars::hex_value(c));
-      state_ = State::kSizeMore;
-      continue;
+    if (state_ == State::kLine) {
+      if (line_.at_start()) line_offset_ = at;
+      switch (line_.feed(c)) {
+        case ChunkLine::Result::kError: return fail(line_.error());
+        case ChunkLine::Result::kSizeEnd: ext_offset_ = at; continue;
+        case ChunkLine::Result::kEnd: break;
+        default: continue;
+      }
+      remaining_ = line_.size();
+      offset_ += i;
+      if (remaining_ == 0) {
+        state_ = State::kTrailerLine;
+        line_bytes_ = 0;
+      } else {
+        state_ = State::kData;
+      }
+      return {BodyStep::kFraming, i, true, remaining_};
     }
-    if (state_ >= State::kSizeMore && state_ <= State::kExtClosed) {
-      if (++line_bytes_ > limits_.chunk_line_bytes_max) return fail(Error::kChunkLineTooLong);
-    } else if (state_ == State::kTrailerName || state_ == State::kTrailerValue) {
-      ++line_bytes_;
-    }
+    if (state_ == State::kTrailerName || state_ == State::kTrailerValue) ++line_bytes_;
     switch (state_) {
-      case State::kSizeMore:
-        if (const int h = chars::hex_value(c); h >= 0) {
-          if (remaining_ > (kChunkSizeMax >> 4)) return fail(Error::kChunkSizeOverflow);
-          remaining_ = (remaining_ << 4) | static_cast<uint64_t>(h);
-        } else if (c == ';') {
-          ext_offset_ = at;
-          state_ = State::kExtName;
-        } else if (c == '\r') {
-          ext_offset_ = at;
-          state_ = State::kSizeLf;
-        } else if (c == '\n') {
-          return fail(Error::kBareLf);
-        } else {
-          return fail(Error::kBadChunkSize);
-        }
-        break;
-      case State::kExtName:
-        if (!chars::is_token(c)) return fail(Error::kBadChunkExtension);
-        state_ = State::kExtNameMore;
-        break;
-      case State::kExtNameMore:
-      case State::kExtToken:
-        if (chars::is_token(c)) break;
-        if (c == ';') {
-          state_ = State::kExtName;
-        } else if (c == '=' && state_ == State::kExtNameMore) {
-          state_ = State::kExtValue;
-        } else if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else {
-          return fail(c == '\n' ? Error::kBareLf : Error::kBadChunkExtension);
-        }
-        break;
-      case State::kExtValue:
-        if (c == '"') {
-          state_ = State::kExtQuoted;
-        } else if (chars::is_token(c)) {
-          state_ = State::kExtToken;
-        } else {
-          return fail(Error::kBadChunkExtension);
-        }
-        break;
-      case State::kExtQuoted:
-        if (c == '"') {
-          state_ = State::kExtClosed;
-        } else if (c == '\\') {
-          state_ = State::kExtEscape;
-        } else if (!is_qdtext(c)) {
-          return fail(Error::kBadChunkExtension);
-        }
-        break;
-      case State::kExtEscape:
-        if (!is_quoted_pair_char(c)) return fail(Error::kBadChunkExtension);
-        state_ = State::kExtQuoted;
-        break;
-      case State::kExtClosed:
-        if (c == ';') {
-          state_ = State::kExtName;
-        } else if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else {
-          return fail(Error::kBadChunkExtension);
-        }
-        break;
-      case State::kSizeLf:
-        if (c != '\n') return fail(Error::kBareCr);
-        offset_ += i;
-        if (remaining_ == 0) {
-          state_ = State::kTrailerLine;
-          line_bytes_ = 0;
-        } else {
-          state_ = State::kData;
-        }
-        return {BodyStep::kFraming, i, true, remaining_};
       case State::kDataCr:
         if (c != '\r') return fail(Error::kBadChunkTerminator);
         state_ = State::kDataLf;
         break;
       case State::kDataLf:
         if (c != '\n') return fail(Error::kBadChunkTerminator);
-        state_ = State::kSize;
+        state_ = State::kLine;
         break;
       case State::kTrailerLine:
         if (c == '\r') {

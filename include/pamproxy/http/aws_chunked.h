@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "pamproxy/http/chunk_line.h"
 #include "pamproxy/http/error.h"
 #include "pamproxy/http/limits.h"
 
@@ -48,7 +49,7 @@ struct AwsChunkedStep {
 
 class AwsChunkedDecoder {
  public:
-  static constexpr uint32_t kSignatureHexBytes = 64;
+  static constexpr uint32_t kSignatureHexBytes = ChunkLine::kSignatureHexBytes;
 
   explicit AwsChunkedDecoder(const Limits& limits) : limits_(limits) {}
   // signed_chunks: every chunk line carries a chunk-signature (and no other extension).
@@ -64,12 +65,7 @@ class AwsChunkedDecoder {
 
  private:
   enum class State : uint8_t {
-    kSize,
-    kSizeMore,
-    kExtLiteral,  // matching "chunk-signature="
-    kChunkSig,
-    kSizeCr,  // CR after the signature
-    kSizeLf,
+    kLine,  // a chunk-size line (ChunkLine)
     kData,
     kDataCr,
     kDataLf,
@@ -93,8 +89,8 @@ class AwsChunkedDecoder {
   bool trailer_ = false;
   bool trailer_sig_seen_ = false;
   bool name_matches_ = false;  // the trailer name so far is a prefix of x-amz-trailer-signature
-  uint32_t match_ = 0;         // bytes matched of the literal being read
-  uint32_t line_bytes_ = 0;
+  uint32_t match_ = 0;         // bytes matched of the trailer name, then of the trailer signature
+  ChunkLine line_;
   uint32_t trailer_bytes_ = 0;
   uint32_t trailer_count_ = 0;
   uint64_t size_ = 0;  // announced size of the current chunk, then bytes left of it

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "pamproxy/http/chunk_line.h"
 #include "pamproxy/http/error.h"
 #include "pamproxy/http/head.h"
 #include "pamproxy/http/limits.h"
@@ -70,16 +71,7 @@ class BodyDecoder {
   enum class State : uint8_t {
     kLength,       // Content-Length data
     kUntilClose,   // data until the connection ends
-    kSize,         // first hex digit of a chunk size
-    kSizeMore,     // more digits, ';' or CR
-    kExtName,      // first character of an extension name
-    kExtNameMore,  // name, '=', ';' or CR
-    kExtValue,     // first character of a value: token or '"'
-    kExtToken,     // token value, ';' or CR
-    kExtQuoted,    // inside a quoted string
-    kExtEscape,    // after '\' in a quoted string
-    kExtClosed,    // after the closing '"': ';' or CR
-    kSizeLf,       // LF ending a chunk-size line
+    kLine,         // a chunk-size line (ChunkLine)
     kData,         // chunk data
     kDataCr,       // CR after chunk data
     kDataLf,       // LF after chunk data
@@ -101,7 +93,8 @@ class BodyDecoder {
   uint64_t offset_ = 0;
   uint64_t line_offset_ = 0;
   uint64_t ext_offset_ = 0;
-  uint32_t line_bytes_ = 0;     // bytes of the current chunk-size or trailer line
+  ChunkLine line_;
+  uint32_t line_bytes_ = 0;     // bytes of the current trailer line
   uint32_t trailer_bytes_ = 0;  // bytes of the trailer section so far
   uint32_t trailer_count_ = 0;
 };
