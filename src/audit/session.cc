@@ -40,6 +40,44 @@ std::string duration_text(int64_t ns) {
   return buf;
 }
 
+// The keys of a session's summary fields in the two JSON forms that carry them: the report
+// (CloudTrail-like names) and the session lists of the admin API and pamctl.
+struct SummaryKeys {
+  const char* id;
+  const char* token_id;
+  const char* record_id;
+  const char* record_name;
+  const char* source_ip;
+  const char* started;
+  const char* last_activity;
+  const char* bytes_in;
+  const char* bytes_out;
+};
+constexpr SummaryKeys kReportKeys = {"sessionId",        "tokenId",         "recordId",
+                                     "recordName",       "sourceIPAddress", "startTime",
+                                     "lastActivityTime", "bytesIn",         "bytesOut"};
+constexpr SummaryKeys kListKeys = {"id",        "token_id", "record_id",     "record_name",
+                                   "source_ip", "started",  "last_activity", "bytes_in",
+                                   "bytes_out"};
+
+// The summary fields, in the same order in both forms; `user_name` follows `user` when given.
+void write_summary(JsonWriter& w, const SessionReport& r, const SummaryKeys& k,
+                   std::optional<std::string_view> user_name) {
+  w.key(k.id).value(r.id);
+  w.key("user").value(r.user);
+  if (user_name) w.key("user_name").value(*user_name);
+  w.key(k.token_id).value(r.token_id);
+  w.key(k.record_id).value(r.record_id);
+  w.key(k.record_name).value(r.record_name);
+  w.key(k.source_ip).value(r.source_ip);
+  w.key(k.started).value(time_text(r.started_unix_ns));
+  w.key(k.last_activity).value(time_text(r.last_unix_ns));
+  w.key("requests").value(r.requests);
+  w.key("denied").value(r.denied);
+  w.key(k.bytes_in).value(r.bytes_in);
+  w.key(k.bytes_out).value(r.bytes_out);
+}
+
 }  // namespace
 
 SessionAggregator::SessionAggregator(int64_t idle_timeout_s, size_t commands_max, size_t open_max)
@@ -172,18 +210,7 @@ const Session* SessionAggregator::find_open(std::string_view id) const {
 std::string session_report_json(const Session& s) {
   JsonWriter w;
   w.begin_object();
-  w.key("sessionId").value(s.id);
-  w.key("user").value(s.user);
-  w.key("tokenId").value(s.token_id);
-  w.key("recordId").value(s.record_id);
-  w.key("recordName").value(s.record_name);
-  w.key("sourceIPAddress").value(s.source_ip);
-  w.key("startTime").value(time_text(s.started_unix_ns));
-  w.key("lastActivityTime").value(time_text(s.last_unix_ns));
-  w.key("requests").value(s.requests);
-  w.key("denied").value(s.denied);
-  w.key("bytesIn").value(s.bytes_in);
-  w.key("bytesOut").value(s.bytes_out);
+  write_summary(w, s, kReportKeys, std::nullopt);
   w.key("commandsNotListed").value(s.commands_dropped);
   w.key("commands").begin_array();
   for (const SessionCommand& c : s.commands) {
@@ -219,19 +246,7 @@ SessionReport stored_report(const Session& s) {
 void write_session_json(JsonWriter& w, const SessionReport& r,
                         std::optional<std::string_view> user_name, bool with_report) {
   w.begin_object();
-  w.key("id").value(r.id);
-  w.key("user").value(r.user);
-  if (user_name) w.key("user_name").value(*user_name);
-  w.key("token_id").value(r.token_id);
-  w.key("record_id").value(r.record_id);
-  w.key("record_name").value(r.record_name);
-  w.key("source_ip").value(r.source_ip);
-  w.key("started").value(time_text(r.started_unix_ns));
-  w.key("last_activity").value(time_text(r.last_unix_ns));
-  w.key("requests").value(r.requests);
-  w.key("denied").value(r.denied);
-  w.key("bytes_in").value(r.bytes_in);
-  w.key("bytes_out").value(r.bytes_out);
+  write_summary(w, r, kListKeys, user_name);
   w.key("open").value(r.open);
   if (with_report) w.key("report").raw(r.report_json.empty() ? "null" : r.report_json);
   w.end_object();
