@@ -33,8 +33,17 @@ absl::Status corrupt(std::string_view what, std::string_view id) {
   return absl::DataLossError(cat("stored ", what, " of ", id, " does not parse"));
 }
 
-std::string text_of(const sql::Stmt& r) {
-  return r.text(0);
+// Fills each row's `list` from `query`: one text column, ?1 bound to the row's id.
+template <typename Row>
+absl::Status load_lists(sql::Db& db, std::vector<Row>& rows, std::string_view query,
+                        std::vector<std::string> Row::*list) {
+  for (Row& row : rows) {
+    auto texts = sql::load_rows<std::string>(
+        db, query, [](const sql::Stmt& r) { return r.text(0); }, row.id);
+    if (!texts.ok()) return texts.status();
+    row.*list = std::move(*texts);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -62,13 +71,10 @@ absl::StatusOr<std::vector<policy::Role>> Store::Impl::load_roles(std::string_vi
       },
       id);
   if (!out.ok()) return out;
-  for (policy::Role& role : *out) {
-    auto members = sql::load_rows<std::string>(
-        db, "SELECT user_id FROM role_members WHERE role_id = ?1 ORDER BY user_id", text_of,
-        role.id);
-    if (!members.ok()) return members.status();
-    role.member_user_ids = std::move(*members);
-  }
+  absl::Status s =
+      load_lists(db, *out, "SELECT user_id FROM role_members WHERE role_id = ?1 ORDER BY user_id",
+                 &policy::Role::member_user_ids);
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -110,12 +116,10 @@ absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::strin
       },
       id);
   if (!out.ok()) return out;
-  for (policy::Record& rec : *out) {
-    auto tags = sql::load_rows<std::string>(
-        db, "SELECT tag FROM record_tags WHERE record_id = ?1 ORDER BY tag", text_of, rec.id);
-    if (!tags.ok()) return tags.status();
-    rec.tags = std::move(*tags);
-  }
+  absl::Status s =
+      load_lists(db, *out, "SELECT tag FROM record_tags WHERE record_id = ?1 ORDER BY tag",
+                 &policy::Record::tags);
+  if (!s.ok()) return s;
   return out;
 }
 
