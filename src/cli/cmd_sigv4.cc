@@ -36,11 +36,12 @@ constexpr char kUsage[] =
     "  --request FILE|-        the request: request line, headers, empty line, body. Bare LF or\n"
     "                          CRLF, folded header lines, raw spaces or UTF-8 in the path are "
     "fine\n"
+    "                          (see the path rule below)\n"
     "  --access-key AK         access key id (for the proxy: TOKENID#RECORD)\n"
     "  --secret-key SK         secret access key (for the proxy: the REST API token)\n"
     "  --region REGION         e.g. us-east-1\n"
     "  --service SERVICE       e.g. s3, sts, ec2 (s3, s3-outposts, s3express sign the path as\n"
-    "                          sent; every other service normalizes and double-encodes it)\n"
+    "                          sent; every other service normalizes it and encodes it again)\n"
     "  --time T                signing time, YYYY-MM-DDTHH:MM:SSZ (UTC) or YYYYMMDDTHHMMSSZ\n"
     "  --session-token T       add and sign X-Amz-Security-Token (header, or query if presigned)\n"
     "  --no-normalize-path     sign the path as sent (S3 style) whatever the service\n"
@@ -53,6 +54,18 @@ constexpr char kUsage[] =
     "                          signed_request\n"
     "  The payload hash is the request's x-amz-content-sha256 header when present, else\n"
     "  UNSIGNED-PAYLOAD for a presigned S3 URL, else the SHA-256 of the body.\n"
+    "  The path rule:\n"
+    "  - other than S3, as botocore's SigV4Auth: the path exactly as given, dot and empty\n"
+    "    segments removed, each byte but letters, digits, -._~ and / encoded once more:\n"
+    "    /my bucket/caf\u00e9 signs as /my%20bucket/caf%C3%A9, /my%20bucket as /my%2520bucket.\n"
+    "    AWS and the proxy receive the path encoded and encode it once more, so a path with raw\n"
+    "    spaces or UTF-8 gets a signature they accept only when the file holds it encoded (a\n"
+    "    note on stderr shows that form). The signed request prints the path as given.\n"
+    "  - S3 (and --no-normalize-path): the path as it goes on the wire, which is what S3\n"
+    "    checks: each byte but letters, digits, -._~ and / encoded once, an %XX already there\n"
+    "    kept, so /my bucket and /my%20bucket both sign as /my%20bucket, and the signed\n"
+    "    request carries that form. (botocore's S3SigV4Auth, given raw bytes, signs them raw;\n"
+    "    S3 never receives them so, and botocore's S3 client encodes keys before signing.)\n"
     "\n"
     "verify: check the signature of a signed request (Authorization header or presigned URL) with\n"
     "the secret; say valid, or which part differs, printing both canonical requests.\n"
@@ -66,6 +79,8 @@ constexpr char kUsage[] =
     "  --json                  one JSON object: valid, error, differs, canonical_request,\n"
     "                          string_to_sign, expected_signature, provided_signature,\n"
     "                          client_canonical_request\n"
+    "  verify reads the path as the proxy does, off the wire: raw spaces or UTF-8 in it count\n"
+    "  as encoded once.\n"
     "\n"
     "exit status: 0 signed / valid, 1 invalid or failed, 2 usage error\n";
 
@@ -172,15 +187,16 @@ std::string body_sha256_hex(const std::string& body) {
   return std::string(hex, 64);
 }
 
-// The request as it would be sent: an S3 path in the canonical form it was signed in, any other
-// path with only the bytes a request line cannot carry encoded.
+// The request the signature is for. An S3-style path goes out in the form it was signed in
+// (encoded once, as it travels on the wire); any other path goes out exactly as given, since
+// that is what was signed (see canonical_uri_as_given).
 std::string render_request(const RequestFile& r, std::string_view query, bool s3_path) {
   std::string out = r.method + " ";
   const std::string path = r.path.empty() ? std::string("/") : r.path;
   if (s3_path) {
     s3_path_append(out, path);
   } else {
-    wire_path_append(out, path);
+    out += path;
   }
   if (!query.empty()) out.append("?").append(query);
   out += " HTTP/1.1\r\n";
@@ -213,6 +229,21 @@ std::string encoded(std::string_view s) {
   std::string o;
   uri_encode_append(o, s, false);
   return o;
+}
+
+// The canonical URI of a non-S3 service for the path exactly as given, as AWS's reference signer
+// (botocore's SigV4Auth) makes it: dot and empty segments removed, then every byte but the
+// unreserved ones and '/' encoded once more. A raw space becomes %20 and an encoded one (%20)
+// becomes %2520. The proxy instead reads a path off the wire, where such bytes always arrive
+// encoded, and encodes what it received once more: both give the same canonical URI for any path
+// that is valid on the wire. The result is already canonical, so it is signed as it is (the S3
+// rule leaves it unchanged).
+std::string canonical_uri_as_given(std::string_view path) {
+  std::string normalized;
+  normalize_path_append(normalized, path.empty() ? std::string_view("/") : path);
+  std::string uri;
+  uri_encode_append(uri, normalized, /*keep_slash=*/true);
+  return uri;
 }
 
 int run_sign(const std::vector<std::string>& args) {
@@ -309,15 +340,30 @@ int run_sign(const std::vector<std::string>& args) {
     query = query.empty() ? auth_params : query + "&" + auth_params;
   }
 
+  const bool s3_path = is_s3_family(service) || f.switches.count("--no-normalize-path") > 0;
+  std::string canonical_uri;
+  if (!s3_path) {
+    canonical_uri = canonical_uri_as_given(req.path);
+    std::string wire;
+    wire_path_append(wire, req.path);
+    if (wire != req.path) {
+      std::fprintf(stderr,
+                   "pamctl sigv4 sign: note: the path has bytes a request line cannot carry; it "
+                   "is signed as given (each byte encoded once). A server receives it encoded "
+                   "and encodes it once more: to sign what it checks, put the path as it goes "
+                   "on the wire in the file: %s\n",
+                   wire.c_str());
+    }
+  }
   const std::vector<Header> views = req.header_views();
   CanonicalInput in;
   in.method = req.method;
-  in.path = req.path;
+  in.path = s3_path ? std::string_view(req.path) : std::string_view(canonical_uri);
   in.query = query;
   in.headers = views;
   in.signed_headers = signed_headers;
   in.payload_hash = payload;
-  in.normalize_path = !is_s3_family(service) && !f.switches.count("--no-normalize-path");
+  in.normalize_path = false;  // canonical_uri is normalized already; S3 paths never are
   Signer signer(4);
   char sig[kSignatureHexLength];
   const Result r = signer.sign(in, secret, scope, date, sig);
@@ -333,7 +379,7 @@ int run_sign(const std::vector<std::string>& args) {
     format_authorization(authorization, access_key, scope, signed_headers, signature);
     req.headers.emplace_back("Authorization", authorization);
   }
-  const std::string signed_request = render_request(req, query, !in.normalize_path);
+  const std::string signed_request = render_request(req, query, s3_path);
   if (f.switches.count("--json")) {
     std::printf(
         "{\"canonical_request\": %s, \"string_to_sign\": %s, \"signature\": %s, "
