@@ -42,9 +42,10 @@ int status_for(sigv4::Error e) {
 }  // namespace
 
 ZeroTrustStage::ZeroTrustStage(const policy::SnapshotPublisher& snapshots, ZeroTrustOptions options)
-    : reader_(snapshots),
-      options_(std::move(options)),
-      replay_(options_.replay_cache_entries, options_.clock_skew_s) {
+    : reader_(snapshots), options_(std::move(options)), replay_(options_.replay_cache) {
+  if (!replay_) {
+    replay_ = std::make_shared<ReplayCache>(options_.replay_cache_entries, options_.clock_skew_s);
+  }
   if (!options_.now_unix_ns) options_.now_unix_ns = [] { return absl::ToUnixNanos(absl::Now()); };
   started_s_ = static_cast<uint32_t>(options_.now_unix_ns() / 1000000000);
   headers_.reserve(128);
@@ -55,7 +56,7 @@ void ZeroTrustStage::follow(const ProxySettings& s) {
   options_.clock_skew_s = s.clock_skew_s;
   options_.presigned_expiry_max_s = s.presigned_expiry_max_s;
   options_.buffered_body_bytes_max = s.limits.buffered_body_bytes_max;
-  replay_.set_window_s(s.clock_skew_s);
+  replay_->set_window_s(s.clock_skew_s);
 }
 
 StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
@@ -265,9 +266,14 @@ ZeroTrustStage::Step<ZeroTrustStage::Authenticated> ZeroTrustStage::authenticate
     }
     return deny(status_for(verified.code), sigv4::aws_code(verified.code), message);
   }
-  if (auth_.form == sigv4::AuthForm::kHeader &&
-      replay_.seen_elsewhere(auth_.signature, absl::HashOf(r.client.ip.family, r.client.ip.bytes),
-                             now_s)) {
+  // Presigned URLs too: one captured from a log or a shared screen is a replay from elsewhere.
+  if (replay_->seen_elsewhere(auth_.signature, absl::HashOf(r.client.ip.family, r.client.ip.bytes),
+                              now_s)) {
+    if (auth_.form == sigv4::AuthForm::kPresigned) {
+      return deny(403, "AccessDenied",
+                  "this presigned URL was already used from another client address (a replay); "
+                  "presign a new URL for each client");
+    }
     return deny(403, "AccessDenied",
                 "this exact signed request was already sent from another client address (a "
                 "replay); sign each request anew");

@@ -27,13 +27,15 @@
 // who is asking, except whether the token id exists (AWS answers InvalidClientTokenId the same
 // way).
 //
-// One per worker (not thread-safe). The snapshot is read per request, so a revoked token, an
-// approval or proxy.enabled = false applies to the next request, on open tunnels too. Every
-// decision carries its audit event (StageDecision::event); no secret, token secret or signature
-// is ever put into an event, a message or a log line.
+// One per worker (not thread-safe; the replay cache it checks is shared by all and is). The
+// snapshot is read per request, so a revoked token, an approval or proxy.enabled = false applies to
+// the next request, on open tunnels too. Every decision carries its audit event
+// (StageDecision::event); no secret, token secret or signature is ever put into an event, a message
+// or a log line.
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +59,9 @@ struct ZeroTrustOptions {
   int64_t clock_skew_s = 900;
   int64_t presigned_expiry_max_s = 604800;
   uint64_t buffered_body_bytes_max = 8 << 20;
+  // The process-wide replay memory every worker's stage shares (replay_cache.h); when null the
+  // stage makes its own of `replay_cache_entries` (a stage alone, in tests).
+  std::shared_ptr<ReplayCache> replay_cache;
   size_t replay_cache_entries = 65536;
   int worker = 0;
   // The wall clock (tests set it).
@@ -136,7 +141,7 @@ class ZeroTrustStage final : public Stage {
   sigv4::Signer signer_;
   sigv4::ParsedAuth auth_;
   sigv4::Resigned resigned_;
-  ReplayCache replay_;
+  std::shared_ptr<ReplayCache> replay_;
   std::vector<sigv4::Header> headers_;
   std::optional<aws::Endpoint> endpoint_;
   char body_sha256_hex_[sigv4::kSignatureHexLength];

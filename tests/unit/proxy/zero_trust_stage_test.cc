@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 #include "absl/time/time.h"
 #include "pamproxy/aws/endpoint.h"
 #include "pamproxy/http/head.h"
+#include "pamproxy/proxy/replay_cache.h"
+#include "pamproxy/proxy/settings.h"
 #include "pamproxy/sigv4/auth.h"
 #include "pamproxy/sigv4/canonical.h"
 #include "pamproxy/sigv4/crypto.h"
@@ -517,6 +520,84 @@ TEST_F(ZeroTrustStageTest, RefusesTheSameSignedRequestFromAnotherAddress) {
             "sign each request anew");
   EXPECT_EQ(d.event->source_ip.view(), "10.9.9.9");
   EXPECT_TRUE(d.event->record_id.empty());
+}
+
+// A presigned GET of the fixture's bucket as `aws s3 presign` makes it with the token's keys.
+std::string presigned_head(int64_t expires_s = 300) {
+  const std::string amz_date =
+      absl::FormatTime("%Y%m%dT%H%M%SZ", fixture_now(), absl::UTCTimeZone());
+  const std::string date = amz_date.substr(0, 8);
+  std::string query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=TALICE%23open%2F" + date +
+                      "%2Feu-central-1%2Fs3%2Faws4_request&X-Amz-Date=" + amz_date +
+                      "&X-Amz-Expires=" + std::to_string(expires_s) + "&X-Amz-SignedHeaders=host";
+  const std::vector<sigv4::Header> headers = {{"Host", kS3Host}};
+  sigv4::CanonicalInput in;
+  in.method = "GET";
+  in.path = "/bucket/report.csv";
+  in.query = query;
+  in.headers = headers;
+  in.signed_headers = "host";
+  in.payload_hash = "UNSIGNED-PAYLOAD";
+  in.normalize_path = false;
+  char sig[sigv4::kSignatureHexLength];
+  sigv4::Signer signer;
+  EXPECT_TRUE(
+      signer.sign(in, "tok-secret-TALICE", sigv4::Scope{date, "eu-central-1", "s3"}, amz_date, sig)
+          .ok());
+  query += "&X-Amz-Signature=" + std::string(sig, sizeof sig);
+  return "GET /bucket/report.csv?" + query + " HTTP/1.1\r\nHost: " + std::string(kS3Host) +
+         "\r\nUser-Agent: curl/7.88.1\r\n\r\n";
+}
+
+TEST_F(ZeroTrustStageTest, RefusesTheSamePresignedUrlFromAnotherAddress) {
+  const std::string head = presigned_head();
+  StageDecision first = stage_.on_request(request(head, "10.1.2.3:50000"));
+  ASSERT_EQ(first.kind, Kind::kForward) << first.bytes;
+  // The same client may fetch it again, later in the window too; another may not.
+  now_ns_ += 60 * 1000000000LL;
+  EXPECT_EQ(stage_.on_request(request(head, "10.1.2.3:50001")).kind, Kind::kForward);
+  StageDecision d = stage_.on_request(request(head, "10.9.9.9:40000"));
+  expect_denied(d, 403, "AccessDenied");
+  EXPECT_EQ(d.event->deny_reason.view(),
+            "this presigned URL was already used from another client address (a replay); presign "
+            "a new URL for each client");
+  EXPECT_EQ(d.event->source_ip.view(), "10.9.9.9");
+}
+
+TEST_F(ZeroTrustStageTest, StagesSharingAReplayCacheRefuseEachOthersReplays) {
+  // Two workers' stages with the process's one cache: the replay reaches the other worker.
+  auto cache = std::make_shared<ReplayCache>(1024, 900);
+  ZeroTrustOptions o = options();
+  o.replay_cache = cache;
+  ZeroTrustStage first(publisher_, o);
+  o.worker = kWorker + 1;
+  ZeroTrustStage second(publisher_, o);
+  ClientRequest c;
+  const std::string head = c.head();
+  EXPECT_EQ(first.on_request(request(head, "10.1.2.3:50000")).kind, Kind::kForward);
+  EXPECT_EQ(second.on_request(request(head, "10.1.2.3:50001")).kind, Kind::kForward);
+  expect_denied(second.on_request(request(head, "10.9.9.9:40000")), 403, "AccessDenied");
+  const std::string presigned = presigned_head();
+  EXPECT_EQ(second.on_request(request(presigned, "10.1.2.3:50002")).kind, Kind::kForward);
+  expect_denied(first.on_request(request(presigned, "10.9.9.9:40001")), 403, "AccessDenied");
+  EXPECT_EQ(cache->size(), 2u);
+}
+
+TEST_F(ZeroTrustStageTest, ANewClockSkewAppliesToTheReplayWindow) {
+  // A presigned URL outlives the skew window (300 s here), so the replay window shows alone.
+  const std::string head = presigned_head(300);
+  EXPECT_EQ(stage_.on_request(request(head, "10.1.2.3:50000")).kind, Kind::kForward);
+  ProxySettings settings;
+  settings.clock_skew_s = 30;
+  stage_.follow(settings);
+  now_ns_ += 31 * 1000000000LL;
+  // Remembered for 30 s only now: another address past them is a first use.
+  StageDecision later = stage_.on_request(request(head, "10.9.9.9:40000"));
+  EXPECT_EQ(later.kind, Kind::kForward) << later.bytes;
+  settings.clock_skew_s = 900;
+  stage_.follow(settings);
+  now_ns_ += 60 * 1000000000LL;
+  expect_denied(stage_.on_request(request(head, "10.1.2.3:50001")), 403, "AccessDenied");
 }
 
 TEST_F(ZeroTrustStageTest, AsksForTheBodyOfABodySignedQueryCall) {
