@@ -30,7 +30,6 @@
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/proxy/metrics.h"
-#include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/service.h"
 #include "pamproxy/proxy/zero_trust_stage.h"
 #include "pamproxy/store/session_indexer.h"
@@ -232,9 +231,7 @@ class Daemon {
       // Clock skew, presigned expiry and the body cap come from the workers' settings
       // (Stage::follow), so a reload reaches them.
       proxy::ZeroTrustOptions zt;
-      // One replay memory for every worker: a replay is refused whichever worker it reaches.
-      zt.replay_cache = std::make_shared<proxy::ReplayCache>(
-          static_cast<size_t>(config_.proxy.replay_cache_entries), config_.proxy.clock_skew_s);
+      zt.replay_cache_entries = static_cast<size_t>(config_.proxy.replay_cache_entries);
       const policy::SnapshotPublisher* snapshots = &store_->publisher();
       (*shared)->make_stage = [snapshots, zt](int worker) {
         proxy::ZeroTrustOptions o = zt;
@@ -243,9 +240,8 @@ class Daemon {
       };
     } else {
       log::warn("proxy.pass_through")
-          .kv("detail",
-              "[proxy] mode = \"pass-through\": requests are relayed unverified to the "
-              "loopback destinations pinned by [upstream] resolve");
+          .kv("detail", "[proxy] mode = \"pass-through\": requests are relayed unverified to the "
+                        "loopback destinations pinned by [upstream] resolve");
     }
     shared_ = std::move(*shared);
     const proxy::ProxyShared* shared_view = shared_.get();
@@ -278,9 +274,8 @@ class Daemon {
     so.request_timeout_ms = config_.timeouts.request_head_ms;
     so.idle_timeout_ms = config_.timeouts.idle_keepalive_ms;
     admin::Api* api = api_.get();
-    auto server =
-        admin::Server::start(std::move(so), *shared_->tls->admin_server,
-                             [api](const admin::ApiRequest& r) { return api->handle(r); });
+    auto server = admin::Server::start(std::move(so), *shared_->tls->admin_server,
+                                       [api](const admin::ApiRequest& r) { return api->handle(r); });
     if (!server.ok()) {
       log::error("admin.start_failed").kv("error", std::string(server.status().message()));
       return false;
@@ -378,10 +373,7 @@ class Daemon {
     config::LoadResult r = config::load_file(*options_.config_file);
     if (!r.ok()) {
       for (const auto& e : r.errors) {
-        log::error("config.reload_refused")
-            .kv("file", e.file)
-            .kv("line", e.line)
-            .kv("key", e.key)
+        log::error("config.reload_refused").kv("file", e.file).kv("line", e.line).kv("key", e.key)
             .kv("error", e.message);
       }
       keep_running_config();
@@ -409,8 +401,7 @@ class Daemon {
     }
     config_ = std::move(next);
     apply_live_settings(std::move(*settings));
-    if (control_events_)
-      control_events_->config_reloaded(*options_.config_file, live, need_restart);
+    if (control_events_) control_events_->config_reloaded(*options_.config_file, live, need_restart);
     log::info("config.reloaded")
         .kv("file", *options_.config_file)
         .kv("changed", live)
@@ -420,10 +411,8 @@ class Daemon {
 
   // A reload refused: nothing changed.
   void keep_running_config() {
-    log::warn("config.kept")
-        .kv("reason",
-            "the new file has errors; the running configuration "
-            "stays in force");
+    log::warn("config.kept").kv("reason", "the new file has errors; the running configuration "
+                                          "stays in force");
     sd_notify(0, "READY=1");
   }
 
