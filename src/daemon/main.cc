@@ -30,6 +30,7 @@
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/proxy/metrics.h"
+#include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/service.h"
 #include "pamproxy/proxy/zero_trust_stage.h"
 #include "pamproxy/store/session_indexer.h"
@@ -231,7 +232,9 @@ class Daemon {
       // Clock skew, presigned expiry and the body cap come from the workers' settings
       // (Stage::follow), so a reload reaches them.
       proxy::ZeroTrustOptions zt;
-      zt.replay_cache_entries = static_cast<size_t>(config_.proxy.replay_cache_entries);
+      // One replay memory for every worker: a replay is refused whichever worker it reaches.
+      zt.replay_cache = std::make_shared<proxy::ReplayCache>(
+          static_cast<size_t>(config_.proxy.replay_cache_entries), config_.proxy.clock_skew_s);
       const policy::SnapshotPublisher* snapshots = &store_->publisher();
       (*shared)->make_stage = [snapshots, zt](int worker) {
         proxy::ZeroTrustOptions o = zt;
