@@ -276,7 +276,13 @@ std::vector<Field> build() {
                         "x-amz-content-sha256 (STS, EC2, DynamoDB...); above it: 413",
                         kLive, REF(int64_t, proxy.buffered_body_bytes_max), 0, 1ll << 30));
   f.push_back(int_field("proxy", "replay_cache_entries",
-                        "signatures remembered per worker to refuse exact replays", kRestart,
+                        "signatures remembered for the whole process (all workers) to refuse "
+                        "exact replays: a signed request or presigned URL used again from another "
+                        "client address is refused on every worker for clock_skew_s seconds after "
+                        "its first use, as long as fewer than replay_cache_entries / 16 other "
+                        "signatures reached its shard since (about replay_cache_entries in all); 0 "
+                        "turns it off",
+                        kRestart,
                         REF(int64_t, proxy.replay_cache_entries), 0, 1 << 24));
   f.push_back(enum_field<ProxyMode>(
       "proxy", "mode",
