@@ -512,6 +512,68 @@ class RawRequests(unittest.TestCase):
         self.refused(403, "AccessDenied", "replay", self.STS, m, t, h, b, source="127.0.0.2")
 
 
+class ReplaysAcrossWorkers(unittest.TestCase):
+    """Two workers share one replay memory: a signed request or a presigned URL replayed from
+    other client addresses is refused whichever worker each connection lands on, and none of the
+    replays reaches the upstream."""
+
+    sign, send = RawRequests.sign, RawRequests.send
+    STS, FORM, CALLER = RawRequests.STS, RawRequests.FORM, RawRequests.CALLER
+    REPLAYS = 16  # each on a new connection: the kernel spreads them over both workers
+
+    @classmethod
+    def setUpClass(cls):
+        def two_workers(f):
+            with open(f.config) as fh:
+                text = fh.read()
+            assert "threads = 1\n" in text
+            with open(f.config, "w") as fh:
+                fh.write(text.replace("threads = 1\n", "threads = 2\n"))
+        cls.f = ZeroTrustFixture(before_start=two_workers)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def replay_everywhere(self, method, target, headers, body, host, needle):
+        status, text = self.send(host, method, target, headers, body)
+        self.assertEqual(status, 200, text)
+        workers = set()
+        for i in range(self.REPLAYS):
+            # The same client again on a new connection, maybe on the other worker: served.
+            if i % 4 == 0:
+                status, text = self.send(host, method, target, headers, body)
+                self.assertEqual(status, 200, text)
+            # A marker the upstream would record if the replay reached it.
+            marker = "replay-%s" % os.urandom(6).hex()
+            status, text = self.send(host, method, target, dict(headers, **{"User-Agent": marker}),
+                                     body, source="127.0.0.%d" % (2 + i % 8))
+            self.assertEqual(status, 403, text)
+            self.assertIn("AccessDenied", text)
+            self.assertIn(needle, text)
+            self.assertFalse([r for r in self.f.front.requests() if r.get("userAgent") == marker],
+                             "the upstream saw a replay")
+            # The request id names the worker that refused it: start time, worker, counter.
+            request_id = text.split("<RequestId>", 1)[1][:20]
+            workers.add(int(request_id[8:10], 16))
+        self.assertEqual(workers, {0, 1}, "the replays did not reach both workers")
+
+    def test_a_signed_request_replayed_on_any_worker_is_refused(self):
+        m, t, h, b = self.sign("POST", self.STS, "/", "sts", self.CALLER, headers=self.FORM,
+                               when=datetime.datetime.utcnow() - datetime.timedelta(minutes=1))
+        self.replay_everywhere(m, t, h, b, self.STS,
+                               "this exact signed request was already sent from another client "
+                               "address (a replay)")
+
+    def test_a_presigned_url_replayed_on_any_worker_is_refused(self):
+        m, t, h, b = self.sign("GET", self.STS, "/?Action=GetCallerIdentity&Version=2011-06-15",
+                               "sts", presign=300,
+                               when=datetime.datetime.utcnow() - datetime.timedelta(minutes=2))
+        self.replay_everywhere(m, t, h, b, self.STS,
+                               "this presigned URL was already used from another client address "
+                               "(a replay)")
+
+
 class ReloadedSkewWindow(unittest.TestCase):
     """[proxy] clock_skew_s is reloadable and applies from the next request, on a tunnel that was
     already open: a request signed 5 minutes ago passes under 900 s and is refused under 120 s."""
