@@ -76,6 +76,60 @@ bool parse_target(std::string_view t, ConnectTarget* out) {
   return true;
 }
 
+// Where the head ends (after its blank line: CRLF CRLF, or LF LF as RFC 9112 tolerates), or npos.
+size_t head_end(std::string_view window) {
+  for (size_t i = 0; i < window.size(); ++i) {
+    if (window[i] != '\n') continue;
+    if (i + 1 < window.size() && window[i + 1] == '\n') return i + 2;
+    if (i + 2 < window.size() && window[i + 1] == '\r' && window[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+// The first bytes (up to 8, or the first space) are token characters, as a method's are.
+bool starts_like_a_method(std::string_view window) {
+  for (size_t i = 0; i < window.size() && i < 8; ++i) {
+    char c = window[i];
+    if (c == ' ') break;
+    if (!is_tchar(c)) return false;
+  }
+  return true;
+}
+
+// request-line = method SP request-target SP HTTP-version
+bool request_line(std::string_view head, size_t* pos, std::string_view* method,
+                  std::string_view* target) {
+  std::string_view line;
+  if (!next_line(head, pos, &line)) return false;
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp1 == 0 || sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != line.npos) {
+    return false;
+  }
+  *method = line.substr(0, sp1);
+  *target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  for (char c : *method) {
+    if (!is_tchar(c)) return false;
+  }
+  return version == "HTTP/1.1" || version == "HTTP/1.0";
+}
+
+// Header lines up to the blank one: each a token name and a colon (values are not looked at).
+bool header_lines(std::string_view head, size_t* pos) {
+  std::string_view line;
+  while (*pos < head.size()) {
+    if (!next_line(head, pos, &line)) return false;
+    if (line.empty()) break;
+    size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return false;
+    for (char c : line.substr(0, colon)) {
+      if (!is_tchar(c)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string ConnectTarget::authority() const {
@@ -122,27 +176,12 @@ ConnectResult parse_connect(std::string_view bytes, size_t head_bytes_max) {
   ConnectResult r;
   // Look for the end of the head only within the limit.
   std::string_view window = bytes.substr(0, std::min(bytes.size(), head_bytes_max));
-  size_t end = std::string_view::npos;
-  for (size_t i = 0; i < window.size(); ++i) {
-    if (window[i] != '\n') continue;
-    if (i + 1 < window.size() && window[i + 1] == '\n') {
-      end = i + 2;
-      break;
-    }
-    if (i + 2 < window.size() && window[i + 1] == '\r' && window[i + 2] == '\n') {
-      end = i + 3;
-      break;
-    }
-  }
+  const size_t end = head_end(window);
   // An early look at the first bytes: a TLS ClientHello or binary garbage is refused at once,
   // without waiting for a head that will never come.
-  for (size_t i = 0; i < window.size() && i < 8; ++i) {
-    char c = window[i];
-    if (c == ' ') break;
-    if (!is_tchar(c)) {
-      r.status = ConnectParse::kMalformed;
-      return r;
-    }
+  if (!starts_like_a_method(window)) {
+    r.status = ConnectParse::kMalformed;
+    return r;
   }
   if (end == std::string_view::npos) {
     r.status = bytes.size() >= head_bytes_max ? ConnectParse::kTooLarge : ConnectParse::kIncomplete;
@@ -150,48 +189,11 @@ ConnectResult parse_connect(std::string_view bytes, size_t head_bytes_max) {
   }
   std::string_view head = window.substr(0, end);
   size_t pos = 0;
-  std::string_view line;
-  if (!next_line(head, &pos, &line)) {
+  std::string_view method;
+  std::string_view target;
+  if (!request_line(head, &pos, &method, &target) || !header_lines(head, &pos)) {
     r.status = ConnectParse::kMalformed;
     return r;
-  }
-  // request-line = method SP request-target SP HTTP-version
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp1 == 0 || sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != line.npos) {
-    r.status = ConnectParse::kMalformed;
-    return r;
-  }
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  for (char c : method) {
-    if (!is_tchar(c)) {
-      r.status = ConnectParse::kMalformed;
-      return r;
-    }
-  }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-    r.status = ConnectParse::kMalformed;
-    return r;
-  }
-  while (pos < head.size()) {
-    if (!next_line(head, &pos, &line)) {
-      r.status = ConnectParse::kMalformed;
-      return r;
-    }
-    if (line.empty()) break;
-    size_t colon = line.find(':');
-    if (colon == 0 || colon == std::string_view::npos) {
-      r.status = ConnectParse::kMalformed;
-      return r;
-    }
-    for (char c : line.substr(0, colon)) {
-      if (!is_tchar(c)) {
-        r.status = ConnectParse::kMalformed;
-        return r;
-      }
-    }
   }
   if (method != "CONNECT") {
     r.status = ConnectParse::kNotConnect;
