@@ -11,7 +11,7 @@
 #include <string>
 
 #include "pamproxy/http/body.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};

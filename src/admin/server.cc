@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/base/thread_name.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 #include "pamproxy/tls/session.h"
 
 namespace pamproxy::admin {

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "pamproxy/http/body.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/response_parser.h"
 #include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/openssl.h"
 

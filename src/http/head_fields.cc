@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "pamproxy/base/check.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/head_fields.h"
 #include "src/http/chars.h"
 #include "src/http/lists.h"
 
@@ -113,6 +113,14 @@ std::optional<std::string_view> HeadFields::find(HeaderId id) const {
     if (s.id == id) return view(s.value);
   }
   return std::nullopt;
+}
+
+std::string_view RequestHead::path_and_query() const {
+  if (target_form_ == TargetForm::kOrigin) return target();
+  if (target_form_ != TargetForm::kAbsolute) return {};
+  std::string_view t = target();
+  size_t rest = authority_.off + authority_.len - target_.off;
+  return rest < t.size() ? t.substr(rest) : std::string_view("/");
 }
 
 void HeadBuilder::reset_fields(HeadFields& h) {

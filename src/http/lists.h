@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "pamproxy/http/error.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/head_fields.h"
 #include "src/http/chars.h"
 
 namespace pamproxy::http::lists {

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 #include "src/http/chars.h"
 
 namespace pamproxy::http {
@@ -58,14 +58,6 @@ bool is_reg_name_char(char c) {
 }
 
 }  // namespace
-
-std::string_view RequestHead::path_and_query() const {
-  if (target_form_ == TargetForm::kOrigin) return target();
-  if (target_form_ != TargetForm::kAbsolute) return {};
-  std::string_view t = target();
-  size_t rest = authority_.off + authority_.len - target_.off;
-  return rest < t.size() ? t.substr(rest) : std::string_view("/");
-}
 
 RequestParser::RequestParser(const Limits& limits) : HeadBuilder(limits) {
   head_.fields_.reserve(limits.header_count_max);

@@ -1,6 +1,6 @@
 // Status lines (RFC 9112 section 4) and how a response is framed given its request (section 6.3).
 
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/response_parser.h"
 #include "src/http/chars.h"
 
 namespace pamproxy::http {

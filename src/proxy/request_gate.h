@@ -39,7 +39,7 @@
 #include "pamproxy/audit/event.h"
 #include "pamproxy/base/net_address.h"
 #include "pamproxy/http/body.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 #include "pamproxy/proxy/audit_gate.h"
 #include "pamproxy/proxy/connect_request.h"
 #include "pamproxy/proxy/metrics.h"

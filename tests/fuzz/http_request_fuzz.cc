@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 #include "pamproxy/http/serializer.h"
 
 using namespace pamproxy::http;

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/response_parser.h"
 #include "pamproxy/http/serializer.h"
 
 using namespace pamproxy::http;

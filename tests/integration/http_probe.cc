@@ -12,7 +12,8 @@
 #include <string_view>
 
 #include "pamproxy/http/body.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
+#include "pamproxy/http/response_parser.h"
 
 using namespace pamproxy::http;
 

@@ -32,7 +32,7 @@
 
 #include "pamproxy/http/chunk_line.h"
 #include "pamproxy/http/error.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/head_fields.h"
 #include "pamproxy/http/limits.h"
 
 namespace pamproxy::http {

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "pamproxy/http/error.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/head_fields.h"
 
 namespace pamproxy::http {
 

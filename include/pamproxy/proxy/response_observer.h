@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "pamproxy/http/body.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/response_parser.h"
 
 namespace pamproxy::proxy {
 

@@ -17,7 +17,7 @@
 
 #include "pamproxy/audit/event.h"
 #include "pamproxy/base/net_address.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/head_fields.h"
 #include "pamproxy/sigv4/chunk_signer.h"
 
 namespace pamproxy::proxy {

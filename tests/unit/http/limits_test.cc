@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "pamproxy/config/config.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 
 namespace pamproxy::http {
 namespace {

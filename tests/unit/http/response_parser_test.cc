@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/response_parser.h"
 
 namespace pamproxy::http {
 namespace {

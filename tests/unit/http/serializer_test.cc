@@ -5,6 +5,9 @@
 #include <array>
 #include <string>
 
+#include "pamproxy/http/request_parser.h"
+#include "pamproxy/http/response_parser.h"
+
 namespace pamproxy::http {
 namespace {
 

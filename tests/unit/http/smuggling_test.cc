@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 
 namespace pamproxy::http {
 namespace {

@@ -15,7 +15,7 @@
 #include "../policy/policy_fixture.h"
 #include "absl/time/time.h"
 #include "pamproxy/aws/endpoint.h"
-#include "pamproxy/http/head.h"
+#include "pamproxy/http/request_parser.h"
 #include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/settings.h"
 #include "pamproxy/sigv4/auth.h"

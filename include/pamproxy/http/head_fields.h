@@ -1,22 +1,11 @@
 #pragma once
-// Incremental, zero-copy parsers for HTTP/1.1 request and response heads (RFC 9110, RFC 9112).
+// HTTP/1.1 request and response heads as parsed (RFC 9110, RFC 9112): the field lines, the framing
+// verdict, and the line scanning both parsers share (request_parser.h, response_parser.h).
 //
 // What this module owns: turning the bytes of a head into fields and a framing verdict, strictly
 // enough that pamproxy and the next parser (AWS, the client) can never disagree on where a
 // message ends. It never does I/O, never allocates after construction, and never copies a name or
 // a value: results are views into the caller's buffer.
-//
-//   RequestParser parser(limits);                 // once per connection (reserves field slots)
-//   for (;;) {
-//     switch (parser.parse(head_bytes_so_far)) {  // all bytes of this head so far, from its start
-//       case ParseStatus::kIncomplete: read more; continue;
-//       case ParseStatus::kError: answer error_status_code(parser.error()); close;
-//       case ParseStatus::kDone: break;
-//     }
-//     const RequestHead& h = parser.head();       // valid until the next parse() or reset()
-//     body starts at head_bytes_so_far[parser.head_bytes()];
-//     ... parser.reset();                         // next pipelined request
-//   }
 //
 // The buffer contract: each parse() call passes every byte of the current head received so far,
 // starting with its first byte (possibly more: bytes after the head, such as body or pipelined
@@ -238,42 +227,6 @@ class HeadBuilder {
   bool conn_other_ = false;  // Connection names other fields: mark them hop-by-hop at the end
   bool expect_continue_ = false;
   Error expect_error_ = Error::kNone;
-};
-
-class RequestParser : private HeadBuilder {
- public:
-  // Reserves room for limits.header_count_max fields: the only allocation.
-  explicit RequestParser(const Limits& limits);
-  ParseStatus parse(std::string_view buf);
-  // After kDone: the head, and how many bytes of the buffer it took (the body starts there).
-  const RequestHead& head() const { return head_; }
-  uint32_t head_bytes() const { return head_.head_bytes_; }
-  Error error() const { return error_; }
-  // Ready for the next head (e.g. the next pipelined request); keeps the reserved slots.
-  void reset();
-
- private:
-  Error start_line(uint32_t begin, uint32_t end) override;
-  Error finish() override;
-  RequestHead head_;
-};
-
-class ResponseParser : private HeadBuilder {
- public:
-  explicit ResponseParser(const Limits& limits);
-  ParseStatus parse(std::string_view buf);
-  const ResponseHead& head() const { return head_; }
-  uint32_t head_bytes() const { return head_.head_bytes_; }
-  Error error() const { return error_; }
-  // Ready for the next response head, to a request with this method (HEAD and CONNECT change how
-  // the response is framed). Call again after an interim (1xx) response.
-  void reset(Method request_method);
-
- private:
-  Error start_line(uint32_t begin, uint32_t end) override;
-  Error finish() override;
-  ResponseHead head_;
-  Method request_method_ = Method::kGet;
 };
 
 // Case-insensitive ASCII comparison of field names and tokens.
