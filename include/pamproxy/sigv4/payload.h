@@ -1,6 +1,9 @@
 #pragma once
-// The payload modes of x-amz-content-sha256 and what the proxy must do with each body (DESIGN.md
-// section 2, "Payload modes").
+// The payload modes of x-amz-content-sha256 and what the proxy must do with each body: a hex hash,
+// UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER streams through untouched (the service
+// checks the hash or the trailer); signed aws-chunked bodies stream with each chunk signature
+// checked and replaced in place; SigV4a is refused; no header at all means the body is buffered
+// (up to a cap) to hash it. docs/architecture.md follows a request through these.
 
 #include <cstdint>
 #include <string_view>
