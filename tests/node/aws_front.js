@@ -447,9 +447,13 @@ async function serveS3(req, res, url, auth, record) {
       req.resume();
     };
     const hash = /^[0-9a-f]{64}$/.test(payload || '') ? crypto.createHash('sha256') : null;
+    // S3 keeps an object only once its whole body has arrived and checked out; s3rver writes the
+    // file as bytes come in. So the decoded bytes of an aws-chunked body are held here and handed
+    // to s3rver at the end: an upload refused mid-body or cut off leaves nothing in the store.
     let dec = null;
+    const held = [];
     if (decoder) {
-      dec = new AwsChunkedDecoder({ ...decoder, onData: (d) => upstream.write(d) });
+      dec = new AwsChunkedDecoder({ ...decoder, onData: (d) => held.push(Buffer.from(d)) });
     }
     req.on('data', (d) => {
       if (finished) return;
@@ -467,6 +471,7 @@ async function serveS3(req, res, url, auth, record) {
         const got = hash.digest('hex');
         if (got !== payload) return reject('XAmzContentSHA256Mismatch', 'body does not match x-amz-content-sha256');
       }
+      for (const piece of held) upstream.write(piece);
       upstream.end();
     });
     record.bodyCheck = dec ? (dec.signed ? 'signed-chunks' : 'unsigned-chunks') : (hash ? 'sha256' : 'unsigned');
