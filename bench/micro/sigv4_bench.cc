@@ -17,40 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/micro/counting_allocator.h"
 #include "pamproxy/sigv4/auth.h"
 #include "pamproxy/sigv4/chunk_signer.h"
 #include "pamproxy/sigv4/signer.h"
-
-// GCC sees the replaced operator new inlined next to free() and warns of a mismatch; the pair
-// below is matched by construction (malloc/free).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
