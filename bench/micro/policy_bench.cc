@@ -85,7 +85,19 @@ std::shared_ptr<const Snapshot> world() {
                         *pamproxy::net::Cidr::parse("192.168.0.0/16")};
   p.command_rules = {*parse_command_rule("allow s3:*"), *parse_command_rule("allow ec2:Describe*"),
                      *parse_command_rule("deny s3:Delete*")};
-  d.policies = {p};
+  // 50 rules, most of them scoped to resources, as a careful admin writes them.
+  AccessPolicy scoped;
+  scoped.record_id = "r-100005";
+  for (int i = 0; i < 24; ++i) {
+    std::string n = std::to_string(i);
+    scoped.command_rules.push_back(
+        *parse_command_rule("deny s3:Delete* arn:aws:s3:::prod-" + n + "-*/*"));
+    scoped.command_rules.push_back(
+        *parse_command_rule("deny dynamodb:* arn:aws:dynamodb:*:*:table/payments-" + n));
+  }
+  scoped.command_rules.push_back(*parse_command_rule("allow s3:Get* arn:aws:s3:::reports/*"));
+  scoped.command_rules.push_back(*parse_command_rule("allow s3:List* arn:aws:s3:::reports"));
+  d.policies = {p, scoped};
   absl::TimeZone berlin;
   if (absl::LoadTimeZone("Europe/Berlin", &berlin)) d.time_zones["Europe/Berlin"] = berlin;
   return Snapshot::build(std::move(d), 1);
@@ -96,14 +108,14 @@ const absl::Time kNow = absl::FromUnixSeconds(1795424400);
 const pamproxy::net::IpAddress kClient = *pamproxy::net::IpAddress::parse("10.20.30.40");
 
 void run_decision(benchmark::State& state, std::string_view token, std::string_view ref,
-                  std::string_view op, bool want_allowed) {
+                  std::string_view op, bool want_allowed, ResourceView resources = {}) {
   static const auto snap = world();
   // Warm up (time zone caches, first-use statics) before counting.
-  Decision warm = decide(*snap, token, ref, op, kClient, kNow);
+  Decision warm = decide(*snap, token, ref, op, kClient, kNow, resources);
   if (warm.allowed != want_allowed) state.SkipWithError(warm.reason.c_str());
   uint64_t before = g_allocations.load();
   for (auto _ : state) {
-    Decision d = decide(*snap, token, ref, op, kClient, kNow);
+    Decision d = decide(*snap, token, ref, op, kClient, kNow, resources);
     benchmark::DoNotOptimize(d);
   }
   state.counters["allocs_per_op"] = benchmark::Counter(
@@ -120,6 +132,15 @@ void BM_DecideAllowByNameWithPolicy(benchmark::State& state) {
   run_decision(state, "PAMTOKEN100000", "account-0", "s3:GetObject", true);
 }
 BENCHMARK(BM_DecideAllowByNameWithPolicy);
+
+void BM_DecideAllow50ResourceRules(benchmark::State& state) {
+  // 50 rules, 48 of them resource-scoped denies that must each be tried, on one object.
+  static const std::string kArn = "arn:aws:s3:::reports/2026/11/report.csv";
+  static const uint32_t kEnds[] = {static_cast<uint32_t>(kArn.size())};
+  run_decision(state, "PAMTOKEN100005", "r-100005", "s3:GetObject", true,
+               ResourceView(kArn, kEnds));
+}
+BENCHMARK(BM_DecideAllow50ResourceRules);
 
 void BM_DecideAllowByTagSearch(benchmark::State& state) {
   // A criteria search scans all 1000 records.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api_internal.h"
+#include "pamproxy/policy/command_rule.h"
 #include "pamproxy/store/json.h"
 #include "src/store/validate.h"
 
@@ -17,8 +18,8 @@ constexpr size_t kListMax = 64;
 // The writable fields of a record; on creation name, access_key_id and secret_access_key are
 // required.
 struct RecordFields {
-  std::optional<std::string> name, description, reference_record, access_key_id,
-      secret_access_key, session_token, default_region;
+  std::optional<std::string> name, description, reference_record, access_key_id, secret_access_key,
+      session_token, default_region;
   std::optional<std::vector<std::string>> tags;
 };
 
@@ -60,8 +61,8 @@ ApiResponse settings(Api::Call& call) {
   std::optional<bool> enabled = body->boolean("proxy.enabled", kOptional);
   if (!body->finish()) return bad_field(body->error());
   if (enabled) {
-    auto change = call.store().set_setting(call.actor(), "proxy.enabled",
-                                           *enabled ? "true" : "false");
+    auto change =
+        call.store().set_setting(call.actor(), "proxy.enabled", *enabled ? "true" : "false");
     if (!change.ok()) return store_error(change.status());
   }
   return json_answer(200, store::to_json(call.store().settings()));
@@ -72,8 +73,9 @@ ApiResponse record_types(Api::Call& call) {
   if (seg.size() == 1) {
     if (call.method() != "GET") return method_not_allowed("GET");
     std::vector<policy::RecordType> types = call.store().record_types();
-    return page(call, types, [](const policy::RecordType& t) -> const std::string& { return t.name; },
-                [](JsonWriter& w, const policy::RecordType& t) { store::write_json(w, t); });
+    return page(
+        call, types, [](const policy::RecordType& t) -> const std::string& { return t.name; },
+        [](JsonWriter& w, const policy::RecordType& t) { store::write_json(w, t); });
   }
   if (seg.size() != 3 || (seg[2] != "enable" && seg[2] != "disable")) {
     return not_found("record-types/{name}/enable or /disable");
@@ -109,8 +111,7 @@ ApiResponse create_record(Api::Call& call) {
   spec.session_token = f.session_token.value_or("");
   spec.default_region = f.default_region.value_or("");
   spec.tags = f.tags.value_or(std::vector<std::string>{});
-  return answer_record_change(201, call.store().create_record(call.actor(), spec),
-                              f.access_key_id);
+  return answer_record_change(201, call.store().create_record(call.actor(), spec), f.access_key_id);
 }
 
 ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
@@ -119,9 +120,14 @@ ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
   if (!body) return error;
   RecordFields f;
   if (!read_record_fields(*body, false, &f)) return bad_field(body->error());
-  store::RecordPatch patch{f.name,           f.description,   f.reference_record,
-                           f.access_key_id,  f.secret_access_key, f.session_token,
-                           f.default_region, f.tags};
+  store::RecordPatch patch{f.name,
+                           f.description,
+                           f.reference_record,
+                           f.access_key_id,
+                           f.secret_access_key,
+                           f.session_token,
+                           f.default_region,
+                           f.tags};
   return answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
                               f.access_key_id);
 }
@@ -148,11 +154,21 @@ ApiResponse put_policy(Api::Call& call, const policy::Record& record) {
       JsonBody& rule = *(*rules)[i];
       auto effect = rule.string("effect", kRequired, 1, 16);
       auto pattern = rule.string("pattern", kRequired, 1, 256);
+      auto resource = rule.string("resource", kOptional, 0, 2048);
       if (effect && *effect != "allow" && *effect != "deny") {
-        return bad_field({"command_rules[" + std::to_string(i) + "].effect",
-                          "expected \"allow\" or \"deny\""});
+        return bad_field(
+            {"command_rules[" + std::to_string(i) + "].effect", "expected \"allow\" or \"deny\""});
       }
-      if (effect && pattern) spec.command_rules.push_back(*effect + " " + *pattern);
+      if (resource && !resource->empty()) {
+        if (absl::Status s = policy::validate_resource_pattern(*resource); !s.ok()) {
+          return bad_field(
+              {"command_rules[" + std::to_string(i) + "].resource", std::string(s.message())});
+        }
+      }
+      if (effect && pattern) {
+        spec.command_rules.push_back(*effect + " " + *pattern +
+                                     (resource && !resource->empty() ? " " + *resource : ""));
+      }
     }
   }
   if (!body->finish()) return bad_field(body->error());
@@ -199,8 +215,9 @@ ApiResponse records(Api::Call& call) {
     }
     std::sort(visible.begin(), visible.end(),
               [](const policy::Record* a, const policy::Record* b) { return a->id < b->id; });
-    return page(call, visible, [](const policy::Record* r) -> const std::string& { return r->id; },
-                [](JsonWriter& w, const policy::Record* r) { store::write_json(w, *r); });
+    return page(
+        call, visible, [](const policy::Record* r) -> const std::string& { return r->id; },
+        [](JsonWriter& w, const policy::Record* r) { store::write_json(w, *r); });
   }
   ApiResponse error;
   int32_t index = find_record(call, seg[1], &error);
@@ -227,8 +244,14 @@ ApiResponse records(Api::Call& call) {
 
 }  // namespace
 
-ApiResponse handle_settings(Api::Call& call) { return settings(call); }
-ApiResponse handle_record_types(Api::Call& call) { return record_types(call); }
-ApiResponse handle_records(Api::Call& call) { return records(call); }
+ApiResponse handle_settings(Api::Call& call) {
+  return settings(call);
+}
+ApiResponse handle_record_types(Api::Call& call) {
+  return record_types(call);
+}
+ApiResponse handle_records(Api::Call& call) {
+  return records(call);
+}
 
 }  // namespace pamproxy::admin

@@ -10,6 +10,8 @@
 //   pamctl policies set REF [--window "Mon-Fri 08:00-18:00"]... [--time-zone TZ]
 //                      [--network CIDR]... [--approval-required] [--approver-role ID]
 //                      [--approval-max 8h] [--allow PATTERN]... [--deny PATTERN]...
+//   PATTERN is "service:Operation" optionally followed by an ARN pattern that scopes the rule to
+//   resources: --deny 's3:DeleteObject arn:aws:s3:::prod-*/*'.
 // REF is a record id or a reference as written after '#' in AWS_ACCESS_KEY_ID; it is
 // percent-encoded into the URL. Secrets are read from a file or stdin, never from an argument:
 // every user of the machine can read a process's arguments. `policies set` replaces the whole
@@ -43,7 +45,9 @@ constexpr char kPoliciesUsage[] =
     "                  [--network CIDR]... [--approval-required] [--approver-role ID]\n"
     "                  [--approval-max 8h] [--allow PATTERN]... [--deny PATTERN]...\n"
     "       pamctl policies rm REF\n"
-    "  set replaces the whole policy; rules apply in the order given\n";
+    "  set replaces the whole policy; rules apply in the order given\n"
+    "  PATTERN: service:Operation [ARN pattern], e.g. 's3:Get*' or\n"
+    "           's3:DeleteObject arn:aws:s3:::prod-*/*' ('*' and '?' as IAM reads them)\n";
 
 std::string record_path(const std::string& ref) {
   return "/api/v1/records/" + percent_encode(ref);
@@ -172,9 +176,12 @@ int policy_body(const ApiArgs& a, JsonWriter& w) {
     w.key("command_rules").begin_array();
     for (const auto& [flag, pattern] : a.ordered) {
       if (flag != "--allow" && flag != "--deny") continue;
+      // "s3:Get* arn:aws:s3:::reports/*": the resource starts at the first " arn:".
+      const size_t arn = pattern.find(" arn:");
       w.begin_object();
       w.key("effect").value(flag == "--allow" ? "allow" : "deny");
-      w.key("pattern").value(pattern);
+      w.key("pattern").value(pattern.substr(0, arn));
+      if (arn != std::string::npos) w.key("resource").value(pattern.substr(arn + 1));
       w.end_object();
     }
     w.end_array();

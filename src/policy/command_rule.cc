@@ -1,5 +1,7 @@
 #include "pamproxy/policy/command_rule.h"
 
+#include <algorithm>
+
 #include "pamproxy/policy/strings.h"
 
 namespace pamproxy::policy {
@@ -25,12 +27,37 @@ absl::Status validate_command_pattern(std::string_view p) {
   return absl::OkStatus();
 }
 
+absl::Status validate_resource_pattern(std::string_view p) {
+  if (p.empty() || p.size() > 2048) {
+    return absl::InvalidArgumentError("resource pattern must be 1-2048 bytes");
+  }
+  if (!p.starts_with("arn:") || std::count(p.begin(), p.end(), ':') < 5) {
+    return absl::InvalidArgumentError(
+        cat("resource pattern '", p,
+            "' is not an ARN (arn:partition:service:region:account:resource, e.g. "
+            "arn:aws:s3:::reports/*)"));
+  }
+  for (char c : p) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError("resource pattern has a control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CommandRule> parse_command_rule(std::string_view text) {
   text = strip(text);
   size_t space = text.find(' ');
   std::string_view effect = text.substr(0, space);
   std::string_view pattern =
       space == std::string_view::npos ? std::string_view() : strip(text.substr(space));
+  // The resource starts at the first " arn:": an operation pattern holds one ':' only, after
+  // its service, and a service name has no space.
+  std::string_view resource;
+  if (size_t arn = pattern.find(" arn:"); arn != std::string_view::npos) {
+    resource = strip(pattern.substr(arn));
+    pattern = strip(pattern.substr(0, arn));
+  }
   CommandRule r;
   if (iequals(effect, "allow")) {
     r.effect = RuleEffect::kAllow;
@@ -41,12 +68,17 @@ absl::StatusOr<CommandRule> parse_command_rule(std::string_view text) {
         cat("command rule '", text, "' must start with allow or deny"));
   }
   if (absl::Status s = validate_command_pattern(pattern); !s.ok()) return s;
+  if (!resource.empty()) {
+    if (absl::Status s = validate_resource_pattern(resource); !s.ok()) return s;
+  }
   r.pattern = std::string(pattern);
+  r.resource = std::string(resource);
   return r;
 }
 
 std::string format_command_rule(const CommandRule& r) {
-  return cat(r.effect == RuleEffect::kAllow ? "allow " : "deny ", r.pattern);
+  return cat(r.effect == RuleEffect::kAllow ? "allow " : "deny ", r.pattern,
+             r.resource.empty() ? "" : " ", r.resource);
 }
 
 // Classic greedy glob with one backtrack point: linear in |pattern| * |text| at worst for
@@ -72,36 +104,113 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
+namespace {
+
+// The bytes of the UTF-8 character that starts with `lead` (1 for a stray continuation byte).
+size_t utf8_length(unsigned char lead) {
+  if (lead >= 0xF0) return 4;
+  if (lead >= 0xE0) return 3;
+  if (lead >= 0xC0) return 2;
+  return 1;
+}
+
+// '*' any run, '?' one character, bytes compared exactly. Same greedy walk as glob_match.
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0;
+  size_t star_p = std::string_view::npos, star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = p++;
+      star_t = t;
+    } else if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      t += std::min(utf8_length(static_cast<unsigned char>(text[t])), text.size() - t);
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace
+
+bool arn_match(std::string_view pattern, std::string_view arn) {
+  // arn:partition:service:region:account: field by field; the rest (the resource, which may
+  // hold ':' and '/') as a whole.
+  for (int field = 0; field < 5; ++field) {
+    const size_t pc = pattern.find(':');
+    const size_t ac = arn.find(':');
+    if (pc == std::string_view::npos || ac == std::string_view::npos) return false;
+    if (!wildcard_match(pattern.substr(0, pc), arn.substr(0, ac))) return false;
+    pattern.remove_prefix(pc + 1);
+    arn.remove_prefix(ac + 1);
+  }
+  return wildcard_match(pattern, arn);
+}
+
 bool is_credential_issuing_sts_call(std::string_view operation) {
   return glob_match("sts:GetSessionToken", operation) ||
          glob_match("sts:GetFederationToken", operation) ||
          glob_match("sts:AssumeRole*", operation);
 }
 
-CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_view operation) {
+CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_view operation,
+                           ResourceView resources) {
+  // The allow rules for this operation, by index (a record has at most 64 rules; any beyond are
+  // checked without the mask).
+  uint64_t allows = 0;
   bool any_allow = false;
-  bool allowed = false;
   bool sts_named = false;  // an allow rule that names the sts service itself matched
-  for (const CommandRule& r : rules) {
-    bool match = glob_match(r.pattern, operation);
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const CommandRule& r = rules[i];
+    if (r.effect == RuleEffect::kAllow) any_allow = true;
+    if (!glob_match(r.pattern, operation)) continue;
     if (r.effect == RuleEffect::kDeny) {
-      if (match) return {CommandVerdict::kDeniedByRule, &r};
-    } else {
-      any_allow = true;
-      allowed = allowed || match;
-      if (match && r.pattern.size() > 4 && iequals(r.pattern.substr(0, 4), "sts:")) {
-        sts_named = true;
+      if (r.resource.empty()) return {CommandVerdict::kDeniedByRule, &r, {}};
+      for (size_t k = 0; k < resources.size(); ++k) {
+        if (arn_match(r.resource, resources[k])) {
+          return {CommandVerdict::kDeniedByRule, &r, resources[k]};
+        }
       }
+      continue;
     }
+    if (i < 64) allows |= uint64_t{1} << i;
+    if (r.pattern.size() > 4 && iequals(r.pattern.substr(0, 4), "sts:")) sts_named = true;
   }
   // Calls that mint new credentials would let a user walk away with keys that outlive every
   // check here: only a rule written for them ("allow sts:AssumeRole"), never a catch-all like
   // "allow *:*", lifts the built-in deny.
   if (is_credential_issuing_sts_call(operation) && !sts_named) {
-    return {CommandVerdict::kDeniedByDefault, nullptr};
+    return {CommandVerdict::kDeniedByDefault, nullptr, {}};
   }
-  if (any_allow && !allowed) return {CommandVerdict::kNotAllowed, nullptr};
-  return {CommandVerdict::kAllowed, nullptr};
+  if (!any_allow) return {CommandVerdict::kAllowed, nullptr, {}};
+  auto allowed = [&](std::string_view resource) {
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const CommandRule& r = rules[i];
+      const bool for_operation =
+          i < 64 ? (allows >> i & 1) != 0
+                 : r.effect == RuleEffect::kAllow && glob_match(r.pattern, operation);
+      if (!for_operation) continue;
+      if (r.resource.empty() || (!resource.empty() && arn_match(r.resource, resource))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (resources.empty()) {
+    if (!allowed({})) return {CommandVerdict::kNotAllowed, nullptr, {}};
+  }
+  for (size_t k = 0; k < resources.size(); ++k) {
+    if (!allowed(resources[k])) return {CommandVerdict::kNotAllowed, nullptr, resources[k]};
+  }
+  return {CommandVerdict::kAllowed, nullptr, {}};
 }
 
 }  // namespace pamproxy::policy

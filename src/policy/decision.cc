@@ -31,17 +31,19 @@ DenyKind deny_kind_of(ResolveError e) {
 
 // The record's access policy, in the order of docs/access-control.md.
 Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32_t record_index,
-                      std::string_view operation, const net::IpAddress& client, absl::Time now) {
+                      std::string_view operation, ResourceView resources,
+                      const net::IpAddress& client, absl::Time now) {
   const RecordEntry& entry = *d.record;
   const AccessPolicy* policy = entry.policy;
   static const std::vector<CommandRule> kNoRules;
-  CommandCheck cmd = check_command(policy ? policy->command_rules : kNoRules, operation);
+  CommandCheck cmd = check_command(policy ? policy->command_rules : kNoRules, operation, resources);
+  const std::string on_resource = cmd.resource.empty() ? "" : cat(" on ", cmd.resource);
   switch (cmd.verdict) {
     case CommandVerdict::kAllowed: break;
     case CommandVerdict::kDeniedByRule:
       return deny(std::move(d), DenyKind::kCommandDenied,
-                  cat(operation, " is denied on record '", entry.record.name, "' by the rule '",
-                      format_command_rule(*cmd.rule), "'"));
+                  cat(operation, on_resource, " is denied on record '", entry.record.name,
+                      "' by the rule '", format_command_rule(*cmd.rule), "'"));
     case CommandVerdict::kDeniedByDefault:
       return deny(std::move(d), DenyKind::kCommandDenied,
                   cat(operation,
@@ -51,7 +53,7 @@ Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32
                       operation, "'"));
     case CommandVerdict::kNotAllowed:
       return deny(std::move(d), DenyKind::kCommandDenied,
-                  cat(operation, " is not among the operations allowed on record '",
+                  cat(operation, on_resource, " is not among the operations allowed on record '",
                       entry.record.name, "'"));
   }
   if (policy == nullptr) return d;
@@ -136,7 +138,8 @@ AwsErrorCode aws_error_code(DenyKind k) {
 }
 
 Decision decide(const Snapshot& s, std::string_view token_id, std::string_view record_ref,
-                std::string_view operation, const net::IpAddress& client, absl::Time now) {
+                std::string_view operation, const net::IpAddress& client, absl::Time now,
+                ResourceView resources) {
   Decision d;
   if (!s.settings().proxy_enabled) {
     return deny(std::move(d), DenyKind::kProxyDisabled,
@@ -160,7 +163,7 @@ Decision decide(const Snapshot& s, std::string_view token_id, std::string_view r
                     " is disabled; an admin enables it with pamctl record-types enable ",
                     d.record->record.type));
   }
-  d = check_policy(s, std::move(d), user_index, record_index, operation, client, now);
+  d = check_policy(s, std::move(d), user_index, record_index, operation, resources, client, now);
   if (d.deny == DenyKind::kNone) d.allowed = true;
   return d;
 }

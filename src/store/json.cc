@@ -114,7 +114,9 @@ void write_json(JsonWriter& w, const policy::AccessPolicy& p) {
   w.key("command_rules").begin_array();
   for (const policy::CommandRule& r : p.command_rules) {
     w.begin_object().key("effect").value(r.effect == policy::RuleEffect::kAllow ? "allow" : "deny");
-    w.key("pattern").value(r.pattern).end_object();
+    w.key("pattern").value(r.pattern);
+    if (!r.resource.empty()) w.key("resource").value(r.resource);
+    w.end_object();
   }
   w.end_array();
   w.end_object();

@@ -273,6 +273,9 @@ class AdminApi(unittest.TestCase):
             ("PUT", "records/%s/policy" % rec["id"],
              {"command_rules": [{"effect": "maybe", "pattern": "s3:*"}]},
              "command_rules[0].effect", None),
+            ("PUT", "records/%s/policy" % rec["id"],
+             {"command_rules": [{"effect": "deny", "pattern": "s3:*", "resource": "prod-*"}]},
+             "command_rules[0].resource", "is not an ARN"),
         ]
         for method, path, body, field, words in cases:
             status, answer = self.app.call(method, path, body)
@@ -301,6 +304,22 @@ class AdminApi(unittest.TestCase):
         status, _, text = self.app.raw("POST", "/api/v1/users", iter([b'{"name":"c"}']),
                                        self.app.admin_token, chunked=True)
         self.assertEqual(status, 411, text)
+
+    def test_command_rules_scoped_to_resources_round_trip(self):
+        self.app.call("POST", "record-types/aws-access-keys/enable")
+        status, rec = self.app.call("POST", "records", {
+            "name": "scoped-" + os.urandom(3).hex(), "access_key_id": "AKIAIOSFODNN7EXAMPL7",
+            "secret_access_key": "k"})
+        self.assertEqual(status, 201, rec)
+        rules = [{"effect": "deny", "pattern": "s3:DeleteObject",
+                  "resource": "arn:aws:s3:::prod-*/with space/*"},
+                 {"effect": "allow", "pattern": "s3:*"}]
+        status, body = self.app.call("PUT", "records/%s/policy" % rec["id"],
+                                     {"command_rules": rules})
+        self.assertEqual(status, 200, body)
+        status, body = self.app.call("GET", "records/%s/policy" % rec["id"])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["command_rules"], rules)
 
     def test_records_need_their_type_enabled_and_references_must_be_unique(self):
         self.app.call("POST", "record-types/aws-access-keys/disable")

@@ -1,15 +1,25 @@
 #pragma once
 // Command rules: allow/deny patterns on operations named "service:Operation" (the operation names
-// of the audit log: "s3:GetObject", "ec2:DescribeInstances", "sts:AssumeRole"). '*' matches any
-// run of characters (also none); letters match without regard to case, as IAM actions do.
+// of the audit log: "s3:GetObject", "ec2:DescribeInstances", "sts:AssumeRole"), optionally
+// scoped to resources by an ARN pattern. In the operation '*' matches any run of characters
+// (also none) and letters match without regard to case, as IAM actions do. In the resource, as
+// in IAM's Resource element, '*' matches any run and '?' one character, case counts, and each
+// of the ARN's first five fields (arn:partition:service:region:account:) is matched on its own.
 //
 //   rule text:  "allow s3:Get*"   "deny s3:Delete*"   "deny *:*"   "allow sts:AssumeRole"
+//               "deny s3:DeleteObject arn:aws:s3:::prod-*/*"
+//               "deny dynamodb:* arn:aws:dynamodb:*:*:table/payments"
 //
-// Evaluation (see docs/access-control.md): an explicit deny wins; the built-in deny of the STS
-// calls that hand out credentials (sts:GetSessionToken, sts:GetFederationToken, sts:AssumeRole*)
-// applies unless an allow rule whose pattern starts with "sts:" matches the operation; if any
-// allow rule exists the operation must match one. Pure: no I/O, no allocation while matching.
+// Evaluation (see docs/access-control.md), as IAM evaluates: an explicit deny wins, and a
+// request is denied when any resource it touches matches a deny rule; the built-in deny of the
+// STS calls that hand out credentials (sts:GetSessionToken, sts:GetFederationToken,
+// sts:AssumeRole*) applies unless an allow rule whose pattern starts with "sts:" matches the
+// operation; if any allow rule exists, every resource the request touches must be matched by an
+// allow rule for the operation (a request that names no resource: by an allow rule without
+// one). Pure: no I/O, no allocation while matching.
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,18 +32,43 @@ namespace pamproxy::policy {
 // Patterns: 1-128 bytes of [A-Za-z0-9:*_.-/ ] with exactly one ':' separating a non-empty
 // service part from a non-empty operation part.
 absl::Status validate_command_pattern(std::string_view pattern);
+// Resource patterns: an ARN pattern of 1-2048 bytes with at least the six fields of an ARN
+// ("arn:aws:s3:::prod-*/*"), no control characters.
+absl::Status validate_resource_pattern(std::string_view pattern);
 absl::StatusOr<CommandRule> parse_command_rule(std::string_view text);
 std::string format_command_rule(const CommandRule& r);
 
 // Glob match of `text` against `pattern` ('*' only), ASCII case-insensitive. Linear time.
 bool glob_match(std::string_view pattern, std::string_view text);
+// IAM's match of an ARN against a resource pattern (see above). '?' matches one UTF-8 character.
+bool arn_match(std::string_view pattern, std::string_view arn);
+
+// The ARNs one request touches, as views the caller keeps alive: `text` holds them back to back
+// and `ends[i]` is where the i-th ends.
+class ResourceView {
+ public:
+  ResourceView() = default;
+  ResourceView(std::string_view text, std::span<const uint32_t> ends) : text_(text), ends_(ends) {}
+  size_t size() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+  std::string_view operator[](size_t i) const {
+    const uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    return text_.substr(begin, ends_[i] - begin);
+  }
+
+ private:
+  std::string_view text_;
+  std::span<const uint32_t> ends_;
+};
 
 enum class CommandVerdict : uint8_t { kAllowed, kDeniedByRule, kDeniedByDefault, kNotAllowed };
 struct CommandCheck {
   CommandVerdict verdict = CommandVerdict::kAllowed;
   const CommandRule* rule = nullptr;  // the deny rule that matched, when kDeniedByRule
+  std::string_view resource;          // the resource denied or not allowed; empty: the operation
 };
-CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_view operation);
+CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_view operation,
+                           ResourceView resources = {});
 
 // The built-in deny list, as patterns.
 bool is_credential_issuing_sts_call(std::string_view operation);

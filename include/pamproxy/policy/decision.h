@@ -16,6 +16,7 @@
 
 #include "absl/time/time.h"
 #include "pamproxy/base/net_address.h"
+#include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/snapshot.h"
 
 namespace pamproxy::policy {
@@ -65,8 +66,9 @@ struct Decision {
   std::string_view default_region() const { return record->record.default_region; }
 };
 
+// `resources`: the ARNs the request touches (aws/resources.h), for resource-scoped rules.
 Decision decide(const Snapshot& snapshot, std::string_view token_id, std::string_view record_ref,
-                std::string_view operation, const net::IpAddress& client, absl::Time now);
-
+                std::string_view operation, const net::IpAddress& client, absl::Time now,
+                ResourceView resources = {});
 
 }  // namespace pamproxy::policy

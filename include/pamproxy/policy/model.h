@@ -124,7 +124,8 @@ struct TimeWindow {
 enum class RuleEffect : uint8_t { kAllow, kDeny };
 struct CommandRule {
   RuleEffect effect = RuleEffect::kDeny;
-  std::string pattern;  // "service:Operation" with '*' wildcards, matched without case
+  std::string pattern;   // "service:Operation" with '*' wildcards, matched without case
+  std::string resource;  // an ARN pattern with '*' and '?' (command_rule.h); empty: any resource
   bool operator==(const CommandRule&) const = default;
 };
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace pamproxy::policy {
 namespace {
 
@@ -79,6 +82,117 @@ TEST(CommandRule, DecisionOrder) {
     EXPECT_EQ(check.verdict, c.verdict) << c.op;
     EXPECT_EQ(check.rule != nullptr, c.verdict == CommandVerdict::kDeniedByRule) << c.op;
   }
+}
+
+TEST(CommandRule, ArnMatchingAsIamMatchesResources) {
+  struct Case {
+    const char* pattern;
+    const char* arn;
+    bool match;
+  } cases[] = {
+      {"arn:aws:s3:::prod-*/*", "arn:aws:s3:::prod-logs/2026/a.gz", true},
+      {"arn:aws:s3:::prod-*/*", "arn:aws:s3:::prod-logs", false},  // the bucket, not an object
+      {"arn:aws:s3:::prod-*", "arn:aws:s3:::prod-logs", true},
+      {"arn:aws:s3:::prod-*", "arn:aws:s3:::prod-logs/k", true},  // '*' crosses '/' in the resource
+      {"arn:aws:s3:::Prod-*", "arn:aws:s3:::prod-logs", false},   // case counts
+      {"arn:aws:s3:::reports/202?/*", "arn:aws:s3:::reports/2026/x", true},
+      {"arn:aws:s3:::reports/202?/*", "arn:aws:s3:::reports/20267/x", false},
+      {"arn:aws:s3:::k/?", "arn:aws:s3:::k/\xe2\x82\xac", true},  // one UTF-8 character
+      {"arn:aws:dynamodb:*:*:table/payments", "arn:aws:dynamodb:us-east-1:1:table/payments", true},
+      {"arn:aws:dynamodb:*:*:table/payments", "arn:aws:dynamodb:us-east-1::table/payments", true},
+      {"arn:aws:dynamodb:*:*:table/payments", "arn:aws:dynamodb:us-east-1:1:table/payments2",
+       false},
+      // A field's '*' stops at its ':'; the resource's does not.
+      {"arn:aws:*:table/x", "arn:aws:dynamodb:us-east-1:1:table/x", false},
+      {"arn:aws:lambda:*:*:function:*", "arn:aws:lambda:eu-west-1:1:function:f:prod", true},
+      {"arn:*:*:*:*:*", "arn:aws-cn:s3:::b", true},
+      {"arn:aws:s3:::b", "not-an-arn", false},
+  };
+  for (const Case& c : cases) {
+    std::string arn = c.arn;
+    // Unescape the one \xNN sequence form used above.
+    for (size_t i; (i = arn.find("\\x")) != std::string::npos;) {
+      arn.replace(i, 4, 1, static_cast<char>(std::stoi(arn.substr(i + 2, 2), nullptr, 16)));
+    }
+    EXPECT_EQ(arn_match(c.pattern, arn), c.match) << c.pattern << " vs " << c.arn;
+  }
+}
+
+TEST(CommandRule, ParsesResourcePatterns) {
+  auto r = parse_command_rule("deny s3:DeleteObject arn:aws:s3:::prod-*/with space/*");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->pattern, "s3:DeleteObject");
+  EXPECT_EQ(r->resource, "arn:aws:s3:::prod-*/with space/*");
+  EXPECT_EQ(format_command_rule(*r), "deny s3:DeleteObject arn:aws:s3:::prod-*/with space/*");
+  EXPECT_EQ(parse_command_rule("allow s3:Get*")->resource, "");
+  auto bad = parse_command_rule("deny s3:* arn:aws:s3");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("is not an ARN"), std::string_view::npos);
+  EXPECT_FALSE(parse_command_rule("deny s3:* arn:aws:s3:::a\x01").ok());
+  EXPECT_FALSE(validate_resource_pattern(std::string(2049, 'a')).ok());
+  EXPECT_FALSE(validate_resource_pattern("s3:::bucket").ok());
+  EXPECT_TRUE(validate_resource_pattern("arn:aws:s3:::bucket").ok());
+}
+
+// As IAM evaluates: a deny on any resource wins; with allow rules, every resource needs one.
+TEST(CommandRule, ResourceScopedDecisions) {
+  auto rules = [](std::initializer_list<const char*> texts) {
+    std::vector<CommandRule> out;
+    for (const char* t : texts) out.push_back(*parse_command_rule(t));
+    return out;
+  };
+  auto view = [](std::initializer_list<std::string_view> arns, std::string* text,
+                 std::vector<uint32_t>* ends) {
+    text->clear();
+    ends->clear();
+    for (std::string_view a : arns) {
+      text->append(a);
+      ends->push_back(static_cast<uint32_t>(text->size()));
+    }
+    return ResourceView(*text, *ends);
+  };
+  std::string text;
+  std::vector<uint32_t> ends;
+  const ResourceView batch =
+      view({"arn:aws:s3:::b", "arn:aws:s3:::b/tmp/1", "arn:aws:s3:::b/keep/2"}, &text, &ends);
+
+  auto deny = rules({"deny s3:DeleteObject* arn:aws:s3:::b/keep/*"});
+  CommandCheck c = check_command(deny, "s3:DeleteObjects", batch);
+  EXPECT_EQ(c.verdict, CommandVerdict::kDeniedByRule);
+  EXPECT_EQ(c.resource, "arn:aws:s3:::b/keep/2");
+  ASSERT_NE(c.rule, nullptr);
+  EXPECT_EQ(c.rule->resource, "arn:aws:s3:::b/keep/*");
+  EXPECT_EQ(check_command(deny, "s3:PutObject", batch).verdict, CommandVerdict::kAllowed);
+  // A resource-scoped deny does not touch a request that names no resource.
+  EXPECT_EQ(check_command(deny, "s3:DeleteObjects", {}).verdict, CommandVerdict::kAllowed);
+
+  auto allow = rules({"allow s3:* arn:aws:s3:::b", "allow s3:* arn:aws:s3:::b/tmp/*"});
+  c = check_command(allow, "s3:DeleteObjects", batch);
+  EXPECT_EQ(c.verdict, CommandVerdict::kNotAllowed);
+  EXPECT_EQ(c.resource, "arn:aws:s3:::b/keep/2");
+  std::string t2;
+  std::vector<uint32_t> e2;
+  EXPECT_EQ(check_command(allow, "s3:DeleteObjects",
+                          view({"arn:aws:s3:::b", "arn:aws:s3:::b/tmp/1"}, &t2, &e2))
+                .verdict,
+            CommandVerdict::kAllowed);
+  // Without a resource, only an allow rule without one covers the request.
+  EXPECT_EQ(check_command(allow, "s3:ListBuckets", {}).verdict, CommandVerdict::kNotAllowed);
+  EXPECT_EQ(check_command(rules({"allow s3:List*"}), "s3:ListBuckets", {}).verdict,
+            CommandVerdict::kAllowed);
+  // The allow must be for this operation.
+  EXPECT_EQ(check_command(rules({"allow s3:Get* arn:aws:s3:::b/*"}), "s3:PutObject",
+                          view({"arn:aws:s3:::b/x"}, &t2, &e2))
+                .verdict,
+            CommandVerdict::kNotAllowed);
+  // Rules past the 64th are still read.
+  std::vector<CommandRule> many(70, *parse_command_rule("deny ec2:* arn:aws:ec2:*:*:instance/x"));
+  many.push_back(*parse_command_rule("allow s3:* arn:aws:s3:::b/tmp/*"));
+  many.push_back(*parse_command_rule("allow s3:* arn:aws:s3:::b"));
+  EXPECT_EQ(check_command(many, "s3:DeleteObjects",
+                          view({"arn:aws:s3:::b", "arn:aws:s3:::b/tmp/1"}, &t2, &e2))
+                .verdict,
+            CommandVerdict::kAllowed);
 }
 
 }  // namespace

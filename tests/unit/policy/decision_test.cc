@@ -220,5 +220,34 @@ TEST(Decision, AdminHasNoImplicitConnect) {
   EXPECT_EQ(dec.deny, DenyKind::kRecordNotFound);
 }
 
+TEST(Decision, ResourceScopedRulesNameTheRuleAndTheResource) {
+  SnapshotData data = fixture_data();
+  data.policies[0].command_rules = {
+      *parse_command_rule("deny s3:DeleteObject* arn:aws:s3:::prod-*/*"),
+      *parse_command_rule("allow s3:* arn:aws:s3:::*")};
+  auto snap = Snapshot::build(std::move(data), 1);
+  const std::string text = "arn:aws:s3:::prod-a/k";
+  const std::vector<uint32_t> ends = {static_cast<uint32_t>(text.size())};
+  Decision d =
+      decide(*snap, "TALICE", "hours", "s3:DeleteObject", *net::IpAddress::parse("203.0.113.5"),
+             fixture_now(), ResourceView(text, ends));
+  EXPECT_EQ(d.deny, DenyKind::kCommandDenied);
+  EXPECT_EQ(d.reason,
+            "s3:DeleteObject on arn:aws:s3:::prod-a/k is denied on record 'hours' by the rule "
+            "'deny s3:DeleteObject* arn:aws:s3:::prod-*/*'");
+  Decision get =
+      decide(*snap, "TALICE", "hours", "s3:GetObject", *net::IpAddress::parse("203.0.113.5"),
+             fixture_now(), ResourceView(text, ends));
+  EXPECT_TRUE(get.allowed) << get.reason;
+  const std::string other = "arn:aws:dynamodb:us-east-1::table/t";
+  const std::vector<uint32_t> other_ends = {static_cast<uint32_t>(other.size())};
+  Decision ddb =
+      decide(*snap, "TALICE", "hours", "dynamodb:GetItem", *net::IpAddress::parse("203.0.113.5"),
+             fixture_now(), ResourceView(other, other_ends));
+  EXPECT_EQ(ddb.reason,
+            "dynamodb:GetItem on arn:aws:dynamodb:us-east-1::table/t is not among the operations "
+            "allowed on record 'hours'");
+}
+
 }  // namespace
 }  // namespace pamproxy::policy
