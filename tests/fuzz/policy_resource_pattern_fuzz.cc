@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pamproxy/base/arn_pattern.h"
 #include "pamproxy/policy/command_rule.h"
 
 namespace {
@@ -49,6 +50,7 @@ bool reference_arn(std::string_view p, std::string_view a) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pamproxy::policy;
+  using pamproxy::arn_match;
   std::string_view text(reinterpret_cast<const char*>(data), size);
   const size_t nl = text.find('\n');
   const std::string_view pattern = text.substr(0, nl);

@@ -40,8 +40,7 @@ std::string format_command_rule(const CommandRule& r);
 
 // Glob match of `text` against `pattern` ('*' only), ASCII case-insensitive. Linear time.
 bool glob_match(std::string_view pattern, std::string_view text);
-// IAM's match of an ARN against a resource pattern (see above). '?' matches one UTF-8 character.
-bool arn_match(std::string_view pattern, std::string_view arn);
+// Resource patterns are matched with pamproxy::arn_match (base/arn_pattern.h).
 
 // The ARNs one request touches, as views the caller keeps alive: `text` holds them back to back
 // and `ends[i]` is where the i-th ends.

@@ -1,5 +1,7 @@
 #include "pamproxy/policy/command_rule.h"
 
+#include "pamproxy/base/arn_pattern.h"
+
 #include <gtest/gtest.h>
 
 #include <string>

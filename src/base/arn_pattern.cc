@@ -1,0 +1,61 @@
+// IAM's ARN matching (see arn_pattern.h).
+
+#include "pamproxy/base/arn_pattern.h"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace pamproxy {
+namespace {
+
+// The bytes of the UTF-8 character that starts with `lead` (1 for a stray continuation byte).
+size_t utf8_length(unsigned char lead) {
+  if (lead >= 0xF0) return 4;
+  if (lead >= 0xE0) return 3;
+  if (lead >= 0xC0) return 2;
+  return 1;
+}
+
+}  // namespace
+
+// Greedy walk with one backtrack point (the last '*'): linear for most patterns, bounded by
+// |pattern| * |text| for any.
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0;
+  size_t star_p = std::string_view::npos, star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = p++;
+      star_t = t;
+    } else if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      t += std::min(utf8_length(static_cast<unsigned char>(text[t])), text.size() - t);
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool arn_match(std::string_view pattern, std::string_view arn) {
+  // arn:partition:service:region:account: field by field; the rest (the resource, which may
+  // hold ':' and '/') as a whole.
+  for (int field = 0; field < 5; ++field) {
+    const size_t pc = pattern.find(':');
+    const size_t ac = arn.find(':');
+    if (pc == std::string_view::npos || ac == std::string_view::npos) return false;
+    if (!wildcard_match(pattern.substr(0, pc), arn.substr(0, ac))) return false;
+    pattern.remove_prefix(pc + 1);
+    arn.remove_prefix(ac + 1);
+  }
+  return wildcard_match(pattern, arn);
+}
+
+}  // namespace pamproxy
