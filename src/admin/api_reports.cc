@@ -98,6 +98,11 @@ ApiResponse audit_events(Api::Call& call) {
   filter.record = call.param("record");
   filter.operation = call.param("operation");
   filter.event_type = call.param("type");
+  filter.resource = call.param("resource");
+  if (!filter.resource.empty() && !filter.resource.starts_with("arn:")) {
+    return error_answer(400, "InvalidField",
+                        "resource: an ARN pattern such as arn:aws:s3:::billing/*", "resource");
+  }
   if (!filter.event_type.empty()) {
     audit::EventType t;
     if (!audit::parse_event_type(filter.event_type, &t)) {

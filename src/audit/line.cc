@@ -138,6 +138,19 @@ void append_line(std::string& out, const LineHead& head, const Event& e, std::st
   append_string_field(out, "targetHost", e.target_host);
   append_string_field(out, "denyReason", e.deny_reason);
   append_string_field(out, "detail", e.detail);
+  append_string_field(out, "awsAccount", e.aws_account);
+  if (!e.resources.empty()) {
+    append_key(out, "resources");
+    out.push_back('[');
+    bool first = true;
+    e.resources.for_each([&](std::string_view arn) {
+      if (!first) out.push_back(',');
+      append_json_string(out, arn);
+      first = false;
+    });
+    out.push_back(']');
+    if (e.resources.truncated()) append_uint_field(out, "resourcesTotal", e.resources.total());
+  }
   if (e.status != 0) append_uint_field(out, "status", static_cast<uint32_t>(e.status));
   if (has_traffic_fields(e.type)) {
     append_uint_field(out, "bytesIn", e.bytes_in);
@@ -168,6 +181,8 @@ void append_line(std::string& out, const LineHead& head, const Event& e, std::st
       {"targetHost", e.target_host.truncated()},
       {"denyReason", e.deny_reason.truncated()},
       {"detail", e.detail.truncated()},
+      {"awsAccount", e.aws_account.truncated()},
+      {"resources", e.resources.truncated()},
   };
   bool any = false;
   for (const Named& n : cut) {

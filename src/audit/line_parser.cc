@@ -6,7 +6,6 @@
 #include <simdjson.h>
 
 #include "absl/time/time.h"
-
 #include "pamproxy/audit/line.h"
 
 namespace pamproxy::audit {
@@ -97,6 +96,32 @@ bool read_uint(simdjson::dom::object obj, const char* key, uint64_t* out, std::s
   return true;
 }
 
+// "resources": an array of strings, and "resourcesTotal" when it lists only the first ones.
+bool read_resources(simdjson::dom::object obj, Event* e, std::string* why) {
+  simdjson::dom::array list;
+  if (obj["resources"].get(list) != simdjson::SUCCESS) {
+    if (obj["resources"].error() == simdjson::NO_SUCH_FIELD) return true;
+    *why = "\"resources\" is not an array";
+    return false;
+  }
+  for (simdjson::dom::element arn : list) {
+    std::string_view v;
+    if (arn.get_string().get(v) != simdjson::SUCCESS) {
+      *why = "\"resources\" holds something other than strings";
+      return false;
+    }
+    e->resources.add(v);
+  }
+  uint64_t total = 0;
+  if (!read_uint(obj, "resourcesTotal", &total, why)) return false;
+  if (total > UINT32_MAX) {
+    *why = "\"resourcesTotal\" out of range";
+    return false;
+  }
+  if (total != 0) e->resources.set_total(static_cast<uint32_t>(total));
+  return true;
+}
+
 // Every Event field the writer serializes (line.cc), read back by name.
 bool read_event_fields(simdjson::dom::object obj, const ParsedLine& head, Event* e,
                        std::string* why) {
@@ -121,7 +146,8 @@ bool read_event_fields(simdjson::dom::object obj, const ParsedLine& head, Event*
       !read_inline(obj, "recordName", &e->record_name, why) ||
       !read_inline(obj, "targetHost", &e->target_host, why) ||
       !read_inline(obj, "denyReason", &e->deny_reason, why) ||
-      !read_inline(obj, "detail", &e->detail, why)) {
+      !read_inline(obj, "detail", &e->detail, why) ||
+      !read_inline(obj, "awsAccount", &e->aws_account, why) || !read_resources(obj, e, why)) {
     return false;
   }
   uint64_t port = 0, status = 0;

@@ -3,6 +3,7 @@
 #include "pamproxy/audit/search.h"
 
 #include "pamproxy/audit/line.h"
+#include "pamproxy/base/arn_pattern.h"
 
 namespace pamproxy::audit {
 namespace {
@@ -27,6 +28,11 @@ bool EventFilter::matches(const Event& e) const {
   if (!event_type.empty() && event_type_name(e.type) != event_type) return false;
   if (since_unix_ns && e.time_unix_ns < *since_unix_ns) return false;
   if (until_unix_ns && e.time_unix_ns >= *until_unix_ns) return false;
+  if (!resource.empty()) {
+    bool any = false;
+    e.resources.for_each([&](std::string_view arn) { any = any || arn_match(resource, arn); });
+    if (!any) return false;
+  }
   return true;
 }
 
@@ -58,6 +64,13 @@ void write_event_json(JsonWriter& w, uint64_t seq, const Event& e) {
   str("targetHost", e.target_host.view());
   str("denyReason", e.deny_reason.view());
   str("detail", e.detail.view());
+  str("awsAccount", e.aws_account.view());
+  if (!e.resources.empty()) {
+    w.key("resources").begin_array();
+    e.resources.for_each([&](std::string_view arn) { w.value(arn); });
+    w.end_array();
+    if (e.resources.truncated()) w.key("resourcesTotal").value(uint64_t{e.resources.total()});
+  }
   if (e.status != 0) w.key("status").value(static_cast<int64_t>(e.status));
   if (e.bytes_in || e.bytes_out || e.duration_us) {
     w.key("bytesIn").value(e.bytes_in);

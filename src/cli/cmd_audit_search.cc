@@ -1,5 +1,6 @@
 // pamctl audit search [DIR] [--config FILE] [--user ID] [--record ID|NAME] [--operation OP]
-//                     [--type EVENT_TYPE] [--since TIME] [--until TIME] [--limit N] [--json]
+//                     [--type EVENT_TYPE] [--resource ARN] [--since TIME] [--until TIME]
+//                     [--limit N] [--json]
 //
 // With DIR or --config: reads the audit log directory (DIR, else the one the configuration
 // resolves: [audit] directory, $STATE_DIRECTORY, ./pamproxy-state) in log order, offline, and
@@ -31,8 +32,9 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: pamctl audit search [DIR | --config FILE] [--user ID] [--record ID|NAME]\n"
-    "                           [--operation OP] [--type EVENT_TYPE] [--since TIME]\n"
-    "                           [--until TIME] [--limit N] [--json]\n"
+    "                           [--operation OP] [--type EVENT_TYPE] [--resource ARN]\n"
+    "                           [--since TIME] [--until TIME] [--limit N] [--json]\n"
+    "  ARN:  a pattern as IAM reads it, e.g. 'arn:aws:s3:::billing/*'\n"
     "  TIME: RFC 3339 (2026-11-24T08:00:00Z) or an age (90s, 15m, 2h, 7d)\n"
     "  OP:   PutObject or s3:PutObject\n"
     "  Without DIR or --config: through the admin API (see pamctl help for --url, --token-file)\n";
@@ -43,7 +45,9 @@ int usage(const std::string& why) {
   return kExitUsage;
 }
 
-std::string cell(std::string_view v) { return v.empty() ? "-" : std::string(v); }
+std::string cell(std::string_view v) {
+  return v.empty() ? "-" : std::string(v);
+}
 
 }  // namespace
 
@@ -53,8 +57,8 @@ bool names_local_files(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     if (a == "--config") return true;
     if (a == "--user" || a == "--record" || a == "--operation" || a == "--type" ||
-        a == "--since" || a == "--until" || a == "--limit" || a == "--cursor" || a == "--url" ||
-        a == "--token-file" || a == "--ca") {
+        a == "--resource" || a == "--since" || a == "--until" || a == "--limit" ||
+        a == "--cursor" || a == "--url" || a == "--token-file" || a == "--ca") {
       ++i;  // its value
     } else if (a.empty() || a[0] != '-') {
       return true;  // DIR
@@ -81,9 +85,7 @@ int run_audit_search(const std::vector<std::string>& args) {
   const absl::Time now = absl::Now();
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&]() -> const std::string* {
-      return i + 1 < args.size() ? &args[++i] : nullptr;
-    };
+    auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
     const std::string* v = nullptr;
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
@@ -91,11 +93,17 @@ int run_audit_search(const std::vector<std::string>& args) {
     } else if (a == "--json") {
       json = true;
     } else if (a == "--user" || a == "--record" || a == "--operation" || a == "--type" ||
-               a == "--since" || a == "--until" || a == "--limit" || a == "--config") {
+               a == "--resource" || a == "--since" || a == "--until" || a == "--limit" ||
+               a == "--config") {
       if ((v = value()) == nullptr) return usage(a + " needs a value");
       if (a == "--user") filter.user = *v;
       if (a == "--record") filter.record = *v;
       if (a == "--operation") filter.operation = *v;
+      if (a == "--resource") {
+        if (!v->starts_with("arn:"))
+          return usage("--resource takes an ARN pattern, e.g. arn:aws:s3:::b/*");
+        filter.resource = *v;
+      }
       if (a == "--config") config_file = *v;
       if (a == "--type") {
         audit::EventType t;
@@ -149,8 +157,8 @@ int run_audit_search(const std::vector<std::string>& args) {
       char t[32];
       std::string time(t, audit::format_event_time(e.time_unix_ns, t));
       std::string op = std::string(e.event_name.view());
-      std::string record = std::string(e.record_name.empty() ? e.record_id.view()
-                                                             : e.record_name.view());
+      std::string record =
+          std::string(e.record_name.empty() ? e.record_id.view() : e.record_name.view());
       std::string tail = cell(e.source_ip.view());
       if (!e.deny_reason.empty()) tail += " " + std::string(e.deny_reason.view());
       std::printf("%-6llu %-27s %-17s %-18s %-20s %-24s %-6s %s\n",

@@ -4,7 +4,7 @@
 //                        [--limit N] [--cursor C] [--json]
 //   pamctl sessions show ID [--json]
 //   pamctl audit search [--user ID] [--record ID|NAME] [--operation OP] [--type TYPE]
-//                       [--since TIME] [--until TIME] [--limit N] [--json]
+//                       [--resource ARN] [--since TIME] [--until TIME] [--limit N] [--json]
 // Users see their own sessions; the audit log is for admins (docs/admin-api.md).
 
 #include <cstdio>
@@ -30,7 +30,8 @@ constexpr char kSessionsUsage[] =
 
 constexpr char kAuditUsage[] =
     "usage: pamctl audit search [--user ID] [--record ID|NAME] [--operation OP] [--type TYPE]\n"
-    "                           [--since TIME] [--until TIME] [--limit N]\n"
+    "                           [--resource ARN] [--since TIME] [--until TIME] [--limit N]\n"
+    "  ARN: a pattern as IAM reads it, e.g. 'arn:aws:s3:::billing/*'\n"
     "  through the admin API (admins); with DIR or --config FILE: the log files, offline\n"
     "  TIME: RFC 3339 (2026-11-24T08:00:00Z) or an age (90s, 15m, 2h, 7d)\n";
 
@@ -50,9 +51,12 @@ bool time_query(const ApiArgs& a, std::string_view flag, std::optional<std::stri
 
 const std::vector<Column>& session_columns() {
   static const std::vector<Column> kColumns = {
-      field_column("ID", "id"),           field_column("USER", "user_name"),
-      field_column("RECORD", "record_name"), field_column("FROM", "source_ip"),
-      field_column("STARTED", "started"), field_column("REQUESTS", "requests"),
+      field_column("ID", "id"),
+      field_column("USER", "user_name"),
+      field_column("RECORD", "record_name"),
+      field_column("FROM", "source_ip"),
+      field_column("STARTED", "started"),
+      field_column("REQUESTS", "requests"),
       field_column("DENIED", "denied"),
       {"STATE", [](simdjson::dom::object o) {
          bool open = false;
@@ -63,10 +67,27 @@ const std::vector<Column>& session_columns() {
 
 const std::vector<Column>& event_columns() {
   static const std::vector<Column> kColumns = {
-      field_column("SEQ", "seq"),           field_column("TIME", "eventTime"),
-      field_column("TYPE", "eventType"),    field_column("USER", "user"),
-      field_column("RECORD", "recordName"), field_column("OPERATION", "eventName"),
-      field_column("STATUS", "status"),     field_column("SOURCE", "sourceIPAddress"),
+      field_column("SEQ", "seq"),
+      field_column("TIME", "eventTime"),
+      field_column("TYPE", "eventType"),
+      field_column("USER", "user"),
+      field_column("RECORD", "recordName"),
+      field_column("OPERATION", "eventName"),
+      field_column("STATUS", "status"),
+      field_column("SOURCE", "sourceIPAddress"),
+      {"RESOURCES",
+       [](simdjson::dom::object o) -> std::string {
+         simdjson::dom::array list;
+         std::string_view first;
+         if (o["resources"].get(list) != simdjson::SUCCESS || list.size() == 0 ||
+             list.at(0).get(first) != simdjson::SUCCESS) {
+           return "-";
+         }
+         uint64_t total = 0;
+         if (o["resourcesTotal"].get(total) != simdjson::SUCCESS) total = list.size();
+         return total > 1 ? std::string(first) + " (+" + std::to_string(total - 1) + " more)"
+                          : std::string(first);
+       }},
       field_column("REASON", "denyReason")};
   return kColumns;
 }
@@ -122,6 +143,7 @@ int run_audit_search_api(const std::vector<std::string>& args) {
                               {"--record", ApiArgs::kValue},
                               {"--operation", ApiArgs::kValue},
                               {"--type", ApiArgs::kValue},
+                              {"--resource", ApiArgs::kValue},
                               {"--since", ApiArgs::kValue},
                               {"--until", ApiArgs::kValue},
                               {"--limit", ApiArgs::kValue},
@@ -137,6 +159,7 @@ int run_audit_search_api(const std::vector<std::string>& args) {
                                     {"record", a.value("--record")},
                                     {"operation", a.value("--operation")},
                                     {"type", a.value("--type")},
+                                    {"resource", a.value("--resource")},
                                     {"since", since},
                                     {"until", until},
                                     {"limit", a.value("--limit")},

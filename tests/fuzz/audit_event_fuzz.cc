@@ -34,8 +34,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       e2.read_only != e.read_only || e2.time_unix_ns / 1000 != e.time_unix_ns / 1000 ||
       e2.user.view() != e.user.view() || e2.record_name.view() != e.record_name.view() ||
       e2.detail.view() != e.detail.view() || e2.event_name.view() != e.event_name.view() ||
-      e2.deny_reason.view() != e.deny_reason.view()) {
+      e2.deny_reason.view() != e.deny_reason.view() ||
+      e2.aws_account.view() != e.aws_account.view() ||
+      e2.resources.total() != e.resources.total() ||
+      e2.resources.listed() != e.resources.listed()) {
     std::abort();
   }
+  std::string first, second;
+  e.resources.for_each([&](std::string_view arn) { first.append(arn).push_back('\0'); });
+  e2.resources.for_each([&](std::string_view arn) { second.append(arn).push_back('\0'); });
+  if (first != second) std::abort();
   return 0;
 }

@@ -50,6 +50,54 @@ class InlineString {
   char data_[N];
 };
 
+// The resources (ARNs) a request touched: as many whole ARNs as fit in kBytes, in the order the
+// request named them, and how many there were in all (a DeleteObjects of 1,000 keys lists the
+// first ones and says 1,000). An ARN is never cut: one that does not fit is only counted.
+class ResourceNames {
+ public:
+  static constexpr size_t kBytes = 1536;
+
+  void clear() {
+    size_ = 0;
+    listed_ = 0;
+    total_ = 0;
+  }
+  void add(std::string_view arn) {
+    ++total_;
+    if (arn.empty() || arn.size() > kBytes - 2 || size_ + 2 + arn.size() > kBytes ||
+        listed_ < total_ - 1) {
+      return;  // once one is left out, the rest are too: the list stays a prefix
+    }
+    data_[size_] = static_cast<char>(arn.size() >> 8);
+    data_[size_ + 1] = static_cast<char>(arn.size() & 0xFF);
+    std::memcpy(data_ + size_ + 2, arn.data(), arn.size());
+    size_ = static_cast<uint16_t>(size_ + 2 + arn.size());
+    ++listed_;
+  }
+  // For the log reader: the total as written, once the listed ones were added.
+  void set_total(uint32_t total) { total_ = total < listed_ ? listed_ : total; }
+  uint32_t listed() const { return listed_; }
+  uint32_t total() const { return total_; }
+  bool empty() const { return total_ == 0; }
+  bool truncated() const { return listed_ < total_; }
+  // Calls f(arn) for each listed ARN, in order.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (size_t at = 0; at < size_;) {
+      const size_t n = (static_cast<size_t>(static_cast<unsigned char>(data_[at])) << 8) |
+                       static_cast<unsigned char>(data_[at + 1]);
+      f(std::string_view(data_ + at + 2, n));
+      at += 2 + n;
+    }
+  }
+
+ private:
+  uint16_t size_ = 0;
+  uint32_t listed_ = 0;
+  uint32_t total_ = 0;
+  char data_[kBytes];
+};
+
 enum class EventType : uint8_t {
   kTunnelOpened = 1,
   kTunnelClosed,
@@ -105,6 +153,8 @@ struct Event {
   InlineString<256> target_host;  // "host:port" of the CONNECT / Host
   InlineString<256> deny_reason;  // the human reason given with a denial
   InlineString<384> detail;       // admin/settings/reload/recovery/retention: what changed
+  InlineString<16> aws_account;   // the record's AWS account id, when known
+  ResourceNames resources;        // the ARNs the request touched
 
   // Back to an empty event without touching the string bytes (cheap: for reused ring slots).
   void clear() {
@@ -118,6 +168,7 @@ struct Event {
     user_agent.clear(), cli_command.clear(), error_code.clear(), aws_request_id.clear();
     request_id.clear(), session_id.clear(), user.clear(), token_id.clear(), record_id.clear();
     record_name.clear(), target_host.clear(), deny_reason.clear(), detail.clear();
+    aws_account.clear(), resources.clear();
   }
 };
 

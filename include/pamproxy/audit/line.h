@@ -21,7 +21,7 @@ inline constexpr size_t kHashHexBytes = 64;
 inline constexpr std::string_view kGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 // A line longer than this is not a line this writer produced (the verifier rejects it).
-inline constexpr size_t kLineBytesMax = 16384;
+inline constexpr size_t kLineBytesMax = 32768;
 
 // SHA-256 of `bytes` as 64 lowercase hex characters written to `out`.
 void sha256_hex(std::string_view bytes, char out[kHashHexBytes]);

@@ -54,11 +54,60 @@ TEST(Line, WorstCaseEventFitsTheLineLimit) {
   fill(e.user_agent), fill(e.cli_command), fill(e.error_code), fill(e.aws_request_id);
   fill(e.request_id), fill(e.session_id), fill(e.user), fill(e.token_id), fill(e.record_id);
   fill(e.record_name), fill(e.target_host), fill(e.deny_reason), fill(e.detail);
+  fill(e.aws_account);
+  const std::string arn(ResourceNames::kBytes - 2, '\x01');
+  e.resources.add(arn);
+  e.resources.add(arn);  // counted, not listed
+  ASSERT_EQ(e.resources.listed(), 1u);
   std::string out;
   append_line(out, LineHead{UINT64_MAX, kGenesisHash, std::string(64, 'n')}, e,
               ",\"checkpoint\":{\"reason\":\"rotate\",\"key\":\"0123456789abcdef\",\"sig\":\"" +
                   std::string(128, 'a') + "\"}");
   EXPECT_LT(out.size(), kLineBytesMax);
+}
+
+TEST(Line, ResourcesRoundTripAndSayHowManyWereLeftOut) {
+  Event e = testing::sample_event(3);
+  e.aws_account.assign("123456789012");
+  e.resources.add("arn:aws:s3:::b");
+  e.resources.add("arn:aws:s3:::b/a \"quoted\" key");
+  std::string out;
+  append_line(out, LineHead{1, kGenesisHash, "n"}, e);
+  EXPECT_NE(out.find(R"("awsAccount":"123456789012","resources":["arn:aws:s3:::b",)"
+                     R"("arn:aws:s3:::b/a \"quoted\" key"])"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("resourcesTotal"), std::string::npos);
+  LineParser parser;
+  ParsedLine parsed;
+  Event back;
+  std::string why;
+  ASSERT_TRUE(parser.parse(out, &parsed, &back, &why)) << why;
+  std::string again;
+  append_line(again, LineHead{1, kGenesisHash, "n"}, back);
+  EXPECT_EQ(again, out);
+
+  // 1,000 keys: the first ones that fit whole, then the count.
+  Event batch = testing::sample_event(4);
+  for (int i = 0; i < 1000; ++i) batch.resources.add("arn:aws:s3:::b/key-" + std::to_string(i));
+  EXPECT_EQ(batch.resources.total(), 1000u);
+  EXPECT_LT(batch.resources.listed(), 1000u);
+  EXPECT_GT(batch.resources.listed(), 10u);
+  out.clear();
+  append_line(out, LineHead{2, kGenesisHash, "n"}, batch);
+  EXPECT_NE(out.find("\"resourcesTotal\":1000"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"truncated\":[\"resources\"]"), std::string::npos) << out;
+  ASSERT_TRUE(parser.parse(out, &parsed, &back, &why)) << why;
+  EXPECT_EQ(back.resources.total(), 1000u);
+  EXPECT_EQ(back.resources.listed(), batch.resources.listed());
+  again.clear();
+  append_line(again, LineHead{2, kGenesisHash, "n"}, back);
+  EXPECT_EQ(again, out);
+
+  std::string bad = out;
+  bad.replace(bad.find("\"resources\":["), 13, "\"resources\":[1,");
+  EXPECT_FALSE(parser.parse(bad, &parsed, &back, &why));
+  EXPECT_EQ(why, "\"resources\" holds something other than strings");
 }
 
 TEST(Line, EventTimeIsRfc3339Micros) {

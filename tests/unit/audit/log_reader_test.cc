@@ -143,6 +143,20 @@ TEST_F(LogReaderTest, MissingDirectoryIsAnError) {
   EXPECT_FALSE(r.poll([](uint64_t, const Event&) { return true; }).ok());
 }
 
+TEST(EventFilter, MatchesResourcesAsIamPatterns) {
+  Event e = sample_event(7);
+  EventFilter f;
+  f.resource = "arn:aws:s3:::billing/*";
+  EXPECT_FALSE(f.matches(e));  // names no resource
+  e.resources.add("arn:aws:s3:::src/a");
+  e.resources.add("arn:aws:s3:::billing/2026/11/report.csv");
+  EXPECT_TRUE(f.matches(e));
+  f.resource = "arn:aws:s3:::billing/2025/*";
+  EXPECT_FALSE(f.matches(e));
+  f.resource = "arn:aws:s3:::Billing/*";  // case counts, as in IAM
+  EXPECT_FALSE(f.matches(e));
+}
+
 TEST(EventFilter, MatchesEachCriterion) {
   Event e = sample_event(7);
   EventFilter f;
