@@ -457,6 +457,11 @@ std::vector<Field> build() {
   f.push_back(int_field("limits", "connections_per_client_max",
                         "client connections from one address", kLive,
                         REF(int64_t, limits.connections_per_client_max), 1, 1 << 22));
+  f.push_back(int_field("limits", "lingering_close_bytes_max",
+                        "after a request refused in the middle of its body, the most of the "
+                        "rest the client may send (read and dropped) before its connection "
+                        "closes",
+                        kLive, REF(int64_t, limits.lingering_close_bytes_max), 0, 1ll << 40));
 
   // [timeouts]
   const int64_t kHour = 3600000;
@@ -469,6 +474,10 @@ std::vector<Field> build() {
   f.push_back(int_field("timeouts", "body_stall_ms",
                         "longest silence in the middle of a body, either way", kLive,
                         REF(int64_t, timeouts.body_stall_ms), 100, kHour));
+  f.push_back(int_field("timeouts", "lingering_close_ms",
+                        "after a request refused in the middle of its body, how long the rest is "
+                        "read and dropped so the client sees the answer; 0 closes at once",
+                        kLive, REF(int64_t, timeouts.lingering_close_ms), 0, kHour));
   f.push_back(int_field("timeouts", "upstream_connect_ms",
                         "wait for an upstream TCP connect and TLS handshake", kLive,
                         REF(int64_t, timeouts.upstream_connect_ms), 100, kHour));

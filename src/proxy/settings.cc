@@ -30,6 +30,8 @@ absl::StatusOr<std::shared_ptr<const ProxySettings>> ProxySettings::from_config(
   l.upstream_response_ms = static_cast<uint64_t>(c.timeouts.upstream_response_ms);
   l.idle_keepalive_ms = static_cast<uint64_t>(c.timeouts.idle_keepalive_ms);
   l.body_stall_ms = static_cast<uint64_t>(c.timeouts.body_stall_ms);
+  l.lingering_close_ms = static_cast<uint64_t>(c.timeouts.lingering_close_ms);
+  l.lingering_close_bytes_max = static_cast<uint64_t>(c.limits.lingering_close_bytes_max);
   l.buffered_body_bytes_max = static_cast<uint64_t>(c.proxy.buffered_body_bytes_max);
   l.http = http::limits_from(c.limits);
   if (c.proxy.mode == config::ProxyMode::kPassThrough) {

@@ -117,6 +117,7 @@ struct LimitsSection {
   int64_t pipeline_depth_max = 16;
   int64_t connections_max = 20000;
   int64_t connections_per_client_max = 512;
+  int64_t lingering_close_bytes_max = 64ll << 20;
 };
 
 struct TimeoutsSection {
@@ -124,6 +125,7 @@ struct TimeoutsSection {
   int64_t tls_handshake_ms = 10000;
   int64_t request_head_ms = 30000;
   int64_t body_stall_ms = 60000;
+  int64_t lingering_close_ms = 5000;
   int64_t upstream_connect_ms = 10000;
   int64_t upstream_response_ms = 120000;
   int64_t idle_keepalive_ms = 60000;

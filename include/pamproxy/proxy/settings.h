@@ -37,6 +37,10 @@ struct TunnelLimits {
   uint64_t upstream_response_ms = 120000;
   uint64_t idle_keepalive_ms = 60000;
   uint64_t body_stall_ms = 60000;
+  // After a request refused in the middle of its body: how long, and how many bytes, the rest
+  // of what the client sends is read and dropped before its connection closes.
+  uint64_t lingering_close_ms = 5000;
+  uint64_t lingering_close_bytes_max = 64 << 20;
   uint64_t buffered_body_bytes_max = 8 << 20;  // [proxy]: the most a request body is buffered
   http::Limits http;  // head sizes and counts for the requests inside the tunnel
 };
