@@ -216,10 +216,10 @@ RequestGate::Step RequestGate::frame_body() {
   if (body_.done()) {
     if (chunks_) {
       if (chunk_held_ > 0 || !chunks_done_) {
-        host_.refuse(400, "IncompleteBody",
-                     "the request body ended inside an aws-chunked chunk (Content-Length is "
-                     "shorter than the chunks it announces)",
-                     Cause::kBadRequest);
+        refuse_in_body(400, "IncompleteBody",
+                       "the request body ended inside an aws-chunked chunk (Content-Length is "
+                       "shorter than the chunks it announces)",
+                       Cause::kBadRequest);
         return Step::kFinished;
       }
       chunks_.reset();
@@ -239,10 +239,10 @@ RequestGate::Step RequestGate::frame_body() {
                       c2u_.used() - classified);
   http::BodyStep step = body_.next(in);
   if (step.kind == http::BodyStep::kError) {
-    host_.refuse(400, "BadRequest",
-                 "the request body framing is not valid (" +
-                     std::string(http::error_name(body_.error())) + ")",
-                 Cause::kBadRequest);
+    refuse_in_body(400, "BadRequest",
+                   "the request body framing is not valid (" +
+                       std::string(http::error_name(body_.error())) + ")",
+                   Cause::kBadRequest);
     return Step::kFinished;
   }
   if (step.kind == http::BodyStep::kNeedMore) return Step::kWait;
@@ -294,9 +294,9 @@ bool RequestGate::feed_chunks(std::string_view piece) {
         chunk_held_ = 0;
         chunks_done_ = true;
         if (!piece.empty()) {
-          host_.refuse(400, "IncompleteBody",
-                       "bytes follow the final aws-chunked chunk inside the request body",
-                       Cause::kBadRequest);
+          refuse_in_body(400, "IncompleteBody",
+                         "bytes follow the final aws-chunked chunk inside the request body",
+                         Cause::kBadRequest);
           return false;
         }
         return true;
@@ -308,16 +308,38 @@ bool RequestGate::feed_chunks(std::string_view piece) {
 
 bool RequestGate::chunk_failed(const sigv4::ChunkSigner::Step& s) {
   const bool mismatch = s.error == sigv4::Error::kChunkSignatureMismatch;
-  host_.refuse(mismatch ? 403 : 400, mismatch ? "SignatureDoesNotMatch" : "IncompleteBody",
-               mismatch ? "an aws-chunked chunk signature does not match (chunk " +
-                              std::to_string(chunks_->chunks() + 1) +
-                              "): it must chain from the request's signature with the "
-                              "token's secret"
-                        : "the aws-chunked body is malformed or a chunk is larger than [proxy] "
-                          "buffered_body_bytes_max (" +
-                              std::to_string(settings_.limits.buffered_body_bytes_max) + " bytes)",
-               Cause::kBadRequest);
+  refuse_in_body(mismatch ? 403 : 400, mismatch ? "SignatureDoesNotMatch" : "IncompleteBody",
+                 mismatch
+                     ? "an aws-chunked chunk signature does not match (chunk " +
+                           std::to_string(chunks_->chunks() + 1) +
+                           "): it must chain from the request's signature with the "
+                           "token's secret"
+                     : "the aws-chunked body is malformed or a chunk is larger than [proxy] "
+                       "buffered_body_bytes_max (" +
+                           std::to_string(settings_.limits.buffered_body_bytes_max) + " bytes)",
+                 Cause::kBadRequest);
   return false;
+}
+
+// The client is told why its request stopped, and so is the audit trail: the request was
+// forwarded (its head went upstream) and its outcome is the proxy's answer, not whatever the
+// upstream makes of a body that stops short. It no longer waits for a response.
+void RequestGate::refuse_in_body(int status, std::string_view code, std::string message,
+                                 Cause cause) {
+  auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                         [&](const InFlight& f) { return f.key == requests_; });
+  if (it != in_flight_.end()) {
+    InFlight f = std::move(*it);
+    in_flight_.erase(it);
+    if (f.event) {
+      ResponseOutcome o;
+      o.status = status;
+      o.error_code.assign(code);
+      publish_outcome(*f.event, o, f.bytes_in, (host_.now_ms() - f.forwarded_ms) * 1000, message);
+      spare_event_ = std::move(f.event);
+    }
+  }
+  host_.refuse(status, code, std::move(message), cause);
 }
 
 // ---------------------------------------------------------------- deciding
@@ -532,6 +554,24 @@ void RequestGate::took(size_t n) {
 bool RequestGate::upstream_reusable() const {
   return keep_alive_ && responses_.reusable() && head_out_sent_ == head_out_.size() &&
          body_approved_ == 0 && phase_ != Phase::kBody;
+}
+
+bool RequestGate::body_unfinished() const {
+  switch (phase_) {
+    case Phase::kBody: return !body_.done();
+    case Phase::kAwaitBody: return c2u_.used() < body_needed_;
+    case Phase::kHead:
+    case Phase::kAwaitAudit: break;
+  }
+  if (parser_.head_bytes() == 0) return false;  // no whole head yet (or between requests)
+  const http::RequestHead& h = parser_.head();
+  switch (h.body_kind()) {
+    case http::BodyKind::kNone: return false;
+    case http::BodyKind::kContentLength: return c2u_.used() < h.content_length();
+    case http::BodyKind::kChunked:  // where it ends is not known before it is framed
+    case http::BodyKind::kUntilClose: return true;
+  }
+  return true;
 }
 
 void RequestGate::release_idle() {

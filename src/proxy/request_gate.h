@@ -159,6 +159,12 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   // Stops waiting for the audit trail (the tunnel is closing).
   void stop_waiting();
 
+  // The request being answered was read only in part: its head is in, not all of its body, and
+  // the client may still be sending the rest. (The tunnel then reads and drops what follows for
+  // a bounded time, so that a client that reads only once it has sent everything sees the
+  // answer.) False before a head was whole: a head too large or malformed has no body to wait
+  // for.
+  bool body_unfinished() const;
   // A body is being buffered or a signed chunk held: c2u may fill to its limit.
   bool buffering() const { return phase_ == Phase::kAwaitBody || chunk_held_ > 0; }
   // Between requests: nothing parsed and not yet sent.
@@ -208,6 +214,9 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   void on_audit_ready() override;
   // The stage allowed the request (and its event is recorded as required): send it.
   void release_request();
+  // The request whose body is being relayed cannot go on (its body is malformed, a signed chunk
+  // does not match): its outcome is what the client is told, and the tunnel answers it.
+  void refuse_in_body(int status, std::string_view code, std::string message, Cause cause);
   // Feeds body bytes (just after the held ones) to the chunk signer.
   bool feed_chunks(std::string_view piece);
   bool chunk_failed(const sigv4::ChunkSigner::Step& s);

@@ -376,6 +376,51 @@ TEST_F(RequestGateTest, ABodyThatStopsShortGoesAsItComesAndTheNextHeadWaitsForIt
   EXPECT_TRUE(rig.gate->idle());
 }
 
+TEST_F(RequestGateTest, ADenialSaysWhetherTheClientIsStillSendingItsBody) {
+  FakeStage stage;
+  stage.decide = [](const StageRequest&) {
+    StageDecision d;
+    d.kind = StageDecision::Kind::kDeny;
+    d.bytes = std::string(kDenial);
+    return d;
+  };
+  const std::string body(5000, 'b');
+  const std::string whole = put("/big", body);
+  const size_t head = whole.size() - body.size();
+  for (size_t cut : {head, head + 1, whole.size() - 1}) {
+    Rig rig(*off_, stage);
+    rig.feed(std::string_view(whole).substr(0, cut));
+    EXPECT_TRUE(rig.host.finished) << cut;
+    EXPECT_TRUE(rig.gate->body_unfinished()) << cut;
+  }
+  {
+    Rig rig(*off_, stage);
+    rig.feed(whole);
+    EXPECT_TRUE(rig.host.finished);
+    EXPECT_FALSE(rig.gate->body_unfinished());  // all of it came: nothing more to wait for
+  }
+  {
+    Rig rig(*off_, stage);
+    rig.feed(get("/no-body"));
+    EXPECT_FALSE(rig.gate->body_unfinished());
+  }
+  {
+    Rig rig(*off_, stage);
+    rig.feed("POST /c HTTP/1.1\r\nHost: " + std::string(kHost) +
+             "\r\nTransfer-Encoding: chunked\r\n\r\n");
+    EXPECT_TRUE(rig.gate->body_unfinished());  // a chunked body's end is not known
+  }
+}
+
+TEST_F(RequestGateTest, AHeadRefusedBeforeItWasWholeHasNoBodyToWaitFor) {
+  FakeStage stage;
+  Rig rig(*off_, stage);
+  rig.feed("PUT / HTTP/1.1\r\nHost: " + std::string(kHost) +
+           "\r\nContent-Length: 100000\r\nX-Big: " + std::string(70000, 'b'));
+  EXPECT_EQ(rig.host.status, 431);
+  EXPECT_FALSE(rig.gate->body_unfinished());
+}
+
 TEST_F(RequestGateTest, MalformedHeadsAndAnotherHostAreRefused) {
   FakeStage stage;
   {
@@ -648,6 +693,38 @@ TEST_F(SignedChunksTest, ATamperedChunkIsRefusedBeforeAnyOfItLeaves) {
   EXPECT_EQ(rig.host.status, 403);
   EXPECT_EQ(rig.host.code, "SignatureDoesNotMatch");
   EXPECT_EQ(rig.host.cause, Cause::kBadRequest);
+}
+
+TEST_F(SignedChunksTest, ATamperedChunkMidBodyIsTheOutcomeTheAuditTrailGets) {
+  std::string body = sigv4::testing::example_chunked_body();
+  body[body.find("\r\n") + 2 + 100] = 'b';
+  FakeStage stage;
+  stage.audit = true;
+  sign_with(stage, std::string(sigv4::testing::kExampleSecret),
+            std::string(sigv4::testing::kChunkSeedSignature));
+  Rig rig(audit_on(false), stage);
+  // The first chunk whole, the rest of the body still to come.
+  const size_t second = body.find("\r\n400;chunk-signature=") + 2;
+  ASSERT_LT(second, body.size());
+  rig.feed(head(body.size()));
+  rig.host.now = 1250;
+  rig.feed(std::string_view(body).substr(0, second + 10));
+  EXPECT_EQ(rig.host.status, 403);
+  EXPECT_EQ(rig.host.code, "SignatureDoesNotMatch");
+  EXPECT_TRUE(rig.gate->body_unfinished());  // the client is still sending
+  std::vector<audit::Event> events = published();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, audit::EventType::kRequestForwarded);
+  EXPECT_EQ(events[1].type, audit::EventType::kRequestCompleted);
+  EXPECT_EQ(events[1].request_id.view(), "/examplebucket/chunkObject.txt");
+  EXPECT_EQ(events[1].status, 403);
+  EXPECT_EQ(events[1].error_code.view(), "SignatureDoesNotMatch");
+  EXPECT_EQ(events[1].detail.view(), rig.host.answer);
+  EXPECT_NE(events[1].detail.view().find("chunk 1"), std::string_view::npos);
+  EXPECT_EQ(events[1].duration_us, 250000u);
+  // The upstream is dropped as the tunnel closes: the request has its outcome already.
+  rig.gate->upstream_gone();
+  EXPECT_TRUE(published().empty());
 }
 
 TEST_F(SignedChunksTest, ABodyThatEndsInsideAChunkIsRefusedAndItsLastChunkHeld) {
