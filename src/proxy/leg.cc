@@ -406,6 +406,14 @@ void Leg::send_close_notify() {
   }
 }
 
+size_t Leg::discard_received() {
+  const size_t dropped = backlog_.size();
+  backlog_.consume(dropped);
+  backlog_.release();
+  stream_.start_receiving();
+  return dropped;
+}
+
 bool Leg::quiet() const {
   return outbox_.empty() && backlog_.empty() && !session_->has_buffered_plaintext() &&
          !session_->has_pending_output();

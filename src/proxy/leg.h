@@ -244,6 +244,10 @@ class Leg final : private engine::Stream::Events {
   bool resume_receiving(const Plain& into, size_t below);
   // The last words of an established session: close_notify.
   void send_close_notify();
+  // The tunnel reads nothing more from this leg (it lingers before closing): the ciphertext
+  // waiting in the backlog is dropped unread and the socket receives again. Returns the bytes
+  // dropped.
+  size_t discard_received();
   // Nothing held anywhere: no ciphertext waiting, nothing to send, no partial record.
   bool quiet() const;
   // Quiet: the session's record buffers and the backlog's memory go back.

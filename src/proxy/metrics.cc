@@ -73,6 +73,17 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
   family("tunnel_idle_releases_total", "counter",
          "quiet tunnels that gave their relay and TLS record buffers back",
          [](const ProxyMetrics& m) { return m.idle_releases.get(); });
+  family("tunnel_lingering_closes_total", "counter",
+         "tunnels that read and dropped the rest of a request refused mid-body before closing, "
+         "so the client saw the answer",
+         [](const ProxyMetrics& m) { return m.lingering_closes.get(); });
+  family("tunnel_lingering_cut_total", "counter",
+         "lingering closes ended by lingering_close_ms or lingering_close_bytes_max, not by the "
+         "client",
+         [](const ProxyMetrics& m) { return m.lingering_cut.get(); });
+  family("tunnel_lingering_discarded_bytes_total", "counter",
+         "bytes clients sent after a refusal, read and dropped while lingering",
+         [](const ProxyMetrics& m) { return m.lingering_discarded_bytes.get(); });
   family("tls_ktls_total", "counter", "tunnels relayed with kernel TLS (one leg or both)",
          [](const ProxyMetrics& m) { return m.tls_ktls.get(); });
   family("tls_ktls_fallbacks_total", "counter",

@@ -245,6 +245,9 @@ void Tunnel::on_client_data(std::span<const uint8_t> bytes) {
       if (!client_.hold_early(bytes, kEarlyBytesMax)) close_now(Cause::kInternal);
       return;
     case State::kFinishing:
+    case State::kLingering:
+      if (linger_) discarded(bytes.size());
+      return;
     case State::kClosing: return;
     default: break;
   }
@@ -253,6 +256,13 @@ void Tunnel::on_client_data(std::span<const uint8_t> bytes) {
 }
 
 void Tunnel::on_client_eof() {
+  // The answer to a refused request still goes out to a client that stopped sending; once it
+  // has, receiving again meets this end at once and the tunnel closes.
+  if (linger_ && state_ == State::kFinishing) return;
+  if (lingering()) {
+    end_linger("client");
+    return;
+  }
   client_.receive_eof();
   // A client that leaves ends the tunnel; what it left unsent cannot matter to it any more.
   close_now(state_ == State::kRelay && !last_c2u_ ? Cause::kClientClosed : Cause::kClientReset);
@@ -260,6 +270,10 @@ void Tunnel::on_client_eof() {
 
 void Tunnel::on_client_failed(int error) {
   log::debug("tunnel.client_error").kv("error", std::strerror(error));
+  if (lingering()) {
+    end_linger("client");
+    return;
+  }
   close_now(Cause::kClientReset);
 }
 
@@ -346,7 +360,7 @@ void Tunnel::on_receive_stopped() {
 
 void Tunnel::pump() {
   for (int pass = 0; pass < kPumpPasses; ++pass) {
-    if (state_ == State::kClosing) return;
+    if (state_ == State::kClosing || state_ == State::kLingering) return;
     // 1. Ciphertext held back while a plaintext window was full, and plaintext a session
     //    decrypted but could not hand over.
     client_.drain_backlog(c2u_);
@@ -381,7 +395,11 @@ void Tunnel::pump() {
     if (state_ == State::kFinishing && u2c_.empty() && client_.outbox().empty()) {
       client_.send_close_notify();
       if (!client_.outbox().busy) {
-        close_now(cause_);
+        if (linger_) {
+          linger();
+        } else {
+          close_now(cause_);
+        }
         return;
       }
     }
@@ -539,12 +557,35 @@ void Tunnel::inside_error(int status, std::string_view code, std::string message
 // tunnel closes (kFinishing).
 void Tunnel::answer_and_finish(std::string_view response, Cause cause) {
   finishing(cause);
+  linger_ = gate_.body_unfinished() && settings_->limits.lingering_close_ms > 0;
+  linger_started_ms_ = worker_.now_ms();
   upstream_.close();
   std::span<uint8_t> room = u2c_.free_space();
   size_t n = std::min(room.size(), response.size());
   std::memcpy(room.data(), response.data(), n);
   u2c_.end += n;
   arm(settings_->limits.body_stall_ms);
+}
+
+// The answer and close_notify are out; the client may still be sending the refused request's
+// body (see the top of tunnel.h). Its bytes are read and dropped until it closes (on_client_eof,
+// on_client_failed) or a bound ends it.
+void Tunnel::linger() {
+  state_ = State::kLingering;
+  arm(settings_->limits.lingering_close_ms);
+  discarded(client_.discard_received());
+}
+
+void Tunnel::discarded(size_t bytes) {
+  lingered_bytes_ += bytes;
+  if (lingered_bytes_ > settings_->limits.lingering_close_bytes_max) {
+    end_linger("lingering_close_bytes_max");
+  }
+}
+
+void Tunnel::end_linger(std::string_view why) {
+  linger_end_ = why;
+  close_now(cause_);
 }
 
 void Tunnel::on_timer(engine::Timer& t) {
@@ -580,7 +621,14 @@ void Tunnel::on_timer(engine::Timer& t) {
       close_now(service_.draining() ? Cause::kDrained
                                     : (last_c2u_ ? Cause::kResponseTimeout : Cause::kIdleTimeout));
       return;
-    case State::kFinishing: close_now(cause_); return;
+    case State::kFinishing:
+      if (linger_) {
+        end_linger("body_stall_ms");  // the answer never went out
+        return;
+      }
+      close_now(cause_);
+      return;
+    case State::kLingering: end_linger("lingering_close_ms"); return;
     case State::kClosing: return;
   }
 }
@@ -663,6 +711,19 @@ void Tunnel::close_now(Cause cause) {
   if (counted_open_) service_.metrics().tunnels_open.sub();
   const engine::Stream& c = client_.stream();
   const engine::Stream& u = upstream_.stream();
+  if (linger_) {
+    // A refusal mid-body: what the client sent after it was dropped (from the refusal on), and
+    // what ended that: the client, a bound's key, or the tunnel's cause (an abort, a drain).
+    const bool cut = linger_end_.starts_with("lingering_close_");
+    logged(log::info("tunnel.lingered"))
+        .kv("cause", cause_name(cause))
+        .kv("discarded_bytes", lingered_bytes_)
+        .kv("ms", worker_.now_ms() - linger_started_ms_)
+        .kv("end", linger_end_.empty() ? cause_name(cause) : linger_end_);
+    service_.metrics().lingering_closes.add();
+    if (cut) service_.metrics().lingering_cut.add();
+    service_.metrics().lingering_discarded_bytes.add(lingered_bytes_);
+  }
   logged(log::info("tunnel.closed"))
       .kv("cause", cause_name(cause))
       .kv("client_in", c.bytes_in())

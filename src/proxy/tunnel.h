@@ -14,8 +14,15 @@
 // Memory per tunnel is bounded whatever the speeds of the two peers: a direction stops receiving
 // when its plaintext window is full and resumes when the other side has taken it (pump step 5).
 // Every wait has a timer (connect_head_ms, tls_handshake_ms, upstream_connect_ms, then
-// idle_keepalive_ms / upstream_response_ms while relaying). Every end has one Cause, counted and
-// logged once. Nothing here throws or blocks.
+// idle_keepalive_ms / upstream_response_ms while relaying, lingering_close_ms after a refusal
+// mid-body). Every end has one Cause, counted and logged once. Nothing here throws or blocks.
+//
+// A request refused while its body was still arriving ends in a lingering close: the answer and
+// close_notify go out, then the client's socket is read and what comes is dropped unread (never
+// decrypted, never forwarded) until the client closes, lingering_close_ms pass or
+// lingering_close_bytes_max bytes came. Closing at once would leave the client's bytes unread,
+// the kernel would answer them with a reset, and a client that reads only once it has sent its
+// whole body would see the reset instead of the answer.
 
 #include <cstdint>
 #include <memory>
@@ -66,6 +73,7 @@ class Tunnel final : private engine::Timer::Handler, private GateHost {
     kUpstreamHandshake,
     kRelay,
     kFinishing,  // flushing the last bytes to the client before closing
+    kLingering,  // answered mid-body: reading and dropping what the client still sends
     kClosing,
   };
   // What a step of pump() leaves for the rest of the pass: go on, start the next pass, or stop.
@@ -78,7 +86,13 @@ class Tunnel final : private engine::Timer::Handler, private GateHost {
     void on_data(std::span<const uint8_t> bytes) override { t.on_client_data(bytes); }
     void on_eof() override { t.on_client_eof(); }
     void on_failed(int error) override { t.on_client_failed(error); }
-    void on_fatal_record() override { t.close_now(Cause::kClientTlsFailed); }
+    void on_fatal_record() override {
+      if (t.lingering()) {
+        t.end_linger("client");
+      } else {
+        t.close_now(Cause::kClientTlsFailed);
+      }
+    }
     void on_sent() override { t.on_client_sent(); }
     void on_connected(int) override {
       PAMPROXY_CHECK(!"the client's socket was accepted, never connected");
@@ -164,6 +178,13 @@ class Tunnel final : private engine::Timer::Handler, private GateHost {
   void upstream_failed_midway(Cause cause);
   void inside_error(int status, std::string_view code, std::string message, Cause cause);
   void close_now(Cause cause);
+  // The lingering close (see the top of this file).
+  bool lingering() const {
+    return linger_ && (state_ == State::kFinishing || state_ == State::kLingering);
+  }
+  void linger();
+  void discarded(size_t bytes);
+  void end_linger(std::string_view why);  // closes with the refusal's cause
   void arm(uint64_t ms);
   void audit_tunnel(audit::EventType type, Cause cause);
   log::Line& logged(log::Line&& line) const { return tunnel_fields(std::move(line), context_); }
@@ -201,6 +222,11 @@ class Tunnel final : private engine::Timer::Handler, private GateHost {
   bool counted_open_ = false;
   bool upstream_done_ = false;  // the upstream finished sending (EOF or close_notify)
   bool last_c2u_ = false;       // the last bytes moved went client -> upstream
+  // Answered while the refused request's body was still arriving: linger once the answer is out.
+  bool linger_ = false;
+  uint64_t lingered_bytes_ = 0;     // read from the client since the refusal, dropped
+  uint64_t linger_started_ms_ = 0;  // the refusal
+  std::string_view linger_end_;     // what ended it: "client", or the key of the bound
   uint64_t started_ms_ = 0;
 
   bool relay_started_ = false;    // both legs were up (tunnel.opened went to the audit trail)

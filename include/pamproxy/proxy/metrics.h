@@ -56,6 +56,11 @@ struct alignas(64) ProxyMetrics {
   engine::Counter ktls_control_records;  // control records read from kTLS sockets
   engine::Counter ktls_spurious_eofs;    // kTLS receives that returned 0 on an open connection
   engine::Counter idle_releases;  // quiet tunnels that gave their buffers back
+  // Tunnels that read and dropped the rest of a refused request before closing, those a bound
+  // (lingering_close_ms, lingering_close_bytes_max) cut short, and the bytes dropped.
+  engine::Counter lingering_closes;
+  engine::Counter lingering_cut;
+  engine::Counter lingering_discarded_bytes;
   engine::Counter upstream_pool_parked;     // upstream connections kept after their tunnel
   engine::Counter upstream_pool_reused;     // tunnels that took a kept connection
   engine::Counter upstream_pool_discarded;  // kept ones closed: expired, unhealthy, over bounds
