@@ -359,8 +359,13 @@ void Tunnel::on_receive_stopped() {
 // ---------------------------------------------------------------- the relay
 
 void Tunnel::pump() {
+  if (state_ == State::kLingering) {
+    // Nothing moves any more; receiving goes on (a kTLS leg asks again after a dropped record).
+    discarded(client_.discard_received());
+    return;
+  }
   for (int pass = 0; pass < kPumpPasses; ++pass) {
-    if (state_ == State::kClosing || state_ == State::kLingering) return;
+    if (state_ == State::kClosing) return;
     // 1. Ciphertext held back while a plaintext window was full, and plaintext a session
     //    decrypted but could not hand over.
     client_.drain_backlog(c2u_);
