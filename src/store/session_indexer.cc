@@ -2,6 +2,7 @@
 
 #include "pamproxy/store/session_indexer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -45,6 +46,9 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
   std::vector<audit::Session> closed;
   auto n = reader_.poll(
       [&](uint64_t seq, const audit::Event& e) {
+        if (e.type == audit::EventType::kRequestForwarded && !e.token_id.empty()) {
+          note_token_use(e.token_id.view(), e.time_unix_ns);
+        }
         std::string id = aggregator_.add(e, seq, &closed);
         if (!id.empty()) {
           open_first_seqs_.insert(first_seq_of(id));
@@ -69,11 +73,23 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
     if (const audit::Session* s = aggregator_.find_open(id))
       rows.push_back(audit::stored_report(*s));
   }
-  if (rows.empty() && *n == 0) return 0;
+  if (rows.empty() && token_last_use_ns_.empty() && *n == 0) return 0;
   // After a restart, read again from the oldest open session's first event.
   uint64_t resume = open_first_seqs_.empty() ? reader_.next_seq() : *open_first_seqs_.begin();
-  if (absl::Status s = store_.save_sessions(rows, resume); !s.ok()) return s;
+  std::vector<Store::TokenUse> uses;
+  uses.reserve(token_last_use_ns_.size());
+  for (const auto& [id, ns] : token_last_use_ns_) uses.emplace_back(id, absl::FromUnixNanos(ns));
+  if (absl::Status s = store_.save_sessions(rows, resume, uses); !s.ok()) return s;
+  // Kept until saved: a failed save is retried with the next pass's uses folded in.
+  token_last_use_ns_.clear();
   return *n;
+}
+
+void SessionIndexer::note_token_use(std::string_view token_id, int64_t time_unix_ns) {
+  // This absl hashes its own string_view, not std::string_view.
+  auto [it, inserted] = token_last_use_ns_.try_emplace(
+      absl::string_view(token_id.data(), token_id.size()), time_unix_ns);
+  if (!inserted) it->second = std::max(it->second, time_unix_ns);
 }
 
 void SessionIndexer::start() {

@@ -60,6 +60,10 @@ struct Store::Impl {
                                                                    std::string_view user_id = {});
   absl::StatusOr<policy::Settings> load_settings();
 
+  // Raises tokens.last_used_at to each use's time (never lowers it). Call with mu held, inside a
+  // transaction.
+  absl::Status touch_tokens(std::span<const Store::TokenUse> uses);
+
   // Builds a snapshot of everything from the database (generation + 1) and publishes it.
   absl::Status rebuild_and_publish();
 

@@ -41,7 +41,7 @@ int64_t i64(uint64_t v) {
 }  // namespace
 
 absl::Status Store::save_sessions(std::span<const audit::SessionReport> sessions,
-                                  uint64_t resume_seq) {
+                                  uint64_t resume_seq, std::span<const TokenUse> token_uses) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return sql::transaction(impl_->db, [&]() -> absl::Status {
     for (const audit::SessionReport& r : sessions) {
@@ -55,6 +55,7 @@ absl::Status Store::save_sessions(std::span<const audit::SessionReport> sessions
           i64(r.bytes_out), r.open, r.report_json, r.report_text);
       if (!s.ok()) return s;
     }
+    if (absl::Status s = impl_->touch_tokens(token_uses); !s.ok()) return s;
     return sql::run(impl_->db, "UPDATE session_index SET resume_seq = ? WHERE id = 1",
                     i64(resume_seq));
   });

@@ -103,19 +103,20 @@ absl::StatusOr<AdminChange> Store::revoke_token(const Actor& actor, std::string_
   });
 }
 
-absl::Status Store::touch_tokens(std::span<const std::pair<std::string, absl::Time>> uses) {
+absl::Status Store::Impl::touch_tokens(std::span<const Store::TokenUse> uses) {
+  for (const auto& [id, at] : uses) {
+    absl::Status s = sql::run(db,
+                              "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2) "
+                              "WHERE id = ?1",
+                              id, to_unix(at));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::touch_tokens(std::span<const TokenUse> uses) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return sql::transaction(impl_->db, [&]() -> absl::Status {
-    for (const auto& [id, at] : uses) {
-      absl::Status s =
-          sql::run(impl_->db,
-                   "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2) "
-                   "WHERE id = ?1",
-                   id, to_unix(at));
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  });
+  return sql::transaction(impl_->db, [&] { return impl_->touch_tokens(uses); });
 }
 
 std::vector<policy::AccessRequest> Store::list_requests(std::string_view user_id) {

@@ -5,9 +5,17 @@
 // they change. After a restart it resumes from the first event of the oldest session that was
 // still open, so nothing is counted twice (rows are upserted by id) and nothing is missed.
 //
+// It also keeps each token's last use (tokens.last_used_at) without a store write per request:
+// a pass keeps the latest request.forwarded time per token id it reads and saves them with the
+// pass's session rows, one transaction per pass. Only a forwarded request counts: a denial may
+// carry the id of a token whose secret the client never proved it holds.
+//
 // It never blocks a producer or the writer; a pass reads at most kLinesPerPass lines, so a long
 // backlog is caught up over several passes. A log it cannot read is logged once per distinct
 // error and retried on the next pass.
+//
+// Bounds: the token uses held between saves are at most one per distinct token id read since the
+// last successful save (at most kLinesPerPass per pass).
 
 #include <atomic>
 #include <condition_variable>
@@ -19,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "pamproxy/audit/log_reader.h"
 #include "pamproxy/audit/session.h"
@@ -51,6 +60,7 @@ class SessionIndexer {
 
  private:
   void loop();
+  void note_token_use(std::string_view token_id, int64_t time_unix_ns);
 
   Store& store_;
   SessionIndexerOptions options_;
@@ -58,6 +68,8 @@ class SessionIndexer {
   audit::LogReader reader_;
   audit::SessionAggregator aggregator_;
   std::set<uint64_t> open_first_seqs_;  // the open sessions, by their first event
+  // Token id -> its latest forwarded request read and not yet saved (unix ns).
+  absl::flat_hash_map<std::string, int64_t> token_last_use_ns_;
   std::string last_error_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -182,8 +182,9 @@ class Store {
   absl::StatusOr<CreatedToken> create_token(const Actor& actor, const TokenSpec& spec);
   absl::StatusOr<AdminChange> revoke_token(const Actor& actor, std::string_view id);
   // Records when tokens were last used (batched by the caller; not an admin change, no new
-  // snapshot).
-  absl::Status touch_tokens(std::span<const std::pair<std::string, absl::Time>> uses);
+  // snapshot). A time older than the one stored changes nothing, so a use seen twice is harmless.
+  using TokenUse = std::pair<std::string, absl::Time>;
+  absl::Status touch_tokens(std::span<const TokenUse> uses);
 
   std::vector<policy::Grant> list_grants();
   absl::StatusOr<AdminChange> create_grant(const Actor& actor, const GrantSpec& spec);
@@ -206,9 +207,11 @@ class Store {
   absl::StatusOr<AdminChange> revoke_request(const Actor& actor, std::string_view id);
 
   // Sessions (store_sessions.cc). Not admin changes: no audit event, no new snapshot. Saving
-  // upserts by id (re-indexing the same log gives the same rows) and records where the indexer
-  // resumes after a restart, in one transaction.
-  absl::Status save_sessions(std::span<const audit::SessionReport> sessions, uint64_t resume_seq);
+  // upserts by id (re-indexing the same log gives the same rows), records the tokens' last uses
+  // read with them (as touch_tokens), and records where the indexer resumes after a restart, all
+  // in one transaction: a use is never lost behind a resume point already saved.
+  absl::Status save_sessions(std::span<const audit::SessionReport> sessions, uint64_t resume_seq,
+                             std::span<const TokenUse> token_uses = {});
   uint64_t session_resume_seq();
   // Newest first (by first_seq), without the reports.
   std::vector<audit::SessionReport> list_sessions(const audit::SessionQuery& query);

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "tests/unit/audit/writer_test_util.h"
 #include "tests/unit/store/temp_dir.h"
 
@@ -90,6 +93,64 @@ TEST_F(SessionIndexerTest, ThreadIndexesAsTheLogGrows) {
   auto rows = store->list_sessions({});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].requests, 2u);
+}
+
+// Writes `events` through the real writer, as the daemon's producers do.
+void write_these(const std::string& dir, const std::string& key_path,
+                 const std::vector<audit::Event>& events) {
+  auto key = audit::SigningKey::load_or_create(key_path);
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto w = audit::Writer::open(audit::testing::small_options(dir), std::move(*key));
+  ASSERT_TRUE(w.ok()) << w.status();
+  audit::Ring* ring = (*w)->add_producer();
+  (*w)->start();
+  for (const audit::Event& e : events) {
+    uint64_t ticket;
+    ASSERT_TRUE(ring->push_wait(e, &ticket, 5000));
+    ASSERT_TRUE(ring->wait_durable(ticket, 5000));
+  }
+  (*w)->stop();
+}
+
+audit::Event use_of(std::string_view token_id, int64_t time_unix_ns,
+                    audit::EventType type = audit::EventType::kRequestForwarded) {
+  audit::Event e = audit::testing::sample_event(0);
+  e.type = type;
+  e.token_id.assign(token_id);
+  e.time_unix_ns = time_unix_ns;
+  return e;
+}
+
+TEST_F(SessionIndexerTest, TokensLastUseIsTheLatestForwardedRequestOfEachPass) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  Actor admin{"", "", "test"};
+  std::string user = store->create_user(admin, {"u", false})->object_id;
+  std::string a = store->create_token(admin, {user, "a", std::nullopt, {}})->token.id;
+  std::string b = store->create_token(admin, {user, "b", std::nullopt, {}})->token.id;
+  std::string unused = store->create_token(admin, {user, "c", std::nullopt, {}})->token.id;
+  constexpr int64_t kS = 1000000000;
+  // Token a: many uses, not in time order; b: one forwarded use, then a later denial (an id
+  // anyone may write) that must not count; an unknown id changes nothing.
+  write_these(dir_.file("audit"), dir_.file("audit.key"),
+              {use_of(a, kT0 + 5 * kS), use_of(a, kT0 + 9 * kS), use_of(b, kT0 + 3 * kS),
+               use_of(a, kT0 + 7 * kS), use_of("no-such-token", kT0 + 8 * kS),
+               use_of(b, kT0 + 60 * kS, audit::EventType::kRequestDenied)});
+  {
+    SessionIndexer ix(*store, options());
+    ASSERT_TRUE(ix.run_once().ok());
+  }
+  EXPECT_EQ(store->get_token(a)->last_used_at, absl::FromUnixNanos(kT0 + 9 * kS));
+  EXPECT_EQ(store->get_token(b)->last_used_at, absl::FromUnixNanos(kT0 + 3 * kS));
+  EXPECT_EQ(store->get_token(unused)->last_used_at, std::nullopt);
+
+  // A restart reads the open session's events again: an older use never lowers the time, and
+  // a new one raises it.
+  write_these(dir_.file("audit"), dir_.file("audit.key"), {use_of(b, kT0 + 20 * kS)});
+  SessionIndexer ix(*store, options());
+  ASSERT_TRUE(ix.run_once().ok());
+  EXPECT_EQ(store->get_token(a)->last_used_at, absl::FromUnixNanos(kT0 + 9 * kS));
+  EXPECT_EQ(store->get_token(b)->last_used_at, absl::FromUnixNanos(kT0 + 20 * kS));
 }
 
 }  // namespace
