@@ -733,8 +733,35 @@ class SessionReports(unittest.TestCase):
                                      capture_output=True, text=True, timeout=30)
             self.assertEqual(missing.returncode, 1)
             self.assertIn("no session", missing.stderr)
+            self.expect_token_last_use(f)
         finally:
             f.stop()
+
+    def expect_token_last_use(self, f):
+        """The token that signed the commands shows a last use in `pamctl tokens list` (the
+        indexer saves it with its sessions); a token never used still shows none. The user lists
+        its own tokens with the same token (the admin API records no use)."""
+        admin_port = f.daemon.wait_event_or_seen("admin.listening")["port"]
+        bearer = f.tmp.file("user-token", "%s:%s\n" % (f.seed["token_id"],
+                                                        f.seed["token_secret"]))
+        os.chmod(bearer, 0o600)
+        pamctl = [PAMCTL, "tokens", "list", "--json", "--url", "https://127.0.0.1:%s" % admin_port,
+                  "--token-file", bearer, "--ca", f.appliance_ca]
+        tokens = {}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = subprocess.run(pamctl, capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            tokens = {t["id"]: t for t in json.loads(out.stdout)["items"]}
+            if tokens.get(f.seed["token_id"], {}).get("last_used_at"):
+                break
+            time.sleep(0.2)
+        used = tokens[f.seed["token_id"]].get("last_used_at")
+        self.assertTrue(used, tokens)
+        age = (datetime.datetime.now(datetime.timezone.utc) -
+               datetime.datetime.fromisoformat(used.replace("Z", "+00:00")))
+        self.assertLess(abs(age.total_seconds()), 300, used)
+        self.assertFalse(tokens[f.seed["revoked_token_id"]].get("last_used_at"), tokens)
 
     def test_each_forwarded_request_gets_its_outcome(self):
         f = ZeroTrustFixture()
