@@ -7,10 +7,16 @@
 //   s3        forwarded to a real S3 store (s3rver, in-process on a private port)
 //   sts       GetCallerIdentity
 //   ec2       DescribeRegions
-//   dynamodb  ListTables
+//   dynamodb  ListTables, PutItem and GetItem (items kept in memory)
 // Signed aws-chunked bodies have every chunk signature (and the trailer signature) checked by an
 // independent implementation here; a bad chunk aborts the store's request so nothing is written.
 // Hex payload hashes are checked against the body before the store's request is completed.
+// Flexible checksums are checked against the bytes as S3 does: an `x-amz-checksum-<alg>` header
+// on a plain body, or one named by `x-amz-trailer` and sent in an aws-chunked trailer (crc32,
+// crc32c, crc64nvme, sha1, sha256); a mismatch is S3's 400 BadDigest, a malformed value its 400
+// InvalidRequest, and nothing is stored. A single object's checksum is kept and returned on a
+// whole-object GET or HEAD with `x-amz-checksum-mode: ENABLED`, so clients' download
+// validation runs.
 //
 // usage: node aws_front.js CONFIG.json
 //   { "cert": "leaf.pem", "key": "leaf.key", "dataDir": "/tmp/s3",
@@ -28,6 +34,8 @@ const https = require('https');
 const S3rver = require('s3rver');
 const { SignatureV4 } = require('@smithy/signature-v4');
 const { Hash } = require('@smithy/hash-node');
+// The AWS SDK's own CRCs (a dependency of @aws-sdk/client-s3).
+const { Crc32, Crc32c, Crc64Nvme } = require('@aws-sdk/checksums/crc');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const sha256 = Hash.bind(null, 'sha256');
@@ -311,6 +319,81 @@ class AwsChunkedDecoder {
   }
 }
 
+// ------------------------------------------------------------------ flexible checksums
+function nodeDigest(alg) {
+  const h = crypto.createHash(alg);
+  return { update: (d) => h.update(d), digest: async () => h.digest() };
+}
+// Algorithm -> [new hasher, digest bytes].
+const CHECKSUMS = {
+  crc32: [() => new Crc32(), 4],
+  crc32c: [() => new Crc32c(), 4],
+  crc64nvme: [() => new Crc64Nvme(), 8],
+  sha1: [() => nodeDigest('sha1'), 20],
+  sha256: [() => nodeDigest('sha256'), 32],
+};
+
+function checksumProblem(code, message) {
+  return { error: { status: 400, code, message } };
+}
+
+// The checksum a request claims for its body: { alg, value } from an x-amz-checksum-<alg> header,
+// { alg, trailer: true } when x-amz-trailer names it (the value comes after the body), null for
+// none, or { error } as S3 answers a malformed claim.
+function claimedChecksum(headers) {
+  const named = Object.keys(headers).filter((h) => h.startsWith('x-amz-checksum-') &&
+                                                  h !== 'x-amz-checksum-mode' &&
+                                                  h !== 'x-amz-checksum-type' &&
+                                                  h !== 'x-amz-checksum-algorithm');
+  const trailer = (headers['x-amz-trailer'] || '').trim().toLowerCase();
+  if (named.length + (trailer ? 1 : 0) > 1) {
+    return checksumProblem('InvalidRequest',
+                           'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  }
+  if (trailer) {
+    const alg = trailer.slice('x-amz-checksum-'.length);
+    if (!trailer.startsWith('x-amz-checksum-') || !CHECKSUMS[alg]) {
+      return checksumProblem('InvalidRequest', `The value specified in the x-amz-trailer header is not supported: ${trailer}`);
+    }
+    return { alg, trailer: true };
+  }
+  if (named.length === 0) return null;
+  const alg = named[0].slice('x-amz-checksum-'.length);
+  if (!CHECKSUMS[alg]) {
+    return checksumProblem('InvalidRequest', `Unsupported checksum header ${named[0]}`);
+  }
+  return checkValue(alg, headers[named[0]]);
+}
+
+function checkValue(alg, value) {
+  const bytes = Buffer.from(value || '', 'base64');
+  if (bytes.length !== CHECKSUMS[alg][1] || bytes.toString('base64') !== value) {
+    return checksumProblem('InvalidRequest', `Value for x-amz-checksum-${alg} header is invalid.`);
+  }
+  return { alg, value };
+}
+
+// The value of a trailer-declared checksum from the aws-chunked trailer lines.
+function trailerChecksum(alg, lines) {
+  const name = 'x-amz-checksum-' + alg;
+  const line = lines.find((l) => l.slice(0, l.indexOf(':')).trim().toLowerCase() === name);
+  if (!line) return checksumProblem('InvalidRequest', `The trailer ${name} declared in x-amz-trailer was not sent`);
+  return checkValue(alg, line.slice(line.indexOf(':') + 1).trim());
+}
+
+// null when `pieces` hash to the claimed value, else S3's BadDigest.
+async function verifyChecksum(claim, pieces) {
+  const h = CHECKSUMS[claim.alg][0]();
+  for (const piece of pieces) h.update(piece);
+  const got = Buffer.from(await h.digest()).toString('base64');
+  if (got === claim.value) return null;
+  return { status: 400, code: 'BadDigest',
+           message: `The ${claim.alg.toUpperCase()} you specified did not match the calculated checksum.` };
+}
+
+// Object path -> { alg, value } of objects stored by a single upload with a checksum.
+const storedChecksums = new Map();
+
 // ------------------------------------------------------------------ errors and services
 function sendError(res, service, status, code, message) {
   const requestId = crypto.randomBytes(8).toString('hex').toUpperCase();
@@ -358,13 +441,37 @@ function serveQueryService(service, req, res, body) {
   return { operation: action, status: 400 };
 }
 
-function serveDynamo(req, res) {
+// Table name -> the items put in it. No schema: GetItem finds the latest item holding every
+// attribute of its key.
+const dynamoTables = new Map();
+
+function serveDynamo(req, res, body) {
   const target = req.headers['x-amz-target'] || '';
   const op = target.split('.').pop();
-  if (op === 'ListTables') {
+  const answer = (obj) => {
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': crypto.randomUUID() });
-    res.end(JSON.stringify({ TableNames: ['orders', 'users'] }));
+    res.end(JSON.stringify(obj));
     return { operation: op, status: 200 };
+  };
+  if (op === 'ListTables') return answer({ TableNames: ['orders', 'users'] });
+  if (op === 'PutItem' || op === 'GetItem') {
+    let input;
+    try {
+      input = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      sendError(res, 'dynamodb', 400, 'SerializationException', 'body is not JSON');
+      return { operation: op, status: 400 };
+    }
+    if (!dynamoTables.has(input.TableName)) dynamoTables.set(input.TableName, []);
+    const items = dynamoTables.get(input.TableName);
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    const keyOf = (key) => items.findLastIndex((item) => Object.keys(key).every((k) => same(item[k], key[k])));
+    if (op === 'GetItem') {
+      const i = keyOf(input.Key || {});
+      return answer(i < 0 ? {} : { Item: items[i] });
+    }
+    items.push(input.Item || {});
+    return answer({});
   }
   sendError(res, 'dynamodb', 400, 'UnknownOperationException', `${op} is not served by this test endpoint`);
   return { operation: op, status: 400 };
@@ -400,6 +507,24 @@ async function serveS3(req, res, url, auth, record) {
   const qs = query.toString().replace(/=(&|$)/g, '$1');
   let path = url.pathname + (qs ? '?' + qs : '');
 
+  // CompleteMultipartUpload's x-amz-checksum-* is the whole object's, not its XML body's.
+  const completing = req.method === 'POST' && query.has('uploadId');
+  const claim = completing ? null : claimedChecksum(all);
+  if (claim && !claim.error && claim.trailer && !chunked) {
+    claim.error = checksumProblem('InvalidRequest', 'x-amz-trailer needs an aws-chunked body').error;
+  }
+  if (claim && claim.error) {
+    sendError(res, 's3', claim.error.status, claim.error.code, claim.error.message);
+    req.resume();
+    return { status: claim.error.status, code: claim.error.code };
+  }
+  if (claim) record.checksum = { alg: claim.alg, in: claim.trailer ? 'trailer' : 'header' };
+  // One object's own checksum: a PUT without uploadId (an UploadPart's is its part's).
+  const wholeObject = !query.has('uploadId') && !query.has('partNumber');
+  const returned = ['GET', 'HEAD'].includes(req.method) && wholeObject && !req.headers.range &&
+                   (req.headers['x-amz-checksum-mode'] || '').toUpperCase() === 'ENABLED'
+                   ? storedChecksums.get(url.pathname) : undefined;
+
   let decoder = null;
   if (chunked) {
     if (/ECDSA/.test(payload)) {
@@ -431,6 +556,20 @@ async function serveS3(req, res, url, auth, record) {
       // S3 names every answer with x-amz-request-id; s3rver does not.
       const h = { ...up.headers };
       if (!h['x-amz-request-id']) h['x-amz-request-id'] = crypto.randomBytes(8).toString('hex').toUpperCase();
+      const ok = up.statusCode >= 200 && up.statusCode < 300;
+      if (ok && req.method === 'PUT' && claim) h['x-amz-checksum-' + claim.alg] = claim.value;
+      if (ok && req.method === 'PUT' && wholeObject && !headers['x-amz-copy-source']) {
+        if (claim) storedChecksums.set(url.pathname, { alg: claim.alg, value: claim.value });
+        else storedChecksums.delete(url.pathname);
+      }
+      if (ok && (req.method === 'DELETE' || (req.method === 'POST' && query.has('uploadId')))) {
+        storedChecksums.delete(url.pathname);
+      }
+      if (up.statusCode === 200 && returned) {
+        h['x-amz-checksum-' + returned.alg] = returned.value;
+        h['x-amz-checksum-type'] = 'FULL_OBJECT';
+        record.checksumReturned = returned.alg;
+      }
       res.writeHead(up.statusCode, h);
       up.pipe(res);
       up.on('end', () => finish({ status: up.statusCode }));
@@ -439,17 +578,18 @@ async function serveS3(req, res, url, auth, record) {
       if (!res.headersSent) sendError(res, 's3', 502, 'InternalError', 'store failed: ' + e.message);
       finish({ status: 502, code: 'InternalError' });
     });
-    const reject = (code, message) => {
+    const reject = (code, message, status = 403) => {
       upstream.destroy();
       req.unpipe();
-      if (!res.headersSent) sendError(res, 's3', 403, code, message);
-      finish({ status: 403, code });
+      if (!res.headersSent) sendError(res, 's3', status, code, message);
+      finish({ status, code });
       req.resume();
     };
     const hash = /^[0-9a-f]{64}$/.test(payload || '') ? crypto.createHash('sha256') : null;
     // S3 keeps an object only once its whole body has arrived and checked out; s3rver writes the
-    // file as bytes come in. So the decoded bytes of an aws-chunked body are held here and handed
-    // to s3rver at the end: an upload refused mid-body or cut off leaves nothing in the store.
+    // file as bytes come in. So the decoded bytes of an aws-chunked body, and any body with a
+    // checksum, are held here and handed to s3rver at the end: an upload refused mid-body or cut
+    // off leaves nothing in the store.
     let dec = null;
     const held = [];
     if (decoder) {
@@ -459,17 +599,31 @@ async function serveS3(req, res, url, auth, record) {
       if (finished) return;
       try {
         if (dec) dec.push(d);
-        else { if (hash) hash.update(d); upstream.write(d); }
+        else {
+          if (hash) hash.update(d);
+          if (claim) held.push(d);
+          else upstream.write(d);
+        }
       } catch (e) {
         reject(e.code || 'IncompleteBody', e.message);
       }
     });
-    req.on('end', () => {
+    req.on('end', async () => {
       if (finished) return;
       if (dec && !dec.done) return reject('IncompleteBody', 'aws-chunked body ended early');
       if (hash) {
         const got = hash.digest('hex');
         if (got !== payload) return reject('XAmzContentSHA256Mismatch', 'body does not match x-amz-content-sha256');
+      }
+      if (claim) {
+        if (claim.trailer) {
+          const sent = trailerChecksum(claim.alg, dec.trailer);
+          if (sent.error) return reject(sent.error.code, sent.error.message, sent.error.status);
+          claim.value = sent.value;
+        }
+        const bad = await verifyChecksum(claim, held);
+        if (record.checksum) record.checksum.ok = !bad;
+        if (bad) return reject(bad.code, bad.message, bad.status);
       }
       for (const piece of held) upstream.write(piece);
       upstream.end();
@@ -507,7 +661,7 @@ async function handle(req, res) {
     record.verified = true;
     let result;
     if (s3Like) result = await serveS3(req, res, url, auth, record);
-    else if (service === 'dynamodb') result = serveDynamo(req, res);
+    else if (service === 'dynamodb') result = serveDynamo(req, res, body);
     else result = serveQueryService(service, req, res, body);
     Object.assign(record, result);
   } catch (e) {
