@@ -66,6 +66,11 @@ class SdkV3(unittest.TestCase):
         self.assertEqual([r.get("checksum") for r in streamed],
                          [{"alg": "crc32", "in": "trailer", "ok": True}], streamed)
         self.assertEqual(streamed[0]["payload"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        for alg in ("crc32c", "crc64nvme", "sha1", "sha256"):
+            for form, where in (("stream", "trailer"), ("plain", "header")):
+                path = "/sdk-v3-bucket/%s-%s.bin" % (alg, form)
+                self.assertEqual([r.get("checksum") for r in puts(path)],
+                                 [{"alg": alg, "in": where, "ok": True}], path)
         parts = [r for r in puts("/sdk-v3-bucket/multipart.bin") if r.get("status") == 200]
         self.assertEqual(len(parts), 3, parts)
         for r in parts:
@@ -73,7 +78,10 @@ class SdkV3(unittest.TestCase):
         # The downloads were validated by the SDK against the checksum the upstream returned.
         validated = {r["path"] for r in seen
                      if r["method"] == "GET" and r.get("checksumReturned") == "crc32"}
-        self.assertEqual(validated, {"/sdk-v3-bucket/plain.txt", "/sdk-v3-bucket/streamed.bin"})
+        self.assertTrue({"/sdk-v3-bucket/plain.txt", "/sdk-v3-bucket/streamed.bin"} <= validated,
+                        validated)
+        self.assertEqual(len([r for r in seen if r["method"] == "GET" and
+                              r.get("checksumReturned") not in (None, "crc32")]), 8)
         # Both wrong checksums were relayed as sent and refused by the upstream, nothing stored.
         refused = {(r["path"], r["checksum"]["in"]) for r in seen if r.get("code") == "BadDigest"}
         self.assertEqual(refused, {("/sdk-v3-bucket/bad-header.txt", "header"),
