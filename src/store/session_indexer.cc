@@ -86,7 +86,7 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
 }
 
 void SessionIndexer::note_token_use(std::string_view token_id, int64_t time_unix_ns) {
-  // This absl hashes its own string_view, not std::string_view.
+  // This absl's string hash takes its own string_view type, not std::string_view.
   auto [it, inserted] = token_last_use_ns_.try_emplace(
       absl::string_view(token_id.data(), token_id.size()), time_unix_ns);
   if (!inserted) it->second = std::max(it->second, time_unix_ns);

@@ -14,8 +14,9 @@
 // backlog is caught up over several passes. A log it cannot read is logged once per distinct
 // error and retried on the next pass.
 //
-// Bounds: the token uses held between saves are at most one per distinct token id read since the
-// last successful save (at most kLinesPerPass per pass).
+// Bounds: the token uses held between saves are one per token that signed a forwarded request
+// since the last successful save; only a token that existed can get a request forwarded, so
+// however long saves fail, they never outnumber the tokens.
 
 #include <atomic>
 #include <condition_variable>
