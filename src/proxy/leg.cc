@@ -347,7 +347,25 @@ size_t Leg::drain_backlog(Plain& into) {
   if (backlog_.empty() && (session_ == nullptr || !session_->has_buffered_plaintext())) return 0;
   size_t added = 0;
   backlog_.consume(decrypt(backlog_.data(), into, &added));
+  deliver_eof_when_drained();
   return added;
+}
+
+void Leg::receive_eof() {
+  if (session_ == nullptr) return;
+  eof_pending_ = true;
+  if (session_->state() != tls::State::kEstablished) {
+    eof_pending_ = false;
+    session_->receive_eof();
+    return;
+  }
+  deliver_eof_when_drained();
+}
+
+void Leg::deliver_eof_when_drained() {
+  if (!eof_pending_ || !backlog_.empty() || session_->has_buffered_plaintext()) return;
+  eof_pending_ = false;
+  session_->receive_eof();
 }
 
 tls::IoResult Leg::seal(std::span<const uint8_t> plain, std::span<uint8_t> out) {

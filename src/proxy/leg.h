@@ -216,10 +216,11 @@ class Leg final : private engine::Stream::Events {
   // The upstream's leg: a client session verifying `host`; its ClientHello goes out.
   absl::Status start_client(tls::ClientContext& context, std::string_view host, uint16_t port);
   // The socket reached EOF: the session learns it (a handshake in progress fails, an established
-  // session without close_notify ends in error).
-  void receive_eof() {
-    if (session_) session_->receive_eof();
-  }
+  // session without close_notify ends in error) once it has decrypted every byte that came
+  // before the EOF. An established session's records still waiting in the backlog, or plaintext
+  // it holds, are the end of the peer's data (a response before its connection closed): they
+  // are drained first, or they would be lost behind the failure.
+  void receive_eof();
   // The session failed: logged (tunnel.tls_failed); returns the cause.
   Cause tls_failed() const;
   // The cause of this leg's session failure (not logged).
@@ -287,6 +288,8 @@ class Leg final : private engine::Stream::Events {
   // Feeds ciphertext to the session (or copies a kTLS leg's plaintext); returns the bytes
   // consumed and adds the plaintext produced to `*added`.
   size_t decrypt(std::span<const uint8_t> bytes, Plain& into, size_t* added);
+  // The EOF that receive_eof() put off, for the session once nothing is left to decrypt.
+  void deliver_eof_when_drained();
   // Plaintext into the outbox: sealed by the session, or copied as it is for a kTLS leg (its
   // socket encrypts on send).
   tls::IoResult seal(std::span<const uint8_t> plain, std::span<uint8_t> out);
@@ -305,6 +308,7 @@ class Leg final : private engine::Stream::Events {
   bool parking_ = false;
   bool ktls_ = false;
   bool offload_pending_ = false;
+  bool eof_pending_ = false;  // the socket's EOF waits for the backlog to drain
 };
 
 // The relay's buffers in the tunnel's one mapping (RelayMemory): the client's and the upstream's
