@@ -8,7 +8,7 @@ handshake, or OpenSSL's: `tunnel.established` says which), move its bytes both w
 byte, and see the server's close_notify. Through the tunnel that is 1 MiB up and the same 1 MiB
 back (PUT /echo with `Connection: close`: the upstream closes after the answer, and pamproxyd
 ends the client's session after the last byte). The admin listener has no echo: a 1 MiB request
-body (answered with a 404, once read whole) and about 1 MiB of answers (pipelined
+body (refused with a 4xx once read whole) and about 1 MiB of answers (pipelined
 GET /api/v1/ca.pem, the last with `Connection: close`). docs/security.md records the matrix."""
 
 import concurrent.futures
@@ -16,12 +16,11 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
-import tempfile
 import threading
 import unittest
 
-from harness import TempDir
 from test_engine import EngineFixture, clean_env
 from tls_upstream import pattern
 
@@ -295,7 +294,6 @@ class TlsInterop(unittest.TestCase):
         return Outcome(out.returncode, out.stdout, out.returncode == 0, out.stderr.decode())
 
     def python(self, port, request, tag):
-        import ssl
         ctx = ssl.create_default_context(cafile=self.f.ca)
         received = bytearray()
         with open(request, "rb") as fh:
