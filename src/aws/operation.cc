@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pamproxy/aws/rest_route.h"
 #include "src/aws/query_string.h"
 
 namespace pamproxy::aws {
@@ -201,7 +202,11 @@ Operation classify(const RequestFacts& r) {
     bool has_key = false;
     s3_path(r.path, r.host_bucket, &has_bucket, &has_key);
     if (r.path.substr(0, 11) == "/v20180820/") {  // S3 Control
-      op.set_rest(Protocol::kRestXml, r.method, r.path);
+      if (auto route = match_rest_route(r.service, r.method, r.path, r.query)) {
+        op.set(route->protocol, route->operation);
+      } else {
+        op.set_rest(Protocol::kRestXml, r.method, r.path);
+      }
       return op;
     }
     std::string_view name;
@@ -230,6 +235,11 @@ Operation classify(const RequestFacts& r) {
   }
   if (r.service == "ec2") {
     op.set_rest(Protocol::kEc2, r.method, r.path);
+    return op;
+  }
+  // REST protocols: the route of the models the method, path and query fit.
+  if (auto route = match_rest_route(r.service, r.method, r.path, r.query)) {
+    op.set(route->protocol, route->operation);
     return op;
   }
   bool rest_xml = r.service == "route53" || r.service == "cloudfront";

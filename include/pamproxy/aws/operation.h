@@ -7,7 +7,9 @@
 //   query / EC2          Action=DescribeRegions (query string or form body) -> DescribeRegions
 //   S3 (REST-XML)        method + bucket/key + sub-resource (the full table in operation.cc)
 //   rpc-v2-cbor          POST /service/GraphService/operation/GetGraph   -> GetGraph
-//   other REST services  "GET /2015-03-31/functions"                    (method and raw path)
+//   REST-JSON, REST-XML  DELETE /2015-03-31/functions/my-fn              -> DeleteFunction
+//                        (the routes of AWS's service models: rest_route.h; S3 Control too)
+//   no route fits        "GET /2015-03-31/nothing"                       (method and raw path)
 //
 // Pure and allocation-free: the name lives inline in the result. Input views are not retained.
 
@@ -48,7 +50,7 @@ class Operation {
   static constexpr size_t kNameBytesMax = 127;
 
   Protocol protocol() const { return protocol_; }
-  // "ListTables"; "GET /path" for REST services the table does not know. Never empty.
+  // "ListTables"; "GET /path" for a REST request no route of the models fits. Never empty.
   std::string_view name() const { return {name_.data(), name_len_}; }
   // CloudTrail's readOnly: the call does not change anything (Get*, List*, Describe*, Head*...).
   bool read_only() const { return read_only_; }

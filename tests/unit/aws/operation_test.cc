@@ -93,13 +93,45 @@ TEST(Operation, JsonQueryAndCbor) {
   EXPECT_EQ(op.protocol(), Protocol::kRpcV2Cbor);
 }
 
+TEST(Operation, RestServicesByTheModelsRoutes) {
+  RequestFacts f;
+  f.service = "lambda";
+  f.method = "DELETE";
+  f.path = "/2015-03-31/functions/my-fn";
+  Operation op = classify(f);
+  EXPECT_EQ(op.name(), "DeleteFunction");
+  EXPECT_EQ(op.protocol(), Protocol::kRestJson);
+  EXPECT_FALSE(op.read_only());
+
+  f.method = "GET";
+  f.path = "/2015-03-31/functions/";
+  op = classify(f);
+  EXPECT_EQ(op.name(), "ListFunctions");
+  EXPECT_TRUE(op.read_only());
+
+  RequestFacts r;
+  r.service = "route53";
+  r.method = "POST";
+  r.path = "/2013-04-01/hostedzone/Z123/rrset/";
+  op = classify(r);
+  EXPECT_EQ(op.name(), "ChangeResourceRecordSets");
+  EXPECT_EQ(op.protocol(), Protocol::kRestXml);
+
+  // S3 Control signs as s3; its account is in the host, not a bucket.
+  op = s3("GET", "/v20180820/accesspoint/ap1");
+  EXPECT_EQ(op.name(), "GetAccessPoint");
+  EXPECT_EQ(op.protocol(), Protocol::kRestXml);
+  EXPECT_EQ(s3("GET", "/v20180820/nothing-here").name(), "GET /v20180820/nothing-here");
+  EXPECT_EQ(s3("GET", "/v20180820/nothing-here").protocol(), Protocol::kRestXml);
+}
+
 TEST(Operation, RestFallbackIsMethodAndPathBounded) {
   RequestFacts f;
   f.service = "lambda";
   f.method = "GET";
-  f.path = "/2015-03-31/functions/";
+  f.path = "/2015-03-31/nothing-here/";
   Operation op = classify(f);
-  EXPECT_EQ(op.name(), "GET /2015-03-31/functions/");
+  EXPECT_EQ(op.name(), "GET /2015-03-31/nothing-here/");
   EXPECT_EQ(op.protocol(), Protocol::kRestJson);
   EXPECT_TRUE(op.read_only());
   std::string long_path = "/" + std::string(500, 'x');
