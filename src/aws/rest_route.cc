@@ -1,6 +1,7 @@
 #include "pamproxy/aws/rest_route.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "src/aws/query_string.h"
 
@@ -137,6 +138,84 @@ const SigningName* find_signing_name(std::string_view name) {
   return it != end && text(it->name) == name ? it : nullptr;
 }
 
+// A route's segment at `depth` as the routes are sorted by it: literals by text, then labels,
+// greedy labels, and the end of the template last.
+struct SortKey {
+  uint32_t kind;  // SegmentKind, or kEnd
+  std::string_view literal;
+};
+constexpr uint32_t kEnd = 3;
+
+SortKey key_at(const RestRoute& route, size_t depth) {
+  if (depth >= route.segment_count) return {kEnd, {}};
+  uint32_t segment = kSegments[route.first_segment + depth];
+  SegmentKind kind = segment_kind(segment);
+  return {kind, kind == kLiteral ? text(segment_text(segment)) : std::string_view()};
+}
+
+// The first route of a sorted range that fits, found without trying them all: the routes that
+// agree on their first `depth` segments are split by the next one, and only the group whose
+// literal is the path's segment, the group with a label there, and then the greedy and ended
+// routes can fit, in that order, which is the order of the range itself. Each route is looked at
+// once at most; the recursion is as deep as the longest template.
+struct RouteSearch {
+  std::string_view p;
+  std::string_view query;
+  RestMatch out;
+
+  // `front`: where the path's segment at `depth` starts, past p.size() when there is none;
+  // `label`: how many labels the segments before `depth` hold.
+  const RestRoute* find(const RestRoute* begin, const RestRoute* end, size_t depth, size_t front,
+                        size_t label) {
+    auto kind_below = [depth](uint32_t kind) {
+      return [depth, kind](const RestRoute& r) { return key_at(r, depth).kind < kind; };
+    };
+    const RestRoute* labels = std::partition_point(begin, end, kind_below(kLabel));
+    const RestRoute* greedy = std::partition_point(labels, end, kind_below(kGreedy));
+    const RestRoute* ended = std::partition_point(greedy, end, kind_below(kEnd));
+    if (front <= p.size()) {
+      size_t stop = std::min(p.find('/', front), p.size());
+      std::string_view segment = p.substr(front, stop - front);
+      if (!segment.empty()) {
+        auto [same, other] =
+            std::equal_range(begin, labels, segment, [depth](const auto& a, const auto& b) {
+              return literal_of(a, depth) < literal_of(b, depth);
+            });
+        if (const RestRoute* r = find(same, other, depth + 1, stop + 1, label)) return r;
+        if (labels != greedy && label < out.labels.size()) {
+          out.labels[label].value = segment;
+          if (const RestRoute* r = find(labels, greedy, depth + 1, stop + 1, label + 1)) return r;
+        }
+      }
+      for (const RestRoute* r = greedy; r != ended; ++r) {
+        if (fits_path(*r, p, &out) && fits_query(*r, query)) return r;
+      }
+      return nullptr;
+    }
+    for (const RestRoute* r = ended; r != end; ++r) {
+      if (fits_query(*r, query)) return name_labels(*r, label);
+    }
+    return nullptr;
+  }
+
+  // The labels' names, once a route without a greedy label fits (their values are set).
+  const RestRoute* name_labels(const RestRoute& route, size_t count) {
+    size_t label = 0;
+    for (size_t i = 0; i < route.segment_count; ++i) {
+      uint32_t segment = kSegments[route.first_segment + i];
+      if (segment_kind(segment) != kLiteral) out.labels[label++].name = text(segment_text(segment));
+    }
+    assert(label == count);
+    out.label_count = static_cast<uint8_t>(count);
+    return &route;
+  }
+
+  static std::string_view literal_of(const RestRoute& route, size_t depth) {
+    return key_at(route, depth).literal;
+  }
+  static std::string_view literal_of(std::string_view segment, size_t) { return segment; }
+};
+
 }  // namespace
 
 std::string_view RestMatch::label(std::string_view name) const {
@@ -153,23 +232,24 @@ std::optional<RestMatch> match_rest_route(std::string_view signing_name, std::st
   const auto* known = std::find(std::begin(kMethods), std::end(kMethods), method);
   if (known == std::end(kMethods)) return std::nullopt;
   const auto method_code = static_cast<uint8_t>(known - std::begin(kMethods));
+  const RestRoute* begin = kRoutes + signing->first_route;
+  const RestRoute* end = begin + signing->route_count;
+  begin =
+      std::partition_point(begin, end, [&](const RestRoute& r) { return r.method < method_code; });
+  end =
+      std::partition_point(begin, end, [&](const RestRoute& r) { return r.method == method_code; });
+
   std::string_view p = path;
   if (!p.empty() && p.front() == '/') p.remove_prefix(1);
   if (!p.empty() && p.back() == '/') p.remove_suffix(1);
-  const RestRoute* routes = kRoutes + signing->first_route;
-  RestMatch out;
-  for (size_t i = 0; i < signing->route_count; ++i) {
-    const RestRoute& route = routes[i];
-    if (route.method < method_code) continue;
-    if (route.method > method_code) break;
-    if (!fits_path(route, p, &out) || !fits_query(route, query)) continue;
-    const ModelService& service = kModelServices[route.service];
-    out.operation = text(route.operation);
-    out.service = text(service.name);
-    out.protocol = service.protocol;
-    return out;
-  }
-  return std::nullopt;
+  RouteSearch search{p, query, {}};
+  const RestRoute* route = search.find(begin, end, 0, p.empty() ? 1 : 0, 0);
+  if (route == nullptr) return std::nullopt;
+  const ModelService& service = kModelServices[route->service];
+  search.out.operation = text(route->operation);
+  search.out.service = text(service.name);
+  search.out.protocol = service.protocol;
+  return search.out;
 }
 
 }  // namespace pamproxy::aws
