@@ -1,8 +1,8 @@
 // Naming the operation of a request, as the zero-trust stage does for every signed request:
 // S3 by its own table, JSON by X-Amz-Target, REST-JSON and REST-XML by the routes of the service
-// models. The REST cases cost one pass over the path per route of the signing name and method,
-// so they are measured at their worst: chime (six model services signing as "chime", 114 POST
-// routes) with a path no route fits, which tries them all. Targets: well under a microsecond
+// models. The REST cases cost more with more routes of the signing name and method, so they are
+// also measured at their worst: chime (six model services signing as "chime", 114 POST routes)
+// with a path that starts like many of them and that no route fits. Targets: well under a microsecond
 // per request, zero heap allocations. This binary replaces the global operator new to count
 // allocations; each benchmark reports `allocs_per_op` over its timed loop.
 //

@@ -14,8 +14,8 @@
 // label before a greedy `{Label+}`, then the route with more required query keys.
 //
 // Pure and allocation-free: the result holds views into the table and into the request.
-// Bounds: a route has at most RestMatch::kLabelsMax labels; the work per request is one pass
-// over the path per route of the signing name and method (a few hundred at most).
+// Bounds: a route has at most RestMatch::kLabelsMax labels; a request looks at each route of its
+// signing name and method once at most (a few hundred), mostly skipping them by binary search.
 
 #include <array>
 #include <cstdint>
