@@ -122,11 +122,20 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
     return std::move(*refused);
   }
 
-  // A body whose hash the signature covers (no x-amz-content-sha256), or whose form names the
-  // operation, is needed whole before anything can be decided.
+  // A body whose hash the signature covers (no x-amz-content-sha256), whose form names the
+  // operation, or that lists the keys of an S3 DeleteObjects is needed whole before anything
+  // can be decided.
   const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
   const bool needs_hash = sigv4::Signer::needs_body_hash(out.view, auth_);
-  if (std::optional<StageDecision> wait = wait_for_body(r, needs_hash, form)) {
+  const bool delete_objects = facts.service == "s3" && facts.method == "POST" &&
+                              aws::classify(facts).name() == "DeleteObjects";
+  if (delete_objects && (sigv4::has_signed_chunks(out.payload) ||
+                         out.payload == sigv4::PayloadMode::kStreamingUnsignedTrailer)) {
+    return deny(400, "InvalidRequest",
+                "this proxy reads the keys of a DeleteObjects body to check and record them; send "
+                "it whole, not as aws-chunked (its checksum in a header)");
+  }
+  if (std::optional<StageDecision> wait = wait_for_body(r, needs_hash, form, delete_objects)) {
     return std::move(*wait);
   }
   if (needs_hash) {
@@ -135,6 +144,15 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   }
   if (form && r.body_given) facts.form_body = r.body;
   out.operation = aws::classify(facts);
+  aws::ResourceRequest& rf = out.resource_facts;
+  rf.service = facts.service;
+  rf.region = auth_.scope.region;
+  rf.method = facts.method;
+  rf.path = facts.path;
+  rf.query = facts.query;
+  rf.host_bucket = facts.host_bucket;
+  rf.copy_source = header_value(h, "x-amz-copy-source");
+  if (r.body_given) rf.body = r.body;
   protocol_ = static_cast<int>(out.operation.protocol());
   event_.event_name.assign(out.operation.name());
   event_.read_only = out.operation.read_only() ? audit::ReadOnly::kTrue : audit::ReadOnly::kFalse;
@@ -211,9 +229,11 @@ std::optional<StageDecision> ZeroTrustStage::refuse_payload(const http::RequestH
 // kNeedBody (or a denial) when the body must be read whole first and has not been given yet;
 // nothing when the request can be decided as it is (no body at all: on the empty one).
 std::optional<StageDecision> ZeroTrustStage::wait_for_body(const StageRequest& r, bool needs_hash,
-                                                           bool form) {
+                                                           bool form, bool names_resources) {
   const http::RequestHead& h = *r.head;
-  if (!(needs_hash || (form && h.body_kind() != http::BodyKind::kNone)) || r.body_given) {
+  const bool wanted =
+      needs_hash || ((form || names_resources) && h.body_kind() != http::BodyKind::kNone);
+  if (!wanted || r.body_given) {
     return std::nullopt;
   }
   if (h.body_kind() == http::BodyKind::kChunked) {
@@ -292,7 +312,16 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
   operation_.assign(auth_.scope.service);
   operation_ += ':';
   operation_ += request.operation.name();
-  return Classified{operation_};
+  // What it touches: the audit trail names it, resource-scoped rules decide on it. A request that
+  // names its resource ambiguously is refused rather than recorded or decided on a guess.
+  aws::ResourceRequest facts = request.resource_facts;
+  facts.operation = request.operation.name();  // the name lives in the request itself
+  facts.protocol = request.operation.protocol();
+  if (absl::Status s = aws::extract_resources(facts, &resources_); !s.ok()) {
+    return deny(400, "InvalidRequest", std::string(s.message()));
+  }
+  for (size_t i = 0; i < resources_.size(); ++i) event_.resources.add(resources_[i]);
+  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends())};
 }
 
 // --- authorize: may this user use this record for this operation, from here, now? -----------
@@ -302,7 +331,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
     const Classified& classified) {
   policy::Decision d =
       policy::decide(*who.snapshot, auth_.token_id, auth_.record, classified.operation, r.client.ip,
-                     absl::FromUnixNanos(request.now_unix_ns));
+                     absl::FromUnixNanos(request.now_unix_ns), classified.resources);
   if (d.record != nullptr) {
     event_.record_id.assign(d.record->record.id);
     event_.record_name.assign(d.record->record.name);

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,10 @@ class ResourceList {
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
   std::string_view operator[](size_t i) const;
+
+  // The ARNs back to back, and where each ends (for policy::ResourceView).
+  std::string_view text() const { return text_; }
+  std::span<const uint32_t> ends() const { return ends_; }
 
   // The upload id of an S3 multipart call (?uploadId=), decoded; empty otherwise.
   std::string_view upload_id() const { return upload_id_; }

@@ -14,7 +14,8 @@
 //   authenticate  the token exists and made the signature, in time,    -> Authenticated
 //                 and the request is no replay
 //   classify      the scope fits the CONNECT host; the operation to     -> Classified
-//                 decide on ("s3:GetObject")
+//                 decide on ("s3:GetObject") and the resources it
+//                 touches, as ARNs
 //   authorize     this user, this record, this operation, from here,   -> Allowed
 //                 now
 //   resign        the head with the record's keys                      -> StageDecision
@@ -46,6 +47,8 @@
 #include "pamproxy/audit/event.h"
 #include "pamproxy/aws/endpoint.h"
 #include "pamproxy/aws/operation.h"
+#include "pamproxy/aws/resources.h"
+#include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/snapshot.h"
 #include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/stage.h"
@@ -97,6 +100,9 @@ class ZeroTrustStage final : public Stage {
     sigv4::PayloadMode payload = sigv4::PayloadMode::kUnsigned;
     std::string_view body_sha256_hex;  // set when the signature covers the body
     aws::Operation operation;
+    // What names the request's resources (views into the request; the body when it was read);
+    // classify() adds the operation.
+    aws::ResourceRequest resource_facts;
   };
   // authenticate(): the token whose secret made the signature, in the snapshot read for this
   // request (authorize() decides on the same one).
@@ -104,9 +110,11 @@ class ZeroTrustStage final : public Stage {
     const policy::Snapshot* snapshot = nullptr;
     const policy::TokenEntry* token = nullptr;
   };
-  // classify(): the operation as access rules name it ("s3:GetObject").
+  // classify(): the operation as access rules name it ("s3:GetObject") and the resources it
+  // touches (aws/resources.h), as ARNs.
   struct Classified {
     std::string_view operation;
+    policy::ResourceView resources;
   };
   // authorize(): the record the request may use, and the keys to re-sign with.
   struct Allowed {
@@ -131,7 +139,8 @@ class ZeroTrustStage final : public Stage {
  private:
   void read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts);
   std::optional<StageDecision> refuse_payload(const http::RequestHead& h, sigv4::PayloadMode mode);
-  std::optional<StageDecision> wait_for_body(const StageRequest& r, bool needs_hash, bool form);
+  std::optional<StageDecision> wait_for_body(const StageRequest& r, bool needs_hash, bool form,
+                                             bool names_resources);
   StageDecision deny(int status, std::string_view code, std::string_view message);
   void rewrite_head(const StageRequest& r, const sigv4::Resigned& resigned);
   std::string next_request_id();
@@ -148,6 +157,7 @@ class ZeroTrustStage final : public Stage {
   audit::Event event_;
   std::string request_id_;
   std::string operation_;
+  aws::ResourceList resources_;
   std::string head_out_;
   int protocol_ = 0;  // aws::Protocol of the request being decided
   uint64_t counter_ = 0;
