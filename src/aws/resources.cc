@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 #include <type_traits>
+
+#include "pamproxy/aws/rest_route.h"
 
 namespace pamproxy::aws {
 
@@ -532,38 +535,35 @@ absl::Status json_resources(const ResourceRequest& r, ResourceList* out) {
 
 // ---------------------------------------------------------------- REST paths
 
-// The path segment after `marker` ("functions" in /2015-03-31/functions/f1/invocations).
-std::string_view segment_after(std::string_view path, std::string_view marker) {
-  size_t at = 0;
-  while ((at = path.find(marker, at)) != std::string_view::npos) {
-    const size_t end = at + marker.size();
-    if (at > 0 && path[at - 1] == '/' && end < path.size() && path[end] == '/') {
-      const std::string_view rest = path.substr(end + 1);
-      return rest.substr(0, rest.find('/'));
-    }
-    at = end;
-  }
-  return {};
-}
+// The labels of the request's REST route (rest_route.h) that name a resource.
+struct RestLabelShape {
+  std::string_view service;  // signing name
+  std::string_view label;    // as the model names it
+  std::string_view under;    // only in paths holding this segment ("/hostedzone/"); "" = any
+  ArnShape shape;
+};
+
+constexpr RestLabelShape kRestLabels[] = {
+    {"lambda", "FunctionName", "", {"lambda", true, true, "function:"}},
+    {"lambda", "LayerName", "", {"lambda", true, true, "layer:"}},
+    {"route53", "Id", "/hostedzone/", {"route53", false, false, "hostedzone/"}},
+    {"route53", "HostedZoneId", "", {"route53", false, false, "hostedzone/"}},
+    {"eks", "name", "/clusters/", {"eks", true, true, "cluster/"}},
+    {"eks", "clusterName", "", {"eks", true, true, "cluster/"}},
+};
 
 absl::Status rest_resources(const ResourceRequest& r, ResourceList* out) {
-  struct Rest {
-    std::string_view service;
-    std::string_view marker;
-    ArnShape shape;
-  };
-  static constexpr Rest kRest[] = {
-      {"lambda", "functions", {"lambda", true, true, "function:"}},
-      {"route53", "hostedzone", {"route53", false, false, "hostedzone/"}},
-      {"eks", "clusters", {"eks", true, true, "cluster/"}},
-  };
-  for (const Rest& rest : kRest) {
-    if (rest.service != r.service) continue;
-    const std::string_view raw = segment_after(r.path, rest.marker);
-    if (raw.empty()) continue;
+  std::optional<RestMatch> route = match_rest_route(r.service, r.method, r.path, r.query);
+  if (!route) return absl::OkStatus();
+  for (const RestLabelShape& l : kRestLabels) {
+    if (l.service != r.service) continue;
+    const std::string_view raw = route->label(l.label);
+    if (raw.empty() || (!l.under.empty() && r.path.find(l.under) == std::string_view::npos)) {
+      continue;
+    }
     std::string_view name;
     if (!decode_value(raw, false, &name)) {
-      return field_error(rest.marker, "has a '%' that is not followed by two hex digits");
+      return field_error(l.label, "has a '%' that is not followed by two hex digits");
     }
     // Lambda takes "f1", "f1:prod", "123456789012:function:f1" and the whole ARN.
     if (r.service == "lambda" && !name.starts_with("arn:") &&
@@ -575,10 +575,10 @@ absl::Status rest_resources(const ResourceRequest& r, ResourceList* out) {
       out->append(r.region);
       out->append(':');
       out->append(name);
-      if (!out->end()) return too_many(rest.marker);
+      if (!out->end()) return too_many(l.label);
       continue;
     }
-    if (!add_named(r, rest.shape, name, out)) return too_many(rest.marker);
+    if (!add_named(r, l.shape, name, out)) return too_many(l.label);
   }
   return absl::OkStatus();
 }

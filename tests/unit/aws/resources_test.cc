@@ -307,6 +307,16 @@ TEST(Resources, RestServicesFromTheirPaths) {
   EXPECT_THAT(arns(zone), ElementsAre("arn:aws:route53:::hostedzone/Z123"));
   EXPECT_THAT(arns(rest("eks", "GET", "/clusters/prod")),
               ElementsAre("arn:aws:eks:us-east-1:123456789012:cluster/prod"));
+  EXPECT_THAT(arns(rest("eks", "DELETE", "/clusters/prod/node-groups/ng1")),
+              ElementsAre("arn:aws:eks:us-east-1:123456789012:cluster/prod"));
+  // The labels of the model's route, not any path segment: a Route 53 change id is no zone.
+  ResourceRequest change = rest("route53", "GET", "/2013-04-01/change/C2");
+  change.protocol = Protocol::kRestXml;
+  EXPECT_THAT(arns(change), IsEmpty());
+  EXPECT_THAT(arns(rest("lambda", "GET", "/2018-10-31/layers/shared/versions/3")),
+              ElementsAre("arn:aws:lambda:us-east-1:123456789012:layer:shared"));
+  EXPECT_THAT(refusal(rest("lambda", "DELETE", "/2015-03-31/functions/f%zz")),
+              HasSubstr("FunctionName"));
 }
 
 TEST(Resources, TheListKeepsItsStorage) {
