@@ -267,10 +267,19 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
     return false;
   }
   const size_t body = size_t{record[3]} << 8 | record[4];
-  if (body < RP::kTag + 1 || body > RP::kMaxCiphertext) {
+  if (body > RP::kMaxCiphertext) {
     refuse(SSL_AD_RECORD_OVERFLOW,
            "TLS protocol error: a record of a length TLS 1.3 does not allow "
            "(record_overflow)",
+           cipher_out, written);
+    return false;
+  }
+  if (body < RP::kTag + 1) {
+    // Too short for a tag and a content type: it cannot be deprotected (RFC 8446 5.2), which is
+    // not an overflow.
+    refuse(SSL_AD_BAD_RECORD_MAC,
+           "TLS protocol error: a record too short to hold its tag and content type "
+           "(bad_record_mac)",
            cipher_out, written);
     return false;
   }
@@ -324,7 +333,13 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
     return true;
   }
   // A control record: its bytes are not the caller's plaintext.
-  if (type == SSL3_RT_ALERT) {
+  if (type == SSL3_RT_ALERT && length == 0) {
+    // RFC 8446 5.1: an alert record holds exactly one alert; like a handshake record it is never
+    // empty (unexpected_message, as for the empty handshake record below; a non-empty record of
+    // the wrong size is decode_error in on_alert()).
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: an empty alert record (unexpected_message)", cipher_out, written);
+  } else if (type == SSL3_RT_ALERT) {
     on_alert(into, length, cipher_out, written);
   } else if (type == SSL3_RT_HANDSHAKE && length == 0) {
     // RFC 8446 5.1: a handshake record is never empty (it would move nothing forward).
@@ -333,6 +348,12 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
            written);
   } else if (type == SSL3_RT_HANDSHAKE) {
     on_handshake(into, length, cipher_out, written);
+  } else if (type == 0) {
+    // RFC 8446 5.4: no non-zero byte in the inner plaintext, so no content type.
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: a record of padding only, with no content type "
+           "(unexpected_message)",
+           cipher_out, written);
   } else {
     refuse(SSL_AD_UNEXPECTED_MESSAGE,
            absl::StrCat("TLS protocol error: inner content type ", static_cast<int>(type),
@@ -434,6 +455,7 @@ void OwnPath::on_handshake(const uint8_t* body, size_t length, std::span<uint8_t
   while (s_.state_ == State::kEstablished && handshake_bytes_.size() - at >= 4) {
     const uint8_t* m = handshake_bytes_.data() + at;
     const size_t len = size_t{m[1]} << 16 | size_t{m[2]} << 8 | m[3];
+    if (!on_post_handshake_header(m, len, out, written)) return;
     if (len > kMaxMessage) {
       s_.fail(Failure::kProtocol, "TLS protocol error: a post-handshake message is too large");
       return;
@@ -445,6 +467,25 @@ void OwnPath::on_handshake(const uint8_t* body, size_t length, std::span<uint8_t
   }
   handshake_bytes_.erase(handshake_bytes_.begin(), handshake_bytes_.begin() + at);
   if (key_update_owed_ && tx_pending_len_ == 0) *written += key_update(out.subspan(*written));
+}
+
+bool OwnPath::on_post_handshake_header(const uint8_t* m, size_t len, std::span<uint8_t> out,
+                                       size_t* written) {
+  // Judged as soon as the header has come, as OpenSSL judges it: a message this side never
+  // takes, or a KeyUpdate of another length, is refused without waiting for a body that may be
+  // long in coming (or never come).
+  if (m[0] == SSL3_MT_KEY_UPDATE && len != 1) {
+    refuse(SSL_AD_DECODE_ERROR, "TLS protocol error: a malformed KeyUpdate", out, written);
+    return false;
+  }
+  if (m[0] == SSL3_MT_KEY_UPDATE || (m[0] == SSL3_MT_NEWSESSION_TICKET && !s_.server_)) {
+    return true;
+  }
+  refuse(SSL_AD_UNEXPECTED_MESSAGE,
+         absl::StrCat("TLS protocol error: unexpected handshake message ", static_cast<int>(m[0]),
+                      " after the handshake"),
+         out, written);
+  return false;
 }
 
 bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last,
@@ -470,14 +511,8 @@ bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last,
     if (m[4] == 1) key_update_owed_ = true;  // update_requested
     return true;
   }
-  if (m[0] == SSL3_MT_NEWSESSION_TICKET && !s_.server_) {
-    return true;  // after the first response: the session cache already has the earlier ones
-  }
-  refuse(SSL_AD_UNEXPECTED_MESSAGE,
-         absl::StrCat("TLS protocol error: unexpected handshake message ", static_cast<int>(m[0]),
-                      " after the handshake"),
-         out, written);
-  return false;
+  PAMPROXY_CHECK(m[0] == SSL3_MT_NEWSESSION_TICKET && !s_.server_);  // its header was judged
+  return true;  // after the first response: the session cache already has the earlier ones
 }
 
 // ---------------------------------------------------------------- sending

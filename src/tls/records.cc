@@ -149,12 +149,12 @@ bool RecordProtection::open(std::span<const uint8_t> record, uint8_t* out, uint8
     return false;
   }
   ++sequence_;
-  // The inner type is the last non-zero byte; zeros after it are padding.
+  // The inner type is the last non-zero byte; zeros after it are padding. Nothing but padding
+  // leaves type 0, which no content type has.
   size_t end = sealed;
   while (end > 0 && out[end - 1] == 0) --end;
-  if (end == 0) return false;  // all padding: no type (unexpected_message)
-  *type = out[end - 1];
-  *length = end - 1;
+  *type = end > 0 ? out[end - 1] : 0;
+  *length = end > 0 ? end - 1 : 0;
   return true;
 }
 

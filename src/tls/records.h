@@ -46,10 +46,11 @@ class RecordProtection {
   // hold plain.size() + kOverhead bytes. Returns the record's size (0 when OpenSSL fails).
   size_t seal(uint8_t type, std::span<const uint8_t> plain, uint8_t* out);
 
-  // Opens the whole record `record` (header included, body of 17..kMaxCiphertext bytes) into
+  // Opens the whole record `record` (header included, body of kTag..kMaxCiphertext bytes) into
   // `out`, which must hold body - kTag bytes. On success sets the inner type and the plaintext
-  // length (padding and type removed) and returns true; a record that does not authenticate, or
-  // is all padding, returns false.
+  // length (padding and type removed) and returns true: type 0 when the inner plaintext has no
+  // non-zero byte (RFC 8446 5.4: unexpected_message). A record that does not authenticate
+  // returns false.
   bool open(std::span<const uint8_t> record, uint8_t* out, uint8_t* type, size_t* length);
 
   uint64_t sequence() const { return sequence_; }

@@ -271,6 +271,50 @@ TEST(OwnPath, FaultsAreAnsweredWithTheirAlert) {
   }
 }
 
+// Faults where our record layer once answered otherwise than OpenSSL's (found by
+// tests/fuzz/tls_record_differential.cc), each refused at once with OpenSSL's alert.
+TEST(OwnPath, FaultsAreAnsweredAsOpenSslAnswersThem) {
+  struct Case {
+    const char* alert;  // as the client's OpenSSL names it
+    std::function<std::vector<uint8_t>(Forger&)> record;
+  };
+  const Case cases[] = {
+      // Too short for a tag and a type: it cannot be opened, it is not an overflow.
+      {"bad record mac",
+       [](Forger&) { return std::vector<uint8_t>{23, 3, 3, 0, 5, 'a', 'b', 'c', 'd', 'e'}; }},
+      {"bad record mac",
+       [](Forger&) {
+         std::vector<uint8_t> r = {23, 3, 3, 0, 16};
+         r.resize(5 + 16, 0x5a);
+         return r;
+       }},
+      // RFC 8446 5.4: no non-zero byte, no content type.
+      {"unexpected message", [](Forger& f) { return f.inner(std::vector<uint8_t>(20, 0)); }},
+      // An alert record is never empty.
+      {"unexpected message", [](Forger& f) { return f.sealed(SSL3_RT_ALERT, ""); }},
+      // Post-handshake messages are judged on their header, the body never waited for.
+      {"unexpected message",
+       [](Forger& f) {
+         return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x01\x00\x00\x10", 4));
+       }},
+      {"decode error",
+       [](Forger& f) {
+         return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00\x00\x02", 4));
+       }},
+  };
+  for (const Case& c : cases) {
+    Established e;
+    ASSERT_NO_FATAL_FAILURE(e.start());
+    std::vector<uint8_t> answer;
+    e.to_server(c.record(*e.forger), &answer);
+    EXPECT_EQ(e.server->state(), State::kError) << c.alert;
+    EXPECT_EQ(e.server->failure(), Failure::kProtocol) << c.alert;
+    EXPECT_FALSE(answer.empty()) << c.alert;
+    EXPECT_NE(e.client_reads(answer).find(c.alert), std::string::npos)
+        << c.alert << ": " << e.client->failure_detail();
+  }
+}
+
 TEST(OwnPath, CloseNotifyDuringTheHandshakeIsAFailure) {
   ContextOptions own;
   own.own_records = true;
