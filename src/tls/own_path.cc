@@ -277,7 +277,9 @@ bool OwnPath::next_record(std::span<const uint8_t> in, size_t* at,
     }
   }
   // Gather the record: its header first, then as much of the body as has come. A length
-  // TLS 1.3 does not allow is refused by the caller on the header alone.
+  // TLS 1.3 does not allow, or an outer type other than application_data once only protected
+  // records may come, is refused by the caller on the header alone (as OpenSSL refuses them),
+  // not after waiting for a body.
   auto gather = [&](size_t want) {
     const size_t n = std::min(in.size() - *at, want - rx_partial_.size());
     rx_partial_.insert(rx_partial_.end(), in.begin() + *at, in.begin() + *at + n);
@@ -286,7 +288,9 @@ bool OwnPath::next_record(std::span<const uint8_t> in, size_t* at,
   };
   if (available == 0 || (rx_partial_.size() < RP::kHeader && !gather(RP::kHeader))) return false;
   const size_t want = RP::kHeader + (size_t{rx_partial_[3]} << 8 | rx_partial_[4]);
-  if (want <= RP::kHeader + RP::kMaxCiphertext && !gather(want)) return false;
+  const bool header_refuses = want > RP::kHeader + RP::kMaxCiphertext ||
+                              (flight_ == nullptr && rx_partial_[0] != SSL3_RT_APPLICATION_DATA);
+  if (!header_refuses && !gather(want)) return false;
   *record = rx_partial_;
   return true;
 }

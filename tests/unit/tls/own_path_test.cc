@@ -301,6 +301,10 @@ TEST(OwnPath, FaultsAreAnsweredAsOpenSslAnswersThem) {
        [](Forger& f) {
          return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00\x00\x02", 4));
        }},
+      // A record that is not application_data outside is refused on its header, the body
+      // never waited for.
+      {"unexpected message",
+       [](Forger&) { return std::vector<uint8_t>{SSL3_RT_HANDSHAKE, 3, 3, 0x27, 0x01, 1, 0}; }},
   };
   for (const Case& c : cases) {
     Established e;
