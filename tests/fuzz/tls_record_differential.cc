@@ -447,7 +447,10 @@ Received openssl(SSL* ssl, const Wire& wire, size_t slice, size_t room) {
       continue;
     }
     const int err = SSL_get_error(ssl, r);
-    if (err == SSL_ERROR_ZERO_RETURN) {
+    if (err == SSL_ERROR_ZERO_RETURN ||
+        (err == SSL_ERROR_SYSCALL && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0)) {
+      // A close_notify of a level neither warning nor fatal: OpenSSL 3.0 takes it as the
+      // close_notify it is (as ours does) but says SSL_ERROR_SYSCALL, not ZERO_RETURN.
       got.outcome = Outcome::kClosed;
     } else if (err == SSL_ERROR_SSL) {
       got.outcome = Outcome::kRefused;
@@ -462,6 +465,7 @@ Received openssl(SSL* ssl, const Wire& wire, size_t slice, size_t room) {
             "BIO_write");
       off += m;
     } else {
+      std::fprintf(stderr, "SSL_get_error %d, reason %d\n", err, ERR_GET_REASON(ERR_peek_error()));
       check(false, "unexpected SSL_get_error");
     }
   }
