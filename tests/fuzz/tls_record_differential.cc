@@ -439,6 +439,7 @@ Received openssl(SSL* ssl, const Wire& wire, size_t slice, size_t room) {
   SSL_set_msg_callback_arg(ssl, &seen);
   ERR_clear_error();
   size_t off = 0;
+  int calls_at_end = 0;
   for (int guard = 0; guard < 1 << 20 && got.outcome == Outcome::kOpen; ++guard) {
     size_t n = 0;
     const int r = SSL_read_ex(ssl, plain, room, &n);
@@ -457,9 +458,14 @@ Received openssl(SSL* ssl, const Wire& wire, size_t slice, size_t room) {
       got.reason = ERR_GET_REASON(ERR_peek_error());
       got.peer_alert = got.reason >= SSL_AD_REASON_OFFSET;
     } else if (err == SSL_ERROR_WANT_READ) {
-      // Without SSL_MODE_AUTO_RETRY a control record ends the call: go on while bytes wait.
+      // Without SSL_MODE_AUTO_RETRY a control record ends the call: go on while bytes wait,
+      // and a few times more once the wire is all in, for a handshake message OpenSSL has
+      // taken but not yet judged.
       if (BIO_ctrl_pending(rbio) > 0) continue;
-      if (off == wire.bytes.size()) break;
+      if (off == wire.bytes.size()) {
+        if (++calls_at_end < 8) continue;
+        break;
+      }
       const size_t m = std::min(wire.bytes.size() - off, slice);
       check(BIO_write(rbio, wire.bytes.data() + off, static_cast<int>(m)) == static_cast<int>(m),
             "BIO_write");
