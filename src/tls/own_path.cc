@@ -394,7 +394,12 @@ bool OwnPath::open_record(std::span<const uint8_t> record, std::span<uint8_t> pl
     return true;
   }
   // A control record: its bytes are not the caller's plaintext.
-  if (type == SSL3_RT_ALERT && length == 0) {
+  if (type == SSL3_RT_ALERT && !handshake_bytes_.empty()) {
+    // RFC 8446 5.1: a handshake message spread over records has nothing between its pieces.
+    refuse(SSL_AD_UNEXPECTED_MESSAGE,
+           "TLS protocol error: an alert inside a post-handshake message (unexpected_message)",
+           cipher_out, written);
+  } else if (type == SSL3_RT_ALERT && length == 0) {
     // RFC 8446 5.1: an alert record holds exactly one alert; like a handshake record it is never
     // empty (unexpected_message, as for the empty handshake record below; a non-empty record of
     // the wrong size is decode_error in on_alert()).

@@ -301,6 +301,14 @@ TEST(OwnPath, FaultsAreAnsweredAsOpenSslAnswersThem) {
        [](Forger& f) {
          return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00\x00\x02", 4));
        }},
+      // An alert between the pieces of a handshake message.
+      {"unexpected message",
+       [](Forger& f) {
+         auto r = f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00", 2));
+         auto alert = f.sealed(SSL3_RT_ALERT, std::string_view("\x01\x00", 2));
+         r.insert(r.end(), alert.begin(), alert.end());
+         return r;
+       }},
       // A record that is not application_data outside is refused on its header, the body
       // never waited for.
       {"unexpected message",
