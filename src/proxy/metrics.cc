@@ -2,8 +2,6 @@
 
 #include <string>
 
-#include "pamproxy/tls/session.h"
-
 namespace pamproxy::proxy {
 
 std::string_view cause_name(Cause cause) {
@@ -114,14 +112,6 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
       out.append(std::to_string(workers[i]->closed[c].get())).append("\n");
     }
   }
-  // Process-wide: the TLS module counts it, not a worker.
-  out.append(
-      "# HELP pamproxy_tls_own_records_refused_total TLS 1.3 connections that kept OpenSSL's "
-      "records because the record number at the switch to pamproxy's could not be proven\n");
-  out.append("# TYPE pamproxy_tls_own_records_refused_total counter\n");
-  out.append("pamproxy_tls_own_records_refused_total ")
-      .append(std::to_string(tls::own_record_switches_refused()))
-      .append("\n");
   return out;
 }
 

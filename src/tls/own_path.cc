@@ -14,12 +14,10 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "pamproxy/base/check.h"
-#include "pamproxy/base/log.h"
 #include "pamproxy/tls/leaf_cache.h"
 #include "src/tls/own_handshake.h"
 #include "src/tls/records.h"
@@ -28,11 +26,6 @@
 namespace pamproxy::tls {
 
 using RP = RecordProtection;
-
-namespace {
-// Sessions of this process that stayed on OpenSSL's records because the count was not proven.
-std::atomic<uint64_t> g_switches_refused{0};
-}  // namespace
 
 OwnPath::OwnPath(Session& session, bool records, bool handshake)
     : s_(session), handshake_wanted_(handshake), records_wanted_(records) {}
@@ -52,10 +45,9 @@ bool OwnPath::take_over() {
     records_wanted_ = false;  // TLS 1.2 keeps OpenSSL's record layer
     return false;
   }
-  // Nothing may be left inside OpenSSL: no record half read or unsent, no plaintext. And room
-  // in the caller's output for the record that proves the count (below).
+  // Nothing may be left inside OpenSSL: no record half read or unsent, no plaintext.
   if (s_.want_write_ || s_.pending_write_len_ > 0 || SSL_pending(ssl) > 0 ||
-      SSL_has_pending(ssl) == 1 || s_.out_.size() - s_.out_used_ < kProofRecord) {
+      SSL_has_pending(ssl) == 1) {
     return false;
   }
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
@@ -66,71 +58,22 @@ bool OwnPath::take_over() {
   size_t rx_len = 0;
   uint64_t tx_seq = 0;
   uint64_t rx_seq = 0;
-  uint32_t tx_updates = 0;
-  uint32_t rx_updates = 0;
   // The server sends with the server's secret and reads with the client's; the client the other
   // way round.
   auto tx = std::make_unique<RecordProtection>();
   auto rx = std::make_unique<RecordProtection>();
-  // A KeyUpdate before the switch (the peer's own switch proof, or one it asked for) is
-  // followed; more than a peer has reason to send leave the records to OpenSSL.
-  if (!s_.secrets_->tls13_direction(s_.server_, true, &tx_secret, &tx_len, &tx_seq, &tx_updates) ||
-      !s_.secrets_->tls13_direction(!s_.server_, false, &rx_secret, &rx_len, &rx_seq,
-                                    &rx_updates) ||
-      tx_updates > kNoProgressMax || rx_updates > kNoProgressMax ||
-      !tx->init(suite, tx_secret, tx_len,
-                static_cast<uint64_t>(static_cast<int64_t>(tx_seq) + s_.counted_records_skew_),
-                true, tx_updates) ||
-      !rx->init(suite, rx_secret, rx_len, rx_seq, false, rx_updates)) {
+  if (!s_.secrets_->tls13_direction(s_.server_, true, &tx_secret, &tx_len, &tx_seq) ||
+      !s_.secrets_->tls13_direction(!s_.server_, false, &rx_secret, &rx_len, &rx_seq) ||
+      !tx->init(suite, tx_secret, tx_len, tx_seq, true) ||
+      !rx->init(suite, rx_secret, rx_len, rx_seq, false)) {
     records_wanted_ = false;  // a suite or state we do not take: OpenSSL goes on
     ERR_clear_error();
-    return false;
-  }
-  if (!prove_count(*tx)) {
-    records_wanted_ = false;  // OpenSSL goes on, with the key its KeyUpdate moved to
-    ERR_clear_error();
-    g_switches_refused.fetch_add(1, std::memory_order_relaxed);
-    log::warn("tls.own_records_refused")
-        .kv("side", s_.server_ ? "client" : "upstream")
-        .kv("counted_record", tx_seq)
-        .kv("reason",
-            "OpenSSL's record number is not the one counted from its callbacks: this connection "
-            "keeps OpenSSL's records");
     return false;
   }
   tx_ = std::move(tx);
   rx_ = std::move(rx);
   SSL_free_buffers(ssl);  // OpenSSL's record buffers (~33 KiB) are not used any more
   return true;
-}
-
-bool OwnPath::prove_count(RecordProtection& tx) {
-  // The record numbers of the switch come from counting OpenSSL's message callbacks
-  // (secrets.h), which no OpenSSL document promises. A count one short would seal our first
-  // record under a nonce OpenSSL already used: so before any record of ours, OpenSSL seals one
-  // record whose plaintext we know, a KeyUpdate (update_not_requested; RFC 8446 4.6.3), and we
-  // seal the same under the counted number. Only the same bytes prove the number (and key); the
-  // record sent is OpenSSL's either way, and both then move to the next key at record 0, which
-  // a count can no longer get wrong. A wrong count in the receiving direction needs no proof
-  // here: it can repeat no nonce, and the peer's first record would not authenticate
-  // (bad_record_mac, the connection refused).
-  static constexpr uint8_t kKeyUpdate[5] = {SSL3_MT_KEY_UPDATE, 0, 0, 1, 0};  // not requested
-  uint8_t ours[kProofRecord];
-  ScopedCleanse wipe(ours, sizeof(ours));
-  if (tx.seal(SSL3_RT_HANDSHAKE, kKeyUpdate, ours) != sizeof(ours)) return false;
-  SSL* ssl = s_.ssl_.get();
-  const size_t at = s_.out_used_;
-  // Room for the record was checked: OpenSSL writes it whole, at once.
-  if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 || SSL_do_handshake(ssl) != 1) {
-    return false;
-  }
-  const std::span<const uint8_t> theirs = s_.out_.subspan(at, s_.out_used_ - at);
-  return theirs.size() == sizeof(ours) && CRYPTO_memcmp(theirs.data(), ours, sizeof(ours)) == 0 &&
-         tx.update();
-}
-
-uint64_t own_record_switches_refused() {
-  return g_switches_refused.load(std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------- our handshake

@@ -50,13 +50,9 @@ class OwnPath {
   // consumed, nothing written) when OpenSSL is to take the same bytes; tried once.
   bool try_handshake(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
                      std::span<uint8_t> cipher_out, IoResult* result);
-  // After OpenSSL's handshake: takes the records over when they are wanted, OpenSSL holds
-  // nothing in either direction, and the caller's output has room for kProofRecord bytes (see
-  // prove_count()). True once the records are ours (from then on, always). Uses Session's
-  // output window: call it inside one.
+  // After OpenSSL's handshake: takes the records over when they are wanted and OpenSSL holds
+  // nothing in either direction. True once the records are ours (from then on, always).
   bool take_over();
-  // The KeyUpdate record that proves the count at the switch: header, message, type, tag.
-  static constexpr size_t kProofRecord = 5 + 5 + 1 + 16;
 
   // The records are sealed and opened here (the handshake was ours, or take_over() succeeded).
   bool records() const { return rx_ != nullptr; }
@@ -80,10 +76,6 @@ class OwnPath {
   absl::StatusOr<TrafficKeys> traffic_keys(Direction direction) const;
 
  private:
-  // OpenSSL seals a KeyUpdate into the caller's output and `tx`, keyed with the counted record
-  // number, must seal the same bytes; then `tx` follows to the next key. False: not proven (the
-  // KeyUpdate OpenSSL wrote stays in the output; OpenSSL keeps the records).
-  bool prove_count(RecordProtection& tx);
   bool server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
                      IoResult* result);
   void on_finished(std::span<uint8_t> out, size_t* written);

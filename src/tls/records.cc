@@ -42,7 +42,7 @@ RecordProtection::~RecordProtection() {
 }
 
 bool RecordProtection::init(uint16_t suite, const uint8_t* secret, size_t secret_len,
-                            uint64_t sequence, bool encrypt, uint32_t updates) {
+                            uint64_t sequence, bool encrypt) {
   Suite s;
   if (!suite_of(suite, &s) || secret_len != s.secret_len) return false;
   cipher_ = s.cipher;
@@ -53,21 +53,8 @@ bool RecordProtection::init(uint16_t suite, const uint8_t* secret, size_t secret
   sequence_ = sequence;
   suite_ = suite;
   encrypt_ = encrypt;
-  updated_ = updates > 0;
-  for (uint32_t i = 0; i < updates; ++i) {
-    if (!next_secret()) return false;
-  }
+  updated_ = false;
   return install();
-}
-
-bool RecordProtection::next_secret() {
-  uint8_t next[48];
-  ScopedCleanse wipe(next, sizeof(next));
-  if (!hkdf_expand_label(digest_, secret_, secret_len_, "traffic upd", next, secret_len_)) {
-    return false;
-  }
-  std::memcpy(secret_, next, secret_len_);
-  return true;
 }
 
 bool RecordProtection::export_keys(TrafficKeys* out) const {
@@ -95,7 +82,12 @@ bool RecordProtection::install() {
 }
 
 bool RecordProtection::update() {
-  if (!next_secret()) return false;
+  uint8_t next[48];
+  if (!hkdf_expand_label(digest_, secret_, secret_len_, "traffic upd", next, secret_len_)) {
+    return false;
+  }
+  std::memcpy(secret_, next, secret_len_);
+  OPENSSL_cleanse(next, sizeof(next));
   sequence_ = 0;
   updated_ = true;
   return install();

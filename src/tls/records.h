@@ -35,11 +35,10 @@ class RecordProtection {
   RecordProtection(const RecordProtection&) = delete;
   RecordProtection& operator=(const RecordProtection&) = delete;
 
-  // Keys from a traffic secret (RFC 8446 7.3) for `suite` (0x1301, 0x1302 or 0x1303), moved on
-  // by `updates` KeyUpdates (7.2); the next record has number `sequence`. False for another
-  // suite or when OpenSSL fails.
+  // Keys from a traffic secret (RFC 8446 7.3) for `suite` (0x1301, 0x1302 or 0x1303); the next
+  // record has number `sequence`. False for another suite or when OpenSSL fails.
   bool init(uint16_t suite, const uint8_t* secret, size_t secret_len, uint64_t sequence,
-            bool encrypt, uint32_t updates = 0);
+            bool encrypt);
   // KeyUpdate (RFC 8446 7.2): the next traffic secret, its keys, sequence 0.
   bool update();
 
@@ -61,8 +60,7 @@ class RecordProtection {
   bool export_keys(TrafficKeys* out) const;
 
  private:
-  bool install();      // key and iv from secret_, cipher context keyed
-  bool next_secret();  // secret_ becomes the next traffic secret (RFC 8446 7.2)
+  bool install();  // key and iv from secret_, cipher context keyed
 
   EVP_CIPHER_CTX* ctx_ = nullptr;
   const EVP_CIPHER* cipher_ = nullptr;

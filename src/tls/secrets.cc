@@ -212,10 +212,7 @@ void Secrets::note_message(bool write, bool tls13, int content_type, const uint8
       records = tls13 ? 0 : 1;
       new_keys = true;
     } else if (data[0] == SSL3_MT_KEY_UPDATE) {
-      // The record that carried it was the last under the old key.
       key_update_ = true;
-      records = 0;
-      ++(write ? tx_updates_ : rx_updates_);
     }
   }
 }
@@ -267,12 +264,11 @@ absl::StatusOr<TrafficKeys> Secrets::derive(const SSL* ssl, bool server_secret,
 }
 
 bool Secrets::tls13_direction(bool server_secret, bool local_writes, const uint8_t** secret,
-                              size_t* secret_len, uint64_t* sequence, uint32_t* updates) const {
-  if (!(local_writes ? tx_new_keys_ : rx_new_keys_)) return false;
+                              size_t* secret_len, uint64_t* sequence) const {
+  if (key_update_ || !(local_writes ? tx_new_keys_ : rx_new_keys_)) return false;
   *secret = server_secret ? server_app_ : client_app_;
   *secret_len = server_secret ? server_app_len_ : client_app_len_;
   *sequence = local_writes ? tx_records_ : rx_records_;
-  *updates = local_writes ? tx_updates_ : rx_updates_;
   return *secret_len != 0;
 }
 

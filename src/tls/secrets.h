@@ -10,8 +10,6 @@
 //                                           under the keys ChangeCipherSpec put in force)
 //   TLS 1.3 Finished read or written     -> that direction's counter = 0 (application keys
 //                                           start with the next record)
-//   TLS 1.3 KeyUpdate read or written    -> that direction's counter = 0 and its key one
-//                                           update further (the next record is under it)
 // OpenSSL reports a message after the record carrying it was counted, so the resets land
 // between the last record under the old keys and the first under the new.
 
@@ -43,12 +41,11 @@ class Secrets {
   // Keys for one direction: `server_secret` picks whose secret, `local_writes` which counter.
   absl::StatusOr<TrafficKeys> derive(const SSL* ssl, bool server_secret, bool local_writes) const;
 
-  // TLS 1.3, for pamproxy's own record layer: one side's first application traffic secret, how
-  // many KeyUpdates of that direction moved its key on since, and the number of the next record
-  // under the key in force. False when that direction's application keys are not in force yet
-  // or the secret was not captured.
+  // TLS 1.3, for pamproxy's own record layer: one side's application traffic secret and the
+  // number of the next record in one direction. False when that direction's application keys
+  // are not in force yet, a KeyUpdate happened, or the secret was not captured.
   bool tls13_direction(bool server_secret, bool local_writes, const uint8_t** secret,
-                       size_t* secret_len, uint64_t* sequence, uint32_t* updates) const;
+                       size_t* secret_len, uint64_t* sequence) const;
 
  private:
   uint8_t client_app_[48] = {};
@@ -60,8 +57,6 @@ class Secrets {
   bool tx_new_keys_ = false;
   bool rx_new_keys_ = false;
   bool key_update_ = false;
-  uint32_t tx_updates_ = 0;
-  uint32_t rx_updates_ = 0;
 };
 
 // Wipes `size` bytes at `data` (OPENSSL_cleanse) when the scope ends, whichever way it is

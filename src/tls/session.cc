@@ -461,13 +461,8 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
 IoResult Session::send(std::span<const uint8_t> plain_in, std::span<uint8_t> cipher_out) {
   IoResult result;
   if (state_ != State::kEstablished) return result;
+  if (own_ != nullptr && own_->take_over()) return own_->send(plain_in, cipher_out);
   Window w(in_, out_, in_used_, out_used_, {}, cipher_out);
-  if (own_ != nullptr && own_->take_over()) {
-    // The switch may have written OpenSSL's KeyUpdate first.
-    IoResult r = own_->send(plain_in, cipher_out.subspan(out_used_));
-    r.cipher_bytes += out_used_;
-    return r;
-  }
   if (pending_write_len_ > 0 && !retry_write()) {
     result.cipher_bytes = out_used_;
     return result;

@@ -140,18 +140,13 @@ class Session {
   // written.
   bool release_buffers();
 
-  // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3). The
-  // switch proves the record number it takes over: OpenSSL seals a KeyUpdate first and pamproxy
-  // the same bytes, or the session keeps OpenSSL's records.
+  // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3).
   bool own_records() const;
   // Server side: the handshake was pamproxy's own (ContextOptions::own_handshake), not OpenSSL's.
   bool own_handshake() const;
   // Own records: how many records one key seals before pamproxy sends a KeyUpdate and moves to
   // the next (default 2^23, well inside RFC 8446 5.5's limit for AES-GCM). For tests.
   void set_records_per_key(uint64_t records) { records_per_key_ = records; }
-  // For tests: `records` added to the record number counted for sending at the switch to own
-  // records, to show that a wrong count is caught there (the session keeps OpenSSL's records).
-  void skew_counted_records_for_testing(int64_t records) { counted_records_skew_ = records; }
 
   // After the handshake, with ContextOptions::capture_secrets: the keys and next sequence number
   // of one direction, for kTLS. FailedPrecondition when not established, secrets were not
@@ -211,12 +206,6 @@ class Session {
   std::unique_ptr<OwnPath> own_;
   bool app_data_read_ = false;  // client: the server's tickets came before (OpenSSL took them)
   uint64_t records_per_key_ = uint64_t{1} << 23;
-  int64_t counted_records_skew_ = 0;
 };
-
-// Sessions of this process whose switch to own records was refused because OpenSSL's record
-// number could not be proven to be the one counted; they kept OpenSSL's records (the log line
-// tls.own_records_refused says when).
-uint64_t own_record_switches_refused();
 
 }  // namespace pamproxy::tls

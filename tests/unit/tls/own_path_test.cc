@@ -327,32 +327,6 @@ TEST(OwnPath, FaultsAreAnsweredAsOpenSslAnswersThem) {
   }
 }
 
-// The switch from OpenSSL's records proves the record number it counted: a count off by one
-// either way is caught there, and the session goes on with OpenSSL's records.
-TEST(OwnPath, AWrongRecordCountAtTheSwitchKeepsOpenSslsRecords) {
-  for (int64_t skew : {0, -1, 1}) {
-    ContextOptions own;
-    own.own_records = true;
-    Fixture f = Fixture::make(own, {});
-    auto server = std::move(*Session::server(*f.server));
-    server->set_expected_host(kHost);
-    server->skew_counted_records_for_testing(skew);
-    auto client = std::move(*Session::client(*f.client, kHost, 443));
-    const uint64_t refused_before = own_record_switches_refused();
-    Pair pair(*client, *server);
-    ASSERT_TRUE(pair.handshake()) << skew;
-    EXPECT_EQ(server->own_records(), skew == 0) << skew;
-    EXPECT_EQ(own_record_switches_refused() - refused_before, skew == 0 ? 0u : 1u) << skew;
-    // Either way the connection works, on whichever records it kept.
-    pair.client_sends("GET / HTTP/1.1\r\n\r\n");
-    pair.server_sends("HTTP/1.1 200 OK\r\n\r\n");
-    EXPECT_EQ(pair.server_plain, "GET / HTTP/1.1\r\n\r\n") << skew;
-    EXPECT_EQ(pair.client_plain, "HTTP/1.1 200 OK\r\n\r\n") << skew;
-    EXPECT_EQ(server->state(), State::kEstablished) << skew;
-    EXPECT_EQ(client->state(), State::kEstablished) << skew;
-  }
-}
-
 TEST(OwnPath, CloseNotifyDuringTheHandshakeIsAFailure) {
   ContextOptions own;
   own.own_records = true;
