@@ -21,6 +21,7 @@ void ResourceList::clear() {
   ends_.clear();
   open_ = 0;
   upload_id_.clear();
+  passes_role_ = false;
 }
 
 std::string_view ResourceList::operator[](size_t i) const {
@@ -392,6 +393,36 @@ bool add_param_value(const ResourceRequest& r, const Param& p, std::string_view 
   return add_named(r, p.shape, value, out);
 }
 
+// ---------------------------------------------------------------- roles handed to a service
+
+// The calls that take a role for the service to act as: whoever makes one with a role of more
+// power than their own gains that power (IAM's iam:PassRole check exists for this).
+struct RolePassing {
+  std::string_view service;  // signing name
+  std::string_view operation;
+};
+
+constexpr RolePassing kRolePassing[] = {
+    {"lambda", "CreateFunction"},
+    {"lambda", "UpdateFunctionConfiguration"},
+    {"ec2", "RunInstances"},
+    {"ec2", "AssociateIamInstanceProfile"},
+    {"ec2", "ReplaceIamInstanceProfileAssociation"},
+    {"ecs", "RegisterTaskDefinition"},
+    {"ecs", "RunTask"},
+    {"ecs", "StartTask"},
+};
+
+// Whether parameter `name` of a role-passing call carries the role. Its presence is enough,
+// whatever its value: telling an empty value from a real one is AWS's business, not a reason to
+// let the call through.
+bool carries_role(std::string_view service, std::string_view name) {
+  if (service == "lambda") return name == "Role";
+  if (service == "ec2") return name.starts_with("IamInstanceProfile.");
+  if (service == "ecs") return name == "taskRoleArn" || name == "executionRoleArn";
+  return false;
+}
+
 // ---------------------------------------------------------------- query and EC2 parameters
 
 // The parameters of the query string and of a form body, in that order. A resource parameter
@@ -400,6 +431,7 @@ absl::Status form_resources(const ResourceRequest& r, ResourceList* out) {
   std::array<std::string_view, 2> sources{r.query, r.body};
   std::array<std::string_view, 64> seen{};
   size_t seen_count = 0;
+  const bool role_call = may_pass_role(r.service, r.operation);
   for (std::string_view form : sources) {
     while (!form.empty()) {
       const size_t amp = form.find('&');
@@ -407,6 +439,7 @@ absl::Status form_resources(const ResourceRequest& r, ResourceList* out) {
       form = amp == std::string_view::npos ? std::string_view() : form.substr(amp + 1);
       const size_t eq = pair.find('=');
       const std::string_view name = pair.substr(0, eq);
+      if (role_call && carries_role(r.service, name)) out->set_passes_role();
       const Param* p = find_param(r, name);
       const bool by_name = p == nullptr && arn_by_name(name);
       if (p == nullptr && !by_name) continue;
@@ -506,6 +539,23 @@ absl::Status json_member(const ResourceRequest& r, std::string_view name,
   return absl::OkStatus();
 }
 
+// A role in a member of the body, or (ECS's RunTask and StartTask) inside its `overrides`.
+void note_role(const ResourceRequest& r, std::string_view name, simdjson::dom::element value,
+               ResourceList* out) {
+  if (carries_role(r.service, name)) {
+    out->set_passes_role();
+    return;
+  }
+  simdjson::dom::object overrides;
+  if (r.service != "ecs" || name != "overrides" ||
+      value.get_object().get(overrides) != simdjson::SUCCESS) {
+    return;
+  }
+  for (auto [field, unused] : overrides) {
+    if (carries_role(r.service, field)) out->set_passes_role();
+  }
+}
+
 absl::Status json_resources(const ResourceRequest& r, ResourceList* out) {
   if (r.body.empty()) return absl::OkStatus();
   simdjson::dom::element doc;
@@ -518,7 +568,9 @@ absl::Status json_resources(const ResourceRequest& r, ResourceList* out) {
   }
   std::array<std::string_view, 64> seen{};
   size_t seen_count = 0;
+  const bool role_call = may_pass_role(r.service, r.operation);
   for (auto [name, value] : members) {
+    if (role_call) note_role(r, name, value, out);
     const bool resource =
         find_param(r, name) != nullptr || arn_by_name(name) ||
         (r.service == "dynamodb" && (name == "RequestItems" || name == "TransactItems"));
@@ -585,6 +637,13 @@ absl::Status rest_resources(const ResourceRequest& r, ResourceList* out) {
 
 }  // namespace
 
+bool may_pass_role(std::string_view service, std::string_view operation) {
+  for (const RolePassing& p : kRolePassing) {
+    if (p.service == service && p.operation == operation) return true;
+  }
+  return false;
+}
+
 std::string_view partition_of(std::string_view region) {
   if (region.starts_with("cn-")) return "aws-cn";
   if (region.starts_with("us-gov-")) return "aws-us-gov";
@@ -602,7 +661,11 @@ absl::Status extract_resources(const ResourceRequest& r, ResourceList* out) {
     case Protocol::kRestJson:
     case Protocol::kRestXml: {
       s = rest_resources(r, out);
-      if (s.ok() && r.body.starts_with('{')) s = json_resources(r, out);
+      // A role-passing call's body is read whatever it starts with: a body that is not JSON is
+      // refused rather than let through unread.
+      if (s.ok() && (r.body.starts_with('{') || may_pass_role(r.service, r.operation))) {
+        s = json_resources(r, out);
+      }
       break;
     }
     case Protocol::kRpcV2Cbor: break;

@@ -21,6 +21,12 @@
 // ACCOUNT is the record's AWS account id; when it is not known the field is left empty
 // ("arn:aws:dynamodb:us-east-1::table/payments"), which a rule's '*' still matches.
 //
+// Whether the request hands a role to a service (what IAM checks as iam:PassRole) is read from the
+// same body: Lambda's CreateFunction and UpdateFunctionConfiguration with `Role`, EC2's
+// RunInstances, AssociateIamInstanceProfile and ReplaceIamInstanceProfileAssociation with
+// `IamInstanceProfile.Arn` or `.Name`, ECS's RegisterTaskDefinition, RunTask and StartTask with
+// `taskRoleArn` or `executionRoleArn` (also inside `overrides`). A policy guardrail acts on it.
+//
 // Pure: no I/O. The list keeps its storage from request to request, so after the first requests
 // extracting allocates nothing.
 
@@ -56,6 +62,8 @@ class ResourceList {
 
   // The upload id of an S3 multipart call (?uploadId=), decoded; empty otherwise.
   std::string_view upload_id() const { return upload_id_; }
+  // Whether the request hands a role to the service it calls (see above).
+  bool passes_role() const { return passes_role_; }
 
   // Building one ARN from pieces: begin(), append()..., end(). end() drops a repeat (see
   // kDedupFirst) and an empty ARN. False when a bound above would be passed (nothing is added).
@@ -65,12 +73,14 @@ class ResourceList {
   bool end();
   bool add(std::string_view arn);
   void set_upload_id(std::string_view id) { upload_id_.assign(id); }
+  void set_passes_role() { passes_role_ = true; }
 
  private:
   std::string text_;
   std::vector<uint32_t> ends_;
   size_t open_ = 0;
   std::string upload_id_;
+  bool passes_role_ = false;
 };
 
 // What the extractor reads from a request. Views into it; empty when absent.
@@ -93,6 +103,10 @@ struct ResourceRequest {
 // Appends the ARNs `request` touches to `out` (cleared first). An error names the field that
 // could not be read; `out` then holds nothing.
 absl::Status extract_resources(const ResourceRequest& request, ResourceList* out);
+
+// Whether `operation` of `service` (signing name) can hand a role to the service, by one of the
+// parameters above: the proxy must then hold the request's body to tell.
+bool may_pass_role(std::string_view service, std::string_view operation);
 
 // "aws", "aws-cn" or "aws-us-gov", from the region.
 std::string_view partition_of(std::string_view region);

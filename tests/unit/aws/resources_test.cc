@@ -319,6 +319,85 @@ TEST(Resources, RestServicesFromTheirPaths) {
               HasSubstr("FunctionName"));
 }
 
+bool passes_role(const ResourceRequest& r) {
+  ResourceList out;
+  absl::Status s = extract_resources(r, &out);
+  EXPECT_TRUE(s.ok()) << s;
+  return out.passes_role();
+}
+
+TEST(Resources, CallsThatHandARoleToTheService) {
+  ResourceRequest create = rest("lambda", "POST", "/2015-03-31/functions");
+  create.operation = "CreateFunction";
+  create.body = R"({"FunctionName":"f","Role":"arn:aws:iam::1:role/admin","Runtime":"python3.12"})";
+  EXPECT_TRUE(passes_role(create));
+  create.body = R"({"FunctionName":"f","Runtime":"python3.12"})";
+  EXPECT_FALSE(passes_role(create));
+  ResourceRequest update = rest("lambda", "PUT", "/2015-03-31/functions/f/configuration");
+  update.operation = "UpdateFunctionConfiguration";
+  update.body = R"({"Role":"arn:aws:iam::1:role/admin"})";
+  EXPECT_TRUE(passes_role(update));
+  update.body = R"({"Timeout":3})";
+  EXPECT_FALSE(passes_role(update));
+  // A role-passing call whose body is not JSON is refused, not let through unread.
+  update.body = R"( {"Role":"arn:aws:iam::1:role/admin"})";
+  EXPECT_TRUE(passes_role(update));
+  update.body = "Role=arn:aws:iam::1:role/admin";
+  EXPECT_THAT(refusal(update), HasSubstr("is not JSON"));
+  // Other Lambda calls with a member named Role pass nothing.
+  ResourceRequest other = rest("lambda", "PUT", "/2015-03-31/functions/f/code");
+  other.operation = "UpdateFunctionCode";
+  other.body = R"({"Role":"x"})";
+  EXPECT_FALSE(passes_role(other));
+
+  for (const char* op :
+       {"RunInstances", "AssociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation"}) {
+    EXPECT_TRUE(passes_role(
+        query("ec2", Protocol::kEc2, op, "ImageId=ami-1&IamInstanceProfile.Name=admin")))
+        << op;
+    EXPECT_TRUE(passes_role(query("ec2", Protocol::kEc2, op,
+                                  "IamInstanceProfile.Arn=arn%3Aaws%3Aiam%3A%3A1%3A"
+                                  "instance-profile%2Fadmin")))
+        << op;
+    EXPECT_FALSE(passes_role(query("ec2", Protocol::kEc2, op, "ImageId=ami-1"))) << op;
+  }
+  ResourceRequest in_query = query("ec2", Protocol::kEc2, "RunInstances", "");
+  in_query.query = "Action=RunInstances&IamInstanceProfile.Name=admin";
+  EXPECT_TRUE(passes_role(in_query));
+  EXPECT_FALSE(passes_role(query("ec2", Protocol::kEc2, "DescribeIamInstanceProfileAssociations",
+                                 "IamInstanceProfile.Name=admin")));
+
+  EXPECT_TRUE(passes_role(json("ecs", "RegisterTaskDefinition",
+                               R"({"family":"f","taskRoleArn":"arn:aws:iam::1:role/t"})")));
+  EXPECT_TRUE(passes_role(json("ecs", "RegisterTaskDefinition",
+                               R"({"family":"f","executionRoleArn":"arn:aws:iam::1:role/e"})")));
+  EXPECT_FALSE(passes_role(json("ecs", "RegisterTaskDefinition", R"({"family":"f"})")));
+  EXPECT_TRUE(passes_role(
+      json("ecs", "RunTask",
+           R"({"taskDefinition":"t","overrides":{"taskRoleArn":"arn:aws:iam::1:role/x"}})")));
+  EXPECT_TRUE(passes_role(
+      json("ecs", "StartTask",
+           R"({"taskDefinition":"t","overrides":{"executionRoleArn":"arn:aws:iam::1:role/x"}})")));
+  EXPECT_FALSE(
+      passes_role(json("ecs", "RunTask", R"({"taskDefinition":"t","overrides":{"cpu":"256"}})")));
+  EXPECT_FALSE(passes_role(json("ecs", "DescribeTasks", R"({"taskRoleArn":"x"})")));
+
+  EXPECT_TRUE(may_pass_role("lambda", "CreateFunction"));
+  EXPECT_TRUE(may_pass_role("ecs", "StartTask"));
+  EXPECT_FALSE(may_pass_role("lambda", "Invoke"));
+  EXPECT_FALSE(may_pass_role("s3", "RunInstances"));
+
+  // The flag does not outlive the request that set it.
+  ResourceList list;
+  ASSERT_TRUE(extract_resources(create, &list).ok());
+  create.body = R"({"FunctionName":"f","Role":"r"})";
+  ASSERT_TRUE(extract_resources(create, &list).ok());
+  EXPECT_TRUE(list.passes_role());
+  create.body = R"({"FunctionName":"f"})";
+  ASSERT_TRUE(extract_resources(create, &list).ok());
+  EXPECT_FALSE(list.passes_role());
+}
+
 TEST(Resources, TheListKeepsItsStorage) {
   ResourceList out;
   ResourceRequest r = json("dynamodb", "PutItem", R"({"TableName":"payments"})");
