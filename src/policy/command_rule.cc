@@ -105,11 +105,18 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-bool is_credential_issuing_sts_call(std::string_view operation) {
-  return glob_match("sts:GetSessionToken", operation) ||
-         glob_match("sts:GetFederationToken", operation) ||
-         glob_match("sts:AssumeRole*", operation);
+namespace {
+
+// Whether allow rule `r` lifts guardrail `g` for a call that is `lifting` ("iam:CreateAccessKey",
+// or "iam:PassRole" for a call that passes a role): the rule names the guardrail's service
+// itself, not through a '*'.
+bool lifts(const CommandRule& r, const Guardrail& g, std::string_view lifting) {
+  const std::string_view service = std::string_view(r.pattern).substr(0, r.pattern.find(':'));
+  return iequals(service, g.service) && glob_match(r.pattern, lifting) &&
+         (g.lifted_by.empty() || r.resource.empty());
 }
+
+}  // namespace
 
 CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_view operation,
                            ResourceView resources) {
@@ -117,10 +124,16 @@ CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_vi
   // checked without the mask).
   uint64_t allows = 0;
   bool any_allow = false;
-  bool sts_named = false;  // an allow rule that names the sts service itself matched
+  const Guardrail* guardrail = guardrail_for(operation, resources.passes_role());
+  const std::string_view lifting =
+      guardrail == nullptr || guardrail->lifted_by.empty() ? operation : guardrail->lifted_by;
+  bool lifted = false;
   for (size_t i = 0; i < rules.size(); ++i) {
     const CommandRule& r = rules[i];
-    if (r.effect == RuleEffect::kAllow) any_allow = true;
+    if (r.effect == RuleEffect::kAllow) {
+      any_allow = true;
+      if (guardrail != nullptr && !lifted) lifted = lifts(r, *guardrail, lifting);
+    }
     if (!glob_match(r.pattern, operation)) continue;
     if (r.effect == RuleEffect::kDeny) {
       if (r.resource.empty()) return {CommandVerdict::kDeniedByRule, &r, {}};
@@ -132,13 +145,12 @@ CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_vi
       continue;
     }
     if (i < 64) allows |= uint64_t{1} << i;
-    if (r.pattern.size() > 4 && iequals(r.pattern.substr(0, 4), "sts:")) sts_named = true;
   }
-  // Calls that mint new credentials would let a user walk away with keys that outlive every
-  // check here: only a rule written for them ("allow sts:AssumeRole"), never a catch-all like
-  // "allow *:*", lifts the built-in deny.
-  if (is_credential_issuing_sts_call(operation) && !sts_named) {
-    return {CommandVerdict::kDeniedByDefault, nullptr, {}};
+  // A guardrail's calls would let a user walk away with keys or powers that outlive every check
+  // here: only a rule written for them ("allow iam:CreateAccessKey"), never a catch-all like
+  // "allow *:*", lifts it. An explicit deny above still wins.
+  if (guardrail != nullptr && !lifted) {
+    return {CommandVerdict::kDeniedByGuardrail, nullptr, {}, guardrail};
   }
   if (!any_allow) return {CommandVerdict::kAllowed, nullptr, {}};
   auto allowed = [&](std::string_view resource) {

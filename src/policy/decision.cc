@@ -44,13 +44,15 @@ Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32
       return deny(std::move(d), DenyKind::kCommandDenied,
                   cat(operation, on_resource, " is denied on record '", entry.record.name,
                       "' by the rule '", format_command_rule(*cmd.rule), "'"));
-    case CommandVerdict::kDeniedByDefault:
+    case CommandVerdict::kDeniedByGuardrail: {
+      const Guardrail& g = *cmd.guardrail;
+      const std::string_view allow = g.lifted_by.empty() ? operation : g.lifted_by;
       return deny(std::move(d), DenyKind::kCommandDenied,
-                  cat(operation,
-                      " hands out new credentials and is denied by default on "
-                      "record '",
-                      entry.record.name, "'; an admin can allow it with a rule such as 'allow ",
-                      operation, "'"));
+                  cat(operation, g.lifted_by.empty() ? "" : " passes a role and",
+                      " is blocked by the guardrail '", g.name, "' (", g.why,
+                      "); an admin can allow it on record '", entry.record.name,
+                      "' with pamctl policies set ", entry.record.id, " --allow ", allow));
+    }
     case CommandVerdict::kNotAllowed:
       return deny(std::move(d), DenyKind::kCommandDenied,
                   cat(operation, on_resource, " is not among the operations allowed on record '",

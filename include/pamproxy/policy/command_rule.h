@@ -11,12 +11,12 @@
 //               "deny dynamodb:* arn:aws:dynamodb:*:*:table/payments"
 //
 // Evaluation (see docs/access-control.md), as IAM evaluates: an explicit deny wins, and a
-// request is denied when any resource it touches matches a deny rule; the built-in deny of the
-// STS calls that hand out credentials (sts:GetSessionToken, sts:GetFederationToken,
-// sts:AssumeRole*) applies unless an allow rule whose pattern starts with "sts:" matches the
-// operation; if any allow rule exists, every resource the request touches must be matched by an
-// allow rule for the operation (a request that names no resource: by an allow rule without
-// one). Pure: no I/O, no allocation while matching.
+// request is denied when any resource it touches matches a deny rule; then the guardrails (the
+// calls that would let a user walk away with credentials or powers that outlive every check
+// here, below) deny unless an allow rule that names the guardrail's service lifts them; if any
+// allow rule exists, every resource the request touches must be matched by an allow rule for the
+// operation (a request that names no resource: by an allow rule without one). Pure: no I/O, no
+// allocation while matching.
 
 #include <cstdint>
 #include <span>
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pamproxy/policy/guardrail.h"
 #include "pamproxy/policy/model.h"
 
 namespace pamproxy::policy {
@@ -44,10 +45,13 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 // The ARNs one request touches, as views the caller keeps alive: `text` holds them back to back
 // and `ends[i]` is where the i-th ends.
+// `passes_role`: the request hands a role to the service it calls (aws/resources.h).
 class ResourceView {
  public:
   ResourceView() = default;
-  ResourceView(std::string_view text, std::span<const uint32_t> ends) : text_(text), ends_(ends) {}
+  ResourceView(std::string_view text, std::span<const uint32_t> ends, bool passes_role = false)
+      : text_(text), ends_(ends), passes_role_(passes_role) {}
+  bool passes_role() const { return passes_role_; }
   size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
   std::string_view operator[](size_t i) const {
@@ -58,18 +62,17 @@ class ResourceView {
  private:
   std::string_view text_;
   std::span<const uint32_t> ends_;
+  bool passes_role_ = false;
 };
 
-enum class CommandVerdict : uint8_t { kAllowed, kDeniedByRule, kDeniedByDefault, kNotAllowed };
+enum class CommandVerdict : uint8_t { kAllowed, kDeniedByRule, kDeniedByGuardrail, kNotAllowed };
 struct CommandCheck {
   CommandVerdict verdict = CommandVerdict::kAllowed;
-  const CommandRule* rule = nullptr;  // the deny rule that matched, when kDeniedByRule
-  std::string_view resource;          // the resource denied or not allowed; empty: the operation
+  const CommandRule* rule = nullptr;     // the deny rule that matched, when kDeniedByRule
+  std::string_view resource;             // the resource denied or not allowed; empty: the operation
+  const Guardrail* guardrail = nullptr;  // the guardrail that denied, when kDeniedByGuardrail
 };
 CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_view operation,
                            ResourceView resources = {});
-
-// The built-in deny list, as patterns.
-bool is_credential_issuing_sts_call(std::string_view operation);
 
 }  // namespace pamproxy::policy

@@ -1,11 +1,11 @@
 #include "pamproxy/policy/command_rule.h"
 
-#include "pamproxy/base/arn_pattern.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "pamproxy/base/arn_pattern.h"
 
 namespace pamproxy::policy {
 namespace {
@@ -63,11 +63,11 @@ TEST(CommandRule, DecisionOrder) {
   } cases[] = {
       {{}, "s3:GetObject", CommandVerdict::kAllowed},
       {{}, "sts:GetCallerIdentity", CommandVerdict::kAllowed},
-      {{}, "sts:GetSessionToken", CommandVerdict::kDeniedByDefault},
-      {{}, "sts:GetFederationToken", CommandVerdict::kDeniedByDefault},
-      {{}, "sts:AssumeRole", CommandVerdict::kDeniedByDefault},
-      {{}, "sts:AssumeRoleWithSAML", CommandVerdict::kDeniedByDefault},
-      {rules({"allow *:*"}), "sts:AssumeRole", CommandVerdict::kDeniedByDefault},
+      {{}, "sts:GetSessionToken", CommandVerdict::kDeniedByGuardrail},
+      {{}, "sts:GetFederationToken", CommandVerdict::kDeniedByGuardrail},
+      {{}, "sts:AssumeRole", CommandVerdict::kDeniedByGuardrail},
+      {{}, "sts:AssumeRoleWithSAML", CommandVerdict::kDeniedByGuardrail},
+      {rules({"allow *:*"}), "sts:AssumeRole", CommandVerdict::kDeniedByGuardrail},
       {rules({"allow sts:*"}), "sts:AssumeRole", CommandVerdict::kAllowed},
       {rules({"allow sts:AssumeRole"}), "sts:AssumeRole", CommandVerdict::kAllowed},
       {rules({"allow sts:AssumeRole", "deny sts:*"}), "sts:AssumeRole",
@@ -83,6 +83,105 @@ TEST(CommandRule, DecisionOrder) {
     CommandCheck check = check_command(c.rules, c.op);
     EXPECT_EQ(check.verdict, c.verdict) << c.op;
     EXPECT_EQ(check.rule != nullptr, c.verdict == CommandVerdict::kDeniedByRule) << c.op;
+  }
+}
+
+std::vector<CommandRule> rules_of(std::initializer_list<const char*> texts) {
+  std::vector<CommandRule> out;
+  for (const char* t : texts) out.push_back(*parse_command_rule(t));
+  return out;
+}
+
+TEST(CommandRule, EveryGuardrailBlocksUntilARuleNamingItsServiceLiftsIt) {
+  struct Case {
+    const char* op;
+    const char* guardrail;
+    const char* lifting_rule;  // an allow rule naming the service
+  } cases[] = {
+      {"sts:AssumeRole", "credential-escape: STS credentials", "allow sts:AssumeRole"},
+      {"sts:GetSessionToken", "credential-escape: STS credentials", "allow sts:*"},
+      {"sts:GetFederationToken", "credential-escape: STS credentials",
+       "allow sts:GetFederationToken"},
+      {"iam:CreateAccessKey", "credential-escape: new IAM keys", "allow iam:CreateAccessKey"},
+      {"iam:UpdateAccessKey", "credential-escape: new IAM keys", "allow iam:*AccessKey"},
+      {"iam:CreateLoginProfile", "credential-escape: console passwords",
+       "allow iam:CreateLoginProfile"},
+      {"iam:UpdateLoginProfile", "credential-escape: console passwords", "allow IAM:*"},
+      {"iam:CreateUser", "privilege-escalation: new IAM principals", "allow iam:CreateUser"},
+      {"iam:CreateRole", "privilege-escalation: new IAM principals", "allow iam:CreateRole"},
+      {"iam:UpdateAssumeRolePolicy", "privilege-escalation: new IAM principals",
+       "allow iam:UpdateAssumeRolePolicy"},
+      {"iam:AttachUserPolicy", "privilege-escalation: IAM policies", "allow iam:Attach*"},
+      {"iam:AttachRolePolicy", "privilege-escalation: IAM policies", "allow iam:AttachRolePolicy"},
+      {"iam:AttachGroupPolicy", "privilege-escalation: IAM policies",
+       "allow iam:AttachGroupPolicy"},
+      {"iam:PutUserPolicy", "privilege-escalation: IAM policies", "allow iam:PutUserPolicy"},
+      {"iam:PutRolePolicy", "privilege-escalation: IAM policies", "allow iam:Put*Policy"},
+      {"iam:PutGroupPolicy", "privilege-escalation: IAM policies", "allow iam:PutGroupPolicy"},
+      {"awsssoportal:GetRoleCredentials", "credential-escape: SSO role credentials",
+       "allow awsssoportal:GetRoleCredentials"},
+      {"cognito-identity:GetCredentialsForIdentity", "credential-escape: Cognito credentials",
+       "allow cognito-identity:GetCredentialsForIdentity"},
+      {"ec2:CreateKeyPair", "credential-escape: EC2 key pairs", "allow ec2:CreateKeyPair"},
+      {"ec2:ImportKeyPair", "credential-escape: EC2 key pairs", "allow ec2:*KeyPair"},
+  };
+  for (const Case& c : cases) {
+    CommandCheck blocked = check_command({}, c.op);
+    EXPECT_EQ(blocked.verdict, CommandVerdict::kDeniedByGuardrail) << c.op;
+    ASSERT_NE(blocked.guardrail, nullptr) << c.op;
+    EXPECT_EQ(blocked.guardrail->name, c.guardrail) << c.op;
+    // Catch-alls were written for other calls.
+    for (const char* catch_all : {"allow *:*", "allow *:Create*", "allow *:*Credentials*"}) {
+      EXPECT_EQ(check_command(rules_of({catch_all}), c.op).verdict,
+                CommandVerdict::kDeniedByGuardrail)
+          << c.op << " with " << catch_all;
+    }
+    EXPECT_EQ(check_command(rules_of({c.lifting_rule}), c.op).verdict, CommandVerdict::kAllowed)
+        << c.op << " with " << c.lifting_rule;
+    // An explicit deny still wins over the rule that lifts it.
+    EXPECT_EQ(check_command(rules_of({c.lifting_rule, "deny *:*"}), c.op).verdict,
+              CommandVerdict::kDeniedByRule)
+        << c.op;
+  }
+  // A rule naming the service that does not match the call lifts nothing.
+  EXPECT_EQ(
+      check_command(rules_of({"allow iam:CreateUser", "allow *:*"}), "iam:CreateRole").verdict,
+      CommandVerdict::kDeniedByGuardrail);
+  // Neighbours of the guarded calls are not guarded.
+  for (const char* op : {"iam:ListAccessKeys", "iam:DeleteAccessKey", "iam:GetUser",
+                         "ec2:DescribeKeyPairs", "ec2:DeleteKeyPair", "sts:GetCallerIdentity",
+                         "awsssoportal:ListAccounts", "cognito-identity:GetId"}) {
+    EXPECT_EQ(check_command({}, op).verdict, CommandVerdict::kAllowed) << op;
+  }
+}
+
+TEST(CommandRule, PassingARoleIsGuardedUntilIamPassRoleIsAllowed) {
+  const std::vector<uint32_t> none;
+  const ResourceView passes({}, none, /*passes_role=*/true);
+  for (const char* op : {"lambda:CreateFunction", "ec2:RunInstances", "ecs:RunTask"}) {
+    CommandCheck blocked = check_command({}, op, passes);
+    EXPECT_EQ(blocked.verdict, CommandVerdict::kDeniedByGuardrail) << op;
+    ASSERT_NE(blocked.guardrail, nullptr);
+    EXPECT_EQ(blocked.guardrail->name, "privilege-escalation: passing a role");
+    EXPECT_EQ(check_command({}, op).verdict, CommandVerdict::kAllowed) << op;
+    EXPECT_EQ(check_command(rules_of({"allow iam:PassRole", "allow *:*"}), op, passes).verdict,
+              CommandVerdict::kAllowed)
+        << op;
+    EXPECT_EQ(check_command(rules_of({"allow iam:*", "allow *:*"}), op, passes).verdict,
+              CommandVerdict::kAllowed)
+        << op;
+    // The calling service's own rules, catch-alls and a PassRole rule scoped to some roles do
+    // not lift it.
+    for (const char* rule : {"allow *:*", "allow lambda:*", "allow ec2:*", "allow ecs:*",
+                             "allow *:PassRole", "allow iam:PassRole arn:aws:iam::*:role/app-*"}) {
+      EXPECT_EQ(check_command(rules_of({rule, "allow *:*"}), op, passes).verdict,
+                CommandVerdict::kDeniedByGuardrail)
+          << op << " with " << rule;
+    }
+    // With allow rules, the call itself must still be allowed.
+    EXPECT_EQ(check_command(rules_of({"allow iam:PassRole"}), op, passes).verdict,
+              CommandVerdict::kNotAllowed)
+        << op;
   }
 }
 

@@ -121,9 +121,18 @@ const Case kCases[] = {
     {"command denied by rule", nullptr, "TALICE", "readonly", "s3:GetObjectAcl", "203.0.113.5",
      absl::ZeroDuration(), DenyKind::kCommandDenied, "by the rule 'deny s3:GetObjectAcl'"},
     {"sts credentials denied by default", nullptr, "TALICE", "open", "sts:GetSessionToken",
-     "203.0.113.5", absl::ZeroDuration(), DenyKind::kCommandDenied, "denied by default"},
+     "203.0.113.5", absl::ZeroDuration(), DenyKind::kCommandDenied,
+     "sts:GetSessionToken is blocked by the guardrail 'credential-escape: STS credentials' (the "
+     "keys it hands out would outlive every check made here); an admin can allow it on record "
+     "'open' with pamctl policies set r-open --allow sts:GetSessionToken"},
     {"assume role denied by default", nullptr, "TALICE", "open", "sts:AssumeRoleWithWebIdentity",
-     "203.0.113.5", absl::ZeroDuration(), DenyKind::kCommandDenied, "hands out new credentials"},
+     "203.0.113.5", absl::ZeroDuration(), DenyKind::kCommandDenied,
+     "--allow sts:AssumeRoleWithWebIdentity"},
+    {"new iam keys denied by default", nullptr, "TALICE", "open", "iam:CreateAccessKey",
+     "203.0.113.5", absl::ZeroDuration(), DenyKind::kCommandDenied,
+     "iam:CreateAccessKey is blocked by the guardrail 'credential-escape: new IAM keys' (new or "
+     "reactivated access keys would bypass the proxy); an admin can allow it on record 'open' "
+     "with pamctl policies set r-open --allow iam:CreateAccessKey"},
     {"get caller identity is fine", nullptr, "TALICE", "open", "sts:GetCallerIdentity",
      "203.0.113.5", absl::ZeroDuration(), DenyKind::kNone, ""},
 
@@ -247,6 +256,25 @@ TEST(Decision, ResourceScopedRulesNameTheRuleAndTheResource) {
   EXPECT_EQ(ddb.reason,
             "dynamodb:GetItem on arn:aws:dynamodb:us-east-1::table/t is not among the operations "
             "allowed on record 'hours'");
+}
+
+TEST(Decision, PassingARoleNamesItsGuardrailAndHowToLiftIt) {
+  SnapshotData data = fixture_data();
+  auto snap = Snapshot::build(std::move(data), 1);
+  const std::vector<uint32_t> none;
+  Decision d = decide(*snap, "TALICE", "open", "lambda:CreateFunction",
+                      *net::IpAddress::parse("203.0.113.5"), fixture_now(),
+                      ResourceView({}, none, /*passes_role=*/true));
+  EXPECT_EQ(d.deny, DenyKind::kCommandDenied);
+  EXPECT_EQ(d.reason,
+            "lambda:CreateFunction passes a role and is blocked by the guardrail "
+            "'privilege-escalation: passing a role' (the function, instance or task would act "
+            "with the role's powers, which may exceed the record's); an admin can allow it on "
+            "record 'open' with pamctl policies set r-open --allow iam:PassRole");
+  Decision without_role =
+      decide(*snap, "TALICE", "open", "lambda:CreateFunction",
+             *net::IpAddress::parse("203.0.113.5"), fixture_now(), ResourceView({}, none));
+  EXPECT_TRUE(without_role.allowed) << without_role.reason;
 }
 
 }  // namespace
