@@ -12,6 +12,7 @@
 #include "pamproxy/aws/endpoint.h"
 #include "pamproxy/aws/error_response.h"
 #include "pamproxy/aws/operation.h"
+#include "pamproxy/aws/resources.h"
 #include "pamproxy/policy/decision.h"
 #include "pamproxy/proxy/settings.h"
 #include "pamproxy/sigv4/crypto.h"
@@ -123,8 +124,8 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   }
 
   // A body whose hash the signature covers (no x-amz-content-sha256), whose form names the
-  // operation, or that lists the keys of an S3 DeleteObjects is needed whole before anything
-  // can be decided.
+  // operation, that lists the keys of an S3 DeleteObjects or that may hand a role to the service
+  // is needed whole before anything can be decided.
   const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
   const bool needs_hash = sigv4::Signer::needs_body_hash(out.view, auth_);
   const bool delete_objects = facts.service == "s3" && facts.method == "POST" &&
@@ -135,7 +136,10 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
                 "this proxy reads the keys of a DeleteObjects body to check and record them; send "
                 "it whole, not as aws-chunked (its checksum in a header)");
   }
-  if (std::optional<StageDecision> wait = wait_for_body(r, needs_hash, form, delete_objects)) {
+  const bool role_call = (facts.service == "lambda" || facts.service == "ecs") &&
+                         aws::may_pass_role(facts.service, aws::classify(facts).name());
+  if (std::optional<StageDecision> wait =
+          wait_for_body(r, needs_hash, form, delete_objects || role_call)) {
     return std::move(*wait);
   }
   if (needs_hash) {
@@ -321,7 +325,8 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
     return deny(400, "InvalidRequest", std::string(s.message()));
   }
   for (size_t i = 0; i < resources_.size(); ++i) event_.resources.add(resources_[i]);
-  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends())};
+  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends(),
+                                                     resources_.passes_role())};
 }
 
 // --- authorize: may this user use this record for this operation, from here, now? -----------

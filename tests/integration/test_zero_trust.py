@@ -35,10 +35,12 @@ HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "sts.amaz
 
 
 class ZeroTrustFixture:
-    def __init__(self, seed_args=(), proxy_toml="", daemon_prefix=(), before_start=None):
+    def __init__(self, seed_args=(), proxy_toml="", daemon_prefix=(), before_start=None,
+                 extra_hosts=()):
+        hosts = HOSTS + list(extra_hosts)
         self.tmp = TempDir()
         self.ca = TestCA(self.tmp.path)
-        self.front = AwsFront(self.tmp.path, self.ca, [RECORD], names=HOSTS + ["localhost"])
+        self.front = AwsFront(self.tmp.path, self.ca, [RECORD], names=hosts + ["localhost"])
         self.front.__enter__()
         self.state = os.path.join(self.tmp.path, "state")
         os.makedirs(self.state, mode=0o700)
@@ -52,7 +54,7 @@ class ZeroTrustFixture:
         self.seed = json.loads(seeded.stdout)
         self.port = free_port()
         self.config = self.tmp.file("p.toml", appliance_config(
-            self.front, self.ca.cert_path, HOSTS, self.state, self.port, proxy_extra=proxy_toml,
+            self.front, self.ca.cert_path, hosts, self.state, self.port, proxy_extra=proxy_toml,
             buffer_count=256))
         if before_start:
             before_start(self)

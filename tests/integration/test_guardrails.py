@@ -1,0 +1,135 @@
+"""Guardrails end to end: the real AWS CLI through pamproxyd is refused each call that would let a
+user walk away with credentials or powers that outlive the proxy's checks, with the guardrail's
+name and the command that lifts it, and nothing reaches the upstream (the stand-in knows none of
+these services, and need not: a refused call never leaves the proxy). The record's allow rule
+for one call lifts that call's guardrail, and only that call's: the request is forwarded,
+re-signed."""
+
+import concurrent.futures
+import os
+import unittest
+
+import test_zero_trust
+from test_zero_trust import ZeroTrustFixture
+
+# A record whose rules allow everything, and lift one guarded call by naming it.
+RULES = ["allow iam:CreateAccessKey", "allow *:*"]
+EXTRA_HOSTS = ["iam.amazonaws.com", "lambda.us-east-1.amazonaws.com",
+               "ecs.us-east-1.amazonaws.com", "portal.sso.us-east-1.amazonaws.com",
+               "cognito-identity.us-east-1.amazonaws.com"]
+ROLE = "arn:aws:iam::123456789012:role/admin"
+
+# (guardrail, the call the CLI names in its error and the denial names, CLI arguments)
+GUARDED = [
+    ("credential-escape: STS credentials", "sts:GetSessionToken",
+     ["sts", "get-session-token"]),
+    ("credential-escape: new IAM keys", "iam:UpdateAccessKey",
+     ["iam", "update-access-key", "--user-name", "bob", "--access-key-id",
+      "AKIAIOSFODNN7EXAMPLE", "--status", "Active"]),
+    ("credential-escape: console passwords", "iam:CreateLoginProfile",
+     ["iam", "create-login-profile", "--user-name", "bob", "--password", "Secret-12345"]),
+    ("privilege-escalation: new IAM principals", "iam:CreateUser",
+     ["iam", "create-user", "--user-name", "bob"]),
+    ("privilege-escalation: IAM policies", "iam:AttachRolePolicy",
+     ["iam", "attach-role-policy", "--role-name", "app", "--policy-arn",
+      "arn:aws:iam::aws:policy/AdministratorAccess"]),
+    ("credential-escape: EC2 key pairs", "ec2:CreateKeyPair",
+     ["ec2", "create-key-pair", "--key-name", "mine"]),
+    ("privilege-escalation: passing a role", "lambda:CreateFunction",
+     ["lambda", "create-function", "--function-name", "f", "--runtime", "python3.11",
+      "--handler", "h.main", "--role", ROLE, "--code", "S3Bucket=code,S3Key=f.zip"]),
+    ("privilege-escalation: passing a role", "ec2:RunInstances",
+     ["ec2", "run-instances", "--image-id", "ami-12345678", "--iam-instance-profile",
+      "Name=admin"]),
+    ("privilege-escalation: passing a role", "ecs:RunTask",
+     ["ecs", "run-task", "--task-definition", "t", "--overrides",
+      '{"taskRoleArn": "%s"}' % ROLE]),
+]
+
+
+class Guardrails(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        seed = []
+        for rule in RULES:
+            seed += ["--rule", rule]
+        cls.f = ZeroTrustFixture(seed_args=seed, extra_hosts=EXTRA_HOSTS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def run_all(self, calls):
+        """Runs CLI calls side by side (each takes about a second); returns (marker, result)."""
+        def one(args):
+            marker = "guard-%s" % os.urandom(6).hex()
+            return marker, self.f.aws(*args, marker=marker)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(one, calls))
+
+    def upstream_saw(self, marker):
+        return [q for q in self.f.front.requests() if marker in q.get("userAgent", "")]
+
+    def test_each_guardrail_refuses_the_cli_naming_itself_and_the_way_to_lift_it(self):
+        results = self.run_all([args for _, _, args in GUARDED])
+        record_id = self.f.seed["record_id"]
+        for (guardrail, call, _), (marker, r) in zip(GUARDED, results):
+            with self.subTest(call=call):
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn("An error occurred (AccessDenied)", r.stderr)
+                self.assertIn("%s%s is blocked by the guardrail '%s'" % (
+                    call, " passes a role and" if "passing" in guardrail else "", guardrail),
+                    r.stderr)
+                lift = "iam:PassRole" if "passing" in guardrail else call
+                self.assertIn("an admin can allow it on record '%s' with pamctl policies set "
+                              "%s --allow %s" % (self.f.seed["record_name"], record_id, lift),
+                              r.stderr)
+                self.assertFalse(self.upstream_saw(marker), "the upstream saw the request")
+
+    def test_an_allow_rule_naming_the_call_lifts_its_guardrail_only(self):
+        # CreateAccessKey is lifted by the record's rule: forwarded, re-signed (the stand-in
+        # checks the record's signature, then knows no IAM); the same calls without a role pass.
+        lifted = [["iam", "create-access-key", "--user-name", "bob"],
+                  ["ec2", "run-instances", "--image-id", "ami-12345678"]]
+        for args, (marker, r) in zip(lifted, self.run_all(lifted)):
+            with self.subTest(call=args[1]):
+                self.assertNotIn("guardrail", r.stderr)
+                seen = self.upstream_saw(marker)
+                self.assertEqual(len(seen), 1, r.stderr)
+                self.assertTrue(seen[0].get("verified"), seen[0])
+
+    def test_unsigned_sso_and_cognito_calls_never_leave_the_proxy(self):
+        # The CLI sends these two without a signature (they take a bearer token or an identity
+        # id): refused as unsigned. Signed, they meet their guardrails (below).
+        calls = [["sso", "get-role-credentials", "--role-name", "r", "--account-id",
+                  "123456789012", "--access-token", "t"],
+                 ["cognito-identity", "get-credentials-for-identity", "--identity-id",
+                  "us-east-1:00000000-0000-0000-0000-000000000000"]]
+        for args, (marker, r) in zip(calls, self.run_all(calls)):
+            with self.subTest(call=args[1]):
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertFalse(self.upstream_saw(marker), "the upstream saw the request")
+
+    def test_signed_sso_and_cognito_calls_meet_their_guardrails(self):
+        # RawRequests' botocore signer and tunnel, on this fixture (imported as a module so that
+        # its own tests do not run here).
+        raw = test_zero_trust.RawRequests()
+        raw.f = self.f
+        sso = "portal.sso.us-east-1.amazonaws.com"
+        m, t, h, b = raw.sign("GET", sso, "/federation/credentials?role_name=r&account_id=1",
+                              "awsssoportal")
+        raw.refused(403, "AccessDenied",
+                    "awsssoportal:GetRoleCredentials is blocked by the guardrail "
+                    "'credential-escape: SSO role credentials'", sso, m, t, h, b)
+        cognito = "cognito-identity.us-east-1.amazonaws.com"
+        m, t, h, b = raw.sign(
+            "POST", cognito, "/", "cognito-identity", b'{"IdentityId":"us-east-1:0"}',
+            headers={"Content-Type": "application/x-amz-json-1.1",
+                     "X-Amz-Target": "AWSCognitoIdentityService.GetCredentialsForIdentity"})
+        raw.refused(403, "AccessDenied",
+                    "cognito-identity:GetCredentialsForIdentity is blocked by the guardrail "
+                    "'credential-escape: Cognito credentials'", cognito, m, t, h, b)
+
+
+if __name__ == "__main__":
+    unittest.main()
