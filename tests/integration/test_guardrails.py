@@ -6,6 +6,8 @@ for one call lifts that call's guardrail, and only that call's: the request is f
 re-signed."""
 
 import concurrent.futures
+import hashlib
+import json
 import os
 import unittest
 
@@ -110,11 +112,29 @@ class Guardrails(unittest.TestCase):
                 self.assertNotEqual(r.returncode, 0, r.stdout)
                 self.assertFalse(self.upstream_saw(marker), "the upstream saw the request")
 
-    def test_signed_sso_and_cognito_calls_meet_their_guardrails(self):
+    def raw(self):
         # RawRequests' botocore signer and tunnel, on this fixture (imported as a module so that
         # its own tests do not run here).
         raw = test_zero_trust.RawRequests()
         raw.f = self.f
+        return raw
+
+    def test_a_role_is_read_from_a_body_the_proxy_need_not_hash(self):
+        # With x-amz-content-sha256 the proxy need not hash the body to verify the signature;
+        # it still reads a role-passing call's body whole before deciding.
+        raw = self.raw()
+        host = "lambda.us-east-1.amazonaws.com"
+        body = json.dumps({"FunctionName": "f", "Role": ROLE, "Runtime": "python3.11",
+                           "Handler": "h.main", "Code": {"S3Bucket": "b", "S3Key": "k"}}).encode()
+        m, t, h, b = raw.sign("POST", host, "/2015-03-31/functions", "lambda", body,
+                              headers={"Content-Type": "application/json",
+                                       "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()})
+        raw.refused(403, "AccessDenied",
+                    "lambda:CreateFunction passes a role and is blocked by the guardrail "
+                    "'privilege-escalation: passing a role'", host, m, t, h, b)
+
+    def test_signed_sso_and_cognito_calls_meet_their_guardrails(self):
+        raw = self.raw()
         sso = "portal.sso.us-east-1.amazonaws.com"
         m, t, h, b = raw.sign("GET", sso, "/federation/credentials?role_name=r&account_id=1",
                               "awsssoportal")
