@@ -19,7 +19,7 @@ constexpr size_t kListMax = 64;
 // required.
 struct RecordFields {
   std::optional<std::string> name, description, reference_record, access_key_id, secret_access_key,
-      session_token, default_region;
+      session_token, default_region, aws_account_id;
   std::optional<std::vector<std::string>> tags;
 };
 
@@ -46,6 +46,7 @@ bool read_record_fields(JsonBody& b, bool create, RecordFields* f) {
   f->secret_access_key = b.string("secret_access_key", create, 1, 1024);
   f->session_token = b.string("session_token", kOptional, 0, 8192);
   f->default_region = b.string("default_region", kOptional, 0, 64);
+  f->aws_account_id = b.string("aws_account_id", kOptional, 0, 64);
   f->tags = b.string_list("tags", kOptional, kListMax, 64);
   return b.finish();
 }
@@ -110,6 +111,7 @@ ApiResponse create_record(Api::Call& call) {
   spec.secret_access_key = std::move(*f.secret_access_key);
   spec.session_token = f.session_token.value_or("");
   spec.default_region = f.default_region.value_or("");
+  spec.aws_account_id = f.aws_account_id.value_or("");
   spec.tags = f.tags.value_or(std::vector<std::string>{});
   return answer_record_change(201, call.store().create_record(call.actor(), spec), f.access_key_id);
 }
@@ -120,14 +122,10 @@ ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
   if (!body) return error;
   RecordFields f;
   if (!read_record_fields(*body, false, &f)) return bad_field(body->error());
-  store::RecordPatch patch{f.name,
-                           f.description,
-                           f.reference_record,
-                           f.access_key_id,
-                           f.secret_access_key,
-                           f.session_token,
-                           f.default_region,
-                           f.tags};
+  store::RecordPatch patch{
+      f.name,          f.description,    f.reference_record, f.access_key_id, f.secret_access_key,
+      f.session_token, f.default_region, f.aws_account_id,   f.tags,
+  };
   return answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
                               f.access_key_id);
 }

@@ -2,7 +2,8 @@
 //   pamctl records list [--tag T] [--name N] [--limit N] [--cursor C]
 //   pamctl records add --name N --access-key-id K (--secret-key-file F | --secret-key-stdin)
 //                      [--session-token-file F | --session-token-stdin] [--description D]
-//                      [--reference-record R] [--default-region R] [--tag T]...
+//                      [--reference-record R] [--default-region R] [--aws-account-id ID]
+//                      [--tag T]...
 //   pamctl records show REF
 //   pamctl records edit REF [the fields of add] [--no-session-token] [--no-tags]
 //   pamctl records rm REF
@@ -35,7 +36,8 @@ constexpr char kRecordsUsage[] =
     "       pamctl records add --name N --access-key-id K (--secret-key-file F | "
     "--secret-key-stdin)\n"
     "                  [--session-token-file F | --session-token-stdin] [--description D]\n"
-    "                  [--reference-record R] [--default-region R] [--tag T]...\n"
+    "                  [--reference-record R] [--default-region R] [--aws-account-id ID]\n"
+    "                  [--tag T]...\n"
     "       pamctl records show REF\n"
     "       pamctl records edit REF [the flags of add] [--no-session-token] [--no-tags]\n"
     "       pamctl records rm REF\n";
@@ -59,6 +61,7 @@ std::vector<Column> record_columns() {
           field_column("TYPE", "type"),
           field_column("ACCESS KEY ID", "access_key_id"),
           field_column("REGION", "default_region"),
+          field_column("AWS ACCOUNT", "aws_account_id"),
           field_column("TAGS", "tags")};
 }
 
@@ -131,6 +134,7 @@ int record_body(const ApiArgs& a, bool create, JsonWriter& w) {
   if (session_token) w.key("session_token").value(*session_token);
   if (a.has("--no-session-token")) w.key("session_token").value("");
   text("--default-region", "default_region");
+  text("--aws-account-id", "aws_account_id");
   if (a.has("--tag") || a.has("--no-tags")) {
     w.key("tags").begin_array();
     for (const auto& t : a.values("--tag")) w.value(t);
@@ -232,6 +236,7 @@ int run_records(const std::vector<std::string>& args) {
                               {"--description", ApiArgs::kValue},
                               {"--reference-record", ApiArgs::kValue},
                               {"--default-region", ApiArgs::kValue},
+                              {"--aws-account-id", ApiArgs::kValue},
                               {"--tag", ApiArgs::kRepeated},
                               {"--no-tags", ApiArgs::kSwitch}});
   if (!a.error.empty()) return api_usage("records", kRecordsUsage, a.error);

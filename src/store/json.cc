@@ -69,6 +69,7 @@ void write_json(JsonWriter& w, const policy::Record& r) {
   w.key("secret_access_key_set").value(!r.secret_access_key.empty());
   w.key("session_token_set").value(!r.session_token.empty());
   w.key("default_region").value(r.default_region);
+  w.key("aws_account_id").value(r.aws_account_id);
   string_array(w, "tags", r.tags);
   time_field(w, "created_at", r.created_at);
   time_field(w, "updated_at", r.updated_at);

@@ -140,9 +140,15 @@ CREATE TABLE session_index (
 INSERT INTO session_index (id, resume_seq) VALUES (1, 1);
 )sql";
 
+// The AWS account a record's keys belong to: "" (not known) or 12 digits.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE records ADD COLUMN aws_account_id TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 }  // namespace

@@ -97,6 +97,14 @@ absl::Status check_region(std::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status check_aws_account_id(std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  bool digits = value.size() == 12;
+  for (char c : value) digits = digits && c >= '0' && c <= '9';
+  if (!digits) return invalid_field("aws_account_id", "must be 12 digits, like 123456789012");
+  return absl::OkStatus();
+}
+
 absl::Status check_tag(std::string_view field, std::string_view tag) {
   if (tag.empty() || tag.size() > 64) return invalid_field(field, "a tag must be 1-64 bytes");
   for (char c : tag) {

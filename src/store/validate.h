@@ -28,6 +28,8 @@ absl::Status check_secret(std::string_view field, std::string_view value, size_t
                           bool required);
 // "" or e.g. "eu-central-1": [a-z0-9-], at most 32.
 absl::Status check_region(std::string_view value);
+// "" or an AWS account id: exactly 12 digits.
+absl::Status check_aws_account_id(std::string_view value);
 // Tags: 1-64 of [A-Za-z0-9_.:=-] each ('+' and ',' separate criteria), at most 32. Sorts and
 // removes duplicates.
 absl::Status check_tags(std::string_view field, std::vector<std::string>* tags);

@@ -321,6 +321,32 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["command_rules"], rules)
 
+    def test_records_carry_an_aws_account_id_of_12_digits(self):
+        self.app.call("POST", "record-types/aws-access-keys/enable")
+        status, rec = self.app.call("POST", "records", {
+            "name": "account-" + os.urandom(3).hex(), "access_key_id": "AKIAIOSFODNN7EXAMPL8",
+            "secret_access_key": "k", "aws_account_id": "012345678901"})
+        self.assertEqual(status, 201, rec)
+        self.assertEqual(rec["aws_account_id"], "012345678901")
+        status, rec = self.app.call("GET", "records/" + rec["id"])
+        self.assertEqual((status, rec["aws_account_id"]), (200, "012345678901"))
+        for bad in ("12345678901", "1234-5678-9012", "12345678901x"):
+            status, answer = self.app.call("PATCH", "records/" + rec["id"], {"aws_account_id": bad})
+            self.assertEqual(status, 400, answer)
+            self.assertEqual(answer["error"]["code"], "InvalidField", answer)
+            self.assertEqual(answer["error"]["field"], "aws_account_id", answer)
+            self.assertIn("12 digits", answer["error"]["message"])
+        status, rec = self.app.call("PATCH", "records/" + rec["id"],
+                                    {"aws_account_id": "210987654321"})
+        self.assertEqual((status, rec["aws_account_id"]), (200, "210987654321"), rec)
+        status, rec = self.app.call("PATCH", "records/" + rec["id"], {"aws_account_id": ""})
+        self.assertEqual((status, rec["aws_account_id"]), (200, ""), rec)
+        # A record made without one has it empty.
+        status, rec = self.app.call("POST", "records", {
+            "name": "no-account-" + os.urandom(3).hex(), "access_key_id": "AKIAIOSFODNN7EXAMPL8",
+            "secret_access_key": "k"})
+        self.assertEqual((status, rec["aws_account_id"]), (201, ""), rec)
+
     def test_records_need_their_type_enabled_and_references_must_be_unique(self):
         self.app.call("POST", "record-types/aws-access-keys/disable")
         status, body = self.app.call("POST", "records", {

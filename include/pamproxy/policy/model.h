@@ -83,6 +83,9 @@ struct Record {
   Secret secret_access_key;
   Secret session_token;  // empty: none
   std::string default_region;
+  // The AWS account the keys belong to (12 digits), or empty: it fills the account field of the
+  // ARNs a request touches, for resource-scoped rules and the audit trail.
+  std::string aws_account_id;
   std::vector<std::string> tags;  // sorted, unique
   absl::Time created_at;
   absl::Time updated_at;

@@ -66,6 +66,7 @@ struct RecordSpec {
   std::string secret_access_key;
   std::string session_token;
   std::string default_region;
+  std::string aws_account_id;  // "" or 12 digits
   std::vector<std::string> tags;
 };
 struct RecordPatch {
@@ -76,6 +77,7 @@ struct RecordPatch {
   std::optional<std::string> secret_access_key;
   std::optional<std::string> session_token;  // "" removes it
   std::optional<std::string> default_region;
+  std::optional<std::string> aws_account_id;  // "" removes it
   std::optional<std::vector<std::string>> tags;
 };
 

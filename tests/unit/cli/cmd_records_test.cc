@@ -23,7 +23,7 @@ using test_util::TlsTestServer;
 constexpr char kRecord[] =
     R"({"id":"r-1","type":"aws-access-keys","name":"prod db","description":"","reference_record":null,)"
     R"("access_key_id":"AKIAEXAMPLE","secret_access_key_set":true,"session_token_set":false,)"
-    R"("default_region":"eu-west-1","tags":["prod"],"created_at":"2026-12-05T08:00:00Z",)"
+    R"("default_region":"eu-west-1","aws_account_id":"123456789012","tags":["prod"],"created_at":"2026-12-05T08:00:00Z",)"
     R"("updated_at":"2026-12-05T08:00:00Z"})";
 
 TEST(CmdRecords, ShowEncodesTheReference) {
@@ -36,6 +36,7 @@ TEST(CmdRecords, ShowEncodesTheReference) {
       << server.request();
   EXPECT_NE(r.out.find("name:                  prod db\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tags:                  prod\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("aws_account_id:        123456789012\n"), std::string::npos) << r.out;
 }
 
 TEST(CmdRecords, JsonPrintsTheAnswerOnOneLine) {
@@ -56,8 +57,8 @@ TEST(CmdRecords, ListIsATable) {
   EXPECT_EQ(r.rc, kExitOk) << r.err;
   EXPECT_EQ(server.request().rfind("GET /api/v1/records?tag=prod HTTP/1.1\r\n", 0), 0u);
   EXPECT_EQ(r.out,
-            "ID   NAME     TYPE             ACCESS KEY ID  REGION     TAGS\n"
-            "r-1  prod db  aws-access-keys  AKIAEXAMPLE    eu-west-1  prod\n");
+            "ID   NAME     TYPE             ACCESS KEY ID  REGION     AWS ACCOUNT   TAGS\n"
+            "r-1  prod db  aws-access-keys  AKIAEXAMPLE    eu-west-1  123456789012  prod\n");
   EXPECT_EQ(r.err, "(more: add --cursor c2)\n");
 }
 
@@ -75,6 +76,16 @@ TEST(CmdRecords, AddReadsTheSecretFromAFile) {
             R"({"name":"prod db","access_key_id":"AKIAEXAMPLE",)"
             R"("secret_access_key":"wJalrXUtnFEMI/K7MDENG","tags":["prod","eu"]})");
   EXPECT_EQ(r.out.find("wJalr"), std::string::npos);
+}
+
+TEST(CmdRecords, EditSetsTheAwsAccountId) {
+  CliEnv env;
+  TlsTestServer server(json_answer(200, kRecord));
+  auto r = run(run_records, {"edit", "r-1", "--aws-account-id", "123456789012", "--url",
+                             server.url(), "--ca", server.ca_file()});
+  EXPECT_EQ(r.rc, kExitOk) << r.err;
+  EXPECT_EQ(server.request().rfind("PATCH /api/v1/records/r-1 HTTP/1.1\r\n", 0), 0u);
+  EXPECT_EQ(body_of(server.request()), R"({"aws_account_id":"123456789012"})");
 }
 
 TEST(CmdRecords, SecretOnTheCommandLineIsRefused) {

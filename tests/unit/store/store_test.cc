@@ -285,6 +285,10 @@ TEST_F(StoreTest, ValidationNamesTheField) {
       {[](RecordSpec& r) { r.access_key_id = "has space"; }, "access_key_id"},
       {[](RecordSpec& r) { r.secret_access_key = ""; }, "secret_access_key"},
       {[](RecordSpec& r) { r.default_region = "EU Central"; }, "default_region"},
+      {[](RecordSpec& r) { r.aws_account_id = "12345678901"; }, "aws_account_id"},
+      {[](RecordSpec& r) { r.aws_account_id = "1234567890123"; }, "aws_account_id"},
+      {[](RecordSpec& r) { r.aws_account_id = "12345678901a"; }, "aws_account_id"},
+      {[](RecordSpec& r) { r.aws_account_id = " 23456789012"; }, "aws_account_id"},
       {[](RecordSpec& r) { r.tags = {"a+b"}; }, "tags"},
       {[](RecordSpec& r) { r.reference_record = "r-nope"; }, "reference_record"},
       {[](RecordSpec& r) { r.description = std::string(5000, 'd'); }, "description"},
@@ -325,6 +329,65 @@ TEST_F(StoreTest, ValidationNamesTheField) {
   EXPECT_EQ(field_of(store->set_setting(admin_, "proxy.color", "true").status()), "key");
   EXPECT_EQ(field_of(store->create_token(admin_, {"u-none", "t", std::nullopt, {}}).status()),
             "user_id");
+}
+
+TEST_F(StoreTest, AwsAccountIdIsKeptChangedAndRemoved) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  RecordSpec spec = record_spec("billing");
+  spec.aws_account_id = "012345678901";
+  auto created = store->create_record(admin_, spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string id = created->object_id;
+  EXPECT_NE(created->after_json.find(R"("aws_account_id":"012345678901")"), std::string::npos)
+      << created->after_json;
+  EXPECT_EQ(store->get_record(id)->aws_account_id, "012345678901");
+  auto snap = store->snapshot();
+  ASSERT_EQ(snap->records().size(), 1u);
+  EXPECT_EQ(snap->records()[0].record.aws_account_id, "012345678901");
+
+  RecordPatch other;
+  other.description = "unchanged account";
+  ASSERT_TRUE(store->update_record(admin_, id, other).ok());
+  EXPECT_EQ(store->get_record(id)->aws_account_id, "012345678901");
+  RecordPatch bad;
+  bad.aws_account_id = "0123-4567-8901";
+  auto refused = store->update_record(admin_, id, bad);
+  EXPECT_EQ(field_of(refused.status()), "aws_account_id") << refused.status();
+  EXPECT_NE(std::string(refused.status().message()).find("12 digits"), std::string::npos);
+  EXPECT_EQ(store->get_record(id)->aws_account_id, "012345678901");
+  RecordPatch removed;
+  removed.aws_account_id = "";
+  ASSERT_TRUE(store->update_record(admin_, id, removed).ok());
+  EXPECT_EQ(store->get_record(id)->aws_account_id, "");
+  EXPECT_EQ(store->snapshot()->records()[0].record.aws_account_id, "");
+}
+
+TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->create_record(admin_, record_spec("billing")).ok());
+  }
+  {
+    // Take it back to version 2, as an older build left it.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw,
+                           "ALTER TABLE records DROP COLUMN aws_account_id; "
+                           "PRAGMA user_version = 2;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), latest_schema_version());
+  std::vector<policy::Record> records = store->list_records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].name, "billing");
+  EXPECT_EQ(records[0].aws_account_id, "");
 }
 
 TEST_F(StoreTest, ApprovalWorkflow) {
