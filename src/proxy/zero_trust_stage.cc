@@ -14,6 +14,7 @@
 #include "pamproxy/aws/operation.h"
 #include "pamproxy/aws/resources.h"
 #include "pamproxy/policy/decision.h"
+#include "pamproxy/policy/resolve.h"
 #include "pamproxy/proxy/settings.h"
 #include "pamproxy/sigv4/crypto.h"
 #include "pamproxy/sigv4/key_cache.h"
@@ -318,15 +319,22 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
   operation_ += request.operation.name();
   // What it touches: the audit trail names it, resource-scoped rules decide on it. A request that
   // names its resource ambiguously is refused rather than recorded or decided on a guess.
+  if (absl::Status s = extract_resources(request, {}); !s.ok()) {
+    return deny(400, "InvalidRequest", std::string(s.message()));
+  }
+  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends(),
+                                                     resources_.passes_role())};
+}
+
+absl::Status ZeroTrustStage::extract_resources(const Request& request, std::string_view account) {
   aws::ResourceRequest facts = request.resource_facts;
   facts.operation = request.operation.name();  // the name lives in the request itself
   facts.protocol = request.operation.protocol();
-  if (absl::Status s = aws::extract_resources(facts, &resources_); !s.ok()) {
-    return deny(400, "InvalidRequest", std::string(s.message()));
-  }
+  facts.account = account;
+  absl::Status s = aws::extract_resources(facts, &resources_);
+  event_.resources.clear();
   for (size_t i = 0; i < resources_.size(); ++i) event_.resources.add(resources_[i]);
-  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends(),
-                                                     resources_.passes_role())};
+  return s;
 }
 
 // --- authorize: may this user use this record for this operation, from here, now? -----------
@@ -334,12 +342,33 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
 ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
     const StageRequest& r, const Request& request, const Authenticated& who,
     const Classified& classified) {
+  // The ARNs classify() wrote lack the account, which is the record's. The record the decision
+  // will use is the one this reference resolves to for this token's user (the same snapshot and
+  // inputs); when it has an account, extract again with it, so rules decide on the whole ARNs
+  // and the audit trail records them. Extraction is cheap and allocates nothing once warm; a
+  // reference that does not resolve is left to decide() to refuse with its reason.
+  policy::ResourceView resources = classified.resources;
+  if (!resources_.empty()) {
+    policy::Resolution res =
+        policy::resolve_record(*who.snapshot, who.token->user_index, auth_.record);
+    if (res.error == policy::ResolveError::kNone) {
+      std::string_view account = who.snapshot->record(res.record_index).record.aws_account_id;
+      if (!account.empty()) {
+        if (absl::Status s = extract_resources(request, account); !s.ok()) {
+          return deny(400, "InvalidRequest", std::string(s.message()));
+        }
+        resources =
+            policy::ResourceView(resources_.text(), resources_.ends(), resources_.passes_role());
+      }
+    }
+  }
   policy::Decision d =
       policy::decide(*who.snapshot, auth_.token_id, auth_.record, classified.operation, r.client.ip,
-                     absl::FromUnixNanos(request.now_unix_ns), classified.resources);
+                     absl::FromUnixNanos(request.now_unix_ns), resources);
   if (d.record != nullptr) {
     event_.record_id.assign(d.record->record.id);
     event_.record_name.assign(d.record->record.name);
+    event_.aws_account.assign(d.record->record.aws_account_id);
   }
   if (!d.allowed) {
     return deny(403, policy::aws_error_code_name(d.aws_code()), d.reason);

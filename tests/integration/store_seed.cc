@@ -4,12 +4,12 @@
 //
 //   store-seed DB MASTER_KEY --access-key AK --secret-key SK [--session-token T]
 //              [--record NAME] [--rule "deny s3:DeleteObject"]... [--proxy-disabled]
-//              [--no-grant] [--expired-token]
+//              [--no-grant] [--expired-token] [--aws-account-id ID]
 //
 // Makes: proxy.enabled (unless --proxy-disabled), the aws-access-keys type enabled, user "alice"
-// with a token, record NAME (default "front") with the keys, a Connect+View grant for alice
-// (unless --no-grant), an access policy with the given command rules, and a second token of
-// alice that expired (with --expired-token) and one that is revoked.
+// with a token, record NAME (default "front") with the keys (and the AWS account id, when given),
+// a Connect+View grant for alice (unless --no-grant), an access policy with the given command
+// rules, and a second token of alice that expired (with --expired-token) and one that is revoked.
 
 #include <cstdio>
 #include <string>
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string db = argv[1], key = argv[2];
-  std::string ak, sk, session, record_name = "front";
+  std::string ak, sk, session, record_name = "front", account;
   std::vector<std::string> rules;
   bool proxy_enabled = true, grant = true;
   for (int i = 3; i < argc; ++i) {
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     else if (a == "--session-token") session = next();
     else if (a == "--record") record_name = next();
     else if (a == "--rule") rules.push_back(next());
+    else if (a == "--aws-account-id") account = next();
     else if (a == "--proxy-disabled") proxy_enabled = false;
     else if (a == "--no-grant") grant = false;
     else {
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   rs.secret_access_key = sk;
   rs.session_token = session;
   rs.default_region = "us-east-1";
+  rs.aws_account_id = account;
   auto rec = s.create_record(actor, rs);
   if (!rec.ok()) return fail("record", rec.status());
   const std::string record_id = rec->object_id;

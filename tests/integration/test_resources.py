@@ -2,7 +2,8 @@
 with a record whose rules are scoped to resources. Each request's audit event names the ARNs it
 touched; a resource-scoped deny refuses exactly the requests that touch a protected resource (a
 batch delete with one protected key is refused whole, nothing deleted); pamctl audit search
-finds events by an ARN pattern."""
+finds events by an ARN pattern. A record with an AWS account id puts it into the ARNs, for the
+rules and the audit trail alike."""
 
 import json
 import os
@@ -16,6 +17,15 @@ from harness import PAMCTL
 from test_zero_trust import ZeroTrustFixture
 
 RULE = "deny s3:DeleteObject* arn:aws:s3:::res-bucket/keep/*"
+ACCOUNT = "123456789012"
+ACCOUNT_RULE = "deny dynamodb:* arn:aws:dynamodb:*:%s:table/ledger" % ACCOUNT
+
+
+def search(fixture, test, *filters):
+    out = subprocess.run([PAMCTL, "audit", "search", os.path.join(fixture.state, "audit"),
+                          "--json"] + list(filters), capture_output=True, text=True, timeout=60)
+    test.assertEqual(out.returncode, 0, out.stderr)
+    return [json.loads(line) for line in out.stdout.splitlines()]
 
 
 class ResourceScopedRules(unittest.TestCase):
@@ -33,11 +43,7 @@ class ResourceScopedRules(unittest.TestCase):
         return r.stdout
 
     def events(self, *filters):
-        out = subprocess.run([PAMCTL, "audit", "search", os.path.join(self.f.state, "audit"),
-                              "--json"] + list(filters), capture_output=True, text=True,
-                             timeout=60)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return [json.loads(line) for line in out.stdout.splitlines()]
+        return search(self.f, self, *filters)
 
     def keys(self):
         out = json.loads(self.ok("s3api", "list-objects-v2", "--bucket", "res-bucket",
@@ -106,6 +112,41 @@ class ResourceScopedRules(unittest.TestCase):
         events = self.events("--operation", "dynamodb:PutItem", "--type", "request.forwarded")
         self.assertTrue(events)
         self.assertEqual(events[-1]["resources"], ["arn:aws:dynamodb:us-east-1::table/payments"])
+        self.assertNotIn("awsAccount", events[-1])
+
+
+class RecordWithAnAwsAccount(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.f = ZeroTrustFixture(seed_args=["--aws-account-id", ACCOUNT, "--rule", ACCOUNT_RULE])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def test_the_arns_name_the_account_for_rules_and_audit(self):
+        r = self.f.aws("dynamodb", "put-item", "--table-name", "payments",
+                       "--item", '{"id": {"S": "1"}}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = search(self.f, self, "--operation", "dynamodb:PutItem",
+                        "--type", "request.forwarded")
+        self.assertTrue(events)
+        self.assertEqual(events[-1]["resources"],
+                         ["arn:aws:dynamodb:us-east-1:%s:table/payments" % ACCOUNT])
+        self.assertEqual(events[-1]["awsAccount"], ACCOUNT)
+
+        # The rule names the account: it matches only because the ARN carries it.
+        ledger = "arn:aws:dynamodb:us-east-1:%s:table/ledger" % ACCOUNT
+        r = self.f.aws("dynamodb", "put-item", "--table-name", "ledger",
+                       "--item", '{"id": {"S": "1"}}')
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("AccessDenied", r.stderr)
+        self.assertIn(ledger, r.stderr)
+        denied = search(self.f, self, "--type", "request.denied", "--resource", ledger)
+        self.assertEqual(len(denied), 1, denied)
+        self.assertEqual(denied[0]["resources"], [ledger])
+        self.assertEqual(denied[0]["awsAccount"], ACCOUNT)
+        self.assertIn(ACCOUNT_RULE, denied[0]["denyReason"])
 
 
 if __name__ == "__main__":

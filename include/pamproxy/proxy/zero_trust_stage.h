@@ -15,9 +15,10 @@
 //                 and the request is no replay
 //   classify      the scope fits the CONNECT host; the operation to     -> Classified
 //                 decide on ("s3:GetObject") and the resources it
-//                 touches, as ARNs
-//   authorize     this user, this record, this operation, from here,   -> Allowed
-//                 now
+//                 touches, as ARNs without the account
+//   authorize     the ARNs with the record's AWS account; this user,   -> Allowed
+//                 this record, this operation, on these resources,
+//                 from here, now
 //   resign        the head with the record's keys                      -> StageDecision
 //
 // Each step returns a Step<T>: what it found, for the next step, or the decision that ends the
@@ -26,7 +27,9 @@
 // found values point into that scratch until the next read(). The order is the security
 // argument: nothing about a token, a record or a policy is revealed before the signature proves
 // who is asking, except whether the token id exists (AWS answers InvalidClientTokenId the same
-// way).
+// way). The ARNs' account field is the record's AWS account id, and the record is known only in
+// authorize(), so classify() writes the ARNs without it and authorize() writes them again with it
+// before deciding.
 //
 // One per worker (not thread-safe; the replay cache it checks is shared by all and is). The
 // snapshot is read per request, so a revoked token, an approval or proxy.enabled = false applies to
@@ -44,6 +47,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "pamproxy/audit/event.h"
 #include "pamproxy/aws/endpoint.h"
 #include "pamproxy/aws/operation.h"
@@ -111,7 +115,8 @@ class ZeroTrustStage final : public Stage {
     const policy::TokenEntry* token = nullptr;
   };
   // classify(): the operation as access rules name it ("s3:GetObject") and the resources it
-  // touches (aws/resources.h), as ARNs.
+  // touches (aws/resources.h), as ARNs with an empty account field (authorize() fills it in when
+  // the record has one).
   struct Classified {
     std::string_view operation;
     policy::ResourceView resources;
@@ -138,6 +143,8 @@ class ZeroTrustStage final : public Stage {
 
  private:
   void read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts);
+  // resources_ and the event's list from the request, with `account` in the ARNs (may be empty).
+  absl::Status extract_resources(const Request& request, std::string_view account);
   std::optional<StageDecision> refuse_payload(const http::RequestHead& h, sigv4::PayloadMode mode);
   std::optional<StageDecision> wait_for_body(const StageRequest& r, bool needs_hash, bool form,
                                              bool names_resources);

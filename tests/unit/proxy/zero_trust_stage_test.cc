@@ -398,6 +398,85 @@ TEST_F(ZeroTrustStageTest, AuthorizeDeniesOutsideTheTimeWindow) {
   EXPECT_FALSE(allowed.stopped());
 }
 
+// The ARNs carry the record's AWS account: classify() cannot know the record, so authorize()
+// extracts them again with it, for the rules to match and the event to list.
+TEST_F(ZeroTrustStageTest, AuthorizeDecidesOnArnsWithTheRecordsAccount) {
+  policy::SnapshotData data = fixture_data();
+  for (policy::Record& rec : data.records) {
+    if (rec.id == "r-open") rec.aws_account_id = "123456789012";
+  }
+  policy::AccessPolicy scoped;
+  scoped.record_id = "r-open";
+  scoped.command_rules = {
+      *policy::parse_command_rule("deny dynamodb:* arn:aws:dynamodb:*:123456789012:table/ledger")};
+  data.policies.push_back(scoped);
+  policy::SnapshotPublisher publisher(policy::Snapshot::build(std::move(data), 2));
+  ZeroTrustStage stage(publisher, options());
+  constexpr std::string_view kDynamoHost = "dynamodb.eu-central-1.amazonaws.com";
+
+  auto put_item = [&](std::string_view table) {
+    ClientRequest c;
+    c.method = "POST";
+    c.host = std::string(kDynamoHost);
+    c.service = "dynamodb";
+    c.payload_hash = "";
+    c.content_type = "application/x-amz-json-1.0";
+    c.body = "{\"TableName\":\"" + std::string(table) + "\",\"Item\":{}}";
+    c.extra = {{"X-Amz-Target", "DynamoDB_20120810.PutItem"}};
+    StageDecision first = stage.on_request(request(c.head(), "10.1.2.3:50000", kDynamoHost));
+    EXPECT_EQ(first.kind, Kind::kNeedBody) << first.bytes;
+    request_.body = c.body;
+    request_.body_given = true;
+    return stage.on_request(request_);
+  };
+
+  StageDecision payments = put_item("payments");
+  ASSERT_EQ(payments.kind, Kind::kForward) << payments.bytes;
+  ASSERT_EQ(payments.event->resources.total(), 1u);
+  std::vector<std::string> listed;
+  payments.event->resources.for_each([&](std::string_view arn) { listed.emplace_back(arn); });
+  EXPECT_EQ(listed,
+            std::vector<std::string>{"arn:aws:dynamodb:eu-central-1:123456789012:table/payments"});
+  EXPECT_EQ(payments.event->aws_account.view(), "123456789012");
+
+  StageDecision ledger = put_item("ledger");
+  ASSERT_EQ(ledger.kind, Kind::kDeny);
+  EXPECT_EQ(ledger.event->type, audit::EventType::kRequestDenied);
+  EXPECT_EQ(ledger.event->error_code.view(), "AccessDenied");
+  EXPECT_TRUE(ledger.bytes.starts_with("HTTP/1.1 403 ")) << ledger.bytes;
+  EXPECT_EQ(ledger.event->deny_reason.view(),
+            "dynamodb:PutItem on arn:aws:dynamodb:eu-central-1:123456789012:table/ledger is denied "
+            "on record 'open' by the rule 'deny dynamodb:* "
+            "arn:aws:dynamodb:*:123456789012:table/ledger'");
+  EXPECT_EQ(ledger.event->aws_account.view(), "123456789012");
+  listed.clear();
+  ledger.event->resources.for_each([&](std::string_view arn) { listed.emplace_back(arn); });
+  EXPECT_EQ(listed,
+            std::vector<std::string>{"arn:aws:dynamodb:eu-central-1:123456789012:table/ledger"});
+
+  // Without the account the rule's account field does not match: the same request to a record
+  // without one goes through, its ARN with an empty account field.
+  ZeroTrustStage plain(publisher_, options());
+  ClientRequest c;
+  c.method = "POST";
+  c.host = std::string(kDynamoHost);
+  c.service = "dynamodb";
+  c.payload_hash = "";
+  c.content_type = "application/x-amz-json-1.0";
+  c.body = R"({"TableName":"ledger","Item":{}})";
+  c.extra = {{"X-Amz-Target", "DynamoDB_20120810.PutItem"}};
+  StageDecision first = plain.on_request(request(c.head(), "10.1.2.3:50000", kDynamoHost));
+  EXPECT_EQ(first.kind, Kind::kNeedBody) << first.bytes;
+  request_.body = c.body;
+  request_.body_given = true;
+  StageDecision open = plain.on_request(request_);
+  ASSERT_EQ(open.kind, Kind::kForward) << open.bytes;
+  listed.clear();
+  open.event->resources.for_each([&](std::string_view arn) { listed.emplace_back(arn); });
+  EXPECT_EQ(listed, std::vector<std::string>{"arn:aws:dynamodb:eu-central-1::table/ledger"});
+  EXPECT_TRUE(open.event->aws_account.empty());
+}
+
 // --- resign ----------------------------------------------------------------------------------
 
 TEST_F(ZeroTrustStageTest, ResignSignsWithTheRecordsKeysAndDropsTheClientsFields) {
