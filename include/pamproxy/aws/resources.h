@@ -44,9 +44,9 @@ namespace pamproxy::aws {
 
 class ResourceList {
  public:
-  // S3's DeleteObjects takes at most 1,000 keys of at most 1,024 bytes each; nothing else names
-  // as many.
-  static constexpr size_t kCountMax = 1000;
+  // S3's DeleteObjects takes at most 1,000 keys of at most 1,024 bytes each, besides its bucket;
+  // nothing else names as many.
+  static constexpr size_t kCountMax = 1001;
   static constexpr size_t kBytesMax = 1200 * 1024;
   // end() drops an ARN equal to one of the first kDedupFirst listed.
   static constexpr size_t kDedupFirst = 16;

@@ -138,15 +138,15 @@ TEST(Resources, S3DeleteObjectsKeysFromTheBody) {
   EXPECT_THAT(refusal(r), HasSubstr("attributes"));
 }
 
-TEST(Resources, S3DeleteObjectsIsBoundedAt1000Keys) {
+TEST(Resources, S3DeleteObjectsTakesTheThousandKeysS3Takes) {
   ResourceRequest r = s3("DeleteObjects", "POST", "/b", "delete");
   std::string body = "<Delete>";
-  for (int i = 0; i < 999; ++i) body += "<Object><Key>k" + std::to_string(i) + "</Key></Object>";
+  for (int i = 0; i < 1000; ++i) body += "<Object><Key>k" + std::to_string(i) + "</Key></Object>";
   r.body = body;
-  EXPECT_EQ(arns(r).size(), 1000u);  // the bucket and 999 keys
+  EXPECT_EQ(arns(r).size(), 1001u);  // the bucket and the 1,000 keys S3 takes in one batch
   body += "<Object><Key>one-too-many</Key></Object></Delete>";
   r.body = body;
-  EXPECT_THAT(refusal(r), HasSubstr("more than 1000"));
+  EXPECT_THAT(refusal(r), HasSubstr("more than 1001"));
 }
 
 ResourceRequest json(std::string_view service, std::string_view operation, std::string_view body) {
