@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -15,9 +16,25 @@
 namespace pamproxy::proxy {
 namespace {
 
+// splitmix64's finalizer: a bijection that spreads the bits.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// A distinct signature per (thread, i). Byte 0 picks the shard: i % 256 spreads them evenly, so
+// the rounded-up shard capacity holds them all. Bytes 8-15 place a key in its shard's index: as
+// uniform as the HMACs the cache takes (patterned ones would pile into one probe run).
 std::string sig(int thread, int i) {
+  const uint64_t v = uint64_t{static_cast<uint32_t>(thread)} << 32 | static_cast<uint32_t>(i);
   char buf[65];
-  std::snprintf(buf, sizeof buf, "%02x%030x%032x", i % 256, thread, i);
+  std::snprintf(buf, sizeof buf, "%02x%014llx%016llx%016llx%016llx", i % 256,
+                static_cast<unsigned long long>(mix(v) >> 8),
+                static_cast<unsigned long long>(mix(~v)),
+                static_cast<unsigned long long>(mix(v ^ 0x5555555555555555ull)),
+                static_cast<unsigned long long>(mix(v ^ 0xaaaaaaaaaaaaaaaaull)));
   return buf;
 }
 
