@@ -16,21 +16,26 @@ size_t utf8_length(unsigned char lead) {
   return 1;
 }
 
-}  // namespace
-
 // Greedy walk with one backtrack point (the last '*'): linear for most patterns, bounded by
-// |pattern| * |text| for any.
-bool wildcard_match(std::string_view pattern, std::string_view text) {
+// |pattern| * |text| for any. Resources: '?' is one UTF-8 character and bytes compare exactly;
+// actions: no '?', ASCII letters compare without case.
+template <bool kResource>
+bool walk(std::string_view pattern, std::string_view text) {
+  auto same = [](char a, char b) {
+    if constexpr (kResource) return a == b;
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    return lower(a) == lower(b);
+  };
   size_t p = 0, t = 0;
   size_t star_p = std::string_view::npos, star_t = 0;
   while (t < text.size()) {
     if (p < pattern.size() && pattern[p] == '*') {
       star_p = p++;
       star_t = t;
-    } else if (p < pattern.size() && pattern[p] == '?') {
+    } else if (kResource && p < pattern.size() && pattern[p] == '?') {
       ++p;
       t += std::min(utf8_length(static_cast<unsigned char>(text[t])), text.size() - t);
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
+    } else if (p < pattern.size() && same(pattern[p], text[t])) {
       ++p;
       ++t;
     } else if (star_p != std::string_view::npos) {
@@ -42,6 +47,16 @@ bool wildcard_match(std::string_view pattern, std::string_view text) {
   }
   while (p < pattern.size() && pattern[p] == '*') ++p;
   return p == pattern.size();
+}
+
+}  // namespace
+
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  return walk<true>(pattern, text);
+}
+
+bool action_match(std::string_view pattern, std::string_view text) {
+  return walk<false>(pattern, text);
 }
 
 bool arn_match(std::string_view pattern, std::string_view arn) {

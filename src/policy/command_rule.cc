@@ -82,27 +82,10 @@ std::string format_command_rule(const CommandRule& r) {
              r.resource.empty() ? "" : " ", r.resource);
 }
 
-// Classic greedy glob with one backtrack point: linear in |pattern| * |text| at worst for
-// adversarial patterns, bounded by the 128-byte pattern limit and the operation length.
+// IAM's action matching (base/arn_pattern.h), bounded by the 128-byte pattern limit and the
+// operation length.
 bool glob_match(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0;
-  size_t star_p = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star_p = p++;
-      star_t = t;
-    } else if (p < pattern.size() && ascii_lower(pattern[p]) == ascii_lower(text[t])) {
-      ++p;
-      ++t;
-    } else if (star_p != std::string_view::npos) {
-      p = star_p + 1;
-      t = ++star_t;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return action_match(pattern, text);
 }
 
 namespace {

@@ -20,4 +20,7 @@ bool arn_match(std::string_view pattern, std::string_view arn);
 // The same '*' and '?' matching over a whole string, without fields.
 bool wildcard_match(std::string_view pattern, std::string_view text);
 
+// IAM's Action element ("s3:Get*"): '*' only, ASCII letters without regard to case.
+bool action_match(std::string_view pattern, std::string_view text);
+
 }  // namespace pamproxy
