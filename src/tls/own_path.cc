@@ -481,9 +481,9 @@ void OwnPath::on_handshake(const uint8_t* body, size_t length, std::span<uint8_t
 bool OwnPath::on_post_handshake_header(const uint8_t* m, size_t len, std::span<uint8_t> out,
                                        size_t* written) {
   // Judged as soon as the header has come, as OpenSSL judges it: a message this side never
-  // takes, or a KeyUpdate of another length, is refused without waiting for a body that may be
-  // long in coming (or never come).
-  if (m[0] == SSL3_MT_KEY_UPDATE && len != 1) {
+  // takes, or a KeyUpdate longer than its one byte, is refused without waiting for a body that
+  // may be long in coming (or never come). An empty KeyUpdate is whole: judged as a message.
+  if (m[0] == SSL3_MT_KEY_UPDATE && len > 1) {
     refuse(SSL_AD_DECODE_ERROR, "TLS protocol error: a malformed KeyUpdate", out, written);
     return false;
   }
@@ -500,11 +500,12 @@ bool OwnPath::on_post_handshake_header(const uint8_t* m, size_t len, std::span<u
 bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last,
                                         std::span<uint8_t> out, size_t* written) {
   if (m[0] == SSL3_MT_KEY_UPDATE) {
-    // The next record from the peer is under its next key, so nothing may follow in this one.
-    if (len != 1 || m[4] > 1 || !last) {
-      refuse(len != 1 ? SSL_AD_DECODE_ERROR
-             : !last  ? SSL_AD_UNEXPECTED_MESSAGE
-                      : SSL_AD_ILLEGAL_PARAMETER,
+    // The next record from the peer is under its next key, so nothing may follow in this one
+    // (RFC 8446 5.1: unexpected_message), whatever the message holds; then its one byte.
+    if (!last || len != 1 || m[4] > 1) {
+      refuse(!last       ? SSL_AD_UNEXPECTED_MESSAGE
+             : len != 1 ? SSL_AD_DECODE_ERROR
+                        : SSL_AD_ILLEGAL_PARAMETER,
              "TLS protocol error: a malformed KeyUpdate", out, written);
       return false;
     }

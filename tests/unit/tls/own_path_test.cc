@@ -301,6 +301,17 @@ TEST(OwnPath, FaultsAreAnsweredAsOpenSslAnswersThem) {
        [](Forger& f) {
          return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00\x00\x02", 4));
        }},
+      // An empty KeyUpdate with more in its record: the key change is not on a record
+      // boundary, whatever the message holds (RFC 8446 5.1).
+      {"unexpected message",
+       [](Forger& f) {
+         return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00\x00\x00\x00\x00", 6));
+       }},
+      // And alone in its record, a KeyUpdate without its byte.
+      {"decode error",
+       [](Forger& f) {
+         return f.sealed(SSL3_RT_HANDSHAKE, std::string_view("\x18\x00\x00\x00", 4));
+       }},
       // An alert between the pieces of a handshake message.
       {"unexpected message",
        [](Forger& f) {
