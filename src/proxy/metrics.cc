@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "pamproxy/tls/session.h"
+
 namespace pamproxy::proxy {
 
 std::string_view cause_name(Cause cause) {
@@ -112,6 +114,14 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
       out.append(std::to_string(workers[i]->closed[c].get())).append("\n");
     }
   }
+  // Process-wide: the TLS module counts it, not a worker.
+  out.append(
+      "# HELP pamproxy_tls_own_records_unproven_total TLS 1.3 connections closed at the switch "
+      "to pamproxy's records because OpenSSL's record number was not the one counted\n");
+  out.append("# TYPE pamproxy_tls_own_records_unproven_total counter\n");
+  out.append("pamproxy_tls_own_records_unproven_total ")
+      .append(std::to_string(tls::own_record_switches_unproven()))
+      .append("\n");
   return out;
 }
 

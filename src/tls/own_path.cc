@@ -14,10 +14,12 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "pamproxy/base/check.h"
+#include "pamproxy/base/log.h"
 #include "pamproxy/tls/leaf_cache.h"
 #include "src/tls/own_handshake.h"
 #include "src/tls/records.h"
@@ -26,6 +28,11 @@
 namespace pamproxy::tls {
 
 using RP = RecordProtection;
+
+namespace {
+// Switches to own records that failed because the counted record number was not proven.
+std::atomic<uint64_t> g_switches_unproven{0};
+}  // namespace
 
 OwnPath::OwnPath(Session& session, bool records, bool handshake)
     : s_(session), handshake_wanted_(handshake), records_wanted_(records) {}
@@ -70,10 +77,66 @@ bool OwnPath::take_over() {
     ERR_clear_error();
     return false;
   }
+  if (!count_proven(suite, tx_secret, tx_len, tx_seq + static_cast<uint64_t>(s_.count_skew_))) {
+    records_wanted_ = false;
+    ERR_clear_error();
+    g_switches_unproven.fetch_add(1, std::memory_order_relaxed);
+    log::error("tls.own_records_unproven")
+        .kv("side", s_.server_ ? "client" : "upstream")
+        .kv("counted_record", tx_seq)
+        .kv("reason",
+            "OpenSSL's next record number is not the one counted from its callbacks: the "
+            "connection is closed rather than risk sealing two records under one nonce");
+    s_.fail(Failure::kProtocol,
+            "TLS: the record number counted at the switch to pamproxy's records was not "
+            "OpenSSL's");
+    return false;
+  }
   tx_ = std::move(tx);
   rx_ = std::move(rx);
   SSL_free_buffers(ssl);  // OpenSSL's record buffers (~33 KiB) are not used any more
   return true;
+}
+
+bool OwnPath::count_proven(uint16_t suite, const uint8_t* secret, size_t secret_len,
+                           uint64_t counted) {
+  // The record numbers of the switch come from counting OpenSSL's message callbacks
+  // (secrets.h), an order no OpenSSL document promises. A count one short would seal our first
+  // record under a nonce OpenSSL already put on the wire. So OpenSSL seals one probe record (one
+  // byte of application data) into a scratch buffer that goes nowhere, and a probe key schedule
+  // of ours seals the same byte under the counted number: the same bytes prove key and number.
+  // The probe is never sent, so the peer never sees that record number twice (ours seals the
+  // next real record under it), and sending nothing keeps a peer that has already closed from
+  // answering a stray record with a reset that would cut its last answer short. Once OpenSSL
+  // has sealed the probe it is a record ahead of the peer: a failed proof cannot hand the
+  // records back to it, so the connection fails (closed, not open with a repeated nonce). A
+  // wrong count in the receiving direction needs no proof: it repeats no nonce, and the peer's
+  // first record would not authenticate (bad_record_mac).
+  static constexpr uint8_t kProbe[1] = {0};
+  static constexpr size_t kProbeRecord = RP::kOverhead + sizeof(kProbe);
+  uint8_t ours[kProbeRecord];
+  uint8_t theirs[2 * kProbeRecord];  // room to see that OpenSSL wrote something else
+  ScopedCleanse wipe_ours(ours, sizeof(ours));
+  ScopedCleanse wipe_theirs(theirs, sizeof(theirs));
+  RecordProtection probe;
+  if (!probe.init(suite, secret, secret_len, counted, true) ||
+      probe.seal(SSL3_RT_APPLICATION_DATA, kProbe, ours) != kProbeRecord) {
+    return false;
+  }
+  const std::span<uint8_t> out = s_.out_;
+  const size_t out_used = s_.out_used_;
+  s_.out_ = theirs;
+  s_.out_used_ = 0;
+  size_t taken = 0;
+  const bool sealed = SSL_write_ex(s_.ssl_.get(), kProbe, sizeof(kProbe), &taken) == 1;
+  const size_t written = s_.out_used_;
+  s_.out_ = out;
+  s_.out_used_ = out_used;
+  return sealed && written == kProbeRecord && CRYPTO_memcmp(theirs, ours, kProbeRecord) == 0;
+}
+
+uint64_t own_record_switches_unproven() {
+  return g_switches_unproven.load(std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------- our handshake

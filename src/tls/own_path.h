@@ -51,7 +51,9 @@ class OwnPath {
   bool try_handshake(std::span<const uint8_t> cipher_in, std::span<uint8_t> plain_out,
                      std::span<uint8_t> cipher_out, IoResult* result);
   // After OpenSSL's handshake: takes the records over when they are wanted and OpenSSL holds
-  // nothing in either direction. True once the records are ours (from then on, always).
+  // nothing in either direction, once the record number counted for sending is proven (see
+  // count_proven(); the session fails when it is not). True once the records are ours (from
+  // then on, always).
   bool take_over();
 
   // The records are sealed and opened here (the handshake was ours, or take_over() succeeded).
@@ -76,6 +78,9 @@ class OwnPath {
   absl::StatusOr<TrafficKeys> traffic_keys(Direction direction) const;
 
  private:
+  // OpenSSL and a key schedule of ours keyed with `counted` seal the same probe record, which
+  // goes nowhere: true when the bytes are the same.
+  bool count_proven(uint16_t suite, const uint8_t* secret, size_t secret_len, uint64_t counted);
   bool server_flight(std::span<const uint8_t> cipher_in, std::span<uint8_t> cipher_out,
                      IoResult* result);
   void on_finished(std::span<uint8_t> out, size_t* written);

@@ -140,13 +140,17 @@ class Session {
   // written.
   bool release_buffers();
 
-  // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3).
+  // Records are sealed and opened by pamproxy now (ContextOptions::own_records, TLS 1.3). The
+  // switch proves the record number it takes over for sending, or the session fails.
   bool own_records() const;
   // Server side: the handshake was pamproxy's own (ContextOptions::own_handshake), not OpenSSL's.
   bool own_handshake() const;
   // Own records: how many records one key seals before pamproxy sends a KeyUpdate and moves to
   // the next (default 2^23, well inside RFC 8446 5.5's limit for AES-GCM). For tests.
   void set_records_per_key(uint64_t records) { records_per_key_ = records; }
+  // For tests: `records` added to the record number counted for sending, to show that the
+  // switch to own records catches a wrong count.
+  void skew_counted_records_for_testing(int64_t records) { count_skew_ = records; }
 
   // After the handshake, with ContextOptions::capture_secrets: the keys and next sequence number
   // of one direction, for kTLS. FailedPrecondition when not established, secrets were not
@@ -206,6 +210,11 @@ class Session {
   std::unique_ptr<OwnPath> own_;
   bool app_data_read_ = false;  // client: the server's tickets came before (OpenSSL took them)
   uint64_t records_per_key_ = uint64_t{1} << 23;
+  int64_t count_skew_ = 0;
 };
+
+// Connections of this process whose switch to own records failed because OpenSSL's record
+// number was not the one counted (the log line tls.own_records_unproven says when).
+uint64_t own_record_switches_unproven();
 
 }  // namespace pamproxy::tls

@@ -338,6 +338,41 @@ TEST(OwnPath, FaultsAreAnsweredAsOpenSslAnswersThem) {
   }
 }
 
+// The switch from OpenSSL's records proves the record number it counted for sending: a count
+// off by one either way is caught before any record of ours, and the connection fails rather
+// than seal under a nonce OpenSSL may have used. With the right count, nothing extra reaches
+// the peer.
+TEST(OwnPath, TheRecordCountIsProvenAtTheSwitch) {
+  for (int64_t skew : {0, -1, 1}) {
+    ContextOptions own;
+    own.own_records = true;
+    Fixture f = Fixture::make(own, {});
+    auto server = std::move(*Session::server(*f.server));
+    server->set_expected_host(kHost);
+    server->skew_counted_records_for_testing(skew);
+    auto client = std::move(*Session::client(*f.client, kHost, 443));
+    const uint64_t unproven_before = own_record_switches_unproven();
+    Pair pair(*client, *server);
+    const bool handshake = pair.handshake();
+    EXPECT_EQ(own_record_switches_unproven() - unproven_before, skew == 0 ? 0u : 1u) << skew;
+    if (skew == 0) {
+      ASSERT_TRUE(handshake);
+      EXPECT_TRUE(server->own_records());
+      pair.client_sends("GET / HTTP/1.1\r\n\r\n");
+      pair.server_sends("HTTP/1.1 200 OK\r\n\r\n");
+      EXPECT_EQ(pair.server_plain, "GET / HTTP/1.1\r\n\r\n");
+      EXPECT_EQ(pair.client_plain, "HTTP/1.1 200 OK\r\n\r\n");
+      EXPECT_EQ(client->state(), State::kEstablished) << client->failure_detail();
+      continue;
+    }
+    EXPECT_FALSE(server->own_records()) << skew;
+    EXPECT_EQ(server->state(), State::kError) << skew;
+    EXPECT_NE(server->failure_detail().find("record number counted at the switch"),
+              std::string::npos)
+        << server->failure_detail();
+  }
+}
+
 TEST(OwnPath, CloseNotifyDuringTheHandshakeIsAFailure) {
   ContextOptions own;
   own.own_records = true;
