@@ -566,7 +566,7 @@ bool OwnPath::on_post_handshake_message(const uint8_t* m, size_t len, bool last,
     // The next record from the peer is under its next key, so nothing may follow in this one
     // (RFC 8446 5.1: unexpected_message), whatever the message holds; then its one byte.
     if (!last || len != 1 || m[4] > 1) {
-      refuse(!last       ? SSL_AD_UNEXPECTED_MESSAGE
+      refuse(!last      ? SSL_AD_UNEXPECTED_MESSAGE
              : len != 1 ? SSL_AD_DECODE_ERROR
                         : SSL_AD_ILLEGAL_PARAMETER,
              "TLS protocol error: a malformed KeyUpdate", out, written);
