@@ -8,6 +8,12 @@
 //   sts       GetCallerIdentity
 //   ec2       DescribeRegions
 //   dynamodb  ListTables, PutItem and GetItem (items kept in memory)
+//   sqs       CreateQueue, GetQueueUrl, SendMessage, ReceiveMessage, DeleteQueue (query protocol)
+//   kms       CreateKey, CreateAlias, DescribeKey, Encrypt, Decrypt (JSON 1.1; a stand-in cipher)
+//   secretsmanager  CreateSecret, GetSecretValue, DeleteSecret (JSON 1.1)
+//   lambda    ListFunctions, GetFunction, DeleteFunction (REST-JSON; two functions to start with)
+//   iam       GetRole, GetUser, ListAttachedRolePolicies (query protocol, the global endpoint)
+// The last five also refuse a request signed for another service or region than its host's.
 // Signed aws-chunked bodies have every chunk signature (and the trailer signature) checked by an
 // independent implementation here; a bad chunk aborts the store's request so nothing is written.
 // Hex payload hashes are checked against the body before the store's request is completed.
@@ -404,7 +410,14 @@ function sendError(res, service, status, code, message) {
     res.writeHead(status, { 'content-type': 'text/xml' });
     res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code>` +
             `<Message>${message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`);
-  } else if (service === 'sts') {
+  } else if (service === 'kms' || service === 'secretsmanager') {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
+    res.end(JSON.stringify({ __type: code, message }));
+  } else if (service === 'lambda') {
+    res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': code,
+                            'x-amzn-requestid': requestId });
+    res.end(JSON.stringify({ Type: 'User', message }));
+  } else if (service === 'sts' || service === 'sqs' || service === 'iam') {
     res.writeHead(status, { 'content-type': 'text/xml' });
     res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message>` +
             `</Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
@@ -475,6 +488,316 @@ function serveDynamo(req, res, body) {
   }
   sendError(res, 'dynamodb', 400, 'UnknownOperationException', `${op} is not served by this test endpoint`);
   return { operation: op, status: 400 };
+}
+
+// ------------------------------------------------------------------ SQS, KMS, Secrets Manager, Lambda, IAM
+// One small handler per service, each with its own in-memory state and answering in its
+// protocol: SQS and IAM the query protocol (a form body, XML answers), KMS and Secrets Manager
+// JSON 1.1 (X-Amz-Target), Lambda REST-JSON (the operation in the method and path).
+
+// The service and region a host's requests must be signed for, or null for a host not checked.
+function hostScope(host) {
+  const name = (host || '').replace(/:\d+$/, '');
+  if (name === 'iam.amazonaws.com') return { service: 'iam', region: 'us-east-1' };
+  const m = /^(sqs|kms|secretsmanager|lambda)\.([a-z0-9-]+)\.amazonaws\.com$/.exec(name);
+  return m ? { service: m[1], region: m[2] } : null;
+}
+
+function xmlEscape(s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+// A query-protocol answer: <ActionResponse><ActionResult>inner</ActionResult>...</ActionResponse>.
+function queryAnswer(res, xmlns, action, inner) {
+  const result = inner === null ? '' : `<${action}Result>${inner}</${action}Result>`;
+  res.writeHead(200, { 'content-type': 'text/xml' });
+  res.end(`<?xml version="1.0"?>\n<${action}Response xmlns="${xmlns}">${result}` +
+          `<ResponseMetadata><RequestId>${crypto.randomUUID()}</RequestId></ResponseMetadata>` +
+          `</${action}Response>`);
+  return { operation: action, status: 200 };
+}
+
+function jsonAnswer(res, operation, obj, contentType = 'application/x-amz-json-1.1') {
+  res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': crypto.randomUUID() });
+  res.end(JSON.stringify(obj));
+  return { operation, status: 200 };
+}
+
+// Throws what the service answers with an error.
+class ServiceError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    Object.assign(this, { status, code });
+  }
+}
+
+// ---- SQS: queue name -> { url, messages }
+const sqsQueues = new Map();
+
+function serveSqs(ctx) {
+  const p = ctx.form;
+  const action = p.get('Action');
+  const answer = (inner) => queryAnswer(ctx.res, 'http://queue.amazonaws.com/doc/2012-11-05/', action, inner);
+  const queueOf = (url) => {
+    const q = sqsQueues.get(String(url || '').split('/').pop());
+    if (!q || q.url !== url) {
+      throw new ServiceError(400, 'AWS.SimpleQueueService.NonExistentQueue',
+                             'The specified queue does not exist for this wsdl version.');
+    }
+    return q;
+  };
+  if (action === 'CreateQueue') {
+    const name = p.get('QueueName');
+    const url = `https://sqs.${ctx.region}.amazonaws.com/${config.account}/${name}`;
+    if (!sqsQueues.has(name)) sqsQueues.set(name, { url, messages: [] });
+    return answer(`<QueueUrl>${xmlEscape(url)}</QueueUrl>`);
+  }
+  if (action === 'GetQueueUrl') {
+    const q = sqsQueues.get(p.get('QueueName'));
+    if (!q) queueOf(null);
+    return answer(`<QueueUrl>${xmlEscape(q.url)}</QueueUrl>`);
+  }
+  if (action === 'SendMessage') {
+    const q = queueOf(p.get('QueueUrl'));
+    const body = p.get('MessageBody') || '';
+    const id = crypto.randomUUID();
+    q.messages.push({ id, body });
+    const md5 = crypto.createHash('md5').update(body, 'utf8').digest('hex');
+    return answer(`<MD5OfMessageBody>${md5}</MD5OfMessageBody><MessageId>${id}</MessageId>`);
+  }
+  if (action === 'ReceiveMessage') {
+    const q = queueOf(p.get('QueueUrl'));
+    const taken = q.messages.splice(0, Number(p.get('MaxNumberOfMessages') || 1));
+    return answer(taken.map((m) =>
+      `<Message><MessageId>${m.id}</MessageId><ReceiptHandle>${m.id}</ReceiptHandle>` +
+      `<MD5OfBody>${crypto.createHash('md5').update(m.body, 'utf8').digest('hex')}</MD5OfBody>` +
+      `<Body>${xmlEscape(m.body)}</Body></Message>`).join(''));
+  }
+  if (action === 'DeleteQueue') {
+    sqsQueues.delete(queueOf(p.get('QueueUrl')).url.split('/').pop());
+    return answer(null);
+  }
+  return null;
+}
+
+// ---- KMS: key id -> key metadata; alias name -> key id. Ciphertext: "kms1" + key id + the
+// plaintext XORed with a keystream from the key id (reversible, not secret).
+const kmsKeys = new Map();
+const kmsAliases = new Map();
+
+function kmsKeyOf(ctx, keyId) {
+  let id = String(keyId || '');
+  const alias = /^(?:arn:[^:]+:kms:[^:]*:[^:]*:)?(alias\/.+)$/.exec(id);
+  if (alias) id = kmsAliases.get(alias[1]) || '';
+  id = id.replace(/^arn:[^:]+:kms:[^:]*:[^:]*:key\//, '');
+  const key = kmsKeys.get(id);
+  if (!key) throw new ServiceError(400, 'NotFoundException', `Key '${keyId}' does not exist`);
+  return key;
+}
+
+function kmsXor(keyId, data) {
+  const out = Buffer.from(data);
+  for (let i = 0; i < out.length; i += 32) {
+    const pad = crypto.createHash('sha256').update(`${keyId}/${i}`).digest();
+    for (let j = 0; j < 32 && i + j < out.length; ++j) out[i + j] ^= pad[j];
+  }
+  return out;
+}
+
+function serveKms(ctx) {
+  const op = ctx.target;
+  const input = ctx.json;
+  const answer = (obj) => jsonAnswer(ctx.res, op, obj);
+  if (op === 'CreateKey') {
+    const id = crypto.randomUUID();
+    const meta = { AWSAccountId: config.account, KeyId: id,
+                   Arn: `arn:aws:kms:${ctx.region}:${config.account}:key/${id}`,
+                   CreationDate: Date.now() / 1000, Enabled: true,
+                   Description: input.Description || '', KeyUsage: 'ENCRYPT_DECRYPT',
+                   KeyState: 'Enabled', Origin: 'AWS_KMS', KeyManager: 'CUSTOMER',
+                   KeySpec: 'SYMMETRIC_DEFAULT', CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+                   EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'], MultiRegion: false };
+    kmsKeys.set(id, meta);
+    return answer({ KeyMetadata: meta });
+  }
+  if (op === 'CreateAlias') {
+    kmsAliases.set(input.AliasName, kmsKeyOf(ctx, input.TargetKeyId).KeyId);
+    return answer({});
+  }
+  if (op === 'DescribeKey') return answer({ KeyMetadata: kmsKeyOf(ctx, input.KeyId) });
+  if (op === 'Encrypt') {
+    const key = kmsKeyOf(ctx, input.KeyId);
+    const blob = Buffer.concat([Buffer.from('kms1' + key.KeyId),
+                                kmsXor(key.KeyId, Buffer.from(input.Plaintext || '', 'base64'))]);
+    return answer({ CiphertextBlob: blob.toString('base64'), KeyId: key.Arn,
+                    EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+  }
+  if (op === 'Decrypt') {
+    const blob = Buffer.from(input.CiphertextBlob || '', 'base64');
+    const prefix = blob.subarray(0, 40).toString('latin1');
+    const key = prefix.startsWith('kms1') ? kmsKeys.get(prefix.slice(4)) : undefined;
+    if (!key || (input.KeyId && kmsKeyOf(ctx, input.KeyId) !== key)) {
+      throw new ServiceError(400, 'InvalidCiphertextException', 'The ciphertext is invalid for this key.');
+    }
+    return answer({ Plaintext: kmsXor(key.KeyId, blob.subarray(40)).toString('base64'),
+                    KeyId: key.Arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+  }
+  return null;
+}
+
+// ---- Secrets Manager: name -> secret. Its ARN ends in '-' and six random characters, as AWS's
+// do; a secret is found by its name, its ARN, or its ARN without that suffix.
+const secrets = new Map();
+
+function secretOf(id) {
+  const name = String(id || '').replace(/^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:/, '');
+  const secret = secrets.get(name) ||
+                 [...secrets.values()].find((s) => s.ARN === id || s.ARN.endsWith(':secret:' + name));
+  if (!secret) {
+    throw new ServiceError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  }
+  return secret;
+}
+
+function serveSecrets(ctx) {
+  const op = ctx.target;
+  const input = ctx.json;
+  const answer = (obj) => jsonAnswer(ctx.res, op, obj);
+  if (op === 'CreateSecret') {
+    if (secrets.has(input.Name)) {
+      throw new ServiceError(400, 'ResourceExistsException', `The secret ${input.Name} already exists.`);
+    }
+    const suffix = crypto.randomBytes(6).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 6);
+    const secret = { ARN: `arn:aws:secretsmanager:${ctx.region}:${config.account}:secret:${input.Name}-${suffix}`,
+                     Name: input.Name, VersionId: crypto.randomUUID(),
+                     SecretString: input.SecretString, CreatedDate: Date.now() / 1000 };
+    secrets.set(input.Name, secret);
+    return answer({ ARN: secret.ARN, Name: secret.Name, VersionId: secret.VersionId });
+  }
+  if (op === 'GetSecretValue') {
+    const s = secretOf(input.SecretId);
+    return answer({ ARN: s.ARN, Name: s.Name, VersionId: s.VersionId, SecretString: s.SecretString,
+                    VersionStages: ['AWSCURRENT'], CreatedDate: s.CreatedDate });
+  }
+  if (op === 'DeleteSecret') {
+    const s = secretOf(input.SecretId);
+    secrets.delete(s.Name);
+    return answer({ ARN: s.ARN, Name: s.Name, DeletionDate: Date.now() / 1000 });
+  }
+  return null;
+}
+
+// ---- Lambda: function name -> configuration, two to start with (in the first request's region).
+const lambdaFunctions = new Map();
+let lambdaSeeded = false;
+
+function lambdaFunction(region, name) {
+  return { FunctionName: name, FunctionArn: `arn:aws:lambda:${region}:${config.account}:function:${name}`,
+           Runtime: 'python3.11', Role: `arn:aws:iam::${config.account}:role/lambda-basic`,
+           Handler: 'app.handler', CodeSize: 312, Description: '', Timeout: 3, MemorySize: 128,
+           LastModified: '2026-12-01T00:00:00.000+0000', Version: '$LATEST',
+           CodeSha256: crypto.createHash('sha256').update(name).digest('base64'),
+           PackageType: 'Zip', Architectures: ['x86_64'] };
+}
+
+function serveLambda(ctx) {
+  if (!lambdaSeeded) {
+    lambdaSeeded = true;
+    for (const name of ['orders-worker', 'report-builder']) lambdaFunctions.set(name, lambdaFunction(ctx.region, name));
+  }
+  const m = /^\/2015-03-31\/functions\/([^/]*)\/?$/.exec(ctx.url.pathname);
+  if (!m) return null;
+  const method = ctx.req.method;
+  if (m[1] === '' && method === 'GET') {
+    return jsonAnswer(ctx.res, 'ListFunctions', { Functions: [...lambdaFunctions.values()] }, 'application/json');
+  }
+  // A name, NAME:QUALIFIER, ACCOUNT:function:NAME or the function's ARN.
+  const ref = decodeURIComponent(m[1]);
+  const name = ref.includes(':function:') ? ref.split(':function:')[1].split(':')[0] : ref.split(':')[0];
+  const operation = method === 'GET' ? 'GetFunction' : method === 'DELETE' ? 'DeleteFunction' : null;
+  if (!operation) return null;
+  ctx.operation = operation;
+  const fn = lambdaFunctions.get(name);
+  if (!fn) {
+    throw new ServiceError(404, 'ResourceNotFoundException',
+                           `Function not found: arn:aws:lambda:${ctx.region}:${config.account}:function:${name}`);
+  }
+  if (operation === 'DeleteFunction') {
+    lambdaFunctions.delete(name);
+    ctx.res.writeHead(204, { 'x-amzn-requestid': crypto.randomUUID() });
+    ctx.res.end();
+    return { operation, status: 204 };
+  }
+  return jsonAnswer(ctx.res, operation, {
+    Configuration: fn, Code: { RepositoryType: 'S3', Location: `https://awslambda-${ctx.region}-tasks.s3.amazonaws.com/${name}.zip` },
+  }, 'application/json');
+}
+
+// ---- IAM: a few roles and users, read only.
+const iamRoles = { deploy: ['ReadOnlyAccess', 'AWSCodeDeployRole'], app: [] };
+const iamUsers = ['record-user', 'alice'];
+
+function serveIam(ctx) {
+  const p = ctx.form;
+  const action = p.get('Action');
+  const answer = (inner) => queryAnswer(ctx.res, 'https://iam.amazonaws.com/doc/2010-05-08/', action, inner);
+  const noSuch = (kind, name) => new ServiceError(404, 'NoSuchEntity', `The ${kind} with name ${name} cannot be found.`);
+  const created = '<CreateDate>2026-01-01T00:00:00Z</CreateDate>';
+  if (action === 'GetRole' || action === 'ListAttachedRolePolicies') {
+    const name = p.get('RoleName');
+    if (!(name in iamRoles)) throw noSuch('role', name);
+    if (action === 'ListAttachedRolePolicies') {
+      return answer('<AttachedPolicies>' + iamRoles[name].map((policy) =>
+        `<member><PolicyName>${policy}</PolicyName><PolicyArn>arn:aws:iam::aws:policy/${policy}</PolicyArn></member>`)
+        .join('') + '</AttachedPolicies><IsTruncated>false</IsTruncated>');
+    }
+    const trust = encodeURIComponent('{"Version":"2012-10-17","Statement":[]}');
+    return answer(`<Role><Path>/</Path><RoleName>${xmlEscape(name)}</RoleName><RoleId>AROATESTROLE${name.length}</RoleId>` +
+                  `<Arn>arn:aws:iam::${config.account}:role/${xmlEscape(name)}</Arn>${created}` +
+                  `<AssumeRolePolicyDocument>${trust}</AssumeRolePolicyDocument>` +
+                  '<MaxSessionDuration>3600</MaxSessionDuration></Role>');
+  }
+  if (action === 'GetUser') {
+    const name = p.get('UserName') || 'record-user'; // no name: the caller
+    if (!iamUsers.includes(name)) throw noSuch('user', name);
+    return answer(`<User><Path>/</Path><UserName>${xmlEscape(name)}</UserName><UserId>AIDATESTUSER${name.length}</UserId>` +
+                  `<Arn>arn:aws:iam::${config.account}:user/${xmlEscape(name)}</Arn>${created}</User>`);
+  }
+  return null;
+}
+
+const SERVICES = { sqs: serveSqs, kms: serveKms, secretsmanager: serveSecrets, lambda: serveLambda, iam: serveIam };
+
+// Checks the scope the request was signed with against its host, reads its body as its protocol
+// says and hands it to the service's handler; an operation the handler does not serve is a 400.
+function serveService(service, region, req, res, url, body) {
+  const expected = hostScope(req.headers.host);
+  if (expected && (expected.service !== service || expected.region !== region)) {
+    sendError(res, service, 403, 'SignatureDoesNotMatch',
+              `Credential should be scoped to ${expected.region}/${expected.service}, not ${region}/${service}.`);
+    return { status: 403, code: 'SignatureDoesNotMatch' };
+  }
+  const text = body.toString('utf8');
+  const ctx = { req, res, url, region, target: (req.headers['x-amz-target'] || '').split('.').pop() };
+  // A REST handler names its operation in ctx.operation.
+  const operation = () => ctx.operation ||
+    (ctx.form ? ctx.form.get('Action') : ctx.target || `${req.method} ${url.pathname}`);
+  try {
+    if (service === 'sqs' || service === 'iam') {
+      ctx.form = new URLSearchParams(text);
+    } else if (service !== 'lambda') {
+      ctx.json = text ? JSON.parse(text) : {};
+    }
+    const result = SERVICES[service](ctx);
+    if (result) return result;
+    sendError(res, service, 400, ctx.form ? 'InvalidAction' : 'UnknownOperationException',
+              `${operation()} is not served by this test endpoint`);
+    return { operation: operation(), status: 400 };
+  } catch (e) {
+    if (!(e instanceof ServiceError)) throw e;
+    sendError(res, service, e.status, e.code, e.message);
+    return { operation: operation(), status: e.status, code: e.code };
+  }
 }
 
 function readBody(req, limit) {
@@ -662,6 +985,7 @@ async function handle(req, res) {
     let result;
     if (s3Like) result = await serveS3(req, res, url, auth, record);
     else if (service === 'dynamodb') result = serveDynamo(req, res, body);
+    else if (SERVICES[service]) result = serveService(service, cred.region, req, res, url, body);
     else result = serveQueryService(service, req, res, body);
     Object.assign(record, result);
   } catch (e) {
