@@ -364,11 +364,31 @@ bool arn_by_name(std::string_view name) {
   return name.ends_with("Arn") || name.ends_with("ARN") || name.ends_with("arn");
 }
 
+// Secrets Manager ends a secret's ARN with '-' and six random letters or digits that a client
+// naming the secret never sees: "secret:prod/db-AbCdEf" is the secret "prod/db". A secret named
+// by its ARN is written without them, as one named by its name is, so that a rule naming
+// "secret:prod/db" cannot be passed by giving the full ARN. Secrets Manager itself reads an ARN
+// that ends so as a complete one.
+std::string_view secret_without_suffix(std::string_view arn) {
+  constexpr std::string_view kSecret = ":secret:";
+  constexpr size_t kSuffix = 7;  // "-AbCdEf"
+  const size_t name = arn.find(kSecret);
+  if (name == std::string_view::npos || arn.size() <= name + kSecret.size() + kSuffix) return arn;
+  const std::string_view suffix = arn.substr(arn.size() - kSuffix);
+  const bool random =
+      suffix[0] == '-' && std::all_of(suffix.begin() + 1, suffix.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      });
+  return random ? arn.substr(0, arn.size() - kSuffix) : arn;
+}
+
 // Adds the resource `value` names as parameter `p` (already decoded).
 bool add_param_value(const ResourceRequest& r, const Param& p, std::string_view value,
                      ResourceList* out) {
   if (value.empty()) return true;
-  if (value.starts_with("arn:")) return out->add(value);
+  if (value.starts_with("arn:")) {
+    return out->add(p.service == "secretsmanager" ? secret_without_suffix(value) : value);
+  }
   if (p.service == "sqs" && p.name == "QueueUrl") {
     // https://sqs.REGION.amazonaws.com/ACCOUNT/NAME: the URL carries its own account.
     const size_t scheme = value.find("://");

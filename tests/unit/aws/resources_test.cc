@@ -170,7 +170,7 @@ TEST(Resources, JsonServicesNameTheirResources) {
   EXPECT_THAT(
       arns(json("secretsmanager", "GetSecretValue",
                 R"({"SecretId":"arn:aws:secretsmanager:us-east-1:999999999999:secret:x-AbCdEf"})")),
-      ElementsAre("arn:aws:secretsmanager:us-east-1:999999999999:secret:x-AbCdEf"));
+      ElementsAre("arn:aws:secretsmanager:us-east-1:999999999999:secret:x"));
   EXPECT_THAT(arns(json("kms", "Decrypt", R"({"KeyId":"1234abcd-12ab","CiphertextBlob":"AA=="})")),
               ElementsAre("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab"));
   EXPECT_THAT(arns(json("kms", "Encrypt", R"({"KeyId":"alias/app"})")),
@@ -195,6 +195,36 @@ TEST(Resources, JsonServicesNameTheirResources) {
   // JSON escapes are read as JSON reads them.
   EXPECT_THAT(arns(json("dynamodb", "GetItem", R"({"TableName":"a\u0062c"})")),
               ElementsAre("arn:aws:dynamodb:us-east-1:123456789012:table/abc"));
+}
+
+TEST(Resources, SecretsAreNamedWithoutTheirRandomSuffix) {
+  const std::string prod = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db";
+  // By name, by the full ARN AWS gives it, and by the ARN without the suffix: the same secret.
+  EXPECT_THAT(arns(json("secretsmanager", "GetSecretValue", R"({"SecretId":"prod/db"})")),
+              ElementsAre(prod));
+  EXPECT_THAT(
+      arns(json("secretsmanager", "DeleteSecret", R"({"SecretId":")" + prod + R"(-a1B2c3"})")),
+      ElementsAre(prod));
+  EXPECT_THAT(arns(json("secretsmanager", "GetSecretValue", R"({"SecretId":")" + prod + R"("})")),
+              ElementsAre(prod));
+  EXPECT_THAT(arns(json("secretsmanager", "CreateSecret", R"({"Name":"prod/db"})")),
+              ElementsAre(prod));
+  // What is not a suffix of six letters or digits after a '-' stays.
+  for (const char* kept : {"-a1B2c", "-a1B2c_", "_a1B2c3", "-a1B2c3d"}) {
+    EXPECT_THAT(
+        arns(json("secretsmanager", "GetSecretValue", R"({"SecretId":")" + prod + kept + R"("})")),
+        ElementsAre(prod + kept));
+  }
+  // A name alone is never shortened, nor an ARN with nothing before the suffix.
+  EXPECT_THAT(arns(json("secretsmanager", "GetSecretValue", R"({"SecretId":"prod/db-a1B2c3"})")),
+              ElementsAre(prod + "-a1B2c3"));
+  EXPECT_THAT(arns(json("secretsmanager", "GetSecretValue",
+                        R"({"SecretId":"arn:aws:secretsmanager:us-east-1:1:secret:-a1B2c3"})")),
+              ElementsAre("arn:aws:secretsmanager:us-east-1:1:secret:-a1B2c3"));
+  // Other services' ARNs are kept whole.
+  EXPECT_THAT(arns(json("events", "TagResource",
+                        R"({"ResourceARN":"arn:aws:secretsmanager:us-east-1:1:secret:x-a1B2c3"})")),
+              ElementsAre("arn:aws:secretsmanager:us-east-1:1:secret:x-a1B2c3"));
 }
 
 TEST(Resources, WithoutAnAccountTheFieldIsEmpty) {
