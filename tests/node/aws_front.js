@@ -523,7 +523,7 @@ function jsonAnswer(res, operation, obj, contentType = 'application/x-amz-json-1
   return { operation, status: 200 };
 }
 
-// Throws what the service answers with an error.
+// An error answer of a service, thrown by its handler.
 class ServiceError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -768,15 +768,9 @@ function serveIam(ctx) {
 
 const SERVICES = { sqs: serveSqs, kms: serveKms, secretsmanager: serveSecrets, lambda: serveLambda, iam: serveIam };
 
-// Checks the scope the request was signed with against its host, reads its body as its protocol
-// says and hands it to the service's handler; an operation the handler does not serve is a 400.
+// Reads the body as the service's protocol says and hands it to the service's handler; an
+// operation the handler does not serve is a 400.
 function serveService(service, region, req, res, url, body) {
-  const expected = hostScope(req.headers.host);
-  if (expected && (expected.service !== service || expected.region !== region)) {
-    sendError(res, service, 403, 'SignatureDoesNotMatch',
-              `Credential should be scoped to ${expected.region}/${expected.service}, not ${region}/${service}.`);
-    return { status: 403, code: 'SignatureDoesNotMatch' };
-  }
   const text = body.toString('utf8');
   const ctx = { req, res, url, region, target: (req.headers['x-amz-target'] || '').split('.').pop() };
   // A REST handler names its operation in ctx.operation.
@@ -982,6 +976,14 @@ async function handle(req, res) {
       return;
     }
     record.verified = true;
+    const expected = hostScope(req.headers.host);
+    if (expected && (expected.service !== service || expected.region !== cred.region)) {
+      const message = `Credential should be scoped to ${expected.region}/${expected.service}, ` +
+                      `not ${cred.region}/${service}.`;
+      sendError(res, expected.service, 403, 'SignatureDoesNotMatch', message);
+      Object.assign(record, { verified: false, status: 403, code: 'SignatureDoesNotMatch', reason: message });
+      return;
+    }
     let result;
     if (s3Like) result = await serveS3(req, res, url, auth, record);
     else if (service === 'dynamodb') result = serveDynamo(req, res, body);
