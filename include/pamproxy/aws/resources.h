@@ -13,10 +13,12 @@
 //
 // Values are read as AWS reads them: S3 keys percent-decoded once from the path as sent (a '+'
 // stays a '+'), query and form values form-decoded, JSON strings unescaped, XML keys with their
-// entities decoded. A value that is already an ARN is kept as it is. A request that names its
-// resource ambiguously (a JSON member or a form parameter given twice, a body that is not what
-// its protocol says) is refused with a message naming the field: a wrong resource in the audit
-// trail or a rule that looks at the wrong one is worse than a refusal.
+// entities decoded. A value that is already an ARN is kept as it is, but for the random suffix of a
+// Secrets Manager secret's ("secret:prod/db-AbCdEf" is written "secret:prod/db", as the name
+// "prod/db" is). A request that names its resource ambiguously (a JSON member or a form parameter
+// given twice, a body that is not what its protocol says) is refused with a message naming the
+// field: a wrong resource in the audit trail or a rule that looks at the wrong one is worse than a
+// refusal.
 //
 // ACCOUNT is the record's AWS account id; when it is not known the field is left empty
 // ("arn:aws:dynamodb:us-east-1::table/payments"), which a rule's '*' still matches.
