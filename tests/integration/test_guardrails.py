@@ -1,7 +1,7 @@
 """Guardrails end to end: the real AWS CLI through pamproxyd is refused each call that would let a
 user walk away with credentials or powers that outlive the proxy's checks, with the guardrail's
-name and the command that lifts it, and nothing reaches the upstream (the stand-in knows none of
-these services, and need not: a refused call never leaves the proxy). The record's allow rule
+name and the command that lifts it, and nothing reaches the upstream (the stand-in serves none of
+these calls, and need not: a refused call never leaves the proxy). The record's allow rule
 for one call lifts that call's guardrail, and only that call's: the request is forwarded,
 re-signed."""
 
@@ -90,7 +90,8 @@ class Guardrails(unittest.TestCase):
 
     def test_an_allow_rule_naming_the_call_lifts_its_guardrail_only(self):
         # CreateAccessKey is lifted by the record's rule: forwarded, re-signed (the stand-in
-        # checks the record's signature, then knows no IAM); the same calls without a role pass.
+        # checks the record's signature, then serves no such call); the same calls without a
+        # role pass.
         lifted = [["iam", "create-access-key", "--user-name", "bob"],
                   ["ec2", "run-instances", "--image-id", "ami-12345678"]]
         for args, (marker, r) in zip(lifted, self.run_all(lifted)):
