@@ -78,13 +78,24 @@ absl::StatusOr<size_t> LogReader::read_current(const Fn& fn, size_t max_lines, b
         return absl::DataLossError(path + ": the line after seq " +
                                    std::to_string(next_seq_ - 1) + " does not parse: " + why);
       }
+      if (parsed_.seq >= next_seq_ && parsed_.seq > seq_limit_) {  // left for a later poll
+        *stop = true;
+        ::close(fd);
+        return lines;
+      }
       offset_ += line_bytes;
-      partial_.clear();
       chunk.remove_prefix(nl + 1);
-      if (parsed_.seq < next_seq_) continue;  // before the resume point
+      if (parsed_.seq < next_seq_) {  // before the resume point
+        partial_.clear();
+        continue;
+      }
       next_seq_ = parsed_.seq + 1;
       ++lines;
-      if (!fn(parsed_.seq, event_) || lines >= max_lines) {
+      line_ = line;
+      const bool more = fn(parsed_.seq, event_);
+      line_ = {};
+      partial_.clear();
+      if (!more || lines >= max_lines) {
         *stop = true;
         ::close(fd);
         return lines;

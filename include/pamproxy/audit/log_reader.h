@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "pamproxy/audit/event.h"
@@ -36,6 +37,13 @@ class LogReader {
   // The sequence number the next line will have (1 before anything was read).
   uint64_t next_seq() const { return next_seq_; }
 
+  // Lines after `seq` stay unread (poll() stops before them) until the limit is raised: the
+  // shipper reads only what the writer has made durable.
+  void set_seq_limit(uint64_t seq) { seq_limit_ = seq; }
+
+  // The bytes of the line being handed to `fn` (without its newline); valid only inside `fn`.
+  std::string_view line() const { return line_; }
+
  private:
   // Reads whole lines of file_ from offset_; returns lines read or an error. `*at_eof` is set
   // when the file holds nothing more right now.
@@ -45,6 +53,8 @@ class LogReader {
   std::string file_;     // the file being read ("" = choose from the listing)
   uint64_t offset_ = 0;  // byte offset of the next unread line in file_
   uint64_t next_seq_ = 1;
+  uint64_t seq_limit_ = UINT64_MAX;
+  std::string_view line_;
   LineParser parser_;
   ParsedLine parsed_;
   Event event_;

@@ -17,6 +17,7 @@
 namespace pamproxy::audit {
 namespace {
 
+using testing::read_file;
 using testing::sample_event;
 using testing::small_options;
 using testing::write_events;
@@ -113,6 +114,35 @@ TEST_F(LogReaderTest, SecondPollSeesOnlyNewLinesAndResumeSkipsOldOnes) {
   std::vector<Seen> tail = read_all(resumed);
   ASSERT_FALSE(tail.empty());
   EXPECT_EQ(tail.front().seq, second[1].seq);
+}
+
+// The shipper reads only durable lines and sends each line's bytes as they are in the file.
+TEST_F(LogReaderTest, SeqLimitLeavesLaterLinesForLaterAndLinesAreTheFilesBytes) {
+  WriterOptions o = small_options(dir_);
+  o.rotate_bytes = 2048;  // the limit falls in some file, later files follow
+  write_events(o, key_, 20);
+  std::string bytes;
+  for (const std::string& f : testing::log_files(dir_)) bytes += read_file(dir_ + "/" + f);
+
+  LogReader r(dir_);
+  r.set_seq_limit(7);
+  std::string seen;
+  uint64_t last = 0;
+  auto fn = [&](uint64_t seq, const Event&) {
+    EXPECT_EQ(seq, last + 1);
+    last = seq;
+    seen.append(r.line()).push_back('\n');
+    return true;
+  };
+  ASSERT_TRUE(r.poll(fn).ok());
+  EXPECT_EQ(last, 7u);
+  EXPECT_EQ(r.next_seq(), 8u);
+  ASSERT_TRUE(r.poll(fn).ok());
+  EXPECT_EQ(last, 7u) << "still limited";
+  r.set_seq_limit(UINT64_MAX);
+  ASSERT_TRUE(r.poll(fn).ok());
+  EXPECT_GT(last, 20u);
+  EXPECT_EQ(seen, bytes);
 }
 
 TEST_F(LogReaderTest, TornTailIsLeftUnreadUntilCompleted) {
