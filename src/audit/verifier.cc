@@ -35,6 +35,21 @@ bool ChainVerifier::begin_file(std::string_view name) {
   return true;
 }
 
+bool ChainVerifier::begin_stream(std::string_view name) {
+  if (problem_) return false;
+  file_ = std::string(name);
+  file_lines_ = 0;
+  stream_ = true;
+  ++summary_.files;
+  return true;
+}
+
+bool ChainVerifier::add_line_at(std::string_view line, uint64_t line_no) {
+  if (problem_) return false;
+  file_lines_ = line_no - 1;
+  return add_line(line, true);
+}
+
 bool ChainVerifier::check_checkpoint(const ParsedLine& p) {
   if (key_ == nullptr) return true;
   if (p.checkpoint_key != key_->key_id()) {
@@ -60,7 +75,7 @@ bool ChainVerifier::add_line(std::string_view line, bool complete) {
     return fail(file_lines_, "not an audit line: " + why);
   }
   const ParsedLine& p = parsed_;
-  if (file_lines_ == 1 && p.seq != file_first_seq_) {
+  if (!stream_ && file_lines_ == 1 && p.seq != file_first_seq_) {
     return fail(file_lines_, absl::StrCat("file name says it starts at seq ", file_first_seq_,
                                           " but its first line is seq ", p.seq));
   }
@@ -81,9 +96,10 @@ bool ChainVerifier::add_line(std::string_view line, bool complete) {
                                             ": a line is duplicated or out of order"));
     }
     if (p.seq != last_seq_ + 1) {
-      return fail(file_lines_, absl::StrCat("seq jumps from ", last_seq_, " to ", p.seq,
-                                            file_lines_ == 1 ? ": a file before this one is missing"
-                                                             : ": lines are missing"));
+      return fail(file_lines_,
+                  absl::StrCat("seq jumps from ", last_seq_, " to ", p.seq,
+                               !stream_ && file_lines_ == 1 ? ": a file before this one is missing"
+                                                            : ": lines are missing"));
     }
     if (p.prev != last_hash_) {
       // The likely culprit is the earlier line (its bytes no longer hash to what its successor
@@ -118,7 +134,7 @@ bool ChainVerifier::add_line(std::string_view line, bool complete) {
 
 bool ChainVerifier::end_file(bool is_last) {
   if (problem_) return false;
-  if (file_lines_ == 0) return fail(0, "empty audit file");
+  if (file_lines_ == 0 && !stream_) return fail(0, "empty audit file");
   if (!is_last && !last_was_checkpoint_) {
     return fail(file_lines_,
                 "a closed file must end with its sealing checkpoint: lines were removed from "

@@ -55,6 +55,11 @@ class ChainVerifier {
   // Feed files in log order, each as begin_file, add_line..., end_file. Every call returns false
   // once a problem is found (and then does nothing more).
   bool begin_file(std::string_view name);
+  // Instead of files: one stream of lines from a collector's copy (no file names to check, no
+  // file ends to be sealed). Feed it with add_line_at, then end_file(true) and finish.
+  bool begin_stream(std::string_view name);
+  // add_line for a stream: `line_no` is where the line is in the collector's file.
+  bool add_line_at(std::string_view line, uint64_t line_no);
   // `line` without its newline; `complete` false for trailing bytes that have no newline.
   bool add_line(std::string_view line, bool complete);
   bool end_file(bool is_last);
@@ -75,6 +80,7 @@ class ChainVerifier {
   VerifySummary summary_;
   std::string file_;
   uint64_t file_first_seq_ = 0;  // from the name
+  bool stream_ = false;
   uint64_t file_lines_ = 0;
   bool last_was_checkpoint_ = false;
   bool any_line_ = false;
@@ -103,5 +109,22 @@ struct VerifyResult {
 // Verifies every audit file of `dir` in order. A directory that cannot be read, or that holds no
 // audit file, is a problem too.
 VerifyResult verify_directory(const std::string& dir, const VerifyOptions& options);
+
+// What a collector's file held besides the node's chain.
+struct CollectedSummary {
+  uint64_t duplicates = 0;   // exact repeats of a line already seen (a resend), skipped
+  uint64_t other_lines = 0;  // other nodes, other programs, or not syslog lines, skipped
+};
+
+// Verifies the lines one node shipped to a syslog collector (verify_collected.cc): every line of
+// `path` whose HOSTNAME is `hostname` and APP-NAME `app_name` (syslog_collected.h) must carry an
+// audit line, and those lines, in file order, must form the chain exactly as the local log does.
+// A line repeated byte for byte within kCollectedRepeatWindow lines of the newest one is a
+// resend and is skipped; any other repeat or reordering is a problem. Problems name the line of
+// `path`.
+inline constexpr uint64_t kCollectedRepeatWindow = 1 << 17;
+VerifyResult verify_collected(const std::string& path, std::string_view hostname,
+                              std::string_view app_name, const VerifyOptions& options,
+                              CollectedSummary* collected);
 
 }  // namespace pamproxy::audit
