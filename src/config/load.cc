@@ -91,6 +91,28 @@ class Loader {
         if (!why.empty()) add(node.source(), dotted, why);
       }
     }
+    check_audit_ship(root);
+  }
+
+  // The shipping keys that only make sense together.
+  void check_audit_ship(const toml::table& root) {
+    const AuditSection& a = out_->config.audit;
+    const toml::table* audit = root["audit"].as_table();
+    if (audit == nullptr) return;
+    auto where = [&](std::string_view key) {
+      const toml::node* n = audit->get(key);
+      return n != nullptr ? n->source() : audit->source();
+    };
+    if (!a.ship_syslog_address.empty() && a.ship_ca_file.empty()) {
+      add(where("ship_syslog_address"), "audit.ship_ca_file",
+          "required when ship_syslog_address is set (the CA of the collector's certificate)");
+    }
+    if (a.ship_cert_file.empty() != a.ship_key_file.empty()) {
+      const bool cert = a.ship_cert_file.empty();
+      add(where(cert ? "ship_key_file" : "ship_cert_file"),
+          cert ? "audit.ship_cert_file" : "audit.ship_key_file",
+          "ship_cert_file and ship_key_file are set together");
+    }
   }
 
  private:

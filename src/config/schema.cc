@@ -156,6 +156,42 @@ Field enum_field(std::string_view section, std::string_view key, std::string_vie
                }};
 }
 
+// audit.ship_syslog_address: "" (off) or host:port, the host a name, IPv4 or [IPv6] address.
+std::string check_collector_address(std::string_view v) {
+  if (v.empty()) return {};
+  const std::string_view kWant = " (want host:port, e.g. \"logs.example.net:6514\")";
+  size_t colon = v.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return "not host:port" + std::string(kWant);
+  std::string_view host = v.substr(0, colon);
+  std::string_view port = v.substr(colon + 1);
+  if (host.starts_with('[')) {
+    if (!host.ends_with(']') || host.size() < 3) return "unclosed [IPv6] address";
+  } else if (host.find(':') != std::string_view::npos) {
+    return "an IPv6 address needs brackets" + std::string(kWant);
+  }
+  for (char c : host) {
+    if (c <= ' ' || c == 0x7f || c == '/')
+      return "the host holds a space, control character or '/'";
+  }
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || n == 0 ||
+      n > 65535) {
+    return "port must be 1 to 65535";
+  }
+  return {};
+}
+
+// audit.ship_app_name: an RFC 5424 APP-NAME, 1 to 48 printable ASCII characters, no spaces.
+std::string check_syslog_app_name(std::string_view v) {
+  if (v.empty() || v.size() > 48) return "must be 1 to 48 characters";
+  for (char c : v) {
+    if (c < 33 || c > 126) return "only printable ASCII without spaces is allowed";
+  }
+  if (v == "-") return "\"-\" means no name in syslog";
+  return {};
+}
+
 // engine.threads: "auto" or a count.
 Field threads_field() {
   return Field{
@@ -432,6 +468,25 @@ std::vector<Field> build() {
   f.push_back(int_field("audit", "checkpoint_interval_s",
                         "a signed checkpoint is written this often, even when idle", kLive,
                         REF(int64_t, audit.checkpoint_interval_s), 1, kDay));
+  f.push_back(string_field("audit", "ship_syslog_address",
+                           "syslog collector (host:port) the log is shipped to over TLS "
+                           "(RFC 5424/5425); \"\" = not shipped",
+                           kRestart, REF(std::string, audit.ship_syslog_address),
+                           check_collector_address));
+  f.push_back(string_field("audit", "ship_ca_file",
+                           "CA (PEM) that signed the collector's certificate; required when "
+                           "shipping",
+                           kRestart, REF(std::string, audit.ship_ca_file)));
+  f.push_back(string_field("audit", "ship_cert_file",
+                           "client certificate (PEM) shown to the collector; \"\" = none", kRestart,
+                           REF(std::string, audit.ship_cert_file)));
+  f.push_back(string_field("audit", "ship_key_file", "key of ship_cert_file (PEM)", kRestart,
+                           REF(std::string, audit.ship_key_file)));
+  f.push_back(string_field("audit", "ship_app_name", "APP-NAME of every shipped message", kRestart,
+                           REF(std::string, audit.ship_app_name), check_syslog_app_name));
+  f.push_back(int_field("audit", "ship_batch_lines_max",
+                        "most audit lines sent to the collector in one write", kRestart,
+                        REF(int64_t, audit.ship_batch_lines_max), 1, 65536));
 
   // [session]
   f.push_back(int_field("session", "idle_timeout_s",

@@ -102,6 +102,13 @@ struct AuditSection {
   int64_t rotate_age_s = 86400;
   int64_t retention_days = 365;
   int64_t checkpoint_interval_s = 60;
+  // Shipping to a syslog collector over TLS: off while the address is "".
+  std::string ship_syslog_address;
+  std::string ship_ca_file;
+  std::string ship_cert_file;  // "" = no client certificate
+  std::string ship_key_file;
+  std::string ship_app_name = "pamproxy";
+  int64_t ship_batch_lines_max = 512;
 };
 
 struct SessionSection {
