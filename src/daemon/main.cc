@@ -24,6 +24,7 @@
 #include "options.h"
 #include "pamproxy/admin/api.h"
 #include "pamproxy/admin/server.h"
+#include "pamproxy/audit/shipper.h"
 #include "pamproxy/audit/signing_key.h"
 #include "pamproxy/audit/writer.h"
 #include "pamproxy/base/log.h"
@@ -193,6 +194,37 @@ class Daemon {
                      .idle_timeout_s = config_.session.idle_timeout_s,
                  });
     sessions_->start();
+    return start_shipper(node);
+  }
+
+  // [audit] ship_syslog_address: a thread sends the log to the collector; it only reads the
+  // files, so a collector that is down never holds a request.
+  bool start_shipper(const std::string& node) {
+    const config::AuditSection& a = config_.audit;
+    if (a.ship_syslog_address.empty()) return true;
+    audit::ShipperOptions o;
+    o.audit_directory = paths_.audit_directory;
+    o.cursor_file = paths_.state_directory + "/audit-ship.cursor";
+    o.address = a.ship_syslog_address;
+    o.tls = {.ca_file = a.ship_ca_file, .cert_file = a.ship_cert_file, .key_file = a.ship_key_file};
+    o.app_name = a.ship_app_name;
+    o.node = node;
+    o.batch_lines_max = static_cast<size_t>(a.ship_batch_lines_max);
+    const audit::Writer* writer = audit_.get();
+    o.durable_seq = [writer] { return writer->stats().last_durable_seq; };
+    auto s = audit::Shipper::create(std::move(o));
+    if (!s.ok()) {
+      log::error("audit.ship_failed")
+          .kv("collector", a.ship_syslog_address)
+          .kv("error", std::string(s.status().message()));
+      stop_audit();
+      return false;
+    }
+    shipper_ = std::move(*s);
+    shipper_->start();
+    log::info("audit.ship_started")
+        .kv("collector", a.ship_syslog_address)
+        .kv("from_seq", shipper_->stats().confirmed_seq + 1);
     return true;
   }
 
@@ -202,6 +234,9 @@ class Daemon {
     if (sessions_) sessions_->stop();
     if (store_) store_->set_change_sink(nullptr);
     audit_->stop();
+    // After the writer's last checkpoint; what is not confirmed yet is resent after a restart.
+    if (shipper_) shipper_->stop();
+    shipper_.reset();
     audit::WriterStats st = audit_->stats();
     log::info("audit.stopped")
         .kv("lines", static_cast<int64_t>(st.lines))
@@ -266,7 +301,12 @@ class Daemon {
     o.ca_pem = shared_->tls->ca->cert_pem();
     o.audit_directory = paths_.audit_directory;
     const proxy::ProxyShared* shared = shared_.get();
-    o.metrics = [shared] { return proxy::render_prometheus(shared->metrics_view()); };
+    const audit::Shipper* shipper = shipper_.get();
+    o.metrics = [shared, shipper] {
+      std::string text = proxy::render_prometheus(shared->metrics_view());
+      if (shipper != nullptr) text += shipper->render_prometheus();
+      return text;
+    };
     o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);
     api_ = std::make_unique<admin::Api>(std::move(o));
     admin::ServerOptions so;
@@ -446,6 +486,7 @@ class Daemon {
   config::Paths paths_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<audit::Writer> audit_;  // its rings outlive every producer
+  std::unique_ptr<audit::Shipper> shipper_;  // reads audit_'s files; stopped before it goes
   std::unique_ptr<store::SessionIndexer> sessions_;
   std::vector<audit::Ring*> worker_rings_;
   std::unique_ptr<ControlEvents> control_events_;
