@@ -116,7 +116,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[admin]\nlisten = \"127.0.0.1\"\n", "admin.listen", 2, "not an address"},
         BadCase{"[proxy]\nlisten = [\n", "", 2, "syntax error"},
         BadCase{"[proxy]\nclock_skew_s = 1\nclock_skew_s = 2\n", "", 3, "syntax error"},
-        BadCase{"[proxy]\nclock_skew_s = 99999999999999999999\n", "", 2, "syntax error"}));
+        BadCase{"[proxy]\nclock_skew_s = 99999999999999999999\n", "", 2, "syntax error"},
+        BadCase{"[audit]\nship_syslog_address = \"logs.example\"\n", "audit.ship_syslog_address", 2,
+                "not host:port"},
+        BadCase{"[audit]\nship_syslog_address = \"::1:6514\"\n", "audit.ship_syslog_address", 2,
+                "brackets"},
+        BadCase{"[audit]\nship_syslog_address = \"h:70000\"\n", "audit.ship_syslog_address", 2,
+                "port must be"},
+        BadCase{"[audit]\n\nship_syslog_address = \"[::1]:6514\"\n", "audit.ship_ca_file", 3,
+                "required when ship_syslog_address is set"},
+        BadCase{"[audit]\nship_cert_file = \"c.pem\"\n", "audit.ship_key_file", 2, "set together"},
+        BadCase{"[audit]\nship_app_name = \"pam proxy\"\n", "audit.ship_app_name", 2,
+                "printable ASCII"}));
 
 TEST(ConfigLoad, ReportsEveryErrorNotJustTheFirst) {
   LoadResult r = load("[engine]\nktls = \"maybe\"\nthreads = -1\n[log]\nlevel = 3\n");
