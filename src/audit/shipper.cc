@@ -58,7 +58,12 @@ void Shipper::start() {
   name_thread(thread_, "pamproxy-ship");
 }
 
-void Shipper::stop() {
+void Shipper::stop(int drain_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(drain_ms);
+  while (thread_.joinable() && options_.durable_seq && connected_.load() &&
+         confirmed_seq_.load() < options_.durable_seq() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true);

@@ -62,6 +62,10 @@ bool make_private_dirs(const std::string& path) {
   return true;
 }
 
+// On shutdown, the longest wait for the collector to confirm the last lines (a connected
+// shipper only).
+constexpr int kShipDrainMs = 2000;
+
 class Daemon {
  public:
   Daemon(Options options, config::Config config)
@@ -234,8 +238,9 @@ class Daemon {
     if (sessions_) sessions_->stop();
     if (store_) store_->set_change_sink(nullptr);
     audit_->stop();
-    // After the writer's last checkpoint; what is not confirmed yet is resent after a restart.
-    if (shipper_) shipper_->stop();
+    // After the writer's last checkpoint, which the collector gets if it is there (bounded);
+    // what is not confirmed yet is resent after a restart.
+    if (shipper_) shipper_->stop(kShipDrainMs);
     shipper_.reset();
     audit::WriterStats st = audit_->stats();
     log::info("audit.stopped")

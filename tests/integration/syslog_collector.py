@@ -38,12 +38,14 @@ class Collector:
         self.proc = None
 
     def start(self, timeout=15.0):
-        self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", self.conf, "-i", self.pidfile],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with open(os.path.join(self.dir, "rsyslogd.out"), "a") as out:
+            self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", self.conf, "-i", self.pidfile],
+                                         stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("rsyslogd exited: %s" % self.proc.stdout.read())
+                with open(os.path.join(self.dir, "rsyslogd.out")) as f:
+                    raise RuntimeError("rsyslogd exited: %s" % f.read())
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return

@@ -128,8 +128,9 @@ class ShipTest(unittest.TestCase):
         return got
 
     def verify(self, path):
+        # Sealed: a clean stop waits for the collector to have the shutdown checkpoint.
         return subprocess.run([PAMCTL, "audit", "verify", "--from-syslog", path, "--node", NODE,
-                               "--config", self.f.config],
+                               "--config", self.f.config, "--require-sealed"],
                               capture_output=True, text=True, timeout=60)
 
     def test_ship_through_outage_and_crash_then_verify_the_copy(self):
@@ -142,7 +143,10 @@ class ShipTest(unittest.TestCase):
         self.collector.stop()
         self.requests("outage", 10)
         d.wait_event_or_seen("audit.ship_disconnected")
+        have = {json.loads(l)["seq"] for l in collected_lines(self.collector)}
+        self.assertTrue(set(local_lines(self.audit_dir)) - have, "the outage held nothing back")
         self.collector.start()
+        d.wait_event("audit.ship_connected")
         self.assert_all_arrive()
 
         # SIGKILL in the middle of a stream of requests, then a restart on the same state.
@@ -166,6 +170,9 @@ class ShipTest(unittest.TestCase):
         t.join(timeout=30)
         d = Daemon(["--config", self.f.config], cwd=self.f.tmp.path)
         self.f.daemon = d  # the fixture stops whichever daemon is current
+        started = d.wait_event("audit.ship_started")
+        have = {json.loads(l)["seq"] for l in collected_lines(self.collector)}
+        self.assertIn(int(started["from_seq"]) - 1, have | {0}, "the cursor skips lines")
         d.wait_event("daemon.ready")
         self.requests("after", 5)
         self.assert_all_arrive()
@@ -177,6 +184,7 @@ class ShipTest(unittest.TestCase):
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.assertIn("valid", v.stdout)
         self.assertRegex(v.stdout, r"[1-9]\d* checkpoint\(s\)")
+        print(v.stdout)
         tampered = os.path.join(self.f.tmp.path, "tampered.log")
         shutil.copy(self.collector.out, tampered)
         with open(tampered, "rb") as f:

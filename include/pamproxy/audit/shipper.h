@@ -78,7 +78,10 @@ class Shipper {
   Shipper& operator=(const Shipper&) = delete;
 
   void start();
-  void stop();  // joins the thread; unconfirmed lines are resent after the next start
+  // Joins the thread; unconfirmed lines are resent after the next start. While connected, first
+  // waits up to `drain_ms` for every durable line to be confirmed (the writer's last checkpoint,
+  // when the writer has stopped).
+  void stop(int drain_ms = 0);
 
   ShipperStats stats() const;
   // pamproxy_audit_ship_connected and pamproxy_audit_ship_lag_events, Prometheus text.
