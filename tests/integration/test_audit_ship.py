@@ -171,8 +171,13 @@ class ShipTest(unittest.TestCase):
         d = Daemon(["--config", self.f.config], cwd=self.f.tmp.path)
         self.f.daemon = d  # the fixture stops whichever daemon is current
         started = d.wait_event("audit.ship_started")
-        have = {json.loads(l)["seq"] for l in collected_lines(self.collector)}
-        self.assertIn(int(started["from_seq"]) - 1, have | {0}, "the cursor skips lines")
+        confirmed = int(started["from_seq"]) - 1
+        deadline = time.monotonic() + 5
+        while confirmed and time.monotonic() < deadline and confirmed not in \
+                {json.loads(l)["seq"] for l in collected_lines(self.collector)}:
+            time.sleep(0.05)  # the collector may still be writing what it confirmed
+        self.assertIn(confirmed, {json.loads(l)["seq"] for l in collected_lines(self.collector)}
+                      | {0}, "the cursor skips lines")
         d.wait_event("daemon.ready")
         self.requests("after", 5)
         self.assert_all_arrive()
