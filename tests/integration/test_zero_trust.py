@@ -729,7 +729,8 @@ class SessionReports(unittest.TestCase):
             report = subprocess.run([PAMCTL, "sessions", "show", s["id"], "--db", db],
                                     capture_output=True, text=True, timeout=30)
             self.assertEqual(report.returncode, 0, report.stderr)
-            for needle in ("s3.mb", "s3.ls", "CreateBucket", "ListBuckets", "DeleteBucket"):
+            for needle in ("aws s3 mb", "aws s3 ls", "aws s3api delete-bucket", "CreateBucket",
+                           "ListBuckets", "DeleteBucket"):
                 self.assertIn(needle, report.stdout)
             missing = subprocess.run([PAMCTL, "sessions", "show", "s-999999", "--db", db],
                                      capture_output=True, text=True, timeout=30)
