@@ -174,8 +174,9 @@ void add_to_invocation(Invocation& inv, const SessionCommand& c,
     if (inv.resources.size() < kInvocationResourcesMax) inv.resources.push_back(arn);
   }
   // Those the command's own list could not hold are counted as distinct: they are unknown.
-  if (c.resources_total > c.resources.size())
+  if (c.resources_total > c.resources.size()) {
     inv.resources_total += c.resources_total - c.resources.size();
+  }
 }
 
 // "s3" of "s3.amazonaws.com".
@@ -205,6 +206,28 @@ std::string operation_tail(const InvocationOperation& op) {
   return tail;
 }
 
+// Appends one line of the text report. An S3 key, a user agent's CLI command or a name may hold
+// any character: control characters (C0, DEL, C1) are written as escapes, so that no value can
+// end its line and forge another one below it.
+void append_line(std::string& out, std::string_view line) {
+  char esc[8];
+  for (size_t i = 0; i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    const auto next = i + 1 < line.size() ? static_cast<unsigned char>(line[i + 1]) : 0;
+    if (c < 0x20 || c == 0x7F) {
+      std::snprintf(esc, sizeof(esc), "\\x%02X", c);
+      out += esc;
+    } else if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {
+      std::snprintf(esc, sizeof(esc), "\\u%04X", next);
+      out += esc;
+      ++i;
+    } else {
+      out += line[i];
+    }
+  }
+  out += '\n';
+}
+
 void pad_to(std::string& s, size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
 }
@@ -215,21 +238,18 @@ constexpr size_t kLineResources = 3;
 // "  10:42:07  aws s3 cp -> s3://billing/report.csv" and its operations under it, their
 // columns as wide as their widest cell (nothing is ever cut).
 void append_invocation(std::string& out, const Invocation& inv) {
-  out += "  ";
-  out += time_text(inv.time_unix_ns).substr(11, 8);
-  out += "  ";
-  out += invocation_name(inv);
+  std::string head = "  " + time_text(inv.time_unix_ns).substr(11, 8) + "  " + invocation_name(inv);
   const size_t shown = std::min(inv.resources.size(), kLineResources);
   for (size_t i = 0; i < shown; ++i) {
-    out += i == 0 ? " -> " : ", ";
-    out += resource_text(inv.resources[i]);
+    head += i == 0 ? " -> " : ", ";
+    head += resource_text(inv.resources[i]);
   }
   if (inv.resources_total > shown && shown > 0) {
-    out += " +" + std::to_string(inv.resources_total - shown) + " more";
+    head += " +" + std::to_string(inv.resources_total - shown) + " more";
   } else if (shown == 0 && inv.resources_total > 0) {
-    out += " -> " + std::to_string(inv.resources_total) + " resources";
+    head += " -> " + std::to_string(inv.resources_total) + " resources";
   }
-  out += "\n";
+  append_line(out, head);
   size_t name_w = 0, status_w = 0, count_w = 0;
   for (const InvocationOperation& op : inv.operations) {
     name_w = std::max(name_w, operation_label(op).size());
@@ -250,7 +270,7 @@ void append_invocation(std::string& out, const Invocation& inv) {
       line += "  " + tail;
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
+    append_line(out, line);
   }
 }
 
@@ -371,34 +391,37 @@ std::string session_report_json(const Session& s) {
 }
 
 std::string session_report_text(const Session& s, const ReportNames& names) {
-  std::string out = "Session " + s.id + "\n";
-  out += names.user_name.empty() ? "  user:     " + s.user + " (token " + s.token_id + ")\n"
-                                 : "  user:     " + std::string(names.user_name) + " (" + s.user +
-                                       ", token " + s.token_id + ")\n";
+  std::string out;
+  append_line(out, "Session " + s.id);
+  append_line(out, names.user_name.empty() ? "  user:     " + s.user + " (token " + s.token_id + ")"
+                                           : "  user:     " + std::string(names.user_name) + " (" +
+                                                 s.user + ", token " + s.token_id + ")");
   const std::string record_name =
       names.record_name.empty() ? s.record_name : std::string(names.record_name);
-  out += record_name.empty() ? "  record:   " + s.record_id + "\n"
-                             : "  record:   " + record_name + " (" + s.record_id + ")\n";
-  out += "  from:     " + s.source_ip + "\n";
-  out += "  time:     " + time_text(s.started_unix_ns) + " .. " + time_text(s.last_unix_ns) + " (" +
-         duration_text(s.last_unix_ns - s.started_unix_ns) + ")\n";
-  out += "  requests: " + std::to_string(s.requests) + " (" + std::to_string(s.denied) +
-         " denied), bytes in " + std::to_string(s.bytes_in) + ", out " +
-         std::to_string(s.bytes_out) + "\n";
-  out += "\n";
+  append_line(out, record_name.empty() ? "  record:   " + s.record_id
+                                       : "  record:   " + record_name + " (" + s.record_id + ")");
+  append_line(out, "  from:     " + s.source_ip);
+  append_line(out, "  time:     " + time_text(s.started_unix_ns) + " .. " +
+                       time_text(s.last_unix_ns) + " (" +
+                       duration_text(s.last_unix_ns - s.started_unix_ns) + ")");
+  append_line(out, "  requests: " + std::to_string(s.requests) + " (" + std::to_string(s.denied) +
+                       " denied), bytes in " + std::to_string(s.bytes_in) + ", out " +
+                       std::to_string(s.bytes_out));
+  append_line(out, "");
   // Lines show the time of day (UTC); a line on another day than the one above is preceded by
   // its date.
   std::string day = time_text(s.started_unix_ns).substr(0, 10);
   for (const Invocation& inv : group_invocations(s.commands)) {
     std::string inv_day = time_text(inv.time_unix_ns).substr(0, 10);
     if (inv_day != day) {
-      out += "  " + inv_day + "\n";
+      append_line(out, "  " + inv_day);
       day = inv_day;
     }
     append_invocation(out, inv);
   }
   if (s.commands_dropped > 0) {
-    out += "  ... and " + std::to_string(s.commands_dropped) + " more request(s) not listed\n";
+    append_line(out,
+                "  ... and " + std::to_string(s.commands_dropped) + " more request(s) not listed");
   }
   return out;
 }

@@ -4,7 +4,8 @@
 // times in, sessions out; no I/O, no clock, no globals); the control plane feeds it the event
 // stream, persists closed sessions and serves the reports. It is bounded: at most `open_max`
 // open sessions (the least recently active one is closed early when a new one would exceed it)
-// and `commands_max` commands kept per session (the rest are counted, and the report says so).
+// and `commands_max` commands kept per session (the rest are counted, and the report says so),
+// each with at most ResourceNames::kBytes of ARNs.
 
 #include <cstdint>
 #include <optional>
@@ -64,7 +65,9 @@ struct SessionReport {
   uint64_t bytes_out = 0;
   bool open = false;        // still active (not idle for [session] idle_timeout_s yet)
   std::string report_json;  // session_report_json(); empty in lists and in the aggregator
-  std::string report_text;  // session_report_text(); empty in lists and in the aggregator
+  // session_report_text() without names, as stored; shown when report_json cannot be read.
+  // Empty in lists and in the aggregator.
+  std::string report_text;
 };
 
 // Which session reports a list asks for.

@@ -501,5 +501,20 @@ TEST(SessionJson, AnOlderReportWithoutResourcesReadsAndAnUnreadableOneFails) {
   EXPECT_FALSE(session_of_report(r).ok());
 }
 
+TEST(SessionText, NoValueCanForgeALine) {
+  Session s;
+  s.id = "s-1";
+  s.user = "u-1";
+  s.started_unix_ns = kT0;
+  s.record_name = "prod\x1b[2J";
+  s.commands = {
+      command("s3.cp", "PutObject", 0, 0, {"arn:aws:s3:::b/a\n  11:06:41  aws s3 ls\xc2\x9b"})};
+  const std::string text = session_report_text(s);
+  EXPECT_NE(text.find("  record:   prod\\x1B[2J ("), std::string::npos) << text;
+  EXPECT_NE(text.find("  11:06:40  aws s3 cp -> s3://b/a\\x0A  11:06:41  aws s3 ls\\u009B\n"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace pamproxy::audit
