@@ -52,21 +52,23 @@ def masked(text):
 class SessionReportText(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.f = ZeroTrustFixture(seed_args=["--rule", RULE])
+        cls.f = ZeroTrustFixture(seed_args=["--rule", RULE, "--admin"])
         cls.admin_port = int(cls.f.daemon.wait_event_or_seen("admin.listening")["port"])
 
     @classmethod
     def tearDownClass(cls):
         cls.f.stop()
 
-    def pamctl(self, *args):
-        """pamctl through the admin API, as the user who typed the commands."""
+    def pamctl(self, *args, admin=False):
+        """pamctl through the admin API, as the user who typed the commands or as an admin."""
         f = self.f
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PAMCTL_", "AWS_"))}
+        token = (f.seed["admin_token"] if admin
+                 else "%s:%s" % (f.seed["token_id"], f.seed["token_secret"]))
         env.update({"HOME": f.tmp.path,
                     "PAMCTL_URL": "https://127.0.0.1:%d" % self.admin_port,
                     "PAMCTL_CA": f.appliance_ca,
-                    "PAMCTL_TOKEN": "%s:%s" % (f.seed["token_id"], f.seed["token_secret"])})
+                    "PAMCTL_TOKEN": token})
         r = subprocess.run([PAMCTL] + list(args), env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(r.returncode, 0, "pamctl %s: %s%s" % (args, r.stdout, r.stderr))
@@ -137,6 +139,20 @@ class SessionReportText(unittest.TestCase):
                                             "REQUESTS", "DENIED", "STATE"])
         self.assertEqual(table[1].split()[:4], [session["id"], "alice", f.seed["record_name"],
                                                 "127.0.0.1"])
+
+        # Renamed, the user and the record show their current names; deleted, the user's id.
+        user_id, record_id = f.seed["user_id"], f.seed["record_id"]
+        self.pamctl("users", "edit", user_id, "--name", "alice-renamed", admin=True)
+        self.pamctl("records", "edit", record_id, "--name", "renamed-record", admin=True)
+        header = self.pamctl("sessions", "show", session["id"], admin=True).splitlines()[1:3]
+        self.assertEqual(header, ["  user:     alice-renamed (%s, token %s)"
+                                  % (user_id, f.seed["token_id"]),
+                                  "  record:   renamed-record (%s)" % record_id])
+        self.pamctl("users", "rm", user_id, admin=True)
+        header = self.pamctl("sessions", "show", session["id"], admin=True).splitlines()[1]
+        self.assertEqual(header, "  user:     %s (token %s)" % (user_id, f.seed["token_id"]))
+        table = self.pamctl("sessions", "list", admin=True).splitlines()
+        self.assertEqual(table[1].split()[:3], [session["id"], user_id, f.seed["record_name"]])
 
 
 def human(n):
