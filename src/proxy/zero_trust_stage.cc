@@ -408,6 +408,7 @@ StageDecision ZeroTrustStage::resign(const StageRequest& r, const Request& reque
       return deny(400, "InvalidRequest", "the request's signature cannot seed aws-chunked signing");
     }
   }
+  out.unsigned_chunks = request.payload == sigv4::PayloadMode::kStreamingUnsignedTrailer;
   event_.type = audit::EventType::kRequestForwarded;
   out.kind = StageDecision::Kind::kForward;
   out.bytes = head_out_;

@@ -28,7 +28,7 @@ struct StageRequest {
   std::string_view connect_host;  // the tunnel's CONNECT host (Host was checked against it)
   uint16_t connect_port = 0;
   net::SocketAddress client;
-  uint64_t tunnel_id = 0;  // unique per worker (replay detection)
+  uint64_t tunnel_id = 0;                   // unique per worker (replay detection)
   const http::RequestHead* head = nullptr;  // parsed; views into `head_bytes`
   std::string_view head_bytes;              // the whole head as received, CRLF CRLF included
   // Set on the second call, after the stage answered kNeedBody: the complete body.
@@ -49,6 +49,9 @@ struct StageDecision {
   // started signer that checks each chunk's signature with the client's key and gives its
   // replacement; the tunnel holds each chunk until its signature is patched.
   std::unique_ptr<sigv4::ChunkSigner> chunks;
+  // kForward of an aws-chunked body with unsigned chunks (STREAMING-UNSIGNED-PAYLOAD-TRAILER): it
+  // goes as it is, and its payload bytes are counted inside that coding.
+  bool unsigned_chunks = false;
   // kForward and kDeny: the audit event describing this decision (request.forwarded or
   // request.denied), or null when the stage does not audit. It lives in the stage and stays valid
   // until the stage's next on_request(): the caller copies what it keeps.
