@@ -322,8 +322,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
   if (absl::Status s = extract_resources(request, {}); !s.ok()) {
     return deny(400, "InvalidRequest", std::string(s.message()));
   }
-  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends(),
-                                                     resources_.passes_role())};
+  return Classified{operation_, resource_view()};
 }
 
 absl::Status ZeroTrustStage::extract_resources(const Request& request, std::string_view account) {
@@ -332,9 +331,20 @@ absl::Status ZeroTrustStage::extract_resources(const Request& request, std::stri
   facts.protocol = request.operation.protocol();
   facts.account = account;
   absl::Status s = aws::extract_resources(facts, &resources_);
+  if (s.ok() && resources_.passes_role()) {
+    aws::read_passed_roles(facts, &roles_);
+  } else {
+    roles_.clear();
+  }
   event_.resources.clear();
   for (size_t i = 0; i < resources_.size(); ++i) event_.resources.add(resources_[i]);
   return s;
+}
+
+policy::ResourceView ZeroTrustStage::resource_view() const {
+  policy::ResourceView v(resources_.text(), resources_.ends(), resources_.passes_role());
+  v.with_roles(roles_.text(), roles_.ends(), roles_.unreadable());
+  return v;
 }
 
 // --- authorize: may this user use this record for this operation, from here, now? -----------
@@ -342,13 +352,14 @@ absl::Status ZeroTrustStage::extract_resources(const Request& request, std::stri
 ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
     const StageRequest& r, const Request& request, const Authenticated& who,
     const Classified& classified) {
-  // The ARNs classify() wrote lack the account, which is the record's. The record the decision
-  // will use is the one this reference resolves to for this token's user (the same snapshot and
-  // inputs); when it has an account, extract again with it, so rules decide on the whole ARNs
-  // and the audit trail records them. Extraction is cheap and allocates nothing once warm; a
-  // reference that does not resolve is left to decide() to refuse with its reason.
+  // The ARNs classify() wrote lack the account, which is the record's (so do the roles a call
+  // passes, which PassRole rules are matched against). The record the decision will use is the
+  // one this reference resolves to for this token's user (the same snapshot and inputs); when it
+  // has an account, extract again with it, so rules decide on the whole ARNs and the audit trail
+  // records them. Extraction is cheap and allocates nothing once warm; a reference that does not
+  // resolve is left to decide() to refuse with its reason.
   policy::ResourceView resources = classified.resources;
-  if (!resources_.empty()) {
+  if (!resources_.empty() || resources_.passes_role()) {
     policy::Resolution res =
         policy::resolve_record(*who.snapshot, who.token->user_index, auth_.record);
     if (res.error == policy::ResolveError::kNone) {
@@ -357,8 +368,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
         if (absl::Status s = extract_resources(request, account); !s.ok()) {
           return deny(400, "InvalidRequest", std::string(s.message()));
         }
-        resources =
-            policy::ResourceView(resources_.text(), resources_.ends(), resources_.passes_role());
+        resources = resource_view();
       }
     }
   }

@@ -51,6 +51,7 @@
 #include "pamproxy/audit/event.h"
 #include "pamproxy/aws/endpoint.h"
 #include "pamproxy/aws/operation.h"
+#include "pamproxy/aws/passed_roles.h"
 #include "pamproxy/aws/resources.h"
 #include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/snapshot.h"
@@ -143,8 +144,10 @@ class ZeroTrustStage final : public Stage {
 
  private:
   void read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts);
-  // resources_ and the event's list from the request, with `account` in the ARNs (may be empty).
+  // resources_, roles_ and the event's list from the request, with `account` in the ARNs (may be
+  // empty).
   absl::Status extract_resources(const Request& request, std::string_view account);
+  policy::ResourceView resource_view() const;
   std::optional<StageDecision> refuse_payload(const http::RequestHead& h, sigv4::PayloadMode mode);
   std::optional<StageDecision> wait_for_body(const StageRequest& r, bool needs_hash, bool form,
                                              bool names_resources);
@@ -165,6 +168,7 @@ class ZeroTrustStage final : public Stage {
   std::string request_id_;
   std::string operation_;
   aws::ResourceList resources_;
+  aws::PassedRoles roles_;  // the roles a role-passing call hands over (policy's PassRole scope)
   std::string head_out_;
   int protocol_ = 0;  // aws::Protocol of the request being decided
   uint64_t counter_ = 0;
