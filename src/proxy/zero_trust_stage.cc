@@ -84,6 +84,12 @@ std::string ZeroTrustStage::next_request_id() {
 }
 
 StageDecision ZeroTrustStage::deny(int status, std::string_view code, std::string_view message) {
+  // Before the request's operation is named, the denial answers in the protocol the CONNECT
+  // host's service suggests; that guess is worked out here, off the path of allowed requests.
+  if (!protocol_known_) {
+    protocol_ = static_cast<int>(aws::classify(guess_facts_).protocol());
+    protocol_known_ = true;
+  }
   event_.type = audit::EventType::kRequestDenied;
   event_.status = status;
   event_.error_code.assign(code);
@@ -103,6 +109,11 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   Request out;
   out.now_unix_ns = options_.now_unix_ns();
   if (!r.body_given) request_id_ = next_request_id();
+  // A new request is classified anew. The call with a body the stage asked for follows its
+  // tunnel's first call, but other tunnels' requests may come between: only a classification
+  // made for this tunnel is kept.
+  if (!r.body_given || classified_tunnel_ != r.tunnel_id) classified_ = false;
+  tunnel_id_ = r.tunnel_id;
   aws::RequestFacts facts;
   read_head(r, out, facts);
 
@@ -130,7 +141,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
   const bool needs_hash = sigv4::Signer::needs_body_hash(out.view, auth_);
   const bool delete_objects = facts.service == "s3" && facts.method == "POST" &&
-                              aws::classify(facts).name() == "DeleteObjects";
+                              operation_of(facts).name() == "DeleteObjects";
   if (delete_objects && (sigv4::has_signed_chunks(out.payload) ||
                          out.payload == sigv4::PayloadMode::kStreamingUnsignedTrailer)) {
     return deny(400, "InvalidRequest",
@@ -138,7 +149,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
                 "it whole, not as aws-chunked (its checksum in a header)");
   }
   const bool role_call = (facts.service == "lambda" || facts.service == "ecs") &&
-                         aws::may_pass_role(facts.service, aws::classify(facts).name());
+                         aws::may_pass_role(facts.service, operation_of(facts).name());
   if (std::optional<StageDecision> wait =
           wait_for_body(r, needs_hash, form, delete_objects || role_call)) {
     return std::move(*wait);
@@ -147,8 +158,11 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
     sigv4::hex_encode(sigv4::sha256(r.body), body_sha256_hex_);
     out.body_sha256_hex = std::string_view(body_sha256_hex_, sizeof body_sha256_hex_);
   }
-  if (form && r.body_given) facts.form_body = r.body;
-  out.operation = aws::classify(facts);
+  if (form && r.body_given) {
+    facts.form_body = r.body;  // it names the operation: classified with it
+    classified_ = false;
+  }
+  out.operation = operation_of(facts);
   aws::ResourceRequest& rf = out.resource_facts;
   rf.service = facts.service;
   rf.region = auth_.scope.region;
@@ -159,14 +173,15 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   rf.copy_source = header_value(h, "x-amz-copy-source");
   if (r.body_given) rf.body = r.body;
   protocol_ = static_cast<int>(out.operation.protocol());
+  protocol_known_ = true;
   event_.event_name.assign(out.operation.name());
   event_.read_only = out.operation.read_only() ? audit::ReadOnly::kTrue : audit::ReadOnly::kFalse;
   return out;
 }
 
 // The request's SigV4 view, the event's first facts (it is filled as facts become known; a
-// denial keeps what was known), the endpoint the tunnel goes to and a first guess of the
-// protocol for early denials.
+// denial keeps what was known), the endpoint the tunnel goes to and what a denial before the
+// operation is named guesses its protocol from.
 void ZeroTrustStage::read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts) {
   const http::RequestHead& h = *r.head;
   headers_.clear();
@@ -207,7 +222,20 @@ void ZeroTrustStage::read_head(const StageRequest& r, Request& out, aws::Request
     facts.host_bucket = endpoint_->bucket;
     event_.aws_region.assign(endpoint_->region);
   }
-  protocol_ = static_cast<int>(aws::classify(facts).protocol());
+  guess_facts_ = facts;
+  protocol_known_ = false;
+}
+
+// The operation, classified once per request: the first call that needs it classifies, the
+// others (and the second on_request() of a request whose body was awaited) reuse it. Views in
+// `facts` must be those of the request being read.
+const aws::Operation& ZeroTrustStage::operation_of(const aws::RequestFacts& facts) {
+  if (!classified_) {
+    operation_found_ = aws::classify(facts);
+    classified_ = true;
+    classified_tunnel_ = tunnel_id_;
+  }
+  return operation_found_;
 }
 
 // Payload modes: SigV4a and unknown modes are refused; signed chunks are rewritten chunk by
@@ -317,12 +345,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
   operation_.assign(auth_.scope.service);
   operation_ += ':';
   operation_ += request.operation.name();
-  // What it touches: the audit trail names it, resource-scoped rules decide on it. A request that
-  // names its resource ambiguously is refused rather than recorded or decided on a guess.
-  if (absl::Status s = extract_resources(request, {}); !s.ok()) {
-    return deny(400, "InvalidRequest", std::string(s.message()));
-  }
-  return Classified{operation_, resource_view()};
+  return Classified{operation_};
 }
 
 absl::Status ZeroTrustStage::extract_resources(const Request& request, std::string_view account) {
@@ -352,29 +375,24 @@ policy::ResourceView ZeroTrustStage::resource_view() const {
 ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
     const StageRequest& r, const Request& request, const Authenticated& who,
     const Classified& classified) {
-  // The ARNs classify() wrote lack the account, which is the record's (so do the roles a call
-  // passes, which PassRole rules are matched against). The record the decision will use is the
-  // one this reference resolves to for this token's user (the same snapshot and inputs); when it
-  // has an account, extract again with it, so rules decide on the whole ARNs and the audit trail
-  // records them. Extraction is cheap and allocates nothing once warm; a reference that does not
-  // resolve is left to decide() to refuse with its reason.
-  policy::ResourceView resources = classified.resources;
-  if (!resources_.empty() || resources_.passes_role()) {
-    policy::Resolution res =
-        policy::resolve_record(*who.snapshot, who.token->user_index, auth_.record);
-    if (res.error == policy::ResolveError::kNone) {
-      std::string_view account = who.snapshot->record(res.record_index).record.aws_account_id;
-      if (!account.empty()) {
-        if (absl::Status s = extract_resources(request, account); !s.ok()) {
-          return deny(400, "InvalidRequest", std::string(s.message()));
-        }
-        resources = resource_view();
-      }
-    }
+  // What it touches, as ARNs: the audit trail names them, resource-scoped rules decide on them.
+  // Their account field is the record's AWS account id: the record the decision will use is the
+  // one this reference resolves to for this token's user (the same snapshot and inputs), so the
+  // ARNs are extracted once, here, with its account (none when the reference does not resolve:
+  // decide() refuses it with its reason). A request that names its resource ambiguously is
+  // refused rather than recorded or decided on a guess.
+  std::string_view account;
+  policy::Resolution res =
+      policy::resolve_record(*who.snapshot, who.token->user_index, auth_.record);
+  if (res.error == policy::ResolveError::kNone) {
+    account = who.snapshot->record(res.record_index).record.aws_account_id;
+  }
+  if (absl::Status s = extract_resources(request, account); !s.ok()) {
+    return deny(400, "InvalidRequest", std::string(s.message()));
   }
   policy::Decision d =
       policy::decide(*who.snapshot, auth_.token_id, auth_.record, classified.operation, r.client.ip,
-                     absl::FromUnixNanos(request.now_unix_ns), resources);
+                     absl::FromUnixNanos(request.now_unix_ns), resource_view());
   if (d.record != nullptr) {
     event_.record_id.assign(d.record->record.id);
     event_.record_name.assign(d.record->record.name);
