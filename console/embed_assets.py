@@ -6,12 +6,17 @@ The bundle's files are served under /assets/ with their hash in the name (app-<h
 browser may keep them for a year; index.html names them by those hashed paths and is itself
 served at / and revalidated on every load (its ETag changes whenever a bundle file does).
 
-  embed_assets.py OUTPUT.cc INDEX.html [BUNDLE_FILE ...]
+The console's own routes (src/routes.json: "/", "/profile", ...) answer index.html too, and
+so do paths below them ("/records/rec-1"); any other path is a 404.
 
-With no index (an empty INDEX argument) the table is empty: a build without the console."""
+  embed_assets.py OUTPUT.cc ROUTES.json INDEX.html [BUNDLE_FILE ...]
+
+With no routes and no index (empty arguments) the tables are empty: a build without the console."""
 
 import hashlib
+import json
 import os
+import re
 import sys
 
 CONTENT_TYPES = {
@@ -35,10 +40,18 @@ def c_bytes(data):
 
 
 def main(argv):
-    if len(argv) < 3:
+    if len(argv) < 4:
         sys.stderr.write(__doc__)
         return 2
-    output, index_path, bundle = argv[1], argv[2], argv[3:]
+    output, routes_path, index_path, bundle = argv[1], argv[2], argv[3], argv[4:]
+    routes = []
+    if routes_path:
+        with open(routes_path) as f:
+            routes = json.load(f)
+        for r in routes:
+            if not re.fullmatch(r"/([a-z0-9-]+)?", r):
+                sys.stderr.write("embed_assets.py: a route is / or /word of [a-z0-9-]: %r\n" % r)
+                return 1
     assets = []  # (path, content type, immutable, bytes)
     if index_path:
         with open(index_path, "rb") as f:
@@ -79,6 +92,13 @@ def main(argv):
                        % (i, len(data)))
         out.append("  };")
         out.append("  return kAssets;")
+    else:
+        out.append("  return {};")
+    out += ["}", "", "std::span<const std::string_view> console_routes() {"]
+    if routes:
+        out.append("  static constexpr std::string_view kRoutes[] = {%s};"
+                   % ", ".join('"%s"' % r for r in routes))
+        out.append("  return kRoutes;")
     else:
         out.append("  return {};")
     out += ["}", "", "}  // namespace pamproxy::admin", ""]

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "api_internal.h"
+#include "console.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/policy/authenticate.h"
 #include "pamproxy/policy/record_ref.h"
@@ -255,6 +256,10 @@ ApiResponse Api::handle(const ApiRequest& request) {
             .now = options_.now(),
             .body_bytes_max = body_bytes_max_.load(std::memory_order_relaxed)};
   std::string why;
+  const bool console_enabled = console_enabled_.load(std::memory_order_relaxed);
+  if (console_enabled && !request.target.starts_with(kPrefix)) {
+    return serve_console(request, console_enabled);
+  }
   if (!parse_target(request.target, &call, &why)) {
     return error_answer(request.target.substr(0, kPrefix.size()) == kPrefix ? 400 : 404,
                         request.target.substr(0, kPrefix.size()) == kPrefix ? "BadRequest"
@@ -299,7 +304,12 @@ ApiResponse Api::handle(const ApiRequest& request) {
   call.user = check.user;
   call.user_index = static_cast<uint32_t>(check.user - call.snapshot->users().data());
   call.token_id = check.token->token.id;
+  return route(call);
+}
 
+ApiResponse Api::route(Call& call) {
+  const std::string& resource = call.segments[0];
+  const ApiRequest& request = call.request;
   if (resource == "whoami" && call.segments.size() == 1) {
     if (request.method != "GET") return method_not_allowed("GET");
     JsonWriter w;

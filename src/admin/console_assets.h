@@ -18,5 +18,8 @@ struct ConsoleAsset {
 
 // Empty in a build without the console (-Dconsole=disabled, or no console/node_modules).
 std::span<const ConsoleAsset> console_assets();
+// The console's own routes (console/src/routes.json): "/" and "/word"; index.html answers them
+// and the paths below them.
+std::span<const std::string_view> console_routes();
 
 }  // namespace pamproxy::admin

@@ -380,6 +380,12 @@ std::vector<Field> build() {
   f.push_back(int_field("admin", "connections_max", "concurrent admin API connections", kRestart,
                         REF(int64_t, admin.connections_max), 1, 65536));
 
+  // [console]
+  f.push_back(bool_field("console", "enabled",
+                         "serve the web console on the admin listener (https://<admin listen>/); "
+                         "false: / answers 404",
+                         kLive, REF(bool, console.enabled)));
+
   // [store]
   f.push_back(enum_field<StoreBackend>("store", "backend", "where users, records and tokens live",
                                        kRestart, REF(StoreBackend, store.backend),

@@ -17,6 +17,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "pamproxy/base/net_address.h"
@@ -30,12 +32,21 @@ struct ApiRequest {
   std::string_view authorization;  // the Authorization field's value, "" when absent
   std::string_view body;
   net::IpAddress client;
+  // For the web console (docs/console.md); "" when absent.
+  std::string_view if_none_match;  // If-None-Match
 };
 
 struct ApiResponse {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json";  // "" for a 304
   std::string body;
+  std::string cache_control = "no-store";
+  std::vector<std::pair<std::string, std::string>> headers;  // more fields: Set-Cookie, ETag, ...
+};
+
+// The web console's settings ([console], live on reload).
+struct ConsoleOptions {
+  bool enabled = true;
 };
 
 struct ApiOptions {
@@ -47,6 +58,7 @@ struct ApiOptions {
   // The most audit lines one /audit/events call reads before answering with a cursor.
   size_t audit_scan_lines_max = 1'000'000;
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  ConsoleOptions console;
 };
 
 class Api {
@@ -58,11 +70,20 @@ class Api {
     body_bytes_max_.store(bytes, std::memory_order_relaxed);
   }
 
+  // Any thread: [console] changed on reload.
+  void set_console(const ConsoleOptions& console) {
+    console_enabled_.store(console.enabled, std::memory_order_relaxed);
+  }
+
   struct Call;  // one request being answered (api_internal.h)
 
  private:
+  // The authenticated call to its resource's handler.
+  ApiResponse route(Call& call);
+
   ApiOptions options_;
   std::atomic<size_t> body_bytes_max_{options_.body_bytes_max};
+  std::atomic<bool> console_enabled_{options_.console.enabled};
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

@@ -82,6 +82,10 @@ struct AdminSection {
   int64_t connections_max = 256;
 };
 
+struct ConsoleSection {
+  bool enabled = true;
+};
+
 struct StoreSection {
   StoreBackend backend = StoreBackend::kSqlite;
   std::string directory;        // "" = $STATE_DIRECTORY, else ./pamproxy-state
@@ -144,6 +148,7 @@ struct Config {
   TlsSection tls;
   UpstreamSection upstream;
   AdminSection admin;
+  ConsoleSection console;
   StoreSection store;
   AuditSection audit;
   SessionSection session;
