@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "api_internal.h"
 #include "console.h"
+#include "pamproxy/admin/cookie.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/policy/authenticate.h"
 #include "pamproxy/policy/record_ref.h"
@@ -281,9 +282,23 @@ ApiResponse Api::handle(const ApiRequest& request) {
     return ApiResponse{200, "application/x-pem-file", options_.ca_pem};
   }
 
-  // Everything else needs `Authorization: Bearer <id>:<secret>`.
+  if (resource == "console" && call.segments.size() == 2 && call.segments[1] == "session") {
+    if (!console_enabled) return not_found("the web console is off ([console] enabled)");
+    return handle_console_session(call);
+  }
+
+  // Everything else needs `Authorization: Bearer <id>:<secret>`, or the web console's session
+  // cookie, which stands for the token the session signed in with.
   std::string_view auth = request.authorization;
   constexpr std::string_view kBearer = "Bearer ";
+  std::optional<std::string_view> session_id;
+  if (console_enabled && auth.empty()) session_id = find_cookie(request.cookie, kSessionCookie);
+  if (session_id) {
+    if (std::optional<ApiResponse> refused = authenticate_cookie(call, *session_id)) {
+      return *refused;
+    }
+    return route(call);
+  }
   if (auth.empty()) {
     return unauthenticated("this call needs Authorization: Bearer <token id>:<secret>");
   }

@@ -10,6 +10,10 @@
 
 namespace pamproxy::admin {
 
+// The session cookie. The __Host- prefix makes browsers accept it only with Secure, Path=/ and
+// no Domain: no other host (a sibling subdomain) can set or shadow it.
+inline constexpr std::string_view kSessionCookie = "__Host-pamproxy";
+
 // The headers every console answer carries: a strict Content-Security-Policy (no inline script,
 // no eval, nothing from another origin), HSTS, nosniff, no referrer, no framing.
 void add_console_headers(ApiResponse* response);

@@ -337,6 +337,10 @@ struct Server::Impl {
           .authorization = head.find("Authorization").value_or(""),
           .body = std::string_view(c.plain).substr(c.parser.head_bytes(), body_bytes),
           .client = c.peer,
+          .cookie = head.find("Cookie").value_or(""),
+          .host = head.find("Host").value_or(""),
+          .origin = head.find("Origin").value_or(""),
+          .csrf = head.find("X-Pamproxy-CSRF").value_or(""),
           .if_none_match = head.find("If-None-Match").value_or(""),
       };
       ApiResponse response = handler(request);

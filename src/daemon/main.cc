@@ -260,7 +260,9 @@ class Daemon {
   }
 
   static admin::ConsoleOptions console_options(const config::Config& c) {
-    return {.enabled = c.console.enabled};
+    return {.enabled = c.console.enabled,
+            .session_idle_timeout_s = c.console.session_idle_timeout_s,
+            .session_absolute_timeout_s = c.console.session_absolute_timeout_s};
   }
 
   // The HTTPS admin API on [admin] listen, with the certificate the TLS runtime made for it.

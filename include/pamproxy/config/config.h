@@ -84,6 +84,8 @@ struct AdminSection {
 
 struct ConsoleSection {
   bool enabled = true;
+  int64_t session_idle_timeout_s = 1800;
+  int64_t session_absolute_timeout_s = 43200;
 };
 
 struct StoreSection {
