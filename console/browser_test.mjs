@@ -140,8 +140,10 @@ try {
   const env = await page.$eval('#env-exports', (e) => e.textContent);
   check(env.includes(`export AWS_ACCESS_KEY_ID='${tokenId}#rec-demo'`) && env.includes('export HTTPS_PROXY=') &&
     env.includes('export AWS_CA_BUNDLE=') && !env.includes(secret), 'the exports name token#record and no secret');
-  check((await page.$eval('#aws-profile', (e) => e.textContent)).includes('credential_process = pamctl credential-process'),
-    'the AWS CLI profile snippet uses credential_process');
+  const profileText = await page.$eval('#aws-profile', (e) => e.textContent);
+  check(profileText.includes("credential_process = pamctl credential-process --record 'rec-demo' --token-file '/home/alice/") &&
+    profileText.includes('ca_bundle = /home/alice/.aws/pamproxy-ca.pem'),
+    'the AWS CLI profile snippet uses credential_process and absolute paths');
   await axe(page, 'my profile');
   await shot(page, 'profile');
   await page.setViewport({ width: 375, height: 740 });

@@ -64,24 +64,25 @@ function Tokens({ session, tokens, error }) {
 function Exports({ session, tokens }) {
   const [record, setRecord] = useState('');
   const [proxy, setProxy] = useState(`${location.hostname}:8081`);
-  const [ca, setCa] = useState('$HOME/.aws/pamproxy-ca.pem');
+  // The AWS CLI expands neither ~ nor $HOME in ca_bundle or credential_process: absolute paths.
+  const [home, setHome] = useState(`/home/${session.user.name}`);
   const [tokenId, setTokenId] = useState(session.token_id);
   const [profile, setProfile] = useState('pamproxy');
   const ref = record.trim() || 'RECORD';
-  // $HOME stays expandable; everything else is quoted literally.
-  const caQuoted = ca.startsWith('$HOME/') ? `"$HOME"${shQuote(ca.slice(5))}` : shQuote(ca);
+  const dir = home.replace(/\/+$/, '');
+  const ca = `${dir}/.aws/pamproxy-ca.pem`;
+  const tokenFile = `${dir}/.config/pamproxy/token`;
   const env = [
     `export HTTPS_PROXY=${shQuote(proxy)}`,
-    `export AWS_CA_BUNDLE=${caQuoted}`,
+    `export AWS_CA_BUNDLE=${shQuote(ca)}`,
     `export AWS_ACCESS_KEY_ID=${shQuote(tokenId + '#' + ref)}`,
     `# the token's secret, typed rather than pasted into the shell's history:`,
     `read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY`,
   ].join('\n');
-  const caPath = ca.replace(/^\$HOME/, '~');
   const profileText = [
     `[profile ${profile || 'pamproxy'}]`,
-    `credential_process = pamctl credential-process --record ${shQuote(ref)} --token-file ~/.config/pamproxy/token`,
-    `ca_bundle = ${caPath}`,
+    `credential_process = pamctl credential-process --record ${shQuote(ref)} --token-file ${shQuote(tokenFile)}`,
+    `ca_bundle = ${ca}`,
   ].join('\n');
   return html`<section aria-labelledby="exports-heading" class="card">
     <h2 id="exports-heading">Use a record from your shell</h2>
@@ -89,7 +90,8 @@ function Exports({ session, tokens }) {
       <${Field} label="Record (id or search criteria)" name="record" value=${record}
         onInput=${setRecord} />
       <${Field} label="Proxy address (host:port)" name="proxy" value=${proxy} onInput=${setProxy} />
-      <${Field} label="Where you saved the certificate" name="ca_path" value=${ca} onInput=${setCa} />
+      <${Field} label="Your home directory" name="home" value=${home} onInput=${setHome}
+        hint="Save the certificate as .aws/pamproxy-ca.pem there." />
       <div class="field">
         <label for="token_choice">Token</label>
         <select id="token_choice" value=${tokenId}
@@ -105,8 +107,10 @@ function Exports({ session, tokens }) {
     <h3 id="profile-heading">AWS CLI profile (~/.aws/config)</h3>
     <${Field} label="Profile name" name="profile" value=${profile} onInput=${setProfile} />
     <pre aria-labelledby="profile-heading" id="aws-profile" tabindex="0">${profileText}</pre>
-    <p>Keep <code>TOKEN_ID:SECRET</code> in <code>~/.config/pamproxy/token</code> (chmod 600), and
-      set <code>HTTPS_PROXY=${proxy}</code>: the AWS CLI reads the proxy only from there.</p>
+    <p>
+      Keep <code>TOKEN_ID:SECRET</code> in <code>${tokenFile}</code> (chmod 600), and set${' '}
+      <code>HTTPS_PROXY=${proxy}</code>: the AWS CLI reads the proxy only from there.
+    </p>
   </section>`;
 }
 

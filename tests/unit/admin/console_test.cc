@@ -42,7 +42,7 @@ TEST(Console, IndexForTheRootAndTheConsoleRoutes) {
     expect_security_headers(r);
   }
   for (std::string_view path : {"/assets/nope.js", "/Profile", "/profile//b", "/profile/",
-                                 "/x.html", "/api", "/etc/passwd", "/nothing"}) {
+                                "/x.html", "/api", "/etc/passwd", "/nothing"}) {
     ApiResponse r = get(path);
     EXPECT_EQ(r.status, 404) << path;
     expect_security_headers(r);
