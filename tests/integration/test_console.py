@@ -14,6 +14,8 @@ from harness import SOURCE_ROOT
 SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_test.mjs")
 
 
+@unittest.skipIf(os.environ.get("CONSOLE_BUILT") == "0",
+                 "this build has no web console (-Dconsole=disabled or no console/node_modules)")
 class Console(unittest.TestCase):
     def setUp(self):
         self.app = AdminAppliance()
