@@ -1,6 +1,7 @@
-// The admin API's entry point: parses the target, answers the unauthenticated calls,
-// authenticates the bearer token against the current snapshot, and routes to the resource
-// handlers (api_*.cc). Shared answer helpers live here too.
+// The admin API's entry point: hands paths outside /api/v1/ to the web console (console.cc),
+// parses the target, answers the unauthenticated calls, authenticates the bearer token against
+// the current snapshot (or the console's session cookie, api_console.cc), and routes to the
+// resource handlers (api_*.cc). Shared answer helpers live here too.
 
 #include <algorithm>
 #include <string>

@@ -6,11 +6,15 @@
 //   ApiResponse r = api.handle({.method = "GET", .target = "/api/v1/records",
 //                               .authorization = "Bearer tok-..:...", .client = peer});
 //
-// Owns: authentication (bearer token against the current snapshot), who may do what, mapping
-// store errors to HTTP statuses with JSON bodies, pagination. Never: returns a secret other than
-// a token's own secret in the answer that creates it; logs a request body or a header value.
+// Owns: authentication (bearer token against the current snapshot, or the web console's session
+// cookie standing for one: docs/console.md), who may do what, mapping store errors to HTTP
+// statuses with JSON bodies, pagination; the console's sessions, and its files for paths outside
+// /api/v1/. Never: returns a secret other than a token's own secret in the answer that creates
+// it, or a session id other than in the Set-Cookie of the sign-in; logs a request body or a
+// header value.
 //
-// Thread safety: handle() may be called from one thread at a time (the admin thread).
+// Thread safety: handle() may be called from one thread at a time (the admin thread); set_*()
+// from any.
 
 #include <atomic>
 #include <cstdint>
