@@ -1,8 +1,10 @@
 """The web console in a real browser: pamproxyd serves it on the admin listener; a user and a
 token made through the API sign in with Debian's chromium (driven by puppeteer-core, checked by
 axe-core) in console/browser_test.mjs, which checks the security headers, the session cookie,
-My Profile, CSRF refusals, markup shown as text and sign-out. Screenshots land in
-$CONSOLE_SCREENSHOTS (the build's test output directory)."""
+My Profile, CSRF refusals, markup shown as text and sign-out; the bootstrap admin walks the
+administration screens (Settings / Parameters, Record types, Records) in
+console/browser_admin_test.mjs. Screenshots land in $CONSOLE_SCREENSHOTS (the build's test output
+directory)."""
 
 import os
 import subprocess
@@ -12,6 +14,7 @@ from admin_api import AdminAppliance
 from harness import SOURCE_ROOT
 
 SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_test.mjs")
+ADMIN_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_admin_test.mjs")
 
 
 @unittest.skipIf(os.environ.get("CONSOLE_BUILT") == "0",
@@ -44,6 +47,21 @@ class Console(unittest.TestCase):
         self.app.daemon.wait_event_or_seen("admin.console_signed_out")
         log = "\n".join(str(line) for line in self.app.daemon.seen)
         self.assertNotIn("__Host-pamproxy", log)
+
+    def test_admin_enables_the_proxy_and_the_type_and_adds_a_record_in_chromium(self):
+        token_id, secret = self.app.admin_token.split(":", 1)
+        status, ca_pem = self.app.call("GET", "ca.pem", token=None)
+        self.assertEqual(status, 200)
+        env = dict(os.environ,
+                   CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
+                   TOKEN_ID=token_id, TOKEN_SECRET=secret,
+                   CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem),
+                   SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
+                                                 os.path.join(self.app.tmp.path, "shots")))
+        r = subprocess.run(["node", ADMIN_SCRIPT], env=env, capture_output=True, text=True,
+                           timeout=120)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_turned_off_the_console_answers_404(self):
         self.app.stop()

@@ -1,0 +1,124 @@
+// The console's administration screens in a real browser (Debian's chromium driven by
+// puppeteer-core, axe-core injected into each screen): an admin walks the product's setup steps,
+// enables the proxy (Settings / Parameters), enables the AWS Access Keys record type (Record
+// types), adds a record with a reference record and keys (Records), and each change is checked
+// through the API. Run by tests/integration/test_console.py against a running pamproxyd:
+//
+//   CONSOLE_URL=https://127.0.0.1:PORT TOKEN_ID=... TOKEN_SECRET=... CA_FILE=ca.pem \
+//   SCREENSHOT_DIR=dir node console/browser_admin_test.mjs
+//
+// TOKEN_ID/TOKEN_SECRET are an admin's. Prints one line per check, exits non-zero at the first
+// failure.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { request } from 'node:https';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import puppeteer from 'puppeteer-core';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const here = dirname(fileURLToPath(import.meta.url));
+const { CONSOLE_URL: base, TOKEN_ID: tokenId, TOKEN_SECRET: secret, CA_FILE: caFile } = process.env;
+const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+const caPem = readFileSync(caFile, 'utf8');
+
+const MARKUP = '<img src=x onerror=alert(1)>';
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+function check(ok, what) {
+  if (!ok) throw new Error('FAILED: ' + what);
+  console.log('ok   ' + what);
+}
+
+// An API call with the admin's bearer token, outside the browser: what took effect.
+function api(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const headers = { Authorization: `Bearer ${tokenId}:${secret}` };
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    if (data) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
+    const req = request(base + '/api/v1/' + path, { method, headers, ca: caPem }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function records(query = '') {
+  return (await api('GET', 'records?limit=1000' + query)).json.items;
+}
+
+const dialogs = [];
+const problems = [];
+const pages = [];  // each screen's HTML, searched for the secret at the end
+
+async function axe(page, screen) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  for (const v of result.violations) console.log(`axe  ${screen}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`);
+  check(!result.violations.some((v) => v.impact === 'serious' || v.impact === 'critical'),
+    `axe finds nothing serious or critical on ${screen}`);
+}
+
+async function screen(page, name) {
+  await axe(page, name);
+  await page.screenshot({ path: join(shots, name.replace(/\W+/g, '-') + '.png'), fullPage: true });
+  pages.push(await page.content());
+}
+
+async function go(page, path) {
+  await page.click(`nav a[href="${path}"]`);
+  await page.waitForFunction((p) => location.pathname === p, {}, path);
+}
+
+async function textOf(page, selector) {
+  return page.$eval(selector, (e) => e.textContent);
+}
+
+const browser = await puppeteer.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu'],
+  acceptInsecureCerts: true,
+  defaultViewport: { width: 1280, height: 800 },
+});
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(8000);  // a step that never happens fails with its line, not the run's timeout
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  // Refused API calls show up as "Failed to load resource" (the sign-in probe's 401, the refused
+  // record below): expected. A CSP violation reads "Refused to ...".
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+
+  await page.goto(base + '/', { waitUntil: 'networkidle0' });
+  await page.waitForSelector('form #token_id');
+  await page.type('#token_id', tokenId);
+  await page.type('#secret', secret);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('nav[aria-label=Main]');
+  const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
+  check(['Settings / Parameters'].every((l) => nav.includes(l)),
+    'an admin is offered Settings / Parameters');
+
+  // 1. Settings / Parameters, Proxy section: Disabled -> Enabled, live.
+  check((await api('GET', 'settings')).json['proxy.enabled'] === false, 'the proxy starts disabled');
+  await go(page, '/settings');
+  await page.waitForFunction(() => document.querySelector('#proxy-state')?.textContent.includes('disabled'));
+  check((await textOf(page, '#proxy-hint')).includes('no restart'), 'the Proxy section says the change applies live');
+  await page.click('#proxy-enabled');
+  await page.waitForFunction(() => document.querySelector('#proxy-state').textContent.includes('enabled'));
+  check((await api('GET', 'settings')).json['proxy.enabled'] === true, 'Settings / Parameters enabled the proxy (API)');
+  await screen(page, 'settings');
+
+  check(dialogs.length === 0, 'no dialog fired');
+  check(problems.length === 0, 'no CSP violation or script error: ' + problems.join(' | '));
+} finally {
+  await browser.close();
+}
