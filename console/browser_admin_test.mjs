@@ -104,8 +104,8 @@ try {
   await page.click('button[type=submit]');
   await page.waitForSelector('nav[aria-label=Main]');
   const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
-  check(['Settings / Parameters'].every((l) => nav.includes(l)),
-    'an admin is offered Settings / Parameters');
+  check(['Settings / Parameters', 'Record types'].every((l) => nav.includes(l)),
+    'an admin is offered Settings / Parameters and Record types');
 
   // 1. Settings / Parameters, Proxy section: Disabled -> Enabled, live.
   check((await api('GET', 'settings')).json['proxy.enabled'] === false, 'the proxy starts disabled');
@@ -116,6 +116,15 @@ try {
   await page.waitForFunction(() => document.querySelector('#proxy-state').textContent.includes('enabled'));
   check((await api('GET', 'settings')).json['proxy.enabled'] === true, 'Settings / Parameters enabled the proxy (API)');
   await screen(page, 'settings');
+
+  // 4. Record types: enable AWS Access Keys.
+  await go(page, '/record-types');
+  await page.waitForSelector('#toggle-aws-access-keys');
+  await page.click('#toggle-aws-access-keys');
+  await page.waitForFunction(() => document.querySelector('.type-state').textContent === 'enabled');
+  const types = (await api('GET', 'record-types')).json.items;
+  check(types.some((t) => t.name === 'aws-access-keys' && t.enabled), 'Record types enabled AWS Access Keys (API)');
+  await screen(page, 'record-types');
 
   check(dialogs.length === 0, 'no dialog fired');
   check(problems.length === 0, 'no CSP violation or script error: ' + problems.join(' | '));

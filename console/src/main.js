@@ -11,6 +11,7 @@ import { api, setCsrfToken } from './api.js';
 import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
+import { RecordTypes } from './record_types.js';
 import { Settings } from './settings.js';
 import { SignIn } from './signin.js';
 import './style.css';
@@ -19,6 +20,7 @@ const screens = [
   { path: '/', label: 'Dashboard', view: Dashboard, allowed: () => true },
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
+  { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
 ];
 
 function navigate(path) {
