@@ -104,8 +104,8 @@ try {
   await page.click('button[type=submit]');
   await page.waitForSelector('nav[aria-label=Main]');
   const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
-  check(['Settings / Parameters', 'Record types'].every((l) => nav.includes(l)),
-    'an admin is offered Settings / Parameters and Record types');
+  check(['Settings / Parameters', 'Record types', 'Records'].every((l) => nav.includes(l)),
+    'an admin is offered Settings / Parameters, Record types and Records');
 
   // 1. Settings / Parameters, Proxy section: Disabled -> Enabled, live.
   check((await api('GET', 'settings')).json['proxy.enabled'] === false, 'the proxy starts disabled');
@@ -126,6 +126,97 @@ try {
   check(types.some((t) => t.name === 'aws-access-keys' && t.enabled), 'Record types enabled AWS Access Keys (API)');
   await screen(page, 'record-types');
 
+  // 5-7. Records: add one with Name, Description, Reference Record, Access Key ID, Secret Key.
+  const base_ = await api('POST', 'records', { name: 'shared-base', access_key_id: 'AKIAIOSFODNN7BASE000',
+    secret_access_key: 'base-secret-not-shown' });
+  check(base_.status === 201, 'a record to reference exists');
+  await go(page, '/records');
+  await page.waitForSelector('.record-name');
+  await screen(page, 'records');
+  await page.click('#record-add');
+  await page.waitForSelector('form #name');
+  await page.type('#name', 'prod-admin');
+  await page.type('#description', 'Production account, read-only audits');
+  await page.select('#reference_record', base_.json.id);
+  await page.type('#access_key_id', 'AKIAIOSFODNN7EXAMPLE');
+  await page.type('#secret_access_key', AWS_SECRET);
+  await page.type('#aws_account_id', '123456789012');
+  await page.type('#tags', 'prod, audit');
+  await screen(page, 'record-add');
+  await page.click('#record-save');
+  await page.waitForFunction(() => [...document.querySelectorAll('.record-name')].some((c) => c.textContent === 'prod-admin'));
+  let [added] = await records('&name=prod-admin');
+  check(added && added.description === 'Production account, read-only audits' &&
+    added.reference_record === base_.json.id && added.access_key_id === 'AKIAIOSFODNN7EXAMPLE' &&
+    added.secret_access_key_set === true && added.aws_account_id === '123456789012' &&
+    JSON.stringify(added.tags) === '["audit","prod"]', 'the record was added with every field (API)');
+  await screen(page, 'records-added');
+
+  // Search by name and by tag (the API's ?name= and ?tag=).
+  await page.type('#search-name', 'prod-admin');
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 1);
+  check((await textOf(page, '.record-name')) === 'prod-admin', 'the name search lists that record only');
+  await page.$eval('#search-name', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.type('#search-tag', 'nothing-has-this');
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 0);
+  await page.$eval('#search-tag', (e) => { e.value = 'audit'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 1);
+  check((await textOf(page, '.record-name')) === 'prod-admin', 'the tag filter lists the tagged record only');
+  await page.$eval('#search-tag', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 2);
+
+  // Edit: the secret is not shown back; empty leaves it unchanged.
+  await page.evaluate(() => [...document.querySelectorAll('#records tbody tr')]
+    .find((r) => r.querySelector('.record-name').textContent === 'prod-admin').querySelector('button').click());
+  await page.waitForSelector('form #name');
+  check(await page.$eval('#name', (e) => e.value) === 'prod-admin', 'the edit form holds the record');
+  check(await page.$eval('#secret_access_key', (e) => e.value) === '', 'the edit form does not show the secret');
+  await page.$eval('#description', (e) => { e.value = 'Production, edited'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.$eval('#aws_account_id', (e) => { e.value = '12345'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-save');
+  await page.waitForSelector('#aws_account_id-error');
+  check((await textOf(page, '#aws_account_id-error')).includes('12 digits'), 'an API error is shown next to its field');
+  await screen(page, 'record-edit-error');
+  await page.$eval('#aws_account_id', (e) => { e.value = '123456789012'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-save');
+  await page.waitForSelector('#record-add');
+  [added] = await records('&name=prod-admin');
+  check(added.description === 'Production, edited' && added.secret_access_key_set, 'the edit took effect, the secret kept (API)');
+
+  // A name with markup is shown as text.
+  await page.click('#record-add');
+  await page.waitForSelector('form #name');
+  await page.type('#name', MARKUP);
+  await page.type('#access_key_id', 'AKIAIOSFODNN7MARKUP0');
+  await page.type('#secret_access_key', 'markup-secret-value');
+  await page.click('#record-save');
+  await page.waitForFunction((m) => [...document.querySelectorAll('.record-name')].some((c) => c.textContent === m), {}, MARKUP);
+  check(await page.$('main img') === null, 'a record named with markup is shown as text, no element made from it');
+
+  // A 2 MiB description is refused with the API's message and nothing is saved.
+  const big = 'x'.repeat(2 << 20);
+  const refused = await api('POST', 'records', { name: 'too-big', description: big,
+    access_key_id: 'AKIAIOSFODNN7TOOBIG0', secret_access_key: 'big-secret' });
+  check(refused.status >= 400, `the API refuses a 2 MiB description (${refused.status})`);
+  await page.click('#record-add');
+  await page.waitForSelector('form #name');
+  await page.type('#name', 'too-big');
+  await page.type('#access_key_id', 'AKIAIOSFODNN7TOOBIG0');
+  await page.type('#secret_access_key', 'big-secret');
+  await page.$eval('#description', (e, v) => { e.value = v; e.dispatchEvent(new Event('input', { bubbles: true })); }, big);
+  await page.click('#record-save');
+  await page.waitForSelector('#record-form-error, #description-error');
+  const shown = await textOf(page, '#record-form-error, #description-error');
+  check(shown === refused.json.error.message, `the form shows the API's message: ${shown}`);
+  check((await records('&name=too-big')).length === 0, 'and nothing was saved (API)');
+  await page.$eval('#description', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await screen(page, 'record-refused');
+
+  check(pages.every((p) => !p.includes(AWS_SECRET)), 'the secret key appears in no page\'s HTML');
   check(dialogs.length === 0, 'no dialog fired');
   check(problems.length === 0, 'no CSP violation or script error: ' + problems.join(' | '));
 } finally {

@@ -12,6 +12,7 @@ import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
 import { RecordTypes } from './record_types.js';
+import { Records } from './records.js';
 import { Settings } from './settings.js';
 import { SignIn } from './signin.js';
 import './style.css';
@@ -21,6 +22,7 @@ const screens = [
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
+  { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },
 ];
 
 function navigate(path) {
