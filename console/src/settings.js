@@ -32,8 +32,8 @@ export function Settings() {
       <h2 id="proxy-heading">Proxy</h2>
       <p id="proxy-hint">
         When enabled, the proxy forwards the AWS requests of users who have Connect permission on a
-        record, signed with the record's keys. When disabled, it refuses every request. A change
-        applies live to new requests, within a second: no restart.
+        record, signed with the record's keys. When disabled, it denies every request (AccessDenied).
+        A change applies live to new requests within 100 ms: no restart.
       </p>
       <fieldset class="choice" aria-describedby="proxy-hint" disabled=${!settings || busy}>
         <legend>AWS CLI proxy</legend>
