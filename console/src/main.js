@@ -12,11 +12,13 @@ import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
 import { SignIn } from './signin.js';
+import { Tokens } from './tokens.js';
 import './style.css';
 
 const screens = [
   { path: '/', label: 'Dashboard', view: Dashboard, allowed: () => true },
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
+  { path: '/tokens', label: 'Tokens', view: Tokens, allowed: () => true },
 ];
 
 function navigate(path) {

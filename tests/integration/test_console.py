@@ -1,8 +1,9 @@
 """The web console in a real browser: pamproxyd serves it on the admin listener; a user and a
 token made through the API sign in with Debian's chromium (driven by puppeteer-core, checked by
 axe-core) in console/browser_test.mjs, which checks the security headers, the session cookie,
-My Profile, CSRF refusals, markup shown as text and sign-out. Screenshots land in
-$CONSOLE_SCREENSHOTS (the build's test output directory)."""
+My Profile, CSRF refusals, markup shown as text and sign-out; console/browser_people_test.mjs
+has a user create, use and revoke a token. Screenshots land in $CONSOLE_SCREENSHOTS (the build's
+test output directory)."""
 
 import os
 import subprocess
@@ -12,6 +13,7 @@ from admin_api import AdminAppliance
 from harness import SOURCE_ROOT
 
 SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_test.mjs")
+PEOPLE_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_people_test.mjs")
 
 
 @unittest.skipIf(os.environ.get("CONSOLE_BUILT") == "0",
@@ -44,6 +46,31 @@ class Console(unittest.TestCase):
         self.app.daemon.wait_event_or_seen("admin.console_signed_out")
         log = "\n".join(str(line) for line in self.app.daemon.seen)
         self.assertNotIn("__Host-pamproxy", log)
+
+    def test_tokens_in_chromium(self):
+        def made(r, code=201):
+            self.assertEqual(r[0], code, r[1])
+            return r[1]
+        made(self.app.call("POST", "record-types/aws-access-keys/enable"), 200)
+        user = made(self.app.call("POST", "users", {"name": "alice"}))
+        record = made(self.app.call("POST", "records", {
+            "name": "billing", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}))
+        made(self.app.call("POST", "grants", {"user_id": user["id"], "record_id": record["id"],
+                                              "permissions": ["view", "connect"]}))
+        user_token = made(self.app.call("POST", "tokens", {"name": "web", "user_id": user["id"]}))
+        status, ca_pem = self.app.call("GET", "ca.pem", token=None)
+        self.assertEqual(status, 200)
+        env = dict(os.environ,
+                   CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
+                   CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem), RECORD=record["name"],
+                   USER_TOKEN=user_token["bearer"],
+                   SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
+                                                 os.path.join(self.app.tmp.path, "shots")))
+        r = subprocess.run(["node", PEOPLE_SCRIPT], env=env, capture_output=True, text=True,
+                           timeout=90)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_turned_off_the_console_answers_404(self):
         self.app.stop()
