@@ -1,9 +1,11 @@
-// Tokens in a real browser: Debian's chromium (puppeteer-core), each user signed in from an
-// incognito context of their own, axe-core injected into each new screen. Run by tests/integration/test_console.py against a running
-// pamproxyd, after it made a record and a user with a grant to connect to it:
+// Tokens and access requests in a real browser, two people at once: a requester and an approver,
+// each signed in from a separate incognito context of Debian's chromium (puppeteer-core), axe-core
+// injected into each new screen. Run by tests/integration/test_console.py against a running
+// pamproxyd, after it made a record with an approval policy, the requester (with a grant to
+// connect) and an approver:
 //
 //   CONSOLE_URL=https://127.0.0.1:PORT CA_FILE=ca.pem RECORD=NAME \
-//   USER_TOKEN=ID:SECRET SCREENSHOT_DIR=dir \
+//   USER_TOKEN=ID:SECRET APPROVER_TOKEN=ID:SECRET SCREENSHOT_DIR=dir \
 //   node console/browser_people_test.mjs
 //
 // Prints one line per check and exits non-zero at the first failure.
@@ -129,6 +131,33 @@ try {
   await user.waitForSelector(row);
   check(await text(user, `${row} .token-name`) === MARKUP && await user.$('main img') === null,
     'a token name with markup is shown as text');
+
+  // Access requests: the user asks, the approver (another browser) approves, the user's screen
+  // shows it without a reload.
+  await go(user, '/requests');
+  await user.waitForSelector('#request_reason');
+  await axe(user, 'access requests');
+  await user.type('#request_reason', 'quarterly billing export');
+  await user.click('#create-request');
+  await user.waitForSelector('tr[data-request] .request-state');
+  const requestId = await user.$eval('tr[data-request]', (e) => e.dataset.request);
+  const state = `tr[data-request="${requestId}"] .request-state`;
+  check(await text(user, state) === 'pending', 'the request is pending');
+  await shot(user, 'request-pending');
+
+  const approver = await signIn(browser, process.env.APPROVER_TOKEN);
+  await go(approver, '/requests');
+  await approver.waitForSelector(`tr[data-request="${requestId}"] .approve`);
+  check((await text(approver, `tr[data-request="${requestId}"] .request-reason`)) === 'quarterly billing export',
+    'the approver sees the request and its reason');
+  await axe(approver, 'access requests (approver)');
+  await approver.type(`#note-${requestId}`, 'ok for today');
+  await approver.click(`tr[data-request="${requestId}"] .approve`);
+  await approver.waitForFunction((s) => document.querySelector(s)?.textContent === 'approved', {}, state);
+  await shot(approver, 'request-approved-by-approver');
+  await user.waitForFunction((s) => document.querySelector(s)?.textContent === 'approved', { timeout: 15000 }, state);
+  check(true, "the requester's screen shows the approval without a reload");
+  await shot(user, 'request-approved');
 
   // Revoking the token in the console: the API refuses it.
   await go(user, '/tokens');

@@ -11,6 +11,7 @@ import { api, setCsrfToken } from './api.js';
 import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
+import { Requests } from './requests.js';
 import { SignIn } from './signin.js';
 import { Tokens } from './tokens.js';
 import './style.css';
@@ -19,6 +20,7 @@ const screens = [
   { path: '/', label: 'Dashboard', view: Dashboard, allowed: () => true },
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
   { path: '/tokens', label: 'Tokens', view: Tokens, allowed: () => true },
+  { path: '/requests', label: 'Access requests', view: Requests, allowed: () => true },
 ];
 
 function navigate(path) {
