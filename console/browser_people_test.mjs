@@ -5,7 +5,7 @@
 // connect) and an approver:
 //
 //   CONSOLE_URL=https://127.0.0.1:PORT CA_FILE=ca.pem RECORD=NAME \
-//   USER_TOKEN=ID:SECRET APPROVER_TOKEN=ID:SECRET SCREENSHOT_DIR=dir \
+//   USER_TOKEN=ID:SECRET APPROVER_TOKEN=ID:SECRET ADMIN_TOKEN=ID:SECRET SCREENSHOT_DIR=dir \
 //   node console/browser_people_test.mjs
 //
 // Prints one line per check and exits non-zero at the first failure.
@@ -169,6 +169,27 @@ try {
   await user.click(`${row} .confirm-revoke`);
   await user.waitForFunction((s) => document.querySelector(s)?.textContent === 'revoked', {}, `${row} .token-state`);
   check((await call('GET', 'whoami', `${newId}:${secret}`)) === 401, 'the revoked token is refused (401)');
+
+  // An admin sees every user's tokens, filters them by user, and creates one for another user.
+  const admin = await signIn(browser, process.env.ADMIN_TOKEN);
+  await go(admin, '/tokens');
+  await admin.waitForSelector(row);
+  const alice = await admin.$eval('#token_filter', (s) => [...s.options].find((o) => o.text === 'alice').value);
+  await admin.select('#token_filter', alice);
+  await admin.waitForFunction(() => [...document.querySelectorAll('tr[data-token] td:nth-child(3)')]
+    .every((c) => c.textContent === 'alice'));
+  check((await admin.$$('tr[data-token]')).length === 2, "the admin's user filter shows that user's tokens");
+  const bob = await admin.$eval('#token_user', (s) => [...s.options].find((o) => o.text === 'bob').value);
+  await admin.select('#token_user', bob);
+  await admin.type('#token_name', 'for bob');
+  await admin.click('#create-token');
+  await admin.waitForSelector('#new-secret');
+  await admin.click('#secret-done');
+  await admin.select('#token_filter', bob);
+  await admin.waitForFunction(() => [...document.querySelectorAll('.token-name')].some((c) => c.textContent === 'for bob'));
+  check(true, 'the admin creates a token for another user');
+  await axe(admin, 'tokens (admin)');
+  await shot(admin, 'tokens-admin');
 
   check(dialogs.length === 0, 'no dialog fired');
   check(problems.length === 0, 'no CSP violation or script error: ' + problems.join(' | '));

@@ -3,7 +3,7 @@ token made through the API sign in with Debian's chromium (driven by puppeteer-c
 axe-core) in console/browser_test.mjs, which checks the security headers, the session cookie,
 My Profile, CSRF refusals, markup shown as text and sign-out; console/browser_people_test.mjs
 has a requester and an approver, in two browser contexts, go through tokens and an approved
-access request. Screenshots land in $CONSOLE_SCREENSHOTS (the build's test output directory)."""
+access request, and an admin filter tokens by user. Screenshots land in $CONSOLE_SCREENSHOTS (the build's test output directory)."""
 
 import os
 import subprocess
@@ -73,6 +73,7 @@ class Console(unittest.TestCase):
                    CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
                    CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem), RECORD=record["name"],
                    USER_TOKEN=user_token["bearer"], APPROVER_TOKEN=approver_token["bearer"],
+                   ADMIN_TOKEN=self.app.admin_token,
                    SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
                                                  os.path.join(self.app.tmp.path, "shots")))
         r = subprocess.run(["node", PEOPLE_SCRIPT], env=env, capture_output=True, text=True,
