@@ -11,15 +11,19 @@ import { api, setCsrfToken } from './api.js';
 import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
+import { Requests } from './requests.js';
 import { RecordTypes } from './record_types.js';
 import { Records } from './records.js';
 import { Settings } from './settings.js';
 import { SignIn } from './signin.js';
+import { Tokens } from './tokens.js';
 import './style.css';
 
 const screens = [
   { path: '/', label: 'Dashboard', view: Dashboard, allowed: () => true },
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
+  { path: '/tokens', label: 'Tokens', view: Tokens, allowed: () => true },
+  { path: '/requests', label: 'Access requests', view: Requests, allowed: () => true },
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
   { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },

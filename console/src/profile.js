@@ -15,7 +15,7 @@ async function fingerprint(pem) {
 }
 
 // Quoted for sh: '...' with each ' written as '\''.
-function shQuote(s) {
+export function shQuote(s) {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -395,6 +395,7 @@ bool RequestGate::decide_request(std::string_view body, bool body_given) {
   req.head_bytes = std::string_view(head_).substr(0, parser_.head_bytes());
   req.body = body;
   req.body_given = body_given;
+  req.request_number = body_given ? awaited_request_number_ : 0;
   StageDecision d = stage_.on_request(req);
   switch (d.kind) {
     case StageDecision::Kind::kNeedBody:
@@ -402,6 +403,7 @@ bool RequestGate::decide_request(std::string_view body, bool body_given) {
       PAMPROXY_CHECK(h.body_kind() == http::BodyKind::kContentLength &&
                      h.content_length() <= d.body_bytes_max &&
                      h.content_length() + Plain::kBytes <= c2u_.capacity);
+      awaited_request_number_ = d.request_number;
       need_body(h);
       return true;
     case StageDecision::Kind::kDeny:

@@ -255,8 +255,10 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   size_t head_out_sent_ = 0;
   size_t body_approved_ = 0;  // bytes at the front of c2u cleared to go upstream
   uint64_t requests_ = 0;
-  bool keep_alive_ = true;      // no request said Connection: close
-  uint64_t body_needed_ = 0;    // kAwaitBody: the body's length
+  bool keep_alive_ = true;    // no request said Connection: close
+  uint64_t body_needed_ = 0;  // kAwaitBody: the body's length
+  // kAwaitBody: the stage's number for the request, given back with its body.
+  uint64_t awaited_request_number_ = 0;
   std::string pending_head_;    // kAwaitAudit: the head to send once the event is recorded
   uint64_t audit_wait_id_ = 0;  // kAwaitAudit: the audit gate's waiter id
   uint64_t audit_ticket_ = 0;

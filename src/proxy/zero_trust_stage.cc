@@ -13,6 +13,7 @@
 #include "pamproxy/aws/error_response.h"
 #include "pamproxy/aws/operation.h"
 #include "pamproxy/aws/resources.h"
+#include "pamproxy/base/check.h"
 #include "pamproxy/policy/decision.h"
 #include "pamproxy/policy/resolve.h"
 #include "pamproxy/proxy/settings.h"
@@ -75,12 +76,13 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
 
 // 20 hex digits: start time, worker, counter. Unique per appliance run and across restarts (a
 // restart takes at least a second), short enough for a user to read out.
-std::string ZeroTrustStage::next_request_id() {
+void ZeroTrustStage::set_request_id(uint64_t number) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%08x%02x%010llx", started_s_,
-                static_cast<unsigned>(options_.worker & 0xff),
-                static_cast<unsigned long long>(++counter_ & 0xffffffffffull));
-  return buf;
+  int n = std::snprintf(buf, sizeof buf, "%08x%02x%010llx", started_s_,
+                        static_cast<unsigned>(options_.worker & 0xff),
+                        static_cast<unsigned long long>(number & 0xffffffffffull));
+  request_number_ = number;
+  request_id_.assign(buf, static_cast<size_t>(n));
 }
 
 StageDecision ZeroTrustStage::deny(int status, std::string_view code, std::string_view message) {
@@ -108,7 +110,10 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   const http::RequestHead& h = *r.head;
   Request out;
   out.now_unix_ns = options_.now_unix_ns();
-  if (!r.body_given) request_id_ = next_request_id();
+  // A request is numbered on its first call; the call with its body carries that number back,
+  // since other tunnels' requests may have been numbered in between.
+  PAMPROXY_CHECK(!r.body_given || r.request_number != 0);
+  set_request_id(r.body_given ? r.request_number : ++counter_);
   // A new request is classified anew. The call with a body the stage asked for follows its
   // tunnel's first call, but other tunnels' requests may come between: only a classification
   // made for this tunnel is kept.
@@ -287,6 +292,7 @@ std::optional<StageDecision> ZeroTrustStage::wait_for_body(const StageRequest& r
     StageDecision d;
     d.kind = StageDecision::Kind::kNeedBody;
     d.body_bytes_max = options_.buffered_body_bytes_max;
+    d.request_number = request_number_;
     return d;
   }
   return std::nullopt;

@@ -31,9 +31,11 @@ struct StageRequest {
   uint64_t tunnel_id = 0;                   // unique per worker (replay detection)
   const http::RequestHead* head = nullptr;  // parsed; views into `head_bytes`
   std::string_view head_bytes;              // the whole head as received, CRLF CRLF included
-  // Set on the second call, after the stage answered kNeedBody: the complete body.
+  // Set on the second call, after the stage answered kNeedBody: the complete body, and the
+  // request number that answer gave (other requests may be decided in between).
   std::string_view body;
   bool body_given = false;
+  uint64_t request_number = 0;
 };
 
 struct StageDecision {
@@ -45,6 +47,9 @@ struct StageDecision {
   // kNeedBody: only for a Content-Length body of at most this many bytes (the stage denies the
   // others itself).
   uint64_t body_bytes_max = 0;
+  // kNeedBody: the stage's number for this request (its id is made from it), which the caller
+  // keeps with the request and gives back with the body.
+  uint64_t request_number = 0;
   // kForward of a signed aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]): the
   // started signer that checks each chunk's signature with the client's key and gives its
   // replacement; the tunnel holds each chunk until its signature is patched.

@@ -151,7 +151,8 @@ class ZeroTrustStage final : public Stage {
                                              bool names_resources);
   StageDecision deny(int status, std::string_view code, std::string_view message);
   void rewrite_head(const StageRequest& r, const sigv4::Resigned& resigned);
-  std::string next_request_id();
+  // request_id_ for the stage's n-th request.
+  void set_request_id(uint64_t number);
 
   policy::SnapshotReader reader_;
   ZeroTrustOptions options_;
@@ -163,7 +164,8 @@ class ZeroTrustStage final : public Stage {
   std::optional<aws::Endpoint> endpoint_;
   char body_sha256_hex_[sigv4::kSignatureHexLength];
   audit::Event event_;
-  std::string request_id_;
+  uint64_t request_number_ = 0;  // of the request being read
+  std::string request_id_;       // made from request_number_
   std::string operation_;
   aws::ResourceList resources_;
   aws::PassedRoles roles_;  // the roles a role-passing call hands over (policy's PassRole scope)
@@ -177,7 +179,7 @@ class ZeroTrustStage final : public Stage {
   bool classified_ = false;
   uint64_t classified_tunnel_ = 0;  // the tunnel of the request operation_found_ is for
   uint64_t tunnel_id_ = 0;          // of the request being read
-  uint64_t counter_ = 0;
+  uint64_t counter_ = 0;            // the requests numbered so far
   uint32_t started_s_ = 0;
 };
 

@@ -56,12 +56,16 @@ struct FakeStage final : Stage {
   std::function<StageDecision(const StageRequest&)> decide;
   std::vector<std::string> heads;   // as the gate gave them
   std::vector<std::string> bodies;  // the bodies given on a second call
+  std::vector<uint64_t> numbers;    // the request numbers given with them
   audit::Event event;               // what the decisions carry when `audit` is set
   bool audit = false;
 
   StageDecision on_request(const StageRequest& r) override {
     heads.emplace_back(r.head_bytes);
-    if (r.body_given) bodies.emplace_back(r.body);
+    if (r.body_given) {
+      bodies.emplace_back(r.body);
+      numbers.push_back(r.request_number);
+    }
     StageDecision d = decide ? decide(r) : StageDecision{};
     if (audit && d.kind != StageDecision::Kind::kNeedBody) {
       event.clear();
@@ -454,6 +458,7 @@ TEST_F(RequestGateTest, NeedBodyBuffersTheWholeBodyThenDecidesWithIt) {
     if (!r.body_given && path_of(r.head_bytes) == "/q") {
       d.kind = StageDecision::Kind::kNeedBody;
       d.body_bytes_max = 1 << 20;
+      d.request_number = 41;
     }
     return d;
   };
@@ -462,11 +467,14 @@ TEST_F(RequestGateTest, NeedBodyBuffersTheWholeBodyThenDecidesWithIt) {
       [&] {
         stage.heads.clear();
         stage.bodies.clear();
+        stage.numbers.clear();
       },
       [&](Rig& rig, const std::string& split) {
         EXPECT_EQ(rig.host.upstream, input) << split;
         ASSERT_EQ(stage.bodies.size(), 1u) << split;
         EXPECT_EQ(stage.bodies[0], body) << split;
+        // The request's number comes back with its body: the stage names the request by it.
+        EXPECT_EQ(stage.numbers, std::vector<uint64_t>{41}) << split;
         EXPECT_EQ(stage.heads.size(), 3u) << split;  // /q twice, then /after
         // The client waits for a 100 before sending the body: the gate gave ours.
         EXPECT_EQ(rig.u2c_text(), "HTTP/1.1 100 Continue\r\n\r\n") << split;
