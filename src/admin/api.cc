@@ -1,12 +1,15 @@
-// The admin API's entry point: parses the target, answers the unauthenticated calls,
-// authenticates the bearer token against the current snapshot, and routes to the resource
-// handlers (api_*.cc). Shared answer helpers live here too.
+// The admin API's entry point: hands paths outside /api/v1/ to the web console (console.cc),
+// parses the target, answers the unauthenticated calls, authenticates the bearer token against
+// the current snapshot (or the console's session cookie, api_console.cc), and routes to the
+// resource handlers (api_*.cc). Shared answer helpers live here too.
 
 #include <algorithm>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "api_internal.h"
+#include "console.h"
+#include "pamproxy/admin/cookie.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/policy/authenticate.h"
 #include "pamproxy/policy/record_ref.h"
@@ -255,6 +258,10 @@ ApiResponse Api::handle(const ApiRequest& request) {
             .now = options_.now(),
             .body_bytes_max = body_bytes_max_.load(std::memory_order_relaxed)};
   std::string why;
+  const bool console_enabled = console_enabled_.load(std::memory_order_relaxed);
+  if (console_enabled && !request.target.starts_with(kPrefix)) {
+    return serve_console(request, console_enabled);
+  }
   if (!parse_target(request.target, &call, &why)) {
     return error_answer(request.target.substr(0, kPrefix.size()) == kPrefix ? 400 : 404,
                         request.target.substr(0, kPrefix.size()) == kPrefix ? "BadRequest"
@@ -276,9 +283,23 @@ ApiResponse Api::handle(const ApiRequest& request) {
     return ApiResponse{200, "application/x-pem-file", options_.ca_pem};
   }
 
-  // Everything else needs `Authorization: Bearer <id>:<secret>`.
+  if (resource == "console" && call.segments.size() == 2 && call.segments[1] == "session") {
+    if (!console_enabled) return not_found("the web console is off ([console] enabled)");
+    return handle_console_session(call);
+  }
+
+  // Everything else needs `Authorization: Bearer <id>:<secret>`, or the web console's session
+  // cookie, which stands for the token the session signed in with.
   std::string_view auth = request.authorization;
   constexpr std::string_view kBearer = "Bearer ";
+  std::optional<std::string_view> session_id;
+  if (console_enabled && auth.empty()) session_id = find_cookie(request.cookie, kSessionCookie);
+  if (session_id) {
+    if (std::optional<ApiResponse> refused = authenticate_cookie(call, *session_id)) {
+      return *refused;
+    }
+    return route(call);
+  }
   if (auth.empty()) {
     return unauthenticated("this call needs Authorization: Bearer <token id>:<secret>");
   }
@@ -299,7 +320,12 @@ ApiResponse Api::handle(const ApiRequest& request) {
   call.user = check.user;
   call.user_index = static_cast<uint32_t>(check.user - call.snapshot->users().data());
   call.token_id = check.token->token.id;
+  return route(call);
+}
 
+ApiResponse Api::route(Call& call) {
+  const std::string& resource = call.segments[0];
+  const ApiRequest& request = call.request;
   if (resource == "whoami" && call.segments.size() == 1) {
     if (request.method != "GET") return method_not_allowed("GET");
     JsonWriter w;

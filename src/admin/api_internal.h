@@ -30,6 +30,7 @@ struct Api::Call {
   const policy::UserEntry* user = nullptr;
   uint32_t user_index = 0;
   std::string token_id;
+  const ConsoleSession* console_session = nullptr;  // set when authenticated by the cookie
 
   store::Store& store() const { return *options.store; }
   bool admin() const { return user->user.admin; }

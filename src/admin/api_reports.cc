@@ -33,6 +33,20 @@ std::string_view user_name(const Api::Call& call, const std::string& id) {
   return u == nullptr ? std::string_view() : std::string_view(u->user.name);
 }
 
+std::string_view record_name(const Api::Call& call, const std::string& id) {
+  int32_t i = call.snapshot->record_index_by_id(id);
+  return i < 0 ? std::string_view() : std::string_view(call.snapshot->record(i).record.name);
+}
+
+// The text report, rendered from the stored JSON with the user's and the record's current names;
+// the text stored with it (ids only) when the JSON cannot be read.
+std::string report_text(const Api::Call& call, const audit::SessionReport& row) {
+  absl::StatusOr<audit::Session> s = audit::session_of_report(row);
+  if (!s.ok()) return row.report_text;
+  return audit::session_report_text(
+      *s, audit::ReportNames{user_name(call, row.user), record_name(call, row.record_id)});
+}
+
 ApiResponse sessions(Api::Call& call) {
   const auto& seg = call.segments;
   if (call.method() != "GET") return method_not_allowed("GET");
@@ -44,7 +58,7 @@ ApiResponse sessions(Api::Call& call) {
                  : store_error(row.status());
     }
     if (call.param("format") == "text") {
-      return ApiResponse{200, "text/plain; charset=utf-8", row->report_text};
+      return ApiResponse{200, "text/plain; charset=utf-8", report_text(call, *row)};
     }
     JsonWriter w;
     audit::write_session_json(w, *row, user_name(call, row->user), true);

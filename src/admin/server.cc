@@ -45,6 +45,7 @@ std::string_view reason_phrase(int status) {
     case 100: return "Continue";
     case 200: return "OK";
     case 201: return "Created";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -65,9 +66,13 @@ std::string_view reason_phrase(int status) {
 std::string serialize(const ApiResponse& r, bool head_only, bool close) {
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " ";
   out += reason_phrase(r.status);
-  out += "\r\nContent-Type: " + r.content_type;
-  out += "\r\nContent-Length: " + std::to_string(r.body.size());
-  out += "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+  out += "\r\n";
+  if (r.status != 304) {  // a 304 has no body and describes the one the client already holds
+    out += "Content-Type: " + r.content_type;
+    out += "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
+  }
+  out += "Cache-Control: " + r.cache_control + "\r\nX-Content-Type-Options: nosniff\r\n";
+  for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
   if (!head_only) out += r.body;
@@ -332,6 +337,11 @@ struct Server::Impl {
           .authorization = head.find("Authorization").value_or(""),
           .body = std::string_view(c.plain).substr(c.parser.head_bytes(), body_bytes),
           .client = c.peer,
+          .cookie = head.find("Cookie").value_or(""),
+          .host = head.find("Host").value_or(""),
+          .origin = head.find("Origin").value_or(""),
+          .csrf = head.find("X-Pamproxy-CSRF").value_or(""),
+          .if_none_match = head.find("If-None-Match").value_or(""),
       };
       ApiResponse response = handler(request);
       std::string_view target = head.target();

@@ -1,12 +1,8 @@
-// Session aggregation and the session report (pure).
+// Session aggregation (pure); the report's forms are in session_report.cc.
 
 #include "pamproxy/audit/session.h"
 
 #include <algorithm>
-#include <cstdio>
-
-#include "pamproxy/audit/line.h"
-#include "pamproxy/base/json_writer.h"
 
 namespace pamproxy::audit {
 namespace {
@@ -18,64 +14,6 @@ std::string key_of(const Event& e) {
   k.push_back('\0');
   k.append(e.source_ip.view());
   return k;
-}
-
-std::string time_text(int64_t unix_ns) {
-  char buf[32];
-  return std::string(buf, format_event_time(unix_ns, buf));
-}
-
-std::string duration_text(int64_t ns) {
-  int64_t s = std::max<int64_t>(0, ns / 1000000000);
-  char buf[48];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof(buf), "%lldh%02lldm%02llds", static_cast<long long>(s / 3600),
-                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  } else if (s >= 60) {
-    std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60),
-                  static_cast<long long>(s % 60));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
-  }
-  return buf;
-}
-
-// The keys of a session's summary fields in the two JSON forms that carry them: the report
-// (CloudTrail-like names) and the session lists of the admin API and pamctl.
-struct SummaryKeys {
-  const char* id;
-  const char* token_id;
-  const char* record_id;
-  const char* record_name;
-  const char* source_ip;
-  const char* started;
-  const char* last_activity;
-  const char* bytes_in;
-  const char* bytes_out;
-};
-constexpr SummaryKeys kReportKeys = {"sessionId",        "tokenId",         "recordId",
-                                     "recordName",       "sourceIPAddress", "startTime",
-                                     "lastActivityTime", "bytesIn",         "bytesOut"};
-constexpr SummaryKeys kListKeys = {"id",        "token_id", "record_id",     "record_name",
-                                   "source_ip", "started",  "last_activity", "bytes_in",
-                                   "bytes_out"};
-
-// The summary fields, in the same order in both forms; `user_name` follows `user` when given.
-void write_summary(JsonWriter& w, const SessionReport& r, const SummaryKeys& k,
-                   std::optional<std::string_view> user_name) {
-  w.key(k.id).value(r.id);
-  w.key("user").value(r.user);
-  if (user_name) w.key("user_name").value(*user_name);
-  w.key(k.token_id).value(r.token_id);
-  w.key(k.record_id).value(r.record_id);
-  w.key(k.record_name).value(r.record_name);
-  w.key(k.source_ip).value(r.source_ip);
-  w.key(k.started).value(time_text(r.started_unix_ns));
-  w.key(k.last_activity).value(time_text(r.last_unix_ns));
-  w.key("requests").value(r.requests);
-  w.key("denied").value(r.denied);
-  w.key(k.bytes_in).value(r.bytes_in);
-  w.key(k.bytes_out).value(r.bytes_out);
 }
 
 }  // namespace
@@ -146,6 +84,9 @@ std::string SessionAggregator::add(const Event& e, uint64_t seq, std::vector<Ses
     c.bytes_in = e.bytes_in;
     c.bytes_out = e.bytes_out;
     c.duration_us = e.duration_us;
+    c.resources.reserve(e.resources.listed());
+    e.resources.for_each([&](std::string_view arn) { c.resources.emplace_back(arn); });
+    c.resources_total = e.resources.total();
     s.commands.push_back(std::move(c));
   }
   return s.id;
@@ -205,83 +146,6 @@ const Session* SessionAggregator::find_open(std::string_view id) const {
     if (s.id == id) return &s;
   }
   return nullptr;
-}
-
-std::string session_report_json(const Session& s) {
-  JsonWriter w;
-  w.begin_object();
-  write_summary(w, s, kReportKeys, std::nullopt);
-  w.key("commandsNotListed").value(s.commands_dropped);
-  w.key("commands").begin_array();
-  for (const SessionCommand& c : s.commands) {
-    w.begin_object();
-    w.key("eventTime").value(time_text(c.time_unix_ns));
-    w.key("seq").value(c.seq);
-    w.key("cliCommand").value(c.cli_command);
-    w.key("eventSource").value(c.event_source);
-    w.key("eventName").value(c.event_name);
-    w.key("outcome").value(c.denied ? "denied" : "forwarded");
-    w.key("status").value(static_cast<int64_t>(c.status));
-    if (!c.error_code.empty()) w.key("errorCode").value(c.error_code);
-    if (!c.deny_reason.empty()) w.key("denyReason").value(c.deny_reason);
-    w.key("proxyRequestId").value(c.request_id);
-    if (!c.aws_request_id.empty()) w.key("requestID").value(c.aws_request_id);
-    w.key("bytesIn").value(c.bytes_in);
-    w.key("bytesOut").value(c.bytes_out);
-    w.key("durationUs").value(c.duration_us);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
-  return w.take();
-}
-
-SessionReport stored_report(const Session& s) {
-  SessionReport r = static_cast<const SessionReport&>(s);
-  r.report_json = session_report_json(s);
-  r.report_text = session_report_text(s);
-  return r;
-}
-
-void write_session_json(JsonWriter& w, const SessionReport& r,
-                        std::optional<std::string_view> user_name, bool with_report) {
-  w.begin_object();
-  write_summary(w, r, kListKeys, user_name);
-  w.key("open").value(r.open);
-  if (with_report) w.key("report").raw(r.report_json.empty() ? "null" : r.report_json);
-  w.end_object();
-}
-
-std::string session_report_text(const Session& s) {
-  std::string out;
-  char line[512];
-  auto add = [&](const char* fmt, auto... args) {
-    std::snprintf(line, sizeof(line), fmt, args...);
-    out += line;
-  };
-  add("Session %s\n", s.id.c_str());
-  add("  user:     %s (token %s)\n", s.user.c_str(), s.token_id.c_str());
-  add("  record:   %s \"%s\"\n", s.record_id.c_str(), s.record_name.c_str());
-  add("  from:     %s\n", s.source_ip.c_str());
-  add("  time:     %s .. %s (%s)\n", time_text(s.started_unix_ns).c_str(),
-      time_text(s.last_unix_ns).c_str(), duration_text(s.last_unix_ns - s.started_unix_ns).c_str());
-  add("  requests: %llu (%llu denied), bytes in %llu, out %llu\n",
-      static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.denied),
-      static_cast<unsigned long long>(s.bytes_in), static_cast<unsigned long long>(s.bytes_out));
-  add("\n  %-27s  %-24s  %-36s  %6s  %10s  %10s\n", "TIME", "CLI COMMAND", "OPERATION", "STATUS",
-      "BYTES IN", "BYTES OUT");
-  for (const SessionCommand& c : s.commands) {
-    std::string op = c.event_source.empty() ? c.event_name : c.event_source + " " + c.event_name;
-    add("  %-27s  %-24.24s  %-36.36s  %6d  %10llu  %10llu\n", time_text(c.time_unix_ns).c_str(),
-        c.cli_command.empty() ? "-" : c.cli_command.c_str(), op.c_str(), c.status,
-        static_cast<unsigned long long>(c.bytes_in), static_cast<unsigned long long>(c.bytes_out));
-    if (c.denied) add("  %27s  denied: %.400s\n", "", c.deny_reason.c_str());
-  }
-  if (s.commands_dropped > 0) {
-    add("  ... and %llu more request(s) not listed\n",
-        static_cast<unsigned long long>(s.commands_dropped));
-  }
-  return out;
 }
 
 }  // namespace pamproxy::audit

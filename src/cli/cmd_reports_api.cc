@@ -7,8 +7,10 @@
 //                       [--resource ARN] [--since TIME] [--until TIME] [--limit N] [--json]
 // Users see their own sessions; the audit log is for admins (docs/admin-api.md).
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
@@ -52,7 +54,12 @@ bool time_query(const ApiArgs& a, std::string_view flag, std::optional<std::stri
 const std::vector<Column>& session_columns() {
   static const std::vector<Column> kColumns = {
       field_column("ID", "id"),
-      field_column("USER", "user_name"),
+      // The user's current name; the id when the user was deleted since.
+      {"USER",
+       [](simdjson::dom::object o) {
+         std::string name = field_text(o, "user_name");
+         return name.empty() || name == "-" ? field_text(o, "user") : name;
+       }},
       field_column("RECORD", "record_name"),
       field_column("FROM", "source_ip"),
       field_column("STARTED", "started"),
@@ -118,7 +125,12 @@ int run_sessions_api(const std::vector<std::string>& args) {
       return rc;
     }
     if (a.json) return print_object(ctx, r);
-    std::fputs(printable(r.body).c_str(), stdout);
+    // Line by line: the report's lines stay lines, any other control character is shown as '?'.
+    for (std::string_view rest = r.body; !rest.empty();) {
+      const size_t end = std::min(rest.find('\n'), rest.size());
+      std::fputs((printable(rest.substr(0, end)) + "\n").c_str(), stdout);
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
     return kExitOk;
   }
   if (!a.positional.empty()) return api_usage("sessions", kSessionsUsage, "list takes no argument");

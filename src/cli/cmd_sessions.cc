@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "admin_output.h"
 #include "commands.h"
 #include "pamproxy/audit/line.h"
 #include "pamproxy/audit/session.h"
@@ -117,7 +118,15 @@ int run_sessions(const std::vector<std::string>& args) {
       std::fprintf(stderr, "pamctl sessions: %s\n", std::string(s.status().message()).c_str());
       return kExitFailed;
     }
-    std::fputs((json ? s->report_json + "\n" : s->report_text).c_str(), stdout);
+    if (json) {
+      std::printf("%s\n", s->report_json.c_str());
+      return kExitOk;
+    }
+    // Rendered from the stored JSON as the admin API does (without names: the store file's
+    // sessions table has none); the stored text when the JSON cannot be read.
+    absl::StatusOr<audit::Session> session = audit::session_of_report(*s);
+    std::fputs(session.ok() ? audit::session_report_text(*session).c_str() : s->report_text.c_str(),
+               stdout);
     return kExitOk;
   }
   std::vector<audit::SessionReport> rows = (*reader)->list(q);
@@ -129,14 +138,17 @@ int run_sessions(const std::vector<std::string>& args) {
     std::printf("%s\n", w.str().c_str());
     return kExitOk;
   }
-  std::printf("%-16s %-22s %-20s %-16s %-27s %8s %6s %s\n", "ID", "USER", "RECORD", "FROM",
-              "STARTED", "REQUESTS", "DENIED", "STATE");
+  // Columns as wide as their widest cell: nothing is cut.
+  std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
-    std::printf("%-16s %-22s %-20s %-16s %-27s %8llu %6llu %s\n", r.id.c_str(), r.user.c_str(),
-                r.record_name.c_str(), r.source_ip.c_str(), when(r.started_unix_ns).c_str(),
-                static_cast<unsigned long long>(r.requests),
-                static_cast<unsigned long long>(r.denied), r.open ? "open" : "closed");
+    table.push_back({r.id, r.user, r.record_name.empty() ? r.record_id : r.record_name, r.source_ip,
+                     when(r.started_unix_ns), std::to_string(r.requests), std::to_string(r.denied),
+                     r.open ? "open" : "closed"});
   }
+  std::fputs(format_table(
+                 {"ID", "USER", "RECORD", "FROM", "STARTED", "REQUESTS", "DENIED", "STATE"}, table)
+                 .c_str(),
+             stdout);
   return kExitOk;
 }
 

@@ -416,6 +416,18 @@ std::vector<Field> build() {
   f.push_back(int_field("admin", "connections_max", "concurrent admin API connections", kRestart,
                         REF(int64_t, admin.connections_max), 1, 65536));
 
+  // [console]
+  f.push_back(bool_field("console", "enabled",
+                         "serve the web console on the admin listener (https://<admin listen>/); "
+                         "false: / answers 404 and console sessions are refused",
+                         kLive, REF(bool, console.enabled)));
+  f.push_back(int_field("console", "session_idle_timeout_s",
+                        "a console sign-in ends after this much inactivity", kLive,
+                        REF(int64_t, console.session_idle_timeout_s), 60, kDay));
+  f.push_back(int_field("console", "session_absolute_timeout_s",
+                        "a console sign-in ends this long after it began, however active", kLive,
+                        REF(int64_t, console.session_absolute_timeout_s), 60, 30 * kDay));
+
   // [store]
   f.push_back(enum_field<StoreBackend>("store", "backend", "where users, records and tokens live",
                                        kRestart, REF(StoreBackend, store.backend),

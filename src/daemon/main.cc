@@ -299,6 +299,12 @@ class Daemon {
     return true;
   }
 
+  static admin::ConsoleOptions console_options(const config::Config& c) {
+    return {.enabled = c.console.enabled,
+            .session_idle_timeout_s = c.console.session_idle_timeout_s,
+            .session_absolute_timeout_s = c.console.session_absolute_timeout_s};
+  }
+
   // The HTTPS admin API on [admin] listen, with the certificate the TLS runtime made for it.
   bool start_admin() {
     admin::ApiOptions o;
@@ -313,6 +319,7 @@ class Daemon {
       return text;
     };
     o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);
+    o.console = console_options(config_);
     api_ = std::make_unique<admin::Api>(std::move(o));
     admin::ServerOptions so;
     so.listen = config_.admin.listen;
@@ -482,6 +489,7 @@ class Daemon {
     sessions_->set_idle_timeout_s(c.session.idle_timeout_s);
     store_->set_busy_timeout_ms(c.store.busy_timeout_ms);
     api_->set_body_bytes_max(static_cast<size_t>(c.admin.body_bytes_max));
+    api_->set_console(console_options(c));
     admin_->set_limits(static_cast<size_t>(c.admin.body_bytes_max), c.timeouts.tls_handshake_ms,
                        c.timeouts.request_head_ms, c.timeouts.idle_keepalive_ms);
   }

@@ -90,13 +90,38 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 
 namespace {
 
-// Whether allow rule `r` lifts guardrail `g` for a call that is `lifting` ("iam:CreateAccessKey",
-// or "iam:PassRole" for a call that passes a role): the rule names the guardrail's service
-// itself, not through a '*'.
-bool lifts(const CommandRule& r, const Guardrail& g, std::string_view lifting) {
+// Whether allow rule `r` is written for guardrail `g` and a call that is `lifting`
+// ("iam:CreateAccessKey", or "iam:PassRole" for a call that passes a role): the rule names the
+// guardrail's service itself, not through a '*'.
+bool names_guarded_call(const CommandRule& r, const Guardrail& g, std::string_view lifting) {
   const std::string_view service = std::string_view(r.pattern).substr(0, r.pattern.find(':'));
-  return iequals(service, g.service) && glob_match(r.pattern, lifting) &&
-         (g.lifted_by.empty() || r.resource.empty());
+  return r.effect == RuleEffect::kAllow && iequals(service, g.service) &&
+         glob_match(r.pattern, lifting);
+}
+
+// Whether allow rule `r` lifts guardrail `g` whatever the call touches: a rule for a role
+// guardrail must then hold for every role, so it has no resource pattern.
+bool lifts(const CommandRule& r, const Guardrail& g, std::string_view lifting) {
+  return names_guarded_call(r, g, lifting) && (g.lifted_by.empty() || r.resource.empty());
+}
+
+// The first role passed that no allow rule scoped to roles lifts `g` for; empty when every one
+// is lifted. Only for known roles: a role the proxy could not read matches no pattern.
+std::string_view role_not_lifted(const std::vector<CommandRule>& rules, const Guardrail& g,
+                                 ResourceView resources) {
+  for (size_t k = 0; k < resources.role_count(); ++k) {
+    const std::string_view role = resources.role(k);
+    bool lifted = false;
+    for (const CommandRule& r : rules) {
+      if (!r.resource.empty() && names_guarded_call(r, g, g.lifted_by) &&
+          arn_match(r.resource, role)) {
+        lifted = true;
+        break;
+      }
+    }
+    if (!lifted) return role;
+  }
+  return {};
 }
 
 }  // namespace
@@ -132,8 +157,15 @@ CommandCheck check_command(const std::vector<CommandRule>& rules, std::string_vi
   // A guardrail's calls would let a user walk away with keys or powers that outlive every check
   // here: only a rule written for them ("allow iam:CreateAccessKey"), never a catch-all like
   // "allow *:*", lifts it. An explicit deny above still wins.
+  // A call passing roles that are all known is lifted role by role ("allow iam:PassRole
+  // arn:aws:iam::123456789012:role/lambda-*"); the denial names the first role left.
   if (guardrail != nullptr && !lifted) {
-    return {CommandVerdict::kDeniedByGuardrail, nullptr, {}, guardrail};
+    if (!guardrail->lifted_by.empty() && resources.roles_known()) {
+      const std::string_view role = role_not_lifted(rules, *guardrail, resources);
+      if (!role.empty()) return {CommandVerdict::kDeniedByGuardrail, nullptr, role, guardrail};
+    } else {
+      return {CommandVerdict::kDeniedByGuardrail, nullptr, {}, guardrail};
+    }
   }
   if (!any_allow) return {CommandVerdict::kAllowed, nullptr, {}};
   auto allowed = [&](std::string_view resource) {

@@ -46,6 +46,17 @@ Decision check_policy(const Snapshot& s, Decision d, uint32_t user_index, uint32
                       "' by the rule '", format_command_rule(*cmd.rule), "'"));
     case CommandVerdict::kDeniedByGuardrail: {
       const Guardrail& g = *cmd.guardrail;
+      if (!cmd.resource.empty()) {
+        // A role passed that no allow rule scoped to roles lifts it for: name it, and the rule
+        // that would lift it for that role alone.
+        const bool profile = cmd.resource.find(":instance-profile/") != std::string_view::npos;
+        return deny(std::move(d), DenyKind::kCommandDenied,
+                    cat(operation, profile ? " passes the instance profile " : " passes the role ",
+                        cmd.resource, " and is blocked by the guardrail '", g.name, "' (", g.why,
+                        "); an admin can allow it on record '", entry.record.name,
+                        "' with pamctl policies set ", entry.record.id, " --allow '", g.lifted_by,
+                        " ", cmd.resource, "' (or an ARN pattern that matches it)"));
+      }
       const std::string_view allow = g.lifted_by.empty() ? operation : g.lifted_by;
       return deny(std::move(d), DenyKind::kCommandDenied,
                   cat(operation, g.lifted_by.empty() ? "" : " passes a role and",

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "pamproxy/tls/ktls.h"
 #include "pamproxy/tls/session.h"
 
 namespace pamproxy::proxy {
@@ -121,6 +122,16 @@ std::string render_prometheus(std::span<const ProxyMetrics* const> workers) {
   out.append("# TYPE pamproxy_tls_own_records_unproven_total counter\n");
   out.append("pamproxy_tls_own_records_unproven_total ")
       .append(std::to_string(tls::own_record_switches_unproven()))
+      .append("\n");
+  // Apart from the switch above: another path (kTLS, TLS 1.2 as well as 1.3), another setting to
+  // turn it off (engine.ktls rather than own_records).
+  out.append(
+      "# HELP pamproxy_tls_ktls_unproven_total Connections closed at the hand-over to kernel TLS "
+      "because the transmit keys counted for the kernel did not seal OpenSSL's probe record the "
+      "same\n");
+  out.append("# TYPE pamproxy_tls_ktls_unproven_total counter\n");
+  out.append("pamproxy_tls_ktls_unproven_total ")
+      .append(std::to_string(tls::ktls_handoffs_unproven()))
       .append("\n");
   return out;
 }

@@ -141,6 +141,7 @@ RequestGate::RequestGate(GateHost& host, const GateContext& context, Plain& c2u,
       u2c_(u2c),
       parser_(context.settings.limits.http),
       body_(context.settings.limits.http),
+      aws_chunked_(context.settings.limits.http),
       responses_(context.settings.limits.http) {}
 
 RequestGate::~RequestGate() {
@@ -251,8 +252,27 @@ RequestGate::Step RequestGate::frame_body() {
     fit_held_chunk();
   } else {
     body_approved_ += step.bytes;
+    if (step.kind == http::BodyStep::kData) {
+      if (unsigned_chunks_) {
+        count_unsigned_chunks(in.substr(0, step.bytes));
+      } else {
+        payload_bytes_ += step.bytes;
+      }
+    }
   }
   return Step::kNext;
+}
+
+void RequestGate::count_unsigned_chunks(std::string_view data) {
+  while (!data.empty()) {
+    http::AwsChunkedStep s = aws_chunked_.next(data);
+    if (s.kind == http::AwsChunkedStep::kError || s.kind == http::AwsChunkedStep::kDone ||
+        s.bytes == 0) {
+      break;
+    }
+    data.remove_prefix(s.bytes);
+  }
+  payload_bytes_ = aws_chunked_.decoded_bytes();
 }
 
 // A held chunk must fit in c2u: the window grows (up to the buffer's capacity, which bounds a
@@ -277,6 +297,7 @@ bool RequestGate::feed_chunks(std::string_view piece) {
     sigv4::ChunkSigner::Step s = chunks_->feed(piece);
     piece.remove_prefix(s.consumed);
     chunk_held_ += s.consumed;
+    payload_bytes_ = chunks_->data_bytes();
     switch (s.kind) {
       case sigv4::ChunkSigner::Kind::kNeedMore: break;
       case sigv4::ChunkSigner::Kind::kPatch: {
@@ -335,7 +356,8 @@ void RequestGate::refuse_in_body(int status, std::string_view code, std::string 
       ResponseOutcome o;
       o.status = status;
       o.error_code.assign(code);
-      publish_outcome(*f.event, o, f.bytes_in, (host_.now_ms() - f.forwarded_ms) * 1000, message);
+      publish_outcome(*f.event, o, bytes_in_of(f), (host_.now_ms() - f.forwarded_ms) * 1000,
+                      message);
       spare_event_ = std::move(f.event);
     }
   }
@@ -373,6 +395,7 @@ bool RequestGate::decide_request(std::string_view body, bool body_given) {
   req.head_bytes = std::string_view(head_).substr(0, parser_.head_bytes());
   req.body = body;
   req.body_given = body_given;
+  req.request_number = body_given ? awaited_request_number_ : 0;
   StageDecision d = stage_.on_request(req);
   switch (d.kind) {
     case StageDecision::Kind::kNeedBody:
@@ -380,6 +403,7 @@ bool RequestGate::decide_request(std::string_view body, bool body_given) {
       PAMPROXY_CHECK(h.body_kind() == http::BodyKind::kContentLength &&
                      h.content_length() <= d.body_bytes_max &&
                      h.content_length() + Plain::kBytes <= c2u_.capacity);
+      awaited_request_number_ = d.request_number;
       need_body(h);
       return true;
     case StageDecision::Kind::kDeny:
@@ -415,6 +439,7 @@ bool RequestGate::forward(StageDecision& d, std::string_view head_bytes) {
     *decided_event_ = *d.event;
   }
   decided_chunks_ = std::move(d.chunks);
+  decided_unsigned_chunks_ = d.unsigned_chunks;
   pending_head_ = d.bytes.empty() ? std::string(head_bytes) : std::move(d.bytes);
   switch (audit_decision(decided_event_.get(), true)) {
     case AuditStep::kGo: release_request(); return true;
@@ -507,6 +532,11 @@ void RequestGate::release_request() {
   head_out_ = std::move(pending_head_);
   pending_head_.clear();
   head_out_sent_ = 0;
+  // The request before this one has passed whole: its count is final.
+  if (!in_flight_.empty() && in_flight_.back().key == requests_) {
+    in_flight_.back().bytes_in = payload_bytes_;
+  }
+  payload_bytes_ = 0;
   ++requests_;
   // The observer follows every response (where the next one starts, whether the connection may
   // be kept for another tunnel); outcomes are reported with the audit trail on.
@@ -514,10 +544,7 @@ void RequestGate::release_request() {
   if (responses_.following()) {
     responses_.expect(requests_, h.method());
     if (audit_.enabled()) {
-      in_flight_.push_back(
-          {requests_, host_.now_ms(),
-           h.body_kind() == http::BodyKind::kContentLength ? h.content_length() : 0,
-           std::move(decided_event_)});
+      in_flight_.push_back({requests_, host_.now_ms(), 0, std::move(decided_event_)});
     }
   }
   if (decided_event_) spare_event_ = std::move(decided_event_);
@@ -525,6 +552,8 @@ void RequestGate::release_request() {
   chunk_base_ = 0;
   chunk_held_ = 0;
   chunks_done_ = false;
+  unsigned_chunks_ = decided_unsigned_chunks_ && !chunks_;
+  if (unsigned_chunks_) aws_chunked_.reset(/*signed_chunks=*/false, /*trailer=*/true);
   c2u_.limit = Plain::kBytes;
   phase_ = Phase::kBody;
   body_.reset(h.body_kind(), h.content_length());
@@ -606,7 +635,7 @@ void RequestGate::report_outcomes() {
     InFlight f = std::move(*it);
     in_flight_.erase(it);
     if (!f.event) continue;
-    publish_outcome(*f.event, o, f.bytes_in, (host_.now_ms() - f.forwarded_ms) * 1000,
+    publish_outcome(*f.event, o, bytes_in_of(f), (host_.now_ms() - f.forwarded_ms) * 1000,
                     o.complete ? "" : "the response ended early or could not be followed");
     spare_event_ = std::move(f.event);
   }

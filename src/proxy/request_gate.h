@@ -16,7 +16,9 @@
 // their way upstream, so a denial in a pipeline ends the tunnel before anything after it leaves.
 // Every request sent waits in in_flight_ with its decision's event until the ResponseObserver
 // (fed the upstream's plaintext by the tunnel) has seen its response end; then its
-// request.completed goes to the audit trail.
+// request.completed goes to the audit trail, with the request's payload bytes: the body's data
+// (HTTP chunk framing excluded), and of an aws-chunked body the data inside its chunks (as
+// x-amz-decoded-content-length counts it), never its encoded size.
 //
 // Bounds: a head is copied up to [limits] head_bytes_max + 1 bytes; c2u grows past its usual
 // window only for a body the stage must see (up to buffered_body_bytes_max) or to hold one signed
@@ -38,6 +40,7 @@
 #include "leg.h"
 #include "pamproxy/audit/event.h"
 #include "pamproxy/base/net_address.h"
+#include "pamproxy/http/aws_chunked.h"
 #include "pamproxy/http/body.h"
 #include "pamproxy/http/request_parser.h"
 #include "pamproxy/proxy/audit_gate.h"
@@ -195,7 +198,7 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   struct InFlight {
     uint64_t key = 0;
     uint64_t forwarded_ms = 0;
-    uint64_t bytes_in = 0;
+    uint64_t bytes_in = 0;  // its payload bytes, once its body has passed (see bytes_in_of)
     std::unique_ptr<audit::Event> event;  // null: the stage recorded none
   };
 
@@ -221,6 +224,13 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   bool feed_chunks(std::string_view piece);
   bool chunk_failed(const sigv4::ChunkSigner::Step& s);
   void fit_held_chunk();
+  // Counts the payload inside an unsigned aws-chunked body from the body data that just passed.
+  void count_unsigned_chunks(std::string_view data);
+  // The payload bytes of an in-flight request: the live count while it is the latest one (its
+  // body may still be passing when its response ends).
+  uint64_t bytes_in_of(const InFlight& f) const {
+    return f.key == requests_ ? payload_bytes_ : f.bytes_in;
+  }
   // request.completed for each response that ended (outcomes_), joined to its request's event.
   void report_outcomes();
   void publish_outcome(const audit::Event& decided, const ResponseOutcome& outcome,
@@ -245,8 +255,10 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   size_t head_out_sent_ = 0;
   size_t body_approved_ = 0;  // bytes at the front of c2u cleared to go upstream
   uint64_t requests_ = 0;
-  bool keep_alive_ = true;      // no request said Connection: close
-  uint64_t body_needed_ = 0;    // kAwaitBody: the body's length
+  bool keep_alive_ = true;    // no request said Connection: close
+  uint64_t body_needed_ = 0;  // kAwaitBody: the body's length
+  // kAwaitBody: the stage's number for the request, given back with its body.
+  uint64_t awaited_request_number_ = 0;
   std::string pending_head_;    // kAwaitAudit: the head to send once the event is recorded
   uint64_t audit_wait_id_ = 0;  // kAwaitAudit: the audit gate's waiter id
   uint64_t audit_ticket_ = 0;
@@ -263,6 +275,15 @@ class RequestGate final : public SealSource, private AuditGate::Waiter {
   uint64_t chunk_base_ = 0;
   size_t chunk_held_ = 0;
   bool chunks_done_ = false;  // the signer saw the final chunk
+
+  // The payload bytes of the request whose body is passing (or passed last): what its
+  // request.completed records as bytesIn. An unsigned aws-chunked body is decoded for it (its
+  // bytes go as they came; a coding that does not parse stops the count, not the request, and
+  // the service refuses it).
+  uint64_t payload_bytes_ = 0;
+  bool decided_unsigned_chunks_ = false;  // from the decision until release
+  bool unsigned_chunks_ = false;
+  http::AwsChunkedDecoder aws_chunked_;
 
   std::vector<InFlight> in_flight_;
   ResponseObserver responses_;

@@ -13,6 +13,7 @@
 #include "pamproxy/aws/error_response.h"
 #include "pamproxy/aws/operation.h"
 #include "pamproxy/aws/resources.h"
+#include "pamproxy/base/check.h"
 #include "pamproxy/policy/decision.h"
 #include "pamproxy/policy/resolve.h"
 #include "pamproxy/proxy/settings.h"
@@ -75,15 +76,22 @@ StageDecision ZeroTrustStage::on_request(const StageRequest& r) {
 
 // 20 hex digits: start time, worker, counter. Unique per appliance run and across restarts (a
 // restart takes at least a second), short enough for a user to read out.
-std::string ZeroTrustStage::next_request_id() {
+void ZeroTrustStage::set_request_id(uint64_t number) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%08x%02x%010llx", started_s_,
-                static_cast<unsigned>(options_.worker & 0xff),
-                static_cast<unsigned long long>(++counter_ & 0xffffffffffull));
-  return buf;
+  int n = std::snprintf(buf, sizeof buf, "%08x%02x%010llx", started_s_,
+                        static_cast<unsigned>(options_.worker & 0xff),
+                        static_cast<unsigned long long>(number & 0xffffffffffull));
+  request_number_ = number;
+  request_id_.assign(buf, static_cast<size_t>(n));
 }
 
 StageDecision ZeroTrustStage::deny(int status, std::string_view code, std::string_view message) {
+  // Before the request's operation is named, the denial answers in the protocol the CONNECT
+  // host's service suggests; that guess is worked out here, off the path of allowed requests.
+  if (!protocol_known_) {
+    protocol_ = static_cast<int>(aws::classify(guess_facts_).protocol());
+    protocol_known_ = true;
+  }
   event_.type = audit::EventType::kRequestDenied;
   event_.status = status;
   event_.error_code.assign(code);
@@ -102,7 +110,15 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   const http::RequestHead& h = *r.head;
   Request out;
   out.now_unix_ns = options_.now_unix_ns();
-  if (!r.body_given) request_id_ = next_request_id();
+  // A request is numbered on its first call; the call with its body carries that number back,
+  // since other tunnels' requests may have been numbered in between.
+  PAMPROXY_CHECK(!r.body_given || r.request_number != 0);
+  set_request_id(r.body_given ? r.request_number : ++counter_);
+  // A new request is classified anew. The call with a body the stage asked for follows its
+  // tunnel's first call, but other tunnels' requests may come between: only a classification
+  // made for this tunnel is kept.
+  if (!r.body_given || classified_tunnel_ != r.tunnel_id) classified_ = false;
+  tunnel_id_ = r.tunnel_id;
   aws::RequestFacts facts;
   read_head(r, out, facts);
 
@@ -130,7 +146,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   const bool form = facts.content_type.starts_with("application/x-www-form-urlencoded");
   const bool needs_hash = sigv4::Signer::needs_body_hash(out.view, auth_);
   const bool delete_objects = facts.service == "s3" && facts.method == "POST" &&
-                              aws::classify(facts).name() == "DeleteObjects";
+                              operation_of(facts).name() == "DeleteObjects";
   if (delete_objects && (sigv4::has_signed_chunks(out.payload) ||
                          out.payload == sigv4::PayloadMode::kStreamingUnsignedTrailer)) {
     return deny(400, "InvalidRequest",
@@ -138,7 +154,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
                 "it whole, not as aws-chunked (its checksum in a header)");
   }
   const bool role_call = (facts.service == "lambda" || facts.service == "ecs") &&
-                         aws::may_pass_role(facts.service, aws::classify(facts).name());
+                         aws::may_pass_role(facts.service, operation_of(facts).name());
   if (std::optional<StageDecision> wait =
           wait_for_body(r, needs_hash, form, delete_objects || role_call)) {
     return std::move(*wait);
@@ -147,8 +163,11 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
     sigv4::hex_encode(sigv4::sha256(r.body), body_sha256_hex_);
     out.body_sha256_hex = std::string_view(body_sha256_hex_, sizeof body_sha256_hex_);
   }
-  if (form && r.body_given) facts.form_body = r.body;
-  out.operation = aws::classify(facts);
+  if (form && r.body_given) {
+    facts.form_body = r.body;  // it names the operation: classified with it
+    classified_ = false;
+  }
+  out.operation = operation_of(facts);
   aws::ResourceRequest& rf = out.resource_facts;
   rf.service = facts.service;
   rf.region = auth_.scope.region;
@@ -159,14 +178,15 @@ ZeroTrustStage::Step<ZeroTrustStage::Request> ZeroTrustStage::read(const StageRe
   rf.copy_source = header_value(h, "x-amz-copy-source");
   if (r.body_given) rf.body = r.body;
   protocol_ = static_cast<int>(out.operation.protocol());
+  protocol_known_ = true;
   event_.event_name.assign(out.operation.name());
   event_.read_only = out.operation.read_only() ? audit::ReadOnly::kTrue : audit::ReadOnly::kFalse;
   return out;
 }
 
 // The request's SigV4 view, the event's first facts (it is filled as facts become known; a
-// denial keeps what was known), the endpoint the tunnel goes to and a first guess of the
-// protocol for early denials.
+// denial keeps what was known), the endpoint the tunnel goes to and what a denial before the
+// operation is named guesses its protocol from.
 void ZeroTrustStage::read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts) {
   const http::RequestHead& h = *r.head;
   headers_.clear();
@@ -207,7 +227,20 @@ void ZeroTrustStage::read_head(const StageRequest& r, Request& out, aws::Request
     facts.host_bucket = endpoint_->bucket;
     event_.aws_region.assign(endpoint_->region);
   }
-  protocol_ = static_cast<int>(aws::classify(facts).protocol());
+  guess_facts_ = facts;
+  protocol_known_ = false;
+}
+
+// The operation, classified once per request: the first call that needs it classifies, the
+// others (and the second on_request() of a request whose body was awaited) reuse it. Views in
+// `facts` must be those of the request being read.
+const aws::Operation& ZeroTrustStage::operation_of(const aws::RequestFacts& facts) {
+  if (!classified_) {
+    operation_found_ = aws::classify(facts);
+    classified_ = true;
+    classified_tunnel_ = tunnel_id_;
+  }
+  return operation_found_;
 }
 
 // Payload modes: SigV4a and unknown modes are refused; signed chunks are rewritten chunk by
@@ -259,6 +292,7 @@ std::optional<StageDecision> ZeroTrustStage::wait_for_body(const StageRequest& r
     StageDecision d;
     d.kind = StageDecision::Kind::kNeedBody;
     d.body_bytes_max = options_.buffered_body_bytes_max;
+    d.request_number = request_number_;
     return d;
   }
   return std::nullopt;
@@ -317,13 +351,7 @@ ZeroTrustStage::Step<ZeroTrustStage::Classified> ZeroTrustStage::classify(const 
   operation_.assign(auth_.scope.service);
   operation_ += ':';
   operation_ += request.operation.name();
-  // What it touches: the audit trail names it, resource-scoped rules decide on it. A request that
-  // names its resource ambiguously is refused rather than recorded or decided on a guess.
-  if (absl::Status s = extract_resources(request, {}); !s.ok()) {
-    return deny(400, "InvalidRequest", std::string(s.message()));
-  }
-  return Classified{operation_, policy::ResourceView(resources_.text(), resources_.ends(),
-                                                     resources_.passes_role())};
+  return Classified{operation_};
 }
 
 absl::Status ZeroTrustStage::extract_resources(const Request& request, std::string_view account) {
@@ -332,9 +360,20 @@ absl::Status ZeroTrustStage::extract_resources(const Request& request, std::stri
   facts.protocol = request.operation.protocol();
   facts.account = account;
   absl::Status s = aws::extract_resources(facts, &resources_);
+  if (s.ok() && resources_.passes_role()) {
+    aws::read_passed_roles(facts, &roles_);
+  } else {
+    roles_.clear();
+  }
   event_.resources.clear();
   for (size_t i = 0; i < resources_.size(); ++i) event_.resources.add(resources_[i]);
   return s;
+}
+
+policy::ResourceView ZeroTrustStage::resource_view() const {
+  policy::ResourceView v(resources_.text(), resources_.ends(), resources_.passes_role());
+  v.with_roles(roles_.text(), roles_.ends(), roles_.unreadable());
+  return v;
 }
 
 // --- authorize: may this user use this record for this operation, from here, now? -----------
@@ -342,29 +381,24 @@ absl::Status ZeroTrustStage::extract_resources(const Request& request, std::stri
 ZeroTrustStage::Step<ZeroTrustStage::Allowed> ZeroTrustStage::authorize(
     const StageRequest& r, const Request& request, const Authenticated& who,
     const Classified& classified) {
-  // The ARNs classify() wrote lack the account, which is the record's. The record the decision
-  // will use is the one this reference resolves to for this token's user (the same snapshot and
-  // inputs); when it has an account, extract again with it, so rules decide on the whole ARNs
-  // and the audit trail records them. Extraction is cheap and allocates nothing once warm; a
-  // reference that does not resolve is left to decide() to refuse with its reason.
-  policy::ResourceView resources = classified.resources;
-  if (!resources_.empty()) {
-    policy::Resolution res =
-        policy::resolve_record(*who.snapshot, who.token->user_index, auth_.record);
-    if (res.error == policy::ResolveError::kNone) {
-      std::string_view account = who.snapshot->record(res.record_index).record.aws_account_id;
-      if (!account.empty()) {
-        if (absl::Status s = extract_resources(request, account); !s.ok()) {
-          return deny(400, "InvalidRequest", std::string(s.message()));
-        }
-        resources =
-            policy::ResourceView(resources_.text(), resources_.ends(), resources_.passes_role());
-      }
-    }
+  // What it touches, as ARNs: the audit trail names them, resource-scoped rules decide on them.
+  // Their account field is the record's AWS account id: the record the decision will use is the
+  // one this reference resolves to for this token's user (the same snapshot and inputs), so the
+  // ARNs are extracted once, here, with its account (none when the reference does not resolve:
+  // decide() refuses it with its reason). A request that names its resource ambiguously is
+  // refused rather than recorded or decided on a guess.
+  std::string_view account;
+  policy::Resolution res =
+      policy::resolve_record(*who.snapshot, who.token->user_index, auth_.record);
+  if (res.error == policy::ResolveError::kNone) {
+    account = who.snapshot->record(res.record_index).record.aws_account_id;
+  }
+  if (absl::Status s = extract_resources(request, account); !s.ok()) {
+    return deny(400, "InvalidRequest", std::string(s.message()));
   }
   policy::Decision d =
       policy::decide(*who.snapshot, auth_.token_id, auth_.record, classified.operation, r.client.ip,
-                     absl::FromUnixNanos(request.now_unix_ns), resources);
+                     absl::FromUnixNanos(request.now_unix_ns), resource_view());
   if (d.record != nullptr) {
     event_.record_id.assign(d.record->record.id);
     event_.record_name.assign(d.record->record.name);
@@ -408,6 +442,7 @@ StageDecision ZeroTrustStage::resign(const StageRequest& r, const Request& reque
       return deny(400, "InvalidRequest", "the request's signature cannot seed aws-chunked signing");
     }
   }
+  out.unsigned_chunks = request.payload == sigv4::PayloadMode::kStreamingUnsignedTrailer;
   event_.type = audit::EventType::kRequestForwarded;
   out.kind = StageDecision::Kind::kForward;
   out.bytes = head_out_;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -32,6 +33,9 @@ namespace pamproxy::tls {
 namespace {
 
 constexpr char kAvailableUlpPath[] = "/proc/sys/net/ipv4/tcp_available_ulp";
+
+// Hand-overs that failed because the transmit keys did not seal OpenSSL's probe record the same.
+std::atomic<uint64_t> g_handoffs_unproven{0};
 
 class Fd {
  public:
@@ -96,7 +100,8 @@ void fill_gcm(Info* info, const TrafficKeys& keys, uint16_t cipher_type) {
     std::memcpy(info->iv, keys.iv + 4, 8);
   } else {
     // TLS 1.2: salt = implicit IV; iv = the first explicit nonce, which only has to be unique
-    // per key: the sequence number, as OpenSSL itself uses.
+    // per key: the sequence number. (OpenSSL 3.0's own records start theirs at a random value
+    // and count up, so the two meet only by a chance of about records^2 / 2^64.)
     std::memcpy(info->salt, keys.iv, 4);
     std::memcpy(info->iv, info->rec_seq, 8);
   }
@@ -216,18 +221,20 @@ absl::Status ktls_install(int fd, Direction direction, const KtlsCryptoInfo& inf
   return absl::OkStatus();
 }
 
-KtlsResult ktls_offload(int fd, const Session& session) {
+KtlsResult ktls_offload(int fd, Session& session) {
   KtlsResult result;
   if (session.has_unread_input() || session.has_pending_output()) {
     result.detail = "the session still holds unsent or unread bytes";
     return result;
   }
   // Both directions' keys first: nothing touches the socket unless both can go to the kernel.
+  absl::StatusOr<TrafficKeys> keys[2];
   absl::StatusOr<KtlsCryptoInfo> infos[2];
   const Direction directions[2] = {Direction::kReceive, Direction::kTransmit};
   for (int i = 0; i < 2; ++i) {
-    auto keys = session.traffic_keys(directions[i]);
-    infos[i] = keys.ok() ? to_crypto_info(*keys) : absl::StatusOr<KtlsCryptoInfo>(keys.status());
+    keys[i] = session.traffic_keys(directions[i]);
+    infos[i] =
+        keys[i].ok() ? to_crypto_info(*keys[i]) : absl::StatusOr<KtlsCryptoInfo>(keys[i].status());
     if (!infos[i].ok()) {
       result.detail = std::string(infos[i].status().message());
       return result;
@@ -243,6 +250,16 @@ KtlsResult ktls_offload(int fd, const Session& session) {
     return result;
   }
   result.rx = true;
+  // The transmit record number is proven only now that the kernel has taken RX: the probe puts
+  // OpenSSL a record ahead, so a connection that stays in user space must not have seen it.
+  if (!session.transmit_keys_proven(*keys[1])) {
+    g_handoffs_unproven.fetch_add(1, std::memory_order_relaxed);
+    result.detail = absl::StrCat(
+        "the transmit keys counted for the kernel (next record ", keys[1]->sequence,
+        ") did not seal OpenSSL's probe record the same: the connection is closed rather than "
+        "risk two records under one nonce");
+    return result;
+  }
   s = ktls_install(fd, Direction::kTransmit, *infos[1]);
   if (!s.ok()) {
     result.detail = std::string(s.message());
@@ -250,6 +267,10 @@ KtlsResult ktls_offload(int fd, const Session& session) {
   }
   result.tx = true;
   return result;
+}
+
+uint64_t ktls_handoffs_unproven() {
+  return g_handoffs_unproven.load(std::memory_order_relaxed);
 }
 
 bool ktls_at_eof(int fd) {

@@ -30,6 +30,7 @@
 #include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/leaf_cache.h"
 #include "src/tls/callbacks.h"
+#include "src/tls/kernel_record.h"
 #include "src/tls/own_path.h"
 #include "src/tls/secrets.h"
 
@@ -610,7 +611,54 @@ absl::StatusOr<TrafficKeys> Session::traffic_keys(Direction direction) const {
   bool local_writes = direction == Direction::kTransmit;
   // The server transmits with the server secret; the client with the client secret.
   bool server_secret = local_writes == server_;
-  return secrets_->derive(ssl_.get(), server_secret, local_writes);
+  absl::StatusOr<TrafficKeys> keys = secrets_->derive(ssl_.get(), server_secret, local_writes);
+  if (keys.ok() && local_writes) keys->sequence += static_cast<uint64_t>(count_skew_);
+  return keys;
+}
+
+bool Session::transmit_keys_proven(const TrafficKeys& keys) {
+  // The kernel seals the next record under `keys`, whose record number was counted from
+  // OpenSSL's message callbacks (secrets.h), an order no OpenSSL document promises: a count one
+  // short would have the kernel seal under a nonce OpenSSL already put on the wire. So OpenSSL
+  // seals one probe record (one byte of application data) into a scratch buffer that goes
+  // nowhere, and the same byte is sealed from `keys` as the kernel would seal it
+  // (kernel_record.h): the same bytes prove key, IV and number. A TLS 1.2 AES-GCM record carries
+  // its explicit nonce, the sender's choice (OpenSSL starts at a random value, the kernel at the
+  // record number): ours takes OpenSSL's, and the number is proven by the additional data.
+  // The probe is never sent, so the peer never sees its number twice (the kernel seals the next
+  // real record under it). Once OpenSSL has sealed it, OpenSSL is a record ahead of the peer:
+  // whatever the outcome, this session must send nothing more, and a failed proof fails it.
+  // Our own handshake has no OpenSSL record layer: its record layer counts what it seals itself.
+  if (own_handshake()) return true;
+  static constexpr uint8_t kProbe[1] = {0};
+  uint8_t ours[kRecordOverheadMax + sizeof(kProbe)];
+  uint8_t theirs[2 * sizeof(ours)] = {};  // room to see that OpenSSL wrote something else
+  ScopedCleanse wipe_ours(ours, sizeof(ours));
+  ScopedCleanse wipe_theirs(theirs, sizeof(theirs));
+  const size_t size = kernel_record_size(keys, sizeof(kProbe));
+  bool same = false;
+  // Nothing of OpenSSL's may be waiting to go out ahead of the probe.
+  if (state_ == State::kEstablished && !own_records() && pending_write_len_ == 0 && !want_write_ &&
+      size != 0 && size <= sizeof(ours)) {
+    size_t written = 0;
+    {
+      Window w(in_, out_, in_used_, out_used_, {}, theirs);
+      size_t taken = 0;
+      if (SSL_write_ex(ssl_.get(), kProbe, sizeof(kProbe), &taken) == 1) written = out_used_;
+      out_used_ = 0;
+    }
+    uint64_t explicit_nonce = 0;
+    for (size_t i = 5; i < 13; ++i) explicit_nonce = explicit_nonce << 8 | theirs[i];
+    same =
+        written == size &&
+        seal_kernel_record(keys, SSL3_RT_APPLICATION_DATA, kProbe, explicit_nonce, ours) == size &&
+        CRYPTO_memcmp(theirs, ours, size) == 0;
+  }
+  if (!same) {
+    fail(Failure::kProtocol, absl::StrCat("TLS: the record number counted for the kernel (",
+                                          keys.sequence, ") was not OpenSSL's"));
+  }
+  return same;
 }
 
 size_t Session::max_fragment() const {

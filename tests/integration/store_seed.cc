@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   std::string db = argv[1], key = argv[2];
   std::string ak, sk, session, record_name = "front", account;
   std::vector<std::string> rules;
-  bool proxy_enabled = true, grant = true;
+  bool proxy_enabled = true, grant = true, admin = false;
   for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     else if (a == "--aws-account-id") account = next();
     else if (a == "--proxy-disabled") proxy_enabled = false;
     else if (a == "--no-grant") grant = false;
+    else if (a == "--admin") admin = true;  // also an admin "root" with a token for the API
     else {
       std::fprintf(stderr, "store-seed: unknown argument %s\n", a.c_str());
       return 2;
@@ -100,8 +101,18 @@ int main(int argc, char** argv) {
       actor, {.user_id = user_id, .name = "expired", .expires_at = absl::Now() + absl::Seconds(1)});
   if (!expired.ok()) return fail("token", expired.status());
 
+  std::string admin_bearer;
+  if (admin) {
+    auto root = s.create_user(actor, {.name = "root", .admin = true});
+    if (!root.ok()) return fail("admin", root.status());
+    auto t = s.create_token(actor, {.user_id = root->object_id, .name = "admin"});
+    if (!t.ok()) return fail("admin token", t.status());
+    admin_bearer = t->token.id + ":" + t->secret;
+  }
+
   JsonWriter w;
   w.begin_object();
+  if (admin) w.key("admin_token").value(admin_bearer);
   w.key("user_id").value(user_id);
   w.key("record_id").value(record_id);
   w.key("record_name").value(record_name);

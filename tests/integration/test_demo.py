@@ -98,11 +98,14 @@ class Demo(unittest.TestCase):
         # The session report names who, which record, and every command.
         report = out[out.index("$ pamctl sessions show"):]
         self.assertRegex(report, r"user:     u-[a-z0-9]+ \(token PAM")
-        self.assertIn('"demo-s3"', report)
-        for cmd in ["s3.mb", "s3.cp", "s3.ls", "s3.rb"]:
+        self.assertRegex(report, r"record:   demo-s3 \(")
+        for cmd in ["aws s3 mb", "aws s3 cp", "aws s3 ls", "aws s3 rb"]:
             self.assertIn(cmd, report)
-        self.assertIn("denied: s3:DeleteBucket is denied", report)
-        self.assertRegex(report, r"s3\.cp +s3\.amazonaws\.com PutObject +200 +%d " % (FILE_MB << 20))
+        self.assertRegex(report, r"DeleteBucket +DENIED +s3:DeleteBucket is denied")
+        self.assertRegex(report, r"aws s3 cp -> s3://pamproxy-demo/%s\n +PutObject +200 +in %d\.0 MiB\n"
+                         % (re.escape(name), FILE_MB))
+        # The upload's bytes, exactly: the only request with a body.
+        self.assertRegex(report, r"requests: \d+ \(1 denied\), bytes in %d," % (FILE_MB << 20))
 
         # The audit trail verifies.
         verify = out[out.index("$ pamctl audit verify"):]

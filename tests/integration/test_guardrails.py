@@ -21,7 +21,8 @@ EXTRA_HOSTS = ["iam.amazonaws.com", "lambda.us-east-1.amazonaws.com",
                "cognito-identity.us-east-1.amazonaws.com"]
 ROLE = "arn:aws:iam::123456789012:role/admin"
 
-# (guardrail, the call the CLI names in its error and the denial names, CLI arguments)
+# (guardrail, the call the CLI names in its error and the denial names, CLI arguments); a call
+# that passes a role names it, as an ARN, after the call ("passes the role ARN").
 GUARDED = [
     ("credential-escape: STS credentials", "sts:GetSessionToken",
      ["sts", "get-session-token"]),
@@ -47,6 +48,12 @@ GUARDED = [
      ["ecs", "run-task", "--task-definition", "t", "--overrides",
       '{"taskRoleArn": "%s"}' % ROLE]),
 ]
+
+# What the denial of each role-passing call above names: the record has no AWS account id, so a
+# name becomes an ARN with an empty account field.
+PASSED = {"lambda:CreateFunction": "the role " + ROLE,
+          "ec2:RunInstances": "the instance profile arn:aws:iam:::instance-profile/admin",
+          "ecs:RunTask": "the role " + ROLE}
 
 
 class Guardrails(unittest.TestCase):
@@ -79,10 +86,10 @@ class Guardrails(unittest.TestCase):
             with self.subTest(call=call):
                 self.assertNotEqual(r.returncode, 0, r.stdout)
                 self.assertIn("An error occurred (AccessDenied)", r.stderr)
+                passed = PASSED.get(call)
                 self.assertIn("%s%s is blocked by the guardrail '%s'" % (
-                    call, " passes a role and" if "passing" in guardrail else "", guardrail),
-                    r.stderr)
-                lift = "iam:PassRole" if "passing" in guardrail else call
+                    call, " passes %s and" % passed if passed else "", guardrail), r.stderr)
+                lift = "'iam:PassRole %s'" % passed.split()[-1] if passed else call
                 self.assertIn("an admin can allow it on record '%s' with pamctl policies set "
                               "%s --allow %s" % (self.f.seed["record_name"], record_id, lift),
                               r.stderr)
@@ -131,8 +138,8 @@ class Guardrails(unittest.TestCase):
                               headers={"Content-Type": "application/json",
                                        "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()})
         raw.refused(403, "AccessDenied",
-                    "lambda:CreateFunction passes a role and is blocked by the guardrail "
-                    "'privilege-escalation: passing a role'", host, m, t, h, b)
+                    "lambda:CreateFunction passes the role %s and is blocked by the guardrail "
+                    "'privilege-escalation: passing a role'" % ROLE, host, m, t, h, b)
 
     def test_signed_sso_and_cognito_calls_meet_their_guardrails(self):
         raw = self.raw()
@@ -150,6 +157,78 @@ class Guardrails(unittest.TestCase):
         raw.refused(403, "AccessDenied",
                     "cognito-identity:GetCredentialsForIdentity is blocked by the guardrail "
                     "'credential-escape: Cognito credentials'", cognito, m, t, h, b)
+
+
+class PassRoleScopedToRoles(unittest.TestCase):
+    """A record whose PassRole rules name some roles: the real AWS CLI's calls passing those
+    roles go through, re-signed; a call passing any other role, or one of each, is refused
+    naming the role and the rule that would lift the guardrail for it."""
+
+    ACCOUNT = "123456789012"
+    RULES = ["allow iam:PassRole arn:aws:iam::%s:role/lambda-*" % ACCOUNT,
+             "allow iam:PassRole arn:aws:iam::*:instance-profile/web", "allow *:*"]
+
+    @classmethod
+    def setUpClass(cls):
+        seed = ["--aws-account-id", cls.ACCOUNT]
+        for rule in cls.RULES:
+            seed += ["--rule", rule]
+        cls.f = ZeroTrustFixture(seed_args=seed, extra_hosts=EXTRA_HOSTS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    run_all = Guardrails.run_all
+    upstream_saw = Guardrails.upstream_saw
+
+    @staticmethod
+    def create_function(role):
+        return ["lambda", "create-function", "--function-name", "f", "--runtime", "python3.11",
+                "--handler", "h.main", "--role", role, "--code", "S3Bucket=code,S3Key=f.zip"]
+
+    def test_calls_passing_only_allowed_roles_are_forwarded(self):
+        lambda_role = "arn:aws:iam::%s:role/lambda-orders" % self.ACCOUNT
+        calls = [self.create_function(lambda_role),
+                 ["ec2", "run-instances", "--image-id", "ami-12345678", "--iam-instance-profile",
+                  "Name=web"],
+                 ["ecs", "run-task", "--task-definition", "t", "--overrides",
+                  json.dumps({"taskRoleArn": "lambda-tasks", "executionRoleArn": lambda_role})]]
+        for args, (marker, r) in zip(calls, self.run_all(calls)):
+            with self.subTest(call=args[1]):
+                self.assertNotIn("guardrail", r.stderr)
+                seen = self.upstream_saw(marker)
+                self.assertEqual(len(seen), 1, r.stderr)
+                self.assertTrue(seen[0].get("verified"), seen[0])
+
+    def test_any_other_role_is_refused_by_name(self):
+        admin = "arn:aws:iam::%s:role/admin" % self.ACCOUNT
+        profile = "arn:aws:iam::%s:instance-profile/admin" % self.ACCOUNT
+        calls = [
+            ("lambda:CreateFunction", "the role " + admin, self.create_function(admin)),
+            ("ec2:RunInstances", "the instance profile " + profile,
+             ["ec2", "run-instances", "--image-id", "ami-12345678", "--iam-instance-profile",
+              "Name=admin"]),
+            # One role allowed, the other not: refused for the other (by name, with the record's
+            # account filled in).
+            ("ecs:RunTask", "the role " + admin,
+             ["ecs", "run-task", "--task-definition", "t", "--overrides",
+              json.dumps({"taskRoleArn": "lambda-tasks", "executionRoleArn": "admin"})]),
+        ]
+        results = self.run_all([args for _, _, args in calls])
+        for (call, passed, _), (marker, r) in zip(calls, results):
+            with self.subTest(call=call):
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn("An error occurred (AccessDenied)", r.stderr)
+                arn = passed.split()[-1]
+                self.assertIn(
+                    "%s passes %s and is blocked by the guardrail 'privilege-escalation: passing "
+                    "a role' (the function, instance or task would act with the role's powers, "
+                    "which may exceed the record's); an admin can allow it on record '%s' with "
+                    "pamctl policies set %s --allow 'iam:PassRole %s' (or an ARN pattern that "
+                    "matches it)" % (call, passed, self.f.seed["record_name"],
+                                     self.f.seed["record_id"], arn), r.stderr)
+                self.assertFalse(self.upstream_saw(marker), "the upstream saw the request")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,11 @@ class SdkV3(unittest.TestCase):
         self.assertEqual([r.get("checksum") for r in streamed],
                          [{"alg": "crc32", "in": "trailer", "ok": True}], streamed)
         self.assertEqual(streamed[0]["payload"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        # The audit trail counts its payload, not the aws-chunked coding around it.
+        self.assertEqual([(e["eventName"], e["bytesIn"]) for e in
+                          self.f.completed_for("arn:aws:s3:::sdk-v3-bucket/streamed.bin")
+                          if e["eventName"] == "PutObject"],
+                         [("PutObject", 300 * 1024)])
         for alg in ("crc32c", "crc64nvme", "sha1", "sha256"):
             for form, where in (("stream", "trailer"), ("plain", "header")):
                 path = "/sdk-v3-bucket/%s-%s.bin" % (alg, form)

@@ -177,8 +177,10 @@ class SpecWalk(unittest.TestCase):
         table = self.pamctl("sessions", "list").stdout
         self.assertIn("alice", table)
         report = self.pamctl("sessions", "show", session["id"], token=bearer).stdout
-        for needle in ("sts.get-caller-identity", "s3.mb", "s3.ls", "CreateBucket"):
+        for needle in ("aws sts get-caller-identity", "aws s3 mb", "aws s3 ls", "CreateBucket"):
             self.assertIn(needle, report)
+        self.assertIn("  user:     alice (%s, token " % user["id"], report)
+        self.assertIn("  record:   prod-billing (", report)
         admin_view = json.loads(self.pamctl("sessions", "list", "--user", user["id"],
                                             "--json").stdout)
         self.assertEqual([x["id"] for x in admin_view["items"]], [session["id"]])

@@ -88,6 +88,19 @@ class ZeroTrustFixture:
         return subprocess.run([AWS] + list(args), env=env, capture_output=True, text=True,
                               timeout=300)
 
+    def completed_for(self, resource, timeout_s=20):
+        """The request.completed events of requests that touched `resource`, once there is one
+        (the audit writer commits them shortly after the response)."""
+        deadline = time.time() + timeout_s
+        while True:
+            out = subprocess.run([PAMCTL, "audit", "search", os.path.join(self.state, "audit"),
+                                  "--type", "request.completed", "--resource", resource,
+                                  "--json"], capture_output=True, text=True, timeout=30)
+            events = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+            if events or time.time() > deadline:
+                return events
+            time.sleep(0.2)
+
     def expect_own_handshakes(self, test):
         """The client's TLS 1.3 handshakes were answered by pamproxy itself ([tls]
         own_handshake): at least one tunnel says so, and none so far says otherwise."""
@@ -680,6 +693,14 @@ class SignedChunks(unittest.TestCase):
         with open(dst, "rb") as fh:
             self.assertEqual(fh.read(), data)
 
+    def test_bytes_in_are_the_decoded_payload(self):
+        data = os.urandom(20 * 65536 + 4321)
+        status, text = self.put_signed_chunks("counted.bin", data)
+        self.assertEqual(status, 200, text)
+        events = self.f.completed_for("arn:aws:s3:::zt-chunks/counted.bin")
+        self.assertEqual([(e["eventName"], e["status"], e["bytesIn"]) for e in events],
+                         [("PutObject", 200, len(data))])
+
     def test_chunks_larger_than_the_relay_window_are_held_whole(self):
         data = os.urandom(5 * 300000 + 7)  # 300,000-byte chunks: the window grows to hold each
         status, text = self.put_signed_chunks("big-chunks.bin", data, chunk=300000)
@@ -699,6 +720,57 @@ class SignedChunks(unittest.TestCase):
         r = self.f.aws("s3", "ls", "s3://zt-chunks/")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("tampered.bin", r.stdout)
+
+
+class UploadBytes(unittest.TestCase):
+    """An upload's request.completed records its payload bytes, however the client frames the
+    body: the AWS CLI v1 on the image's pyenv Python sends aws-chunked with a CRC32 trailer
+    (STREAMING-UNSIGNED-PAYLOAD-TRAILER) inside Transfer-Encoding: chunked, the AWS CLI v2 a
+    Content-Length body."""
+
+    CLI_V1 = os.path.expanduser("~/.pyenv/shims/aws")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.f = ZeroTrustFixture()
+        r = cls.f.aws("s3", "mb", "s3://zt-bytes")
+        assert r.returncode == 0, r.stderr
+        cls.data = os.urandom(20 * 1024 * 1024 + 17)
+        cls.src = cls.f.tmp.file("upload.bin", "")
+        with open(cls.src, "wb") as fh:
+            fh.write(cls.data)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def put(self, cli, key):
+        env = self.f.env()
+        env["AWS_REQUEST_CHECKSUM_CALCULATION"] = "when_supported"
+        r = subprocess.run([cli, "s3api", "put-object", "--bucket", "zt-bytes", "--key", key,
+                            "--body", self.src], env=env, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = self.f.completed_for("arn:aws:s3:::zt-bytes/" + key)
+        self.assertEqual([(e["eventName"], e["status"]) for e in events], [("PutObject", 200)])
+        return events[0]
+
+    def upstream_put(self, key):
+        seen = [q for q in self.f.front.requests()
+                if q["method"] == "PUT" and q["path"] == "/zt-bytes/" + key]
+        self.assertEqual(len(seen), 1, seen)
+        return seen[0]
+
+    @unittest.skipUnless(os.path.exists(CLI_V1), "no AWS CLI v1 under pyenv")
+    def test_cli_v1_aws_chunked_with_a_trailer(self):
+        event = self.put(self.CLI_V1, "v1.bin")
+        self.assertEqual(self.upstream_put("v1.bin").get("payload"),
+                         "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        self.assertEqual(event["bytesIn"], len(self.data))
+
+    def test_cli_v2_content_length(self):
+        event = self.put(AWS, "v2.bin")
+        self.assertEqual(event["bytesIn"], len(self.data))
 
 
 class SessionReports(unittest.TestCase):
@@ -729,7 +801,8 @@ class SessionReports(unittest.TestCase):
             report = subprocess.run([PAMCTL, "sessions", "show", s["id"], "--db", db],
                                     capture_output=True, text=True, timeout=30)
             self.assertEqual(report.returncode, 0, report.stderr)
-            for needle in ("s3.mb", "s3.ls", "CreateBucket", "ListBuckets", "DeleteBucket"):
+            for needle in ("aws s3 mb", "aws s3 ls", "aws s3api delete-bucket", "CreateBucket",
+                           "ListBuckets", "DeleteBucket"):
                 self.assertIn(needle, report.stdout)
             missing = subprocess.run([PAMCTL, "sessions", "show", "s-999999", "--db", db],
                                      capture_output=True, text=True, timeout=30)

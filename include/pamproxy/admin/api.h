@@ -6,19 +6,27 @@
 //   ApiResponse r = api.handle({.method = "GET", .target = "/api/v1/records",
 //                               .authorization = "Bearer tok-..:...", .client = peer});
 //
-// Owns: authentication (bearer token against the current snapshot), who may do what, mapping
-// store errors to HTTP statuses with JSON bodies, pagination. Never: returns a secret other than
-// a token's own secret in the answer that creates it; logs a request body or a header value.
+// Owns: authentication (bearer token against the current snapshot, or the web console's session
+// cookie standing for one: docs/console.md), who may do what, mapping store errors to HTTP
+// statuses with JSON bodies, pagination; the console's sessions, and its files for paths outside
+// /api/v1/. Never: returns a secret other than a token's own secret in the answer that creates
+// it, or a session id other than in the Set-Cookie of the sign-in; logs a request body or a
+// header value.
 //
-// Thread safety: handle() may be called from one thread at a time (the admin thread).
+// Thread safety: handle() may be called from one thread at a time (the admin thread); set_*()
+// from any.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
+#include "pamproxy/admin/console_sessions.h"
 #include "pamproxy/base/net_address.h"
 #include "pamproxy/store/store.h"
 
@@ -30,12 +38,28 @@ struct ApiRequest {
   std::string_view authorization;  // the Authorization field's value, "" when absent
   std::string_view body;
   net::IpAddress client;
+  // For the web console (docs/console.md); "" when absent. Never logged: `cookie` carries a
+  // session id.
+  std::string_view cookie;         // Cookie
+  std::string_view host;           // Host: with the scheme, the origin the listener was reached at
+  std::string_view origin;         // Origin
+  std::string_view csrf;           // X-Pamproxy-CSRF
+  std::string_view if_none_match;  // If-None-Match
 };
 
 struct ApiResponse {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json";  // "" for a 304
   std::string body;
+  std::string cache_control = "no-store";
+  std::vector<std::pair<std::string, std::string>> headers;  // more fields: Set-Cookie, ETag, ...
+};
+
+// The web console's settings ([console], live on reload).
+struct ConsoleOptions {
+  bool enabled = true;
+  int64_t session_idle_timeout_s = 1800;
+  int64_t session_absolute_timeout_s = 43200;
 };
 
 struct ApiOptions {
@@ -47,6 +71,8 @@ struct ApiOptions {
   // The most audit lines one /audit/events call reads before answering with a cursor.
   size_t audit_scan_lines_max = 1'000'000;
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  ConsoleOptions console;
+  size_t console_sessions_max = 1024;
 };
 
 class Api {
@@ -58,11 +84,30 @@ class Api {
     body_bytes_max_.store(bytes, std::memory_order_relaxed);
   }
 
+  // Any thread: [console] changed on reload.
+  void set_console(const ConsoleOptions& console) {
+    console_enabled_.store(console.enabled, std::memory_order_relaxed);
+    session_idle_timeout_s_.store(console.session_idle_timeout_s, std::memory_order_relaxed);
+    session_absolute_timeout_s_.store(console.session_absolute_timeout_s,
+                                      std::memory_order_relaxed);
+  }
+
   struct Call;  // one request being answered (api_internal.h)
 
  private:
+  // The authenticated call to its resource's handler.
+  ApiResponse route(Call& call);
+  // /api/v1/console/session: sign in, who is signed in, sign out.
+  ApiResponse handle_console_session(Call& call);
+  // Authenticates `call` by its session cookie; nullopt when it is, else the answer.
+  std::optional<ApiResponse> authenticate_cookie(Call& call, std::string_view session_id);
+
   ApiOptions options_;
   std::atomic<size_t> body_bytes_max_{options_.body_bytes_max};
+  std::atomic<bool> console_enabled_{options_.console.enabled};
+  std::atomic<int64_t> session_idle_timeout_s_{options_.console.session_idle_timeout_s};
+  std::atomic<int64_t> session_absolute_timeout_s_{options_.console.session_absolute_timeout_s};
+  ConsoleSessions console_sessions_{options_.console_sessions_max};  // the admin thread's
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

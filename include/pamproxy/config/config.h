@@ -82,6 +82,12 @@ struct AdminSection {
   int64_t connections_max = 256;
 };
 
+struct ConsoleSection {
+  bool enabled = true;
+  int64_t session_idle_timeout_s = 1800;
+  int64_t session_absolute_timeout_s = 43200;
+};
+
 struct StoreSection {
   StoreBackend backend = StoreBackend::kSqlite;
   std::string directory;        // "" = $STATE_DIRECTORY, else ./pamproxy-state
@@ -151,6 +157,7 @@ struct Config {
   TlsSection tls;
   UpstreamSection upstream;
   AdminSection admin;
+  ConsoleSection console;
   StoreSection store;
   AuditSection audit;
   SessionSection session;

@@ -20,8 +20,10 @@ struct Guardrail {
   // The calls it blocks as patterns of `service` ("iam:CreateAccessKey", "sts:AssumeRole*");
   // empty for the guardrail on passing a role, which blocks any call that passes one.
   std::span<const std::string_view> operations;
-  // What an allow rule must match to lift it: the call itself (empty), or "iam:PassRole". A rule
-  // that lifts "iam:PassRole" must hold for every role, so it has no resource pattern.
+  // What an allow rule must match to lift it: the call itself (empty), or "iam:PassRole". An
+  // "iam:PassRole" rule without a resource pattern lifts it for any role; one with a pattern
+  // ("allow iam:PassRole arn:aws:iam::123456789012:role/lambda-*") only when the request's roles
+  // are known and the pattern, or another such rule's, matches every one of them.
   std::string_view lifted_by;
 };
 std::span<const Guardrail> guardrails();

@@ -28,12 +28,14 @@ struct StageRequest {
   std::string_view connect_host;  // the tunnel's CONNECT host (Host was checked against it)
   uint16_t connect_port = 0;
   net::SocketAddress client;
-  uint64_t tunnel_id = 0;  // unique per worker (replay detection)
+  uint64_t tunnel_id = 0;                   // unique per worker (replay detection)
   const http::RequestHead* head = nullptr;  // parsed; views into `head_bytes`
   std::string_view head_bytes;              // the whole head as received, CRLF CRLF included
-  // Set on the second call, after the stage answered kNeedBody: the complete body.
+  // Set on the second call, after the stage answered kNeedBody: the complete body, and the
+  // request number that answer gave (other requests may be decided in between).
   std::string_view body;
   bool body_given = false;
+  uint64_t request_number = 0;
 };
 
 struct StageDecision {
@@ -45,10 +47,16 @@ struct StageDecision {
   // kNeedBody: only for a Content-Length body of at most this many bytes (the stage denies the
   // others itself).
   uint64_t body_bytes_max = 0;
+  // kNeedBody: the stage's number for this request (its id is made from it), which the caller
+  // keeps with the request and gives back with the body.
+  uint64_t request_number = 0;
   // kForward of a signed aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]): the
   // started signer that checks each chunk's signature with the client's key and gives its
   // replacement; the tunnel holds each chunk until its signature is patched.
   std::unique_ptr<sigv4::ChunkSigner> chunks;
+  // kForward of an aws-chunked body with unsigned chunks (STREAMING-UNSIGNED-PAYLOAD-TRAILER): it
+  // goes as it is, and its payload bytes are counted inside that coding.
+  bool unsigned_chunks = false;
   // kForward and kDeny: the audit event describing this decision (request.forwarded or
   // request.denied), or null when the stage does not audit. It lives in the stage and stays valid
   // until the stage's next on_request(): the caller copies what it keeps.

@@ -14,11 +14,10 @@
 //   authenticate  the token exists and made the signature, in time,    -> Authenticated
 //                 and the request is no replay
 //   classify      the scope fits the CONNECT host; the operation to     -> Classified
-//                 decide on ("s3:GetObject") and the resources it
-//                 touches, as ARNs without the account
-//   authorize     the ARNs with the record's AWS account; this user,   -> Allowed
-//                 this record, this operation, on these resources,
-//                 from here, now
+//                 decide on ("s3:GetObject")
+//   authorize     the resources it touches, as ARNs with the record's  -> Allowed
+//                 AWS account; this user, this record, this
+//                 operation, on these resources, from here, now
 //   resign        the head with the record's keys                      -> StageDecision
 //
 // Each step returns a Step<T>: what it found, for the next step, or the decision that ends the
@@ -27,9 +26,10 @@
 // found values point into that scratch until the next read(). The order is the security
 // argument: nothing about a token, a record or a policy is revealed before the signature proves
 // who is asking, except whether the token id exists (AWS answers InvalidClientTokenId the same
-// way). The ARNs' account field is the record's AWS account id, and the record is known only in
-// authorize(), so classify() writes the ARNs without it and authorize() writes them again with it
-// before deciding.
+// way). Each request is classified once (read() names its operation; a request whose body is
+// awaited keeps it for the call with its body, unless that form body names it) and its resources
+// extracted once: the ARNs' account field is the record's AWS account id, known only in
+// authorize(), which extracts them once the record is resolved.
 //
 // One per worker (not thread-safe; the replay cache it checks is shared by all and is). The
 // snapshot is read per request, so a revoked token, an approval or proxy.enabled = false applies to
@@ -51,6 +51,7 @@
 #include "pamproxy/audit/event.h"
 #include "pamproxy/aws/endpoint.h"
 #include "pamproxy/aws/operation.h"
+#include "pamproxy/aws/passed_roles.h"
 #include "pamproxy/aws/resources.h"
 #include "pamproxy/policy/command_rule.h"
 #include "pamproxy/policy/snapshot.h"
@@ -114,12 +115,9 @@ class ZeroTrustStage final : public Stage {
     const policy::Snapshot* snapshot = nullptr;
     const policy::TokenEntry* token = nullptr;
   };
-  // classify(): the operation as access rules name it ("s3:GetObject") and the resources it
-  // touches (aws/resources.h), as ARNs with an empty account field (authorize() fills it in when
-  // the record has one).
+  // classify(): the operation as access rules name it ("s3:GetObject").
   struct Classified {
     std::string_view operation;
-    policy::ResourceView resources;
   };
   // authorize(): the record the request may use, and the keys to re-sign with.
   struct Allowed {
@@ -143,14 +141,18 @@ class ZeroTrustStage final : public Stage {
 
  private:
   void read_head(const StageRequest& r, Request& out, aws::RequestFacts& facts);
-  // resources_ and the event's list from the request, with `account` in the ARNs (may be empty).
+  const aws::Operation& operation_of(const aws::RequestFacts& facts);
+  // resources_, roles_ and the event's list from the request, with `account` in the ARNs (may be
+  // empty).
   absl::Status extract_resources(const Request& request, std::string_view account);
+  policy::ResourceView resource_view() const;
   std::optional<StageDecision> refuse_payload(const http::RequestHead& h, sigv4::PayloadMode mode);
   std::optional<StageDecision> wait_for_body(const StageRequest& r, bool needs_hash, bool form,
                                              bool names_resources);
   StageDecision deny(int status, std::string_view code, std::string_view message);
   void rewrite_head(const StageRequest& r, const sigv4::Resigned& resigned);
-  std::string next_request_id();
+  // request_id_ for the stage's n-th request.
+  void set_request_id(uint64_t number);
 
   policy::SnapshotReader reader_;
   ZeroTrustOptions options_;
@@ -162,12 +164,22 @@ class ZeroTrustStage final : public Stage {
   std::optional<aws::Endpoint> endpoint_;
   char body_sha256_hex_[sigv4::kSignatureHexLength];
   audit::Event event_;
-  std::string request_id_;
+  uint64_t request_number_ = 0;  // of the request being read
+  std::string request_id_;       // made from request_number_
   std::string operation_;
   aws::ResourceList resources_;
+  aws::PassedRoles roles_;  // the roles a role-passing call hands over (policy's PassRole scope)
   std::string head_out_;
   int protocol_ = 0;  // aws::Protocol of the request being decided
-  uint64_t counter_ = 0;
+  // False until the operation is named: a denial then guesses the protocol from guess_facts_
+  // (the CONNECT host's service).
+  bool protocol_known_ = false;
+  aws::RequestFacts guess_facts_;
+  aws::Operation operation_found_;  // the request's operation, once classified_
+  bool classified_ = false;
+  uint64_t classified_tunnel_ = 0;  // the tunnel of the request operation_found_ is for
+  uint64_t tunnel_id_ = 0;          // of the request being read
+  uint64_t counter_ = 0;            // the requests numbered so far
   uint32_t started_s_ = 0;
 };
 

@@ -69,16 +69,22 @@ absl::Status ktls_attach(int fd);
 absl::Status ktls_install(int fd, Direction direction, const KtlsCryptoInfo& info);
 
 // Offloads both directions (TLS 1.2 keys from the key block, TLS 1.3 keys from the captured
-// traffic secrets): RX, then TX. Which directions ended up in the kernel: both, none (the
-// connection is untouched and stays in user space; `detail` says why), or, only when the kernel
-// refuses TX after taking RX, RX alone (the caller must close that connection).
+// traffic secrets): the ULP, RX, then the proof of the TX keys (Session::transmit_keys_proven:
+// OpenSSL and the keys seal the same probe record, sent nowhere), then TX. Which directions
+// ended up in the kernel: both, none (the connection is untouched and stays in user space;
+// `detail` says why), or, when the proof fails or the kernel refuses TX after taking RX, RX
+// alone (the caller must close that connection; the session sends nothing more).
 struct KtlsResult {
   bool tx = false;
   bool rx = false;
   bool connection_gone = false;  // the socket is no longer connected (the peer left)
   std::string detail;  // why a direction stayed in user space
 };
-KtlsResult ktls_offload(int fd, const Session& session);
+KtlsResult ktls_offload(int fd, Session& session);
+
+// Hand-overs of this process whose TX keys failed their proof (ktls_offload returned RX alone
+// with a detail saying so): counted apart from the switch to pamproxy's own records.
+uint64_t ktls_handoffs_unproven();
 
 // Whether a kTLS RX socket has really reached its end: a non-blocking peek sees 0 (a receive that
 // returned 0 while a record was still being decrypted is not the end).

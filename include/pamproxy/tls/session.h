@@ -149,13 +149,20 @@ class Session {
   // the next (default 2^23, well inside RFC 8446 5.5's limit for AES-GCM). For tests.
   void set_records_per_key(uint64_t records) { records_per_key_ = records; }
   // For tests: `records` added to the record number counted for sending, to show that the
-  // switch to own records catches a wrong count.
+  // switch to own records and the proof of the kernel's transmit keys catch a wrong count.
   void skew_counted_records_for_testing(int64_t records) { count_skew_ = records; }
 
   // After the handshake, with ContextOptions::capture_secrets: the keys and next sequence number
   // of one direction, for kTLS. FailedPrecondition when not established, secrets were not
   // captured, a KeyUpdate happened, or the suite is not one the kernel takes.
   absl::StatusOr<TrafficKeys> traffic_keys(Direction direction) const;
+  // kTLS, right before the transmit keys go to the kernel: OpenSSL seals a one-byte probe record
+  // into a scratch buffer that is never sent, and `keys` (from traffic_keys(kTransmit)) seal the
+  // same byte as the kernel would: true when the bytes are the same. OpenSSL is then a record
+  // ahead of the peer, so from this call on the session must not send again; false also fails
+  // the session (kProtocol). True without a probe after pamproxy's own handshake (its record
+  // layer counts the records it sealed).
+  bool transmit_keys_proven(const TrafficKeys& keys);
 
   // receive() writes handshake flights, tickets, alerts and KeyUpdate replies to cipher_out; the
   // largest (the server's first flight with a P-256 leaf) is ~1.5 KiB, so this always fits.

@@ -185,6 +185,93 @@ TEST(CommandRule, PassingARoleIsGuardedUntilIamPassRoleIsAllowed) {
   }
 }
 
+// The roles a request passes, back to back as aws::PassedRoles keeps them.
+struct Roles {
+  std::string text;
+  std::vector<uint32_t> ends;
+  explicit Roles(std::initializer_list<const char*> arns) {
+    for (const char* a : arns) {
+      text += a;
+      ends.push_back(static_cast<uint32_t>(text.size()));
+    }
+  }
+  ResourceView view(bool unreadable = false) const {
+    return ResourceView({}, {}, /*passes_role=*/true).with_roles(text, ends, unreadable);
+  }
+};
+
+TEST(CommandRule, APassRoleRuleScopedToRolesLiftsTheGuardrailOnlyForThoseRoles) {
+  const Roles lambda_role({"arn:aws:iam::123456789012:role/lambda-orders"});
+  const Roles admin_role({"arn:aws:iam::123456789012:role/admin"});
+  const Roles both(
+      {"arn:aws:iam::123456789012:role/lambda-orders", "arn:aws:iam::123456789012:role/admin"});
+  const std::vector<CommandRule> scoped =
+      rules_of({"allow iam:PassRole arn:aws:iam::123456789012:role/lambda-*", "allow *:*"});
+  const char* op = "lambda:CreateFunction";
+  EXPECT_EQ(check_command(scoped, op, lambda_role.view()).verdict, CommandVerdict::kAllowed);
+  // Every role passed must match: the denial names the first that does not.
+  for (const Roles* roles : {&admin_role, &both}) {
+    CommandCheck c = check_command(scoped, op, roles->view());
+    EXPECT_EQ(c.verdict, CommandVerdict::kDeniedByGuardrail);
+    EXPECT_EQ(c.resource, "arn:aws:iam::123456789012:role/admin");
+    ASSERT_NE(c.guardrail, nullptr);
+    EXPECT_EQ(c.guardrail->name, "privilege-escalation: passing a role");
+  }
+  // Several scoped rules together, and case counts in the ARN as IAM's Resource does.
+  EXPECT_EQ(check_command(
+                rules_of({"allow iam:PassRole arn:aws:iam::*:role/lambda-*",
+                          "allow IAM:passrole arn:aws:iam::123456789012:role/admin", "allow *:*"}),
+                op, both.view())
+                .verdict,
+            CommandVerdict::kAllowed);
+  EXPECT_EQ(
+      check_command(rules_of({"allow iam:PassRole arn:aws:iam::*:role/Lambda-*", "allow *:*"}), op,
+                    lambda_role.view())
+          .verdict,
+      CommandVerdict::kDeniedByGuardrail);
+  // A role that could not be read matches no pattern: only a rule for every role lifts it.
+  CommandCheck unread = check_command(scoped, op, lambda_role.view(/*unreadable=*/true));
+  EXPECT_EQ(unread.verdict, CommandVerdict::kDeniedByGuardrail);
+  EXPECT_EQ(unread.resource, "");
+  EXPECT_EQ(check_command(rules_of({"allow iam:PassRole", "allow *:*"}), op,
+                          lambda_role.view(/*unreadable=*/true))
+                .verdict,
+            CommandVerdict::kAllowed);
+  // Scoped rules of another service or action, or through a catch-all, do not lift it.
+  for (const char* rule : {"allow *:* arn:aws:iam::123456789012:role/*",
+                           "allow *:PassRole arn:aws:iam::123456789012:role/*",
+                           "allow lambda:* arn:aws:iam::123456789012:role/*",
+                           "allow iam:GetRole arn:aws:iam::123456789012:role/*"}) {
+    EXPECT_EQ(check_command(rules_of({rule, "allow *:*"}), op, lambda_role.view()).verdict,
+              CommandVerdict::kDeniedByGuardrail)
+        << rule;
+  }
+  // An explicit deny still wins, and the call itself must still be allowed.
+  EXPECT_EQ(check_command(rules_of({"deny lambda:CreateFunction",
+                                    "allow iam:PassRole arn:aws:iam::*:role/*", "allow *:*"}),
+                          op, lambda_role.view())
+                .verdict,
+            CommandVerdict::kDeniedByRule);
+  EXPECT_EQ(
+      check_command(rules_of({"allow iam:PassRole arn:aws:iam::*:role/*"}), op, lambda_role.view())
+          .verdict,
+      CommandVerdict::kNotAllowed);
+  // EC2 passes an instance profile: rules name its ARN.
+  const Roles profile({"arn:aws:iam::123456789012:instance-profile/web"});
+  EXPECT_EQ(check_command(
+                rules_of({"allow iam:PassRole arn:aws:iam::*:instance-profile/web", "allow *:*"}),
+                "ec2:RunInstances", profile.view())
+                .verdict,
+            CommandVerdict::kAllowed);
+  EXPECT_EQ(check_command(scoped, "ec2:RunInstances", profile.view()).resource,
+            "arn:aws:iam::123456789012:instance-profile/web");
+  // The other guardrails take no resource scope from a PassRole rule.
+  EXPECT_EQ(check_command(rules_of({"allow iam:PassRole arn:aws:iam::*:role/*", "allow *:*"}),
+                          "iam:CreateAccessKey", lambda_role.view())
+                .verdict,
+            CommandVerdict::kDeniedByGuardrail);
+}
+
 TEST(CommandRule, ArnMatchingAsIamMatchesResources) {
   struct Case {
     const char* pattern;

@@ -271,6 +271,30 @@ TEST(Decision, PassingARoleNamesItsGuardrailAndHowToLiftIt) {
             "'privilege-escalation: passing a role' (the function, instance or task would act "
             "with the role's powers, which may exceed the record's); an admin can allow it on "
             "record 'open' with pamctl policies set r-open --allow iam:PassRole");
+  // The role is known: the denial names it and the rule that lifts it for that role alone.
+  const std::string role = "arn:aws:iam::123456789012:role/admin";
+  const std::vector<uint32_t> role_end = {static_cast<uint32_t>(role.size())};
+  Decision named =
+      decide(*snap, "TALICE", "open", "lambda:CreateFunction",
+             *net::IpAddress::parse("203.0.113.5"), fixture_now(),
+             ResourceView({}, none, /*passes_role=*/true).with_roles(role, role_end, false));
+  EXPECT_EQ(named.reason,
+            "lambda:CreateFunction passes the role arn:aws:iam::123456789012:role/admin and is "
+            "blocked by the guardrail 'privilege-escalation: passing a role' (the function, "
+            "instance or task would act with the role's powers, which may exceed the record's); "
+            "an admin can allow it on record 'open' with pamctl policies set r-open --allow "
+            "'iam:PassRole arn:aws:iam::123456789012:role/admin' (or an ARN pattern that matches "
+            "it)");
+  const std::string profile = "arn:aws:iam:::instance-profile/web";
+  const std::vector<uint32_t> profile_end = {static_cast<uint32_t>(profile.size())};
+  Decision ec2 =
+      decide(*snap, "TALICE", "open", "ec2:RunInstances", *net::IpAddress::parse("203.0.113.5"),
+             fixture_now(),
+             ResourceView({}, none, /*passes_role=*/true).with_roles(profile, profile_end, false));
+  EXPECT_NE(ec2.reason.find("ec2:RunInstances passes the instance profile "
+                            "arn:aws:iam:::instance-profile/web and is blocked"),
+            std::string::npos)
+      << ec2.reason;
   Decision without_role =
       decide(*snap, "TALICE", "open", "lambda:CreateFunction",
              *net::IpAddress::parse("203.0.113.5"), fixture_now(), ResourceView({}, none));

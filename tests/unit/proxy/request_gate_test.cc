@@ -56,12 +56,16 @@ struct FakeStage final : Stage {
   std::function<StageDecision(const StageRequest&)> decide;
   std::vector<std::string> heads;   // as the gate gave them
   std::vector<std::string> bodies;  // the bodies given on a second call
+  std::vector<uint64_t> numbers;    // the request numbers given with them
   audit::Event event;               // what the decisions carry when `audit` is set
   bool audit = false;
 
   StageDecision on_request(const StageRequest& r) override {
     heads.emplace_back(r.head_bytes);
-    if (r.body_given) bodies.emplace_back(r.body);
+    if (r.body_given) {
+      bodies.emplace_back(r.body);
+      numbers.push_back(r.request_number);
+    }
     StageDecision d = decide ? decide(r) : StageDecision{};
     if (audit && d.kind != StageDecision::Kind::kNeedBody) {
       event.clear();
@@ -454,6 +458,7 @@ TEST_F(RequestGateTest, NeedBodyBuffersTheWholeBodyThenDecidesWithIt) {
     if (!r.body_given && path_of(r.head_bytes) == "/q") {
       d.kind = StageDecision::Kind::kNeedBody;
       d.body_bytes_max = 1 << 20;
+      d.request_number = 41;
     }
     return d;
   };
@@ -462,11 +467,14 @@ TEST_F(RequestGateTest, NeedBodyBuffersTheWholeBodyThenDecidesWithIt) {
       [&] {
         stage.heads.clear();
         stage.bodies.clear();
+        stage.numbers.clear();
       },
       [&](Rig& rig, const std::string& split) {
         EXPECT_EQ(rig.host.upstream, input) << split;
         ASSERT_EQ(stage.bodies.size(), 1u) << split;
         EXPECT_EQ(stage.bodies[0], body) << split;
+        // The request's number comes back with its body: the stage names the request by it.
+        EXPECT_EQ(stage.numbers, std::vector<uint64_t>{41}) << split;
         EXPECT_EQ(stage.heads.size(), 3u) << split;  // /q twice, then /after
         // The client waits for a 100 before sending the body: the gate gave ours.
         EXPECT_EQ(rig.u2c_text(), "HTTP/1.1 100 Continue\r\n\r\n") << split;
@@ -526,6 +534,81 @@ TEST_F(RequestGateTest, FramedResponsesCompleteWithTheirLastByteInOrder) {
     EXPECT_EQ(events[1].bytes_out, 3u) << cut;
     EXPECT_TRUE(rig.gate->upstream_reusable()) << cut;
   }
+}
+
+// An unsigned aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER) with its CRC32 trailer, as
+// botocore and the AWS SDKs send it.
+std::string unsigned_aws_chunked(const std::vector<std::string>& chunks) {
+  std::string s;
+  for (const std::string& c : chunks) {
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx", c.size());
+    s += std::string(size) + "\r\n" + c + "\r\n";
+  }
+  return s + "0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+}
+
+// The same bytes wrapped in HTTP/1.1 chunked framing, one HTTP chunk per `piece` bytes.
+std::string http_chunked(std::string_view payload, size_t piece) {
+  std::string s;
+  for (size_t at = 0; at < payload.size(); at += piece) {
+    std::string_view p = payload.substr(at, piece);
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx", p.size());
+    s += std::string(size) + "\r\n" + std::string(p) + "\r\n";
+  }
+  return s + "0\r\n\r\n";
+}
+
+TEST_F(RequestGateTest, BytesInArePayloadBytesWhateverTheFraming) {
+  FakeStage stage;
+  stage.audit = true;
+  stage.decide = [](const StageRequest& r) {
+    StageDecision d;
+    d.unsigned_chunks =
+        r.head_bytes.find("STREAMING-UNSIGNED-PAYLOAD-TRAILER") != std::string::npos;
+    return d;
+  };
+  const std::string aws = unsigned_aws_chunked({std::string(1000, 'a'), std::string(17, 'b')});
+  const std::string aws_head = "PUT /aws HTTP/1.1\r\nHost: " + std::string(kHost) +
+                               "\r\nx-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\n"
+                               "Content-Encoding: aws-chunked\r\n"
+                               "x-amz-decoded-content-length: 1017\r\n";
+  const std::string input =
+      chunked_post("/te", {"abc", std::string(300, 'x')}) +                            // 303
+      aws_head + "Content-Length: " + std::to_string(aws.size()) + "\r\n\r\n" + aws +  // 1017
+      aws_head + "Transfer-Encoding: chunked\r\n\r\n" + http_chunked(aws, 100) +       // 1017
+      put("/plain", "12345");                                                          // 5
+  const std::string responses = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}}) {
+    Rig rig(audit_on(false), stage);
+    for (size_t at = 0; at < input.size(); at += piece) {
+      rig.feed(std::string_view(input).substr(at, piece));
+    }
+    ASSERT_EQ(rig.host.upstream, input) << piece;  // the bytes go as they came
+    published();
+    for (int i = 0; i < 4; ++i) rig.respond(responses);
+    std::vector<audit::Event> events = published();
+    ASSERT_EQ(events.size(), 4u) << piece;
+    EXPECT_EQ(events[0].bytes_in, 303u) << piece;
+    EXPECT_EQ(events[1].bytes_in, 1017u) << piece;
+    EXPECT_EQ(events[2].bytes_in, 1017u) << piece;
+    EXPECT_EQ(events[3].bytes_in, 5u) << piece;
+  }
+}
+
+TEST_F(RequestGateTest, AResponseBeforeTheBodyEndsCountsThePayloadSoFar) {
+  FakeStage stage;
+  stage.audit = true;
+  Rig rig(audit_on(false), stage);
+  const std::string body = std::string(40, 'x');
+  rig.feed(put("/early", body).substr(0, put("/early", body).size() - 10));
+  published();
+  rig.respond("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+  std::vector<audit::Event> events = published();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].status, 413);
+  EXPECT_EQ(events[0].bytes_in, 30u);
 }
 
 TEST_F(RequestGateTest, BeforeForwardHoldsTheRequestUntilItsEventIsDurable) {
@@ -678,6 +761,26 @@ TEST_F(SignedChunksTest, ChunksAreReSignedForTheRecordAndChainFromTheNewSeed) {
       if (step.kind == sigv4::ChunkSigner::Kind::kDone) break;
     }
     EXPECT_EQ(step.kind, sigv4::ChunkSigner::Kind::kDone);
+  }
+}
+
+TEST_F(SignedChunksTest, BytesInAreTheDecodedPayloadNotTheEncodedBody) {
+  const std::string body = sigv4::testing::example_chunked_body();
+  FakeStage stage;
+  stage.audit = true;
+  sign_with(stage, std::string(sigv4::testing::kExampleSecret),
+            std::string(sigv4::testing::kChunkSeedSignature));
+  for (size_t piece : {size_t{1}, size_t{4096}, size_t{1} << 20}) {
+    Rig rig(audit_on(false), stage);
+    feed_pieces(rig, head(body.size()) + body + put("/next", "abc"), piece);
+    ASSERT_FALSE(rig.host.finished) << rig.host.answer;
+    published();
+    rig.respond(
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    std::vector<audit::Event> events = published();
+    ASSERT_EQ(events.size(), 2u) << piece;
+    EXPECT_EQ(events[0].bytes_in, 66560u) << piece;  // x-amz-decoded-content-length
+    EXPECT_EQ(events[1].bytes_in, 3u) << piece;
   }
 }
 

@@ -398,8 +398,85 @@ TEST_F(ZeroTrustStageTest, AuthorizeDeniesOutsideTheTimeWindow) {
   EXPECT_FALSE(allowed.stopped());
 }
 
-// The ARNs carry the record's AWS account: classify() cannot know the record, so authorize()
-// extracts them again with it, for the rules to match and the event to list.
+// A request whose body the stage awaited keeps its operation for the call with the body, even
+// when other tunnels' requests were decided in between.
+TEST_F(ZeroTrustStageTest, AnAwaitedBodyKeepsItsOwnOperationWhileOtherTunnelsGoOn) {
+  constexpr std::string_view kDynamoHost = "dynamodb.eu-central-1.amazonaws.com";
+  ClientRequest put;
+  put.method = "POST";
+  put.host = std::string(kDynamoHost);
+  put.service = "dynamodb";
+  put.payload_hash = "";
+  put.content_type = "application/x-amz-json-1.0";
+  put.body = R"({"TableName":"payments","Item":{}})";
+  put.extra = {{"X-Amz-Target", "DynamoDB_20120810.PutItem"}};
+  const std::string put_head = put.head();
+  StageRequest first = request(put_head, "10.1.2.3:50000", kDynamoHost);
+  first.tunnel_id = 1;
+  StageDecision waiting = stage_.on_request(first);
+  EXPECT_EQ(waiting.kind, Kind::kNeedBody);
+  // Another tunnel's request is decided meanwhile.
+  ClientRequest list;
+  StageRequest other = request(list.head());
+  other.tunnel_id = 2;
+  StageDecision listed = stage_.on_request(other);
+  ASSERT_EQ(listed.kind, Kind::kForward) << listed.bytes;
+  EXPECT_EQ(listed.event->event_name.view(), "ListBuckets");
+  // Then the first tunnel's body comes.
+  StageRequest with_body = request(put_head, "10.1.2.3:50000", kDynamoHost);
+  with_body.tunnel_id = 1;
+  with_body.body = put.body;
+  with_body.body_given = true;
+  with_body.request_number = waiting.request_number;
+  StageDecision d = stage_.on_request(with_body);
+  ASSERT_EQ(d.kind, Kind::kForward) << d.bytes;
+  EXPECT_EQ(d.event->event_name.view(), "PutItem");
+  EXPECT_EQ(d.event->event_source.view(), "dynamodb.amazonaws.com");
+  std::vector<std::string> arns;
+  d.event->resources.for_each([&](std::string_view arn) { arns.emplace_back(arn); });
+  EXPECT_EQ(arns, std::vector<std::string>{"arn:aws:dynamodb:eu-central-1::table/payments"});
+}
+
+// A request whose body the stage awaited keeps its own id for the call with the body: another
+// tunnel's request decided in between has its own, and each event names its request.
+TEST_F(ZeroTrustStageTest, AnAwaitedBodyKeepsItsOwnRequestIdWhileOtherTunnelsGoOn) {
+  constexpr std::string_view kDynamoHost = "dynamodb.eu-central-1.amazonaws.com";
+  ClientRequest put;  // signed over its body's hash: the stage reads the body first
+  put.method = "POST";
+  put.host = std::string(kDynamoHost);
+  put.service = "dynamodb";
+  put.payload_hash = "";
+  put.content_type = "application/x-amz-json-1.0";
+  put.body = R"({"TableName":"payments","Item":{}})";
+  put.extra = {{"X-Amz-Target", "DynamoDB_20120810.PutItem"}};
+  const std::string put_head = put.head();
+  StageRequest first = request(put_head, "10.1.2.3:50000", kDynamoHost);
+  first.tunnel_id = 1;
+  StageDecision waiting = stage_.on_request(first);
+  ASSERT_EQ(waiting.kind, Kind::kNeedBody) << waiting.bytes;
+  // Another tunnel's request is decided meanwhile.
+  ClientRequest list;
+  StageRequest other = request(list.head());
+  other.tunnel_id = 2;
+  StageDecision listed = stage_.on_request(other);
+  ASSERT_EQ(listed.kind, Kind::kForward) << listed.bytes;
+  const std::string listed_id(listed.event->request_id.view());
+  // Then the first tunnel's body comes.
+  StageRequest with_body = request(put_head, "10.1.2.3:50000", kDynamoHost);
+  with_body.tunnel_id = 1;
+  with_body.body = put.body;
+  with_body.body_given = true;
+  with_body.request_number = waiting.request_number;
+  StageDecision put_item = stage_.on_request(with_body);
+  ASSERT_EQ(put_item.kind, Kind::kForward) << put_item.bytes;
+  EXPECT_EQ(put_item.event->event_name.view(), "PutItem");
+  EXPECT_EQ(put_item.event->request_id.view(), request_id(1));
+  EXPECT_EQ(listed_id, request_id(2));
+  EXPECT_NE(put_item.event->request_id.view(), listed_id);
+}
+
+// The ARNs carry the record's AWS account, known once the record is resolved: authorize()
+// extracts them then, once, for the rules to match and the event to list.
 TEST_F(ZeroTrustStageTest, AuthorizeDecidesOnArnsWithTheRecordsAccount) {
   policy::SnapshotData data = fixture_data();
   for (policy::Record& rec : data.records) {
@@ -427,6 +504,7 @@ TEST_F(ZeroTrustStageTest, AuthorizeDecidesOnArnsWithTheRecordsAccount) {
     EXPECT_EQ(first.kind, Kind::kNeedBody) << first.bytes;
     request_.body = c.body;
     request_.body_given = true;
+    request_.request_number = first.request_number;
     return stage.on_request(request_);
   };
 
@@ -469,6 +547,7 @@ TEST_F(ZeroTrustStageTest, AuthorizeDecidesOnArnsWithTheRecordsAccount) {
   EXPECT_EQ(first.kind, Kind::kNeedBody) << first.bytes;
   request_.body = c.body;
   request_.body_given = true;
+  request_.request_number = first.request_number;
   StageDecision open = plain.on_request(request_);
   ASSERT_EQ(open.kind, Kind::kForward) << open.bytes;
   listed.clear();
@@ -697,6 +776,7 @@ TEST_F(ZeroTrustStageTest, AsksForTheBodyOfABodySignedQueryCall) {
 
   request_.body = c.body;
   request_.body_given = true;
+  request_.request_number = first.request_number;
   StageDecision d = stage_.on_request(request_);
   ASSERT_EQ(d.kind, Kind::kForward) << d.bytes;
   EXPECT_EQ(d.event->event_name.view(), "GetCallerIdentity");

@@ -76,7 +76,7 @@ TEST_F(SessionIndexerTest, OpenGrowCloseAndSurviveRestart) {
   EXPECT_FALSE(got->open);
   EXPECT_EQ(got->requests, 5u);
   EXPECT_NE(got->report_json.find("GetObject"), std::string::npos) << got->report_json;
-  EXPECT_NE(got->report_text.find("s3.cp"), std::string::npos) << got->report_text;
+  EXPECT_NE(got->report_text.find("aws s3 cp"), std::string::npos) << got->report_text;
 }
 
 TEST_F(SessionIndexerTest, ThreadIndexesAsTheLogGrows) {

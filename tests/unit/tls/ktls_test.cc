@@ -17,6 +17,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -444,6 +445,104 @@ TEST(Ktls, OffloadUsesTheKernelWhenItCanAndSaysWhyNotOtherwise) {
   pair.client_plain.clear();
   pair.pump();
   EXPECT_EQ(pair.client_plain, text);
+}
+
+// A client and server established with one suite, the server past record 0 of its keys.
+struct SuitePair {
+  Fixture f;
+  std::unique_ptr<Session> server;
+  std::unique_ptr<Session> client;
+  std::unique_ptr<Pair> pair;
+
+  explicit SuitePair(const SuiteCase& c) {
+    ContextOptions options;
+    options.capture_secrets = true;
+    f = Fixture::make(options);
+    server = std::move(*Session::server(*f.server));
+    client = std::move(*Session::client(*f.client, "s3.amazonaws.com", 443));
+    SSL* cs = client->native();
+    EXPECT_EQ(SSL_set_max_proto_version(cs, c.version), 1);
+    EXPECT_EQ(c.version == TLS1_3_VERSION ? SSL_set_ciphersuites(cs, c.suite)
+                                          : SSL_set_cipher_list(cs, c.suite),
+              1);
+    pair = std::make_unique<Pair>(*client, *server);
+    EXPECT_TRUE(pair->handshake()) << client->failure_detail() << server->failure_detail();
+    pair->server_sends("first");
+    pair->client_plain.clear();
+  }
+};
+
+// Before the kernel takes the transmit keys, OpenSSL seals a probe record that goes nowhere and
+// the keys seal the same byte as the kernel would: a record number off by one either way is
+// caught (the session fails), the right one passes, and the peer still expects the record the
+// kernel seals first.
+TEST_P(KtlsKeys, TransmitKeysAreProvenBeforeTheKernelTakesThem) {
+  for (int64_t skew : {0, -1, 1}) {
+    SuitePair s(GetParam());
+    s.server->skew_counted_records_for_testing(skew);
+    auto keys = s.server->traffic_keys(Direction::kTransmit);
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    const bool proven = s.server->transmit_keys_proven(*keys);
+    if (skew != 0) {
+      EXPECT_FALSE(proven) << skew;
+      EXPECT_EQ(s.server->state(), State::kError) << skew;
+      EXPECT_NE(s.server->failure_detail().find("record number counted for the kernel"),
+                std::string::npos)
+          << s.server->failure_detail();
+      continue;
+    }
+    ASSERT_TRUE(proven) << s.server->failure_detail();
+    auto info = to_crypto_info(*keys);
+    ASSERT_TRUE(info.ok());
+    KernelKeys k = parse_info(*info);
+    std::vector<uint8_t> record = kernel_encrypt(k, k.seq, "sealed after the probe");
+    s.pair->to_client.assign(record.begin(), record.end());
+    s.pair->pump();
+    EXPECT_EQ(s.client->state(), State::kEstablished) << s.client->failure_detail();
+    EXPECT_EQ(s.pair->client_plain, "sealed after the probe");
+  }
+}
+
+// The probe runs only once the kernel has taken RX: where it does not (no tls ULP), OpenSSL is
+// still in step and the connection goes on in user space. Where it does, a skewed count leaves
+// RX alone in the kernel (the caller closes the connection) and is counted.
+TEST_P(KtlsKeys, OffloadProvesTheTransmitKeysOrLeavesOpenSslInStep) {
+  const bool kernel = probe_ktls().available();
+  for (int64_t skew : {0, -1, 1}) {
+    SuitePair s(GetParam());
+    s.server->skew_counted_records_for_testing(skew);
+    SocketPair sockets;  // sockets.b plays the server's accepted connection
+    const uint64_t unproven_before = ktls_handoffs_unproven();
+    KtlsResult result = ktls_offload(sockets.b, *s.server);
+    if (!kernel) {
+      EXPECT_FALSE(result.rx) << skew;
+      EXPECT_FALSE(result.tx) << skew;
+      EXPECT_EQ(ktls_handoffs_unproven(), unproven_before) << skew;
+      s.pair->server_sends("still OpenSSL's");
+      EXPECT_EQ(s.client->state(), State::kEstablished) << s.client->failure_detail();
+      EXPECT_EQ(s.pair->client_plain, "still OpenSSL's") << skew;
+      continue;
+    }
+    EXPECT_TRUE(result.rx) << result.detail;
+    if (skew != 0) {
+      EXPECT_FALSE(result.tx) << skew;
+      EXPECT_NE(result.detail.find("did not seal OpenSSL's probe record"), std::string::npos)
+          << result.detail;
+      EXPECT_EQ(ktls_handoffs_unproven() - unproven_before, 1u) << skew;
+      EXPECT_EQ(s.server->state(), State::kError) << skew;
+      continue;
+    }
+    ASSERT_TRUE(result.tx) << result.detail;
+    EXPECT_EQ(ktls_handoffs_unproven(), unproven_before);
+    std::string text = "encrypted by the kernel after the probe";
+    ASSERT_EQ(::send(sockets.b, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
+    uint8_t wire[4096];
+    ssize_t n = ::recv(sockets.a, wire, sizeof(wire), 0);
+    ASSERT_GT(n, 0);
+    s.pair->to_client.assign(wire, wire + n);
+    s.pair->pump();
+    EXPECT_EQ(s.pair->client_plain, text);
+  }
 }
 
 TEST(Ktls, RecvWithoutControlMessageIsApplicationData) {

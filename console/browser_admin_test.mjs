@@ -1,0 +1,224 @@
+// The console's administration screens in a real browser (Debian's chromium driven by
+// puppeteer-core, axe-core injected into each screen): an admin walks the product's setup steps,
+// enables the proxy (Settings / Parameters), enables the AWS Access Keys record type (Record
+// types), adds a record with a reference record and keys (Records), and each change is checked
+// through the API. Run by tests/integration/test_console.py against a running pamproxyd:
+//
+//   CONSOLE_URL=https://127.0.0.1:PORT TOKEN_ID=... TOKEN_SECRET=... CA_FILE=ca.pem \
+//   SCREENSHOT_DIR=dir node console/browser_admin_test.mjs
+//
+// TOKEN_ID/TOKEN_SECRET are an admin's. Prints one line per check, exits non-zero at the first
+// failure.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { request } from 'node:https';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import puppeteer from 'puppeteer-core';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const here = dirname(fileURLToPath(import.meta.url));
+const { CONSOLE_URL: base, TOKEN_ID: tokenId, TOKEN_SECRET: secret, CA_FILE: caFile } = process.env;
+const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+const caPem = readFileSync(caFile, 'utf8');
+
+const MARKUP = '<img src=x onerror=alert(1)>';
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+function check(ok, what) {
+  if (!ok) throw new Error('FAILED: ' + what);
+  console.log('ok   ' + what);
+}
+
+// An API call with the admin's bearer token, outside the browser: what took effect.
+function api(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const headers = { Authorization: `Bearer ${tokenId}:${secret}` };
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    if (data) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
+    const req = request(base + '/api/v1/' + path, { method, headers, ca: caPem }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function records(query = '') {
+  return (await api('GET', 'records?limit=1000' + query)).json.items;
+}
+
+const dialogs = [];
+const problems = [];
+const pages = [];  // each screen's HTML, searched for the secret at the end
+
+async function axe(page, screen) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  for (const v of result.violations) console.log(`axe  ${screen}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`);
+  check(!result.violations.some((v) => v.impact === 'serious' || v.impact === 'critical'),
+    `axe finds nothing serious or critical on ${screen}`);
+}
+
+async function screen(page, name) {
+  await axe(page, name);
+  await page.screenshot({ path: join(shots, name.replace(/\W+/g, '-') + '.png'), fullPage: true });
+  pages.push(await page.content());
+}
+
+async function go(page, path) {
+  await page.click(`nav a[href="${path}"]`);
+  await page.waitForFunction((p) => location.pathname === p, {}, path);
+}
+
+async function textOf(page, selector) {
+  return page.$eval(selector, (e) => e.textContent);
+}
+
+const browser = await puppeteer.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu'],
+  acceptInsecureCerts: true,
+  defaultViewport: { width: 1280, height: 800 },
+});
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(8000);  // a step that never happens fails with its line, not the run's timeout
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  // Refused API calls show up as "Failed to load resource" (the sign-in probe's 401, the refused
+  // record below): expected. A CSP violation reads "Refused to ...".
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+
+  await page.goto(base + '/', { waitUntil: 'networkidle0' });
+  await page.waitForSelector('form #token_id');
+  await page.type('#token_id', tokenId);
+  await page.type('#secret', secret);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('nav[aria-label=Main]');
+  const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
+  check(['Settings / Parameters', 'Record types', 'Records'].every((l) => nav.includes(l)),
+    'an admin is offered Settings / Parameters, Record types and Records');
+
+  // 1. Settings / Parameters, Proxy section: Disabled -> Enabled, live.
+  check((await api('GET', 'settings')).json['proxy.enabled'] === false, 'the proxy starts disabled');
+  await go(page, '/settings');
+  await page.waitForFunction(() => document.querySelector('#proxy-state')?.textContent.includes('disabled'));
+  check((await textOf(page, '#proxy-hint')).includes('no restart'), 'the Proxy section says the change applies live');
+  await page.click('#proxy-enabled');
+  await page.waitForFunction(() => document.querySelector('#proxy-state').textContent.includes('enabled'));
+  check((await api('GET', 'settings')).json['proxy.enabled'] === true, 'Settings / Parameters enabled the proxy (API)');
+  await screen(page, 'settings');
+
+  // 4. Record types: enable AWS Access Keys.
+  await go(page, '/record-types');
+  await page.waitForSelector('#toggle-aws-access-keys');
+  await page.click('#toggle-aws-access-keys');
+  await page.waitForFunction(() => document.querySelector('.type-state').textContent === 'enabled');
+  const types = (await api('GET', 'record-types')).json.items;
+  check(types.some((t) => t.name === 'aws-access-keys' && t.enabled), 'Record types enabled AWS Access Keys (API)');
+  await screen(page, 'record-types');
+
+  // 5-7. Records: add one with Name, Description, Reference Record, Access Key ID, Secret Key.
+  const base_ = await api('POST', 'records', { name: 'shared-base', access_key_id: 'AKIAIOSFODNN7BASE000',
+    secret_access_key: 'base-secret-not-shown' });
+  check(base_.status === 201, 'a record to reference exists');
+  await go(page, '/records');
+  await page.waitForSelector('.record-name');
+  await screen(page, 'records');
+  await page.click('#record-add');
+  await page.waitForSelector('form #name');
+  await page.type('#name', 'prod-admin');
+  await page.type('#description', 'Production account, read-only audits');
+  await page.select('#reference_record', base_.json.id);
+  await page.type('#access_key_id', 'AKIAIOSFODNN7EXAMPLE');
+  await page.type('#secret_access_key', AWS_SECRET);
+  await page.type('#aws_account_id', '123456789012');
+  await page.type('#tags', 'prod, audit');
+  await screen(page, 'record-add');
+  await page.click('#record-save');
+  await page.waitForFunction(() => [...document.querySelectorAll('.record-name')].some((c) => c.textContent === 'prod-admin'));
+  let [added] = await records('&name=prod-admin');
+  check(added && added.description === 'Production account, read-only audits' &&
+    added.reference_record === base_.json.id && added.access_key_id === 'AKIAIOSFODNN7EXAMPLE' &&
+    added.secret_access_key_set === true && added.aws_account_id === '123456789012' &&
+    JSON.stringify(added.tags) === '["audit","prod"]', 'the record was added with every field (API)');
+  await screen(page, 'records-added');
+
+  // Search by name and by tag (the API's ?name= and ?tag=).
+  await page.type('#search-name', 'prod-admin');
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 1);
+  check((await textOf(page, '.record-name')) === 'prod-admin', 'the name search lists that record only');
+  await page.$eval('#search-name', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.type('#search-tag', 'nothing-has-this');
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 0);
+  await page.$eval('#search-tag', (e) => { e.value = 'audit'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 1);
+  check((await textOf(page, '.record-name')) === 'prod-admin', 'the tag filter lists the tagged record only');
+  await page.$eval('#search-tag', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-search');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 2);
+
+  // Edit: the secret is not shown back; empty leaves it unchanged.
+  await page.evaluate(() => [...document.querySelectorAll('#records tbody tr')]
+    .find((r) => r.querySelector('.record-name').textContent === 'prod-admin').querySelector('button').click());
+  await page.waitForSelector('form #name');
+  check(await page.$eval('#name', (e) => e.value) === 'prod-admin', 'the edit form holds the record');
+  check(await page.$eval('#secret_access_key', (e) => e.value) === '', 'the edit form does not show the secret');
+  await page.$eval('#description', (e) => { e.value = 'Production, edited'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.$eval('#aws_account_id', (e) => { e.value = '12345'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-save');
+  await page.waitForSelector('#aws_account_id-error');
+  check((await textOf(page, '#aws_account_id-error')).includes('12 digits'), 'an API error is shown next to its field');
+  await screen(page, 'record-edit-error');
+  await page.$eval('#aws_account_id', (e) => { e.value = '123456789012'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#record-save');
+  await page.waitForSelector('#record-add');
+  [added] = await records('&name=prod-admin');
+  check(added.description === 'Production, edited' && added.secret_access_key_set, 'the edit took effect, the secret kept (API)');
+
+  // A name with markup is shown as text.
+  await page.click('#record-add');
+  await page.waitForSelector('form #name');
+  await page.type('#name', MARKUP);
+  await page.type('#access_key_id', 'AKIAIOSFODNN7MARKUP0');
+  await page.type('#secret_access_key', 'markup-secret-value');
+  await page.click('#record-save');
+  await page.waitForFunction((m) => [...document.querySelectorAll('.record-name')].some((c) => c.textContent === m), {}, MARKUP);
+  check(await page.$('main img') === null, 'a record named with markup is shown as text, no element made from it');
+
+  // A 2 MiB description is refused with the API's message and nothing is saved.
+  const big = 'x'.repeat(2 << 20);
+  const refused = await api('POST', 'records', { name: 'too-big', description: big,
+    access_key_id: 'AKIAIOSFODNN7TOOBIG0', secret_access_key: 'big-secret' });
+  check(refused.status >= 400, `the API refuses a 2 MiB description (${refused.status})`);
+  await page.click('#record-add');
+  await page.waitForSelector('form #name');
+  await page.type('#name', 'too-big');
+  await page.type('#access_key_id', 'AKIAIOSFODNN7TOOBIG0');
+  await page.type('#secret_access_key', 'big-secret');
+  await page.$eval('#description', (e, v) => { e.value = v; e.dispatchEvent(new Event('input', { bubbles: true })); }, big);
+  await page.click('#record-save');
+  await page.waitForSelector('#record-form-error, #description-error');
+  const shown = await textOf(page, '#record-form-error, #description-error');
+  check(shown === refused.json.error.message, `the form shows the API's message: ${shown}`);
+  check((await records('&name=too-big')).length === 0, 'and nothing was saved (API)');
+  await page.$eval('#description', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await screen(page, 'record-refused');
+
+  check(pages.every((p) => !p.includes(AWS_SECRET)), 'the secret key appears in no page\'s HTML');
+  check(dialogs.length === 0, 'no dialog fired');
+  check(problems.length === 0, 'no CSP violation or script error: ' + problems.join(' | '));
+} finally {
+  await browser.close();
+}

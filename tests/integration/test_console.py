@@ -1,0 +1,119 @@
+"""The web console in a real browser: pamproxyd serves it on the admin listener; a user and a
+token made through the API sign in with Debian's chromium (driven by puppeteer-core, checked by
+axe-core) in console/browser_test.mjs, which checks the security headers, the session cookie,
+My Profile, CSRF refusals, markup shown as text and sign-out; console/browser_people_test.mjs
+has a requester and an approver, in two browser contexts, go through tokens and an approved
+access request, and an admin filter tokens by user; the bootstrap admin walks the administration
+screens (Settings / Parameters, Record types, Records) in console/browser_admin_test.mjs.
+Screenshots land in $CONSOLE_SCREENSHOTS (the build's test output directory)."""
+
+import os
+import subprocess
+import unittest
+
+from admin_api import AdminAppliance
+from harness import SOURCE_ROOT
+
+SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_test.mjs")
+PEOPLE_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_people_test.mjs")
+ADMIN_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_admin_test.mjs")
+
+
+@unittest.skipIf(os.environ.get("CONSOLE_BUILT") == "0",
+                 "this build has no web console (-Dconsole=disabled or no console/node_modules)")
+class Console(unittest.TestCase):
+    def setUp(self):
+        self.app = AdminAppliance()
+
+    def tearDown(self):
+        self.app.stop()
+
+    def test_sign_in_profile_csrf_and_sign_out_in_chromium(self):
+        status, user = self.app.call("POST", "users", {"name": "alice"})
+        self.assertEqual(status, 201, user)
+        status, token = self.app.call("POST", "tokens", {
+            "name": "<img src=x onerror=alert(1)>", "user_id": user["id"]})
+        self.assertEqual(status, 201, token)
+        status, ca_pem = self.app.call("GET", "ca.pem", token=None)
+        self.assertEqual(status, 200)
+        ca_file = self.app.tmp.file("api-ca.pem", ca_pem)
+        env = dict(os.environ,
+                   CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
+                   TOKEN_ID=token["id"], TOKEN_SECRET=token["secret"], CA_FILE=ca_file,
+                   SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
+                                                 os.path.join(self.app.tmp.path, "shots")))
+        r = subprocess.run(["node", SCRIPT], env=env, capture_output=True, text=True, timeout=50)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # The session cookie never reaches the log.
+        self.app.daemon.wait_event_or_seen("admin.console_signed_out")
+        log = "\n".join(str(line) for line in self.app.daemon.seen)
+        self.assertNotIn("__Host-pamproxy", log)
+
+    def test_tokens_and_an_approved_access_request_in_two_browsers(self):
+        def made(r, code=201):
+            self.assertEqual(r[0], code, r[1])
+            return r[1]
+        made(self.app.call("POST", "record-types/aws-access-keys/enable"), 200)
+        approvers = made(self.app.call("POST", "roles", {"name": "approvers"}))
+        user = made(self.app.call("POST", "users", {"name": "alice"}))
+        approver = made(self.app.call("POST", "users", {"name": "bob"}))
+        made(self.app.call("PUT", "roles/%s/members/%s" % (approvers["id"], approver["id"])), 200)
+        record = made(self.app.call("POST", "records", {
+            "name": "billing", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}))
+        made(self.app.call("PUT", "records/%s/policy" % record["id"], {
+            "approval": {"required": True, "approver_role_id": approvers["id"],
+                         "max_duration_s": 86400}}), 200)
+        made(self.app.call("POST", "grants", {"user_id": user["id"], "record_id": record["id"],
+                                              "permissions": ["view", "connect"]}))
+        user_token = made(self.app.call("POST", "tokens", {"name": "web", "user_id": user["id"]}))
+        approver_token = made(self.app.call("POST", "tokens", {"name": "web",
+                                                               "user_id": approver["id"]}))
+        status, ca_pem = self.app.call("GET", "ca.pem", token=None)
+        self.assertEqual(status, 200)
+        env = dict(os.environ,
+                   CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
+                   CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem), RECORD=record["name"],
+                   USER_TOKEN=user_token["bearer"], APPROVER_TOKEN=approver_token["bearer"],
+                   ADMIN_TOKEN=self.app.admin_token,
+                   SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
+                                                 os.path.join(self.app.tmp.path, "shots")))
+        r = subprocess.run(["node", PEOPLE_SCRIPT], env=env, capture_output=True, text=True,
+                           timeout=90)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # The approval is the API's, not only the screen's.
+        status, requests = self.app.call("GET", "requests")
+        self.assertEqual(status, 200, requests)
+        self.assertEqual([(q["state"], q["decided_by"], q["decision_note"])
+                          for q in requests["items"]],
+                         [("approved", approver["id"], "ok for today")])
+
+    def test_admin_enables_the_proxy_and_the_type_and_adds_a_record_in_chromium(self):
+        token_id, secret = self.app.admin_token.split(":", 1)
+        status, ca_pem = self.app.call("GET", "ca.pem", token=None)
+        self.assertEqual(status, 200)
+        env = dict(os.environ,
+                   CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
+                   TOKEN_ID=token_id, TOKEN_SECRET=secret,
+                   CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem),
+                   SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
+                                                 os.path.join(self.app.tmp.path, "shots")))
+        r = subprocess.run(["node", ADMIN_SCRIPT], env=env, capture_output=True, text=True,
+                           timeout=120)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_turned_off_the_console_answers_404(self):
+        self.app.stop()
+        self.app = AdminAppliance("[console]\nenabled = false\n")
+        status, _, _ = self.app.raw("GET", "/")
+        self.assertEqual(status, 404)
+        status, _ = self.app.call("POST", "console/session", {"token_id": "x", "secret": "y"},
+                                  token=None)
+        self.assertEqual(status, 404)
+
+
+if __name__ == "__main__":
+    unittest.main()

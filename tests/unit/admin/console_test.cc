@@ -1,0 +1,78 @@
+// Serving the embedded console: routes, caching, ETag revalidation and the security headers on
+// every answer.
+
+#include "src/admin/console.h"
+
+#include <gtest/gtest.h>
+
+#include "src/admin/console_assets.h"
+
+namespace pamproxy::admin {
+namespace {
+
+std::string header(const ApiResponse& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+void expect_security_headers(const ApiResponse& r) {
+  EXPECT_EQ(header(r, "Content-Security-Policy"),
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  EXPECT_NE(header(r, "Strict-Transport-Security"), "");
+  EXPECT_EQ(header(r, "Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(header(r, "X-Frame-Options"), "DENY");
+}
+
+ApiResponse get(std::string_view target, std::string_view if_none_match = "",
+                std::string_view method = "GET") {
+  return serve_console({.method = method, .target = target, .if_none_match = if_none_match}, true);
+}
+
+TEST(Console, IndexForTheRootAndTheConsoleRoutes) {
+  if (console_assets().empty()) GTEST_SKIP() << "built without the console";
+  for (std::string_view path : {"/", "/profile", "/profile/tokens", "/?x=1"}) {
+    ApiResponse r = get(path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8") << path;
+    EXPECT_EQ(r.cache_control, "no-cache") << path;
+    EXPECT_EQ(r.body, console_assets()[0].body);
+    expect_security_headers(r);
+  }
+  for (std::string_view path : {"/assets/nope.js", "/Profile", "/profile//b", "/profile/",
+                                "/x.html", "/api", "/etc/passwd", "/nothing"}) {
+    ApiResponse r = get(path);
+    EXPECT_EQ(r.status, 404) << path;
+    expect_security_headers(r);
+  }
+  EXPECT_EQ(get("/", "", "POST").status, 405);
+}
+
+TEST(Console, HashedAssetsAreCachedAndRevalidated) {
+  if (console_assets().empty()) GTEST_SKIP() << "built without the console";
+  for (const ConsoleAsset& a : console_assets()) {
+    ApiResponse r = get(a.path);
+    ASSERT_EQ(r.status, 200) << a.path;
+    EXPECT_EQ(header(r, "ETag"), a.etag);
+    EXPECT_EQ(r.content_type, a.content_type);
+    if (a.immutable) {
+      EXPECT_EQ(r.cache_control, "public, max-age=31536000, immutable");
+    }
+    ApiResponse again = get(a.path, a.etag);
+    EXPECT_EQ(again.status, 304) << a.path;
+    EXPECT_TRUE(again.body.empty());
+    expect_security_headers(again);
+    EXPECT_EQ(get(a.path, "\"0000\"").status, 200);
+  }
+}
+
+TEST(Console, OffAnswers404) {
+  ApiResponse r = serve_console({.method = "GET", .target = "/"}, false);
+  EXPECT_EQ(r.status, 404);
+  expect_security_headers(r);
+}
+
+}  // namespace
+}  // namespace pamproxy::admin
