@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "pamproxy/admin/api.h"
 #include "pamproxy/store/store.h"
+#include "tests/unit/audit/audit_test_util.h"
 
 namespace pamproxy::admin {
 namespace {
@@ -36,11 +36,8 @@ std::string json_string(const std::string& body, std::string_view key) {
 class ConsoleApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pamproxy-console-api-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     auto s = store::Store::open(
-        {.database_file = dir_ + "/p.db", .master_key_file = dir_ + "/master.key"});
+        {.database_file = dir_.sub("p.db"), .master_key_file = dir_.sub("master.key")});
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     auto boot = store_->bootstrap("admin");
@@ -50,7 +47,6 @@ class ConsoleApi : public ::testing::Test {
     client_ = *net::IpAddress::parse("127.0.0.1");
     make_api({});
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void make_api(ConsoleOptions console) {
     api_ = std::make_unique<Api>(ApiOptions{.store = store_.get(),
@@ -90,7 +86,7 @@ class ConsoleApi : public ::testing::Test {
     return cookie;
   }
 
-  std::string dir_;
+  audit::testing::TempDir dir_;  // outlives the store
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Api> api_;
   std::string token_id_;
