@@ -9,28 +9,13 @@
 //
 // TOKEN_ID/TOKEN_SECRET are an admin's. Prints one line per check, exits non-zero at the first
 // failure.
-import { readFileSync, mkdirSync } from 'node:fs';
 import { request } from 'node:https';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import puppeteer from 'puppeteer-core';
+import { axe, base, caPem, check, launch, shot } from './browser_util.mjs';
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const here = dirname(fileURLToPath(import.meta.url));
-const { CONSOLE_URL: base, TOKEN_ID: tokenId, TOKEN_SECRET: secret, CA_FILE: caFile } = process.env;
-const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-const caPem = readFileSync(caFile, 'utf8');
+const { TOKEN_ID: tokenId, TOKEN_SECRET: secret } = process.env;
 
 const MARKUP = '<img src=x onerror=alert(1)>';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-
-function check(ok, what) {
-  if (!ok) throw new Error('FAILED: ' + what);
-  console.log('ok   ' + what);
-}
 
 // An API call with the admin's bearer token, outside the browser: what took effect.
 function api(method, path, body) {
@@ -57,17 +42,9 @@ const dialogs = [];
 const problems = [];
 const pages = [];  // each screen's HTML, searched for the secret at the end
 
-async function axe(page, screen) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  for (const v of result.violations) console.log(`axe  ${screen}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`);
-  check(!result.violations.some((v) => v.impact === 'serious' || v.impact === 'critical'),
-    `axe finds nothing serious or critical on ${screen}`);
-}
-
 async function screen(page, name) {
   await axe(page, name);
-  await page.screenshot({ path: join(shots, name.replace(/\W+/g, '-') + '.png'), fullPage: true });
+  await shot(page, name);
   pages.push(await page.content());
 }
 
@@ -80,12 +57,7 @@ async function textOf(page, selector) {
   return page.$eval(selector, (e) => e.textContent);
 }
 
-const browser = await puppeteer.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu'],
-  acceptInsecureCerts: true,
-  defaultViewport: { width: 1280, height: 800 },
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(8000);  // a step that never happens fails with its line, not the run's timeout

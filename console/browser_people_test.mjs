@@ -9,26 +9,11 @@
 //   node console/browser_people_test.mjs
 //
 // Prints one line per check and exits non-zero at the first failure.
-import { readFileSync, mkdirSync } from 'node:fs';
 import { request } from 'node:https';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import puppeteer from 'puppeteer-core';
+import { axe, base, caPem, check, launch, shot } from './browser_util.mjs';
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const here = dirname(fileURLToPath(import.meta.url));
-const { CONSOLE_URL: base, CA_FILE: caFile, RECORD: record } = process.env;
-const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-const caPem = readFileSync(caFile, 'utf8');
+const { RECORD: record } = process.env;
 const MARKUP = '<img src=x onerror=alert(1)>';
-
-function check(ok, what) {
-  if (!ok) throw new Error('FAILED: ' + what);
-  console.log('ok   ' + what);
-}
 
 // A bearer-token call outside the browser, as pamctl makes it: its status (and, when not 200,
 // the answer printed).
@@ -50,20 +35,6 @@ function call(method, path, bearer) {
 
 const dialogs = [];
 const problems = [];
-
-async function axe(page, screen) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  for (const v of result.violations) {
-    console.log(`axe  ${screen}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`);
-  }
-  check(bad.length === 0, `axe finds nothing serious or critical on ${screen}`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, name + '.png'), fullPage: true });
-}
 
 // A page in a context of its own (no cookie shared with the other), signed in with `bearer`.
 async function signIn(browser, bearer) {
@@ -92,12 +63,7 @@ async function go(page, path) {
 
 const text = (page, selector) => page.$eval(selector, (e) => e.textContent);
 
-const browser = await puppeteer.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu'],
-  acceptInsecureCerts: true,
-  defaultViewport: { width: 1280, height: 800 },
-});
+const browser = await launch();
 try {
   const user = await signIn(browser, process.env.USER_TOKEN);
 

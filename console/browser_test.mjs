@@ -8,26 +8,13 @@
 import { readFileSync, mkdirSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import puppeteer from 'puppeteer-core';
+import { join } from 'node:path';
+import { axe, base, caPem, check, launch, shot, shots } from './browser_util.mjs';
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const here = dirname(fileURLToPath(import.meta.url));
-const { CONSOLE_URL: base, TOKEN_ID: tokenId, TOKEN_SECRET: secret, CA_FILE: caFile } = process.env;
-const shots = process.env.SCREENSHOT_DIR || join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-const caPem = readFileSync(caFile, 'utf8');
+const { TOKEN_ID: tokenId, TOKEN_SECRET: secret } = process.env;
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-function check(ok, what) {
-  if (!ok) throw new Error('FAILED: ' + what);
-  console.log('ok   ' + what);
-}
 
 // An HTTPS call outside the browser (as another site's request would arrive, or a stolen cookie).
 function call(method, path, headers = {}, body) {
@@ -47,26 +34,7 @@ function call(method, path, headers = {}, body) {
 const dialogs = [];
 const problems = [];  // CSP violations and script errors reported by the page
 
-async function axe(page, screen) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  for (const v of result.violations) {
-    console.log(`axe  ${screen}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`);
-  }
-  check(bad.length === 0, `axe finds nothing serious or critical on ${screen}`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, name + '.png'), fullPage: true });
-}
-
-const browser = await puppeteer.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu'],
-  acceptInsecureCerts: true,  // the appliance's CA is checked below, byte for byte
-  defaultViewport: { width: 1280, height: 800 },
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
