@@ -1,5 +1,7 @@
 #include "src/store/migrations.h"
 
+#include <cctype>
+
 #include "pamproxy/policy/strings.h"
 
 namespace pamproxy::store {
@@ -110,13 +112,14 @@ CREATE INDEX tokens_by_user ON tokens(user_id);
 )sql";
 
 // Session reports, aggregated from the audit log by the session indexer (a derived view: the log
-// is the record; these rows can be rebuilt from it). Times are Unix nanoseconds here, as in the
-// log. resume_seq is where the indexer starts reading after a restart.
+// is the record; these rows can be rebuilt from it). "user" is quoted: PostgreSQL reserves it.
+// Times are Unix nanoseconds here, as in the log. resume_seq is where the indexer starts reading
+// after a restart.
 constexpr std::string_view kSchemaV2 = R"sql(
 CREATE TABLE sessions (
   id TEXT PRIMARY KEY,
   first_seq INTEGER NOT NULL UNIQUE,
-  user TEXT NOT NULL,
+  "user" TEXT NOT NULL,
   token_id TEXT NOT NULL,
   record_id TEXT NOT NULL,
   record_name TEXT NOT NULL,
@@ -131,7 +134,7 @@ CREATE TABLE sessions (
   report_json TEXT NOT NULL,
   report_text TEXT NOT NULL
 );
-CREATE INDEX sessions_by_user ON sessions(user, first_seq);
+CREATE INDEX sessions_by_user ON sessions("user", first_seq);
 CREATE INDEX sessions_by_record ON sessions(record_id, first_seq);
 CREATE TABLE session_index (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -160,15 +163,46 @@ int64_t latest_schema_version() {
   return kMigrations[std::size(kMigrations) - 1].version;
 }
 
+std::string to_postgresql_schema(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 64);
+  size_t i = 0;
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  while (i < sql.size()) {
+    if (!is_word(sql[i])) {
+      out += sql[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < sql.size() && is_word(sql[j])) ++j;
+    std::string_view word = sql.substr(i, j - i);
+    if (word == "BLOB") {
+      out += "BYTEA";
+    } else if (word == "INTEGER") {
+      out += "BIGINT";
+    } else {
+      out += word;
+    }
+    i = j;
+  }
+  return out;
+}
+
 absl::Status migrate(sql::Db& db, std::span<const Migration> list) {
-  absl::StatusOr<int64_t> current = db.query_int("PRAGMA user_version");
+  absl::StatusOr<int64_t> current = db.connection().schema_version();
   if (!current.ok()) return current.status();
+  bool postgresql = db.dialect() == sql::Dialect::kPostgresql;
   for (const Migration& m : list) {
     if (m.version <= *current) continue;
     absl::Status s = sql::transaction(db, [&]() -> absl::Status {
-      if (absl::Status e = db.exec(m.sql); !e.ok()) return e;
-      // PRAGMA takes no bound parameters; the version is our own constant.
-      return db.exec(policy::cat("PRAGMA user_version = ", m.version));
+      if (absl::Status e = db.connection().lock_schema(); !e.ok()) return e;
+      // Another node may have migrated while this one waited for the lock.
+      absl::StatusOr<int64_t> now = db.connection().schema_version();
+      if (!now.ok()) return now.status();
+      if (*now >= m.version) return absl::OkStatus();
+      absl::Status e = postgresql ? db.exec(to_postgresql_schema(m.sql)) : db.exec(m.sql);
+      if (!e.ok()) return e;
+      return db.connection().set_schema_version(m.version);
     });
     if (!s.ok()) {
       return absl::Status(s.code(), policy::cat("schema migration to version ", m.version,

@@ -186,7 +186,7 @@ absl::StatusOr<AdminChange> Store::add_role_member(const Actor& actor, std::stri
     if (auto u = one(impl_->load_users(user_id), "user", user_id); !u.ok()) return u.status();
     c.before_json = to_json(*before);
     absl::Status s =
-        sql::run(impl_->db, "INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?1,?2)",
+        sql::run(impl_->db, "INSERT INTO role_members (role_id, user_id) VALUES (?1,?2) ON CONFLICT DO NOTHING",
                  role_id, user_id);
     if (!s.ok()) return s;
     auto after = one(impl_->load_roles(role_id), "role", role_id);

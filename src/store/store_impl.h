@@ -15,7 +15,7 @@
 #include "pamproxy/policy/strings.h"
 #include "pamproxy/store/crypto.h"
 #include "pamproxy/store/store.h"
-#include "src/store/sqlite.h"
+#include "src/store/sql.h"
 
 namespace pamproxy::store {
 

@@ -1,5 +1,6 @@
 // Opening the store (checks before any write), the snapshot rebuild, and the change path.
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -10,6 +11,7 @@
 #include "absl/time/time.h"
 #include "pamproxy/store/store.h"
 #include "src/store/migrations.h"
+#include "src/store/postgresql.h"
 #include "src/store/store_impl.h"
 
 namespace pamproxy::store {
@@ -46,6 +48,8 @@ std::optional<uint64_t> bytes_available(const std::string& path) {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+absl::Status check_version(sql::Db& db, const std::string& path, int64_t* version);
+
 // The checks on an existing file that must pass before anything is written to it.
 absl::Status check_existing(sql::Db& db, const std::string& path, int64_t* version) {
   absl::StatusOr<sql::Stmt> qc = db.prepare("PRAGMA quick_check");
@@ -65,7 +69,13 @@ absl::Status check_existing(sql::Db& db, const std::string& path, int64_t* versi
     return absl::DataLossError(cat("database ", path, " is corrupt or not a pamproxy database (",
                                    detail, "); restore it from a backup or move it away"));
   }
-  absl::StatusOr<int64_t> v = db.query_int("PRAGMA user_version");
+  return check_version(db, path, version);
+}
+
+// The PostgreSQL server keeps its own pages sound; what is left to check is that it answers with
+// a schema this build knows.
+absl::Status check_version(sql::Db& db, const std::string& path, int64_t* version) {
+  absl::StatusOr<int64_t> v = db.connection().schema_version();
   if (!v.ok()) return with_context(v.status(), cat("database ", path));
   if (*v > latest_schema_version()) {
     return absl::FailedPreconditionError(
@@ -110,11 +120,21 @@ Store::~Store() = default;
 absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
-  const std::string& db_path = impl->options.database_file;
+  const bool postgresql = impl->options.backend == StoreBackend::kPostgresql;
+  // What messages call the database: its file, or the server without the password.
+  const std::string db_path =
+      postgresql ? cat("PostgreSQL (", sql::describe_conninfo(impl->options.postgresql_url), ")")
+                 : impl->options.database_file;
   const std::string& key_path = impl->options.master_key_file;
 
   int64_t version = 0;
-  if (file_has_content(db_path)) {
+  if (postgresql) {
+    absl::StatusOr<sql::Db> db =
+        sql::Db::open_postgresql(impl->options.postgresql_url, impl->options.connect_timeout_ms);
+    if (!db.ok()) return db.status();
+    impl->db = std::move(*db);
+    if (absl::Status s = check_version(impl->db, db_path, &version); !s.ok()) return s;
+  } else if (file_has_content(db_path)) {
     absl::StatusOr<sql::Db> db = sql::Db::open(db_path, SQLITE_OPEN_READWRITE);
     if (!db.ok()) return db.status();
     impl->db = std::move(*db);
@@ -137,25 +157,29 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   if (version > 0) {
     if (absl::Status s = check_canary(impl->db, *impl->key, db_path, key_path); !s.ok()) return s;
   }
-  if (impl->db.raw() == nullptr) {
+  if (!impl->db.is_open()) {
     absl::StatusOr<sql::Db> db = sql::Db::open(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (!db.ok()) return db.status();
     impl->db = std::move(*db);
   }
 
-  // Every check passed: from here on the file may change.
-  sqlite3_busy_timeout(impl->db.raw(), static_cast<int>(impl->options.busy_timeout_ms));
-  for (std::string_view pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-                                  "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
-    if (absl::Status s = impl->db.exec(pragma); !s.ok()) return with_context(s, pragma);
+  // Every check passed: from here on the database may change.
+  impl->db.connection().set_busy_timeout_ms(impl->options.busy_timeout_ms);
+  if (!postgresql) {
+    for (std::string_view pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+                                    "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
+      if (absl::Status s = impl->db.exec(pragma); !s.ok()) return with_context(s, pragma);
+    }
   }
   if (absl::Status s = migrate(impl->db, migrations()); !s.ok()) return s;
   if (version == 0) {
-    absl::StatusOr<sql::Stmt> st =
-        impl->db.prepare("INSERT OR REPLACE INTO canary (id, sealed) VALUES (1, ?1)");
+    absl::StatusOr<sql::Stmt> st = impl->db.prepare(
+        "INSERT INTO canary (id, sealed) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING");
     if (!st.ok()) return st.status();
     st->bind_blob(1, impl->key->seal(kCanaryPlaintext, kCanaryAad));
     if (absl::Status s = st->run(); !s.ok()) return s;
+    // Another node may have created the shared database first, under its own key.
+    if (absl::Status s = check_canary(impl->db, *impl->key, db_path, key_path); !s.ok()) return s;
   }
   {
     std::lock_guard<std::mutex> lock(impl->mu);
@@ -168,7 +192,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
 
 int64_t Store::schema_version() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  absl::StatusOr<int64_t> v = impl_->db.query_int("PRAGMA user_version");
+  absl::StatusOr<int64_t> v = impl_->db.connection().schema_version();
   return v.ok() ? *v : -1;
 }
 
@@ -181,7 +205,7 @@ std::shared_ptr<const policy::Snapshot> Store::snapshot() const {
 
 void Store::set_busy_timeout_ms(int64_t ms) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  sqlite3_busy_timeout(impl_->db.raw(), static_cast<int>(ms));
+  impl_->db.connection().set_busy_timeout_ms(ms);
 }
 
 void Store::set_change_sink(ChangeSink* sink) {

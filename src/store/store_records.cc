@@ -272,9 +272,11 @@ absl::StatusOr<AdminChange> Store::set_policy(const Actor& actor, std::string_vi
     if (!before->empty()) c.before_json = to_json(before->front());
     absl::Status s = sql::run(
         impl_->db,
-        "INSERT OR REPLACE INTO policies (record_id, windows, time_zone, allowed_networks, "
+        "INSERT INTO policies (record_id, windows, time_zone, allowed_networks, "
         "approval_required, approver_role_id, approval_max_duration_s, command_rules) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (record_id) DO UPDATE SET "
+        "windows = ?2, time_zone = ?3, allowed_networks = ?4, approval_required = ?5, "
+        "approver_role_id = ?6, approval_max_duration_s = ?7, command_rules = ?8",
         p.record_id, join_lines(windows), p.time_zone, policy::format_cidr_list(p.allowed_networks),
         p.approval_required,
         p.approver_role_id.empty() ? std::optional<std::string>() : p.approver_role_id,

@@ -8,8 +8,15 @@ namespace pamproxy::store {
 namespace {
 
 constexpr std::string_view kColumns =
-    "id, first_seq, user, token_id, record_id, record_name, source_ip, started_ns, last_ns, "
+    "id, first_seq, \"user\", token_id, record_id, record_name, source_ip, started_ns, last_ns, "
     "requests, denied, bytes_in, bytes_out, open";
+constexpr std::string_view kUpsert =
+    "ON CONFLICT (id) DO UPDATE SET first_seq = excluded.first_seq, \"user\" = "
+    "excluded.\"user\", token_id = excluded.token_id, record_id = excluded.record_id, "
+    "record_name = excluded.record_name, source_ip = excluded.source_ip, started_ns = "
+    "excluded.started_ns, last_ns = excluded.last_ns, requests = excluded.requests, denied = "
+    "excluded.denied, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, open = "
+    "excluded.open, report_json = excluded.report_json, report_text = excluded.report_text";
 
 audit::SessionReport read_row(const sql::Stmt& st, bool with_reports) {
   audit::SessionReport r;
@@ -47,9 +54,10 @@ absl::Status Store::save_sessions(std::span<const audit::SessionReport> sessions
     for (const audit::SessionReport& r : sessions) {
       absl::Status s = sql::run(
           impl_->db,
-          policy::cat("INSERT OR REPLACE INTO sessions (", kColumns,
+          policy::cat("INSERT INTO sessions (", kColumns,
                       ", report_json, report_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                      "?, ?, ?)"),
+                      "?, ?, ?) ",
+                      kUpsert),
           r.id, i64(r.first_seq), r.user, r.token_id, r.record_id, r.record_name, r.source_ip,
           r.started_unix_ns, r.last_unix_ns, i64(r.requests), i64(r.denied), i64(r.bytes_in),
           i64(r.bytes_out), r.open, r.report_json, r.report_text);
@@ -73,7 +81,7 @@ std::vector<audit::SessionReport> Store::list_sessions(const audit::SessionQuery
   auto rows = sql::load_rows<audit::SessionReport>(
       impl_->db,
       policy::cat("SELECT ", kColumns,
-                  " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR record_id = ?2 OR "
+                  " FROM sessions WHERE (?1 = '' OR \"user\" = ?1) AND (?2 = '' OR record_id = ?2 OR "
                   "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND first_seq < ?5 "
                   "ORDER BY first_seq DESC LIMIT ?6"),
       [](const sql::Stmt& st) { return read_row(st, false); }, q.user, q.record,

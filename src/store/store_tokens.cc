@@ -106,7 +106,8 @@ absl::StatusOr<AdminChange> Store::revoke_token(const Actor& actor, std::string_
 absl::Status Store::Impl::touch_tokens(std::span<const Store::TokenUse> uses) {
   for (const auto& [id, at] : uses) {
     absl::Status s = sql::run(db,
-                              "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2) "
+                              "UPDATE tokens SET last_used_at = CASE WHEN coalesce(last_used_at, 0) > ?2 "
+                              "THEN last_used_at ELSE ?2 END "
                               "WHERE id = ?1",
                               id, to_unix(at));
     if (!s.ok()) return s;

@@ -1,8 +1,8 @@
 #pragma once
-// The store: the appliance's persistent state in one SQLite file (WAL), with versioned schema
-// migrations and every secret sealed under the master key (crypto.h). It owns the policy
-// snapshot: after each committed change it rebuilds one and publishes it, so the change is in
-// force for new requests at once, without a restart.
+// The store: the appliance's persistent state in one SQLite file (WAL) or in a PostgreSQL database
+// that several nodes share, with versioned schema migrations and every secret sealed under the
+// master key (crypto.h). It owns the policy snapshot: after each committed change it rebuilds one
+// and publishes it, so the change is in force for new requests at once, without a restart.
 //
 //   auto store = Store::open({.database_file = paths.database_file,
 //                             .master_key_file = paths.master_key_file});
@@ -38,8 +38,13 @@
 
 namespace pamproxy::store {
 
+enum class StoreBackend { kSqlite, kPostgresql };
+
 struct StoreOptions {
-  std::string database_file;
+  StoreBackend backend = StoreBackend::kSqlite;
+  std::string database_file;          // SQLite
+  std::string postgresql_url;         // PostgreSQL: a libpq connection string
+  int64_t connect_timeout_ms = 5000;  // PostgreSQL
   std::string master_key_file;
   int64_t busy_timeout_ms = 5000;
   // The clock for timestamps and request states (tests move it).

@@ -1,6 +1,7 @@
 #include "src/store/migrations.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "tests/unit/store/temp_dir.h"
 

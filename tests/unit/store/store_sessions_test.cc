@@ -6,7 +6,7 @@
 
 #include "pamproxy/store/store.h"
 #include "src/store/migrations.h"
-#include "src/store/sqlite.h"
+#include "src/store/sql.h"
 #include "tests/unit/store/temp_dir.h"
 
 namespace pamproxy::store {
