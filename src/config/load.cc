@@ -92,6 +92,7 @@ class Loader {
       }
     }
     check_audit_ship(root);
+    check_store(root);
   }
 
   // The shipping keys that only make sense together.
@@ -112,6 +113,32 @@ class Loader {
       add(where(cert ? "ship_key_file" : "ship_cert_file"),
           cert ? "audit.ship_cert_file" : "audit.ship_key_file",
           "ship_cert_file and ship_key_file are set together");
+    }
+  }
+
+  // Keys that are valid alone but not together.
+  void check_store(const toml::table& root) {
+    const StoreSection& s = out_->config.store;
+    const toml::node* store = root.get("store");
+    toml::source_region where = store != nullptr ? store->source() : toml::source_region{};
+    auto at = [&](std::string_view key) {
+      const toml::node* n =
+          store != nullptr && store->is_table() ? store->as_table()->get(key) : nullptr;
+      return n != nullptr ? n->source() : where;
+    };
+    bool has_url = !s.postgresql_url.empty(), has_file = !s.postgresql_url_file.empty();
+    if (s.backend == StoreBackend::kPostgresql && !has_url && !has_file) {
+      add(at("backend"), "store.postgresql_url",
+          "backend = \"postgresql\" needs postgresql_url or postgresql_url_file");
+    }
+    if (has_url && has_file) {
+      add(at("postgresql_url_file"), "store.postgresql_url_file",
+          "set postgresql_url or postgresql_url_file, not both");
+    }
+    if (s.backend != StoreBackend::kPostgresql && (has_url || has_file)) {
+      add(at(has_url ? "postgresql_url" : "postgresql_url_file"),
+          has_url ? "store.postgresql_url" : "store.postgresql_url_file",
+          "only used with backend = \"postgresql\"");
     }
   }
 

@@ -429,9 +429,12 @@ std::vector<Field> build() {
                         REF(int64_t, console.session_absolute_timeout_s), 60, 30 * kDay));
 
   // [store]
-  f.push_back(enum_field<StoreBackend>("store", "backend", "where users, records and tokens live",
+  f.push_back(enum_field<StoreBackend>("store", "backend",
+                                       "where users, records and tokens live: \"sqlite\" (this "
+                                       "node) or \"postgresql\" (shared by several nodes)",
                                        kRestart, REF(StoreBackend, store.backend),
-                                       {{"sqlite", StoreBackend::kSqlite}}));
+                                       {{"sqlite", StoreBackend::kSqlite},
+                                        {"postgresql", StoreBackend::kPostgresql}}));
   f.push_back(string_field("store", "directory",
                            "state directory (database, CA, keys); \"\" = $STATE_DIRECTORY, else "
                            "./pamproxy-state",
@@ -442,6 +445,18 @@ std::vector<Field> build() {
                            kRestart, REF(std::string, store.master_key_file)));
   f.push_back(int_field("store", "busy_timeout_ms", "longest wait for a locked database", kLive,
                         REF(int64_t, store.busy_timeout_ms), 0, 600000));
+  f.push_back(string_field("store", "postgresql_url",
+                           "backend = \"postgresql\": libpq connection string (postgresql://user@host/db"
+                           "?sslmode=verify-full&sslrootcert=FILE); \"\" = read postgresql_url_file",
+                           kRestart, REF(std::string, store.postgresql_url),
+                           check_postgresql_url));
+  f.push_back(string_field("store", "postgresql_url_file",
+                           "file holding the connection string (keeps its password out of this "
+                           "file)",
+                           kRestart, REF(std::string, store.postgresql_url_file)));
+  f.push_back(int_field("store", "connect_timeout_ms",
+                        "longest wait for the PostgreSQL server to accept a connection", kRestart,
+                        REF(int64_t, store.connect_timeout_ms), 1000, 600000));
 
   // [audit]
   f.push_back(string_field("audit", "directory",

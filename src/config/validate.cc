@@ -63,4 +63,14 @@ std::string check_dns_server(std::string_view v) {
   return "not a DNS server address: expected ip or ip:port";
 }
 
+std::string check_postgresql_url(std::string_view v) {
+  // libpq parses the string itself when connecting; here only its form, so a typo is named at
+  // load time rather than as a failed connection.
+  if (v.empty()) return {};
+  if (v.starts_with("postgresql://") || v.starts_with("postgres://")) return {};
+  if (v.find('=') != std::string_view::npos) return {};
+  return "expected a libpq connection string: postgresql://user@host:5432/db?sslmode=verify-full "
+         "or host=... dbname=...";
+}
+
 }  // namespace pamproxy::config::internal

@@ -13,5 +13,6 @@ std::string check_cidr(std::string_view v);                // 10.0.0.0/8, ::1/12
 std::string check_host_pattern(std::string_view v);        // name.example or *.example
 std::string check_destination_pattern(std::string_view v); // host pattern + ":" + port
 std::string check_dns_server(std::string_view v);          // ip or ip:port
+std::string check_postgresql_url(std::string_view v);      // "", postgresql://..., key=value ...
 
 }  // namespace pamproxy::config::internal

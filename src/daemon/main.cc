@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,9 +116,25 @@ class Daemon {
   // changes nothing. bootstrap_admin() then creates, on the very first start only, the admin user
   // and its token.
   bool open_store() {
-    auto s = store::Store::open({.database_file = paths_.database_file,
-                                 .master_key_file = paths_.master_key_file,
-                                 .busy_timeout_ms = config_.store.busy_timeout_ms});
+    store::StoreOptions options{.database_file = paths_.database_file,
+                                .master_key_file = paths_.master_key_file,
+                                .busy_timeout_ms = config_.store.busy_timeout_ms};
+    if (config_.store.backend == config::StoreBackend::kPostgresql) {
+      options.backend = store::StoreBackend::kPostgresql;
+      options.connect_timeout_ms = config_.store.connect_timeout_ms;
+      options.postgresql_url = config_.store.postgresql_url;
+      if (options.postgresql_url.empty()) {
+        std::ifstream in(config_.store.postgresql_url_file);
+        std::getline(in, options.postgresql_url);
+        if (options.postgresql_url.empty()) {
+          log::error("store.open_failed")
+              .kv("postgresql_url_file", config_.store.postgresql_url_file)
+              .kv("error", "cannot read a connection string from the file");
+          return false;
+        }
+      }
+    }
+    auto s = store::Store::open(std::move(options));
     if (!s.ok()) {
       log::error("store.open_failed")
           .kv("database", paths_.database_file)

@@ -22,7 +22,7 @@ enum class ProxyMode { kZeroTrust, kPassThrough };
 enum class OnFull { kHold, kRefuse };
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 enum class LogFormat { kKv, kJson };
-enum class StoreBackend { kSqlite };
+enum class StoreBackend { kSqlite, kPostgresql };
 
 // A `[[upstream.resolve]]` entry: where to connect for hosts matching `host` (an exact name or
 // `*.suffix`), bypassing DNS. Used for private endpoints and tests.
@@ -93,6 +93,10 @@ struct StoreSection {
   std::string directory;        // "" = $STATE_DIRECTORY, else ./pamproxy-state
   std::string master_key_file;  // "" = $CREDENTIALS_DIRECTORY/master-key, else <directory>/master.key
   int64_t busy_timeout_ms = 5000;
+  // backend = "postgresql": a libpq connection string, or a file holding one (for its password).
+  std::string postgresql_url;
+  std::string postgresql_url_file;
+  int64_t connect_timeout_ms = 5000;
 };
 
 struct AuditSection {
