@@ -135,16 +135,20 @@ class Daemon {
       }
     }
     auto s = store::Store::open(std::move(options));
+    // The PostgreSQL server is named in the error without its password; here only the kind.
+    const std::string database = config_.store.backend == config::StoreBackend::kPostgresql
+                                     ? std::string("postgresql")
+                                     : paths_.database_file;
     if (!s.ok()) {
       log::error("store.open_failed")
-          .kv("database", paths_.database_file)
+          .kv("database", database)
           .kv("master_key", paths_.master_key_file)
           .kv("error", std::string(s.status().message()));
       return false;
     }
     store_ = std::move(*s);
     log::info("store.opened")
-        .kv("database", paths_.database_file)
+        .kv("database", database)
         .kv("schema_version", store_->schema_version())
         .kv("generation", static_cast<int64_t>(store_->publisher().generation()));
     return true;
