@@ -10,18 +10,25 @@
 
 namespace pamproxy::identity::internal {
 
-inline void append(std::string& out, std::string_view text) { out.append(text); }
-inline void append(std::string& out, const std::string& text) { out.append(text); }
-inline void append(std::string& out, const char* text) { out.append(text); }
+inline void append(std::string& out, std::string_view text) {
+  out.append(text);
+}
+inline void append(std::string& out, const std::string& text) {
+  out.append(text);
+}
+inline void append(std::string& out, const char* text) {
+  out.append(text);
+}
 #ifndef ABSL_USES_STD_STRING_VIEW
 inline void append(std::string& out, absl::string_view text) {
   out.append(text.data(), text.size());
 }
 #endif
-inline void append(std::string& out, char c) { out.push_back(c); }
+inline void append(std::string& out, char c) {
+  out.push_back(c);
+}
 template <std::integral N>
-  requires(!std::same_as<N, char>)
-void append(std::string& out, N n) {
+requires(!std::same_as<N, char>) void append(std::string& out, N n) {
   out += std::to_string(n);
 }
 

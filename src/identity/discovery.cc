@@ -51,10 +51,9 @@ absl::StatusOr<ProviderMetadata> parse_discovery(std::string_view json, std::str
     std::string_view name;
     std::string* out;
   };
-  for (const Member& member : {Member{"issuer", &m.issuer},
-                               Member{"authorization_endpoint", &m.authorization_endpoint},
-                               Member{"token_endpoint", &m.token_endpoint},
-                               Member{"jwks_uri", &m.jwks_uri}}) {
+  for (const Member& member :
+       {Member{"issuer", &m.issuer}, Member{"authorization_endpoint", &m.authorization_endpoint},
+        Member{"token_endpoint", &m.token_endpoint}, Member{"jwks_uri", &m.jwks_uri}}) {
     std::string_view value;
     if (doc[member.name].get_string().get(value) != simdjson::SUCCESS) {
       return absl::InvalidArgumentError(
@@ -67,9 +66,9 @@ absl::StatusOr<ProviderMetadata> parse_discovery(std::string_view json, std::str
     *member.out = std::string(value);
   }
   if (m.issuer != issuer) {
-    return absl::InvalidArgumentError(internal::cat(
-        "the discovery document names the issuer \"", m.issuer.substr(0, 200),
-        "\", not the configured \"", issuer, "\""));
+    return absl::InvalidArgumentError(internal::cat("the discovery document names the issuer \"",
+                                                    m.issuer.substr(0, 200),
+                                                    "\", not the configured \"", issuer, "\""));
   }
   if (!supports(doc, "response_types_supported", "code")) {
     return absl::InvalidArgumentError("the provider does not support the code flow");

@@ -7,8 +7,8 @@
 #include <memory>
 #include <mutex>
 
-#include "src/identity/cat.h"
 #include "pamproxy/base/check.h"
+#include "src/identity/cat.h"
 
 namespace pamproxy::identity {
 namespace {
@@ -105,8 +105,8 @@ absl::StatusOr<HttpsResponse> HttpsClient::perform(const std::string& url, const
   }
   const CURLcode code = curl_easy_perform(c);
   if (sink.too_large) {
-    return absl::ResourceExhaustedError(internal::cat(host_of(url), " answered more than ",
-                                                     options_.body_bytes_max, " bytes"));
+    return absl::ResourceExhaustedError(
+        internal::cat(host_of(url), " answered more than ", options_.body_bytes_max, " bytes"));
   }
   if (code != CURLE_OK) {
     return absl::UnavailableError(internal::cat(

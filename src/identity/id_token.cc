@@ -11,11 +11,10 @@
 #include <cjose/jws.h>
 #include <cjose/util.h>
 #include <openssl/crypto.h>
+#include <simdjson.h>
 
 #include <cmath>
 #include <optional>
-
-#include <simdjson.h>
 
 #include "src/identity/cat.h"
 
@@ -112,9 +111,9 @@ std::optional<IdTokenCheck> check_parties(simdjson::dom::object claims,
     return refuse(Refusal::kIssuer, "the ID token has no iss claim");
   }
   if (iss != expect.issuer) {
-    return refuse(Refusal::kIssuer, internal::cat("the ID token's issuer ", quoted(iss),
-                                                 " is not the configured issuer ",
-                                                 quoted(expect.issuer)));
+    return refuse(Refusal::kIssuer,
+                  internal::cat("the ID token's issuer ", quoted(iss),
+                                " is not the configured issuer ", quoted(expect.issuer)));
   }
   simdjson::dom::element aud;
   if (claims["aud"].get(aud) != simdjson::SUCCESS) {
@@ -138,8 +137,8 @@ std::optional<IdTokenCheck> check_parties(simdjson::dom::object claims,
   }
   if (!ours) {
     return refuse(Refusal::kAudience, internal::cat("the ID token's audience does not include "
-                                                   "this client (",
-                                                   quoted(expect.client_id), ")"));
+                                                    "this client (",
+                                                    quoted(expect.client_id), ")"));
   }
   std::string_view azp;
   const bool has_azp = claims["azp"].get_string().get(azp) == simdjson::SUCCESS;
@@ -148,9 +147,8 @@ std::optional<IdTokenCheck> check_parties(simdjson::dom::object claims,
                   "the ID token names several audiences but no authorized party (azp)");
   }
   if (has_azp && azp != expect.client_id) {
-    return refuse(Refusal::kAuthorizedParty,
-                  internal::cat("the ID token's authorized party (azp) ", quoted(azp),
-                               " is not this client"));
+    return refuse(Refusal::kAuthorizedParty, internal::cat("the ID token's authorized party (azp) ",
+                                                           quoted(azp), " is not this client"));
   }
   return std::nullopt;
 }
@@ -170,7 +168,7 @@ std::optional<IdTokenCheck> check_times(simdjson::dom::object claims,
   if (*iat > now + skew) {
     return refuse(Refusal::kIssuedInFuture,
                   internal::cat("the ID token was issued in the future (iat ", rfc3339(*iat),
-                               "): check the clocks"));
+                                "): check the clocks"));
   }
   if (claims["nbf"].error() == simdjson::SUCCESS) {
     std::optional<absl::Time> nbf = numeric_date(claims, "nbf");
@@ -221,8 +219,8 @@ IdTokenCheck verify_id_token(std::string_view token, const Jwks& jwks,
     needed = KeyType::kEcP256;
   } else {
     return refuse(Refusal::kAlgorithm, internal::cat("the ID token's algorithm ", quoted(alg),
-                                                    " is refused (only RS256 and ES256 are "
-                                                    "accepted)"));
+                                                     " is refused (only RS256 and ES256 are "
+                                                     "accepted)"));
   }
   // A critical extension we do not understand must not be ignored (RFC 7515 section 4.1.11).
   if (header["crit"].error() == simdjson::SUCCESS) {
@@ -239,13 +237,13 @@ IdTokenCheck verify_id_token(std::string_view token, const Jwks& jwks,
                   kid.empty() ? std::string("the ID token names no key (kid) and the provider "
                                             "publishes more than one")
                               : internal::cat("no signing key of the provider has the ID token's "
-                                             "kid ",
-                                             quoted(kid)));
+                                              "kid ",
+                                              quoted(kid)));
   }
   if (key->type != needed) {
     return refuse(Refusal::kKeyType, internal::cat("the key ", quoted(kid), " is not a",
-                                                  needed == KeyType::kRsa ? "n RSA" : " P-256 EC",
-                                                  " key, which ", alg, " needs"));
+                                                   needed == KeyType::kRsa ? "n RSA" : " P-256 EC",
+                                                   " key, which ", alg, " needs"));
   }
 
   cjose_err err;
@@ -282,9 +280,9 @@ IdTokenCheck verify_id_token(std::string_view token, const Jwks& jwks,
   IdTokenCheck check;
   std::optional<std::string> subject = string_claim(claims, expect.subject_claim);
   if (!subject || subject->empty()) {
-    return refuse(Refusal::kSubject, internal::cat("the ID token's subject claim ",
-                                                  quoted(expect.subject_claim),
-                                                  " is missing or not a string"));
+    return refuse(Refusal::kSubject,
+                  internal::cat("the ID token's subject claim ", quoted(expect.subject_claim),
+                                " is missing or not a string"));
   }
   check.claims.subject = std::move(*subject);
   check.claims.email = string_claim(claims, expect.email_claim).value_or("");

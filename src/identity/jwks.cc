@@ -3,7 +3,6 @@
 #include "pamproxy/identity/jwks.h"
 
 #include <cjose/jwk.h>
-
 #include <simdjson.h>
 
 #include "src/identity/cat.h"
@@ -75,10 +74,10 @@ absl::StatusOr<Jwks> Jwks::parse(std::string_view json) {
       cjose_jwk_release(jwk);
       continue;
     }
-    out.keys_.push_back(Key{.kid = std::string(string_member(key, "kid")),
-                            .type = type,
-                            .jwk = std::shared_ptr<cjose_jwk_t>(
-                                jwk, [](cjose_jwk_t* k) { cjose_jwk_release(k); })});
+    out.keys_.push_back(Key{
+        .kid = std::string(string_member(key, "kid")),
+        .type = type,
+        .jwk = std::shared_ptr<cjose_jwk_t>(jwk, [](cjose_jwk_t* k) { cjose_jwk_release(k); })});
   }
   return out;
 }

@@ -3,14 +3,13 @@
 #include "pamproxy/identity/relying_party.h"
 
 #include <openssl/evp.h>
+#include <simdjson.h>
 
 #include <fstream>
 
-#include <simdjson.h>
-
-#include "src/identity/cat.h"
 #include "absl/strings/str_join.h"
 #include "pamproxy/identity/https_client.h"
+#include "src/identity/cat.h"
 
 namespace pamproxy::identity {
 namespace {
@@ -77,10 +76,10 @@ absl::Status RelyingParty::configure(const config::IdentitySection& identity) {
     if (secret.ok()) {
       std::string origin = identity.console_url;
       if (origin.ends_with('/')) origin.pop_back();
-      next = std::make_shared<const Settings>(Settings{
-          .identity = identity,
-          .client_secret = *std::move(secret),
-          .redirect_uri = internal::cat(origin, kCallbackPath)});
+      next = std::make_shared<const Settings>(
+          Settings{.identity = identity,
+                   .client_secret = *std::move(secret),
+                   .redirect_uri = internal::cat(origin, kCallbackPath)});
     } else {
       status = absl::FailedPreconditionError(
           internal::cat("identity.client_secret_file: ", secret.status().message()));
@@ -103,15 +102,14 @@ std::shared_ptr<const RelyingParty::Settings> RelyingParty::settings() const {
 }
 
 absl::StatusOr<std::shared_ptr<const Jwks>> RelyingParty::fetch_jwks(const Settings& s,
-                                                                      const ProviderMetadata& m) {
+                                                                     const ProviderMetadata& m) {
   absl::StatusOr<HttpsResponse> r = client_for(s.identity, Jwks::kJwksBytesMax).get(m.jwks_uri);
   if (!r.ok()) {
     return absl::UnavailableError(
         internal::cat("the provider's keys cannot be read: ", r.status().message()));
   }
   if (r->status != 200) {
-    return absl::UnavailableError(
-        internal::cat("the provider's keys answered HTTP ", r->status));
+    return absl::UnavailableError(internal::cat("the provider's keys answered HTTP ", r->status));
   }
   absl::StatusOr<Jwks> jwks = Jwks::parse(r->body);
   if (!jwks.ok()) return absl::UnavailableError(jwks.status().message());
@@ -123,7 +121,7 @@ absl::StatusOr<std::shared_ptr<const RelyingParty::Provider>> RelyingParty::prov
   uint64_t generation;
   {
     std::lock_guard lock(mutex_);
-    if (provider_) return provider_;
+    if (provider_ && now - provider_->fetched < kProviderMaxAge) return provider_;
     generation = generation_;
   }
   const std::string url = discovery_url(s.identity.issuer);
@@ -140,8 +138,10 @@ absl::StatusOr<std::shared_ptr<const RelyingParty::Provider>> RelyingParty::prov
   if (!metadata.ok()) return absl::UnavailableError(metadata.status().message());
   auto jwks = fetch_jwks(s, *metadata);
   if (!jwks.ok()) return jwks.status();
-  auto fetched = std::make_shared<const Provider>(
-      Provider{.metadata = *std::move(metadata), .jwks = *std::move(jwks), .jwks_fetched = now});
+  auto fetched = std::make_shared<const Provider>(Provider{.metadata = *std::move(metadata),
+                                                           .jwks = *std::move(jwks),
+                                                           .fetched = now,
+                                                           .jwks_fetched = now});
   std::lock_guard lock(mutex_);
   if (generation == generation_) provider_ = fetched;
   return fetched;
@@ -157,13 +157,13 @@ absl::StatusOr<RelyingParty::Redirect> RelyingParty::start(absl::Time now) {
     return absl::ResourceExhaustedError("too many sign-ins are under way; try again shortly");
   }
   const std::string& endpoint = (*p)->metadata.authorization_endpoint;
-  std::string url = internal::cat(
-      endpoint, endpoint.find('?') == std::string::npos ? "?" : "&",
-      "response_type=code&client_id=", form_encode(s->identity.client_id),
-      "&redirect_uri=", form_encode(s->redirect_uri),
-      "&scope=", form_encode(absl::StrJoin(s->identity.scopes, " ")),
-      "&state=", started->state, "&nonce=", started->nonce,
-      "&code_challenge=", started->code_challenge, "&code_challenge_method=S256");
+  std::string url =
+      internal::cat(endpoint, endpoint.find('?') == std::string::npos ? "?" : "&",
+                    "response_type=code&client_id=", form_encode(s->identity.client_id),
+                    "&redirect_uri=", form_encode(s->redirect_uri),
+                    "&scope=", form_encode(absl::StrJoin(s->identity.scopes, " ")),
+                    "&state=", started->state, "&nonce=", started->nonce,
+                    "&code_challenge=", started->code_challenge, "&code_challenge_method=S256");
   return Redirect{.url = std::move(url), .state = std::move(started->state)};
 }
 
@@ -172,16 +172,16 @@ absl::StatusOr<std::string> RelyingParty::exchange_code(const Settings& s,
                                                         std::string_view code,
                                                         std::string_view verifier) {
   std::string form = internal::cat("grant_type=authorization_code&code=", form_encode(code),
-                                  "&redirect_uri=", form_encode(s.redirect_uri),
-                                  "&code_verifier=", form_encode(verifier));
+                                   "&redirect_uri=", form_encode(s.redirect_uri),
+                                   "&code_verifier=", form_encode(verifier));
   std::string authorization;
   if (s.identity.token_endpoint_auth == config::TokenEndpointAuth::kClientSecretBasic) {
     // RFC 6749 section 2.3.1: both form-encoded before they are joined.
     authorization = "Basic " + base64(internal::cat(form_encode(s.identity.client_id), ":",
-                                                   form_encode(s.client_secret)));
+                                                    form_encode(s.client_secret)));
   } else {
     form += internal::cat("&client_id=", form_encode(s.identity.client_id),
-                    "&client_secret=", form_encode(s.client_secret));
+                          "&client_secret=", form_encode(s.client_secret));
   }
   absl::StatusOr<HttpsResponse> r =
       client_for(s.identity, 256 * 1024).post_form(m.token_endpoint, form, authorization);
@@ -190,8 +190,8 @@ absl::StatusOr<std::string> RelyingParty::exchange_code(const Settings& s,
         internal::cat("the identity provider cannot be reached: ", r.status().message()));
   }
   if (r->status != 200) {
-    return absl::PermissionDeniedError(internal::cat("the provider refused the code (HTTP ",
-                                                    r->status, ": ", provider_error(r->body), ")"));
+    return absl::PermissionDeniedError(internal::cat(
+        "the provider refused the code (HTTP ", r->status, ": ", provider_error(r->body), ")"));
   }
   simdjson::dom::parser parser;
   simdjson::padded_string padded(r->body);
@@ -215,8 +215,8 @@ absl::StatusOr<IdTokenClaims> RelyingParty::finish(std::string_view state, std::
   if (s == nullptr) return absl::FailedPreconditionError("sign-in through a provider is off");
   auto p = provider(*s, now);
   if (!p.ok()) return p.status();
-  absl::StatusOr<std::string> id_token = exchange_code(*s, (*p)->metadata, code,
-                                                       sign_in->code_verifier);
+  absl::StatusOr<std::string> id_token =
+      exchange_code(*s, (*p)->metadata, code, sign_in->code_verifier);
   if (!id_token.ok()) return id_token.status();
   const config::IdentitySection& i = s->identity;
   const IdTokenExpectations expect{.issuer = i.issuer,
@@ -233,8 +233,8 @@ absl::StatusOr<IdTokenClaims> RelyingParty::finish(std::string_view state, std::
     // The provider may have rotated its keys since they were cached: read them once more.
     auto jwks = fetch_jwks(*s, (*p)->metadata);
     if (!jwks.ok()) return jwks.status();
-    auto refreshed = std::make_shared<const Provider>(
-        Provider{.metadata = (*p)->metadata, .jwks = *jwks, .jwks_fetched = now});
+    auto refreshed = std::make_shared<const Provider>(Provider{
+        .metadata = (*p)->metadata, .jwks = *jwks, .fetched = (*p)->fetched, .jwks_fetched = now});
     {
       std::lock_guard lock(mutex_);
       if (provider_ == *p) provider_ = refreshed;

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t nul = input.find('\0');
   std::string_view jwks_text = input.substr(0, nul);
-  std::string_view token = nul == std::string_view::npos ? std::string_view() : input.substr(nul + 1);
+  std::string_view token =
+      nul == std::string_view::npos ? std::string_view() : input.substr(nul + 1);
   absl::StatusOr<Jwks> jwks = Jwks::parse(jwks_text);
   if (jwks.ok() && jwks->size() > Jwks::kKeysMax) std::abort();
   const Jwks empty;

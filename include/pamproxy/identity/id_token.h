@@ -49,33 +49,33 @@ struct IdTokenExpectations {
 
 enum class Refusal {
   kNone,
-  kMalformed,          // not a compact JWS with JSON header and claims
-  kAlgorithm,          // alg not RS256 or ES256
-  kUnknownKeyId,       // no key of the JWKS has the token's kid: refetch once, then refuse
-  kKeyType,            // the key named by kid is not of the type the algorithm needs
-  kSignature,          // the signature does not verify
-  kIssuer,             // iss differs
-  kAudience,           // aud lacks the client id
-  kAuthorizedParty,    // azp missing (several audiences) or not the client id
-  kExpired,            // exp + skew <= now
-  kIssuedInFuture,     // iat > now + skew
-  kNotYetValid,        // nbf > now + skew
-  kNonce,              // nonce missing or not the one sent
-  kSubject,            // the subject claim missing or not a non-empty string
+  kMalformed,        // not a compact JWS with JSON header and claims
+  kAlgorithm,        // alg not RS256 or ES256
+  kUnknownKeyId,     // no key of the JWKS has the token's kid: refetch once, then refuse
+  kKeyType,          // the key named by kid is not of the type the algorithm needs
+  kSignature,        // the signature does not verify
+  kIssuer,           // iss differs
+  kAudience,         // aud lacks the client id
+  kAuthorizedParty,  // azp missing (several audiences) or not the client id
+  kExpired,          // exp + skew <= now
+  kIssuedInFuture,   // iat > now + skew
+  kNotYetValid,      // nbf > now + skew
+  kNonce,            // nonce missing or not the one sent
+  kSubject,          // the subject claim missing or not a non-empty string
 };
 
 // The person the token names.
 struct IdTokenClaims {
   std::string subject;
-  std::string email;   // "" when absent
-  std::string name;    // "" when absent
+  std::string email;                // "" when absent
+  std::string name;                 // "" when absent
   std::vector<std::string> groups;  // empty when absent
   absl::Time expires_at;
 };
 
 struct IdTokenCheck {
   Refusal refusal = Refusal::kNone;
-  std::string reason;  // for the log and the sign-in page; never holds the token
+  std::string reason;    // for the log and the sign-in page; never holds the token
   IdTokenClaims claims;  // filled when ok()
   bool ok() const { return refusal == Refusal::kNone; }
 };

@@ -8,13 +8,13 @@
 //   ... the browser signs in at the provider and comes back ...
 //   absl::StatusOr<IdTokenClaims> who = rp.finish(state, code, now);  // GET /auth/oidc/callback
 //
-// Owns: the provider's metadata (discovery document) and keys (JWKS), cached and dropped on every
-// configure(), so a reload reads them again; the sign-ins under way (sign_ins.h); the token
-// exchange (client_secret_basic or client_secret_post, over TLS verified with ca_file or the
-// system store) and the ID token's verification (id_token.h). An ID token naming a key the cached
-// JWKS lacks makes it fetch the JWKS again, at most once per kJwksRefetchInterval, then refuses.
-// Never: keeps a token the provider returns beyond the call, logs a code, a token or the client
-// secret.
+// Owns: the provider's metadata (discovery document) and keys (JWKS), cached for kProviderMaxAge
+// and dropped on every configure(), so a reload reads them again; the sign-ins under way
+// (sign_ins.h); the token exchange (client_secret_basic or client_secret_post, over TLS verified
+// with ca_file or the system store) and the ID token's verification (id_token.h). An ID token
+// naming a key the cached JWKS lacks makes it fetch the JWKS again, at most once per
+// kJwksRefetchInterval, then refuses. Never: keeps a token the provider returns beyond the call,
+// logs a code, a token or the client secret.
 //
 // A provider that is down costs a sign-in attempt at most [identity] provider_timeout_ms per call
 // it makes, and is named in the error (UnavailableError); nothing else depends on it.
@@ -40,6 +40,9 @@ namespace pamproxy::identity {
 inline constexpr absl::Duration kSignInLifetime = absl::Minutes(10);
 inline constexpr size_t kSignInsMax = 1024;
 inline constexpr absl::Duration kJwksRefetchInterval = absl::Seconds(60);
+// The provider's metadata and keys are read again at a sign-in this long after they were read, so
+// a provider that went away is noticed (and named on the sign-in page) without a reload.
+inline constexpr absl::Duration kProviderMaxAge = absl::Minutes(5);
 inline constexpr std::string_view kCallbackPath = "/auth/oidc/callback";
 
 class RelyingParty {
@@ -74,6 +77,7 @@ class RelyingParty {
   struct Provider {
     ProviderMetadata metadata;
     std::shared_ptr<const Jwks> jwks;
+    absl::Time fetched = absl::InfinitePast();  // the metadata
     absl::Time jwks_fetched = absl::InfinitePast();
   };
 

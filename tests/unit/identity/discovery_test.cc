@@ -24,10 +24,10 @@ TEST(Discovery, UrlIsUnderTheIssuer) {
 }
 
 TEST(Discovery, ReadsTheEndpoints) {
-  auto m = parse_discovery(
-      document(kIssuer, R"(,"response_types_supported":["code","id_token"],)"
-                        R"("code_challenge_methods_supported":["plain","S256"])"),
-      kIssuer);
+  auto m =
+      parse_discovery(document(kIssuer, R"(,"response_types_supported":["code","id_token"],)"
+                                        R"("code_challenge_methods_supported":["plain","S256"])"),
+                      kIssuer);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->authorization_endpoint, "https://id.example/auth");
   EXPECT_EQ(m->token_endpoint, "https://id.example/token");
@@ -55,12 +55,12 @@ TEST(Discovery, RefusesPlainHttpEndpointsAndMissingOnes) {
 }
 
 TEST(Discovery, RefusesAProviderWithoutTheCodeFlowOrS256) {
-  EXPECT_NE(parse_discovery(document(kIssuer, R"(,"response_types_supported":["id_token"])"),
-                            kIssuer)
-                .status()
-                .message()
-                .find("code flow"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_discovery(document(kIssuer, R"(,"response_types_supported":["id_token"])"), kIssuer)
+          .status()
+          .message()
+          .find("code flow"),
+      std::string::npos);
   EXPECT_NE(parse_discovery(document(kIssuer, R"(,"code_challenge_methods_supported":["plain"])"),
                             kIssuer)
                 .status()

@@ -52,16 +52,17 @@ std::string public_json(const cjose_jwk_t* jwk, std::string_view kid) {
 struct Claims {
   std::string iss = std::string(kIssuer);
   std::string aud = cat("\"", kClient, "\"");  // JSON
-  std::string azp;                                      // "" = absent
+  std::string azp;                             // "" = absent
   int64_t exp = absl::ToUnixSeconds(kNow) + 300;
   int64_t iat = absl::ToUnixSeconds(kNow) - 5;
   std::optional<int64_t> nbf;
   std::string nonce = std::string(kNonce);  // "" = absent
-  std::string extra = R"("sub":"u-123","email":"ada@example.com","name":"Ada L","groups":["ops","dev"])";
+  std::string extra =
+      R"("sub":"u-123","email":"ada@example.com","name":"Ada L","groups":["ops","dev"])";
 
   std::string json() const {
-    std::string out = cat("{\"iss\":\"", iss, "\",\"aud\":", aud, ",\"exp\":", exp,
-                                   ",\"iat\":", iat);
+    std::string out =
+        cat("{\"iss\":\"", iss, "\",\"aud\":", aud, ",\"exp\":", exp, ",\"iat\":", iat);
     if (!azp.empty()) out += cat(",\"azp\":\"", azp, "\"");
     if (nbf) out += cat(",\"nbf\":", *nbf);
     if (!nonce.empty()) out += cat(",\"nonce\":\"", nonce, "\"");
@@ -115,15 +116,24 @@ class IdTokenTest : public ::testing::Test {
     return out;
   }
 
-  std::string rs256(const Claims& c = {}) const { return sign(rsa_.get(), "RS256", "rsa-1", c.json()); }
-  std::string es256(const Claims& c = {}) const { return sign(ec_.get(), "ES256", "ec-1", c.json()); }
+  std::string rs256(const Claims& c = {}) const {
+    return sign(rsa_.get(), "RS256", "rsa-1", c.json());
+  }
+  std::string es256(const Claims& c = {}) const {
+    return sign(ec_.get(), "ES256", "ec-1", c.json());
+  }
 
   static IdTokenExpectations expect() {
-    return {.issuer = kIssuer, .client_id = kClient, .nonce = kNonce, .now = kNow,
+    return {.issuer = kIssuer,
+            .client_id = kClient,
+            .nonce = kNonce,
+            .now = kNow,
             .clock_skew = absl::Seconds(60)};
   }
 
-  IdTokenCheck verify(std::string_view token) const { return verify_id_token(token, jwks_, expect()); }
+  IdTokenCheck verify(std::string_view token) const {
+    return verify_id_token(token, jwks_, expect());
+  }
 
   void expect_refused(std::string_view token, Refusal refusal, std::string_view reason) const {
     IdTokenCheck check = verify(token);
@@ -171,8 +181,7 @@ TEST_F(IdTokenTest, ClaimNamesComeFromTheConfiguration) {
 }
 
 TEST_F(IdTokenTest, AlgorithmNoneIsRefusedByName) {
-  const std::string token =
-      base64url(R"({"alg":"none"})") + "." + base64url(Claims{}.json()) + ".";
+  const std::string token = base64url(R"({"alg":"none"})") + "." + base64url(Claims{}.json()) + ".";
   expect_refused(token, Refusal::kAlgorithm, "\"none\" is refused");
 }
 
@@ -202,8 +211,7 @@ TEST_F(IdTokenTest, UnknownKeyIdIsRefusedSoTheCallerCanRefetch) {
 
 TEST_F(IdTokenTest, KeyOfTheWrongTypeForTheAlgorithmIsRefused) {
   // ES256 claimed, but the kid names the RSA key.
-  expect_refused(sign(ec_.get(), "ES256", "rsa-1", Claims{}.json()), Refusal::kKeyType,
-                 "P-256 EC");
+  expect_refused(sign(ec_.get(), "ES256", "rsa-1", Claims{}.json()), Refusal::kKeyType, "P-256 EC");
 }
 
 TEST_F(IdTokenTest, BadSignatureIsRefused) {
@@ -290,7 +298,8 @@ TEST_F(IdTokenTest, MalformedTokensAreRefused) {
   expect_refused("a.b.c.d", Refusal::kMalformed, "three parts");
   expect_refused("!!.b.c", Refusal::kMalformed, "not base64url");
   expect_refused(base64url("[1]") + ".e30.", Refusal::kMalformed, "not a JSON object");
-  expect_refused(base64url(R"({"typ":"JWT"})") + ".e30.", Refusal::kAlgorithm, "names no algorithm");
+  expect_refused(base64url(R"({"typ":"JWT"})") + ".e30.", Refusal::kAlgorithm,
+                 "names no algorithm");
   expect_refused(std::string(kIdTokenBytesMax + 1, 'a'), Refusal::kMalformed, "larger than");
 }
 
@@ -301,10 +310,11 @@ TEST(Jwks, KeepsOnlyPublicSigningKeysOfTheAcceptedTypes) {
   char* with_private = cjose_jwk_to_json(ec256.get(), true, &err);
   const std::string private_json = cat("{\"kid\":\"p\",", std::string(with_private).substr(1));
   std::free(with_private);
-  const std::string json = cat(
-      "{\"keys\":[", R"({"kty":"oct","kid":"h","k":"c2VjcmV0"},)", public_json(ec384.get(), "384"),
-      ",", private_json, ",", R"({"kid":"enc","use":"enc",)", public_json(ec256.get(), "e").substr(1),
-      ",", public_json(ec256.get(), "good"), ",", R"("not a key"]})");
+  const std::string json =
+      cat("{\"keys\":[", R"({"kty":"oct","kid":"h","k":"c2VjcmV0"},)",
+          public_json(ec384.get(), "384"), ",", private_json, ",", R"({"kid":"enc","use":"enc",)",
+          public_json(ec256.get(), "e").substr(1), ",", public_json(ec256.get(), "good"), ",",
+          R"("not a key"]})");
   auto jwks = Jwks::parse(json);
   ASSERT_TRUE(jwks.ok()) << jwks.status();
   EXPECT_EQ(jwks->size(), 1u);
