@@ -2,7 +2,7 @@
 provider written here (discovery, JWKS, authorization and token endpoints, RS256 ID tokens, PKCE
 S256 checked, client_secret_basic checked), driven step by step as a browser would follow the
 redirects. The first sign-in creates the user with her group's role; removed from the group she
-signs in again as the same user without the role; a provider that is down sends the browser back
+signs in again as the same user without the role (the mapping made and removed with pamctl); a provider that is down sends the browser back
 to the sign-in page with provider_unreachable while token calls keep working."""
 
 import base64
@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import ssl
+import subprocess
 import threading
 import time
 import unittest
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from admin_api import AdminAppliance
-from harness import TempDir
+from harness import PAMCTL, TempDir
 from tls_upstream import free_port, make_ca_and_leaf
 
 
@@ -213,6 +214,15 @@ class IdentitySignIn(unittest.TestCase):
         finally:
             conn.close()
 
+    def pamctl(self, *args):
+        token = self.app.tmp.file("admin.token", self.app.admin_token + "\n")
+        os.chmod(token, 0o600)
+        r = subprocess.run([PAMCTL, *args, "--url", "https://127.0.0.1:%d" % self.app.admin_port,
+                            "--token-file", token, "--ca", self.app.ca_file],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
     def members(self, role_id):
         status, roles = self.app.call("GET", "roles")
         self.assertEqual(status, 200, roles)
@@ -223,9 +233,8 @@ class IdentitySignIn(unittest.TestCase):
         self.assertEqual((status, identity["enabled"]), (200, True))
         status, role = self.app.call("POST", "roles", {"name": "operators"})
         self.assertEqual(status, 201, role)
-        status, mapped = self.app.call("POST", "group-roles",
-                                       {"group": "pam-ops", "role_id": role["id"]})
-        self.assertEqual(status, 201, mapped)
+        self.pamctl("roles", "map-group", "pam-ops", role["id"])
+        self.assertIn("pam-ops", self.pamctl("roles", "list-groups"))
 
         user = self.whoami(self.sign_in())
         self.assertEqual(user["name"], "Ada Lovelace")
@@ -235,6 +244,8 @@ class IdentitySignIn(unittest.TestCase):
         again = self.whoami(self.sign_in())
         self.assertEqual(again["id"], user["id"])
         self.assertNotIn(user["id"], self.members(role["id"]))
+        self.pamctl("roles", "unmap-group", "pam-ops", role["id"])
+        self.assertNotIn("pam-ops", self.pamctl("roles", "list-groups"))
 
         # The provider goes away; after a reload (which drops what was read from it) the
         # sign-in page is told why, and a token still works.
