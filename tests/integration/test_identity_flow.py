@@ -1,9 +1,10 @@
 """Console sign-in through an OpenID provider, over real HTTPS: pamproxyd against a small
 provider written here (discovery, JWKS, authorization and token endpoints, RS256 ID tokens, PKCE
 S256 checked, client_secret_basic checked), driven step by step as a browser would follow the
-redirects. The first sign-in creates the user with her group's role; removed from the group she
-signs in again as the same user without the role (the mapping made and removed with pamctl); a provider that is down sends the browser back
-to the sign-in page with provider_unreachable while token calls keep working."""
+redirects. The first sign-in creates the user with her group's role (mapped with pamctl);
+removed from the group she signs in again as the same user without the role; a provider that is
+down sends the browser back to the sign-in page with provider_unreachable while token calls keep
+working."""
 
 import base64
 import hashlib
