@@ -61,8 +61,11 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+}  // namespace
+
 // Splits "/api/v1/a/b?x=1&y=2" into segments and parameters. False when malformed.
-bool parse_target(std::string_view target, Api::Call* call, std::string* why) {
+bool parse_target(std::string_view target, Api::Call* call, std::string* why,
+                  std::string_view prefix) {
   if (target.size() > kTargetBytesMax) {
     *why = "the request target is longer than 4096 bytes";
     return false;
@@ -70,11 +73,11 @@ bool parse_target(std::string_view target, Api::Call* call, std::string* why) {
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  if (path.substr(0, kPrefix.size()) != kPrefix) {
+  if (path.substr(0, prefix.size()) != prefix) {
     *why = "unknown path: the API lives under /api/v1/";
     return false;
   }
-  path.remove_prefix(kPrefix.size());
+  path.remove_prefix(prefix.size());
   if (!path.empty() && path.back() == '/') path.remove_suffix(1);
   for (std::string_view seg : split(path, '/')) {
     auto decoded = percent_decode(seg);
@@ -100,6 +103,8 @@ bool parse_target(std::string_view target, Api::Call* call, std::string* why) {
   }
   return true;
 }
+
+namespace {
 
 ApiResponse unauthenticated(std::string_view why) {
   return error_answer(401, "Unauthenticated", why);
@@ -259,10 +264,16 @@ ApiResponse Api::handle(const ApiRequest& request) {
             .body_bytes_max = body_bytes_max_.load(std::memory_order_relaxed)};
   std::string why;
   const bool console_enabled = console_enabled_.load(std::memory_order_relaxed);
+  if (console_enabled && request.target.starts_with(kIdentityPrefix)) {
+    if (!parse_target(request.target, &call, &why, kIdentityPrefix)) {
+      return error_answer(400, "BadRequest", why);
+    }
+    return handle_identity_sign_in(call);
+  }
   if (console_enabled && !request.target.starts_with(kPrefix)) {
     return serve_console(request, console_enabled);
   }
-  if (!parse_target(request.target, &call, &why)) {
+  if (!parse_target(request.target, &call, &why, kPrefix)) {
     return error_answer(request.target.substr(0, kPrefix.size()) == kPrefix ? 400 : 404,
                         request.target.substr(0, kPrefix.size()) == kPrefix ? "BadRequest"
                                                                             : "NotFound",
@@ -286,6 +297,10 @@ ApiResponse Api::handle(const ApiRequest& request) {
   if (resource == "console" && call.segments.size() == 2 && call.segments[1] == "session") {
     if (!console_enabled) return not_found("the web console is off ([console] enabled)");
     return handle_console_session(call);
+  }
+  if (resource == "console" && call.segments.size() == 2 && call.segments[1] == "identity") {
+    if (!console_enabled) return not_found("the web console is off ([console] enabled)");
+    return handle_console_identity(call);
   }
 
   // Everything else needs `Authorization: Bearer <id>:<secret>`, or the web console's session
@@ -345,6 +360,7 @@ ApiResponse Api::route(Call& call) {
   if (resource == "records") return handle_records(call);
   if (resource == "users") return handle_users(call);
   if (resource == "roles") return handle_roles(call);
+  if (resource == "group-roles") return handle_group_roles(call);
   if (resource == "grants") return handle_grants(call);
   if (resource == "tokens") return handle_tokens(call);
   if (resource == "requests") return handle_requests(call);

@@ -70,17 +70,32 @@ std::optional<ApiResponse> Api::authenticate_cookie(Call& call, std::string_view
     return unauthenticated("the console session is unknown or has ended: sign in again");
   }
   call.snapshot = options_.store->snapshot();
-  policy::TokenCheck check =
-      policy::check_token(*call.snapshot, session->token_id, call.request.client, call.now);
-  if (check.deny == policy::DenyKind::kNone &&
-      (check.user->user.id != session->user_id ||
-       sha256(check.token->token.secret.reveal()) != session->secret_sha256)) {
-    check.deny = policy::DenyKind::kTokenUnknown;
-    check.reason = "the token of this console session has changed: sign in again";
-  }
-  if (check.deny != policy::DenyKind::kNone) {
-    console_sessions_.end(session_id);
-    return unauthenticated(check.reason);
+  if (session->token_id.empty()) {
+    // Signed in through the provider: the session stands for the user, as long as she exists
+    // and sign-in through the provider is on.
+    const policy::UserEntry* user = call.snapshot->find_user(session->user_id);
+    if (user == nullptr || !identity_enabled()) {
+      console_sessions_.end(session_id);
+      return unauthenticated(user == nullptr
+                                 ? "the user of this console session no longer exists"
+                                 : "sign-in through the identity provider is off: sign in again");
+    }
+    call.user = user;
+  } else {
+    policy::TokenCheck check =
+        policy::check_token(*call.snapshot, session->token_id, call.request.client, call.now);
+    if (check.deny == policy::DenyKind::kNone &&
+        (check.user->user.id != session->user_id ||
+         sha256(check.token->token.secret.reveal()) != session->secret_sha256)) {
+      check.deny = policy::DenyKind::kTokenUnknown;
+      check.reason = "the token of this console session has changed: sign in again";
+    }
+    if (check.deny != policy::DenyKind::kNone) {
+      console_sessions_.end(session_id);
+      return unauthenticated(check.reason);
+    }
+    call.user = check.user;
+    call.token_id = check.token->token.id;
   }
   if (changes_something(call.request.method)) {
     const std::string_view csrf = call.request.csrf;
@@ -92,9 +107,7 @@ std::optional<ApiResponse> Api::authenticate_cookie(Call& call, std::string_view
           "(Origin: https://<this host>) with the X-Pamproxy-CSRF header of its session");
     }
   }
-  call.user = check.user;
-  call.user_index = static_cast<uint32_t>(check.user - call.snapshot->users().data());
-  call.token_id = check.token->token.id;
+  call.user_index = static_cast<uint32_t>(call.user - call.snapshot->users().data());
   call.console_session = session;
   return std::nullopt;
 }

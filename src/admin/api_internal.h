@@ -45,6 +45,12 @@ struct Api::Call {
   std::string param(std::string_view name) const;
 };
 
+// Splits "<prefix>a/b?x=1&y=2" into segments and parameters (percent-decoded). False when
+// malformed, with the reason in `why`.
+bool parse_target(std::string_view target, Api::Call* call, std::string* why,
+                  std::string_view prefix);
+inline constexpr std::string_view kIdentityPrefix = "/auth/oidc/";
+
 // Answers.
 ApiResponse json_answer(int status, std::string body);
 ApiResponse error_answer(int status, std::string_view code, std::string_view message,
@@ -106,6 +112,7 @@ ApiResponse handle_record_types(Api::Call& call);
 ApiResponse handle_records(Api::Call& call);
 ApiResponse handle_users(Api::Call& call);
 ApiResponse handle_roles(Api::Call& call);
+ApiResponse handle_group_roles(Api::Call& call);
 ApiResponse handle_grants(Api::Call& call);
 ApiResponse handle_tokens(Api::Call& call);
 ApiResponse handle_requests(Api::Call& call);

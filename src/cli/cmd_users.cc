@@ -3,6 +3,7 @@
 //                | rm ID
 //   pamctl roles list | add NAME [--description D] | rm ID
 //                | add-member ROLE USER | remove-member ROLE USER
+//                | map-group GROUP ROLE | unmap-group GROUP ROLE | list-groups
 //   pamctl grants list [--record REF]
 //                 | add (--user ID | --role ID) (--record REF | --tag T) --permissions view,connect
 //                 | rm ID
@@ -29,7 +30,9 @@ constexpr char kRolesUsage[] =
     "usage: pamctl roles list\n"
     "       pamctl roles add NAME [--description D]\n"
     "       pamctl roles rm ID\n"
-    "       pamctl roles add-member|remove-member ROLE USER\n";
+    "       pamctl roles add-member|remove-member ROLE USER\n"
+    "       pamctl roles map-group|unmap-group GROUP ROLE   (groups of the identity provider)\n"
+    "       pamctl roles list-groups\n";
 constexpr char kGrantsUsage[] =
     "usage: pamctl grants list [--record REF]\n"
     "       pamctl grants add (--user ID | --role ID) (--record REF | --tag T)\n"
@@ -149,6 +152,27 @@ int run_roles(const std::vector<std::string>& args) {
                              percent_encode(a.positional[1]);
     return call_and_show(cmd, a, action == "add-member" ? "PUT" : "DELETE", path, std::nullopt,
                          Show::kObject);
+  }
+  // Provider groups whose members get a role at each sign-in (docs/identity.md).
+  if (action == "map-group") {
+    if (n != 2) return api_usage(f, kRolesUsage, "map-group takes GROUP ROLE");
+    JsonWriter w;
+    w.begin_object().key("group").value(a.positional[0]).key("role_id").value(a.positional[1]);
+    w.end_object();
+    return call_and_show(cmd, a, "POST", "/api/v1/group-roles", w.str(), Show::kObject);
+  }
+  if (action == "unmap-group") {
+    if (n != 2) return api_usage(f, kRolesUsage, "unmap-group takes GROUP ROLE");
+    return call_and_show(cmd, a, "DELETE",
+                         "/api/v1/group-roles/" + percent_encode(a.positional[0]) + "/" +
+                             percent_encode(a.positional[1]),
+                         std::nullopt, Show::kDeleted);
+  }
+  if (action == "list-groups") {
+    if (n != 0) return api_usage(f, kRolesUsage, "list-groups takes no argument");
+    return call_and_show(cmd, a, "GET", "/api/v1/group-roles", std::nullopt, Show::kList,
+                         {field_column("GROUP", "group"), field_column("ROLE", "role_id"),
+                          field_column("CREATED", "created_at")});
   }
   return api_usage(f, kRolesUsage, "unknown action '" + action + "'");
 }

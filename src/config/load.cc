@@ -2,6 +2,7 @@
 // (configuration is read at start and on SIGHUP, never on the data plane), caught here and turned
 // into an Error with the file and line.
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -93,6 +94,35 @@ class Loader {
     }
     check_audit_ship(root);
     check_store(root);
+    check_identity(root);
+  }
+
+  // Sign-in through the provider needs all of these; checked only when it is enabled, so the
+  // keys can be filled in before it is turned on.
+  void check_identity(const toml::table& root) {
+    const IdentitySection& i = out_->config.identity;
+    const toml::node* identity = root.get("identity");
+    const toml::table* table = identity != nullptr ? identity->as_table() : nullptr;
+    auto at = [&](std::string_view key) {
+      const toml::node* n = table != nullptr ? table->get(key) : nullptr;
+      if (n != nullptr) return n->source();
+      return identity != nullptr ? identity->source() : toml::source_region{};
+    };
+    if (!i.enabled) return;
+    const std::pair<std::string_view, const std::string*> required[] = {
+        {"issuer", &i.issuer},
+        {"client_id", &i.client_id},
+        {"client_secret_file", &i.client_secret_file},
+        {"console_url", &i.console_url},
+        {"subject_claim", &i.subject_claim}};
+    for (const auto& [key, value] : required) {
+      if (value->empty()) {
+        add(at("enabled"), "identity." + std::string(key), "required when enabled = true");
+      }
+    }
+    if (std::find(i.scopes.begin(), i.scopes.end(), "openid") == i.scopes.end()) {
+      add(at("scopes"), "identity.scopes", "must hold \"openid\" (an OpenID Connect sign-in)");
+    }
   }
 
   // The shipping keys that only make sense together.

@@ -428,6 +428,58 @@ std::vector<Field> build() {
                         "a console sign-in ends this long after it began, however active", kLive,
                         REF(int64_t, console.session_absolute_timeout_s), 60, 30 * kDay));
 
+  // [identity]
+  f.push_back(bool_field("identity", "enabled",
+                         "offer \"Sign in with your identity provider\" on the console (OpenID "
+                         "Connect, docs/identity.md); needs issuer, client_id, "
+                         "client_secret_file and console_url",
+                         kLive, REF(bool, identity.enabled)));
+  f.push_back(string_field("identity", "issuer",
+                           "the provider's issuer URL, exactly as its ID tokens name it; its "
+                           "/.well-known/openid-configuration is read from there",
+                           kLive, REF(std::string, identity.issuer), check_https_url));
+  f.push_back(string_field("identity", "client_id",
+                           "the client id the provider gave pamproxy", kLive,
+                           REF(std::string, identity.client_id)));
+  f.push_back(string_field("identity", "client_secret_file",
+                           "file holding the client secret (keeps it out of this file)", kLive,
+                           REF(std::string, identity.client_secret_file)));
+  f.push_back(enum_field<TokenEndpointAuth>(
+      "identity", "token_endpoint_auth",
+      "how the client secret goes to the token endpoint: \"client_secret_basic\" (HTTP Basic) "
+      "or \"client_secret_post\" (in the form)",
+      kLive, REF(TokenEndpointAuth, identity.token_endpoint_auth),
+      {{"client_secret_basic", TokenEndpointAuth::kClientSecretBasic},
+       {"client_secret_post", TokenEndpointAuth::kClientSecretPost}}));
+  f.push_back(list_field("identity", "scopes",
+                         "scopes asked for at sign-in; must hold \"openid\"", kLive,
+                         REF(std::vector<std::string>, identity.scopes), check_scope, 32));
+  f.push_back(string_field("identity", "ca_file",
+                           "CA bundle (PEM) trusted for the provider's HTTPS; \"\" = the system "
+                           "store",
+                           kLive, REF(std::string, identity.ca_file)));
+  f.push_back(string_field("identity", "console_url",
+                           "https://host[:port] browsers reach the console at; the provider "
+                           "sends them back to <console_url>/auth/oidc/callback",
+                           kLive, REF(std::string, identity.console_url), check_https_origin));
+  f.push_back(string_field("identity", "subject_claim",
+                           "ID token claim that identifies a person for good (the user's key)",
+                           kLive, REF(std::string, identity.subject_claim), check_claim_name));
+  f.push_back(string_field("identity", "email_claim", "ID token claim with the e-mail address",
+                           kLive, REF(std::string, identity.email_claim), check_claim_name));
+  f.push_back(string_field("identity", "name_claim", "ID token claim with the display name",
+                           kLive, REF(std::string, identity.name_claim), check_claim_name));
+  f.push_back(string_field("identity", "groups_claim",
+                           "ID token claim listing the person's groups, mapped to roles by "
+                           "`pamctl roles map-group`; \"\" = no mapping",
+                           kLive, REF(std::string, identity.groups_claim), check_claim_name));
+  f.push_back(int_field("identity", "clock_skew_s",
+                        "how far an ID token's exp, iat and nbf may be from the appliance clock",
+                        kLive, REF(int64_t, identity.clock_skew_s), 0, 600));
+  f.push_back(int_field("identity", "provider_timeout_ms",
+                        "longest wait for one answer of the provider (discovery, keys, token)",
+                        kLive, REF(int64_t, identity.provider_timeout_ms), 100, 60000));
+
   // [store]
   f.push_back(enum_field<StoreBackend>("store", "backend",
                                        "where users, records and tokens live: \"sqlite\" (this "

@@ -73,4 +73,68 @@ std::string check_postgresql_url(std::string_view v) {
          "or host=... dbname=...";
 }
 
+namespace {
+
+// The authority and the rest of "https://authority/rest"; false when not https or no host.
+bool split_https(std::string_view v, std::string_view* authority, std::string_view* rest) {
+  constexpr std::string_view kScheme = "https://";
+  if (!v.starts_with(kScheme)) return false;
+  v.remove_prefix(kScheme.size());
+  const size_t slash = v.find_first_of("/?#");
+  *authority = v.substr(0, slash);
+  *rest = slash == std::string_view::npos ? std::string_view() : v.substr(slash);
+  return !authority->empty() && authority->find('@') == std::string_view::npos;
+}
+
+bool printable_without_spaces(std::string_view v) {
+  for (unsigned char c : v) {
+    if (c <= ' ' || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string check_https_url(std::string_view v) {
+  // An issuer is compared byte for byte with the `iss` of every ID token and the discovery
+  // document is fetched from under it: only https, no user info, query or fragment.
+  if (v.empty()) return {};
+  std::string_view authority, rest;
+  if (!split_https(v, &authority, &rest) || !printable_without_spaces(v)) {
+    return "expected an https:// URL such as \"https://login.example.com/realms/staff\"";
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    return "an issuer URL has no query or fragment";
+  }
+  return {};
+}
+
+std::string check_https_origin(std::string_view v) {
+  if (v.empty()) return {};
+  std::string_view authority, rest;
+  if (!split_https(v, &authority, &rest) || !printable_without_spaces(v) ||
+      !(rest.empty() || rest == "/")) {
+    return "expected https://host or https://host:port, the address browsers reach the console "
+           "at (no path)";
+  }
+  return {};
+}
+
+std::string check_claim_name(std::string_view v) {
+  if (v.size() > 128) return "longer than 128 characters";
+  if (!printable_without_spaces(v)) return "a claim name is printable ASCII without spaces";
+  return {};
+}
+
+std::string check_scope(std::string_view v) {
+  // RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+  if (v.empty() || v.size() > 128) return "a scope is 1 to 128 characters";
+  for (unsigned char c : v) {
+    if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\') {
+      return "a scope is printable ASCII without spaces, '\"' or '\\'";
+    }
+  }
+  return {};
+}
+
 }  // namespace pamproxy::config::internal

@@ -31,6 +31,7 @@
 #include "pamproxy/base/log.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
+#include "pamproxy/identity/relying_party.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/service.h"
@@ -320,6 +321,17 @@ class Daemon {
     return true;
   }
 
+  // Sign-in through the OpenID Connect provider: its settings now, its metadata and keys read
+  // again at the next sign-in. A client secret that cannot be read turns it off, logged.
+  void configure_identity(const config::Config& c) {
+    absl::Status s = identity_->configure(c.identity);
+    if (!s.ok()) {
+      log::error("identity.configure_failed").kv("error", std::string(s.message()));
+    } else if (c.identity.enabled) {
+      log::info("identity.configured").kv("issuer", c.identity.issuer);
+    }
+  }
+
   static admin::ConsoleOptions console_options(const config::Config& c) {
     return {.enabled = c.console.enabled,
             .session_idle_timeout_s = c.console.session_idle_timeout_s,
@@ -341,6 +353,8 @@ class Daemon {
     };
     o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);
     o.console = console_options(config_);
+    configure_identity(config_);
+    o.identity = identity_;
     api_ = std::make_unique<admin::Api>(std::move(o));
     admin::ServerOptions so;
     so.listen = config_.admin.listen;
@@ -511,6 +525,7 @@ class Daemon {
     store_->set_busy_timeout_ms(c.store.busy_timeout_ms);
     api_->set_body_bytes_max(static_cast<size_t>(c.admin.body_bytes_max));
     api_->set_console(console_options(c));
+    configure_identity(c);
     admin_->set_limits(static_cast<size_t>(c.admin.body_bytes_max), c.timeouts.tls_handshake_ms,
                        c.timeouts.request_head_ms, c.timeouts.idle_keepalive_ms);
   }
@@ -526,6 +541,7 @@ class Daemon {
   std::unique_ptr<ControlEvents> control_events_;
   std::unique_ptr<proxy::ProxyShared> shared_;  // outlives the engine (declared first)
   std::unique_ptr<engine::Engine> engine_;
+  std::shared_ptr<identity::RelyingParty> identity_ = std::make_shared<identity::RelyingParty>();
   std::unique_ptr<admin::Api> api_;
   std::unique_ptr<admin::Server> admin_;  // stopped before api_ goes
 };

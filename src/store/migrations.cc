@@ -148,10 +148,29 @@ constexpr std::string_view kSchemaV3 = R"sql(
 ALTER TABLE records ADD COLUMN aws_account_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// People who sign in through the OpenID Connect provider: the subject (the provider's stable
+// key for a person) names the user it created at the first sign-in. A provider group maps to
+// roles; at each sign-in the user is made a member of exactly the mapped roles her groups reach.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE identity_users (
+  subject TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  signed_in_at INTEGER NOT NULL
+);
+CREATE TABLE group_roles (
+  group_name TEXT NOT NULL,
+  role_id TEXT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (group_name, role_id)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

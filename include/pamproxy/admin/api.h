@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 #include "absl/time/time.h"
 #include "pamproxy/admin/console_sessions.h"
 #include "pamproxy/base/net_address.h"
+#include "pamproxy/identity/relying_party.h"
 #include "pamproxy/store/store.h"
 
 namespace pamproxy::admin {
@@ -73,6 +75,9 @@ struct ApiOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   ConsoleOptions console;
   size_t console_sessions_max = 1024;
+  // Sign-in through the OpenID Connect provider (docs/identity.md); null or not enabled() = off.
+  // Shared with whoever configures it on reload.
+  std::shared_ptr<identity::RelyingParty> identity;
 };
 
 class Api {
@@ -99,6 +104,11 @@ class Api {
   ApiResponse route(Call& call);
   // /api/v1/console/session: sign in, who is signed in, sign out.
   ApiResponse handle_console_session(Call& call);
+  // /auth/oidc/start and /auth/oidc/callback: the browser's way through the provider.
+  ApiResponse handle_identity_sign_in(Call& call);
+  // /api/v1/console/identity: whether the sign-in page offers the provider.
+  ApiResponse handle_console_identity(Call& call);
+  bool identity_enabled() const { return options_.identity && options_.identity->enabled(); }
   // Authenticates `call` by its session cookie; nullopt when it is, else the answer.
   std::optional<ApiResponse> authenticate_cookie(Call& call, std::string_view session_id);
 

@@ -33,6 +33,7 @@ namespace pamproxy::admin {
 
 struct ConsoleSession {
   std::string user_id;
+  // "" for a sign-in through the identity provider: the session then stands for the user alone.
   std::string token_id;
   std::array<uint8_t, 32> secret_sha256{};  // of the token's secret at sign-in
   std::string csrf;                         // X-Pamproxy-CSRF: 256 random bits, base64url

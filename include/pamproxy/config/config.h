@@ -23,6 +23,7 @@ enum class OnFull { kHold, kRefuse };
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 enum class LogFormat { kKv, kJson };
 enum class StoreBackend { kSqlite, kPostgresql };
+enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost };
 
 // A `[[upstream.resolve]]` entry: where to connect for hosts matching `host` (an exact name or
 // `*.suffix`), bypassing DNS. Used for private endpoints and tests.
@@ -86,6 +87,24 @@ struct ConsoleSection {
   bool enabled = true;
   int64_t session_idle_timeout_s = 1800;
   int64_t session_absolute_timeout_s = 43200;
+};
+
+// Signing in to the web console through an OpenID Connect provider (docs/identity.md).
+struct IdentitySection {
+  bool enabled = false;
+  std::string issuer;              // https://..., exactly as the provider's ID tokens name it
+  std::string client_id;
+  std::string client_secret_file;  // the client secret, alone in a file
+  TokenEndpointAuth token_endpoint_auth = TokenEndpointAuth::kClientSecretBasic;
+  std::vector<std::string> scopes = {"openid", "email", "profile"};
+  std::string ca_file;             // "" = the system trust store
+  std::string console_url;         // https://host[:port] the browser reaches the console at
+  std::string subject_claim = "sub";
+  std::string email_claim = "email";
+  std::string name_claim = "name";
+  std::string groups_claim = "groups";  // "" = no group mapping
+  int64_t clock_skew_s = 60;
+  int64_t provider_timeout_ms = 10000;
 };
 
 struct StoreSection {
@@ -162,6 +181,7 @@ struct Config {
   UpstreamSection upstream;
   AdminSection admin;
   ConsoleSection console;
+  IdentitySection identity;
   StoreSection store;
   AuditSection audit;
   SessionSection session;

@@ -58,6 +58,17 @@ struct UserSpec {
   std::string name;
   bool admin = false;
 };
+struct IdentitySignIn {
+  std::string subject;
+  std::string email;
+  std::string name;
+  std::vector<std::string> groups;
+};
+struct GroupRole {
+  std::string group;
+  std::string role_id;
+  absl::Time created_at;
+};
 struct UserPatch {
   std::optional<std::string> name;
   std::optional<bool> admin;
@@ -173,6 +184,19 @@ class Store {
                                               std::string_view user_id);
   absl::StatusOr<AdminChange> remove_role_member(const Actor& actor, std::string_view role_id,
                                                  std::string_view user_id);
+
+  // People from the OpenID Connect provider. The first sign-in of a subject creates its user
+  // (named by the name claim, else the e-mail, else the subject; a name taken already gets the
+  // subject after it); every sign-in then makes the user a member of exactly those roles mapped
+  // to a group that her groups reach, among the roles any group maps to (a role no group maps to
+  // is left as an admin set it). The change's object is the user.
+  absl::StatusOr<AdminChange> sign_in_identity(const Actor& actor, const IdentitySignIn& who);
+  // A provider group mapped to a role (both kept as given: group names are the provider's).
+  std::vector<GroupRole> list_group_roles();
+  absl::StatusOr<AdminChange> map_group(const Actor& actor, std::string_view group,
+                                        std::string_view role_id);
+  absl::StatusOr<AdminChange> unmap_group(const Actor& actor, std::string_view group,
+                                          std::string_view role_id);
 
   // Records come back with their secrets (for the snapshot and tests); answers must go through
   // json.h, which never prints them.

@@ -124,6 +124,25 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[store]\npostgresql_url = \"host=h\"\n", "store.postgresql_url", 2,
                 "only used with backend = \"postgresql\""},
         BadCase{"[store]\nconnect_timeout_ms = 5\n", "store.connect_timeout_ms", 2, "1000"},
+        BadCase{"[identity]\nissuer = \"http://login.example\"\n", "identity.issuer", 2,
+                "https:// URL"},
+        BadCase{"[identity]\nissuer = \"https://login.example/?x=1\"\n", "identity.issuer", 2,
+                "no query"},
+        BadCase{"[identity]\nconsole_url = \"https://pam.example/console\"\n",
+                "identity.console_url", 2, "no path"},
+        BadCase{"[identity]\nscopes = [\"openid\", \"a b\"]\n", "identity.scopes", 2,
+                "entry 2"},
+        BadCase{"[identity]\ngroups_claim = \"my groups\"\n", "identity.groups_claim", 2,
+                "without spaces"},
+        BadCase{"[identity]\nclock_skew_s = 601\n", "identity.clock_skew_s", 2, "0 to 600"},
+        BadCase{"[identity]\ntoken_endpoint_auth = \"private_key_jwt\"\n",
+                "identity.token_endpoint_auth", 2, "client_secret_basic"},
+        BadCase{"[identity]\nenabled = true\n", "identity.issuer", 2,
+                "required when enabled = true"},
+        BadCase{"[identity]\nenabled = true\nissuer = \"https://id.example\"\nclient_id = \"p\"\n"
+                "client_secret_file = \"/s\"\nconsole_url = \"https://pam.example\"\n"
+                "scopes = [\"email\"]\n",
+                "identity.scopes", 7, "must hold \"openid\""},
         BadCase{"[proxy]\nlisten = [\n", "", 2, "syntax error"},
         BadCase{"[proxy]\nclock_skew_s = 1\nclock_skew_s = 2\n", "", 3, "syntax error"},
         BadCase{"[proxy]\nclock_skew_s = 99999999999999999999\n", "", 2, "syntax error"},
@@ -188,6 +207,34 @@ TEST(ConfigLoad, ReloadTakesLiveKeysAndKeepsRestartOnes) {
   EXPECT_EQ(merged.upstream.resolve[0].address, "127.0.0.1:9");
   // Only the restart-only key still differs from the file, so a second reload names it again.
   EXPECT_EQ(changed_keys(merged, next.config), std::vector<std::string>{"engine.threads"});
+}
+
+TEST(ConfigLoad, IdentityIsReadAndChangedOnReload) {
+  LoadResult running = load("");
+  LoadResult next = load(
+      "[identity]\nenabled = true\nissuer = \"https://id.example/realms/staff\"\n"
+      "client_id = \"pamproxy\"\nclient_secret_file = \"/etc/pamproxy/oidc-secret\"\n"
+      "token_endpoint_auth = \"client_secret_post\"\n"
+      "scopes = [\"openid\", \"email\", \"groups\"]\nca_file = \"/etc/pamproxy/id-ca.pem\"\n"
+      "console_url = \"https://pam.example:8443\"\ngroups_claim = \"roles\"\n"
+      "clock_skew_s = 30\n");
+  ASSERT_TRUE(running.ok());
+  ASSERT_TRUE(next.ok()) << next.errors[0].to_string();
+  EXPECT_FALSE(running.config.identity.enabled);
+  EXPECT_EQ(running.config.identity.scopes,
+            (std::vector<std::string>{"openid", "email", "profile"}));
+  Config merged = with_live_keys(running.config, next.config);
+  const IdentitySection& i = merged.identity;
+  EXPECT_TRUE(i.enabled);
+  EXPECT_EQ(i.issuer, "https://id.example/realms/staff");
+  EXPECT_EQ(i.client_id, "pamproxy");
+  EXPECT_EQ(i.token_endpoint_auth, TokenEndpointAuth::kClientSecretPost);
+  EXPECT_EQ(i.scopes, (std::vector<std::string>{"openid", "email", "groups"}));
+  EXPECT_EQ(i.console_url, "https://pam.example:8443");
+  EXPECT_EQ(i.subject_claim, "sub");
+  EXPECT_EQ(i.groups_claim, "roles");
+  EXPECT_EQ(i.clock_skew_s, 30);
+  EXPECT_TRUE(changed_keys(merged, next.config).empty());
 }
 
 TEST(ConfigSchema, EveryKeyIsDocumentedOnceAndHasAUnitWhereItHasOne) {

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -416,6 +417,7 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(raw,
+                           "DROP TABLE group_roles; DROP TABLE identity_users; "
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
                            "PRAGMA user_version = 2;",
                            nullptr, nullptr, nullptr),
@@ -646,6 +648,57 @@ TEST_F(OnPostgresql, UnreachableServerIsNamed) {
   EXPECT_NE(m.find("cannot connect to PostgreSQL ("), std::string::npos) << m;
   EXPECT_NE(m.find("host=127.0.0.1 port=1)"), std::string::npos) << m;
   EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
+}
+
+TEST_P(EveryBackend, IdentitySignInCreatesTheUserOnceAndAppliesGroupRoles) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto ops = store->create_role(admin_, "ops", "");
+  auto dev = store->create_role(admin_, "dev", "");
+  auto manual = store->create_role(admin_, "manual", "");
+  ASSERT_TRUE(ops.ok() && dev.ok() && manual.ok());
+  ASSERT_TRUE(store->map_group(admin_, "okta-ops", ops->object_id).ok());
+  ASSERT_TRUE(store->map_group(admin_, "okta-dev", dev->object_id).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(store->map_group(admin_, "okta-dev", dev->object_id).status()));
+  EXPECT_TRUE(absl::IsNotFound(store->map_group(admin_, "okta-x", "r-none").status()));
+  ASSERT_EQ(store->list_group_roles().size(), 2u);
+  // A local user already has the name the provider gives.
+  ASSERT_TRUE(store->create_user(admin_, {"Ada L", false}).ok());
+
+  IdentitySignIn ada{.subject = "00u1", .email = "ada@example.com", .name = "Ada L",
+                     .groups = {"okta-ops", "okta-dev", "unmapped"}};
+  auto first = store->sign_in_identity(admin_, ada);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string user_id = first->object_id;
+  auto user = store->get_user(user_id);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->name, "Ada L (00u1)");
+  EXPECT_FALSE(user->admin);
+  auto member = [&](const std::string& role_id) {
+    auto role = store->get_role(role_id);
+    return role.ok() && std::binary_search(role->member_user_ids.begin(),
+                                           role->member_user_ids.end(), user_id);
+  };
+  EXPECT_TRUE(member(ops->object_id));
+  EXPECT_TRUE(member(dev->object_id));
+  ASSERT_TRUE(store->add_role_member(admin_, manual->object_id, user_id).ok());
+
+  // Removed from a group at the provider: the next sign-in is the same user without that role;
+  // a role no group maps to stays as the admin set it.
+  ada.groups = {"okta-dev"};
+  auto second = store->sign_in_identity(admin_, ada);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->object_id, user_id);
+  EXPECT_FALSE(member(ops->object_id));
+  EXPECT_TRUE(member(dev->object_id));
+  EXPECT_TRUE(member(manual->object_id));
+  EXPECT_EQ(store->list_users().size(), 2u);
+
+  ASSERT_TRUE(store->unmap_group(admin_, "okta-dev", dev->object_id).ok());
+  EXPECT_TRUE(absl::IsNotFound(store->unmap_group(admin_, "okta-dev", dev->object_id).status()));
+  EXPECT_TRUE(store->sign_in_identity(admin_, ada).ok());
+  EXPECT_TRUE(member(dev->object_id));  // no longer mapped: left as it was
+  EXPECT_FALSE(store->sign_in_identity(admin_, IdentitySignIn{}).ok());
 }
 
 }  // namespace
