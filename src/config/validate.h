@@ -13,6 +13,9 @@ std::string check_cidr(std::string_view v);                // 10.0.0.0/8, ::1/12
 std::string check_host_pattern(std::string_view v);        // name.example or *.example
 std::string check_destination_pattern(std::string_view v); // host pattern + ":" + port
 std::string check_dns_server(std::string_view v);          // ip or ip:port
-std::string check_postgresql_url(std::string_view v);      // "", postgresql://..., key=value ...
+std::string check_postgresql_url(std::string_view v);
+std::string check_https_url(std::string_view v);  // "", https://host[:port][/path]
+std::string check_mail_address(
+    std::string_view v);  // "", local@domain.tld      // "", postgresql://..., key=value ...
 
 }  // namespace pamproxy::config::internal
