@@ -101,6 +101,7 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("DROP TABLE sessions; DROP TABLE session_index; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "
+                         "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
                          "PRAGMA user_version = 1;")
                     .ok());
   }
