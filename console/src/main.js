@@ -43,7 +43,9 @@ function Shell({ session, onSignOut }) {
     return () => removeEventListener('popstate', onPop);
   }, []);
   const allowed = screens.filter((s) => s.allowed(session));
-  const screen = allowed.find((s) => s.path === path);
+  // A path below a screen's ("/requests/req-…", the link in a notification) opens that screen.
+  const screen = allowed.find((s) => s.path === path) ||
+    allowed.find((s) => s.path !== '/' && path.startsWith(`${s.path}/`));
   useEffect(() => {
     document.title = `${screen ? screen.label : 'Not found'} · pamproxy`;
   }, [screen]);

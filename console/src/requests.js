@@ -132,6 +132,8 @@ export function Requests({ session }) {
   const replace = (r) => setRequests((all) => all.map((x) => (x.id === r.id ? r : x)));
   const recordName = Object.fromEntries(records.map((r) => [r.id, r.name]));
   const sorted = [...requests].sort(byStateThenNewest);
+  // /requests/<id>: the request a notification linked to is marked.
+  const linked = decodeURIComponent(location.pathname.split('/')[2] || '');
   return html`<section aria-labelledby="requests-title">
     <h1 id="requests-title">Access requests</h1>
     <${Ask} records=${records} onCreated=${(r) => setRequests((all) => [r, ...all])} />
@@ -148,7 +150,8 @@ export function Requests({ session }) {
             <th scope="col">Window</th><th scope="col">Reason</th><th scope="col">State</th>
             <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>
-            ${sorted.map((r) => html`<tr key=${r.id} data-request=${r.id}>
+            ${sorted.map((r) => html`<tr key=${r.id} data-request=${r.id}
+              aria-current=${r.id === linked ? 'true' : undefined}>
               <td>${recordName[r.record_id] || r.record_id}</td>
               <td>${r.user_id === me ? 'you' : users[r.user_id] || r.user_id}</td>
               <td>${r.start_at} to ${r.end_at}</td>

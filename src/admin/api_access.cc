@@ -29,9 +29,10 @@ ApiResponse users(Api::Call& call) {
     if (!body) return error;
     auto name = body->string("name", kRequired, 1, 200);
     auto admin = body->boolean("admin", kOptional);
+    auto email = body->string("email", kOptional, 0, 254);
     if (!body->finish()) return bad_field(body->error());
-    return answer_change(201, call.store().create_user(call.actor(),
-                                                       {*name, admin.value_or(false)}));
+    return answer_change(201, call.store().create_user(call.actor(), {*name, admin.value_or(false),
+                                                                      email.value_or("")}));
   }
   if (seg.size() != 2) return not_found("users or users/{id}");
   const std::string& id = seg[1];
@@ -47,7 +48,8 @@ ApiResponse users(Api::Call& call) {
     auto body = read_body(call, &error);
     if (!body) return error;
     store::UserPatch patch{body->string("name", kOptional, 1, 200),
-                           body->boolean("admin", kOptional)};
+                           body->boolean("admin", kOptional),
+                           body->string("email", kOptional, 0, 254)};
     if (!body->finish()) return bad_field(body->error());
     return answer_change(200, call.store().update_user(call.actor(), id, patch));
   }

@@ -18,6 +18,7 @@ constexpr std::string_view kTypeNames[kEventTypeCount + 1] = {
     "audit.retention",
     "audit.checkpoint",
     "request.completed",
+    "notification",
 };
 
 }  // namespace

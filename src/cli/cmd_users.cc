@@ -1,6 +1,6 @@
 // Who may do what, through the admin REST API (docs/admin-api.md):
-//   pamctl users list | add NAME [--admin] | show ID | edit ID [--name N] [--admin true|false]
-//                | rm ID
+//   pamctl users list | add NAME [--admin] [--email E] | show ID
+//                | edit ID [--name N] [--admin true|false] [--email E] | rm ID
 //   pamctl roles list | add NAME [--description D] | rm ID
 //                | add-member ROLE USER | remove-member ROLE USER
 //                | map-group GROUP ROLE | unmap-group GROUP ROLE | list-groups
@@ -22,9 +22,9 @@ namespace {
 
 constexpr char kUsersUsage[] =
     "usage: pamctl users list\n"
-    "       pamctl users add NAME [--admin]\n"
+    "       pamctl users add NAME [--admin] [--email E]\n"
     "       pamctl users show ID\n"
-    "       pamctl users edit ID [--name N] [--admin true|false]\n"
+    "       pamctl users edit ID [--name N] [--admin true|false] [--email E (\"\" removes it)]\n"
     "       pamctl users rm ID\n";
 constexpr char kRolesUsage[] =
     "usage: pamctl roles list\n"
@@ -65,17 +65,19 @@ int run_users(const std::vector<std::string>& args) {
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--admin", action == "add" ? ApiArgs::kSwitch : ApiArgs::kValue},
                               {"--name", ApiArgs::kValue},
+                              {"--email", ApiArgs::kValue},
                               {"--limit", ApiArgs::kValue},
                               {"--cursor", ApiArgs::kValue}});
   if (!a.error.empty()) return api_usage(f, kUsersUsage, a.error);
   const std::string cmd = "users " + action;
   if (action == "list") {
-    if (!a.positional.empty() || a.has("--admin") || a.has("--name")) {
+    if (!a.positional.empty() || a.has("--admin") || a.has("--name") || a.has("--email")) {
       return api_usage(f, kUsersUsage, "list takes no argument");
     }
-    return call_and_show(cmd, a, "GET", "/api/v1/users" + page_query(a), std::nullopt, Show::kList,
-                         {field_column("ID", "id"), field_column("NAME", "name"),
-                          field_column("ADMIN", "admin"), field_column("CREATED", "created_at")});
+    return call_and_show(
+        cmd, a, "GET", "/api/v1/users" + page_query(a), std::nullopt, Show::kList,
+        {field_column("ID", "id"), field_column("NAME", "name"), field_column("ADMIN", "admin"),
+         field_column("EMAIL", "email"), field_column("CREATED", "created_at")});
   }
   if (action != "add" && action != "show" && action != "edit" && action != "rm") {
     return api_usage(f, kUsersUsage, "unknown action '" + action + "'");
@@ -84,7 +86,7 @@ int run_users(const std::vector<std::string>& args) {
     return api_usage(f, kUsersUsage, action + (action == "add" ? " takes NAME" : " takes ID"));
   }
   if (a.has("--limit") || a.has("--cursor") || (action != "edit" && a.has("--name")) ||
-      ((action == "show" || action == "rm") && a.has("--admin"))) {
+      ((action == "show" || action == "rm") && (a.has("--admin") || a.has("--email")))) {
     return api_usage(f, kUsersUsage, "a flag that does not go with " + action);
   }
   const std::string path = "/api/v1/users/" + percent_encode(a.positional[0]);
@@ -94,7 +96,9 @@ int run_users(const std::vector<std::string>& args) {
   w.begin_object();
   if (action == "add") {
     w.key("name").value(a.positional[0]).key("admin").value(a.has("--admin"));
+    if (auto email = a.value("--email")) w.key("email").value(*email);
   } else {
+    if (auto email = a.value("--email")) w.key("email").value(*email);
     if (auto name = a.value("--name")) w.key("name").value(*name);
     if (auto admin = a.value("--admin")) {
       if (*admin != "true" && *admin != "false") {

@@ -95,6 +95,7 @@ class Loader {
     check_audit_ship(root);
     check_store(root);
     check_identity(root);
+    check_notify(root);
   }
 
   // Sign-in through the provider needs all of these; checked only when it is enabled, so the
@@ -122,6 +123,37 @@ class Loader {
     }
     if (std::find(i.scopes.begin(), i.scopes.end(), "openid") == i.scopes.end()) {
       add(at("scopes"), "identity.scopes", "must hold \"openid\" (an OpenID Connect sign-in)");
+    }
+  }
+
+  // [notify]: the keys that need one another, and no credentials without TLS.
+  void check_notify(const toml::table& root) {
+    const NotifySection& n = out_->config.notify;
+    const toml::table* notify = root["notify"].as_table();
+    if (notify == nullptr) return;
+    auto at = [&](std::string_view key) {
+      const toml::node* node = notify->get(key);
+      return node != nullptr ? node->source() : notify->source();
+    };
+    if (!n.webhook_url.empty() && n.webhook_secret_file.empty()) {
+      add(at("webhook_url"), "notify.webhook_secret_file",
+          "required when webhook_url is set (the key of the signature a receiver checks)");
+    }
+    if (!n.smtp_address.empty() && n.smtp_from.empty()) {
+      add(at("smtp_address"), "notify.smtp_from", "required when smtp_address is set");
+    }
+    if (n.smtp_username.empty() != n.smtp_password_file.empty()) {
+      const bool user = n.smtp_username.empty();
+      add(at(user ? "smtp_password_file" : "smtp_username"),
+          user ? "notify.smtp_username" : "notify.smtp_password_file",
+          "smtp_username and smtp_password_file are set together");
+    }
+    if (!n.smtp_username.empty() && !n.smtp_starttls) {
+      add(at("smtp_starttls"), "notify.smtp_starttls",
+          "must be true when smtp_username is set: a password is never sent without TLS");
+    }
+    if (n.retry_max_s < n.retry_initial_s) {
+      add(at("retry_max_s"), "notify.retry_max_s", "must not be less than retry_initial_s");
     }
   }
 

@@ -437,7 +437,7 @@ std::vector<Field> build() {
   f.push_back(string_field("identity", "issuer",
                            "the provider's issuer URL, exactly as its ID tokens name it; its "
                            "/.well-known/openid-configuration is read from there",
-                           kLive, REF(std::string, identity.issuer), check_https_url));
+                           kLive, REF(std::string, identity.issuer), check_issuer_url));
   f.push_back(string_field("identity", "client_id",
                            "the client id the provider gave pamproxy", kLive,
                            REF(std::string, identity.client_id)));
@@ -566,6 +566,59 @@ std::vector<Field> build() {
   f.push_back(int_field("audit", "ship_batch_lines_max",
                         "most audit lines sent to the collector in one write", kRestart,
                         REF(int64_t, audit.ship_batch_lines_max), 1, 65536));
+
+  // [notify]
+  f.push_back(string_field("notify", "console_url",
+                           "the console's address in messages: each links to "
+                           "<console_url>/requests/<id>; \"\" = no link",
+                           kLive, REF(std::string, notify.console_url), check_https_url));
+  f.push_back(string_field("notify", "webhook_url",
+                           "new access requests and decisions are POSTed here (https://); \"\" = "
+                           "no webhook",
+                           kLive, REF(std::string, notify.webhook_url), check_https_url));
+  f.push_back(string_field("notify", "webhook_secret_file",
+                           "file holding the key of the X-Pamproxy-Signature HMAC-SHA256 header; "
+                           "required with webhook_url",
+                           kLive, REF(std::string, notify.webhook_secret_file)));
+  f.push_back(enum_field<WebhookFormat>(
+      "notify", "webhook_format",
+      "\"json\": the request's facts as JSON; \"slack\": a Slack-compatible {\"text\": ...} body",
+      kLive, REF(WebhookFormat, notify.webhook_format),
+      {{"json", WebhookFormat::kJson}, {"slack", WebhookFormat::kSlack}}));
+  f.push_back(string_field("notify", "webhook_ca_file",
+                           "CA bundle (PEM) trusted for the webhook's server; \"\" = the system "
+                           "store",
+                           kLive, REF(std::string, notify.webhook_ca_file)));
+  f.push_back(string_field("notify", "smtp_address",
+                           "mail server (host:port) that takes the e-mails to approvers and "
+                           "requesters; \"\" = no e-mail",
+                           kLive, REF(std::string, notify.smtp_address), check_collector_address));
+  f.push_back(bool_field("notify", "smtp_starttls",
+                         "require STARTTLS with the mail server (false is refused with "
+                         "smtp_username: credentials never travel in clear)",
+                         kLive, REF(bool, notify.smtp_starttls)));
+  f.push_back(string_field("notify", "smtp_ca_file",
+                           "CA bundle (PEM) trusted for the mail server; \"\" = the system store",
+                           kLive, REF(std::string, notify.smtp_ca_file)));
+  f.push_back(string_field("notify", "smtp_from",
+                           "the sender of the e-mails; required with smtp_address", kLive,
+                           REF(std::string, notify.smtp_from), check_mail_address));
+  f.push_back(string_field("notify", "smtp_username", "SMTP AUTH user; \"\" = no authentication",
+                           kLive, REF(std::string, notify.smtp_username)));
+  f.push_back(string_field("notify", "smtp_password_file",
+                           "file holding the SMTP AUTH password; required with smtp_username",
+                           kLive, REF(std::string, notify.smtp_password_file)));
+  f.push_back(int_field("notify", "timeout_ms",
+                        "longest one delivery attempt may take (connect, TLS, send, answer)", kLive,
+                        REF(int64_t, notify.timeout_ms), 100, 120000));
+  f.push_back(int_field("notify", "retry_max_attempts",
+                        "attempts per message before it is marked failed (and audited)", kLive,
+                        REF(int64_t, notify.retry_max_attempts), 1, 100));
+  f.push_back(int_field("notify", "retry_initial_s",
+                        "wait after the first failed attempt; doubled after each further one",
+                        kLive, REF(int64_t, notify.retry_initial_s), 1, kDay));
+  f.push_back(int_field("notify", "retry_max_s", "longest wait between two attempts", kLive,
+                        REF(int64_t, notify.retry_max_s), 1, 7 * kDay));
 
   // [session]
   f.push_back(int_field("session", "idle_timeout_s",

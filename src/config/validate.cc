@@ -95,7 +95,7 @@ bool printable_without_spaces(std::string_view v) {
 
 }  // namespace
 
-std::string check_https_url(std::string_view v) {
+std::string check_issuer_url(std::string_view v) {
   // An issuer is compared byte for byte with the `iss` of every ID token and the discovery
   // document is fetched from under it: only https, no user info, query or fragment.
   if (v.empty()) return {};
@@ -133,6 +133,35 @@ std::string check_scope(std::string_view v) {
     if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\') {
       return "a scope is printable ASCII without spaces, '\"' or '\\'";
     }
+  }
+  return {};
+}
+
+std::string check_https_url(std::string_view v) {
+  if (v.empty()) return {};
+  if (!v.starts_with("https://"))
+    return "must start with https:// (messages never travel in clear)";
+  std::string_view rest = v.substr(8);
+  if (rest.empty() || rest.front() == '/') return "no host after https://";
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return "holds a space or a control character";
+    }
+  }
+  return {};
+}
+
+std::string check_mail_address(std::string_view v) {
+  if (v.empty()) return {};
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f || c == '<' ||
+        c == '>' || c == '"' || c == ',') {
+      return "an address like pamproxy@example.com: printable ASCII, no spaces or brackets";
+    }
+  }
+  size_t at = v.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == v.size()) {
+    return "an address like pamproxy@example.com";
   }
   return {};
 }

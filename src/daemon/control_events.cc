@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "pamproxy/base/json_writer.h"
 #include "pamproxy/base/log.h"
 
 namespace pamproxy::daemon {
@@ -49,6 +50,64 @@ void ControlEvents::on_admin_change(const store::AdminChange& change) {
       .kv("source", change.actor.source)
       .kv("generation", static_cast<int64_t>(change.generation));
   push(e, change.action);
+  if (change.action.starts_with("request.")) {
+    if (notify::Notifier* n = notifier_.load(std::memory_order_acquire)) n->wake();
+  }
+}
+
+void ControlEvents::notification(const notify::Outcome& o) {
+  const store::Notification& n = o.notification;
+  const bool final = o.kind == notify::Outcome::Kind::kFailed;
+  if (o.kind == notify::Outcome::Kind::kDelivered) {
+    log::info("notify.delivered")
+        .kv("notification", n.id)
+        .kv("about", n.event)
+        .kv("request", n.request_id)
+        .kv("channel", n.channel)
+        .kv("recipient", n.recipient)
+        .kv("attempt", n.attempts);
+    return;
+  }
+  const char* name = final ? "notification.failed" : "notification.attempt_failed";
+  const char* log_name = final ? "notify.failed" : "notify.attempt_failed";
+  // The cause's kind, for searching: timeout, http_<status>, smtp_<reply> or error.
+  std::string cause = "error";
+  if (o.timed_out) {
+    cause = "timeout";
+  } else if (o.error.starts_with("HTTP ")) {
+    cause = "http_" + o.error.substr(5, 3);
+  } else if (o.error.starts_with("SMTP ")) {
+    cause = "smtp_" + o.error.substr(5, 3);
+  }
+  auto fill = [&](log::Line&& line) {
+    line.kv("notification", n.id)
+        .kv("about", n.event)
+        .kv("request", n.request_id)
+        .kv("channel", n.channel)
+        .kv("recipient", n.recipient)
+        .kv("attempt", n.attempts)
+        .kv("cause", cause)
+        .kv("error", o.error);
+  };
+  if (final) {
+    fill(log::error(log_name));
+  } else {
+    fill(log::warn(log_name));
+  }
+  audit::Event e;
+  e.type = audit::EventType::kNotification;
+  e.time_unix_ns = absl::ToUnixNanos(absl::Now());
+  e.event_source.assign("pamproxy.notify");
+  e.event_name.assign(name);
+  e.error_code.assign(cause);
+  JsonWriter w;
+  w.begin_object().key("notification").value(n.id).key("request").value(n.request_id);
+  w.key("event").value(n.event).key("channel").value(n.channel);
+  w.key("recipient").value(n.recipient).key("attempt").value(n.attempts);
+  if (!final) w.key("next_attempt_ms").value(o.next_attempt_ms);
+  w.key("error").value(o.error).end_object();
+  e.detail.assign(w.str());
+  push(e, name);
 }
 
 void ControlEvents::config_reloaded(std::string_view file, std::string_view changed,

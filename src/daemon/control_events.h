@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "pamproxy/audit/ring.h"
+#include "pamproxy/notify/notifier.h"
 #include "pamproxy/store/change.h"
 
 namespace pamproxy::daemon {
@@ -27,6 +28,13 @@ class ControlEvents final : public store::ChangeSink {
   void on_admin_change(const store::AdminChange& change) override;
   void config_reloaded(std::string_view file, std::string_view changed,
                        std::string_view restart_required);
+  // From the notifier's thread: a delivery is logged; a failed attempt and a final failure are
+  // also audited, with their cause.
+  void notification(const notify::Outcome& outcome);
+  // Woken when a request is created or decided (its notifications are queued); null: none.
+  void set_notifier(notify::Notifier* notifier) {
+    notifier_.store(notifier, std::memory_order_release);
+  }
 
   uint64_t lost() const { return lost_.load(std::memory_order_relaxed); }
   // [audit] hold_timeout_ms changed on reload.
@@ -39,6 +47,7 @@ class ControlEvents final : public store::ChangeSink {
   audit::Ring* ring_;
   std::atomic<int64_t> hold_timeout_ms_;
   std::atomic<uint64_t> lost_{0};
+  std::atomic<notify::Notifier*> notifier_{nullptr};
 };
 
 }  // namespace pamproxy::daemon

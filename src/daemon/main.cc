@@ -32,6 +32,8 @@
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/identity/relying_party.h"
+#include "pamproxy/notify/deliver.h"
+#include "pamproxy/notify/notifier.h"
 #include "pamproxy/proxy/metrics.h"
 #include "pamproxy/proxy/replay_cache.h"
 #include "pamproxy/proxy/service.h"
@@ -220,7 +222,23 @@ class Daemon {
                      .idle_timeout_s = config_.session.idle_timeout_s,
                  });
     sessions_->start();
+    start_notifier();
     return start_shipper(node);
+  }
+
+  // [notify]: the store queues a request's notifications with it; a thread of their own delivers
+  // them (blocking on the network), and its failures are audited on the control ring.
+  void start_notifier() {
+    store_->set_notify_channels(notify::channels_of(config_.notify));
+    ControlEvents* events = control_events_.get();
+    notifier_ = std::make_unique<notify::Notifier>(
+        *store_, config_.notify, [events](const notify::Outcome& o) { events->notification(o); });
+    control_events_->set_notifier(notifier_.get());
+    notifier_->start();
+    const store::NotifyChannels on = notify::channels_of(config_.notify);
+    log::info("notify.started")
+        .kv("webhook", on.webhook ? "on" : "off")
+        .kv("email", on.email ? "on" : "off");
   }
 
   // [audit] ship_syslog_address: a thread sends the log to the collector; it only reads the
@@ -258,6 +276,8 @@ class Daemon {
   void stop_audit() {
     if (!audit_) return;
     if (sessions_) sessions_->stop();
+    if (control_events_) control_events_->set_notifier(nullptr);
+    if (notifier_) notifier_->stop();
     if (store_) store_->set_change_sink(nullptr);
     audit_->stop();
     // After the writer's last checkpoint, which the collector gets if it is there (bounded);
@@ -346,9 +366,11 @@ class Daemon {
     o.audit_directory = paths_.audit_directory;
     const proxy::ProxyShared* shared = shared_.get();
     const audit::Shipper* shipper = shipper_.get();
-    o.metrics = [shared, shipper] {
+    const notify::Notifier* notifier = notifier_.get();
+    o.metrics = [shared, shipper, notifier] {
       std::string text = proxy::render_prometheus(shared->metrics_view());
       if (shipper != nullptr) text += shipper->render_prometheus();
+      if (notifier != nullptr) text += notifier->render_prometheus();
       return text;
     };
     o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);
@@ -523,6 +545,8 @@ class Daemon {
     control_events_->set_hold_timeout_ms(c.audit.hold_timeout_ms);
     sessions_->set_idle_timeout_s(c.session.idle_timeout_s);
     store_->set_busy_timeout_ms(c.store.busy_timeout_ms);
+    store_->set_notify_channels(notify::channels_of(c.notify));
+    notifier_->set_config(c.notify);
     api_->set_body_bytes_max(static_cast<size_t>(c.admin.body_bytes_max));
     api_->set_console(console_options(c));
     configure_identity(c);
@@ -537,6 +561,7 @@ class Daemon {
   std::unique_ptr<audit::Writer> audit_;  // its rings outlive every producer
   std::unique_ptr<audit::Shipper> shipper_;  // reads audit_'s files; stopped before it goes
   std::unique_ptr<store::SessionIndexer> sessions_;
+  std::unique_ptr<notify::Notifier> notifier_;  // stopped before audit_ and control_events_
   std::vector<audit::Ring*> worker_rings_;
   std::unique_ptr<ControlEvents> control_events_;
   std::unique_ptr<proxy::ProxyShared> shared_;  // outlives the engine (declared first)
@@ -594,6 +619,7 @@ int main(int argc, char** argv) {
   ::umask(0077);
 
   daemon::apply_log_settings(loaded.config);
+  notify::init_transport();
   daemon::Daemon d(std::move(*options), std::move(loaded.config));
   return d.run();
 }

@@ -166,11 +166,38 @@ CREATE TABLE group_roles (
 );
 )sql";
 
+// A user's e-mail address ("" when none), and the queue of notifications about access requests:
+// a row is written in the transaction that creates or decides the request, so a change is never
+// committed without its message, nor a message queued for a change that rolled back. `facts_json`
+// holds what the message says (no secret is ever in it); the notifier renders it when it sends,
+// retries with backoff and marks the row delivered or, after the last attempt, failed. Attempt
+// times are Unix milliseconds: retries may be a second apart.
+constexpr std::string_view kSchemaV5 = R"sql(
+ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  event TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  facts_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
+CREATE INDEX notifications_by_request ON notifications(request_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 
 }  // namespace

@@ -90,11 +90,12 @@ absl::StatusOr<policy::User> Store::get_user(std::string_view id) {
 
 absl::StatusOr<AdminChange> Store::create_user(const Actor& actor, const UserSpec& spec) {
   if (absl::Status s = check_name("name", spec.name, 128); !s.ok()) return s;
+  if (absl::Status s = check_email("email", spec.email); !s.ok()) return s;
   return impl_->change(actor, "user.create", "user", [&](AdminChange& c) -> absl::Status {
     c.object_id = random_id("u-", 16);
-    absl::Status s =
-        sql::run(impl_->db, "INSERT INTO users (id, name, admin, created_at) VALUES (?1,?2,?3,?4)",
-                 c.object_id, spec.name, spec.admin, to_unix(c.at));
+    absl::Status s = sql::run(
+        impl_->db, "INSERT INTO users (id, name, admin, created_at, email) VALUES (?1,?2,?3,?4,?5)",
+        c.object_id, spec.name, spec.admin, to_unix(c.at), spec.email);
     if (!s.ok()) return renamed_conflict(s, "user", spec.name);
     auto after = one(impl_->load_users(c.object_id), "user", c.object_id);
     if (!after.ok()) return after.status();
@@ -108,6 +109,9 @@ absl::StatusOr<AdminChange> Store::update_user(const Actor& actor, std::string_v
   if (patch.name) {
     if (absl::Status s = check_name("name", *patch.name, 128); !s.ok()) return s;
   }
+  if (patch.email) {
+    if (absl::Status s = check_email("email", *patch.email); !s.ok()) return s;
+  }
   return impl_->change(actor, "user.update", "user", [&](AdminChange& c) -> absl::Status {
     c.object_id = std::string(id);
     auto before = one(impl_->load_users(id), "user", id);
@@ -116,8 +120,10 @@ absl::StatusOr<AdminChange> Store::update_user(const Actor& actor, std::string_v
     policy::User u = *before;
     if (patch.name) u.name = *patch.name;
     if (patch.admin) u.admin = *patch.admin;
-    absl::Status s = sql::run(impl_->db, "UPDATE users SET name = ?2, admin = ?3 WHERE id = ?1", id,
-                              u.name, u.admin);
+    if (patch.email) u.email = *patch.email;
+    absl::Status s =
+        sql::run(impl_->db, "UPDATE users SET name = ?2, admin = ?3, email = ?4 WHERE id = ?1", id,
+                 u.name, u.admin, u.email);
     if (!s.ok()) return renamed_conflict(s, "user", u.name);
     c.after_json = to_json(u);
     return absl::OkStatus();

@@ -43,6 +43,7 @@ struct Store::Impl {
   ChangeSink* sink = nullptr;
   uint64_t generation = 0;
   std::unique_ptr<policy::SnapshotPublisher> publisher;
+  NotifyChannels notify_channels;
 
   absl::Time now() const { return absl::FromUnixSeconds(absl::ToUnixSeconds(options.now())); }
 
@@ -63,6 +64,11 @@ struct Store::Impl {
   // Raises tokens.last_used_at to each use's time (never lowers it). Call with mu held, inside a
   // transaction.
   absl::Status touch_tokens(std::span<const Store::TokenUse> uses);
+
+  // Queues the notifications of a request's creation (to the approvers) or decision (to the
+  // requester) for the channels that are on. Call with mu held, inside the change's transaction.
+  absl::Status queue_request_notifications(std::string_view event,
+                                           const policy::AccessRequest& request, absl::Time at);
 
   // Builds a snapshot of everything from the database (generation + 1) and publishes it.
   absl::Status rebuild_and_publish();

@@ -168,7 +168,7 @@ absl::StatusOr<AdminChange> Store::create_request(const Actor& actor, const Requ
         auto after = one(impl_->load_requests(c.object_id), "access request", c.object_id);
         if (!after.ok()) return after.status();
         c.after_json = request_json(*after, c.at);
-        return absl::OkStatus();
+        return impl_->queue_request_notifications("request.created", *after, c.at);
       });
 }
 
@@ -237,7 +237,7 @@ absl::StatusOr<AdminChange> Store::decide_request(const Actor& actor, std::strin
         auto after = one(impl_->load_requests(id), "access request", id);
         if (!after.ok()) return after.status();
         c.after_json = request_json(*after, c.at);
-        return absl::OkStatus();
+        return impl_->queue_request_notifications("request.decided", *after, c.at);
       });
 }
 

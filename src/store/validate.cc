@@ -35,6 +35,25 @@ absl::Status check_name(std::string_view field, std::string_view value, size_t m
   return absl::OkStatus();
 }
 
+absl::Status check_email(std::string_view field, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  if (value.size() > 254) return invalid_field(field, "longer than 254 bytes");
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '<' || c == '>' || c == ',' || c == '\\' ||
+        c == '(' || c == ')' || c == ';') {
+      return invalid_field(field, "an address like name@example.com, printable ASCII, no spaces");
+    }
+  }
+  size_t at = value.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == value.size() ||
+      value.find('@', at + 1) != std::string_view::npos ||
+      value.substr(at + 1).find('.') == std::string_view::npos) {
+    return invalid_field(field, "an address like name@example.com (one @, a dotted domain)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status check_record_name(std::string_view value) {
   if (absl::Status s = check_name("name", value, 128); !s.ok()) return s;
   for (std::string_view prefix : {"id:", "name:", "tag:"}) {

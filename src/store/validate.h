@@ -15,6 +15,9 @@ namespace pamproxy::store {
 absl::Status check_name(std::string_view field, std::string_view value, size_t max_bytes);
 // 0..max bytes, no control characters other than newline and tab.
 absl::Status check_text(std::string_view field, std::string_view value, size_t max_bytes);
+// "" or an e-mail address for notifications: local@domain, at most 254 printable ASCII bytes, no
+// space, quote, angle bracket or comma (it goes into an SMTP envelope and a To: header as is).
+absl::Status check_email(std::string_view field, std::string_view value);
 // Record names are also record references: refuse the criterion prefixes.
 absl::Status check_record_name(std::string_view value);
 // Access key id: 3-128 printable ASCII characters, no space. AWS's are AKIA... (16-128 of

@@ -113,8 +113,12 @@ enum class EventType : uint8_t {
   // id, the bytes each way, the time from forwarding to the response's last byte. Joined to its
   // request.forwarded by proxyRequestId.
   kRequestCompleted,
+  // A notification about an access request that could not be delivered: each failed attempt
+  // (eventName notification.attempt_failed) and the final failure (notification.failed), with
+  // the cause in errorCode/detail.
+  kNotification,
 };
-inline constexpr int kEventTypeCount = 11;
+inline constexpr int kEventTypeCount = 12;
 
 // "tunnel.opened", "request.forwarded", ... (the eventType of the log); "" for an unknown value.
 std::string_view event_type_name(EventType type);

@@ -24,6 +24,7 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 enum class LogFormat { kKv, kJson };
 enum class StoreBackend { kSqlite, kPostgresql };
 enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost };
+enum class WebhookFormat { kJson, kSlack };
 
 // A `[[upstream.resolve]]` entry: where to connect for hosts matching `host` (an exact name or
 // `*.suffix`), bypassing DNS. Used for private endpoints and tests.
@@ -140,6 +141,26 @@ struct AuditSection {
   int64_t ship_batch_lines_max = 512;
 };
 
+// Notifications about access requests (src/notify): a webhook, e-mail, or both; off while
+// neither webhook_url nor smtp_address is set.
+struct NotifySection {
+  std::string console_url;  // "" = messages carry no link
+  std::string webhook_url;  // https://...; "" = no webhook
+  std::string webhook_secret_file;
+  WebhookFormat webhook_format = WebhookFormat::kJson;
+  std::string webhook_ca_file;  // "" = the system store
+  std::string smtp_address;     // host:port; "" = no e-mail
+  bool smtp_starttls = true;
+  std::string smtp_ca_file;  // "" = the system store
+  std::string smtp_from;
+  std::string smtp_username;  // "" = no authentication
+  std::string smtp_password_file;
+  int64_t timeout_ms = 10000;
+  int64_t retry_max_attempts = 8;
+  int64_t retry_initial_s = 30;
+  int64_t retry_max_s = 3600;
+};
+
 struct SessionSection {
   int64_t idle_timeout_s = 900;
 };
@@ -184,6 +205,7 @@ struct Config {
   IdentitySection identity;
   StoreSection store;
   AuditSection audit;
+  NotifySection notify;
   SessionSection session;
   LimitsSection limits;
   TimeoutsSection timeouts;

@@ -56,6 +56,7 @@ struct User {
   std::string name;
   bool admin = false;
   absl::Time created_at;
+  std::string email;  // "" when none: such a user is not told about access requests
 };
 
 struct Role {

@@ -57,6 +57,7 @@ std::string field_of(const absl::Status& status);
 struct UserSpec {
   std::string name;
   bool admin = false;
+  std::string email;  // "" = none
 };
 struct IdentitySignIn {
   std::string subject;
@@ -72,6 +73,7 @@ struct GroupRole {
 struct UserPatch {
   std::optional<std::string> name;
   std::optional<bool> admin;
+  std::optional<std::string> email;  // "" removes it
 };
 
 struct RecordSpec {
@@ -135,6 +137,28 @@ struct RequestSpec {
   std::optional<absl::Time> start_at;  // none: now
   absl::Duration duration = absl::Hours(1);
   std::string reason;
+};
+
+// The channels a new notification is queued for ([notify]); with neither, nothing is queued.
+struct NotifyChannels {
+  bool webhook = false;
+  bool email = false;
+};
+
+// One queued message about an access request (the notifications table): the webhook's, or one
+// e-mail to one address.
+struct Notification {
+  std::string id;
+  std::string event;  // "request.created" | "request.decided"
+  std::string request_id;
+  std::string channel;     // "webhook" | "email"
+  std::string recipient;   // the e-mail address; "" for the webhook
+  std::string facts_json;  // what the message says (notify/message.h reads it); never a secret
+  std::string state;       // "pending" | "delivered" | "failed"
+  int64_t attempts = 0;
+  int64_t next_attempt_ms = 0;  // Unix ms
+  std::string last_error;
+  absl::Time created_at;
 };
 
 struct Bootstrap {
@@ -236,6 +260,27 @@ class Store {
   absl::StatusOr<AdminChange> deny_request(const Actor& actor, std::string_view id,
                                            std::string_view note);
   absl::StatusOr<AdminChange> revoke_request(const Actor& actor, std::string_view id);
+
+  // Notifications (store_notifications.cc). Creating and deciding a request queue theirs in the
+  // same transaction, for the channels set here (the daemon sets them from [notify], again on
+  // reload). Not admin changes: no audit event, no new snapshot.
+  void set_notify_channels(NotifyChannels channels);
+  // Pending rows due at `now_ms`, oldest first, at most `max`.
+  std::vector<Notification> due_notifications(int64_t now_ms, size_t max);
+  // The earliest next attempt of a pending row; nullopt when none is pending.
+  std::optional<int64_t> next_notification_ms();
+  // Takes a due row for one attempt: attempts + 1, and the next attempt put off to
+  // `lease_until_ms` (after the attempt's timeout), so a node that dies mid-attempt leaves the
+  // row to be tried again. Only if the row is as `n` read it: false when another node of a
+  // shared database took it first.
+  absl::StatusOr<bool> claim_notification(const Notification& n, int64_t lease_until_ms);
+  // After a failed attempt: the next one at `next_attempt_ms`, or, when `final`, state failed.
+  absl::Status notification_failed(std::string_view id, std::string_view error,
+                                   int64_t next_attempt_ms, bool final);
+  absl::Status notification_delivered(std::string_view id);
+  // Every row of one request ("" = all), oldest first; of one change, the webhook's first, then
+  // the e-mails by address.
+  std::vector<Notification> list_notifications(std::string_view request_id = {});
 
   // Sessions (store_sessions.cc). Not admin changes: no audit event, no new snapshot. Saving
   // upserts by id (re-indexing the same log gives the same rows), records the tokens' last uses

@@ -102,6 +102,7 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
     ASSERT_TRUE(db->exec("DROP TABLE sessions; DROP TABLE session_index; "
                          "DROP TABLE group_roles; DROP TABLE identity_users; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "
+                         "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
                          "PRAGMA user_version = 1;")
                     .ok());
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "pamproxy/policy/decision.h"
@@ -419,6 +420,7 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     EXPECT_EQ(sqlite3_exec(raw,
                            "DROP TABLE group_roles; DROP TABLE identity_users; "
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
+                           "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
                            "PRAGMA user_version = 2;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
@@ -490,6 +492,94 @@ TEST_P(EveryBackend, ApprovalWorkflow) {
             policy::RequestState::kExpired);
   EXPECT_TRUE(
       absl::IsFailedPrecondition(store->revoke_request(as_alice, req2->object_id).status()));
+}
+
+// Creating and deciding a request queue their notifications in the same transaction: to the
+// approvers with an address (never the requester), to the requester, and one for the webhook;
+// each row is claimed once per attempt, retried, and finished.
+TEST_P(EveryBackend, NotificationsAreQueuedWithTheRequestAndWorkedOff) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->set_record_type_enabled(admin_, "aws-access-keys", true).ok());
+  std::string rid = store->create_record(admin_, record_spec("prod"))->object_id;
+  std::string alice = store->create_user(admin_, {"alice", false, "alice@example.test"})->object_id;
+  std::string carol = store->create_user(admin_, {"carol", false, "carol@example.test"})->object_id;
+  std::string dan = store->create_user(admin_, {"dan", false})->object_id;  // no address
+  EXPECT_EQ(field_of(store->create_user(admin_, {"eve", false, "eve at example"}).status()),
+            "email");
+  EXPECT_EQ(
+      field_of(store->update_user(admin_, dan, {.email = "a@b.test\r\nBcc: x@y.test"}).status()),
+      "email");
+  std::string approvers = store->create_role(admin_, "approvers", "")->object_id;
+  for (const std::string& u : {carol, dan, alice}) {
+    ASSERT_TRUE(store->add_role_member(admin_, approvers, u).ok());
+  }
+  PolicySpec p;
+  p.approval_required = true;
+  p.approver_role_id = approvers;
+  ASSERT_TRUE(store->set_policy(admin_, rid, p).ok());
+  Actor as_alice{alice, "", "10.0.0.1"};
+  Actor as_carol{carol, "", "10.0.0.2"};
+
+  // Nothing is queued while no channel is on.
+  auto quiet = store->create_request(as_alice, {alice, rid, std::nullopt, absl::Hours(1), "a"});
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  EXPECT_TRUE(store->list_notifications().empty());
+
+  store->set_notify_channels({.webhook = true, .email = true});
+  auto req = store->create_request(as_alice, {alice, rid, std::nullopt, absl::Hours(1), "deploy"});
+  ASSERT_TRUE(req.ok()) << req.status();
+  auto queued = store->list_notifications(req->object_id);
+  ASSERT_EQ(queued.size(), 2u);
+  EXPECT_EQ(queued[0].channel + queued[1].channel, "webhookemail");
+  EXPECT_EQ(queued[1].recipient, "carol@example.test");  // not alice, who asked; not dan
+  EXPECT_EQ(queued[0].event, "request.created");
+  EXPECT_NE(queued[0].facts_json.find("\"requester_name\":\"alice\""), std::string::npos);
+  EXPECT_NE(queued[0].facts_json.find("\"record_name\":\"prod\""), std::string::npos);
+  EXPECT_EQ(queued[0].facts_json.find(kPlantedSecret), std::string::npos);
+
+  ASSERT_TRUE(store->approve_request(as_carol, req->object_id, "go ahead").ok());
+  auto all = store->list_notifications(req->object_id);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[3].event, "request.decided");
+  EXPECT_EQ(all[3].recipient, "alice@example.test");
+  EXPECT_NE(all[3].facts_json.find("\"decided_by_name\":\"carol\""), std::string::npos);
+  EXPECT_NE(all[3].facts_json.find("\"decision_note\":\"go ahead\""), std::string::npos);
+
+  // A rolled-back change leaves no row: deciding twice fails and queues nothing.
+  EXPECT_FALSE(store->deny_request(as_carol, req->object_id, "").ok());
+  EXPECT_EQ(store->list_notifications(req->object_id).size(), 4u);
+
+  const int64_t t0 = absl::ToUnixMillis(now_);
+  auto due = store->due_notifications(t0, 16);
+  ASSERT_EQ(due.size(), 4u);
+  EXPECT_EQ(store->next_notification_ms(), t0);
+  // One claim per attempt: a second claim of the same read loses.
+  ASSERT_TRUE(*store->claim_notification(due[0], t0 + 10000));
+  EXPECT_FALSE(*store->claim_notification(due[0], t0 + 10000));
+  EXPECT_EQ(store->due_notifications(t0, 16).size(), 3u);
+  ASSERT_TRUE(store->notification_failed(due[0].id, "HTTP 500", t0 + 1000, false).ok());
+  EXPECT_EQ(store->due_notifications(t0 + 1000, 16).size(), 4u);
+  ASSERT_TRUE(store->notification_delivered(due[1].id).ok());
+  ASSERT_TRUE(store->notification_failed(due[2].id, "timeout after 1000 ms", t0, true).ok());
+  auto rows = store->list_notifications(req->object_id);
+  std::map<std::string, Notification> by_id;
+  for (auto& n : rows) by_id[n.id] = n;
+  EXPECT_EQ(by_id[due[0].id].state, "pending");
+  EXPECT_EQ(by_id[due[0].id].attempts, 1);
+  EXPECT_EQ(by_id[due[0].id].last_error, "HTTP 500");
+  EXPECT_EQ(by_id[due[1].id].state, "delivered");
+  EXPECT_EQ(by_id[due[2].id].state, "failed");
+  EXPECT_EQ(store->due_notifications(t0 + 1000, 16).size(), 2u);
+
+  // What is pending survives a restart.
+  store.reset();
+  store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->due_notifications(t0 + 1000, 16).size(), 2u);
+  EXPECT_EQ(store->get_user(alice)->email, "alice@example.test");
+  ASSERT_TRUE(store->update_user(admin_, alice, {.email = ""}).ok());
+  EXPECT_EQ(store->get_user(alice)->email, "");
 }
 
 TEST_P(EveryBackend, RevokeAndDeleteTakeEffect) {
