@@ -148,10 +148,22 @@ constexpr std::string_view kSchemaV3 = R"sql(
 ALTER TABLE records ADD COLUMN aws_account_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Favorites: the records each user starred, a preference of that user alone (no grant, no
+// policy reads it). A deleted user or record takes its stars with it.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE favorites (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, record_id)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace
