@@ -143,7 +143,7 @@ try {
 
   // Edit: the secret is not shown back; empty leaves it unchanged.
   await page.evaluate(() => [...document.querySelectorAll('#records tbody tr')]
-    .find((r) => r.querySelector('.record-name').textContent === 'prod-admin').querySelector('button').click());
+    .find((r) => r.querySelector('.record-name').textContent === 'prod-admin').querySelector('.record-edit').click());
   await page.waitForSelector('form #name');
   check(await page.$eval('#name', (e) => e.value) === 'prod-admin', 'the edit form holds the record');
   check(await page.$eval('#secret_access_key', (e) => e.value) === '', 'the edit form does not show the secret');
