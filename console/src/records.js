@@ -2,11 +2,13 @@
 // added (POST) and edited (PATCH /api/v1/records/{id}). The secret key is write-only: the API never
 // returns it, the form never shows it, and on edit an empty secret leaves it unchanged.
 // Each record has the signed-in user's star (PUT/DELETE /api/v1/records/{id}/favorite) and the
-// list shows all records or the starred ones (?favorites=1).
+// list shows all records or the starred ones (?favorites=1); Access opens the record's access
+// policy and grants (record_access.js).
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Field } from './field.js';
 import { html } from './html.js';
+import { RecordAccess } from './record_access.js';
 
 const empty = {
   name: '', description: '', reference_record: '', access_key_id: '', secret_access_key: '',
@@ -110,6 +112,7 @@ export function Records() {
   const [filter, setFilter] = useState({ name: '', tag: '' });
   const [error, setError] = useState('');
   const [editing, setEditing] = useState(null);  // null, 'new' or the record
+  const [access, setAccess] = useState(null);  // the record whose policy and grants are open
   const [favorites, setFavorites] = useState(false);  // the list: all records or the starred
   const [notice, setNotice] = useState([]);
 
@@ -144,7 +147,8 @@ export function Records() {
     <h1 id="records-heading">Records</h1>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${notice.length > 0 && html`<div class="notice" role="status">${notice.map((n) => html`<p>${n}</p>`)}</div>`}
-    ${editing ? html`<${RecordForm} record=${editing === 'new' ? null : editing} records=${all}
+    ${access ? html`<${RecordAccess} record=${access} onClose=${() => setAccess(null)} />`
+      : editing ? html`<${RecordForm} record=${editing === 'new' ? null : editing} records=${all}
         onSaved=${saved} onCancel=${() => setEditing(null)} />`
       : html`<p><button type="button" id="record-add"
           onClick=${() => { setNotice([]); setEditing('new'); }}>Add record</button></p>`}
@@ -178,9 +182,12 @@ export function Records() {
             <td>${r.aws_account_id}</td>
             <td>${r.tags.join(', ')}</td>
             <td>${r.secret_access_key_set ? 'set' : 'not set'}</td>
-            <td><button type="button" class="secondary record-edit"
-              onClick=${() => { setNotice([]); setEditing(r); }}>
-              Edit<span class="visually-hidden"> ${r.name}</span></button></td>
+            <td><div class="actions"><button type="button" class="secondary record-edit"
+              onClick=${() => { setNotice([]); setAccess(null); setEditing(r); }}>
+              Edit<span class="visually-hidden"> ${r.name}</span></button>
+              <button type="button" class="secondary record-access"
+                onClick=${() => { setNotice([]); setEditing(null); setAccess(r); }}>
+                Access<span class="visually-hidden"> ${r.name}</span></button></div></td>
           </tr>`)}
         </tbody>
       </table>
