@@ -1,8 +1,9 @@
 // The console's administration screens in a real browser (Debian's chromium driven by
 // puppeteer-core, axe-core injected into each screen): an admin walks the product's setup steps,
 // enables the proxy (Settings / Parameters), enables the AWS Access Keys record type (Record
-// types), adds a record with a reference record and keys (Records), and each change is checked
-// through the API. Run by tests/integration/test_console.py against a running pamproxyd:
+// types), adds a record with a reference record and keys (Records), makes a user and a role with a
+// member (Users and roles), grants the record to the role, edits its access policy and stars it
+// (Records, Access, Favorites), and each change is checked through the API. Run by tests/integration/test_console.py against a running pamproxyd:
 //
 //   CONSOLE_URL=https://127.0.0.1:PORT TOKEN_ID=... TOKEN_SECRET=... CA_FILE=ca.pem \
 //   SCREENSHOT_DIR=dir node console/browser_admin_test.mjs
@@ -15,6 +16,7 @@ import { axe, base, caPem, check, launch, shot } from './browser_util.mjs';
 const { TOKEN_ID: tokenId, TOKEN_SECRET: secret } = process.env;
 
 const MARKUP = '<img src=x onerror=alert(1)>';
+const SCRIPT = '<script>alert(2)</script>';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 // An API call with the admin's bearer token, outside the browser: what took effect.
@@ -143,7 +145,7 @@ try {
 
   // Edit: the secret is not shown back; empty leaves it unchanged.
   await page.evaluate(() => [...document.querySelectorAll('#records tbody tr')]
-    .find((r) => r.querySelector('.record-name').textContent === 'prod-admin').querySelector('button').click());
+    .find((r) => r.querySelector('.record-name').textContent === 'prod-admin').querySelector('.record-edit').click());
   await page.waitForSelector('form #name');
   check(await page.$eval('#name', (e) => e.value) === 'prod-admin', 'the edit form holds the record');
   check(await page.$eval('#secret_access_key', (e) => e.value) === '', 'the edit form does not show the secret');
@@ -187,6 +189,139 @@ try {
   check((await records('&name=too-big')).length === 0, 'and nothing was saved (API)');
   await page.$eval('#description', (e) => { e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
   await screen(page, 'record-refused');
+
+  // Users and roles: a user and a role (its description with markup), the member added.
+  await go(page, '/users');
+  await page.waitForSelector('#user_name');
+  const addUser = async (name) => {
+    await page.type('#user_name', name);
+    await page.click('#user-add');
+    await page.waitForFunction((n) => [...document.querySelectorAll('.user-name')].some((c) => c.textContent === n), {}, name);
+  };
+  await addUser('engineer-ana');
+  await addUser('leaver-bo');
+  await page.type('#role_name', 'auditors');
+  await page.type('#role_description', MARKUP + SCRIPT);
+  await page.click('#role-add');
+  await page.waitForFunction(() => [...document.querySelectorAll('.role-name')].some((c) => c.textContent === 'auditors'));
+  const users = (await api('GET', 'users?limit=1000')).json.items;
+  const ana = users.find((u) => u.name === 'engineer-ana');
+  const bo = users.find((u) => u.name === 'leaver-bo');
+  let role = (await api('GET', 'roles?limit=1000')).json.items.find((r) => r.name === 'auditors');
+  check(ana && bo && !ana.admin && role, 'Users and roles added two users and a role (API)');
+  check(role.description === MARKUP + SCRIPT, 'the role description was kept as typed (API)');
+  await page.select('#member-' + role.id, ana.id);
+  await page.evaluate((id) => document.querySelector('#member-' + id).closest('td').querySelector('.member-add').click(), role.id);
+  await page.waitForFunction(() => [...document.querySelectorAll('.member-name')].some((c) => c.textContent === 'engineer-ana'));
+  role = (await api('GET', 'roles/' + role.id)).json;
+  check(JSON.stringify(role.members) === JSON.stringify([ana.id]), 'the member was added to the role (API)');
+  check(await page.$('main img, main script') === null, 'the role description with markup is shown as text');
+  await screen(page, 'users');
+
+  // Disable: every token of the user revoked, after a second click.
+  const anaToken = await api('POST', 'tokens', { name: 'ana-laptop', user_id: ana.id });
+  const anaRow = (selector) => page.evaluate((s) => [...document.querySelectorAll('#users tbody tr')]
+    .find((r) => r.querySelector('.user-name').textContent === 'engineer-ana').querySelector(s).click(), selector);
+  await anaRow('.disable');
+  await page.waitForSelector('.disable-confirm');
+  await screen(page, 'users-disable-confirm');
+  await anaRow('.disable-confirm');
+  await page.waitForFunction(() => document.querySelector('main .notice')?.textContent.includes('disabled'));
+  const anaTokens = (await api('GET', 'tokens?user=' + ana.id)).json.items;
+  check(anaToken.status === 201 && anaTokens.length === 1 && anaTokens[0].revoked, 'Disable revoked the user\'s token (API)');
+
+  // Records: grant the record to the role, star it, find it under Favorites.
+  await go(page, '/records');
+  await page.waitForSelector('.record-name');
+  const rowAction = (name, selector) => page.evaluate((n, s) => [...document.querySelectorAll('#records tbody tr')]
+    .find((r) => r.querySelector('.record-name').textContent === n).querySelector(s).click(), name, selector);
+  await rowAction('prod-admin', '.record-access');
+  await page.waitForSelector('#grant-form');
+  await page.waitForSelector('#policy-form');
+  await page.select('#grant_kind', 'role');
+  await page.select('#grant_subject', role.id);
+  await page.click('#grant-add');
+  await page.waitForFunction(() => [...document.querySelectorAll('.grant-to')].some((c) => c.textContent === 'role auditors'));
+  let grants = (await api('GET', 'grants?record=' + added.id)).json.items;
+  check(grants.length === 1 && grants[0].role_id === role.id &&
+    JSON.stringify(grants[0].permissions) === '["view","connect"]', 'the record was granted to the role (API)');
+
+  // A grant to a user deleted meanwhile: the API's message, nothing granted.
+  await page.select('#grant_kind', 'user');
+  await page.select('#grant_subject', bo.id);
+  check((await api('DELETE', 'users/' + bo.id)).status === 200, 'the user is deleted meanwhile (API)');
+  await page.click('#grant-add');
+  await page.waitForSelector('#grant-form-error, #grant_subject-error');
+  const gone = await api('POST', 'grants', { user_id: bo.id, record_id: added.id, permissions: ['view'] });
+  const goneShown = await textOf(page, '#grant-form-error, #grant_subject-error');
+  check(gone.status === 404 && goneShown === gone.json.error.message, `the grant form shows the API's message: ${goneShown}`);
+  check((await api('GET', 'grants?record=' + added.id)).json.items.length === 1, 'and nothing more was granted (API)');
+
+  // The access policy: a window, a network, a deny rule with a resource; a bad resource first.
+  await page.type('#windows', 'Mon-Fri 08:00-18:00');
+  await page.$eval('#time_zone', (e) => { e.value = 'Europe/Berlin'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.type('#allowed_networks', '10.0.0.0/8');
+  await page.click('#rule-add');
+  await page.waitForSelector('#rule0-pattern');
+  await page.select('#rule0-effect', 'deny');
+  await page.type('#rule0-pattern', 's3:DeleteObject');
+  await page.type('#rule0-resource', 'prod-bucket/*');
+  await page.click('#policy-save');
+  await page.waitForSelector('#rule0-resource-error');
+  const badRule = await api('PUT', `records/${added.id}/policy`,
+    { command_rules: [{ effect: 'deny', pattern: 's3:DeleteObject', resource: 'prod-bucket/*' }] });
+  check(badRule.status === 400 && badRule.json.error.field === 'command_rules[0].resource' &&
+    (await textOf(page, '#rule0-resource-error')) === badRule.json.error.message,
+    'a bad resource pattern is shown next to that rule\'s resource field');
+  check((await api('GET', `records/${added.id}/policy`)).status === 404, 'and no policy was saved (API)');
+  await screen(page, 'record-access-error');
+  await page.$eval('#rule0-resource', (e) => { e.value = 'arn:aws:s3:::prod-*/*'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.click('#policy-save');
+  await page.waitForFunction(() => document.querySelector('#policy-form .notice')?.textContent.includes('saved'));
+  const policy = (await api('GET', `records/${added.id}/policy`)).json;
+  check(JSON.stringify(policy.windows) === '["Mon-Fri 08:00-18:00"]' && policy.time_zone === 'Europe/Berlin' &&
+    JSON.stringify(policy.allowed_networks) === '["10.0.0.0/8"]' &&
+    JSON.stringify(policy.command_rules) === JSON.stringify([{ effect: 'deny', pattern: 's3:DeleteObject', resource: 'arn:aws:s3:::prod-*/*' }]),
+    'the policy was saved with its window, network and deny rule with a resource (API)');
+  await screen(page, 'record-access');
+  await page.click('#access-close');
+  await page.waitForSelector('#record-add');
+
+  const starOf = (name) => page.evaluate((n) => [...document.querySelectorAll('#records tbody tr')]
+    .find((r) => r.querySelector('.record-name').textContent === n).querySelector('.star').getAttribute('aria-pressed'), name);
+  check(await starOf('prod-admin') === 'false', 'the record starts unstarred');
+  await rowAction('prod-admin', '.star');
+  await page.waitForFunction(() => [...document.querySelectorAll('#records tbody tr')]
+    .some((r) => r.querySelector('.record-name').textContent === 'prod-admin' && r.querySelector('.star').getAttribute('aria-pressed') === 'true'));
+  check((await records('&favorites=1')).map((r) => r.name).join() === 'prod-admin', 'the star is the admin\'s favorite (API)');
+  await page.click('#show-favorites');
+  await page.waitForFunction(() => document.querySelector('#show-favorites').getAttribute('aria-pressed') === 'true' &&
+    document.querySelectorAll('.record-name').length === 1);
+  check((await textOf(page, '.record-name')) === 'prod-admin', 'Favorites lists the starred record only');
+  await screen(page, 'records-favorites');
+  await page.click('#show-all');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length > 1);
+
+  // A record whose name and description carry markup and a script tag: text on the new screens.
+  const hostile = await api('POST', 'records', { name: MARKUP + SCRIPT, description: SCRIPT + MARKUP,
+    access_key_id: 'AKIAIOSFODNN7HOSTILE', secret_access_key: 'hostile-secret' });
+  check(hostile.status === 201, 'a record with markup in its name and description exists (API)');
+  await page.click('#show-favorites');
+  await page.click('#show-all');
+  await page.waitForFunction((m) => [...document.querySelectorAll('.record-name')].some((c) => c.textContent === m), {}, MARKUP + SCRIPT);
+  await rowAction(MARKUP + SCRIPT, '.star');
+  await page.waitForFunction(() => document.querySelectorAll('.star[aria-pressed="true"]').length === 2);
+  await rowAction(MARKUP + SCRIPT, '.record-access');
+  await page.waitForSelector('#policy-form');
+  check((await textOf(page, '.access-heading')) === 'Access to ' + MARKUP + SCRIPT &&
+    (await textOf(page, '.access-description')) === SCRIPT + MARKUP, 'the access screen shows the name and description as typed');
+  check(await page.$('main img, main script') === null, 'and makes no element from them');
+  await screen(page, 'record-access-markup');
+  await page.click('#access-close');
+  await page.waitForSelector('#show-favorites');
+  await page.click('#show-favorites');
+  await page.waitForFunction(() => document.querySelectorAll('.record-name').length === 2);
+  check(await page.$('main img, main script') === null, 'Favorites shows the markup as text too');
 
   check(pages.every((p) => !p.includes(AWS_SECRET)), 'the secret key appears in no page\'s HTML');
   check(dialogs.length === 0, 'no dialog fired');

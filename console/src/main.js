@@ -17,6 +17,7 @@ import { Records } from './records.js';
 import { Settings } from './settings.js';
 import { SignIn } from './signin.js';
 import { Tokens } from './tokens.js';
+import { Users } from './users.js';
 import './style.css';
 
 const screens = [
@@ -27,6 +28,7 @@ const screens = [
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
   { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },
+  { path: '/users', label: 'Users and roles', view: Users, allowed: (s) => s.user.admin },
 ];
 
 function navigate(path) {

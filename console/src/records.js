@@ -1,10 +1,14 @@
 // Records: the AWS Access Keys records, found by name or tag (GET /api/v1/records?name=&tag=),
 // added (POST) and edited (PATCH /api/v1/records/{id}). The secret key is write-only: the API never
 // returns it, the form never shows it, and on edit an empty secret leaves it unchanged.
+// Each record has the signed-in user's star (PUT/DELETE /api/v1/records/{id}/favorite) and the
+// list shows all records or the starred ones (?favorites=1); Access opens the record's access
+// policy and grants (record_access.js).
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Field } from './field.js';
 import { html } from './html.js';
+import { RecordAccess } from './record_access.js';
 
 const empty = {
   name: '', description: '', reference_record: '', access_key_id: '', secret_access_key: '',
@@ -108,16 +112,29 @@ export function Records() {
   const [filter, setFilter] = useState({ name: '', tag: '' });
   const [error, setError] = useState('');
   const [editing, setEditing] = useState(null);  // null, 'new' or the record
+  const [access, setAccess] = useState(null);  // the record whose policy and grants are open
+  const [favorites, setFavorites] = useState(false);  // the list: all records or the starred
   const [notice, setNotice] = useState([]);
 
   function load() {
     const query = new URLSearchParams({ limit: '1000' });
     if (filter.name) query.set('name', filter.name);
     if (filter.tag) query.set('tag', filter.tag);
+    if (favorites) query.set('favorites', '1');
     api('GET', 'records?' + query).then((r) => setRecords(r.items)).catch((e) => setError(e.message));
     api('GET', 'records?limit=1000').then((r) => setAll(r.items)).catch((e) => setError(e.message));
   }
-  useEffect(load, [filter]);
+  useEffect(load, [filter, favorites]);
+
+  async function star(record) {
+    setError('');
+    try {
+      await api(record.favorite ? 'DELETE' : 'PUT', 'records/' + encodeURIComponent(record.id) + '/favorite');
+      load();
+    } catch (e) {
+      setError(e.message);
+    }
+  }
 
   function saved(record) {
     setNotice([`Record ${record.name} saved.`, ...(record.warnings || [])]);
@@ -130,7 +147,8 @@ export function Records() {
     <h1 id="records-heading">Records</h1>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${notice.length > 0 && html`<div class="notice" role="status">${notice.map((n) => html`<p>${n}</p>`)}</div>`}
-    ${editing ? html`<${RecordForm} record=${editing === 'new' ? null : editing} records=${all}
+    ${access ? html`<${RecordAccess} record=${access} onClose=${() => setAccess(null)} />`
+      : editing ? html`<${RecordForm} record=${editing === 'new' ? null : editing} records=${all}
         onSaved=${saved} onCancel=${() => setEditing(null)} />`
       : html`<p><button type="button" id="record-add"
           onClick=${() => { setNotice([]); setEditing('new'); }}>Add record</button></p>`}
@@ -141,26 +159,39 @@ export function Records() {
       </div>
       <button type="submit" id="record-search">Search</button>
     </form>
+    <div class="switch" role="group" aria-label="Show">
+      <button type="button" id="show-all" class="secondary" aria-pressed=${favorites ? 'false' : 'true'}
+        onClick=${() => setFavorites(false)}>All records</button>
+      <button type="button" id="show-favorites" class="secondary" aria-pressed=${favorites ? 'true' : 'false'}
+        onClick=${() => setFavorites(true)}>Favorites</button>
+    </div>
     <div class="card scroll">
       <table id="records">
-        <caption class="visually-hidden">Records</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">Description</th>
+        <caption class="visually-hidden">${favorites ? 'Favorite records' : 'Records'}</caption>
+        <thead><tr><th scope="col">Favorite</th><th scope="col">Name</th><th scope="col">Description</th>
           <th scope="col">Access Key ID</th><th scope="col">AWS account</th>
           <th scope="col">Tags</th><th scope="col">Secret key</th><th scope="col">Action</th></tr></thead>
         <tbody>
           ${records.map((r) => html`<tr key=${r.id}>
+            <td><button type="button" class="star" aria-pressed=${r.favorite ? 'true' : 'false'}
+              aria-label=${'Favorite: ' + r.name} onClick=${() => star(r)}>
+              <span aria-hidden="true">${r.favorite ? '★' : '☆'}</span></button></td>
             <td class="record-name">${r.name}</td>
             <td>${r.description}</td>
             <td><code>${r.access_key_id}</code></td>
             <td>${r.aws_account_id}</td>
             <td>${r.tags.join(', ')}</td>
             <td>${r.secret_access_key_set ? 'set' : 'not set'}</td>
-            <td><button type="button" class="secondary" onClick=${() => { setNotice([]); setEditing(r); }}>
-              Edit<span class="visually-hidden"> ${r.name}</span></button></td>
+            <td><div class="actions"><button type="button" class="secondary record-edit"
+              onClick=${() => { setNotice([]); setAccess(null); setEditing(r); }}>
+              Edit<span class="visually-hidden"> ${r.name}</span></button>
+              <button type="button" class="secondary record-access"
+                onClick=${() => { setNotice([]); setEditing(null); setAccess(r); }}>
+                Access<span class="visually-hidden"> ${r.name}</span></button></div></td>
           </tr>`)}
         </tbody>
       </table>
-      ${records.length === 0 && html`<p>No record matches.</p>`}
+      ${records.length === 0 && html`<p>${favorites ? 'No favorite matches: star a record with ☆ under All records.' : 'No record matches.'}</p>`}
     </div>
   </section>`;
 }

@@ -196,6 +196,31 @@ ApiResponse record_policy(Api::Call& call, const policy::Record& record, policy:
   return deleted(record.id);
 }
 
+bool is_favorite(const std::vector<std::string>& sorted_ids, const std::string& id) {
+  return std::binary_search(sorted_ids.begin(), sorted_ids.end(), id);
+}
+
+// A record as json.h writes it, with the caller's "favorite" star added.
+std::string record_json(const policy::Record& record, bool favorite) {
+  std::string json = store::to_json(record);
+  json.pop_back();  // the object's closing brace
+  json += favorite ? ",\"favorite\":true}" : ",\"favorite\":false}";
+  return json;
+}
+
+// PUT stars the record for the caller, DELETE unstars it; both answer the new state. Viewing the
+// record is enough: a star is the caller's own preference and grants nothing.
+ApiResponse record_favorite(Api::Call& call, const policy::Record& record) {
+  if (call.method() != "PUT" && call.method() != "DELETE") return method_not_allowed("PUT, DELETE");
+  const bool favorite = call.method() == "PUT";
+  if (absl::Status s = call.store().set_favorite(call.user_id(), record.id, favorite); !s.ok()) {
+    return store_error(s);
+  }
+  JsonWriter w;
+  w.begin_object().key("record_id").value(record.id).key("favorite").value(favorite).end_object();
+  return json_answer(200, w.take());
+}
+
 ApiResponse records(Api::Call& call) {
   const auto& seg = call.segments;
   if (seg.size() == 1) {
@@ -203,19 +228,28 @@ ApiResponse records(Api::Call& call) {
     if (call.method() != "GET") return method_not_allowed("GET, POST");
     const std::string tag = call.param("tag");
     const std::string name = call.param("name");
+    const std::string favorites_param = call.param("favorites");
+    if (!favorites_param.empty() && favorites_param != "0" && favorites_param != "1") {
+      return error_answer(400, "InvalidField", "favorites: expected 0 or 1", "favorites");
+    }
+    const bool only_favorites = favorites_param == "1";
+    const std::vector<std::string> favorites = call.store().list_favorites(call.user_id());
     std::vector<const policy::Record*> visible;
     for (uint32_t i = 0; i < call.snapshot->records().size(); ++i) {
       const policy::Record& r = call.snapshot->record(i).record;
       if (call.permissions(i) == 0) continue;
       if (!tag.empty() && !std::binary_search(r.tags.begin(), r.tags.end(), tag)) continue;
       if (!name.empty() && r.name != name) continue;
+      if (only_favorites && !is_favorite(favorites, r.id)) continue;
       visible.push_back(&r);
     }
     std::sort(visible.begin(), visible.end(),
               [](const policy::Record* a, const policy::Record* b) { return a->id < b->id; });
     return page(
         call, visible, [](const policy::Record* r) -> const std::string& { return r->id; },
-        [](JsonWriter& w, const policy::Record* r) { store::write_json(w, *r); });
+        [&favorites](JsonWriter& w, const policy::Record* r) {
+          w.raw(record_json(*r, is_favorite(favorites, r->id)));
+        });
   }
   ApiResponse error;
   int32_t index = find_record(call, seg[1], &error);
@@ -223,8 +257,14 @@ ApiResponse records(Api::Call& call) {
   const policy::Record& record = call.snapshot->record(index).record;
   const policy::Permissions p = call.permissions(index);
   if (seg.size() == 3 && seg[2] == "policy") return record_policy(call, record, p);
-  if (seg.size() != 2) return not_found("records/{ref} or records/{ref}/policy");
-  if (call.method() == "GET") return json_answer(200, store::to_json(record));
+  if (seg.size() == 3 && seg[2] == "favorite") return record_favorite(call, record);
+  if (seg.size() != 2) {
+    return not_found("records/{ref}, records/{ref}/policy or records/{ref}/favorite");
+  }
+  if (call.method() == "GET") {
+    const bool favorite = is_favorite(call.store().list_favorites(call.user_id()), record.id);
+    return json_answer(200, record_json(record, favorite));
+  }
   if (call.method() == "PATCH") {
     if ((p & policy::kEdit) == 0) return forbidden("editing a record needs the edit permission");
     return edit_record(call, record);

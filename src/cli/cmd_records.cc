@@ -1,5 +1,5 @@
 // Records and their policies through the admin REST API (docs/admin-api.md):
-//   pamctl records list [--tag T] [--name N] [--limit N] [--cursor C]
+//   pamctl records list [--tag T] [--name N] [--favorites] [--limit N] [--cursor C]
 //   pamctl records add --name N --access-key-id K (--secret-key-file F | --secret-key-stdin)
 //                      [--session-token-file F | --session-token-stdin] [--description D]
 //                      [--reference-record R] [--default-region R] [--aws-account-id ID]
@@ -7,6 +7,7 @@
 //   pamctl records show REF
 //   pamctl records edit REF [the fields of add] [--no-session-token] [--no-tags]
 //   pamctl records rm REF
+//   pamctl records favorite|unfavorite REF    (the caller's own star; list --favorites shows them)
 //   pamctl policies show|rm REF
 //   pamctl policies set REF [--window "Mon-Fri 08:00-18:00"]... [--time-zone TZ]
 //                      [--network CIDR]... [--approval-required] [--approver-role ID]
@@ -32,7 +33,7 @@ namespace pamproxy::cli {
 namespace {
 
 constexpr char kRecordsUsage[] =
-    "usage: pamctl records list [--tag T] [--name N] [--limit N] [--cursor C]\n"
+    "usage: pamctl records list [--tag T] [--name N] [--favorites] [--limit N] [--cursor C]\n"
     "       pamctl records add --name N --access-key-id K (--secret-key-file F | "
     "--secret-key-stdin)\n"
     "                  [--session-token-file F | --session-token-stdin] [--description D]\n"
@@ -40,7 +41,8 @@ constexpr char kRecordsUsage[] =
     "                  [--tag T]...\n"
     "       pamctl records show REF\n"
     "       pamctl records edit REF [the flags of add] [--no-session-token] [--no-tags]\n"
-    "       pamctl records rm REF\n";
+    "       pamctl records rm REF\n"
+    "       pamctl records favorite|unfavorite REF\n";
 constexpr char kPoliciesUsage[] =
     "usage: pamctl policies show REF\n"
     "       pamctl policies set REF [--window \"Mon-Fri 08:00-18:00\"]... [--time-zone TZ]\n"
@@ -198,19 +200,42 @@ int records_list(const std::vector<std::string>& args) {
   ApiArgs a = ApiArgs::parse(args, 1,
                              {{"--tag", ApiArgs::kValue},
                               {"--name", ApiArgs::kValue},
+                              {"--favorites", ApiArgs::kSwitch},
                               {"--limit", ApiArgs::kValue},
                               {"--cursor", ApiArgs::kValue}});
   if (!a.error.empty()) return api_usage("records", kRecordsUsage, a.error);
   if (!a.positional.empty()) return api_usage("records", kRecordsUsage, "list takes no argument");
   ApiContext ctx;
   if (int rc = open_api("records list", a, &ctx); rc != kExitOk) return rc;
+  std::optional<std::string> favorites;
+  if (a.has("--favorites")) favorites = "1";
   const std::string path = "/api/v1/records" + query_string({{"tag", a.value("--tag")},
                                                              {"name", a.value("--name")},
+                                                             {"favorites", favorites},
                                                              {"limit", a.value("--limit")},
                                                              {"cursor", a.value("--cursor")}});
   HttpsResponse r;
   if (int rc = api_call(ctx, "GET", path, std::nullopt, &r); rc != kExitOk) return rc;
   return print_list(ctx, r, record_columns());
+}
+
+// PUT or DELETE records/{ref}/favorite: the caller's own star on a record.
+int records_favorite(const std::vector<std::string>& args) {
+  const std::string& action = args[0];
+  ApiArgs a = ApiArgs::parse(args, 1, {});
+  if (!a.error.empty()) return api_usage("records", kRecordsUsage, a.error);
+  if (a.positional.size() != 1) {
+    return api_usage("records", kRecordsUsage, action + " takes one REF");
+  }
+  ApiContext ctx;
+  if (int rc = open_api("records " + action, a, &ctx); rc != kExitOk) return rc;
+  HttpsResponse r;
+  const std::string path = record_path(a.positional[0]) + "/favorite";
+  if (int rc = api_call(ctx, action == "favorite" ? "PUT" : "DELETE", path, std::nullopt, &r);
+      rc != kExitOk) {
+    return rc;
+  }
+  return print_object(ctx, r);
 }
 
 }  // namespace
@@ -220,6 +245,7 @@ int run_records(const std::vector<std::string>& args) {
   const std::string& action = args[0];
   if (is_help_word(action)) return api_usage("records", kRecordsUsage, "help");
   if (action == "list") return records_list(args);
+  if (action == "favorite" || action == "unfavorite") return records_favorite(args);
   if (action != "add" && action != "show" && action != "edit" && action != "rm") {
     return api_usage("records", kRecordsUsage, "unknown action '" + action + "'");
   }

@@ -192,12 +192,24 @@ CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
 CREATE INDEX notifications_by_request ON notifications(request_id);
 )sql";
 
+// Favorites: the records each user starred, a preference of that user alone (no grant, no
+// policy reads it). A deleted user or record takes its stars with it.
+constexpr std::string_view kSchemaV6 = R"sql(
+CREATE TABLE favorites (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  record_id TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, record_id)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
     {5, kSchemaV5},
+    {6, kSchemaV6},
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 """The admin REST API over real HTTPS against a real SQLite store: authentication, the
 authorization matrix (admin / approver / plain user / revoked token / expired token), secrets
 never leaving, bad input named by field, pagination, the access request workflow, audit events
-of every change, and persistence across a restart."""
+of every change, favorites, and persistence across a restart."""
 
 import json
 import os
@@ -248,6 +248,53 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("pamctl records add: warning: " + warning, r.stderr)
         self.assertIn("0555b35654ad1656d804", r.stdout)
+
+    def test_favorites_are_each_users_own_stars(self):
+        w = World(self.app, self)
+        rec, other = w.record["id"], w.other["id"]
+        alice = w.tokens["alice"]
+        status, answer = self.app.call("PUT", "records/%s/favorite" % rec, token=alice)
+        self.assertEqual((status, answer), (200, {"record_id": rec, "favorite": True}))
+        self.assertEqual(self.app.call("PUT", "records/%s/favorite" % rec, token=alice)[0], 200)
+        # Only on a record the caller may view; a star grants nothing.
+        self.assertEqual(self.app.call("PUT", "records/%s/favorite" % other, token=alice)[0], 404)
+        self.assertEqual(self.app.call("GET", "records/" + other, token=alice)[0], 404)
+        self.assertEqual(self.app.call("POST", "records/%s/favorite" % rec, token=alice)[0], 405)
+        status, page = self.app.call("GET", "records?favorites=1", token=alice)
+        self.assertEqual(status, 200, page)
+        self.assertEqual([(r["id"], r["favorite"]) for r in page["items"]], [(rec, True)])
+        self.assertTrue(self.app.call("GET", "records/" + rec, token=alice)[1]["favorite"])
+        # The admin's list marks nothing: the star is alice's.
+        status, page = self.app.call("GET", "records?limit=1000")
+        mine = {r["id"]: r["favorite"] for r in page["items"]}
+        self.assertEqual((mine[rec], mine[other]), (False, False))
+        status, page = self.app.call("GET", "records?favorites=1&limit=1000")
+        self.assertNotIn(rec, [r["id"] for r in page["items"]])
+        status, answer = self.app.call("GET", "records?favorites=yes")
+        self.assertEqual((status, answer["error"].get("field")), (400, "favorites"), answer)
+        # pamctl: favorite, list --favorites, unfavorite (by name, as every REF).
+        token = self.app.tmp.file("alice.token", alice + "\n")
+        os.chmod(token, 0o600)
+        common = ["--url", "https://127.0.0.1:%d" % self.app.admin_port, "--token-file", token,
+                  "--ca", self.app.ca_file]
+        run = lambda *args: subprocess.run([PAMCTL, "records", *args, *common],
+                                           capture_output=True, text=True, timeout=60)
+        r = run("unfavorite", w.record["name"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("false", r.stdout)
+        r = run("list", "--favorites")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(w.record["name"], r.stdout)
+        r = run("favorite", w.record["name"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run("list", "--favorites")
+        self.assertIn(w.record["name"], r.stdout)
+        r = run("favorite", w.other["name"])
+        self.assertNotEqual(r.returncode, 0)
+        # Deleting the record takes its stars with it.
+        self.assertEqual(self.app.call("DELETE", "records/" + rec)[0], 200)
+        status, page = self.app.call("GET", "records?favorites=1", token=alice)
+        self.assertEqual(page["items"], [])
 
     def test_bad_input_is_a_400_naming_the_field(self):
         cases = [

@@ -101,7 +101,7 @@ class Console(unittest.TestCase):
                    SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
                                                  os.path.join(self.app.tmp.path, "shots")))
         r = subprocess.run(["node", ADMIN_SCRIPT], env=env, capture_output=True, text=True,
-                           timeout=120)
+                           timeout=300)
         print(r.stdout)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 

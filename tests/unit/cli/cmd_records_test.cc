@@ -62,6 +62,37 @@ TEST(CmdRecords, ListIsATable) {
   EXPECT_EQ(r.err, "(more: add --cursor c2)\n");
 }
 
+TEST(CmdRecords, ListFavoritesAsksForTheCallersStars) {
+  CliEnv env;
+  TlsTestServer server(json_answer(200, R"({"items":[]})"));
+  auto r =
+      run(run_records, {"list", "--favorites", "--url", server.url(), "--ca", server.ca_file()});
+  EXPECT_EQ(r.rc, kExitOk) << r.err;
+  EXPECT_EQ(server.request().rfind("GET /api/v1/records?favorites=1 HTTP/1.1\r\n", 0), 0u)
+      << server.request();
+}
+
+TEST(CmdRecords, FavoriteAndUnfavoritePutAndDeleteTheStar) {
+  for (const auto& [action, method] :
+       {std::pair<std::string, std::string>{"favorite", "PUT"},
+        std::pair<std::string, std::string>{"unfavorite", "DELETE"}}) {
+    CliEnv env;
+    TlsTestServer server(json_answer(200, R"({"record_id":"r-1","favorite":true})"));
+    auto r =
+        run(run_records, {action, "name:prod db", "--url", server.url(), "--ca", server.ca_file()});
+    EXPECT_EQ(r.rc, kExitOk) << r.err;
+    EXPECT_EQ(server.request().rfind(
+                  method + " /api/v1/records/name%3Aprod%20db/favorite HTTP/1.1\r\n", 0),
+              0u)
+        << server.request();
+    EXPECT_NE(r.out.find("record_id:"), std::string::npos) << r.out;
+  }
+  CliEnv env;
+  auto none = run(run_records, {"favorite"});
+  EXPECT_EQ(none.rc, kExitUsage);
+  EXPECT_NE(none.err.find("favorite takes one REF"), std::string::npos) << none.err;
+}
+
 TEST(CmdRecords, AddReadsTheSecretFromAFile) {
   CliEnv env;
   TlsTestServer server(json_answer(201, kRecord));

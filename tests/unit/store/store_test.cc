@@ -418,7 +418,7 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(raw,
-                           "DROP TABLE group_roles; DROP TABLE identity_users; "
+                           "DROP TABLE favorites; DROP TABLE group_roles; DROP TABLE identity_users; "
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
                            "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
                            "PRAGMA user_version = 2;",
@@ -652,6 +652,45 @@ TEST_P(EveryBackend, TouchTokensRecordsLastUse) {
                                                           {tok->token.id, now_ - absl::Hours(1)}};
   ASSERT_TRUE(store->touch_tokens(uses).ok());
   EXPECT_EQ(store->get_token(tok->token.id)->last_used_at, now_);
+}
+
+TEST_P(EveryBackend, FavoritesAreEachUsersOwn) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  std::string ana = store->create_user(admin_, {"ana", false})->object_id;
+  std::string bo = store->create_user(admin_, {"bo", false})->object_id;
+  std::string billing = store->create_record(admin_, record_spec("billing"))->object_id;
+  std::string logs = store->create_record(admin_, record_spec("logs"))->object_id;
+  const uint64_t generation = store->snapshot()->generation();
+
+  ASSERT_TRUE(store->set_favorite(ana, logs, true).ok());
+  ASSERT_TRUE(store->set_favorite(ana, billing, true).ok());
+  ASSERT_TRUE(store->set_favorite(ana, billing, true).ok());  // twice: no change
+  ASSERT_TRUE(store->set_favorite(bo, logs, true).ok());
+  std::vector<std::string> both = {billing, logs};
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(store->list_favorites(ana), both);
+  EXPECT_EQ(store->list_favorites(bo), std::vector<std::string>{logs});
+  // A preference, not a policy change: no new snapshot.
+  EXPECT_EQ(store->snapshot()->generation(), generation);
+
+  ASSERT_TRUE(store->set_favorite(ana, logs, false).ok());
+  ASSERT_TRUE(store->set_favorite(ana, logs, false).ok());  // not starred: no change
+  EXPECT_EQ(store->list_favorites(ana), std::vector<std::string>{billing});
+  EXPECT_EQ(store->set_favorite(ana, "no-such-record", true).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->set_favorite("no-such-user", logs, true).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->set_favorite(ana, "", true).code(), absl::StatusCode::kNotFound);
+
+  // A deleted record or user takes its stars with it; the rest survive a restart.
+  ASSERT_TRUE(store->delete_record(admin_, billing).ok());
+  EXPECT_TRUE(store->list_favorites(ana).empty());
+  ASSERT_TRUE(store->delete_user(admin_, bo).ok());
+  EXPECT_TRUE(store->list_favorites(bo).empty());
+  ASSERT_TRUE(store->set_favorite(ana, logs, true).ok());
+  store.reset();
+  store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->list_favorites(ana), std::vector<std::string>{logs});
 }
 
 // What only PostgreSQL has: a shared database that other nodes open, and a server that may be
