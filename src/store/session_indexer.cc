@@ -73,9 +73,15 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
   }
   for (const std::string& id : touched) unsaved_.insert(id);
   std::vector<std::string> saving;
-  for (const std::string& id : unsaved_) {
+  for (auto it = unsaved_.begin(); it != unsaved_.end();) {
+    const std::string& id = *it;
     const audit::Session* s = aggregator_.find_open(id);
-    if (s == nullptr) continue;
+    if (s == nullptr) {  // closed: its row went with `closed`
+      saved_at_ns_.erase(id);
+      unsaved_.erase(it++);
+      continue;
+    }
+    ++it;
     auto saved = saved_at_ns_.find(id);
     const bool held = s->requests > kFreshRequestsMax && touched.contains(id) &&
                       saved != saved_at_ns_.end() && now_ns >= saved->second &&
