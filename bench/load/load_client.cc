@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "http_min.h"
+#include "proc_cpu.h"
 #include "pamproxy/base/net_address.h"
 
 namespace {
@@ -71,6 +72,9 @@ struct Options {
   // (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) in chunks of this many bytes, built and signed once at
   // start (the proxy verifies and re-signs every chunk of every request).
   int64_t signed_chunks = 0;
+  // The proxy's pid: sample its threads' CPU when counting starts and stops (after the warm-up)
+  // and print the CPU per request, for the process and by thread name.
+  int cpu_pid = 0;
 };
 
 struct Stats {
@@ -342,6 +346,7 @@ bool parse_args(int argc, char** argv, Options* o) {
     else if (k == "--rate") o->rate = std::atof(v.c_str());
     else if (k == "--sign") o->sign = v;
     else if (k == "--signed-chunks") o->signed_chunks = std::atoll(v.c_str());
+    else if (k == "--cpu-pid") o->cpu_pid = std::atoi(v.c_str());
     else return false;
   }
   return !o->target.empty() && !o->ca.empty() && o->connections > 0 && o->threads > 0;
@@ -356,7 +361,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: pamproxy-load [--proxy ip:port] --target host:port --ca FILE "
                          "[--host NAME] [--connections N] [--threads N] [--seconds S] "
                          "[--warmup S] [--request-bytes N] [--response-bytes N] [--rate R] [--sign AK:SK] [--signed-chunks N] "
-                         "[--new-tunnel]\n");
+                         "[--cpu-pid PID] [--new-tunnel]\n");
     return 2;
   }
   const Options& o = s.o;
@@ -465,11 +470,14 @@ int main(int argc, char** argv) {
   }
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  std::vector<pamproxy::bench::ThreadCpu> cpu_before, cpu_after;
+  if (o.cpu_pid > 0) cpu_before = pamproxy::bench::sample_threads(o.cpu_pid);
   s.measuring.store(true);
   uint64_t t0 = now_us();
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
   s.measuring.store(false);
   uint64_t t1 = now_us();
+  if (o.cpu_pid > 0) cpu_after = pamproxy::bench::sample_threads(o.cpu_pid);
   s.stop.store(true);
   for (auto& t : threads) t.join();
 
@@ -499,5 +507,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total.errors), total.requests / secs,
               total.bytes_up / secs / 1e6, total.bytes_down / secs / 1e6, pct(0.50), pct(0.99),
               pct(0.999));
+  if (o.cpu_pid > 0) {
+    std::printf("%s\n",
+                pamproxy::bench::cpu_per_request_line(cpu_before, cpu_after, total.requests).c_str());
+  }
   return total.requests > 0 ? 0 : 1;
 }

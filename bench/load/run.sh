@@ -58,8 +58,10 @@ for _ in $(seq 100); do [[ -f "$work/state/ca/ca.pem" ]] && break; sleep 0.05; d
 sleep 0.3
 load() { taskset -c 1 "$build/bench/load/pamproxy-load" --seconds "$secs" "$@"; }
 direct=(--target 127.0.0.1:$up_port --host localhost --ca "$work/up-ca.pem")
+# --cpu-pid: the load generator also prints pamproxyd's CPU per request over the measured
+# seconds (warm-up excluded): the process, its workers, and the other threads by name.
 proxied=(--proxy 127.0.0.1:$px_port --target localhost:$up_port --ca "$work/state/ca/ca.pem"
-  "${sign[@]}")
+  --cpu-pid $pid "${sign[@]}")
 # CPU seconds pamproxyd has used so far: all its threads, and its engine workers alone
 # ("pamproxy-w<N>"; the others are the audit writer, DNS, admin API and session indexer).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat; }
@@ -77,7 +79,7 @@ run() {
   local before after wbefore wafter
   before=$(cpu_s)
   wbefore=$(worker_cpu_s)
-  echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -1 || true
+  echo -n "proxy:  "; load "${proxied[@]}" "$@" | tail -2 || true
   after=$(cpu_s)
   wafter=$(worker_cpu_s)
   # The proxy's own CPU over the run (warm-up included): throughput per core = MB/s / cores.

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "pamproxy/base/log.h"
@@ -59,7 +58,8 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
       kLinesPerPass);
   if (!n.ok()) return n.status();
   aggregator_.set_idle_timeout_s(idle_timeout_s_.load(std::memory_order_relaxed));
-  std::vector<audit::Session> expired = aggregator_.expire(options_.now_unix_ns());
+  const int64_t now_ns = options_.now_unix_ns();
+  std::vector<audit::Session> expired = aggregator_.expire(now_ns);
   closed.insert(closed.end(), std::make_move_iterator(expired.begin()),
                 std::make_move_iterator(expired.end()));
 
@@ -67,11 +67,28 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
   for (const audit::Session& s : closed) {
     open_first_seqs_.erase(s.first_seq);
     touched.erase(s.id);
+    saved_at_ns_.erase(s.id);
+    unsaved_.erase(s.id);
     rows.push_back(audit::stored_report(s));
   }
-  for (const std::string& id : touched) {
-    if (const audit::Session* s = aggregator_.find_open(id))
-      rows.push_back(audit::stored_report(*s));
+  for (const std::string& id : touched) unsaved_.insert(id);
+  std::vector<std::string> saving;
+  for (auto it = unsaved_.begin(); it != unsaved_.end();) {
+    const std::string& id = *it;
+    const audit::Session* s = aggregator_.find_open(id);
+    if (s == nullptr) {  // closed: its row went with `closed`
+      saved_at_ns_.erase(id);
+      unsaved_.erase(it++);
+      continue;
+    }
+    ++it;
+    auto saved = saved_at_ns_.find(id);
+    const bool held = s->requests > kFreshRequestsMax && touched.contains(id) &&
+                      saved != saved_at_ns_.end() && now_ns >= saved->second &&
+                      now_ns - saved->second < kBusySaveIntervalS * 1000000000;
+    if (held) continue;
+    rows.push_back(audit::stored_report(*s));
+    saving.push_back(id);
   }
   if (rows.empty() && token_last_use_ns_.empty() && *n == 0) return 0;
   // After a restart, read again from the oldest open session's first event.
@@ -80,6 +97,10 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
   uses.reserve(token_last_use_ns_.size());
   for (const auto& [id, ns] : token_last_use_ns_) uses.emplace_back(id, absl::FromUnixNanos(ns));
   if (absl::Status s = store_.save_sessions(rows, resume, uses); !s.ok()) return s;
+  for (std::string& id : saving) {
+    unsaved_.erase(id);
+    saved_at_ns_[std::move(id)] = now_ns;
+  }
   // Kept until saved: a failed save is retried with the next pass's uses folded in.
   token_last_use_ns_.clear();
   return *n;

@@ -10,11 +10,20 @@
 // pass's session rows, one transaction per pass. Only a forwarded request counts: a denial may
 // carry the id of a token whose secret the client never proved it holds.
 //
+// Rewriting a session's row costs in proportion to its report (every command, as JSON and as
+// text), so a large session that keeps growing is not rewritten every pass: once it lists more
+// than kFreshRequestsMax requests, its row is saved at most every kBusySaveIntervalS while
+// requests keep arriving, and in the first pass that brings it nothing new (so a session that
+// pauses is current one poll later), and at once when it closes. A small session's row is
+// current after every pass. Without this, a client that keeps one session busy costs a whole
+// report render and store write per pass, however few requests that pass read.
+//
 // It never blocks a producer or the writer; a pass reads at most kLinesPerPass lines, so a long
 // backlog is caught up over several passes. A log it cannot read is logged once per distinct
 // error and retried on the next pass.
 //
-// Bounds: the token uses held between saves are one per token that signed a forwarded request
+// Bounds: the rows held back are one per open session (forgotten when it closes). The token
+// uses held between saves are one per token that signed a forwarded request
 // since the last successful save; only a token that existed can get a request forwarded, so
 // however long saves fail, they never outnumber the tokens.
 
@@ -29,6 +38,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "pamproxy/audit/log_reader.h"
 #include "pamproxy/audit/session.h"
@@ -46,6 +56,8 @@ struct SessionIndexerOptions {
 class SessionIndexer {
  public:
   static constexpr size_t kLinesPerPass = 50000;
+  static constexpr uint64_t kFreshRequestsMax = 256;
+  static constexpr int64_t kBusySaveIntervalS = 10;
 
   SessionIndexer(Store& store, SessionIndexerOptions options);
   ~SessionIndexer();  // stops
@@ -69,6 +81,9 @@ class SessionIndexer {
   audit::LogReader reader_;
   audit::SessionAggregator aggregator_;
   std::set<uint64_t> open_first_seqs_;  // the open sessions, by their first event
+  // Open sessions: when each row was last saved (unix ns), and those changed since.
+  absl::flat_hash_map<std::string, int64_t> saved_at_ns_;
+  absl::flat_hash_set<std::string> unsaved_;
   // Token id -> its latest forwarded request read and not yet saved (unix ns).
   absl::flat_hash_map<std::string, int64_t> token_last_use_ns_;
   std::string last_error_;

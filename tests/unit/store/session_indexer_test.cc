@@ -20,8 +20,8 @@ constexpr int64_t kT0 = 1795000000000000000ll;  // sample_event(0)'s time
 class SessionIndexerTest : public ::testing::Test {
  protected:
   std::unique_ptr<Store> open_store() {
-    auto s = Store::open({.database_file = dir_.file("pamproxy.db"),
-                          .master_key_file = dir_.file("master.key")});
+    auto s = Store::open(
+        {.database_file = dir_.file("pamproxy.db"), .master_key_file = dir_.file("master.key")});
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? std::move(*s) : nullptr;
   }
@@ -93,6 +93,34 @@ TEST_F(SessionIndexerTest, ThreadIndexesAsTheLogGrows) {
   auto rows = store->list_sessions({});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].requests, 2u);
+}
+
+// A large session that keeps growing is saved at most every kBusySaveIntervalS, and as soon as a
+// pass brings it nothing new; what is held back is never lost.
+TEST_F(SessionIndexerTest, BusyLargeSessionIsSavedByIntervalAndWhenQuiet) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  const auto log = audit::testing::small_options(dir_.file("audit"));
+  const uint64_t big = SessionIndexer::kFreshRequestsMax + 1;
+  audit::testing::write_events(log, dir_.file("audit.key"), big, 0, false);
+  SessionIndexer ix(*store, options());
+  auto requests = [&] {
+    auto rows = store->list_sessions({});
+    return rows.size() == 1 ? rows[0].requests : 0;
+  };
+  ASSERT_TRUE(ix.run_once().ok());
+  EXPECT_EQ(requests(), big);  // first seen: saved at once
+
+  audit::testing::write_events(log, dir_.file("audit.key"), 2, big, false);
+  ASSERT_TRUE(ix.run_once().ok());
+  EXPECT_EQ(requests(), big);  // busy and saved just now: held back
+  ASSERT_TRUE(ix.run_once().ok());
+  EXPECT_EQ(requests(), big + 2);  // a pass with nothing new: saved
+
+  audit::testing::write_events(log, dir_.file("audit.key"), 3, big + 2, false);
+  now_ns_ += SessionIndexer::kBusySaveIntervalS * 1000000000;
+  ASSERT_TRUE(ix.run_once().ok());
+  EXPECT_EQ(requests(), big + 5);  // busy, but the interval has passed
 }
 
 // Writes `events` through the real writer, as the daemon's producers do.
