@@ -151,6 +151,8 @@ class Daemon {
         .kv("database", database)
         .kv("schema_version", store_->schema_version())
         .kv("generation", static_cast<int64_t>(store_->publisher().generation()));
+    // A shared database: the changes other nodes make reach this one's snapshot as they happen.
+    store_->follow_changes();
     return true;
   }
 

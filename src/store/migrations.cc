@@ -148,10 +148,21 @@ constexpr std::string_view kSchemaV3 = R"sql(
 ALTER TABLE records ADD COLUMN aws_account_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// The change generation: every admin change raises it by one in its own transaction. Nodes that
+// share a PostgreSQL database compare it with the one their snapshot was read with.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE change_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO change_generation (id, value) VALUES (1, 0);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

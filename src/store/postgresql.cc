@@ -192,7 +192,7 @@ class PgConnection final : public Connection {
   Dialect dialect() const override { return Dialect::kPostgresql; }
 
   absl::Status exec(std::string_view sql) override {
-    if (sql == begin_write()) {
+    if (sql.starts_with("BEGIN")) {
       if (absl::Status s = ensure_connected(); !s.ok()) return s;
       in_transaction_ = true;
     } else if (sql == "COMMIT" || sql == "ROLLBACK") {

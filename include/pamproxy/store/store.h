@@ -144,6 +144,19 @@ class Store {
   // [store] busy_timeout_ms changed on reload.
   void set_busy_timeout_ms(int64_t ms);
 
+  // PostgreSQL: starts the thread that keeps this node's snapshot in step with the changes other
+  // nodes make (within a second: src/store/change_listener.h; every check_interval_ms at the
+  // latest) and that tracks whether the database is reachable. SQLite: nothing (this process is
+  // the file's only writer). The destructor stops the thread.
+  void follow_changes(int64_t check_interval_ms = 5000);
+  // False while a PostgreSQL store's database is unreachable: the node goes on deciding against
+  // its last snapshot. Logged once on each change of state (store.unreachable, store.reachable).
+  // Always true for SQLite.
+  bool reachable() const;
+  // The database as messages name it: the SQLite file, or "PostgreSQL (host=... dbname=...)"
+  // without a password.
+  const std::string& database_name() const;
+
   // First start: when there are no users yet, creates the admin user `name` and a token for it.
   // nullopt when users exist already.
   absl::StatusOr<std::optional<Bootstrap>> bootstrap(std::string_view name);

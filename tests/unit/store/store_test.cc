@@ -417,7 +417,7 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(raw,
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
-                           "PRAGMA user_version = 2;",
+                           "DROP TABLE change_generation; PRAGMA user_version = 2;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(raw);
@@ -633,6 +633,54 @@ TEST_F(OnPostgresql, SecondNodeNeedsTheSameMasterKey) {
   std::vector<policy::Record> records = (*s)->list_records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].secret_access_key.reveal(), kPlantedSecret);
+}
+
+// Waits up to `deadline` for `done`; the time it took, or nullopt.
+template <typename F>
+std::optional<std::chrono::milliseconds> wait_until(F done, std::chrono::milliseconds deadline) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < deadline) {
+    if (done()) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - t0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return std::nullopt;
+}
+
+// Two nodes on one database: a change made on one is in force on the other within a second.
+TEST_F(OnPostgresql, ChangeReachesTheOtherNodeWithinASecond) {
+  auto a = open_store();
+  auto b = open_store();
+  ASSERT_TRUE(a && b);
+  a->follow_changes();
+  b->follow_changes();
+  ASSERT_FALSE(b->snapshot()->settings().proxy_enabled);
+  ASSERT_TRUE(a->set_setting(admin_, "proxy.enabled", "true").ok());
+  auto took =
+      wait_until([&] { return b->snapshot()->settings().proxy_enabled; }, std::chrono::seconds(1));
+  ASSERT_TRUE(took.has_value()) << "node b still runs the old snapshot after 1 s";
+
+  // And back the other way, with a record that node a then sees.
+  ASSERT_TRUE(b->create_record(admin_, record_spec("billing")).ok());
+  took = wait_until([&] { return a->snapshot()->records().size() == 1; }, std::chrono::seconds(1));
+  ASSERT_TRUE(took.has_value());
+  EXPECT_EQ(a->snapshot()->record(0).record.secret_access_key.reveal(), kPlantedSecret);
+}
+
+// A notification lost (here: a change written without one) is caught by the periodic check.
+TEST_F(OnPostgresql, PeriodicCheckCatchesAMissedNotification) {
+  auto b = open_store();
+  ASSERT_TRUE(b);
+  b->follow_changes(/*check_interval_ms=*/200);
+  ASSERT_EQ(postgresql().exec(database(),
+                              "UPDATE settings SET value = 'true' WHERE key = 'proxy.enabled'; "
+                              "UPDATE change_generation SET value = value + 1"),
+            "");
+  auto took =
+      wait_until([&] { return b->snapshot()->settings().proxy_enabled; }, std::chrono::seconds(2));
+  EXPECT_TRUE(took.has_value());
 }
 
 TEST_F(OnPostgresql, UnreachableServerIsNamed) {
