@@ -336,9 +336,11 @@ class Daemon {
     o.audit_directory = paths_.audit_directory;
     const proxy::ProxyShared* shared = shared_.get();
     const audit::Shipper* shipper = shipper_.get();
-    o.metrics = [shared, shipper] {
+    const store::Store* store = store_.get();
+    o.metrics = [shared, shipper, store] {
       std::string text = proxy::render_prometheus(shared->metrics_view());
       if (shipper != nullptr) text += shipper->render_prometheus();
+      text += store->render_prometheus();
       return text;
     };
     o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);

@@ -245,6 +245,15 @@ const std::string& Store::database_name() const {
   return impl_->database_name;
 }
 
+std::string Store::render_prometheus() const {
+  return cat(
+      "# HELP pamproxy_store_reachable 1 while the store's database answers, 0 while this node "
+      "serves from its last snapshot without it\n"
+      "# TYPE pamproxy_store_reachable gauge\n"
+      "pamproxy_store_reachable ",
+      reachable() ? 1 : 0, "\n");
+}
+
 void Store::set_change_sink(ChangeSink* sink) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->sink = sink;
@@ -266,12 +275,16 @@ absl::Status Store::Impl::rebuild_and_publish() {
 
 bool Store::Impl::follow_generation() {
   std::lock_guard<std::mutex> lock(mu);
-  absl::StatusOr<int64_t> g = db.query_int("SELECT value FROM change_generation WHERE id = 1");
+  constexpr std::string_view kQuery = "SELECT value FROM change_generation WHERE id = 1";
+  absl::StatusOr<int64_t> g = db.query_int(kQuery);
+  // The first statement after the server came back may be the one that finds the old connection
+  // gone; the next one reconnects. A read, so asking again is harmless.
+  if (absl::IsUnavailable(g.status())) g = db.query_int(kQuery);
   absl::Status s = g.ok() ? absl::OkStatus() : g.status();
   if (s.ok() && *g != database_generation) {
     s = rebuild_and_publish();
     if (s.ok()) {
-      log::debug("store.followed")
+      log::info("store.followed")
           .kv("database_generation", database_generation)
           .kv("generation", static_cast<int64_t>(generation));
     }
@@ -322,6 +335,12 @@ absl::StatusOr<AdminChange> Store::Impl::change(
     const Actor& actor, std::string_view action, std::string_view object_type,
     const std::function<absl::Status(AdminChange&)>& body) {
   std::lock_guard<std::mutex> lock(mu);
+  if (!reachable.load()) {
+    // Known to be away: fail at once rather than wait for a connect to time out.
+    return absl::UnavailableError(cat("database ", database_name,
+                                      " is unreachable: this node serves from its last snapshot "
+                                      "and takes no change until the database is back"));
+  }
   AdminChange c;
   c.actor = actor;
   c.action = std::string(action);
@@ -338,6 +357,7 @@ absl::StatusOr<AdminChange> Store::Impl::change(
     }
     return b;
   });
+  if (absl::IsUnavailable(s)) return with_context(s, cat("database ", database_name));
   if (!s.ok()) return s;
   if (absl::Status r = rebuild_and_publish(); !r.ok()) {
     // Committed but not published: the old snapshot stays in force, which is safe but stale.

@@ -16,7 +16,8 @@
 //
 // Errors: InvalidArgument (message starts with "field 'x': "; field_of() returns x), NotFound,
 // AlreadyExists (a unique name taken), FailedPrecondition (a state change not allowed),
-// PermissionDenied (e.g. an approver deciding their own request). Messages never carry a secret.
+// PermissionDenied (e.g. an approver deciding their own request), Unavailable (the database is
+// busy or unreachable; the message names it). Messages never carry a secret.
 //
 // Thread safety: every method may be called from any thread (one internal mutex); the control
 // thread is the intended caller. Workers never touch the store, only snapshots.
@@ -150,12 +151,14 @@ class Store {
   // the file's only writer). The destructor stops the thread.
   void follow_changes(int64_t check_interval_ms = 5000);
   // False while a PostgreSQL store's database is unreachable: the node goes on deciding against
-  // its last snapshot. Logged once on each change of state (store.unreachable, store.reachable).
-  // Always true for SQLite.
+  // its last snapshot and every change fails with Unavailable naming the database. Logged once
+  // on each change of state (store.unreachable, store.reachable). Always true for SQLite.
   bool reachable() const;
   // The database as messages name it: the SQLite file, or "PostgreSQL (host=... dbname=...)"
   // without a password.
   const std::string& database_name() const;
+  // pamproxy_store_reachable (Prometheus text), for the admin API's metrics.
+  std::string render_prometheus() const;
 
   // First start: when there are no users yet, creates the admin user `name` and a token for it.
   // nullopt when users exist already.

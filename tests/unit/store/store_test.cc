@@ -683,6 +683,41 @@ TEST_F(OnPostgresql, PeriodicCheckCatchesAMissedNotification) {
   EXPECT_TRUE(took.has_value());
 }
 
+// The database away: the node keeps its snapshot, refuses changes naming the database, and
+// resumes by itself when the database is back.
+TEST_F(OnPostgresql, FailsStaticWhileTheDatabaseIsAway) {
+  auto b = open_store();
+  ASSERT_TRUE(b);
+  b->follow_changes();
+  ASSERT_TRUE(b->set_setting(admin_, "proxy.enabled", "true").ok());
+  EXPECT_TRUE(b->reachable());
+  EXPECT_NE(b->render_prometheus().find("pamproxy_store_reachable 1\n"), std::string::npos);
+
+  // No new connection to this database, and the open ones cut: to this node the server is gone.
+  ASSERT_EQ(postgresql().exec("postgres", "ALTER DATABASE " + database() +
+                                              " ALLOW_CONNECTIONS false; SELECT "
+                                              "pg_terminate_backend(pid) FROM pg_stat_activity "
+                                              "WHERE datname = '" +
+                                              database() + "'"),
+            "");
+  ASSERT_TRUE(wait_until([&] { return !b->reachable(); }, std::chrono::seconds(2)).has_value());
+  EXPECT_TRUE(b->snapshot()->settings().proxy_enabled);  // the last snapshot stays in force
+  auto refused = b->set_setting(admin_, "proxy.enabled", "false");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(std::string(refused.status().message()).find("database PostgreSQL ("),
+            std::string::npos)
+      << refused.status();
+  EXPECT_NE(b->render_prometheus().find("pamproxy_store_reachable 0\n"), std::string::npos);
+
+  ASSERT_EQ(
+      postgresql().exec("postgres", "ALTER DATABASE " + database() + " ALLOW_CONNECTIONS true"),
+      "");
+  ASSERT_TRUE(wait_until([&] { return b->reachable(); }, std::chrono::seconds(5)).has_value());
+  ASSERT_TRUE(b->set_setting(admin_, "proxy.enabled", "false").ok());
+  EXPECT_FALSE(b->snapshot()->settings().proxy_enabled);
+}
+
 TEST_F(OnPostgresql, UnreachableServerIsNamed) {
   StoreOptions o = options();
   o.postgresql_url = "host=127.0.0.1 port=1 user=pamproxy password=hunter2 dbname=x";
