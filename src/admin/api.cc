@@ -147,7 +147,8 @@ ApiResponse store_error(const absl::Status& s) {
     }
     case absl::StatusCode::kNotFound: return error_answer(404, "NotFound", message);
     case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition: return error_answer(409, "Conflict", message);
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted: return error_answer(409, "Conflict", message);
     case absl::StatusCode::kPermissionDenied: return error_answer(403, "Forbidden", message);
     case absl::StatusCode::kUnavailable: return error_answer(503, "Unavailable", message);
     default:

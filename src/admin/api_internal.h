@@ -54,7 +54,7 @@ ApiResponse forbidden(std::string_view why);
 ApiResponse not_found(std::string_view what);
 ApiResponse method_not_allowed(std::string_view allowed);
 // A store error as its HTTP status: InvalidArgument 400 (naming the field), NotFound 404,
-// AlreadyExists/FailedPrecondition 409, PermissionDenied 403, Unavailable 503, anything
+// AlreadyExists/FailedPrecondition/Aborted 409, PermissionDenied 403, Unavailable 503, anything
 // else 500 (logged).
 ApiResponse store_error(const absl::Status& status);
 ApiResponse deleted(std::string_view id);

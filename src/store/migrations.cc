@@ -158,11 +158,18 @@ CREATE TABLE change_generation (
 INSERT INTO change_generation (id, value) VALUES (1, 0);
 )sql";
 
+// A record's version: 1 when created, raised by every update, so that an edit made from an older
+// read is refused rather than silently undoing another.
+constexpr std::string_view kSchemaV5 = R"sql(
+ALTER TABLE records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 
 }  // namespace

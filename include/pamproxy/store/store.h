@@ -16,7 +16,8 @@
 //
 // Errors: InvalidArgument (message starts with "field 'x': "; field_of() returns x), NotFound,
 // AlreadyExists (a unique name taken), FailedPrecondition (a state change not allowed),
-// PermissionDenied (e.g. an approver deciding their own request), Unavailable (the database is
+// PermissionDenied (e.g. an approver deciding their own request), Aborted (an edit made from a
+// record's older version), Unavailable (the database is
 // busy or unreachable; the message names it). Messages never carry a secret.
 //
 // Thread safety: every method may be called from any thread (one internal mutex); the control
@@ -85,6 +86,9 @@ struct RecordPatch {
   std::optional<std::string> default_region;
   std::optional<std::string> aws_account_id;  // "" removes it
   std::optional<std::vector<std::string>> tags;
+  // The version the edit was made from: when it is not the record's version now, the update is
+  // refused with Aborted naming the current one. nullopt: the last write wins.
+  std::optional<int64_t> version;
 };
 
 struct TokenSpec {

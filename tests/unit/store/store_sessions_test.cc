@@ -101,6 +101,7 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("DROP TABLE sessions; DROP TABLE session_index; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "
+                         "ALTER TABLE records DROP COLUMN version; "
                          "DROP TABLE change_generation; PRAGMA user_version = 1;")
                     .ok());
   }

@@ -417,6 +417,7 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(raw,
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
+                           "ALTER TABLE records DROP COLUMN version; "
                            "DROP TABLE change_generation; PRAGMA user_version = 2;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
@@ -549,6 +550,40 @@ TEST_P(EveryBackend, ChangeVisibleToWorkersQuickly) {
   // second a change has to reach every node in.
   const int64_t bound_ns = backend() == StoreBackend::kSqlite ? 100'000'000 : 1'000'000'000;
   EXPECT_LT(seen_ns.load() - before_ns, bound_ns);
+}
+
+// Two admins edit one record from the same version: the first wins, the second is refused and
+// told the version now; without a version the last write wins.
+TEST_P(EveryBackend, StaleRecordVersionIsRefused) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto created = store->create_record(admin_, record_spec("billing"));
+  ASSERT_TRUE(created.ok());
+  const std::string id = created->object_id;
+  EXPECT_EQ(store->get_record(id)->version, 1);
+  EXPECT_NE(created->after_json.find("\"version\":1"), std::string::npos) << created->after_json;
+
+  RecordPatch first;
+  first.description = "first";
+  first.version = 1;
+  ASSERT_TRUE(store->update_record(admin_, id, first).ok());
+  EXPECT_EQ(store->get_record(id)->version, 2);
+
+  RecordPatch second;
+  second.description = "second";
+  second.version = 1;
+  auto refused = store->update_record(admin_, id, second);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(std::string(refused.status().message()).find("is at version 2"), std::string::npos)
+      << refused.status();
+  EXPECT_EQ(store->get_record(id)->description, "first");
+
+  RecordPatch blind;
+  blind.description = "last";
+  ASSERT_TRUE(store->update_record(admin_, id, blind).ok());
+  EXPECT_EQ(store->get_record(id)->version, 3);
+  EXPECT_EQ(store->snapshot()->record(0).record.version, 3);
 }
 
 TEST_P(EveryBackend, TouchTokensRecordsLastUse) {
