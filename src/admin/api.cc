@@ -152,8 +152,10 @@ ApiResponse store_error(const absl::Status& s) {
     }
     case absl::StatusCode::kNotFound: return error_answer(404, "NotFound", message);
     case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition: return error_answer(409, "Conflict", message);
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted: return error_answer(409, "Conflict", message);
     case absl::StatusCode::kPermissionDenied: return error_answer(403, "Forbidden", message);
+    case absl::StatusCode::kUnavailable: return error_answer(503, "Unavailable", message);
     default:
       log::error("admin.store_failed").kv("error", message);
       return error_answer(500, "Internal", "the store failed; the appliance log has the details");
@@ -255,6 +257,19 @@ int32_t find_record(const Api::Call& call, std::string_view text, ApiResponse* e
   return -1;
 }
 
+namespace {
+
+// GET /settings, /records and /records/{ref}: read from the snapshot the call was authenticated
+// against, not from the database.
+bool answered_from_snapshot(const Api::Call& call) {
+  const std::string& resource = call.segments[0];
+  if (call.method() != "GET") return false;
+  return (resource == "settings" && call.segments.size() == 1) ||
+         (resource == "records" && call.segments.size() <= 2);
+}
+
+}  // namespace
+
 Api::Api(ApiOptions options) : options_(std::move(options)) {}
 
 ApiResponse Api::handle(const ApiRequest& request) {
@@ -354,6 +369,14 @@ ApiResponse Api::route(Call& call) {
     if (!call.admin()) return forbidden("metrics are for admins");
     if (!options_.metrics) return not_found("this appliance serves no metrics");
     return ApiResponse{200, "text/plain; version=0.0.4", options_.metrics()};
+  }
+  // The database away (a shared PostgreSQL store): the snapshot still answers what it holds,
+  // every other call (a change, or a read of the database) waits until it is back.
+  if (!options_.store->reachable() && !answered_from_snapshot(call)) {
+    return error_answer(503, "Unavailable",
+                        "database " + options_.store->database_name() +
+                            " is unreachable: this node serves from its last snapshot and "
+                            "takes no change until the database is back");
   }
   if (resource == "settings") return handle_settings(call);
   if (resource == "record-types") return handle_record_types(call);

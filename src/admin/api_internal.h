@@ -60,7 +60,8 @@ ApiResponse forbidden(std::string_view why);
 ApiResponse not_found(std::string_view what);
 ApiResponse method_not_allowed(std::string_view allowed);
 // A store error as its HTTP status: InvalidArgument 400 (naming the field), NotFound 404,
-// AlreadyExists/FailedPrecondition 409, PermissionDenied 403, anything else 500 (logged).
+// AlreadyExists/FailedPrecondition/Aborted 409, PermissionDenied 403, Unavailable 503, anything
+// else 500 (logged).
 ApiResponse store_error(const absl::Status& status);
 ApiResponse deleted(std::string_view id);
 // A change's answer: the object after it (or the store's error).

@@ -21,6 +21,7 @@ struct RecordFields {
   std::optional<std::string> name, description, reference_record, access_key_id, secret_access_key,
       session_token, default_region, aws_account_id;
   std::optional<std::vector<std::string>> tags;
+  std::optional<int64_t> version;  // edits only: the version the edit was made from
 };
 
 // answer_change, with {"warnings": [...]} added to the record when its new access key id is
@@ -48,6 +49,7 @@ bool read_record_fields(JsonBody& b, bool create, RecordFields* f) {
   f->default_region = b.string("default_region", kOptional, 0, 64);
   f->aws_account_id = b.string("aws_account_id", kOptional, 0, 64);
   f->tags = b.string_list("tags", kOptional, kListMax, 64);
+  if (!create) f->version = b.integer("version", kOptional, 1, INT64_MAX);
   return b.finish();
 }
 
@@ -124,7 +126,7 @@ ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
   if (!read_record_fields(*body, false, &f)) return bad_field(body->error());
   store::RecordPatch patch{
       f.name,          f.description,    f.reference_record, f.access_key_id, f.secret_access_key,
-      f.session_token, f.default_region, f.aws_account_id,   f.tags,
+      f.session_token, f.default_region, f.aws_account_id,   f.tags,          f.version,
   };
   return answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
                               f.access_key_id);

@@ -5,7 +5,9 @@
 //                      [--reference-record R] [--default-region R] [--aws-account-id ID]
 //                      [--tag T]...
 //   pamctl records show REF
-//   pamctl records edit REF [the fields of add] [--no-session-token] [--no-tags]
+//   pamctl records edit REF [the fields of add] [--no-session-token] [--no-tags] [--version N]
+//     (the edit is made from version N, or from the version read just before it: a record
+//     changed meanwhile, on this node or another, answers 409 instead of losing that change)
 //   pamctl records rm REF
 //   pamctl records favorite|unfavorite REF    (the caller's own star; list --favorites shows them)
 //   pamctl policies show|rm REF
@@ -20,6 +22,8 @@
 // policy: what is not given takes its default (any time, UTC, any network, no approval, no
 // rules); --allow and --deny rules keep their command-line order.
 // Common flags and exit codes: see admin_client.h.
+
+#include <simdjson.h>
 
 #include <string>
 #include <vector>
@@ -41,6 +45,7 @@ constexpr char kRecordsUsage[] =
     "                  [--tag T]...\n"
     "       pamctl records show REF\n"
     "       pamctl records edit REF [the flags of add] [--no-session-token] [--no-tags]\n"
+    "                  [--version N]\n"
     "       pamctl records rm REF\n"
     "       pamctl records favorite|unfavorite REF\n";
 constexpr char kPoliciesUsage[] =
@@ -238,6 +243,30 @@ int records_favorite(const std::vector<std::string>& args) {
   return print_object(ctx, r);
 }
 
+// Adds "version" to an edit's JSON body: --version N, or the version the record has now (read
+// just before the edit), so that a change made meanwhile answers 409 rather than being undone.
+int with_version(const ApiContext& ctx, const ApiArgs& a, const std::string& path,
+                 std::string* body) {
+  std::string version = a.value("--version").value_or("");
+  if (version.empty()) {
+    HttpsResponse got;
+    if (int rc = api_call(ctx, "GET", path, std::nullopt, &got); rc != kExitOk) return rc;
+    simdjson::dom::parser parser;
+    int64_t v = 0;
+    if (parser.parse(got.body)["version"].get(v) != simdjson::SUCCESS) {
+      return api_usage("records", kRecordsUsage, "the record read has no version");
+    }
+    version = std::to_string(v);
+  }
+  if (version.find_first_not_of("0123456789") != std::string::npos || body->size() < 2 ||
+      body->back() != '}') {
+    return api_usage("records", kRecordsUsage, "--version takes a number");
+  }
+  body->pop_back();
+  *body += std::string(body->size() > 1 ? "," : "") + "\"version\":" + version + "}";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_records(const std::vector<std::string>& args) {
@@ -264,13 +293,17 @@ int run_records(const std::vector<std::string>& args) {
                               {"--default-region", ApiArgs::kValue},
                               {"--aws-account-id", ApiArgs::kValue},
                               {"--tag", ApiArgs::kRepeated},
-                              {"--no-tags", ApiArgs::kSwitch}});
+                              {"--no-tags", ApiArgs::kSwitch},
+                              {"--version", ApiArgs::kValue}});
   if (!a.error.empty()) return api_usage("records", kRecordsUsage, a.error);
   const bool edits = action == "add" || action == "edit";
   const size_t want = action == "add" ? 0 : 1;
   if (a.positional.size() != want && !a.has("--secret-key") && !a.has("--session-token")) {
     return api_usage("records", kRecordsUsage,
                      action == "add" ? "add takes flags only" : action + " takes one REF");
+  }
+  if (action == "add" && a.has("--version")) {
+    return api_usage("records", kRecordsUsage, "--version is for edit");
   }
   if (!edits && a.has_own_flags()) {
     return api_usage("records", kRecordsUsage, action + " takes no record field flag");
@@ -285,7 +318,11 @@ int run_records(const std::vector<std::string>& args) {
   int rc = kExitOk;
   if (action == "add") rc = api_call(ctx, "POST", "/api/v1/records", body.str(), &r);
   if (action == "show") rc = api_call(ctx, "GET", record_path(a.positional[0]), std::nullopt, &r);
-  if (action == "edit") rc = api_call(ctx, "PATCH", record_path(a.positional[0]), body.str(), &r);
+  if (action == "edit") {
+    std::string patch = body.str();
+    rc = with_version(ctx, a, record_path(a.positional[0]), &patch);
+    if (rc == kExitOk) rc = api_call(ctx, "PATCH", record_path(a.positional[0]), patch, &r);
+  }
   if (action == "rm") rc = api_call(ctx, "DELETE", record_path(a.positional[0]), std::nullopt, &r);
   if (rc != kExitOk) return rc;
   return action == "rm" ? print_deleted(ctx, r) : print_object(ctx, r);

@@ -154,6 +154,8 @@ class Daemon {
         .kv("database", database)
         .kv("schema_version", store_->schema_version())
         .kv("generation", static_cast<int64_t>(store_->publisher().generation()));
+    // A shared database: the changes other nodes make reach this one's snapshot as they happen.
+    store_->follow_changes();
     return true;
   }
 
@@ -367,10 +369,12 @@ class Daemon {
     const proxy::ProxyShared* shared = shared_.get();
     const audit::Shipper* shipper = shipper_.get();
     const notify::Notifier* notifier = notifier_.get();
-    o.metrics = [shared, shipper, notifier] {
+    const store::Store* store = store_.get();
+    o.metrics = [shared, shipper, notifier, store] {
       std::string text = proxy::render_prometheus(shared->metrics_view());
       if (shipper != nullptr) text += shipper->render_prometheus();
       if (notifier != nullptr) text += notifier->render_prometheus();
+      text += store->render_prometheus();
       return text;
     };
     o.body_bytes_max = static_cast<size_t>(config_.admin.body_bytes_max);

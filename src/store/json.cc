@@ -74,6 +74,7 @@ void write_json(JsonWriter& w, const policy::Record& r) {
   string_array(w, "tags", r.tags);
   time_field(w, "created_at", r.created_at);
   time_field(w, "updated_at", r.updated_at);
+  w.key("version").value(r.version);
   w.end_object();
 }
 

@@ -203,6 +203,22 @@ CREATE TABLE favorites (
 );
 )sql";
 
+// The change generation: every admin change raises it by one in its own transaction. Nodes that
+// share a PostgreSQL database compare it with the one their snapshot was read with.
+constexpr std::string_view kSchemaV7 = R"sql(
+CREATE TABLE change_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO change_generation (id, value) VALUES (1, 0);
+)sql";
+
+// A record's version: 1 when created, raised by every update, so that an edit made from an older
+// read is refused rather than silently undoing another.
+constexpr std::string_view kSchemaV8 = R"sql(
+ALTER TABLE records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -210,6 +226,8 @@ constexpr Migration kMigrations[] = {
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
+    {8, kSchemaV8},
 };
 
 }  // namespace

@@ -192,12 +192,10 @@ class PgConnection final : public Connection {
   Dialect dialect() const override { return Dialect::kPostgresql; }
 
   absl::Status exec(std::string_view sql) override {
-    if (sql == begin_write()) {
-      if (absl::Status s = ensure_connected(); !s.ok()) return s;
-      in_transaction_ = true;
-    } else if (sql == "COMMIT" || sql == "ROLLBACK") {
+    const bool begin = sql.starts_with("BEGIN");
+    if (sql == "COMMIT" || sql == "ROLLBACK") {
       in_transaction_ = false;
-    } else if (!in_transaction_) {
+    } else if (begin || !in_transaction_) {
       if (absl::Status s = ensure_connected(); !s.ok()) return s;
     }
     Result res(PQexec(conn_, std::string(sql).c_str()), &PQclear);
@@ -205,6 +203,9 @@ class PgConnection final : public Connection {
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
       return error(conn_, res.get(), "database statement failed");
     }
+    // Only a transaction that began: a failed BEGIN is followed by no ROLLBACK, and the next
+    // statement must still be free to reconnect.
+    if (begin) in_transaction_ = true;
     changes_ = std::strtoll(PQcmdTuples(res.get()), nullptr, 10);
     return absl::OkStatus();
   }
@@ -273,7 +274,8 @@ class PgConnection final : public Connection {
 
  private:
   absl::Status ensure_connected() {
-    if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+    // A server that went away may leave the status OK with the socket already dropped.
+    if (PQstatus(conn_) == CONNECTION_OK && PQsocket(conn_) >= 0) return absl::OkStatus();
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK) return error(conn_, nullptr, "cannot reconnect");
     // Session settings are lost with the old connection.

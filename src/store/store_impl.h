@@ -3,7 +3,9 @@
 // back (opening sealed secrets), and the one path every mutation takes (validate, write in a
 // transaction, rebuild and publish the snapshot, tell the sink). Internal to src/store.
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,6 +17,7 @@
 #include "pamproxy/policy/strings.h"
 #include "pamproxy/store/crypto.h"
 #include "pamproxy/store/store.h"
+#include "src/store/change_listener.h"
 #include "src/store/sql.h"
 
 namespace pamproxy::store {
@@ -44,6 +47,14 @@ struct Store::Impl {
   uint64_t generation = 0;
   std::unique_ptr<policy::SnapshotPublisher> publisher;
   NotifyChannels notify_channels;
+  // The database as messages name it (Store::database_name).
+  std::string database_name;
+  // The database's change generation the published snapshot was read with: every committed
+  // change raises it by one (PostgreSQL; -1 before the first rebuild and on SQLite).
+  int64_t database_generation = -1;
+  // Set by the listener's thread only (PostgreSQL); read by anyone.
+  std::atomic<bool> reachable{true};
+  std::unique_ptr<ChangeListener> listener;  // last: stopped before the rest goes
 
   absl::Time now() const { return absl::FromUnixSeconds(absl::ToUnixSeconds(options.now())); }
 
@@ -70,8 +81,15 @@ struct Store::Impl {
   absl::Status queue_request_notifications(std::string_view event,
                                            const policy::AccessRequest& request, absl::Time at);
 
-  // Builds a snapshot of everything from the database (generation + 1) and publishes it.
+  // Builds a snapshot of everything from the database (generation + 1) and publishes it. On
+  // PostgreSQL it reads in one repeatable-read transaction, the change generation first, so the
+  // snapshot is consistent and holds at least the changes up to database_generation.
   absl::Status rebuild_and_publish();
+  absl::Status load_and_publish();
+
+  // The listener's check: when the database's change generation is not the snapshot's, rebuild
+  // and publish. False when the database did not answer. Takes mu.
+  bool follow_generation();
 
   // The path of every admin change. `body` runs inside a transaction and fills the change's
   // object id and before/after JSON; on success the snapshot is rebuilt and published and the

@@ -9,6 +9,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/time/time.h"
+#include "pamproxy/base/log.h"
 #include "pamproxy/store/store.h"
 #include "src/store/migrations.h"
 #include "src/store/postgresql.h"
@@ -115,7 +116,10 @@ std::string field_of(const absl::Status& status) {
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Store::~Store() = default;
+Store::~Store() {
+  // The listener's thread calls into impl_: it goes first.
+  impl_->listener.reset();
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -126,6 +130,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
       postgresql ? cat("PostgreSQL (", sql::describe_conninfo(impl->options.postgresql_url), ")")
                  : impl->options.database_file;
   const std::string& key_path = impl->options.master_key_file;
+  impl->database_name = db_path;
 
   int64_t version = 0;
   if (postgresql) {
@@ -208,12 +213,89 @@ void Store::set_busy_timeout_ms(int64_t ms) {
   impl_->db.connection().set_busy_timeout_ms(ms);
 }
 
+void Store::follow_changes(int64_t check_interval_ms) {
+  if (impl_->options.backend != StoreBackend::kPostgresql || impl_->listener != nullptr) return;
+  Impl* impl = impl_.get();
+  impl_->listener = std::make_unique<ChangeListener>(ChangeListenerOptions{
+      .conninfo = impl_->options.postgresql_url,
+      .connect_timeout_ms = impl_->options.connect_timeout_ms,
+      .check_interval_ms = check_interval_ms,
+      .check = [impl] { return impl->follow_generation(); },
+      .reachability =
+          [impl](bool reachable, const std::string& error) {
+            impl->reachable.store(reachable);
+            if (reachable) {
+              log::info("store.reachable").kv("database", impl->database_name);
+            } else {
+              log::warn("store.unreachable")
+                  .kv("database", impl->database_name)
+                  .kv("error", error)
+                  .kv("detail", "serving from the last snapshot; changes are refused");
+            }
+          },
+  });
+  impl_->listener->start();
+}
+
+bool Store::reachable() const {
+  return impl_->reachable.load();
+}
+
+const std::string& Store::database_name() const {
+  return impl_->database_name;
+}
+
+std::string Store::render_prometheus() const {
+  return cat(
+      "# HELP pamproxy_store_reachable 1 while the store's database answers, 0 while this node "
+      "serves from its last snapshot without it\n"
+      "# TYPE pamproxy_store_reachable gauge\n"
+      "pamproxy_store_reachable ",
+      reachable() ? 1 : 0, "\n");
+}
+
 void Store::set_change_sink(ChangeSink* sink) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->sink = sink;
 }
 
 absl::Status Store::Impl::rebuild_and_publish() {
+  if (db.dialect() != sql::Dialect::kPostgresql) return load_and_publish();
+  // One snapshot of the database for every loader, and the generation read before the rows: a
+  // change committed meanwhile is then in the rows or after the generation, never lost.
+  if (absl::Status s = db.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<int64_t> g = db.query_int("SELECT value FROM change_generation WHERE id = 1");
+  absl::Status s = g.ok() ? load_and_publish() : g.status();
+  absl::Status end = db.exec(s.ok() ? "COMMIT" : "ROLLBACK");
+  if (s.ok()) database_generation = *g;
+  return s.ok() ? end : s;
+}
+
+bool Store::Impl::follow_generation() {
+  std::lock_guard<std::mutex> lock(mu);
+  constexpr std::string_view kQuery = "SELECT value FROM change_generation WHERE id = 1";
+  absl::StatusOr<int64_t> g = db.query_int(kQuery);
+  // The first statement after the server came back may be the one that finds the old connection
+  // gone; the next one reconnects. A read, so asking again is harmless.
+  if (absl::IsUnavailable(g.status())) g = db.query_int(kQuery);
+  absl::Status s = g.ok() ? absl::OkStatus() : g.status();
+  if (s.ok() && *g != database_generation) {
+    s = rebuild_and_publish();
+    if (s.ok()) {
+      log::info("store.followed")
+          .kv("database_generation", database_generation)
+          .kv("generation", static_cast<int64_t>(generation));
+    }
+  }
+  if (!s.ok()) {
+    log::warn("store.follow_failed").kv("database", database_name).kv("error", sv(s.message()));
+  }
+  return s.ok() || !absl::IsUnavailable(s);
+}
+
+absl::Status Store::Impl::load_and_publish() {
   policy::SnapshotData data;
   absl::StatusOr<policy::Settings> settings = load_settings();
   if (!settings.ok()) return settings.status();
@@ -253,12 +335,29 @@ absl::StatusOr<AdminChange> Store::Impl::change(
     const Actor& actor, std::string_view action, std::string_view object_type,
     const std::function<absl::Status(AdminChange&)>& body) {
   std::lock_guard<std::mutex> lock(mu);
+  if (!reachable.load()) {
+    // Known to be away: fail at once rather than wait for a connect to time out.
+    return absl::UnavailableError(cat("database ", database_name,
+                                      " is unreachable: this node serves from its last snapshot "
+                                      "and takes no change until the database is back"));
+  }
   AdminChange c;
   c.actor = actor;
   c.action = std::string(action);
   c.object_type = std::string(object_type);
   c.at = now();
-  absl::Status s = sql::transaction(db, [&] { return body(c); });
+  absl::Status s = sql::transaction(db, [&] {
+    absl::Status b = body(c);
+    if (b.ok()) b = sql::run(db, "UPDATE change_generation SET value = value + 1 WHERE id = 1");
+    // Delivered to every listening node when the transaction commits, never before.
+    if (b.ok() && db.dialect() == sql::Dialect::kPostgresql) {
+      b = sql::run(db,
+                   "SELECT pg_notify(?1, CAST(value AS TEXT)) FROM change_generation WHERE id = 1",
+                   kChangeChannel);
+    }
+    return b;
+  });
+  if (absl::IsUnavailable(s)) return with_context(s, cat("database ", database_name));
   if (!s.ok()) return s;
   if (absl::Status r = rebuild_and_publish(); !r.ok()) {
     // Committed but not published: the old snapshot stays in force, which is safe but stale.

@@ -43,6 +43,13 @@ absl::Status write_tags(sql::Db& db, std::string_view id, const std::vector<std:
   return absl::OkStatus();
 }
 
+absl::Status stale(std::string_view id, int64_t current) {
+  return absl::AbortedError(cat("record ", id, " is at version ", current,
+                                ", not the version this edit was made from; read it again and "
+                                "apply the edit to version ",
+                                current));
+}
+
 std::string join_lines(const std::vector<std::string>& lines) {
   std::string out;
   for (const std::string& l : lines) {
@@ -119,6 +126,7 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
     c.object_id = std::string(id);
     auto before = one(impl_->load_records(id), "record", id);
     if (!before.ok()) return before.status();
+    if (patch.version && *patch.version != before->version) return stale(id, before->version);
     c.before_json = to_json(*before);
     RecordSpec r{before->name,
                  before->description,
@@ -154,7 +162,7 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
         "UPDATE records SET name = ?2, description = ?3, reference_record = ?4, access_key_id = "
         "?5, "
         "secret_access_key = ?6, session_token = ?7, default_region = ?8, updated_at = ?9, "
-        "aws_account_id = ?10 WHERE id = ?1");
+        "aws_account_id = ?10, version = version + 1 WHERE id = ?1 AND (?11 = 0 OR version = ?11)");
     if (!st.ok()) return st.status();
     st->bind(1, sid).bind(2, r.name).bind(3, r.description).bind(4, r.reference_record);
     st->bind(5, r.access_key_id).bind_blob(6, secret);
@@ -164,6 +172,9 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
       st->bind_blob(7, impl_->key->seal(r.session_token, aad("records.session_token", sid)));
     }
     st->bind(8, r.default_region).bind(9, to_unix(c.at)).bind(10, r.aws_account_id);
+    // With a version, only over that one: another node's edit committed since the read above
+    // leaves no row to change.
+    st->bind(11, patch.version ? before->version : int64_t{0});
     // Wipe the plaintext copies made for re-sealing.
     policy::Secret wipe_secret(std::move(r.secret_access_key));
     policy::Secret wipe_session(std::move(r.session_token));
@@ -172,6 +183,11 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
         return absl::AlreadyExistsError(cat("a record named '", r.name, "' exists already"));
       }
       return s;
+    }
+    if (impl_->db.changes() == 0) {
+      auto now = one(impl_->load_records(id), "record", id);
+      if (!now.ok()) return now.status();
+      return stale(id, now->version);
     }
     if (patch.tags) {
       if (absl::Status s = write_tags(impl_->db, id, r.tags); !s.ok()) return s;

@@ -90,6 +90,8 @@ struct Record {
   std::vector<std::string> tags;  // sorted, unique
   absl::Time created_at;
   absl::Time updated_at;
+  // 1 when created, raised by every change: an edit made from an older one is refused.
+  int64_t version = 1;
 };
 
 struct Token {

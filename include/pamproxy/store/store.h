@@ -16,7 +16,9 @@
 //
 // Errors: InvalidArgument (message starts with "field 'x': "; field_of() returns x), NotFound,
 // AlreadyExists (a unique name taken), FailedPrecondition (a state change not allowed),
-// PermissionDenied (e.g. an approver deciding their own request). Messages never carry a secret.
+// PermissionDenied (e.g. an approver deciding their own request), Aborted (an edit made from a
+// record's older version), Unavailable (the database is
+// busy or unreachable; the message names it). Messages never carry a secret.
 //
 // Thread safety: every method may be called from any thread (one internal mutex); the control
 // thread is the intended caller. Workers never touch the store, only snapshots.
@@ -97,6 +99,9 @@ struct RecordPatch {
   std::optional<std::string> default_region;
   std::optional<std::string> aws_account_id;  // "" removes it
   std::optional<std::vector<std::string>> tags;
+  // The version the edit was made from: when it is not the record's version now, the update is
+  // refused with Aborted naming the current one. nullopt: the last write wins.
+  std::optional<int64_t> version;
 };
 
 struct TokenSpec {
@@ -178,6 +183,21 @@ class Store {
   void set_change_sink(ChangeSink* sink);
   // [store] busy_timeout_ms changed on reload.
   void set_busy_timeout_ms(int64_t ms);
+
+  // PostgreSQL: starts the thread that keeps this node's snapshot in step with the changes other
+  // nodes make (within a second: src/store/change_listener.h; every check_interval_ms at the
+  // latest) and that tracks whether the database is reachable. SQLite: nothing (this process is
+  // the file's only writer). The destructor stops the thread.
+  void follow_changes(int64_t check_interval_ms = 5000);
+  // False while a PostgreSQL store's database is unreachable: the node goes on deciding against
+  // its last snapshot and every change fails with Unavailable naming the database. Logged once
+  // on each change of state (store.unreachable, store.reachable). Always true for SQLite.
+  bool reachable() const;
+  // The database as messages name it: the SQLite file, or "PostgreSQL (host=... dbname=...)"
+  // without a password.
+  const std::string& database_name() const;
+  // pamproxy_store_reachable (Prometheus text), for the admin API's metrics.
+  std::string render_prometheus() const;
 
   // First start: when there are no users yet, creates the admin user `name` and a token for it.
   // nullopt when users exist already.

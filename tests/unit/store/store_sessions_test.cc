@@ -103,7 +103,8 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
                          "DROP TABLE group_roles; DROP TABLE identity_users; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "
                          "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
-                         "PRAGMA user_version = 1;")
+                         "ALTER TABLE records DROP COLUMN version; "
+                         "DROP TABLE change_generation; PRAGMA user_version = 1;")
                     .ok());
   }
   auto store = open_store();

@@ -421,7 +421,8 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
                            "DROP TABLE favorites; DROP TABLE group_roles; DROP TABLE identity_users; "
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
                            "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
-                           "PRAGMA user_version = 2;",
+                           "ALTER TABLE records DROP COLUMN version; "
+                           "DROP TABLE change_generation; PRAGMA user_version = 2;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(raw);
@@ -643,6 +644,40 @@ TEST_P(EveryBackend, ChangeVisibleToWorkersQuickly) {
   EXPECT_LT(seen_ns.load() - before_ns, bound_ns);
 }
 
+// Two admins edit one record from the same version: the first wins, the second is refused and
+// told the version now; without a version the last write wins.
+TEST_P(EveryBackend, StaleRecordVersionIsRefused) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto created = store->create_record(admin_, record_spec("billing"));
+  ASSERT_TRUE(created.ok());
+  const std::string id = created->object_id;
+  EXPECT_EQ(store->get_record(id)->version, 1);
+  EXPECT_NE(created->after_json.find("\"version\":1"), std::string::npos) << created->after_json;
+
+  RecordPatch first;
+  first.description = "first";
+  first.version = 1;
+  ASSERT_TRUE(store->update_record(admin_, id, first).ok());
+  EXPECT_EQ(store->get_record(id)->version, 2);
+
+  RecordPatch second;
+  second.description = "second";
+  second.version = 1;
+  auto refused = store->update_record(admin_, id, second);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(std::string(refused.status().message()).find("is at version 2"), std::string::npos)
+      << refused.status();
+  EXPECT_EQ(store->get_record(id)->description, "first");
+
+  RecordPatch blind;
+  blind.description = "last";
+  ASSERT_TRUE(store->update_record(admin_, id, blind).ok());
+  EXPECT_EQ(store->get_record(id)->version, 3);
+  EXPECT_EQ(store->snapshot()->record(0).record.version, 3);
+}
+
 TEST_P(EveryBackend, TouchTokensRecordsLastUse) {
   auto store = open_store();
   ASSERT_TRUE(store);
@@ -764,6 +799,89 @@ TEST_F(OnPostgresql, SecondNodeNeedsTheSameMasterKey) {
   std::vector<policy::Record> records = (*s)->list_records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].secret_access_key.reveal(), kPlantedSecret);
+}
+
+// Waits up to `deadline` for `done`; the time it took, or nullopt.
+template <typename F>
+std::optional<std::chrono::milliseconds> wait_until(F done, std::chrono::milliseconds deadline) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < deadline) {
+    if (done()) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - t0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return std::nullopt;
+}
+
+// Two nodes on one database: a change made on one is in force on the other within a second.
+TEST_F(OnPostgresql, ChangeReachesTheOtherNodeWithinASecond) {
+  auto a = open_store();
+  auto b = open_store();
+  ASSERT_TRUE(a && b);
+  a->follow_changes();
+  b->follow_changes();
+  ASSERT_FALSE(b->snapshot()->settings().proxy_enabled);
+  ASSERT_TRUE(a->set_setting(admin_, "proxy.enabled", "true").ok());
+  auto took =
+      wait_until([&] { return b->snapshot()->settings().proxy_enabled; }, std::chrono::seconds(1));
+  ASSERT_TRUE(took.has_value()) << "node b still runs the old snapshot after 1 s";
+
+  // And back the other way, with a record that node a then sees.
+  ASSERT_TRUE(b->create_record(admin_, record_spec("billing")).ok());
+  took = wait_until([&] { return a->snapshot()->records().size() == 1; }, std::chrono::seconds(1));
+  ASSERT_TRUE(took.has_value());
+  EXPECT_EQ(a->snapshot()->record(0).record.secret_access_key.reveal(), kPlantedSecret);
+}
+
+// A notification lost (here: a change written without one) is caught by the periodic check.
+TEST_F(OnPostgresql, PeriodicCheckCatchesAMissedNotification) {
+  auto b = open_store();
+  ASSERT_TRUE(b);
+  b->follow_changes(/*check_interval_ms=*/200);
+  ASSERT_EQ(postgresql().exec(database(),
+                              "UPDATE settings SET value = 'true' WHERE key = 'proxy.enabled'; "
+                              "UPDATE change_generation SET value = value + 1"),
+            "");
+  auto took =
+      wait_until([&] { return b->snapshot()->settings().proxy_enabled; }, std::chrono::seconds(2));
+  EXPECT_TRUE(took.has_value());
+}
+
+// The database away: the node keeps its snapshot, refuses changes naming the database, and
+// resumes by itself when the database is back.
+TEST_F(OnPostgresql, FailsStaticWhileTheDatabaseIsAway) {
+  auto b = open_store();
+  ASSERT_TRUE(b);
+  b->follow_changes();
+  ASSERT_TRUE(b->set_setting(admin_, "proxy.enabled", "true").ok());
+  EXPECT_TRUE(b->reachable());
+  EXPECT_NE(b->render_prometheus().find("pamproxy_store_reachable 1\n"), std::string::npos);
+
+  // No new connection to this database, and the open ones cut: to this node the server is gone.
+  ASSERT_EQ(postgresql().exec("postgres", "ALTER DATABASE " + database() +
+                                              " ALLOW_CONNECTIONS false; SELECT "
+                                              "pg_terminate_backend(pid) FROM pg_stat_activity "
+                                              "WHERE datname = '" +
+                                              database() + "'"),
+            "");
+  ASSERT_TRUE(wait_until([&] { return !b->reachable(); }, std::chrono::seconds(2)).has_value());
+  EXPECT_TRUE(b->snapshot()->settings().proxy_enabled);  // the last snapshot stays in force
+  auto refused = b->set_setting(admin_, "proxy.enabled", "false");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(std::string(refused.status().message()).find("database PostgreSQL ("),
+            std::string::npos)
+      << refused.status();
+  EXPECT_NE(b->render_prometheus().find("pamproxy_store_reachable 0\n"), std::string::npos);
+
+  ASSERT_EQ(
+      postgresql().exec("postgres", "ALTER DATABASE " + database() + " ALLOW_CONNECTIONS true"),
+      "");
+  ASSERT_TRUE(wait_until([&] { return b->reachable(); }, std::chrono::seconds(5)).has_value());
+  ASSERT_TRUE(b->set_setting(admin_, "proxy.enabled", "false").ok());
+  EXPECT_FALSE(b->snapshot()->settings().proxy_enabled);
 }
 
 TEST_F(OnPostgresql, UnreachableServerIsNamed) {
