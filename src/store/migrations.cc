@@ -148,10 +148,18 @@ constexpr std::string_view kSchemaV3 = R"sql(
 ALTER TABLE records ADD COLUMN aws_account_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Who gave a record's AWS account id: 'admin' or 'sts' (GetCallerIdentity with the record's keys);
+// '' without one. Every id before this version was an admin's.
+constexpr std::string_view kSchemaV4 = R"sql(
+ALTER TABLE records ADD COLUMN aws_account_id_source TEXT NOT NULL DEFAULT '';
+UPDATE records SET aws_account_id_source = 'admin' WHERE aws_account_id <> '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

@@ -27,6 +27,7 @@
 
 #include "absl/time/time.h"
 #include "pamproxy/admin/console_sessions.h"
+#include "pamproxy/admin/sts_account.h"
 #include "pamproxy/base/net_address.h"
 #include "pamproxy/store/store.h"
 
@@ -73,6 +74,9 @@ struct ApiOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   ConsoleOptions console;
   size_t console_sessions_max = 1024;
+  // Asks which account a record's keys belong to (sts_account.h) when a record is created, or
+  // its keys changed, without an aws_account_id; empty = never ([admin] fill_account_id = false).
+  AccountLookup account_id_lookup;
 };
 
 class Api {

@@ -100,6 +100,7 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
     auto db = sql::Db::open(dir_.file("pamproxy.db"), SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("DROP TABLE sessions; DROP TABLE session_index; "
+                         "ALTER TABLE records DROP COLUMN aws_account_id_source; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "
                          "PRAGMA user_version = 1;")
                     .ok());
