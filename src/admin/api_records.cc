@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api_internal.h"
+#include "pamproxy/base/log.h"
 #include "pamproxy/policy/command_rule.h"
 #include "pamproxy/store/json.h"
 #include "src/store/validate.h"
@@ -37,6 +38,50 @@ ApiResponse answer_record_change(int status, const absl::StatusOr<store::AdminCh
   body.pop_back();
   body += ",\"warnings\":" + w.str() + "}";
   return json_answer(status, std::move(body));
+}
+
+// An account id asked of STS for keys being saved, and why there is none when there is none.
+struct AccountFill {
+  std::string account_id;  // "" when STS did not say
+  std::string error;
+};
+
+// Asks STS which account `keys` belong to (in the record's default region, else us-east-1).
+// Never refuses the save: a failure is logged (without a secret) and said in the answer.
+AccountFill fill_account_id(const Api::Call& call, const AwsKeys& keys, std::string_view region,
+                            std::string_view record) {
+  AccountFill fill;
+  const std::string_view asked_region = region.empty() ? "us-east-1" : region;
+  if (!store::check_region(asked_region).ok()) {
+    fill.error = "default_region is not a region name: STS was not asked";
+  } else {
+    AccountAnswer a = call.options.account_id_lookup(keys, asked_region);
+    fill.account_id = std::move(a.account_id);
+    fill.error = std::move(a.error);
+  }
+  if (fill.account_id.empty()) {
+    if (fill.error.empty()) fill.error = "STS named no account";
+    log::warn("admin.account_id_unknown")
+        .kv("record", record)
+        .kv("access_key_id", keys.access_key_id)
+        .kv("region", asked_region)
+        .kv("error", fill.error);
+  }
+  return fill;
+}
+
+// The change's answer, with why STS named no account added to the record as
+// "aws_account_id_error" (docs/admin-api.md).
+ApiResponse answer_with_fill(ApiResponse answer, const AccountFill& fill) {
+  if (fill.error.empty() || answer.status >= 300 || answer.body.size() < 2 ||
+      answer.body.back() != '}') {
+    return answer;
+  }
+  JsonWriter w;
+  w.value(fill.error);
+  answer.body.pop_back();
+  answer.body += ",\"aws_account_id_error\":" + w.str() + "}";
+  return answer;
 }
 
 bool read_record_fields(JsonBody& b, bool create, RecordFields* f) {
@@ -115,7 +160,17 @@ ApiResponse create_record(Api::Call& call) {
   spec.default_region = f.default_region.value_or("");
   spec.aws_account_id = f.aws_account_id.value_or("");
   spec.tags = f.tags.value_or(std::vector<std::string>{});
-  return answer_record_change(201, call.store().create_record(call.actor(), spec), f.access_key_id);
+  // An id the admin gives always wins; without one, STS is asked.
+  AccountFill fill;
+  if (!f.aws_account_id && call.options.account_id_lookup) {
+    fill = fill_account_id(call, {spec.access_key_id, spec.secret_access_key, spec.session_token},
+                           spec.default_region, spec.name);
+    spec.aws_account_id = std::move(fill.account_id);
+    spec.aws_account_id_source = "sts";
+  }
+  return answer_with_fill(
+      answer_record_change(201, call.store().create_record(call.actor(), spec), f.access_key_id),
+      fill);
 }
 
 ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
@@ -124,12 +179,36 @@ ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
   if (!body) return error;
   RecordFields f;
   if (!read_record_fields(*body, false, &f)) return bad_field(body->error());
-  store::RecordPatch patch{
-      f.name,          f.description,    f.reference_record, f.access_key_id, f.secret_access_key,
-      f.session_token, f.default_region, f.aws_account_id,   f.tags,          f.version,
-  };
-  return answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
-                              f.access_key_id);
+  store::RecordPatch patch;
+  patch.name = f.name;
+  patch.description = f.description;
+  patch.reference_record = f.reference_record;
+  patch.access_key_id = f.access_key_id;
+  patch.secret_access_key = f.secret_access_key;
+  patch.session_token = f.session_token;
+  patch.default_region = f.default_region;
+  patch.aws_account_id = f.aws_account_id;
+  patch.tags = f.tags;
+  patch.version = f.version;
+  // New keys without an id: the old id was the old keys' account, so STS is asked again and,
+  // when it cannot say, the record is saved without one.
+  AccountFill fill;
+  const bool keys_change = f.access_key_id || f.secret_access_key || f.session_token;
+  if (!f.aws_account_id && keys_change && call.options.account_id_lookup) {
+    const AwsKeys keys{
+        f.access_key_id ? std::string_view(*f.access_key_id) : record.access_key_id,
+        f.secret_access_key ? std::string_view(*f.secret_access_key)
+                            : record.secret_access_key.reveal(),
+        f.session_token ? std::string_view(*f.session_token) : record.session_token.reveal()};
+    fill = fill_account_id(call, keys, f.default_region ? *f.default_region : record.default_region,
+                           f.name ? *f.name : record.name);
+    patch.aws_account_id = fill.account_id;
+    patch.aws_account_id_source = "sts";
+  }
+  return answer_with_fill(
+      answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
+                           f.access_key_id),
+      fill);
 }
 
 // PUT body: every field optional; the shape GET answers with (without record_id).

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "pamproxy/audit/line.h"
 #include "pamproxy/audit/log_files.h"
+#include "src/audit/file_lines.h"
 
 namespace pamproxy::audit {
 
@@ -169,47 +170,13 @@ namespace {
 
 // Streams one file's lines into the verifier with a bounded buffer.
 bool feed_file(ChainVerifier& v, const std::string& path, bool is_last, std::string* io_error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *io_error = absl::StrCat("cannot open: ", std::strerror(errno));
-    return false;
-  }
-  std::string pending;
-  std::string buf(1 << 20, '\0');
-  bool ok = true;
-  for (;;) {
-    ssize_t r = ::read(fd, buf.data(), buf.size());
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      *io_error = absl::StrCat("read failed: ", std::strerror(errno));
-      ok = false;
-      break;
-    }
-    if (r == 0) break;
-    std::string_view chunk(buf.data(), static_cast<size_t>(r));
-    while (ok && !chunk.empty()) {
-      size_t nl = chunk.find('\n');
-      if (nl == std::string_view::npos) {
-        pending.append(chunk);
-        chunk = {};
-        // A line can never be this long: hand the verifier the prefix and let it say why.
-        if (pending.size() > kLineBytesMax) ok = v.add_line(pending, true);
-        break;
-      }
-      if (pending.empty()) {
-        ok = v.add_line(chunk.substr(0, nl), true);
-      } else {
-        pending.append(chunk.substr(0, nl));
-        ok = v.add_line(pending, true);
-        pending.clear();
-      }
-      chunk.remove_prefix(nl + 1);
-    }
-    if (!ok) break;
-  }
-  ::close(fd);
-  if (!ok) return false;
-  if (!pending.empty() && !v.add_line(pending, false)) return false;
+  bool stopped = false;
+  // A line can never be longer than kLineBytesMax: the verifier is handed its start and says why.
+  *io_error = read_lines(path, kLineBytesMax, [&](std::string_view line, bool complete) {
+    stopped = !v.add_line(line, complete);
+    return !stopped;
+  });
+  if (!io_error->empty() || stopped) return false;
   return v.end_file(is_last);
 }
 

@@ -13,6 +13,7 @@
 #include "pamproxy/audit/line.h"
 #include "pamproxy/audit/syslog_collected.h"
 #include "pamproxy/audit/verifier.h"
+#include "src/audit/file_lines.h"
 
 namespace pamproxy::audit {
 namespace {
@@ -81,52 +82,19 @@ VerifyResult verify_collected(const std::string& path, std::string_view hostname
                               CollectedSummary* collected) {
   VerifyResult result;
   *collected = {};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    result.problem = Problem{path, 0, absl::StrCat("cannot open: ", std::strerror(errno))};
-    return result;
-  }
   ChainVerifier v(options.key);
   v.begin_stream(path);
   CollectedFeed feed(v, hostname, app_name, collected);
-  std::string pending;
-  std::string buf(1 << 20, '\0');
   uint64_t line_no = 0;
   bool ok = true;
-  while (ok) {
-    ssize_t r = ::read(fd, buf.data(), buf.size());
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      result.problem = Problem{path, 0, absl::StrCat("read failed: ", std::strerror(errno))};
-      break;
-    }
-    if (r == 0) break;
-    std::string_view chunk(buf.data(), static_cast<size_t>(r));
-    while (ok && !chunk.empty()) {
-      size_t nl = chunk.find('\n');
-      if (nl == std::string_view::npos) {
-        // Bounded: a longer line is not one of ours, whatever follows.
-        if (pending.size() + chunk.size() > kCollectedLineBytesMax + 1) {
-          pending.assign(kCollectedLineBytesMax + 1, ' ');
-        } else {
-          pending.append(chunk);
-        }
-        break;
-      }
-      ++line_no;
-      if (pending.empty()) {
-        ok = feed.line(chunk.substr(0, nl), line_no);
-      } else {
-        pending.append(chunk.substr(0, std::min(nl, kCollectedLineBytesMax + 1)));
-        ok = feed.line(pending, line_no);
-        pending.clear();
-      }
-      chunk.remove_prefix(nl + 1);
-    }
-  }
-  ::close(fd);
-  // A collector writes whole lines; a last one without its newline is still being written.
-  if (ok && !result.problem && !pending.empty()) ok = feed.line(pending, ++line_no);
+  // Bounded: a longer line is not one of ours, whatever follows. A collector writes whole lines;
+  // a last one without its newline is still being written, and is read as it stands.
+  const std::string error =
+      read_lines(path, kCollectedLineBytesMax, [&](std::string_view line, bool) {
+        ok = feed.line(line, ++line_no);
+        return ok;
+      });
+  if (!error.empty()) result.problem = Problem{path, 0, error};
   if (!result.problem) {
     if (ok && v.summary().lines == 0) {
       result.problem =

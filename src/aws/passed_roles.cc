@@ -4,18 +4,14 @@
 
 #include <simdjson.h>
 
+#include "src/aws/query_string.h"
+#include "src/aws/role_params.h"
+
 namespace pamproxy::aws {
 namespace {
 
 constexpr std::string_view kRole = "role/";
 constexpr std::string_view kInstanceProfile = "instance-profile/";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 simdjson::dom::parser& role_parser() {
   thread_local simdjson::dom::parser parser;
@@ -32,11 +28,6 @@ void json_role(const ResourceRequest& r, simdjson::dom::element value, PassedRol
   out->add(r, kRole, s);
 }
 
-bool json_carries_role(std::string_view service, std::string_view name) {
-  if (service == "lambda") return name == "Role";
-  return service == "ecs" && (name == "taskRoleArn" || name == "executionRoleArn");
-}
-
 void json_roles(const ResourceRequest& r, PassedRoles* out) {
   simdjson::dom::element doc;
   simdjson::dom::object members;
@@ -46,35 +37,22 @@ void json_roles(const ResourceRequest& r, PassedRoles* out) {
     out->set_unreadable();
     return;
   }
+  // Never EC2 here (its parameters are a form): the rule's JSON members are Lambda's and ECS's.
   for (auto [name, value] : members) {
-    if (json_carries_role(r.service, name)) {
-      json_role(r, value, out);
-      continue;
-    }
-    simdjson::dom::object overrides;
-    if (r.service != "ecs" || name != "overrides" ||
-        value.get_object().get(overrides) != simdjson::SUCCESS) {
-      continue;
-    }
-    for (auto [field, inner] : overrides) {
-      if (json_carries_role(r.service, field)) json_role(r, inner, out);
-    }
+    for_each_role_value(r.service, name, value,
+                        [&](simdjson::dom::element role) { json_role(r, role, out); });
   }
 }
 
 // EC2's IamInstanceProfile.Arn and .Name, in the query and the form body.
 void form_roles(const ResourceRequest& r, PassedRoles* out) {
   for (std::string_view form : {r.query, r.body}) {
-    while (!form.empty()) {
-      const size_t amp = form.find('&');
-      const std::string_view pair = form.substr(0, amp);
-      form = amp == std::string_view::npos ? std::string_view() : form.substr(amp + 1);
-      const size_t eq = pair.find('=');
-      const std::string_view name = pair.substr(0, eq);
-      if (!name.starts_with("IamInstanceProfile.")) continue;
-      const std::string_view raw = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    FormPair pair;
+    while (next_form_pair(&form, &pair)) {
+      const std::string_view name = pair.name;
+      if (!carries_role("ec2", name)) continue;
       if (name == "IamInstanceProfile.Arn" || name == "IamInstanceProfile.Name") {
-        out->add_form_value(r, kInstanceProfile, raw);
+        out->add_form_value(r, kInstanceProfile, pair.value);
       } else {
         out->set_unreadable();
       }
@@ -131,8 +109,8 @@ void PassedRoles::add_form_value(const ResourceRequest& r, std::string_view pref
     if (c == '+') {
       c = ' ';
     } else if (c == '%') {
-      const int hi = i + 2 < raw.size() ? hex_value(raw[i + 1]) : -1;
-      const int lo = i + 2 < raw.size() ? hex_value(raw[i + 2]) : -1;
+      const int hi = i + 2 < raw.size() ? hex_digit(raw[i + 1]) : -1;
+      const int lo = i + 2 < raw.size() ? hex_digit(raw[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         unreadable_ = true;
         return;

@@ -2,28 +2,38 @@
 
 namespace pamproxy::aws {
 
+bool next_form_pair(std::string_view* form, FormPair* pair) {
+  if (form->empty()) return false;
+  const size_t amp = form->find('&');
+  const std::string_view text = form->substr(0, amp);
+  *form = amp == std::string_view::npos ? std::string_view() : form->substr(amp + 1);
+  const size_t eq = text.find('=');
+  pair->name = text.substr(0, eq);
+  pair->has_value = eq != std::string_view::npos;
+  pair->value = pair->has_value ? text.substr(eq + 1) : std::string_view();
+  return true;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 bool form_value(std::string_view form, std::string_view key, std::array<char, 128>* out,
                 size_t* out_len) {
-  while (!form.empty()) {
-    size_t amp = form.find('&');
-    std::string_view pair = form.substr(0, amp);
-    form = amp == std::string_view::npos ? std::string_view() : form.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != key || eq == std::string_view::npos) continue;
-    std::string_view v = pair.substr(eq + 1);
+  FormPair pair;
+  while (next_form_pair(&form, &pair)) {
+    if (pair.name != key || !pair.has_value) continue;
+    std::string_view v = pair.value;
     size_t n = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       char c = v[i];
       if (c == '%') {
-        auto hex = [](char h) -> int {
-          if (h >= '0' && h <= '9') return h - '0';
-          if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-          if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-          return -1;
-        };
         if (i + 2 >= v.size()) return false;
-        int hi = hex(v[i + 1]);
-        int lo = hex(v[i + 2]);
+        int hi = hex_digit(v[i + 1]);
+        int lo = hex_digit(v[i + 2]);
         if (hi < 0 || lo < 0) return false;
         c = static_cast<char>(hi * 16 + lo);
         i += 2;
@@ -40,11 +50,9 @@ bool form_value(std::string_view form, std::string_view key, std::array<char, 12
 }
 
 bool has_param(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.substr(0, pair.find('=')) == key) return true;
+  FormPair pair;
+  while (next_form_pair(&query, &pair)) {
+    if (pair.name == key) return true;
   }
   return false;
 }

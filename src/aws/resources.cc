@@ -11,6 +11,8 @@
 #include <type_traits>
 
 #include "pamproxy/aws/rest_route.h"
+#include "src/aws/query_string.h"
+#include "src/aws/role_params.h"
 
 namespace pamproxy::aws {
 
@@ -69,13 +71,6 @@ absl::Status too_many(std::string_view field) {
   return field_error(field, "names more than " + std::to_string(ResourceList::kCountMax) +
                                 " resources or more than " +
                                 std::to_string(ResourceList::kBytesMax) + " bytes of them");
-}
-
-int hex_digit(char h) {
-  if (h >= '0' && h <= '9') return h - '0';
-  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-  return -1;
 }
 
 // Appends `in` with %XX decoded; with `form`, '+' is a space (application/x-www-form-urlencoded)
@@ -245,13 +240,10 @@ absl::Status s3_copy_source(const ResourceRequest& r, ResourceList* out) {
 
 // Whether the raw query has parameter `key`, and its raw value.
 bool query_param(std::string_view query, std::string_view key, std::string_view* value) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != key) continue;
-    *value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  FormPair pair;
+  while (next_form_pair(&query, &pair)) {
+    if (pair.name != key) continue;
+    *value = pair.value;
     return true;
   }
   return false;
@@ -433,16 +425,6 @@ constexpr RolePassing kRolePassing[] = {
     {"ecs", "StartTask"},
 };
 
-// Whether parameter `name` of a role-passing call carries the role. Its presence is enough,
-// whatever its value: telling an empty value from a real one is AWS's business, not a reason to
-// let the call through.
-bool carries_role(std::string_view service, std::string_view name) {
-  if (service == "lambda") return name == "Role";
-  if (service == "ec2") return name.starts_with("IamInstanceProfile.");
-  if (service == "ecs") return name == "taskRoleArn" || name == "executionRoleArn";
-  return false;
-}
-
 // ---------------------------------------------------------------- query and EC2 parameters
 
 // The parameters of the query string and of a form body, in that order. A resource parameter
@@ -453,12 +435,9 @@ absl::Status form_resources(const ResourceRequest& r, ResourceList* out) {
   size_t seen_count = 0;
   const bool role_call = may_pass_role(r.service, r.operation);
   for (std::string_view form : sources) {
-    while (!form.empty()) {
-      const size_t amp = form.find('&');
-      const std::string_view pair = form.substr(0, amp);
-      form = amp == std::string_view::npos ? std::string_view() : form.substr(amp + 1);
-      const size_t eq = pair.find('=');
-      const std::string_view name = pair.substr(0, eq);
+    FormPair pair;
+    while (next_form_pair(&form, &pair)) {
+      const std::string_view name = pair.name;
       if (role_call && carries_role(r.service, name)) out->set_passes_role();
       const Param* p = find_param(r, name);
       const bool by_name = p == nullptr && arn_by_name(name);
@@ -468,9 +447,8 @@ absl::Status form_resources(const ResourceRequest& r, ResourceList* out) {
       }
       if (seen_count == seen.size()) return too_many(name);
       seen[seen_count++] = name;
-      const std::string_view raw = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
       std::string_view v;
-      if (!decode_value(raw, true, &v)) {
+      if (!decode_value(pair.value, true, &v)) {
         return field_error(name, "has a '%' that is not followed by two hex digits");
       }
       if (by_name) {
@@ -559,23 +537,6 @@ absl::Status json_member(const ResourceRequest& r, std::string_view name,
   return absl::OkStatus();
 }
 
-// A role in a member of the body, or (ECS's RunTask and StartTask) inside its `overrides`.
-void note_role(const ResourceRequest& r, std::string_view name, simdjson::dom::element value,
-               ResourceList* out) {
-  if (carries_role(r.service, name)) {
-    out->set_passes_role();
-    return;
-  }
-  simdjson::dom::object overrides;
-  if (r.service != "ecs" || name != "overrides" ||
-      value.get_object().get(overrides) != simdjson::SUCCESS) {
-    return;
-  }
-  for (auto [field, unused] : overrides) {
-    if (carries_role(r.service, field)) out->set_passes_role();
-  }
-}
-
 absl::Status json_resources(const ResourceRequest& r, ResourceList* out) {
   if (r.body.empty()) return absl::OkStatus();
   simdjson::dom::element doc;
@@ -590,7 +551,10 @@ absl::Status json_resources(const ResourceRequest& r, ResourceList* out) {
   size_t seen_count = 0;
   const bool role_call = may_pass_role(r.service, r.operation);
   for (auto [name, value] : members) {
-    if (role_call) note_role(r, name, value, out);
+    if (role_call) {
+      for_each_role_value(r.service, name, value,
+                          [out](simdjson::dom::element) { out->set_passes_role(); });
+    }
     const bool resource =
         find_param(r, name) != nullptr || arn_by_name(name) ||
         (r.service == "dynamodb" && (name == "RequestItems" || name == "TransactItems"));

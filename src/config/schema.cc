@@ -415,6 +415,10 @@ std::vector<Field> build() {
                         REF(int64_t, admin.body_bytes_max), 1024, 64 << 20));
   f.push_back(int_field("admin", "connections_max", "concurrent admin API connections", kRestart,
                         REF(int64_t, admin.connections_max), 1, 65536));
+  f.push_back(bool_field("admin", "fill_account_id",
+                         "a record saved without an AWS account id (created, or its keys changed) "
+                         "gets the one STS GetCallerIdentity names for its keys",
+                         kRestart, REF(bool, admin.fill_account_id)));
 
   // [console]
   f.push_back(bool_field("console", "enabled",

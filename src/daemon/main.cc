@@ -360,6 +360,24 @@ class Daemon {
             .session_absolute_timeout_s = c.console.session_absolute_timeout_s};
   }
 
+  // STS reached as the data plane reaches AWS: through the current [upstream] resolve overrides
+  // and with [tls] upstream_ca_file, a few seconds at most.
+  admin::AccountLookup account_id_lookup() const {
+    const proxy::ProxyShared* shared = shared_.get();
+    return [shared, ca_file = config_.tls.upstream_ca_file](const admin::AwsKeys& keys,
+                                                            std::string_view region) {
+      admin::StsOptions o;
+      o.region = std::string(region);
+      o.ca_file = ca_file;
+      o.timeout_ms = 3000;
+      const std::string host = "sts." + o.region + ".amazonaws.com";
+      if (auto to = shared->settings->current()->destinations.override_for(host)) {
+        o.connect_to = to->to_string();
+      }
+      return admin::sts_account_id(o, keys, absl::Now());
+    };
+  }
+
   // The HTTPS admin API on [admin] listen, with the certificate the TLS runtime made for it.
   bool start_admin() {
     admin::ApiOptions o;
@@ -381,6 +399,7 @@ class Daemon {
     o.console = console_options(config_);
     configure_identity(config_);
     o.identity = identity_;
+    if (config_.admin.fill_account_id) o.account_id_lookup = account_id_lookup();
     api_ = std::make_unique<admin::Api>(std::move(o));
     admin::ServerOptions so;
     so.listen = config_.admin.listen;

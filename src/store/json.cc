@@ -71,6 +71,9 @@ void write_json(JsonWriter& w, const policy::Record& r) {
   w.key("session_token_set").value(!r.session_token.empty());
   w.key("default_region").value(r.default_region);
   w.key("aws_account_id").value(r.aws_account_id);
+  w.key("aws_account_id_source")
+      .value(r.aws_account_id.empty() ? std::string_view("unknown")
+                                      : std::string_view(r.aws_account_id_source));
   string_array(w, "tags", r.tags);
   time_field(w, "created_at", r.created_at);
   time_field(w, "updated_at", r.updated_at);

@@ -219,6 +219,13 @@ constexpr std::string_view kSchemaV8 = R"sql(
 ALTER TABLE records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 )sql";
 
+// Who gave a record's AWS account id: 'admin' or 'sts' (GetCallerIdentity with the record's keys);
+// '' without one. Every id before this version was an admin's.
+constexpr std::string_view kSchemaV9 = R"sql(
+ALTER TABLE records ADD COLUMN aws_account_id_source TEXT NOT NULL DEFAULT '';
+UPDATE records SET aws_account_id_source = 'admin' WHERE aws_account_id <> '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -228,6 +235,7 @@ constexpr Migration kMigrations[] = {
     {6, kSchemaV6},
     {7, kSchemaV7},
     {8, kSchemaV8},
+    {9, kSchemaV9},
 };
 
 }  // namespace

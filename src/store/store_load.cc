@@ -91,8 +91,8 @@ absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::strin
   auto out = sql::load_rows<policy::Record>(
       db,
       "SELECT id, type, name, description, reference_record, access_key_id, secret_access_key, "
-      "session_token, default_region, created_at, updated_at, aws_account_id, version FROM records "
-      "WHERE ?1 = '' OR id = ?1 ORDER BY name",
+      "session_token, default_region, created_at, updated_at, aws_account_id, version, "
+      "aws_account_id_source FROM records WHERE ?1 = '' OR id = ?1 ORDER BY name",
       [&](const sql::Stmt& r) -> absl::StatusOr<policy::Record> {
         policy::Record rec;
         rec.id = r.text(0);
@@ -116,6 +116,7 @@ absl::StatusOr<std::vector<policy::Record>> Store::Impl::load_records(std::strin
         rec.updated_at = from_unix(r.integer(10));
         rec.aws_account_id = r.text(11);
         rec.version = r.integer(12);
+        rec.aws_account_id_source = r.text(13);
         return rec;
       },
       id);

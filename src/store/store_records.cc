@@ -26,7 +26,17 @@ absl::Status check_record(const RecordSpec& r) {
   }
   if (absl::Status s = check_region(r.default_region); !s.ok()) return s;
   if (absl::Status s = check_aws_account_id(r.aws_account_id); !s.ok()) return s;
+  if (!r.aws_account_id_source.empty() && r.aws_account_id_source != "admin" &&
+      r.aws_account_id_source != "sts") {
+    return invalid_field("aws_account_id_source", "must be \"admin\" or \"sts\"");
+  }
   return absl::OkStatus();
+}
+
+// The source as stored: "" without an id, "admin" when the id came without one.
+std::string stored_source(const RecordSpec& r) {
+  if (r.aws_account_id.empty()) return "";
+  return r.aws_account_id_source.empty() ? "admin" : r.aws_account_id_source;
 }
 
 absl::Status write_tags(sql::Db& db, std::string_view id, const std::vector<std::string>& tags) {
@@ -92,8 +102,8 @@ absl::StatusOr<AdminChange> Store::create_record(const Actor& actor, const Recor
     }
     absl::StatusOr<sql::Stmt> st = impl_->db.prepare(
         "INSERT INTO records (id, type, name, description, reference_record, access_key_id, "
-        "secret_access_key, session_token, default_region, created_at, updated_at, aws_account_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)");
+        "secret_access_key, session_token, default_region, created_at, updated_at, aws_account_id, "
+        "aws_account_id_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)");
     if (!st.ok()) return st.status();
     st->bind(1, id)
         .bind(2, policy::kAwsAccessKeysType)
@@ -106,6 +116,7 @@ absl::StatusOr<AdminChange> Store::create_record(const Actor& actor, const Recor
       st->bind_null(8);
     }
     st->bind(9, spec.default_region).bind(10, to_unix(c.at)).bind(11, spec.aws_account_id);
+    st->bind(12, stored_source(spec));
     if (absl::Status s = st->run(); !s.ok()) {
       if (absl::IsAlreadyExists(s)) {
         return absl::AlreadyExistsError(cat("a record named '", spec.name, "' exists already"));
@@ -136,6 +147,7 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
                  std::string(before->session_token.reveal()),
                  before->default_region,
                  before->aws_account_id,
+                 before->aws_account_id_source,
                  before->tags};
     if (patch.name) r.name = *patch.name;
     if (patch.description) r.description = *patch.description;
@@ -144,7 +156,10 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
     if (patch.secret_access_key) r.secret_access_key = *patch.secret_access_key;
     if (patch.session_token) r.session_token = *patch.session_token;
     if (patch.default_region) r.default_region = *patch.default_region;
-    if (patch.aws_account_id) r.aws_account_id = *patch.aws_account_id;
+    if (patch.aws_account_id) {
+      r.aws_account_id = *patch.aws_account_id;
+      r.aws_account_id_source = patch.aws_account_id_source.value_or("admin");
+    }
     if (patch.tags) r.tags = *patch.tags;
     absl::Status valid = check_record(r);
     if (valid.ok()) valid = check_tags("tags", &r.tags);
@@ -162,7 +177,8 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
         "UPDATE records SET name = ?2, description = ?3, reference_record = ?4, access_key_id = "
         "?5, "
         "secret_access_key = ?6, session_token = ?7, default_region = ?8, updated_at = ?9, "
-        "aws_account_id = ?10, version = version + 1 WHERE id = ?1 AND (?11 = 0 OR version = ?11)");
+        "aws_account_id = ?10, aws_account_id_source = ?12, version = version + 1 "
+        "WHERE id = ?1 AND (?11 = 0 OR version = ?11)");
     if (!st.ok()) return st.status();
     st->bind(1, sid).bind(2, r.name).bind(3, r.description).bind(4, r.reference_record);
     st->bind(5, r.access_key_id).bind_blob(6, secret);
@@ -175,6 +191,7 @@ absl::StatusOr<AdminChange> Store::update_record(const Actor& actor, std::string
     // With a version, only over that one: another node's edit committed since the read above
     // leaves no row to change.
     st->bind(11, patch.version ? before->version : int64_t{0});
+    st->bind(12, stored_source(r));
     // Wipe the plaintext copies made for re-sealing.
     policy::Secret wipe_secret(std::move(r.secret_access_key));
     policy::Secret wipe_session(std::move(r.session_token));

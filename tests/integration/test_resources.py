@@ -3,10 +3,13 @@ with a record whose rules are scoped to resources. Each request's audit event na
 touched; a resource-scoped deny refuses exactly the requests that touch a protected resource (a
 batch delete with one protected key is refused whole, nothing deleted); pamctl audit search
 finds events by an ARN pattern. A record with an AWS account id puts it into the ARNs, for the
-rules and the audit trail alike."""
+rules and the audit trail alike; a record saved through the admin API without one gets the one
+STS GetCallerIdentity names for its keys."""
 
+import http.client
 import json
 import os
+import ssl
 import subprocess
 import unittest
 
@@ -14,7 +17,7 @@ import boto3
 import botocore.config
 
 from harness import PAMCTL
-from test_zero_trust import ZeroTrustFixture
+from test_zero_trust import RECORD, ZeroTrustFixture
 
 RULE = "deny s3:DeleteObject* arn:aws:s3:::res-bucket/keep/*"
 ACCOUNT = "123456789012"
@@ -147,6 +150,96 @@ class RecordWithAnAwsAccount(unittest.TestCase):
         self.assertEqual(denied[0]["resources"], [ledger])
         self.assertEqual(denied[0]["awsAccount"], ACCOUNT)
         self.assertIn(ACCOUNT_RULE, denied[0]["denyReason"])
+
+
+class AccountIdFromSts(unittest.TestCase):
+    """Saved through the admin API without an account id, a record's keys are asked of STS
+    (GetCallerIdentity, signed with them, to the stand-in through the resolve overrides): the
+    account it names fills the id, and the ARNs of the audit trail carry it. Keys STS refuses
+    leave the record saved without one, and the answer says why."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.f = ZeroTrustFixture(seed_args=["--admin"])
+        cls.admin_port = cls.f.daemon.wait_event_or_seen("admin.listening")["port"]
+        cls.bearer = cls.f.tmp.file("admin-token", cls.f.seed["admin_token"] + "\n")
+        os.chmod(cls.bearer, 0o600)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.stop()
+
+    def api(self, method, path, body):
+        ctx = ssl.create_default_context(cafile=self.f.appliance_ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", int(self.admin_port), context=ctx,
+                                           timeout=30)
+        try:
+            conn.request(method, "/api/v1/" + path, body=json.dumps(body),
+                         headers={"Authorization": "Bearer " + self.f.seed["admin_token"],
+                                  "Content-Type": "application/json"})
+            r = conn.getresponse()
+            return r.status, json.loads(r.read())
+        finally:
+            conn.close()
+
+    def sts_calls(self):
+        return [r for r in self.f.front.requests() if r.get("service") == "sts"]
+
+    def test_new_keys_get_the_account_sts_names(self):
+        # The seeded record has no id; its keys saved again through the API are asked of STS.
+        status, rec = self.api("PATCH", "records/" + self.f.seed["record_id"],
+                               {"secret_access_key": RECORD.secret_access_key})
+        self.assertEqual(status, 200, rec)
+        self.assertEqual((rec["aws_account_id"], rec["aws_account_id_source"]), (ACCOUNT, "sts"))
+        self.assertNotIn("aws_account_id_error", rec)
+        calls = [c for c in self.sts_calls() if c["status"] == 200]
+        self.assertEqual([(c["operation"], c["verified"]) for c in calls],
+                         [("GetCallerIdentity", True)], self.sts_calls())
+
+        out = subprocess.run([PAMCTL, "records", "show", self.f.seed["record_name"],
+                              "--url", "https://127.0.0.1:%s" % self.admin_port,
+                              "--token-file", self.bearer, "--ca", self.f.appliance_ca],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"aws_account_id: +%s\n" % ACCOUNT)
+        self.assertRegex(out.stdout, r"aws_account_id_source: +sts\n")
+
+        # The next requests' audit events carry the account.
+        r = self.f.aws("dynamodb", "put-item", "--table-name", "filled",
+                       "--item", '{"id": {"S": "1"}}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = search(self.f, self, "--operation", "dynamodb:PutItem",
+                        "--type", "request.forwarded")
+        self.assertEqual(events[-1]["resources"],
+                         ["arn:aws:dynamodb:us-east-1:%s:table/filled" % ACCOUNT])
+        self.assertEqual(events[-1]["awsAccount"], ACCOUNT)
+        r = self.f.aws("s3api", "create-bucket", "--bucket", "filled-bucket")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = search(self.f, self, "--operation", "s3:CreateBucket",
+                        "--type", "request.forwarded")
+        self.assertEqual(events[-1]["resources"], ["arn:aws:s3:::filled-bucket"])
+        self.assertEqual(events[-1]["awsAccount"], ACCOUNT)
+
+    def test_keys_sts_refuses_are_saved_without_an_id(self):
+        status, rec = self.api("POST", "records", {
+            "name": "refused-" + os.urandom(3).hex(), "access_key_id": "AKIAIOSFODNN7EXAMPL9",
+            "secret_access_key": "not-the-stand-in-s"})
+        self.assertEqual(status, 201, rec)
+        self.assertEqual((rec["aws_account_id"], rec["aws_account_id_source"]), ("", "unknown"))
+        self.assertEqual(rec["aws_account_id_error"], "STS answered HTTP 403 InvalidAccessKeyId")
+        self.assertTrue(any(c["status"] == 403 for c in self.sts_calls()), self.sts_calls())
+        log = self.f.daemon.wait_event_or_seen("admin.account_id_unknown")
+        self.assertEqual(log["access_key_id"], "AKIAIOSFODNN7EXAMPL9")
+        self.assertNotIn("not-the-stand-in-s", json.dumps(log))
+        # An id the admin gives wins: STS is not asked.
+        before = len(self.sts_calls())
+        status, rec = self.api("POST", "records", {
+            "name": "given-" + os.urandom(3).hex(), "access_key_id": "AKIAIOSFODNN7EXAMPL9",
+            "secret_access_key": "not-the-stand-in-s", "aws_account_id": "210987654321"})
+        self.assertEqual(status, 201, rec)
+        self.assertEqual((rec["aws_account_id"], rec["aws_account_id_source"]),
+                         ("210987654321", "admin"))
+        self.assertEqual(len(self.sts_calls()), before)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@
 
 #include "absl/time/time.h"
 #include "pamproxy/admin/console_sessions.h"
+#include "pamproxy/admin/sts_account.h"
 #include "pamproxy/base/net_address.h"
 #include "pamproxy/identity/relying_party.h"
 #include "pamproxy/store/store.h"
@@ -78,6 +79,9 @@ struct ApiOptions {
   // Sign-in through the OpenID Connect provider (docs/identity.md); null or not enabled() = off.
   // Shared with whoever configures it on reload.
   std::shared_ptr<identity::RelyingParty> identity;
+  // Asks which account a record's keys belong to (sts_account.h) when a record is created, or
+  // its keys changed, without an aws_account_id; empty = never ([admin] fill_account_id = false).
+  AccountLookup account_id_lookup;
 };
 
 class Api {

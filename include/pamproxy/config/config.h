@@ -82,6 +82,7 @@ struct AdminSection {
   std::string key_file;
   int64_t body_bytes_max = 1 << 20;
   int64_t connections_max = 256;
+  bool fill_account_id = true;  // a record saved without an AWS account id asks STS for it
 };
 
 struct ConsoleSection {

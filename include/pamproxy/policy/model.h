@@ -87,6 +87,9 @@ struct Record {
   // The AWS account the keys belong to (12 digits), or empty: it fills the account field of the
   // ARNs a request touches, for resource-scoped rules and the audit trail.
   std::string aws_account_id;
+  // Who gave aws_account_id: "admin", or "sts" (GetCallerIdentity with the record's own keys);
+  // "" when there is none.
+  std::string aws_account_id_source;
   std::vector<std::string> tags;  // sorted, unique
   absl::Time created_at;
   absl::Time updated_at;

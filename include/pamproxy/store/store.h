@@ -87,6 +87,8 @@ struct RecordSpec {
   std::string session_token;
   std::string default_region;
   std::string aws_account_id;  // "" or 12 digits
+  // "admin" or "sts" (what policy::Record says); "" with an id means "admin". Ignored without one.
+  std::string aws_account_id_source;
   std::vector<std::string> tags;
 };
 struct RecordPatch {
@@ -97,7 +99,8 @@ struct RecordPatch {
   std::optional<std::string> secret_access_key;
   std::optional<std::string> session_token;  // "" removes it
   std::optional<std::string> default_region;
-  std::optional<std::string> aws_account_id;  // "" removes it
+  std::optional<std::string> aws_account_id;         // "" removes it
+  std::optional<std::string> aws_account_id_source;  // with aws_account_id; none means "admin"
   std::optional<std::vector<std::string>> tags;
   // The version the edit was made from: when it is not the record's version now, the update is
   // refused with Aborted naming the current one. nullopt: the last write wins.

@@ -101,6 +101,7 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("DROP TABLE favorites; DROP TABLE sessions; DROP TABLE session_index; "
                          "DROP TABLE group_roles; DROP TABLE identity_users; "
+                         "ALTER TABLE records DROP COLUMN aws_account_id_source; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "
                          "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
                          "ALTER TABLE records DROP COLUMN version; "

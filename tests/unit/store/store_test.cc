@@ -407,6 +407,82 @@ TEST_P(EveryBackend, AwsAccountIdIsKeptChangedAndRemoved) {
   EXPECT_EQ(store->snapshot()->records()[0].record.aws_account_id, "");
 }
 
+TEST_P(EveryBackend, AwsAccountIdSourceSaysWhoGaveTheId) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  RecordSpec spec = record_spec("billing");
+  auto created = store->create_record(admin_, spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string id = created->object_id;
+  EXPECT_NE(created->after_json.find(R"("aws_account_id":"","aws_account_id_source":"unknown")"),
+            std::string::npos)
+      << created->after_json;
+  EXPECT_EQ(store->get_record(id)->aws_account_id_source, "");
+
+  RecordPatch from_sts;
+  from_sts.aws_account_id = "012345678901";
+  from_sts.aws_account_id_source = "sts";
+  auto filled = store->update_record(admin_, id, from_sts);
+  ASSERT_TRUE(filled.ok()) << filled.status();
+  EXPECT_NE(filled->after_json.find(R"("aws_account_id_source":"sts")"), std::string::npos);
+  EXPECT_EQ(store->snapshot()->records()[0].record.aws_account_id_source, "sts");
+  RecordPatch by_admin;
+  by_admin.aws_account_id = "210987654321";
+  ASSERT_TRUE(store->update_record(admin_, id, by_admin).ok());
+  EXPECT_EQ(store->get_record(id)->aws_account_id_source, "admin");
+  RecordPatch unchanged;
+  unchanged.description = "the id and its source stay";
+  ASSERT_TRUE(store->update_record(admin_, id, unchanged).ok());
+  EXPECT_EQ(store->get_record(id)->aws_account_id_source, "admin");
+  RecordPatch bad;
+  bad.aws_account_id = "012345678901";
+  bad.aws_account_id_source = "guess";
+  EXPECT_EQ(field_of(store->update_record(admin_, id, bad).status()), "aws_account_id_source");
+  RecordPatch removed;
+  removed.aws_account_id = "";
+  auto gone = store->update_record(admin_, id, removed);
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(store->get_record(id)->aws_account_id_source, "");
+  EXPECT_NE(gone->after_json.find(R"("aws_account_id_source":"unknown")"), std::string::npos);
+
+  spec = record_spec("payroll");
+  spec.aws_account_id = "012345678901";
+  spec.aws_account_id_source = "sts";
+  auto sts_made = store->create_record(admin_, spec);
+  ASSERT_TRUE(sts_made.ok()) << sts_made.status();
+  EXPECT_EQ(store->get_record(sts_made->object_id)->aws_account_id_source, "sts");
+}
+
+TEST_F(StoreTest, AccountIdsBeforeTheirSourceCameFromTheAdmin) {
+  std::string with_id;
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    RecordSpec spec = record_spec("billing");
+    spec.aws_account_id = "012345678901";
+    auto created = store->create_record(admin_, spec);
+    ASSERT_TRUE(created.ok()) << created.status();
+    with_id = created->object_id;
+    ASSERT_TRUE(store->create_record(admin_, record_spec("payroll")).ok());
+  }
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw,
+                           "ALTER TABLE records DROP COLUMN aws_account_id_source; "
+                           "PRAGMA user_version = 8;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  for (const policy::Record& r : store->list_records()) {
+    EXPECT_EQ(r.aws_account_id_source, r.id == with_id ? "admin" : "") << r.name;
+  }
+}
+
 TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
   {
     auto store = open_store();
@@ -419,6 +495,7 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(raw,
                            "DROP TABLE favorites; DROP TABLE group_roles; DROP TABLE identity_users; "
+                           "ALTER TABLE records DROP COLUMN aws_account_id_source; "
                            "ALTER TABLE records DROP COLUMN aws_account_id; "
                            "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
                            "ALTER TABLE records DROP COLUMN version; "
