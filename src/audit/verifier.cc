@@ -167,8 +167,12 @@ bool ChainVerifier::finish() {
 
 namespace {
 
-// Streams one file's lines into the verifier with a bounded buffer.
-bool feed_file(ChainVerifier& v, const std::string& path, bool is_last, std::string* io_error) {
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// Streams one file's lines into the verifier with a bounded buffer. Returns false when a problem
+// was found, the file could not be read, or `deadline` passed (then `*stopped` is set).
+bool feed_file(ChainVerifier& v, const std::string& path, bool is_last, const Deadline& deadline,
+               bool* stopped, std::string* io_error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *io_error = absl::StrCat("cannot open: ", std::strerror(errno));
@@ -206,6 +210,11 @@ bool feed_file(ChainVerifier& v, const std::string& path, bool is_last, std::str
       chunk.remove_prefix(nl + 1);
     }
     if (!ok) break;
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      *stopped = true;
+      ok = false;
+      break;
+    }
   }
   ::close(fd);
   if (!ok) return false;
@@ -231,10 +240,15 @@ VerifyResult verify_directory(const std::string& dir, const VerifyOptions& optio
     const std::string& name = (*files)[i];
     if (!v.begin_file(name)) break;
     std::string io_error;
-    if (!feed_file(v, dir + "/" + name, i + 1 == files->size(), &io_error)) {
+    if (!feed_file(v, dir + "/" + name, i + 1 == files->size(), options.deadline, &result.stopped,
+                   &io_error)) {
       if (!io_error.empty() && !v.problem()) result.problem = Problem{name, 0, io_error};
       break;
     }
+  }
+  if (result.stopped) {
+    result.summary = v.summary();
+    return result;
   }
   if (!v.problem() && !result.problem) v.finish();
   if (!result.problem) result.problem = v.problem();
