@@ -14,6 +14,7 @@ import { Profile } from './profile.js';
 import { Requests } from './requests.js';
 import { RecordTypes } from './record_types.js';
 import { Records } from './records.js';
+import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
 import { SignIn } from './signin.js';
 import { Tokens } from './tokens.js';
@@ -24,6 +25,7 @@ const screens = [
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
   { path: '/tokens', label: 'Tokens', view: Tokens, allowed: () => true },
   { path: '/requests', label: 'Access requests', view: Requests, allowed: () => true },
+  { path: '/sessions', label: 'Sessions', view: Sessions, allowed: () => true },
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
   { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },
