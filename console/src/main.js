@@ -8,6 +8,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken } from './api.js';
+import { Audit } from './audit.js';
 import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
@@ -29,6 +30,7 @@ const screens = [
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
   { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },
+  { path: '/audit', label: 'Audit', view: Audit, allowed: (s) => s.user.admin },
 ];
 
 function navigate(path) {
