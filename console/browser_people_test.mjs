@@ -19,7 +19,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { axe, base, caPem, check, launch, shot } from './browser_util.mjs';
+import { axe, base, caPem, check, launch, shot, shots } from './browser_util.mjs';
 
 const { RECORD: record, USER_HOME: home, AWS_CLI_CONFIG: awsConfig } = process.env;
 const MARKUP = '<img src=x onerror=alert(1)>';
@@ -110,6 +110,11 @@ async function findSession(page, requests) {
     if (id) return id;
   }
   throw new Error('FAILED: no session with ' + requests + ' requests appeared');
+}
+
+// What docs/console.md shows: the window as the user sees it (1280x800), not the whole page.
+async function docShot(page, name) {
+  await page.screenshot({ path: join(shots, name + '.png') });
 }
 
 // Opens a session's report and returns its command lines.
@@ -235,6 +240,8 @@ try {
     `each command opens to its operations and events (${ops.join(', ')}; ${events} events)`);
   await axe(user, 'sessions');
   await shot(user, 'session-report');
+  await user.$eval('#session-list-heading', (e) => e.scrollIntoView());
+  await docShot(user, 'console-sessions');
   await user.type('#session_resource', 'people-bucket');
   await user.click('#session-search');
   await user.waitForSelector('#session_resource-error');
@@ -268,6 +275,7 @@ try {
     'the admin dashboard shows the proxy enabled, its TLS path and the requests per minute');
   await axe(admin, 'dashboard (admin)');
   await shot(admin, 'dashboard-admin');
+  await docShot(admin, 'console-dashboard');
   await go(admin, '/sessions');
   await admin.waitForSelector(`tr[data-session="${sessionId}"]`);
   check((await text(admin, `tr[data-session="${sessionId}"] td:nth-child(2)`)) === 'alice', 'the admin sees her session');
@@ -286,6 +294,7 @@ try {
   check(found.includes('s3:PutObject'), 'the audit search finds her upload by resource: ' + found.join(', '));
   await axe(admin, 'audit');
   await shot(admin, 'audit');
+  await docShot(admin, 'console-audit');
 
   // An admin sees every user's tokens, filters them by user, and creates one for another user.
   await go(admin, '/tokens');
