@@ -1,19 +1,30 @@
-// Tokens and access requests in a real browser, two people at once: a requester and an approver,
-// each signed in from a separate incognito context of Debian's chromium (puppeteer-core), axe-core
-// injected into each new screen. Run by tests/integration/test_console.py against a running
-// pamproxyd, after it made a record with an approval policy, the requester (with a grant to
-// connect) and an approver:
+// An engineer's whole day in a real browser, with two other people: Debian's chromium driven by
+// puppeteer-core, each person signed in from an incognito context of their own, axe-core run on
+// each screen. Alice downloads the appliance certificate from My Profile, creates a token and
+// copies its four exports, asks for access to a record that needs approval; Bob approves it in
+// his browser and her screen shows it without a reload; the real AWS CLI then runs through the
+// proxy with exactly those exports (against the AWS stand-in); she finds her session in the
+// Sessions screen with its commands, and revokes her token. An admin sees her session too, the
+// audit chain verified, the requests on the dashboard, and every user's tokens. Run by
+// tests/integration/test_console.py against a running pamproxyd, after it made the record with
+// an approval policy, alice (a grant to connect), bob (an approver) and their sign-in tokens:
 //
-//   CONSOLE_URL=https://127.0.0.1:PORT CA_FILE=ca.pem RECORD=NAME \
-//   USER_TOKEN=ID:SECRET APPROVER_TOKEN=ID:SECRET ADMIN_TOKEN=ID:SECRET SCREENSHOT_DIR=dir \
-//   node console/browser_people_test.mjs
+//   CONSOLE_URL=https://127.0.0.1:PORT CA_FILE=ca.pem RECORD=NAME USER_HOME=dir \
+//   AWS_CLI_CONFIG=file USER_TOKEN=ID:SECRET APPROVER_TOKEN=ID:SECRET ADMIN_TOKEN=ID:SECRET \
+//   SCREENSHOT_DIR=dir node console/browser_people_test.mjs
 //
 // Prints one line per check and exits non-zero at the first failure.
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { axe, base, caPem, check, launch, shot } from './browser_util.mjs';
+import { join } from 'node:path';
+import { axe, base, caPem, check, launch, shot, shots } from './browser_util.mjs';
 
-const { RECORD: record } = process.env;
+const { RECORD: record, USER_HOME: home, AWS_CLI_CONFIG: awsConfig } = process.env;
 const MARKUP = '<img src=x onerror=alert(1)>';
+const BUCKET = 'people-bucket';
+const KEY = '2026/12/report.csv';
 
 // A bearer-token call outside the browser, as pamctl makes it: its status (and, when not 200,
 // the answer printed).
@@ -63,9 +74,81 @@ async function go(page, path) {
 
 const text = (page, selector) => page.$eval(selector, (e) => e.textContent);
 
+// "export NAME='value'" lines (values quoted for sh as the console writes them) as an object.
+function parseExports(lines) {
+  const env = {};
+  for (const line of lines.split('\n')) {
+    const m = /^export ([A-Z_]+)='(.*)'$/.exec(line);
+    if (m) env[m[1]] = m[2].replace(/'\\''/g, "'");
+  }
+  return env;
+}
+
+// The AWS CLI as the engineer's shell runs it: her four exports, her home; nothing else of ours.
+function aws(exports, ...args) {
+  const env = {
+    PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: awsConfig,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '1', ...exports,
+  };
+  const r = spawnSync('/usr/bin/aws', args, { env, encoding: 'utf8', timeout: 120000 });
+  check(r.status === 0, `aws ${args.join(' ')} through the proxy: ${r.status} ${r.stderr || ''}`);
+  return r.stdout;
+}
+
+// Clicks Search until the session list shows a session of `user` with at least `requests`
+// requests (the session indexer follows the audit log every 500 ms).
+async function findSession(page, requests) {
+  for (let i = 0; i < 60; ++i) {
+    await page.click('#session-search');
+    await new Promise((r) => setTimeout(r, 250));
+    const id = await page.evaluate((n) => {
+      const row = [...document.querySelectorAll('tr[data-session]')]
+        .find((r) => Number(r.children[5].textContent) >= n);
+      return row ? row.dataset.session : '';
+    }, requests);
+    if (id) return id;
+  }
+  throw new Error('FAILED: no session with ' + requests + ' requests appeared');
+}
+
+// What docs/console.md shows: the window as the user sees it (1280x800), not the whole page.
+async function docShot(page, name) {
+  await page.screenshot({ path: join(shots, name + '.png') });
+}
+
+// Opens a session's report and returns its command lines.
+async function openSession(page, id) {
+  await page.click(`tr[data-session="${id}"] .open-session`);
+  await page.waitForSelector(`#detail-${id} .command-line`);
+  return page.$$eval(`#detail-${id} .command-line code`, (cs) => cs.map((c) => c.textContent));
+}
+
 const browser = await launch();
 try {
   const user = await signIn(browser, process.env.USER_TOKEN);
+  check(JSON.stringify(await user.$$eval('nav a', (as) => as.map((a) => a.textContent))) ===
+    JSON.stringify(['Dashboard', 'My Profile', 'Tokens', 'Access requests', 'Sessions']),
+  'an engineer is offered her screens, no administration');
+  await user.waitForSelector('#requests-pending');
+  await axe(user, 'dashboard');
+  await shot(user, 'dashboard');
+
+  // My Profile: the certificate, downloaded where her exports will say it is.
+  await go(user, '/profile');
+  await user.waitForFunction(() => /^[0-9A-F:]{95}$/.test(document.querySelector('#ca-fingerprint')?.textContent || ''));
+  const saved = join(home, '.aws', 'pamproxy-ca.pem');
+  rmSync(saved, { force: true });
+  const cdp = await user.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: join(home, '.aws'),
+    browserContextId: user.browserContext().id });
+  await user.click('#ca-download');
+  for (let i = 0; i < 200 && !existsSync(saved); ++i) await new Promise((r) => setTimeout(r, 50));
+  const shown = await text(user, '#ca-fingerprint');
+  check(existsSync(saved) && new X509Certificate(readFileSync(saved)).fingerprint256 === shown,
+    'the downloaded certificate has the fingerprint My Profile shows');
+  await axe(user, 'my profile');
+  await shot(user, 'profile');
 
   // Tokens: create one, its secret and exports shown once.
   await go(user, '/tokens');
@@ -82,13 +165,23 @@ try {
   check(secret.length > 0 && accepted === 200,
     `the console creates a token whose shown secret the API accepts (${accepted})`);
   await user.waitForFunction((r) => document.querySelector('#export_record')?.value === r, {}, record);
-  const exports = await text(user, '#new-exports');
-  check(exports.includes('export HTTPS_PROXY=') && exports.includes('export AWS_CA_BUNDLE=') &&
-    exports.includes(`export AWS_ACCESS_KEY_ID='${newId}#${record}'`) &&
-    exports.includes(`export AWS_SECRET_ACCESS_KEY='${secret}'`), 'the four exports name token#record and the secret');
   await user.click('#copy-secret');
   await user.waitForFunction(() => document.querySelector('#new-token [role=status]').textContent.trim() !== '');
   check(await user.evaluate(() => navigator.clipboard.readText()) === secret, 'Copy secret puts the secret on the clipboard');
+  await user.$eval('#export_home', (e) => { e.value = ''; });
+  await user.type('#export_home', home);
+  await user.click('#copy-exports');
+  await user.waitForFunction(() => document.querySelector('#new-token [role=status]').textContent.includes('exports'));
+  const copied = await user.evaluate(() => navigator.clipboard.readText());
+  check(copied === await text(user, '#new-exports'), 'Copy the exports puts the four exports on the clipboard');
+  const exports = parseExports(copied);
+  const proxyPort = new URL(base).hostname + ':' + (await user.evaluate(async () =>
+    (await (await fetch('/api/v1/console/session')).json()).proxy_port));
+  check(JSON.stringify(Object.keys(exports)) === JSON.stringify(['HTTPS_PROXY', 'AWS_CA_BUNDLE',
+    'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) && exports.HTTPS_PROXY === proxyPort &&
+    exports.AWS_CA_BUNDLE === saved && exports.AWS_ACCESS_KEY_ID === `${newId}#${record}` &&
+    exports.AWS_SECRET_ACCESS_KEY === secret,
+  'the four exports name the proxy, the saved certificate, token#record and the secret');
   await axe(user, 'token created');
   await shot(user, 'token-created');
   await user.click('#secret-done');
@@ -125,6 +218,44 @@ try {
   check(true, "the requester's screen shows the approval without a reload");
   await shot(user, 'request-approved');
 
+  // Her shell: the AWS CLI with exactly the exports she copied.
+  const file = join(home, 'report.csv');
+  writeFileSync(file, 'month,amount\n2026-11,42\n');
+  aws(exports, 's3', 'mb', `s3://${BUCKET}`);
+  aws(exports, 's3', 'cp', file, `s3://${BUCKET}/${KEY}`);
+  check(aws(exports, 's3', 'ls', `s3://${BUCKET}/2026/12/`).includes('report.csv'), 'aws s3 ls lists the copied file');
+
+  // Sessions: hers, with the commands she typed.
+  await go(user, '/sessions');
+  await user.waitForSelector('#session-search');
+  check(await user.$('#session_user') === null, 'an engineer is offered no user filter');
+  const sessionId = await findSession(user, 3);
+  const lines = await openSession(user, sessionId);
+  check(lines.length === 3 && lines[0] === `aws s3 mb -> s3://${BUCKET}` &&
+    lines[1] === `aws s3 cp -> s3://${BUCKET}/${KEY}` && lines[2] === `aws s3 ls -> s3://${BUCKET}`,
+  'her session lists the commands she typed: ' + lines.join(' | '));
+  const ops = await user.$$eval(`#detail-${sessionId} .operations td:first-child`, (cs) => cs.map((c) => c.textContent));
+  const events = await user.$$eval(`#detail-${sessionId} .events tbody tr`, (rs) => rs.length);
+  check(ops.includes('PutObject') && ops.includes('ListObjectsV2') && events === 3,
+    `each command opens to its operations and events (${ops.join(', ')}; ${events} events)`);
+  await axe(user, 'sessions');
+  await shot(user, 'session-report');
+  await user.$eval('#session-list-heading', (e) => e.scrollIntoView());
+  await docShot(user, 'console-sessions');
+  await user.type('#session_resource', 'people-bucket');
+  await user.click('#session-search');
+  await user.waitForSelector('#session_resource-error');
+  check((await text(user, '#session_resource-error')).includes('ARN pattern'), 'a resource that is no ARN pattern is refused next to its field');
+  await user.$eval('#session_resource', (e) => { e.value = ''; });
+  await user.type('#session_resource', 'arn:aws:s3:::other-bucket/*');
+  await user.click('#session-search');
+  await user.waitForSelector('#no-sessions');
+  await user.$eval('#session_resource', (e) => { e.value = ''; });
+  await user.type('#session_resource', `arn:aws:s3:::${BUCKET}/2026/*`);
+  await user.click('#session-search');
+  await user.waitForSelector(`tr[data-session="${sessionId}"]`);
+  check(true, 'the resource filter keeps the sessions that touched a matching resource');
+
   // Revoking the token in the console: the API refuses it.
   await go(user, '/tokens');
   await user.waitForSelector(`${row} .revoke`);
@@ -136,8 +267,36 @@ try {
   await user.waitForFunction((s) => document.querySelector(s)?.textContent === 'revoked', {}, `${row} .token-state`);
   check((await call('GET', 'whoami', `${newId}:${secret}`)) === 401, 'the revoked token is refused (401)');
 
-  // An admin sees every user's tokens, filters them by user, and creates one for another user.
+  // The admin: the dashboard's counters, her session, the audit chain.
   const admin = await signIn(browser, process.env.ADMIN_TOKEN);
+  await admin.waitForSelector('#per-minute');
+  await admin.waitForFunction(() => /^[1-9]\d* request/.test(document.querySelector('#activity-total')?.textContent || ''));
+  check((await text(admin, '#tls-path')).includes('TLS') && (await text(admin, '#proxy-state')) === 'enabled',
+    'the admin dashboard shows the proxy enabled, its TLS path and the requests per minute');
+  await axe(admin, 'dashboard (admin)');
+  await shot(admin, 'dashboard-admin');
+  await docShot(admin, 'console-dashboard');
+  await go(admin, '/sessions');
+  await admin.waitForSelector(`tr[data-session="${sessionId}"]`);
+  check((await text(admin, `tr[data-session="${sessionId}"] td:nth-child(2)`)) === 'alice', 'the admin sees her session');
+  check((await openSession(admin, sessionId))[1] === `aws s3 cp -> s3://${BUCKET}/${KEY}`, 'and its commands');
+  await axe(admin, 'sessions (admin)');
+  await shot(admin, 'sessions-admin');
+  await go(admin, '/audit');
+  await admin.waitForFunction(() => document.querySelector('#audit-status')?.dataset.status);
+  check(await admin.$eval('#audit-status', (e) => e.dataset.status) === 'valid',
+    'the audit screen shows the chain verified: ' + await text(admin, '#audit-status'));
+  await admin.type('#audit_resource', `arn:aws:s3:::${BUCKET}/*`);
+  await admin.select('#audit_type', 'request.forwarded');
+  await admin.click('#audit-search');
+  await admin.waitForSelector('tr[data-seq]');
+  const found = await admin.$$eval('tr[data-seq] .event-what', (cs) => cs.map((c) => c.textContent));
+  check(found.includes('s3:PutObject'), 'the audit search finds her upload by resource: ' + found.join(', '));
+  await axe(admin, 'audit');
+  await shot(admin, 'audit');
+  await docShot(admin, 'console-audit');
+
+  // An admin sees every user's tokens, filters them by user, and creates one for another user.
   await go(admin, '/tokens');
   await admin.waitForSelector(row);
   const alice = await admin.$eval('#token_filter', (s) => [...s.options].find((o) => o.text === 'alice').value);

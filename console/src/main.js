@@ -8,12 +8,14 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken } from './api.js';
+import { Audit } from './audit.js';
 import { Dashboard } from './dashboard.js';
 import { html } from './html.js';
 import { Profile } from './profile.js';
 import { Requests } from './requests.js';
 import { RecordTypes } from './record_types.js';
 import { Records } from './records.js';
+import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
 import { SignIn } from './signin.js';
 import { Tokens } from './tokens.js';
@@ -25,10 +27,12 @@ const screens = [
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
   { path: '/tokens', label: 'Tokens', view: Tokens, allowed: () => true },
   { path: '/requests', label: 'Access requests', view: Requests, allowed: () => true },
+  { path: '/sessions', label: 'Sessions', view: Sessions, allowed: () => true },
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
   { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },
   { path: '/users', label: 'Users and roles', view: Users, allowed: (s) => s.user.admin },
+  { path: '/audit', label: 'Audit', view: Audit, allowed: (s) => s.user.admin },
 ];
 
 function navigate(path) {

@@ -14,6 +14,12 @@ async function fingerprint(pem) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
 }
 
+// The proxy as AWS tools reach it: the host this console was reached at, the appliance's proxy
+// port (the session answer names it; 8081, the default, when it does not).
+export function proxyAddress(session) {
+  return `${location.hostname}:${session.proxy_port || 8081}`;
+}
+
 // Quoted for sh: '...' with each ' written as '\''.
 export function shQuote(s) {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -63,7 +69,7 @@ function Tokens({ session, tokens, error }) {
 
 function Exports({ session, tokens }) {
   const [record, setRecord] = useState('');
-  const [proxy, setProxy] = useState(`${location.hostname}:8081`);
+  const [proxy, setProxy] = useState(proxyAddress(session));
   // The AWS CLI expands neither ~ nor $HOME in ca_bundle or credential_process: absolute paths.
   const [home, setHome] = useState(`/home/${session.user.name}`);
   const [tokenId, setTokenId] = useState(session.token_id);

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Field } from './field.js';
 import { html } from './html.js';
-import { shQuote } from './profile.js';
+import { proxyAddress, shQuote } from './profile.js';
 
 const EXPIRIES = [
   { label: '1 day', seconds: 86400 },
@@ -69,21 +69,22 @@ function Create({ session, users, onCreated }) {
 // The one time the secret is seen: the API never returns it again.
 function Secret({ session, token, records, onDone }) {
   const [record, setRecord] = useState('');
+  const [home, setHome] = useState(`/home/${session.user.name}`);
   const [copied, setCopied] = useState('');
   const chosen = record || (records[0] && records[0].name) || '';
   const ref = chosen || 'RECORD';
   const exports = [
-    `export HTTPS_PROXY=${shQuote(`${location.hostname}:8081`)}`,
-    `export AWS_CA_BUNDLE=${shQuote(`/home/${session.user.name}/.aws/pamproxy-ca.pem`)}`,
+    `export HTTPS_PROXY=${shQuote(proxyAddress(session))}`,
+    `export AWS_CA_BUNDLE=${shQuote(`${home.replace(/\/+$/, '')}/.aws/pamproxy-ca.pem`)}`,
     `export AWS_ACCESS_KEY_ID=${shQuote(token.id + '#' + ref)}`,
     `export AWS_SECRET_ACCESS_KEY=${shQuote(token.secret)}`,
   ].join('\n');
-  async function copy() {
+  async function copy(text, what) {
     try {
-      await navigator.clipboard.writeText(token.secret);
-      setCopied('Copied.');
+      await navigator.clipboard.writeText(text);
+      setCopied(`${what} copied.`);
     } catch (e) {
-      setCopied('The browser refused the clipboard: select the secret and copy it.');
+      setCopied('The browser refused the clipboard: select the text and copy it.');
     }
   }
   return html`<section aria-labelledby="secret-heading" class="card" id="new-token"
@@ -93,7 +94,7 @@ function Secret({ session, token, records, onDone }) {
     <dl class="facts">
       <dt>Secret</dt><dd><code id="new-secret">${token.secret}</code></dd>
     </dl>
-    <p><button type="button" id="copy-secret" onClick=${copy}>Copy secret</button>
+    <p><button type="button" id="copy-secret" onClick=${() => copy(token.secret, 'Secret')}>Copy secret</button>
       <span role="status" class="hint"> ${copied}</span></p>
     <div class="field">
       <label for="export_record">Record</label>
@@ -102,8 +103,12 @@ function Secret({ session, token, records, onDone }) {
         ${records.length === 0 && html`<option value="">(no record visible to you)</option>`}
       </select>
     </div>
+    <${Field} label="Your home directory" name="export_home" value=${home} onInput=${setHome}
+      hint="Save the certificate as .aws/pamproxy-ca.pem there." />
     <h3 id="new-exports-heading">Environment (as <code>pamctl env</code> prints it)</h3>
     <pre aria-labelledby="new-exports-heading" id="new-exports" tabindex="0">${exports}</pre>
+    <p><button type="button" id="copy-exports" onClick=${() => copy(exports, 'The four exports')}>
+      Copy the exports</button></p>
     <p class="hint">AWS_CA_BUNDLE names where to save the appliance CA certificate (My Profile
       has it, and a field for another home directory).</p>
     <button type="button" id="secret-done" onClick=${onDone}>I have saved it</button>

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "activity.h"
 #include "api_internal.h"
 #include "console.h"
 #include "pamproxy/admin/cookie.h"
@@ -270,13 +271,18 @@ bool answered_from_snapshot(const Api::Call& call) {
 
 }  // namespace
 
-Api::Api(ApiOptions options) : options_(std::move(options)) {}
+Api::Api(ApiOptions options)
+    : options_(std::move(options)),
+      activity_(std::make_unique<Activity>(options_.audit_directory)) {}
+
+Api::~Api() = default;
 
 ApiResponse Api::handle(const ApiRequest& request) {
   Call call{.options = options_,
             .request = request,
             .now = options_.now(),
-            .body_bytes_max = body_bytes_max_.load(std::memory_order_relaxed)};
+            .body_bytes_max = body_bytes_max_.load(std::memory_order_relaxed),
+            .activity = activity_.get()};
   std::string why;
   const bool console_enabled = console_enabled_.load(std::memory_order_relaxed);
   if (console_enabled && request.target.starts_with(kIdentityPrefix)) {
@@ -389,6 +395,7 @@ ApiResponse Api::route(Call& call) {
   if (resource == "requests") return handle_requests(call);
   if (resource == "sessions") return handle_sessions(call);
   if (resource == "audit") return handle_audit(call);
+  if (resource == "dashboard") return handle_dashboard(call);
   return not_found("no resource '" + resource + "' (see docs/admin-api.md)");
 }
 

@@ -54,6 +54,10 @@ ApiResponse session_answer(int status, const Api::Call& call, const ConsoleSessi
   w.key("idle_timeout_s").value(static_cast<int64_t>(absl::ToInt64Seconds(idle)));
   w.key("expires_at")
       .value(absl::FormatTime(absl::RFC3339_sec, session.created + absolute, absl::UTCTimeZone()));
+  // For the HTTPS_PROXY the console's exports name (with the host the console was reached at).
+  if (call.options.proxy_port != 0) {
+    w.key("proxy_port").value(static_cast<int64_t>(call.options.proxy_port));
+  }
   w.end_object();
   return json_answer(status, w.take());
 }

@@ -31,6 +31,7 @@ struct Api::Call {
   uint32_t user_index = 0;
   std::string token_id;
   const ConsoleSession* console_session = nullptr;  // set when authenticated by the cookie
+  Activity* activity = nullptr;                     // the dashboard's per-minute counts
 
   store::Store& store() const { return *options.store; }
   bool admin() const { return user->user.admin; }
@@ -119,6 +120,7 @@ ApiResponse handle_tokens(Api::Call& call);
 ApiResponse handle_requests(Api::Call& call);
 ApiResponse handle_sessions(Api::Call& call);
 ApiResponse handle_audit(Api::Call& call);
+ApiResponse handle_dashboard(Api::Call& call);
 
 // A record reference from a URL or a body: an id, or a reference as in AWS_ACCESS_KEY_ID that
 // must match exactly one record the caller may view. On failure returns -1 and fills `error`.

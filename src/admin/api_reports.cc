@@ -1,16 +1,35 @@
-// Admin API: session reports and the audit log search (docs/admin-api.md, docs/audit.md).
-// Sessions come from the store (the session indexer keeps them); audit events are read from
-// the log directory, a bounded number of lines per call.
+// Admin API: session reports, the audit log search and its verification, and the dashboard
+// (docs/admin-api.md, docs/audit.md). Sessions come from the store (the session indexer keeps
+// them); audit events are read from the log directory, a bounded number of lines per call.
+
+#include <chrono>
 
 #include "absl/strings/numbers.h"
+#include "activity.h"
 #include "api_internal.h"
 #include "pamproxy/audit/line.h"
 #include "pamproxy/audit/log_reader.h"
 #include "pamproxy/audit/search.h"
 #include "pamproxy/audit/session.h"
+#include "pamproxy/audit/signing_key.h"
+#include "pamproxy/audit/verifier.h"
+#include "pamproxy/base/arn_pattern.h"
 
 namespace pamproxy::admin {
 namespace {
+
+// Bounds of a session list filtered by resource: each session's report is read to match its
+// commands' resources, at most kResourceScanSessionsMax of them per call (the answer then
+// carries a cursor to go on from), kResourceScanBatch at a time.
+constexpr size_t kResourceScanSessionsMax = 200;
+constexpr size_t kResourceScanBatch = 20;
+// The dashboard counts the open sessions among those active in the last day, at most this many.
+constexpr size_t kDashboardSessionsMax = 1000;
+
+std::string time_text(int64_t unix_ns) {
+  char buf[32];
+  return std::string(buf, audit::format_event_time(unix_ns, buf));
+}
 
 // ?since= / ?until=: RFC 3339. Returns false (with a 400 in `error`) when malformed.
 bool time_param(const Api::Call& call, std::string_view name, std::optional<int64_t>* out,
@@ -45,6 +64,56 @@ std::string report_text(const Api::Call& call, const audit::SessionReport& row) 
   if (!s.ok()) return row.report_text;
   return audit::session_report_text(
       *s, audit::ReportNames{user_name(call, row.user), record_name(call, row.record_id)});
+}
+
+// Whether one of the session's commands names a resource matching `pattern` (a command lists
+// its first resources only, as its audit event does: it matches on those).
+bool touches(const audit::SessionReport& row, std::string_view pattern) {
+  absl::StatusOr<audit::Session> s = audit::session_of_report(row);
+  if (!s.ok()) return false;
+  for (const audit::SessionCommand& c : s->commands) {
+    for (const std::string& arn : c.resources) {
+      if (arn_match(pattern, arn)) return true;
+    }
+  }
+  return false;
+}
+
+// The sessions of `q` whose commands touched a resource matching `pattern`, newest first, at
+// most `limit`; reads at most kResourceScanSessionsMax reports, then answers with a cursor.
+ApiResponse sessions_touching(Api::Call& call, audit::SessionQuery q, std::string_view pattern,
+                              size_t limit) {
+  JsonWriter w;
+  w.begin_object().key("items").begin_array();
+  size_t shown = 0;
+  size_t scanned = 0;
+  uint64_t last_seq = 0;
+  bool exhausted = false;  // the store has no session left past `last_seq`
+  while (!exhausted && shown < limit && scanned < kResourceScanSessionsMax) {
+    q.limit = kResourceScanBatch;
+    std::vector<audit::SessionReport> rows = call.store().list_sessions(q);
+    exhausted = rows.size() < kResourceScanBatch;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const audit::SessionReport& row = rows[i];
+      ++scanned;
+      last_seq = row.first_seq;
+      q.before_seq = row.first_seq;
+      auto full = call.store().get_session(row.id);
+      if (full.ok() && touches(*full, pattern)) {
+        audit::write_session_json(w, row, user_name(call, row.user), false);
+        ++shown;
+      }
+      if (shown == limit || scanned == kResourceScanSessionsMax) {
+        if (i + 1 < rows.size()) exhausted = false;
+        break;
+      }
+    }
+  }
+  w.end_array();
+  // Stopped early (page full or scan bound) with sessions left: another call goes on from here.
+  if (!exhausted && last_seq != 0) w.key("next_cursor").value(std::to_string(last_seq));
+  w.end_object();
+  return json_answer(200, w.take());
 }
 
 ApiResponse sessions(Api::Call& call) {
@@ -85,6 +154,14 @@ ApiResponse sessions(Api::Call& call) {
   if (!cursor.empty() && !absl::SimpleAtoi(cursor, &q.before_seq)) {
     return error_answer(400, "InvalidField", "cursor: not one this API gave", "cursor");
   }
+  const std::string resource = call.param("resource");
+  if (!resource.empty()) {
+    if (!resource.starts_with("arn:")) {
+      return error_answer(400, "InvalidField",
+                          "resource: an ARN pattern such as arn:aws:s3:::billing/*", "resource");
+    }
+    return sessions_touching(call, q, resource, *limit);
+  }
   // One more than asked tells whether another page follows.
   q.limit = *limit + 1;
   std::vector<audit::SessionReport> rows = call.store().list_sessions(q);
@@ -99,9 +176,50 @@ ApiResponse sessions(Api::Call& call) {
   return json_answer(200, w.take());
 }
 
+// GET /api/v1/audit/verify: `pamctl audit verify` on this node's log, with the appliance's own
+// public key, bounded in time (the admin thread answers nothing else meanwhile).
+ApiResponse audit_verify(Api::Call& call) {
+  if (call.method() != "GET") return method_not_allowed("GET");
+  if (!call.admin()) return forbidden("the audit log is for admins");
+  if (call.options.audit_directory.empty() || call.options.audit_public_key_pem.empty()) {
+    return not_found("this appliance keeps no signed audit log");
+  }
+  auto key = audit::PublicKey::from_pem(call.options.audit_public_key_pem);
+  if (!key.ok()) return store_error(key.status());
+  const auto started = std::chrono::steady_clock::now();
+  audit::VerifyOptions o;
+  o.key = &*key;
+  o.deadline = started + std::chrono::milliseconds(call.options.audit_verify_time_max_ms);
+  audit::VerifyResult r = audit::verify_directory(call.options.audit_directory, o);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const audit::VerifySummary& s = r.summary;
+  JsonWriter w;
+  w.begin_object();
+  w.key("status").value(r.problem ? "invalid" : r.stopped ? "incomplete" : "valid");
+  if (r.problem) {
+    w.key("problem").begin_object();
+    w.key("file").value(r.problem->file).key("line").value(r.problem->line);
+    w.key("reason").value(r.problem->reason).end_object();
+  }
+  w.key("key_id").value(key->key_id());
+  w.key("files").value(s.files).key("lines").value(s.lines);
+  w.key("first_seq").value(s.first_seq).key("last_seq").value(s.last_seq);
+  w.key("checkpoints").value(s.checkpoints);
+  w.key("last_checkpoint_seq").value(s.last_checkpoint_seq);
+  w.key("last_checkpoint_time").value(s.last_checkpoint_time);
+  w.key("unsealed_lines").value(s.unsealed_lines);
+  w.key("time_max_ms").value(call.options.audit_verify_time_max_ms);
+  w.key("elapsed_ms")
+      .value(static_cast<int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+  w.end_object();
+  return json_answer(200, w.take());
+}
+
 ApiResponse audit_events(Api::Call& call) {
+  if (call.segments.size() == 2 && call.segments[1] == "verify") return audit_verify(call);
   if (call.segments.size() != 2 || call.segments[1] != "events") {
-    return not_found("audit/events");
+    return not_found("audit/events or audit/verify");
   }
   if (call.method() != "GET") return method_not_allowed("GET");
   if (!call.admin()) return forbidden("the audit log is for admins");
@@ -166,8 +284,60 @@ ApiResponse audit_events(Api::Call& call) {
   return json_answer(200, w.take());
 }
 
+// GET /api/v1/dashboard: what the console's dashboard shows an admin, in one call.
+ApiResponse dashboard(Api::Call& call) {
+  if (call.segments.size() != 1) return not_found("dashboard");
+  if (call.method() != "GET") return method_not_allowed("GET");
+  if (!call.admin()) return forbidden("the dashboard's counters are for admins");
+  const int64_t now = absl::ToUnixNanos(call.now);
+  JsonWriter w;
+  w.begin_object();
+  w.key("time").value(time_text(now));
+  w.key("proxy").begin_object();
+  w.key("enabled").value(call.snapshot->settings().proxy_enabled);
+  if (call.options.proxy_state) {
+    const ProxyState p = call.options.proxy_state();
+    w.key("workers").value(p.workers);
+    w.key("tunnels_open").value(p.tunnels_open);
+    w.key("tunnels_opened").value(p.tunnels_opened);
+    w.key("tunnels_denied").value(p.tunnels_denied);
+    w.end_object();
+    w.key("tls").begin_object();
+    w.key("ktls").value(p.ktls).key("ktls_reason").value(p.ktls_reason);
+    w.key("tunnels_ktls").value(p.tunnels_ktls);
+    w.key("tunnels_userspace").value(p.tunnels_userspace);
+    w.key("ktls_fallbacks").value(p.ktls_fallbacks);
+  }
+  w.end_object();
+  w.key("activity").begin_object();
+  if (call.activity != nullptr) {
+    call.activity->catch_up(now);
+    w.key("requests").value(call.activity->requests(now));
+    w.key("denied").value(call.activity->denied(now));
+    w.key("minutes");
+    call.activity->write_json(w, now);
+  }
+  w.end_object();
+  audit::SessionQuery q;
+  q.since_unix_ns = now - int64_t{86400} * 1'000'000'000;
+  q.limit = kDashboardSessionsMax;
+  uint64_t open = 0;
+  for (const audit::SessionReport& r : call.store().list_sessions(q)) open += r.open ? 1 : 0;
+  w.key("sessions_open").value(open);
+  uint64_t pending = 0;
+  for (const policy::AccessRequest& r : call.store().list_requests()) {
+    pending += r.effective_state(call.now) == policy::RequestState::kPending ? 1 : 0;
+  }
+  w.key("requests_pending").value(pending);
+  w.end_object();
+  return json_answer(200, w.take());
+}
+
 }  // namespace
 
+ApiResponse handle_dashboard(Api::Call& call) {
+  return dashboard(call);
+}
 ApiResponse handle_sessions(Api::Call& call) {
   return sessions(call);
 }

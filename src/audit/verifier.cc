@@ -168,15 +168,26 @@ bool ChainVerifier::finish() {
 
 namespace {
 
-// Streams one file's lines into the verifier with a bounded buffer.
-bool feed_file(ChainVerifier& v, const std::string& path, bool is_last, std::string* io_error) {
-  bool stopped = false;
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// Streams one file's lines into the verifier with a bounded buffer. Returns false when a problem
+// was found, the file could not be read, or `deadline` passed (then `*stopped` is set).
+bool feed_file(ChainVerifier& v, const std::string& path, bool is_last, const Deadline& deadline,
+               bool* stopped, std::string* io_error) {
+  bool refused = false;
   // A line can never be longer than kLineBytesMax: the verifier is handed its start and says why.
   *io_error = read_lines(path, kLineBytesMax, [&](std::string_view line, bool complete) {
-    stopped = !v.add_line(line, complete);
-    return !stopped;
+    if (!v.add_line(line, complete)) {
+      refused = true;
+      return false;
+    }
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      *stopped = true;
+      return false;
+    }
+    return true;
   });
-  if (!io_error->empty() || stopped) return false;
+  if (!io_error->empty() || refused || *stopped) return false;
   return v.end_file(is_last);
 }
 
@@ -198,10 +209,15 @@ VerifyResult verify_directory(const std::string& dir, const VerifyOptions& optio
     const std::string& name = (*files)[i];
     if (!v.begin_file(name)) break;
     std::string io_error;
-    if (!feed_file(v, dir + "/" + name, i + 1 == files->size(), &io_error)) {
+    if (!feed_file(v, dir + "/" + name, i + 1 == files->size(), options.deadline, &result.stopped,
+                   &io_error)) {
       if (!io_error.empty() && !v.problem()) result.problem = Problem{name, 0, io_error};
       break;
     }
+  }
+  if (result.stopped) {
+    result.summary = v.summary();
+    return result;
   }
   if (!v.problem() && !result.problem) v.finish();
   if (!result.problem) result.problem = v.problem();

@@ -29,6 +29,7 @@
 #include "pamproxy/audit/signing_key.h"
 #include "pamproxy/audit/writer.h"
 #include "pamproxy/base/log.h"
+#include "pamproxy/base/net_address.h"
 #include "pamproxy/config/config.h"
 #include "pamproxy/engine/engine.h"
 #include "pamproxy/identity/relying_party.h"
@@ -183,6 +184,7 @@ class Daemon {
       char host[256] = {};
       node = ::gethostname(host, sizeof host - 1) == 0 ? host : "pamproxy";
     }
+    audit_public_key_pem_ = key->public_key().pem();
     audit::WriterOptions o;
     o.directory = paths_.audit_directory;
     o.node = node;
@@ -354,6 +356,25 @@ class Daemon {
     }
   }
 
+  // The dashboard's view of the proxy: every worker's counters summed (read-only, any thread).
+  static admin::ProxyState proxy_state(const proxy::ProxyShared& shared) {
+    admin::ProxyState p;
+    for (const proxy::ProxyMetrics* m : shared.metrics_view()) {
+      ++p.workers;
+      p.tunnels_open += m->tunnels_open.get();
+      p.tunnels_opened += m->tunnels_opened.get();
+      p.tunnels_denied += m->closed_count(proxy::Cause::kDenied);
+      p.tunnels_ktls += m->tls_ktls.get();
+      p.tunnels_userspace += m->tls_userspace.get();
+      p.ktls_fallbacks += m->tls_ktls_fallbacks.get();
+    }
+    if (shared.tls) {
+      p.ktls = shared.tls->ktls.enabled;
+      p.ktls_reason = shared.tls->ktls.reason;
+    }
+    return p;
+  }
+
   static admin::ConsoleOptions console_options(const config::Config& c) {
     return {.enabled = c.console.enabled,
             .session_idle_timeout_s = c.console.session_idle_timeout_s,
@@ -384,8 +405,14 @@ class Daemon {
     o.store = store_.get();
     o.ca_pem = shared_->tls->ca->cert_pem();
     o.audit_directory = paths_.audit_directory;
+    o.audit_public_key_pem = audit_public_key_pem_;
     const proxy::ProxyShared* shared = shared_.get();
     const audit::Shipper* shipper = shipper_.get();
+    o.proxy_state = [shared] { return proxy_state(*shared); };
+    if (!config_.proxy.listen.empty()) {
+      auto address = net::SocketAddress::parse(config_.proxy.listen.front());
+      if (address) o.proxy_port = address->port;
+    }
     const notify::Notifier* notifier = notifier_.get();
     const store::Store* store = store_.get();
     o.metrics = [shared, shipper, notifier, store] {
@@ -582,6 +609,7 @@ class Daemon {
   config::Paths paths_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<audit::Writer> audit_;  // its rings outlive every producer
+  std::string audit_public_key_pem_;      // GET /api/v1/audit/verify checks with it
   std::unique_ptr<audit::Shipper> shipper_;  // reads audit_'s files; stopped before it goes
   std::unique_ptr<store::SessionIndexer> sessions_;
   std::unique_ptr<notify::Notifier> notifier_;  // stopped before audit_ and control_events_

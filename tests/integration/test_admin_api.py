@@ -133,6 +133,9 @@ class AdminApi(unittest.TestCase):
              201, 403, 201, 403, 401, 401),
             (("GET", "audit/events?limit=1"), 200, 403, 403, 403, 401, 401),
             (("GET", "metrics"), 200, 403, 403, 403, 401, 401),
+            (("GET", "audit/verify"), 200, 403, 403, 403, 401, 401),
+            (("GET", "dashboard"), 200, 403, 403, 403, 401, 401),
+            (("GET", "sessions?resource=arn:aws:s3:::b/*"), 200, 200, 200, 200, 401, 401),
         ]
         callers = [self.app.admin_token, w.tokens["bob"], w.tokens["alice"], w.tokens["carol"],
                    w.tokens["revoked"], w.tokens["expired"]]

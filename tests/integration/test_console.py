@@ -2,21 +2,28 @@
 token made through the API sign in with Debian's chromium (driven by puppeteer-core, checked by
 axe-core) in console/browser_test.mjs, which checks the security headers, the session cookie,
 My Profile, CSRF refusals, markup shown as text and sign-out; console/browser_people_test.mjs
-has a requester and an approver, in two browser contexts, go through tokens and an approved
-access request, and an admin filter tokens by user; the bootstrap admin walks the administration
-screens (Settings / Parameters, Record types, Records) in console/browser_admin_test.mjs.
-Screenshots land in $CONSOLE_SCREENSHOTS (the build's test output directory)."""
+walks an engineer's whole day in two browser contexts: she downloads the appliance certificate,
+creates a token and copies its exports, an approver grants her access request, the real AWS CLI
+runs through the proxy with exactly those exports against the AWS stand-in (tests/node), and
+she, then an admin, read the session's commands in the Sessions screen, the admin seeing the
+audit chain verified and the requests on the dashboard; the bootstrap admin walks the
+administration screens (Settings / Parameters, Record types, Records) in
+console/browser_admin_test.mjs. Screenshots land in $CONSOLE_SCREENSHOTS (the build's test
+output directory)."""
 
 import os
 import subprocess
 import unittest
 
 from admin_api import AdminAppliance
-from harness import SOURCE_ROOT
+from aws_front import AwsFront, RecordKeys, TestCA
+from harness import SOURCE_ROOT, TempDir
 
 SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_test.mjs")
 PEOPLE_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_people_test.mjs")
 ADMIN_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_admin_test.mjs")
+RECORD_KEYS = RecordKeys("AKIACONSOLEPEOPLE001", "consolePeopleSecret/0123456789abcdefghij")
+AWS_HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "s3.amazonaws.com"]
 
 
 @unittest.skipIf(os.environ.get("CONSOLE_BUILT") == "0",
@@ -50,18 +57,32 @@ class Console(unittest.TestCase):
         log = "\n".join(str(line) for line in self.app.daemon.seen)
         self.assertNotIn("__Host-pamproxy", log)
 
-    def test_tokens_and_an_approved_access_request_in_two_browsers(self):
+    def test_an_engineers_day_from_sign_in_to_her_session_report(self):
+        # The AWS stand-in, reached through the proxy's resolve overrides.
+        front_dir = TempDir()
+        self.addCleanup(front_dir.cleanup)
+        ca = TestCA(front_dir.path)
+        front = AwsFront(front_dir.path, ca, [RECORD_KEYS], names=AWS_HOSTS + ["localhost"])
+        front.__enter__()
+        self.addCleanup(front.__exit__, None, None, None)
+        self.app.stop()
+        resolve = ", ".join('{ host = "%s", address = "127.0.0.1:%d" }' % (h, front.port)
+                            for h in AWS_HOSTS)
+        self.app = AdminAppliance('[upstream]\nresolve = [%s]\n[tls]\nupstream_ca_file = "%s"\n'
+                                  % (resolve, ca.cert_path))
+
         def made(r, code=201):
             self.assertEqual(r[0], code, r[1])
             return r[1]
+        made(self.app.call("PATCH", "settings", {"proxy.enabled": True}), 200)
         made(self.app.call("POST", "record-types/aws-access-keys/enable"), 200)
         approvers = made(self.app.call("POST", "roles", {"name": "approvers"}))
         user = made(self.app.call("POST", "users", {"name": "alice"}))
         approver = made(self.app.call("POST", "users", {"name": "bob"}))
         made(self.app.call("PUT", "roles/%s/members/%s" % (approvers["id"], approver["id"])), 200)
         record = made(self.app.call("POST", "records", {
-            "name": "billing", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}))
+            "name": "billing", "access_key_id": RECORD_KEYS.access_key_id,
+            "secret_access_key": RECORD_KEYS.secret_access_key}))
         made(self.app.call("PUT", "records/%s/policy" % record["id"], {
             "approval": {"required": True, "approver_role_id": approvers["id"],
                          "max_duration_s": 86400}}), 200)
@@ -72,15 +93,18 @@ class Console(unittest.TestCase):
                                                                "user_id": approver["id"]}))
         status, ca_pem = self.app.call("GET", "ca.pem", token=None)
         self.assertEqual(status, 200)
+        home = os.path.join(self.app.tmp.path, "home", "alice")
+        os.makedirs(os.path.join(home, ".aws"))
+        aws_config = self.app.tmp.file("aws-config", "[default]\ns3 =\n  addressing_style = path\n")
         env = dict(os.environ,
                    CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
                    CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem), RECORD=record["name"],
                    USER_TOKEN=user_token["bearer"], APPROVER_TOKEN=approver_token["bearer"],
-                   ADMIN_TOKEN=self.app.admin_token,
+                   ADMIN_TOKEN=self.app.admin_token, USER_HOME=home, AWS_CLI_CONFIG=aws_config,
                    SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
                                                  os.path.join(self.app.tmp.path, "shots")))
         r = subprocess.run(["node", PEOPLE_SCRIPT], env=env, capture_output=True, text=True,
-                           timeout=90)
+                           timeout=240)
         print(r.stdout)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # The approval is the API's, not only the screen's.
@@ -89,6 +113,8 @@ class Console(unittest.TestCase):
         self.assertEqual([(q["state"], q["decided_by"], q["decision_note"])
                           for q in requests["items"]],
                          [("approved", approver["id"], "ok for today")])
+        # The CLI's requests reached the stand-in, re-signed with the record's keys.
+        self.assertTrue(any(q.get("method") == "PUT" for q in front.requests()), front.requests())
 
     def test_admin_enables_the_proxy_and_the_type_and_adds_a_record_in_chromium(self):
         token_id, secret = self.app.admin_token.split(":", 1)

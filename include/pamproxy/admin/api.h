@@ -65,11 +65,34 @@ struct ConsoleOptions {
   int64_t session_absolute_timeout_s = 43200;
 };
 
+// The proxy as GET /api/v1/dashboard shows it: its counters summed over the workers, read when
+// asked, and the TLS path it runs.
+struct ProxyState {
+  uint64_t workers = 0;
+  uint64_t tunnels_open = 0;
+  uint64_t tunnels_opened = 0;
+  uint64_t tunnels_denied = 0;  // ended by a refused request
+  bool ktls = false;            // kernel TLS on ([engine] ktls and the kernel's tls ULP)
+  std::string ktls_reason;      // why, as the daemon logged it at start
+  uint64_t tunnels_ktls = 0;    // tunnels relayed with kernel TLS (one leg or both)
+  uint64_t tunnels_userspace = 0;
+  uint64_t ktls_fallbacks = 0;  // legs left in user space although kTLS was on
+};
+
+class Activity;  // requests per minute from the audit log (activity.h)
+
 struct ApiOptions {
   store::Store* store = nullptr;        // not owned
   std::string ca_pem;                   // GET /api/v1/ca.pem
   std::string audit_directory;          // GET /api/v1/audit/events ("" = not served)
+  // GET /api/v1/audit/verify checks the log's checkpoints with this key (PEM; "" = not served)
+  // and stops after audit_verify_time_max_ms, saying how far it got.
+  std::string audit_public_key_pem;
+  int64_t audit_verify_time_max_ms = 3000;
   std::function<std::string()> metrics;  // Prometheus text; empty = not served
+  std::function<ProxyState()> proxy_state;  // GET /api/v1/dashboard; empty = no proxy counters
+  // The first [proxy] listen port: the console's exports name it in HTTPS_PROXY (0 = unknown).
+  uint16_t proxy_port = 0;
   size_t body_bytes_max = 1 << 20;
   // The most audit lines one /audit/events call reads before answering with a cursor.
   size_t audit_scan_lines_max = 1'000'000;
@@ -87,6 +110,7 @@ struct ApiOptions {
 class Api {
  public:
   explicit Api(ApiOptions options);
+  ~Api();
   ApiResponse handle(const ApiRequest& request);
   // Any thread: [admin] body_bytes_max changed on reload.
   void set_body_bytes_max(size_t bytes) {
@@ -122,6 +146,7 @@ class Api {
   std::atomic<int64_t> session_idle_timeout_s_{options_.console.session_idle_timeout_s};
   std::atomic<int64_t> session_absolute_timeout_s_{options_.console.session_absolute_timeout_s};
   ConsoleSessions console_sessions_{options_.console_sessions_max};  // the admin thread's
+  std::unique_ptr<Activity> activity_;                               // the admin thread's
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

@@ -17,6 +17,7 @@
 //
 // ChainVerifier is pure (fed bytes); verify_directory() reads the files.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -99,11 +100,16 @@ class ChainVerifier {
 struct VerifyOptions {
   const PublicKey* key = nullptr;  // required by pamctl; null only for structure-only checks
   bool require_sealed = false;     // lines after the last checkpoint are a problem
+  // verify_directory() stops once this time has passed (checked after each read of at most
+  // 1 MiB); none = no bound. A stopped run names no problem: `stopped` says the summary covers
+  // only the lines verified so far.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct VerifyResult {
-  std::optional<Problem> problem;  // empty = valid
+  std::optional<Problem> problem;  // empty = valid (as far as it got when `stopped`)
   VerifySummary summary;
+  bool stopped = false;  // VerifyOptions::deadline passed before the end of the log
 };
 
 // Verifies every audit file of `dir` in order. A directory that cannot be read, or that holds no

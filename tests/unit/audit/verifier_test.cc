@@ -64,6 +64,26 @@ TEST_F(VerifierTest, UntouchedLogIsValid) {
   EXPECT_EQ(r.summary.last_checkpoint_seq, r.summary.last_seq);
 }
 
+// A deadline already passed stops after the first read: no problem named, the lines so far
+// counted, `stopped` set; a distant one changes nothing.
+TEST_F(VerifierTest, ADeadlineStopsTheRunAndSaysHowFarItGot) {
+  VerifyOptions o;
+  o.key = pub_.get();
+  o.deadline = std::chrono::steady_clock::now();
+  VerifyResult r = verify_directory(log_dir_, o);
+  EXPECT_TRUE(r.stopped);
+  ASSERT_FALSE(r.problem) << r.problem->to_string();
+  EXPECT_EQ(r.summary.files, 1u);
+  EXPECT_GT(r.summary.lines, 0u);
+  EXPECT_LT(r.summary.lines, 40u);
+
+  o.deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  r = verify_directory(log_dir_, o);
+  EXPECT_FALSE(r.stopped);
+  ASSERT_FALSE(r.problem) << r.problem->to_string();
+  EXPECT_EQ(r.summary.lines, 40 + files_.size());
+}
+
 TEST_F(VerifierTest, AnEditedLineIsNamed) {
   auto l = lines(1);
   size_t pos = l[3].find("\"user\":\"alice\"");
