@@ -63,32 +63,33 @@ absl::Status upsert_row(sql::Db& db, const audit::SessionReport& r) {
                   i64(r.bytes_in), i64(r.bytes_out), r.open, r.report_json, r.report_text);
 }
 
-absl::StatusOr<std::string> one_text(sql::Db& db, std::string_view query, std::string_view a,
-                                     int64_t b) {
+// The first column of the first row of `query` ("" when there is none).
+template <typename... Args>
+absl::StatusOr<std::string> first_text(sql::Db& db, std::string_view query, const Args&... args) {
   auto rows = sql::load_rows<std::string>(
-      db, query, [](const sql::Stmt& st) { return st.text(0); }, a, b);
+      db, query, [](const sql::Stmt& st) { return st.text(0); }, args...);
   if (!rows.ok()) return rows.status();
   return rows->empty() ? std::string() : std::move(rows->front());
 }
 
-// The session a piece belongs to: the one it joined when first saved; else another node's
-// session of the same user, record and address active within `gap_ns` of it; else a new one.
+// The session a piece belongs to: the one it joined when first saved; else a session of the same
+// user, record and address active within `gap_ns` of it (another node's, or this node's saved
+// before the store kept pieces); else a new one.
 absl::StatusOr<std::string> session_of_piece(sql::Db& db, const audit::SessionReport& piece,
                                              std::string_view node, int64_t gap_ns) {
-  auto mapped = one_text(db,
-                         "SELECT session_id FROM session_pieces WHERE node = ?1 AND "
-                         "first_seq = ?2",
-                         node, i64(piece.first_seq));
+  auto mapped = first_text(db,
+                           "SELECT session_id FROM session_pieces WHERE node = ?1 AND "
+                           "first_seq = ?2",
+                           node, i64(piece.first_seq));
   if (!mapped.ok() || !mapped->empty()) return mapped;
-  auto joined = sql::load_rows<std::string>(
+  auto joined = first_text(
       db,
       "SELECT id FROM sessions WHERE source_ip = ?1 AND \"user\" = ?2 AND record_id = ?3 AND "
       "last_ns >= ?4 AND started_ns <= ?5 ORDER BY started_ns, id LIMIT 1",
-      [](const sql::Stmt& st) { return st.text(0); }, piece.source_ip, piece.user, piece.record_id,
-      piece.started_unix_ns - gap_ns, piece.last_unix_ns + gap_ns);
-  if (!joined.ok()) return joined.status();
-  if (!joined->empty()) return std::move(joined->front());
-  auto taken = one_text(db, "SELECT id FROM sessions WHERE id = ?1 AND ?2 = ?2", piece.id, 0);
+      piece.source_ip, piece.user, piece.record_id, piece.started_unix_ns - gap_ns,
+      piece.last_unix_ns + gap_ns);
+  if (!joined.ok() || !joined->empty()) return joined;
+  auto taken = first_text(db, "SELECT id FROM sessions WHERE id = ?1", piece.id);
   if (!taken.ok()) return taken.status();
   return taken->empty() ? piece.id : policy::cat(piece.id, "-", node);
 }
