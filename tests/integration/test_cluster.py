@@ -14,7 +14,6 @@ over both nodes make one session report; node B killed with SIGKILL in the middl
 loses nothing it acknowledged and the upload ends through node A; after a collector outage every
 event of both nodes arrives in order and `pamctl audit verify --from-syslog` passes for each."""
 
-import hashlib
 import http.client
 import json
 import os
