@@ -223,6 +223,7 @@ class Daemon {
     sessions_ = std::make_unique<store::SessionIndexer>(
         *store_, store::SessionIndexerOptions{
                      .audit_directory = paths_.audit_directory,
+                     .node = node,
                      .idle_timeout_s = config_.session.idle_timeout_s,
                  });
     sessions_->start();

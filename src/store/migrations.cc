@@ -226,6 +226,63 @@ ALTER TABLE records ADD COLUMN aws_account_id_source TEXT NOT NULL DEFAULT '';
 UPDATE records SET aws_account_id_source = 'admin' WHERE aws_account_id <> '';
 )sql";
 
+// Session reports of several nodes on one store. Each node's indexer reads its own log and saves
+// what it saw of a session as a piece, keyed by the node and the seq of the piece's first event
+// in that node's log; a session row is its pieces merged (session_id names it). Seqs are per
+// node, so a session's first_seq is no longer unique (the table is rebuilt without that
+// constraint). Each node resumes from its own cursor; session_index keeps the cursor of a store
+// that one node used before. (IF NOT EXISTS: a database taken back to an older version by hand
+// may still hold the newer tables.)
+constexpr std::string_view kSchemaV10 = R"sql(
+CREATE TABLE sessions_v4 (
+  id TEXT PRIMARY KEY,
+  first_seq INTEGER NOT NULL,
+  "user" TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  record_name TEXT NOT NULL,
+  source_ip TEXT NOT NULL,
+  started_ns INTEGER NOT NULL,
+  last_ns INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  denied INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL,
+  open INTEGER NOT NULL,
+  report_json TEXT NOT NULL,
+  report_text TEXT NOT NULL
+);
+INSERT INTO sessions_v4 SELECT id, first_seq, "user", token_id, record_id, record_name, source_ip,
+  started_ns, last_ns, requests, denied, bytes_in, bytes_out, open, report_json, report_text
+  FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_v4 RENAME TO sessions;
+CREATE INDEX sessions_by_user ON sessions("user", first_seq);
+CREATE INDEX sessions_by_record ON sessions(record_id, first_seq);
+CREATE INDEX sessions_by_client ON sessions(source_ip, "user", record_id);
+CREATE TABLE IF NOT EXISTS session_pieces (
+  node TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  session_id TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  record_name TEXT NOT NULL,
+  started_ns INTEGER NOT NULL,
+  last_ns INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  denied INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL,
+  open INTEGER NOT NULL,
+  report_json TEXT NOT NULL,
+  PRIMARY KEY (node, first_seq)
+);
+CREATE INDEX IF NOT EXISTS session_pieces_by_session ON session_pieces(session_id);
+CREATE TABLE IF NOT EXISTS session_cursors (
+  node TEXT PRIMARY KEY,
+  resume_seq INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -236,6 +293,7 @@ constexpr Migration kMigrations[] = {
     {7, kSchemaV7},
     {8, kSchemaV8},
     {9, kSchemaV9},
+    {10, kSchemaV10},
 };
 
 }  // namespace

@@ -33,7 +33,7 @@ SessionIndexer::SessionIndexer(Store& store, SessionIndexerOptions options)
   if (!options_.now_unix_ns) {
     options_.now_unix_ns = [] { return absl::ToUnixNanos(absl::Now()); };
   }
-  reader_.resume_at(store_.session_resume_seq());
+  reader_.resume_at(store_.session_resume_seq(options_.node));
 }
 
 SessionIndexer::~SessionIndexer() {
@@ -96,7 +96,10 @@ absl::StatusOr<size_t> SessionIndexer::run_once() {
   std::vector<Store::TokenUse> uses;
   uses.reserve(token_last_use_ns_.size());
   for (const auto& [id, ns] : token_last_use_ns_) uses.emplace_back(id, absl::FromUnixNanos(ns));
-  if (absl::Status s = store_.save_sessions(rows, resume, uses); !s.ok()) return s;
+  const SessionSave save{
+      .node = options_.node,
+      .join_gap_ns = idle_timeout_s_.load(std::memory_order_relaxed) * 1000000000};
+  if (absl::Status s = store_.save_sessions(rows, resume, uses, save); !s.ok()) return s;
   for (std::string& id : saving) {
     unsaved_.erase(id);
     saved_at_ns_[std::move(id)] = now_ns;

@@ -1,6 +1,8 @@
 // store-seed: puts a small world into a pamproxy store before the daemon starts, through the
-// real store API on the real SQLite file (the same path pamproxyd uses), for tests that need
-// records and tokens. Prints what it made as JSON, token secrets included (test data only).
+// real store API on the real SQLite file (the same path pamproxyd uses), or on a PostgreSQL
+// database when DB is a libpq connection string ("postgresql://..." or "host=... dbname=..."),
+// for tests that need records and tokens. Prints what it made as JSON, token secrets included
+// (test data only).
 //
 //   store-seed DB MASTER_KEY --access-key AK --secret-key SK [--session-token T]
 //              [--record NAME] [--rule "deny s3:DeleteObject"]... [--proxy-disabled]
@@ -56,7 +58,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  auto opened = store::Store::open({.database_file = db, .master_key_file = key});
+  store::StoreOptions options{.database_file = db, .master_key_file = key};
+  if (db.starts_with("postgresql://") || db.find("dbname=") != std::string::npos) {
+    options = {
+        .backend = store::StoreBackend::kPostgresql, .postgresql_url = db, .master_key_file = key};
+  }
+  auto opened = store::Store::open(options);
   if (!opened.ok()) return fail("open", opened.status());
   store::Store& s = **opened;
   store::Actor actor{"", "", "store-seed"};

@@ -48,6 +48,10 @@ namespace pamproxy::store {
 
 struct SessionIndexerOptions {
   std::string audit_directory;
+  // This node's name ([audit] node_name): its sessions are saved as its pieces, which join the
+  // sessions other nodes on the same store saw of the same user, record and client address
+  // (Store::save_sessions). "" saves them as they are.
+  std::string node;
   int64_t idle_timeout_s = 900;
   int64_t poll_interval_ms = 500;
   std::function<int64_t()> now_unix_ns;  // default: the wall clock

@@ -53,6 +53,13 @@ struct StoreOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
+// How a node saves its sessions (Store::save_sessions): its name, and how long a session of
+// another node may have been idle for a piece to join it.
+struct SessionSave {
+  std::string_view node;
+  int64_t join_gap_ns = 0;
+};
+
 // The field an InvalidArgument error is about ("" when none).
 std::string field_of(const absl::Status& status);
 
@@ -309,9 +316,18 @@ class Store {
   // upserts by id (re-indexing the same log gives the same rows), records the tokens' last uses
   // read with them (as touch_tokens), and records where the indexer resumes after a restart, all
   // in one transaction: a use is never lost behind a resume point already saved.
+  //
+  // With several nodes on one store, each node saves the sessions its own log shows as pieces
+  // (SessionSave::node set): a piece joins the session of another node's piece for the same
+  // user, record and client address that was active within join_gap_ns of it (the idle
+  // timeout), or starts one; the session row is then its pieces merged (commands in time
+  // order, counts summed), under the id of the piece that started it ("s-<seq>", or
+  // "s-<seq>-<node>" when another node's session has that id). Without a node, rows are saved as
+  // they are (one node, or a test). Each node resumes from its own point.
   absl::Status save_sessions(std::span<const audit::SessionReport> sessions, uint64_t resume_seq,
-                             std::span<const TokenUse> token_uses = {});
-  uint64_t session_resume_seq();
+                             std::span<const TokenUse> token_uses = {},
+                             const SessionSave& save = {});
+  uint64_t session_resume_seq(std::string_view node = {});
   // Newest first (by first_seq), without the reports.
   std::vector<audit::SessionReport> list_sessions(const audit::SessionQuery& query);
   absl::StatusOr<audit::SessionReport> get_session(std::string_view id);

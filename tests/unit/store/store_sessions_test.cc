@@ -1,5 +1,7 @@
 // Session rows: upsert by id, filters and pagination, the resume point, persistence across a
-// reopen, and a version-1 database gaining the sessions tables on open.
+// reopen, and a version-1 database gaining the sessions tables on open. Several nodes on one
+// store (SQLite and PostgreSQL): their pieces of one session make one report, each node resumes
+// from its own point.
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -7,6 +9,7 @@
 #include "pamproxy/store/store.h"
 #include "src/store/migrations.h"
 #include "src/store/sql.h"
+#include "tests/unit/store/postgresql_server.h"
 #include "tests/unit/store/temp_dir.h"
 
 namespace pamproxy::store {
@@ -114,6 +117,148 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
   EXPECT_EQ(store->session_resume_seq(), 1u);
   std::vector<audit::SessionReport> rows = {row(3, "u", "r", 1, 2)};
   EXPECT_TRUE(store->save_sessions(rows, 4).ok());
+}
+
+constexpr int64_t kS = 1000000000;
+
+// A node's piece of a session as its indexer saves it: real commands, so that pieces merge.
+audit::SessionReport piece(uint64_t first_seq, const std::string& user,
+                           std::vector<std::pair<int64_t, std::string>> commands) {
+  audit::Session s;
+  s.id = "s-" + std::to_string(first_seq);
+  s.first_seq = first_seq;
+  s.user = user;
+  s.token_id = "TOK" + user;
+  s.record_id = "r1";
+  s.record_name = "billing";
+  s.source_ip = "192.0.2.7";
+  s.started_unix_ns = commands.front().first;
+  s.open = true;
+  uint64_t seq = first_seq;
+  for (const auto& [t, name] : commands) {
+    audit::SessionCommand c;
+    c.time_unix_ns = t;
+    c.seq = seq++;
+    c.event_source = "s3.amazonaws.com";
+    c.event_name = name;
+    c.status = 200;
+    c.bytes_in = 10;
+    s.commands.push_back(c);
+    s.last_unix_ns = t;
+    ++s.requests;
+    s.bytes_in += 10;
+  }
+  return audit::stored_report(s);
+}
+
+std::vector<std::string> command_names(const audit::SessionReport& r) {
+  auto s = audit::session_of_report(r);
+  EXPECT_TRUE(s.ok()) << s.status();
+  std::vector<std::string> out;
+  if (s.ok()) {
+    for (const audit::SessionCommand& c : s->commands) out.push_back(c.event_name);
+  }
+  return out;
+}
+
+class SessionsAcrossNodes : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  std::unique_ptr<Store> open_store() {
+    StoreOptions o{.database_file = dir_.file("pamproxy.db"),
+                   .master_key_file = dir_.file("master.key")};
+    if (GetParam() == StoreBackend::kPostgresql) {
+      o.backend = StoreBackend::kPostgresql;
+      std::string url = testing::PostgresqlServer::get().create_database();
+      EXPECT_FALSE(url.empty()) << testing::PostgresqlServer::get().error();
+      o.postgresql_url = url;
+    }
+    auto s = Store::open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  static SessionSave node(std::string_view name) { return {.node = name, .join_gap_ns = 60 * kS}; }
+  testing::TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Store, SessionsAcrossNodes,
+                         ::testing::Values(StoreBackend::kSqlite, StoreBackend::kPostgresql),
+                         [](const ::testing::TestParamInfo<StoreBackend>& p) {
+                           return p.param == StoreBackend::kSqlite ? "sqlite" : "postgresql";
+                         });
+
+TEST_P(SessionsAcrossNodes, PiecesOfOneSessionMakeOneReport) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  // Node A and node B both number their logs from 1: the same seq in both, two pieces of one
+  // session (the user's commands alternating between the nodes).
+  audit::SessionReport a = piece(5, "u1", {{100 * kS, "CreateBucket"}, {110 * kS, "ListObjects"}});
+  audit::SessionReport b = piece(5, "u1", {{105 * kS, "PutObject"}, {120 * kS, "GetObject"}});
+  ASSERT_TRUE(store->save_sessions({&a, 1}, 6, {}, node("node-a")).ok());
+  ASSERT_TRUE(store->save_sessions({&b, 1}, 9, {}, node("node-b")).ok());
+
+  auto listed = store->list_sessions({.user = "u1"});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, "s-5");
+  EXPECT_EQ(listed[0].requests, 4u);
+  EXPECT_EQ(listed[0].bytes_in, 40u);
+  EXPECT_EQ(listed[0].started_unix_ns, 100 * kS);
+  EXPECT_EQ(listed[0].last_unix_ns, 120 * kS);
+  auto got = store->get_session("s-5");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(command_names(*got),
+            (std::vector<std::string>{"CreateBucket", "PutObject", "ListObjects", "GetObject"}));
+  EXPECT_NE(got->report_text.find("Session s-5"), std::string::npos) << got->report_text;
+
+  // Node A's piece grows (re-saved as its indexer goes on): the report keeps node B's commands.
+  a = piece(5, "u1",
+            {{100 * kS, "CreateBucket"}, {110 * kS, "ListObjects"}, {130 * kS, "DeleteObject"}});
+  a.open = false;
+  ASSERT_TRUE(store->save_sessions({&a, 1}, 12, {}, node("node-a")).ok());
+  got = store->get_session("s-5");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->requests, 5u);
+  EXPECT_TRUE(got->open);  // node B's piece is still open
+  EXPECT_EQ(command_names(*got),
+            (std::vector<std::string>{"CreateBucket", "PutObject", "ListObjects", "GetObject",
+                                      "DeleteObject"}));
+
+  // Another user's session that starts at seq 7 on both nodes: two sessions, two ids.
+  audit::SessionReport other_a = piece(7, "u2", {{100 * kS, "ListBuckets"}});
+  audit::SessionReport other_b = piece(7, "u3", {{100 * kS, "ListBuckets"}});
+  ASSERT_TRUE(store->save_sessions({&other_a, 1}, 12, {}, node("node-a")).ok());
+  ASSERT_TRUE(store->save_sessions({&other_b, 1}, 12, {}, node("node-b")).ok());
+  EXPECT_TRUE(store->get_session("s-7").ok());
+  auto renamed = store->get_session("s-7-node-b");
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->user, "u3");
+
+  // After the idle gap, the same user's next piece starts a session of its own.
+  audit::SessionReport later = piece(20, "u1", {{300 * kS, "ListBuckets"}});
+  ASSERT_TRUE(store->save_sessions({&later, 1}, 21, {}, node("node-b")).ok());
+  EXPECT_EQ(store->list_sessions({.user = "u1"}).size(), 2u);
+
+  // Each node resumes from its own point; a node new to the store from its log's beginning.
+  EXPECT_EQ(store->session_resume_seq("node-a"), 12u);
+  EXPECT_EQ(store->session_resume_seq("node-b"), 21u);
+  EXPECT_EQ(store->session_resume_seq("node-c"), 1u);
+}
+
+TEST_P(SessionsAcrossNodes, OneNodeStoreCarriesOnByNode) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  // Saved before sessions were saved by node: the node takes the single resume point over, and
+  // its open session, read again from its first event, stays the same row.
+  audit::SessionReport before = piece(3, "u1", {{100 * kS, "CreateBucket"}});
+  ASSERT_TRUE(store->save_sessions({&before, 1}, 3).ok());
+  EXPECT_EQ(store->session_resume_seq("host-1"), 3u);
+  audit::SessionReport after =
+      piece(3, "u1", {{100 * kS, "CreateBucket"}, {101 * kS, "PutObject"}});
+  ASSERT_TRUE(store->save_sessions({&after, 1}, 5, {}, node("host-1")).ok());
+  auto listed = store->list_sessions({});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, "s-3");
+  EXPECT_EQ(listed[0].requests, 2u);
+  EXPECT_EQ(store->session_resume_seq("host-1"), 5u);
 }
 
 }  // namespace
