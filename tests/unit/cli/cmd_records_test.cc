@@ -112,11 +112,12 @@ TEST(CmdRecords, AddReadsTheSecretFromAFile) {
 TEST(CmdRecords, EditSetsTheAwsAccountId) {
   CliEnv env;
   TlsTestServer server(json_answer(200, kRecord));
-  auto r = run(run_records, {"edit", "r-1", "--aws-account-id", "123456789012", "--url",
-                             server.url(), "--ca", server.ca_file()});
+  // With --version the edit is sent at once, made from that version.
+  auto r = run(run_records, {"edit", "r-1", "--aws-account-id", "123456789012", "--version", "3",
+                             "--url", server.url(), "--ca", server.ca_file()});
   EXPECT_EQ(r.rc, kExitOk) << r.err;
   EXPECT_EQ(server.request().rfind("PATCH /api/v1/records/r-1 HTTP/1.1\r\n", 0), 0u);
-  EXPECT_EQ(body_of(server.request()), R"({"aws_account_id":"123456789012"})");
+  EXPECT_EQ(body_of(server.request()), R"({"aws_account_id":"123456789012","version":3})");
 }
 
 TEST(CmdRecords, SecretOnTheCommandLineIsRefused) {
