@@ -28,25 +28,29 @@ bool walk(std::string_view pattern, std::string_view text) {
   };
   size_t p = 0, t = 0;
   size_t star_p = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
+  for (;;) {
+    if (t == text.size()) {
+      while (p < pattern.size() && pattern[p] == '*') ++p;
+      if (p == pattern.size()) return true;
+      // Not matched at the end: a '?' may have taken a long character's bytes too far; the last
+      // star tries one byte more, as for any mismatch.
+    } else if (p < pattern.size() && pattern[p] == '*') {
       star_p = p++;
       star_t = t;
+      continue;
     } else if (kResource && p < pattern.size() && pattern[p] == '?') {
       ++p;
       t += std::min(utf8_length(static_cast<unsigned char>(text[t])), text.size() - t);
+      continue;
     } else if (p < pattern.size() && same(pattern[p], text[t])) {
       ++p;
       ++t;
-    } else if (star_p != std::string_view::npos) {
-      p = star_p + 1;
-      t = ++star_t;
-    } else {
-      return false;
+      continue;
     }
+    if (star_p == std::string_view::npos || star_t >= text.size()) return false;
+    p = star_p + 1;
+    t = ++star_t;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 }  // namespace

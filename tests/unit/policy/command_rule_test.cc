@@ -295,6 +295,9 @@ TEST(CommandRule, ArnMatchingAsIamMatchesResources) {
       {"arn:aws:lambda:*:*:function:*", "arn:aws:lambda:eu-west-1:1:function:f:prod", true},
       {"arn:*:*:*:*:*", "arn:aws-cn:s3:::b", true},
       {"arn:aws:s3:::b", "not-an-arn", false},
+      // A '?' on a lead byte takes its character's bytes, here past the end: the star before it
+      // then tries the next byte, where '?' takes one stray byte and 'z' ends the match.
+      {"arn:aws:s3:::k/*?z", "arn:aws:s3:::k/\xf0\xa8z", true},
   };
   for (const Case& c : cases) {
     std::string arn = c.arn;
