@@ -16,6 +16,7 @@
 #include <cmath>
 #include <optional>
 
+#include "src/identity/base64url.h"
 #include "src/identity/cat.h"
 
 namespace pamproxy::identity {
@@ -29,6 +30,7 @@ IdTokenCheck refuse(Refusal refusal, std::string reason) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
+  if (!internal::base64url_text(text)) return std::nullopt;
   uint8_t* bytes = nullptr;
   size_t length = 0;
   cjose_err err;
@@ -198,6 +200,14 @@ IdTokenCheck verify_id_token(std::string_view token, const Jwks& jwks,
   if (dot == std::string_view::npos || token.find('.', dot + 1) == std::string_view::npos ||
       token.find('.', token.find('.', dot + 1) + 1) != std::string_view::npos) {
     return refuse(Refusal::kMalformed, "the ID token is not a compact JWS (three parts)");
+  }
+  for (std::string_view rest = token;;) {
+    const size_t end = rest.find('.');
+    if (!internal::base64url_text(rest.substr(0, end))) {
+      return refuse(Refusal::kMalformed, "the ID token's parts are not base64url");
+    }
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
   }
   std::optional<std::string> header_json = base64url_decode(token.substr(0, dot));
   if (!header_json) return refuse(Refusal::kMalformed, "the ID token's header is not base64url");

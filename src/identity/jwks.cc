@@ -5,6 +5,7 @@
 #include <cjose/jwk.h>
 #include <simdjson.h>
 
+#include "src/identity/base64url.h"
 #include "src/identity/cat.h"
 
 namespace pamproxy::identity {
@@ -61,6 +62,12 @@ absl::StatusOr<Jwks> Jwks::parse(std::string_view json) {
     // Private members are never wanted from a provider; a JWKS that holds them is a mistake
     // that would leak the key, and its public half is all a check needs.
     if (has_member(key, "d")) continue;
+    // The members cjose decodes must decode: it aborts on some that do not.
+    const bool rsa = type == KeyType::kRsa;
+    if (!internal::base64url_text(string_member(key, rsa ? "n" : "x")) ||
+        !internal::base64url_text(string_member(key, rsa ? "e" : "y"))) {
+      continue;
+    }
     const std::string text = simdjson::minify(element);
     cjose_err err;
     cjose_jwk_t* jwk = cjose_jwk_import(text.data(), text.size(), &err);

@@ -297,6 +297,9 @@ TEST_F(IdTokenTest, MalformedTokensAreRefused) {
   expect_refused("a.b", Refusal::kMalformed, "three parts");
   expect_refused("a.b.c.d", Refusal::kMalformed, "three parts");
   expect_refused("!!.b.c", Refusal::kMalformed, "not base64url");
+  // A part of 4n + 1 characters decodes to no whole byte (cjose would abort on it).
+  expect_refused("e30.e30.A", Refusal::kMalformed, "not base64url");
+  expect_refused("e30.abcde.", Refusal::kMalformed, "not base64url");
   expect_refused(base64url("[1]") + ".e30.", Refusal::kMalformed, "not a JSON object");
   expect_refused(base64url(R"({"typ":"JWT"})") + ".e30.", Refusal::kAlgorithm,
                  "names no algorithm");
