@@ -62,13 +62,20 @@ absl::StatusOr<Jwks> Jwks::parse(std::string_view json) {
     // Private members are never wanted from a provider; a JWKS that holds them is a mistake
     // that would leak the key, and its public half is all a check needs.
     if (has_member(key, "d")) continue;
-    // The members cjose decodes must decode: it aborts on some that do not.
+    // cjose is handed only the public members, as read here, and only when they decode: it
+    // aborts on some base64url that does not, and would take the last of two members of one
+    // name where this reads the first.
     const bool rsa = type == KeyType::kRsa;
-    if (!internal::base64url_text(string_member(key, rsa ? "n" : "x")) ||
-        !internal::base64url_text(string_member(key, rsa ? "e" : "y"))) {
+    const std::string_view first = string_member(key, rsa ? "n" : "x");
+    const std::string_view second = string_member(key, rsa ? "e" : "y");
+    if (first.empty() || second.empty() || !internal::base64url_text(first) ||
+        !internal::base64url_text(second)) {
       continue;
     }
-    const std::string text = simdjson::minify(element);
+    const std::string text =
+        rsa ? internal::cat(R"({"kty":"RSA","n":")", first, R"(","e":")", second, "\"}")
+            : internal::cat(R"({"kty":"EC","crv":"P-256","x":")", first, R"(","y":")", second,
+                            "\"}");
     cjose_err err;
     cjose_jwk_t* jwk = cjose_jwk_import(text.data(), text.size(), &err);
     if (jwk == nullptr) continue;

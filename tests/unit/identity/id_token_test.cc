@@ -329,6 +329,20 @@ TEST(Jwks, KeepsOnlyPublicSigningKeysOfTheAcceptedTypes) {
   EXPECT_EQ(jwks->find(""), jwks->find("good"));
 }
 
+// A key member named twice is read once, the first, and cjose never sees the second (it would
+// take the last, and abort on one such as "A" that decodes to no whole byte).
+TEST(Jwks, ReadsTheFirstOfTwoMembersOfOneName) {
+  cjose_err err;
+  static const uint8_t kE[] = {0x01, 0x00, 0x01};
+  JwkPtr rsa(cjose_jwk_create_RSA_random(2048, kE, sizeof(kE), &err), cjose_jwk_release);
+  std::string key = public_json(rsa.get(), "r");
+  key.insert(key.size() - 1, R"(,"n":"A")");
+  auto jwks = Jwks::parse(cat("{\"keys\":[", key, "]}"));
+  ASSERT_TRUE(jwks.ok()) << jwks.status();
+  ASSERT_NE(jwks->find("r"), nullptr);
+  EXPECT_EQ(jwks->find("r")->type, KeyType::kRsa);
+}
+
 TEST(Jwks, RefusesWhatIsNotAJwks) {
   EXPECT_FALSE(Jwks::parse("").ok());
   EXPECT_FALSE(Jwks::parse("{\"keys\":{}}").ok());
