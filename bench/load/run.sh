@@ -22,7 +22,10 @@ mode=${MODE:-pass-through}
 sign=()
 if [[ "$mode" == zero-trust ]]; then
   mkdir -m 0700 -p "$work/state"
-  seed=$("$build/tests/integration/store-seed" "$work/state/pamproxy.db" "$work/state/master.key" \
+  # STORE_SEED: the store-seed of another build (for a daemon of another commit, whose schema
+  # it knows); STORE_DB: a PostgreSQL connection string to seed instead of the SQLite file, with
+  # STORE_TOML naming the same database to pamproxyd (backend, postgresql_url).
+  seed=$("${STORE_SEED:-$build/tests/integration/store-seed}" "${STORE_DB:-$work/state/pamproxy.db}" "$work/state/master.key" \
     --access-key AKIALOADTEST00000001 --secret-key loadTestRecordSecret0123456789abcdefghij)
   sign=(--sign "$(/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s#%s:%s" % (d["token_id"], d["record_name"], d["token_secret"]))' <<<"$seed")")
 fi
@@ -42,6 +45,7 @@ upstream_ca_file = "$work/up-ca.pem"
 ${TLS_TOML:-}
 [store]
 directory = "$work/state"
+${STORE_TOML:-}
 [engine]
 threads = 1
 pin_threads = true
