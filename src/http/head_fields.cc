@@ -149,6 +149,11 @@ void HeadBuilder::reset_fields(HeadFields& h) {
   h.has_upgrade_ = false;
 }
 
+void HeadBuilder::release_fields(HeadFields& h) {
+  reset_fields(h);
+  std::vector<detail::FieldSlot>().swap(h.fields_);
+}
+
 ParseStatus HeadBuilder::scan(HeadFields& h, std::string_view buf) {
   if (phase_ == Phase::kDone) return ParseStatus::kDone;
   if (phase_ == Phase::kError) return ParseStatus::kError;
@@ -247,6 +252,9 @@ Error HeadBuilder::field_line(HeadFields& h, uint32_t begin, uint32_t colon, uin
   while (ve > vb && chars::is_ows(p[ve - 1])) --ve;
   if (ve - vb > limits_.header_value_bytes_max) return Error::kHeaderValueTooLong;
   if (h.fields_.size() >= limits_.header_count_max) return Error::kTooManyHeaders;
+  // Reserved whole at a head's first field (after construction or release_fields()), so no
+  // later field of this head or the next ones allocates.
+  if (h.fields_.capacity() == 0) h.fields_.reserve(limits_.header_count_max);
 
   const HeaderId id = classify(p + begin, name_len);
   h.fields_.push_back({{begin, name_len}, {vb, ve - vb}, id, is_hop_by_hop(id)});

@@ -59,9 +59,11 @@ bool is_reg_name_char(char c) {
 
 }  // namespace
 
-RequestParser::RequestParser(const Limits& limits) : HeadBuilder(limits) {
-  head_.fields_.reserve(limits.header_count_max);
+RequestParser::RequestParser(const Limits& limits) : HeadBuilder(limits) { reset(); }
+
+void RequestParser::release_memory() {
   reset();
+  release_fields(head_);
 }
 
 void RequestParser::reset() {

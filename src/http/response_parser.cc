@@ -6,8 +6,12 @@
 namespace pamproxy::http {
 
 ResponseParser::ResponseParser(const Limits& limits) : HeadBuilder(limits) {
-  head_.fields_.reserve(limits.header_count_max);
   reset(Method::kGet);
+}
+
+void ResponseParser::release_memory() {
+  reset(Method::kGet);
+  release_fields(head_);
 }
 
 void ResponseParser::reset(Method request_method) {

@@ -605,7 +605,11 @@ bool RequestGate::body_unfinished() const {
 
 void RequestGate::release_idle() {
   spare_event_.reset();
-  if (head_.empty()) std::string().swap(head_);
+  if (phase_ == Phase::kHead && head_.empty()) {  // between requests: nothing of a head is held
+    std::string().swap(head_);
+    parser_.release_memory();
+  }
+  responses_.release_idle();
   if (head_out_sent_ == head_out_.size()) {
     std::string().swap(head_out_);
     head_out_sent_ = 0;

@@ -22,6 +22,12 @@ void ResponseObserver::expect(uint64_t key, http::Method request_method) {
   if (waiting_.size() == 1 && phase_ == Phase::kHead && head_.empty()) start_head();
 }
 
+void ResponseObserver::release_idle() {
+  if (!waiting_.empty() || phase_ != Phase::kHead || !head_.empty()) return;
+  std::string().swap(head_);
+  parser_.release_memory();
+}
+
 void ResponseObserver::start_head() {
   phase_ = Phase::kHead;
   head_.clear();

@@ -131,7 +131,7 @@ class HeadFields {
 
   const char* base_ = nullptr;
   uint32_t head_bytes_ = 0;
-  std::vector<detail::FieldSlot> fields_;  // capacity reserved once: header_count_max
+  std::vector<detail::FieldSlot> fields_;  // header_count_max reserved at the first field
   BodyKind body_kind_ = BodyKind::kNone;
   uint64_t content_length_ = 0;
   int version_minor_ = 1;
@@ -198,6 +198,8 @@ class HeadBuilder {
   virtual Error start_line(uint32_t begin, uint32_t end) = 0;
   virtual Error finish() = 0;
   void reset_fields(HeadFields& h);
+  // reset_fields(), and the field table's memory given back (a quiet connection's parser).
+  void release_fields(HeadFields& h);
   // Reads field lines from scan_pos_ on; kIncomplete when the input ends inside one.
   ParseStatus scan_fields(HeadFields& h, const char* p, uint32_t end);
   // A complete field line: name [begin, colon), value bytes (already checked) up to cr.

@@ -21,6 +21,9 @@ class ResponseParser : private HeadBuilder {
   // Ready for the next response head, to a request with this method (HEAD and CONNECT change how
   // the response is framed). Call again after an interim (1xx) response.
   void reset(Method request_method);
+  // reset(Method::kGet), and the field table's memory given back until the next head's first
+  // field: for a connection gone quiet.
+  void release_memory();
 
  private:
   Error start_line(uint32_t begin, uint32_t end) override;

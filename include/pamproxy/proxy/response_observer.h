@@ -51,6 +51,9 @@ class ResponseObserver {
   bool reusable() const {
     return !lost_ && keep_alive_ && waiting_.empty() && phase_ == Phase::kHead && head_.empty();
   }
+  // Quiet: with no response awaited or begun, the head buffer and the parser's field table go
+  // back (the next response's head takes them again).
+  void release_idle();
 
  private:
   struct Waiting {

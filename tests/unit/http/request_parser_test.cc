@@ -99,6 +99,32 @@ TEST(RequestParser, PipelinedRequestsInOrder) {
   EXPECT_TRUE(rest.empty());
 }
 
+// A quiet connection's parser gives its field table back; the next head reads exactly as the
+// first did, and the header count limit still holds.
+TEST(RequestParser, ReadsTheSameAfterItsMemoryIsGivenBack) {
+  RequestParser p(Limits{});
+  ASSERT_EQ(p.parse(kPut), ParseStatus::kDone);
+  const std::string first(p.head().find("User-Agent").value_or(""));
+  const uint32_t bytes = p.head_bytes();
+  p.release_memory();
+  ASSERT_EQ(p.parse(kPut), ParseStatus::kDone);
+  EXPECT_EQ(p.head().find("User-Agent").value_or(""), first);
+  EXPECT_EQ(p.head().find("X-Amz-Date"), "20261123T000000Z");
+  EXPECT_EQ(p.head_bytes(), bytes);
+  EXPECT_EQ(p.head().content_length(), 5u);
+
+  Limits limits;
+  limits.header_count_max = 3;
+  RequestParser small(limits);
+  small.release_memory();
+  EXPECT_EQ(small.parse("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n"),
+            ParseStatus::kDone);
+  small.release_memory();
+  EXPECT_EQ(small.parse("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+            ParseStatus::kError);
+  EXPECT_EQ(small.error(), Error::kTooManyHeaders);
+}
+
 TEST(RequestParser, SkipsEmptyLinesBeforeTheRequestLine) {
   RequestParser p(Limits{});
   ASSERT_EQ(p.parse("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), ParseStatus::kDone);

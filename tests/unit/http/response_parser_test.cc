@@ -67,6 +67,19 @@ TEST(ResponseParser, InterimThenFinal) {
   EXPECT_EQ(p.head_bytes(), rest.size());
 }
 
+TEST(ResponseParser, ReadsTheSameAfterItsMemoryIsGivenBack) {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nx-amz-request-id: R1\r\nETag: \"abc\"\r\nContent-Length: 7\r\n\r\n";
+  ResponseParser p(Limits{});
+  ASSERT_EQ(p.parse(wire), ParseStatus::kDone);
+  p.release_memory();
+  ASSERT_EQ(p.parse(wire), ParseStatus::kDone);
+  EXPECT_EQ(p.head().status(), 200);
+  EXPECT_EQ(p.head().find("X-Amz-Request-Id"), "R1");
+  EXPECT_EQ(p.head().content_length(), 7u);
+  EXPECT_EQ(p.head_bytes(), wire.size());
+}
+
 TEST(ResponseParser, SwitchingProtocolsIsNotInterim) {
   ResponseParser p(Limits{});
   ASSERT_EQ(p.parse("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
