@@ -664,7 +664,7 @@ bool OwnPath::release_buffers() {
   std::vector<uint8_t>().swap(rx_partial_);
   std::vector<uint8_t>().swap(held_);
   held_at_ = 0;
-  SSL_free_buffers(s_.ssl_.get());  // idle since the switch
+  if (s_.ssl_ != nullptr) SSL_free_buffers(s_.ssl_.get());  // idle since the switch
   return true;
 }
 

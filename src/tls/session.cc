@@ -414,7 +414,12 @@ IoResult Session::receive(std::span<const uint8_t> cipher_in, std::span<uint8_t>
   IoResult result;
   if (state_ == State::kClosed || state_ == State::kError) return result;
   if (own_ != nullptr) {
-    if (own_->try_handshake(cipher_in, plain_out, cipher_out, &result)) return result;
+    if (own_->try_handshake(cipher_in, plain_out, cipher_out, &result)) {
+      // Our handshake answered: OpenSSL will never read or write a byte of this connection,
+      // so its SSL (about 7 KiB, made before the ClientHello could be read) goes now.
+      ssl_.reset();
+      return result;
+    }
     if (own_->records()) return own_->receive(cipher_in, plain_out, cipher_out);
   }
   Window w(in_, out_, in_used_, out_used_, cipher_in, cipher_out);
@@ -662,6 +667,8 @@ bool Session::transmit_keys_proven(const TrafficKeys& keys) {
 }
 
 size_t Session::max_fragment() const {
+  // Our handshake refuses max_fragment_length (OpenSSL answers such a ClientHello).
+  if (ssl_ == nullptr) return SSL3_RT_MAX_PLAIN_LENGTH;
   if (SSL_SESSION* sess = SSL_get_session(ssl_.get())) {
     const uint8_t mfl = SSL_SESSION_get_max_fragment_length(sess);
     if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096) {

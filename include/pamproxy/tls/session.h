@@ -133,6 +133,8 @@ class Session {
   std::string_view version_name() const;  // "TLSv1.3"
   std::string_view cipher_name() const;   // "TLS_AES_128_GCM_SHA256"
   bool is_server() const { return server_; }
+  // Null once our own handshake has answered (server side): OpenSSL then has no part in the
+  // connection.
   SSL* native() const { return ssl_.get(); }
 
   // Frees OpenSSL's record buffers (~33 KiB) while the connection waits (keep-alive idle); they
