@@ -5,8 +5,9 @@ the provider's pages are filled as a person would (plain HTTP forms), login.json
 `aws --profile` works through credential_process. With [identity] cli_recheck_s = 0 every aws
 command renews the token through the provider: removed from her group there, the next command is
 refused by the proxy; disabled there, credential_process fails with the provider's refusal.
-Browser flow: `pamctl login` with BROWSER set to a script that hands the URL over, followed to
-pamctl's listener on 127.0.0.1. The refusals: a replayed exchange code, a wrong verifier, an
+Browser flow: `pamctl login` with BROWSER set to a script that hands the URL over, which Debian's
+chromium (console/browser_cli_login.mjs) follows through the provider's pages to pamctl's
+listener on 127.0.0.1. The refusals: a replayed exchange code, a wrong verifier, an
 unknown device handle, a cli_port that is not a port."""
 
 import base64
@@ -25,10 +26,15 @@ import requests
 
 from admin_api import AdminAppliance
 from aws_front import AwsFront, RecordKeys, TestCA
-from harness import PAMCTL, TempDir
+from harness import PAMCTL, SOURCE_ROOT, TempDir
 from test_identity_browser import NodeProvider
 
 AWS = "/usr/bin/aws"  # Debian's AWS CLI v2 (another `aws` may come first on PATH)
+BROWSER_SCRIPT = os.path.join(SOURCE_ROOT, "console", "browser_cli_login.mjs")
+# The browser part in Debian's chromium (puppeteer-core from console/node_modules) where the
+# build has the console; else the same pages as plain HTTP forms.
+CHROMIUM = os.environ.get("CONSOLE_BUILT") != "0" and os.path.isdir(
+    os.path.join(SOURCE_ROOT, "console", "node_modules", "puppeteer-core"))
 RECORD_KEYS = RecordKeys("AKIAIDENTITYCLI00001", "identityCliSecret/0123456789abcdefghijk")
 AWS_HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "s3.amazonaws.com"]
 
@@ -261,11 +267,19 @@ class IdentityCli(unittest.TestCase):
             with open(url_file) as f:
                 url = f.read()
             self.assertTrue(url.startswith(self.admin_url + "/auth/oidc/start?cli_port="), url)
-            session = requests.Session()
-            session.trust_env = False
-            session.verify = self.both_cas
-            last = self.fill_provider_pages(session, session.get(url, allow_redirects=False))
-            self.assertIn("go back to the terminal", last.text)
+            if CHROMIUM:
+                env = dict(os.environ, START_URL=url, CONSOLE_URL=self.admin_url,
+                           CA_FILE=self.api_ca, IDP_LOGIN="ada", IDP_PASSWORD="any")
+                r = subprocess.run(["node", BROWSER_SCRIPT], env=env, capture_output=True,
+                                   text=True, timeout=60)
+                print(r.stdout)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            else:
+                session = requests.Session()
+                session.trust_env = False
+                session.verify = self.both_cas
+                last = self.fill_provider_pages(session, session.get(url, allow_redirects=False))
+                self.assertIn("go back to the terminal", last.text)
             out, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:
