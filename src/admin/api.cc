@@ -315,6 +315,8 @@ ApiResponse Api::handle(const ApiRequest& request) {
     return ApiResponse{200, "application/x-pem-file", options_.ca_pem};
   }
 
+  if (resource == "auth" && call.segments.size() >= 2) return handle_cli_auth(call);
+
   if (resource == "console" && call.segments.size() == 2 && call.segments[1] == "session") {
     if (!console_enabled) return not_found("the web console is off ([console] enabled)");
     return handle_console_session(call);

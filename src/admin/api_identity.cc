@@ -6,7 +6,9 @@
 //   GET /auth/oidc/callback  -> the code exchanged and the ID token verified (identity module),
 //                               the user found or created from the claims with her groups' roles
 //                               (store), a console session opened as the token sign-in opens one,
-//                               302 to the console
+//                               302 to the console; for pamctl's sign-in (started with cli_port
+//                               and cli_challenge) 302 to pamctl's listener on 127.0.0.1 with a
+//                               one-time code instead (api_cli_login.cc takes it from there)
 //
 // The state cookie: without it, someone could start a sign-in as themselves and have another
 // person's browser finish it (login CSRF), signing that person in to the attacker's account. It is
@@ -21,6 +23,7 @@
 #include "console.h"
 #include "pamproxy/admin/cookie.h"
 #include "pamproxy/base/log.h"
+#include "pamproxy/identity/cli_return.h"
 #include "pamproxy/store/json.h"
 
 namespace pamproxy::admin {
@@ -84,7 +87,25 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
   identity::RelyingParty& rp = *options_.identity;
 
   if (call.segments[0] == "start") {
-    absl::StatusOr<identity::RelyingParty::Redirect> go = rp.start(call.now);
+    identity::CliReturn cli;
+    const std::string cli_port = call.param("cli_port");
+    if (!cli_port.empty() || call.query.contains("cli_challenge")) {
+      // pamctl's sign-in: it waits on 127.0.0.1 at that port, and only there is the browser
+      // ever sent back (cli_return.h).
+      std::optional<uint16_t> port = identity::parse_cli_port(cli_port);
+      if (!port) {
+        return error_answer(400, "InvalidField", "cli_port: expected a port number 1 to 65535",
+                            "cli_port");
+      }
+      cli.challenge = call.param("cli_challenge");
+      if (!identity::valid_cli_challenge(cli.challenge)) {
+        return error_answer(400, "InvalidField",
+                            "cli_challenge: expected an S256 challenge (43 base64url characters)",
+                            "cli_challenge");
+      }
+      cli.port = *port;
+    }
+    absl::StatusOr<identity::RelyingParty::Redirect> go = rp.start(call.now, std::move(cli));
     if (!go.ok())
       return sign_in_failed(call, failure_code(go.status()), std::string(go.status().message()));
     ApiResponse r = redirect(go->url);
@@ -113,19 +134,38 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
     return sign_in_failed(call, "expired",
                           "the callback's state is not the one this browser started with");
   }
-  absl::StatusOr<identity::IdTokenClaims> who = rp.finish(state, code, call.now);
-  if (!who.ok()) {
-    const bool expired = absl::IsPermissionDenied(who.status()) &&
-                         who.status().message().find("start again") != std::string_view::npos;
-    return sign_in_failed(call, expired ? "expired" : failure_code(who.status()),
-                          std::string(who.status().message()));
+  absl::StatusOr<identity::SignedIn> finished = rp.finish(state, code, call.now);
+  if (!finished.ok()) {
+    const bool expired = absl::IsPermissionDenied(finished.status()) &&
+                         finished.status().message().find("start again") != std::string_view::npos;
+    return sign_in_failed(call, expired ? "expired" : failure_code(finished.status()),
+                          std::string(finished.status().message()));
   }
+  const identity::IdTokenClaims* who = &finished->claims;
   const store::Actor actor{"", "", request.client.to_string()};
   absl::StatusOr<store::AdminChange> signed_in = call.store().sign_in_identity(
       actor,
       {.subject = who->subject, .email = who->email, .name = who->name, .groups = who->groups});
   if (!signed_in.ok()) {
     return sign_in_failed(call, "refused", std::string(signed_in.status().message()));
+  }
+  if (finished->cli.port != 0) {
+    // pamctl's sign-in: no console session; a one-time code for pamctl's listener, worth
+    // nothing without the verifier pamctl kept.
+    if (finished->refresh_token.empty()) {
+      return sign_in_failed(call, "refused",
+                            "the provider gave no refresh token: allow refresh tokens "
+                            "(offline_access) for pamproxy's client at the provider");
+    }
+    std::optional<std::string> cli_code = cli_codes_.add({.challenge = finished->cli.challenge,
+                                                          .user_id = signed_in->object_id,
+                                                          .subject = who->subject,
+                                                          .refresh_token = finished->refresh_token},
+                                                         call.now);
+    if (!cli_code) return sign_in_failed(call, "busy", "too many sign-ins of pamctl are under way");
+    ApiResponse r = redirect(identity::cli_callback_url(finished->cli.port, *cli_code));
+    r.headers.emplace_back("Set-Cookie", clear_state_cookie());
+    return r;
   }
   const absl::Duration idle =
       absl::Seconds(session_idle_timeout_s_.load(std::memory_order_relaxed));

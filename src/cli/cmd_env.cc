@@ -12,6 +12,9 @@
 //       HTTPS_PROXY).
 //   pamctl credential-process --record REF --token-file F
 //       the JSON the AWS CLI's credential_process expects (Version 1).
+// With --login instead of a token file (or, for aws-profile, no token file and a login), the
+// token is the one `pamctl login` keeps, renewed through the identity provider as it is used
+// (cmd_login.cc).
 // The token is "<token id>:<secret>" from --token, --token-file, or $PAMCTL_TOKEN (a token file
 // must not be readable by others). The proxy address is --proxy, $PAMCTL_PROXY, or the first
 // [proxy] listen address of the configuration; the CA is --ca, else $PAMCTL_CA (or `ca` in
@@ -40,6 +43,7 @@ namespace {
 struct EnvFlags {
   std::vector<std::string> positional;
   std::optional<std::string> record, token, token_file, proxy, ca, config;
+  bool login = false;  // the token of `pamctl login` (cmd_login.cc)
   std::string error;
 };
 
@@ -54,7 +58,9 @@ EnvFlags parse(const std::vector<std::string>& args, size_t from) {
     else if (a == "--proxy") slot = &f.proxy;
     else if (a == "--ca") slot = &f.ca;
     else if (a == "--config") slot = &f.config;
-    if (slot != nullptr) {
+    if (a == "--login") {
+      f.login = true;
+    } else if (slot != nullptr) {
       if (i + 1 >= args.size()) f.error = a + " needs a value";
       else *slot = args[++i];
     } else if (!a.empty() && a[0] == '-') {
@@ -69,9 +75,9 @@ EnvFlags parse(const std::vector<std::string>& args, size_t from) {
 constexpr char kUsage[] =
     "usage: pamctl env --record REF [--token-file F | --token ID:SECRET] [--proxy HOST:PORT]\n"
     "                  [--ca FILE] [--config FILE]\n"
-    "       pamctl aws-profile NAME --record REF --token-file F [--ca FILE]\n"
+    "       pamctl aws-profile NAME --record REF (--token-file F | --login) [--ca FILE]\n"
     "                  [--proxy HOST:PORT] [--config FILE]\n"
-    "       pamctl credential-process --record REF --token-file F\n";
+    "       pamctl credential-process --record REF (--token-file F | --login)\n";
 
 int usage(const char* cmd, const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "pamctl %s: %s\n", cmd, why.c_str());
@@ -207,6 +213,10 @@ int run_credential_process(const std::vector<std::string>& args) {
   EnvFlags f = parse(args, 0);
   if (!f.error.empty() || !f.positional.empty()) return usage("credential-process", f.error);
   if (!f.record) return usage("credential-process", "--record REF is required");
+  if (f.login) {
+    if (f.token || f.token_file) return usage("credential-process", "--login takes no token");
+    return login_credentials(*f.record);
+  }
   std::string id, secret, error;
   if (!read_token(f, &id, &secret, &error)) {
     std::fprintf(stderr, "pamctl credential-process: %s\n", error.c_str());
@@ -227,18 +237,22 @@ int run_aws_profile(const std::vector<std::string>& args) {
   EnvFlags f = parse(args, 0);
   if (!f.error.empty()) return usage("aws-profile", f.error);
   if (f.positional.size() != 1) return usage("aws-profile", "give one profile NAME");
-  if (!f.record || !f.token_file) {
-    return usage("aws-profile", "--record REF and --token-file F are required");
+  // Without a token file, the login of `pamctl login` when there is one.
+  const bool login = f.login || (!f.token_file && login_exists());
+  if (!f.record || (!f.token_file && !login)) {
+    return usage("aws-profile",
+                 "--record REF and --token-file F (or --login, after pamctl login) are required");
   }
+  if (login && f.token_file) return usage("aws-profile", "give --token-file or --login, not both");
   const std::string& name = f.positional[0];
   std::string id, secret, error;
   config::Config c;
-  if (!load_config(f, &c, &error) || !read_token(f, &id, &secret, &error)) {
+  if (!load_config(f, &c, &error) || (!login && !read_token(f, &id, &secret, &error))) {
     std::fprintf(stderr, "pamctl aws-profile: %s\n", error.c_str());
     return kExitFailed;
   }
-  std::string token_file = *f.token_file;
-  if (token_file[0] != '/') {
+  std::string token_file = login ? "" : *f.token_file;
+  if (!login && token_file[0] != '/') {
     char cwd[4096];
     if (::getcwd(cwd, sizeof cwd) != nullptr) token_file = std::string(cwd) + "/" + token_file;
   }
@@ -271,7 +285,8 @@ int run_aws_profile(const std::vector<std::string>& args) {
   if (!out.empty() && !out.ends_with("\n\n")) out += "\n";
   out += header + "\n";
   out += "credential_process = " + self_path() + " credential-process --record " +
-         sh_quote(*f.record) + " --token-file " + sh_quote(token_file) + "\n";
+         sh_quote(*f.record) +
+         (login ? std::string(" --login") : " --token-file " + sh_quote(token_file)) + "\n";
   out += "ca_bundle = " + ca_of(f, c) + "\n";
   {
     std::ofstream o(path, std::ios::trunc);
@@ -287,8 +302,8 @@ int run_aws_profile(const std::vector<std::string>& args) {
       "The AWS CLI takes the proxy only from the environment:\n"
       "  export HTTPS_PROXY=%s\n"
       "  aws --profile %s s3 ls\n",
-      name.c_str(), path.c_str(), token_file.c_str(), sh_quote(proxy_of(f, c)).c_str(),
-      name.c_str());
+      name.c_str(), path.c_str(), login ? "your pamctl login" : token_file.c_str(),
+      sh_quote(proxy_of(f, c)).c_str(), name.c_str());
   return kExitOk;
 }
 

@@ -27,6 +27,9 @@ const std::vector<Command>& commands() {
        run_aws_profile},
       {"credential-process", "print a token as credential_process JSON (used by aws-profile)",
        run_credential_process},
+      {"login", "sign in through the identity provider; keeps a token the AWS CLI can use",
+       run_login},
+      {"logout", "revoke the token of pamctl login and forget it", run_logout},
       // Through the admin REST API (--url, --token-file, --ca; see `pamctl health`).
       {"health", "check that the admin API answers (no token needed)", run_health},
       {"ca", "export the appliance CA certificate from the API (for AWS_CA_BUNDLE)", run_ca},

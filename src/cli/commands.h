@@ -45,6 +45,13 @@ int run_sessions_api(const std::vector<std::string>& args);  // cmd_reports_api.
 int run_env(const std::vector<std::string>& args);
 int run_aws_profile(const std::vector<std::string>& args);
 int run_credential_process(const std::vector<std::string>& args);
+// Signing in through the identity provider (cmd_login.cc).
+int run_login(const std::vector<std::string>& args);
+int run_logout(const std::vector<std::string>& args);
+// credential-process --login: the login's token, renewed first when due.
+int login_credentials(const std::string& record);
+// Whether `pamctl login` left a login file.
+bool login_exists();
 // The admin REST API's calls (docs/admin-api.md): cmd_admin.cc, cmd_records.cc, cmd_users.cc,
 // cmd_tokens.cc, on admin_client.h.
 int run_health(const std::vector<std::string>& args);

@@ -483,6 +483,15 @@ std::vector<Field> build() {
   f.push_back(int_field("identity", "provider_timeout_ms",
                         "longest wait for one answer of the provider (discovery, keys, token)",
                         kLive, REF(int64_t, identity.provider_timeout_ms), 100, 60000));
+  f.push_back(int_field("identity", "cli_token_lifetime_s",
+                        "lifetime of the REST API token `pamctl login` gets; it is renewed "
+                        "through the provider before it ends",
+                        kLive, REF(int64_t, identity.cli_token_lifetime_s), 60, 7 * 86400));
+  f.push_back(int_field("identity", "cli_recheck_s",
+                        "pamctl renews its login token through the provider when the token is "
+                        "this close to its end or was last checked this long ago (0 = at every "
+                        "use)",
+                        kLive, REF(int64_t, identity.cli_recheck_s), 0, 86400));
 
   // [store]
   f.push_back(enum_field<StoreBackend>("store", "backend",

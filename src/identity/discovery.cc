@@ -65,6 +65,17 @@ absl::StatusOr<ProviderMetadata> parse_discovery(std::string_view json, std::str
     }
     *member.out = std::string(value);
   }
+  for (const Member& member :
+       {Member{"device_authorization_endpoint", &m.device_authorization_endpoint},
+        Member{"userinfo_endpoint", &m.userinfo_endpoint}}) {
+    std::string_view value;
+    if (doc[member.name].get_string().get(value) != simdjson::SUCCESS) continue;
+    if (!https_url(value)) {
+      return absl::InvalidArgumentError(
+          internal::cat("the discovery document's ", member.name, " is not an https URL"));
+    }
+    *member.out = std::string(value);
+  }
   if (m.issuer != issuer) {
     return absl::InvalidArgumentError(internal::cat("the discovery document names the issuer \"",
                                                     m.issuer.substr(0, 200),

@@ -55,8 +55,9 @@ std::string form_encode(std::string_view text) {
   return out;
 }
 
-absl::StatusOr<HttpsResponse> HttpsClient::get(const std::string& url) const {
-  return perform(url, nullptr, "");
+absl::StatusOr<HttpsResponse> HttpsClient::get(const std::string& url,
+                                               const std::string& authorization) const {
+  return perform(url, nullptr, authorization);
 }
 
 absl::StatusOr<HttpsResponse> HttpsClient::post_form(const std::string& url,

@@ -184,6 +184,23 @@ std::optional<IdTokenCheck> check_times(simdjson::dom::object claims,
   return std::nullopt;
 }
 
+// The person the claims name (subject, e-mail, name, groups).
+IdTokenCheck person(simdjson::dom::object claims, const IdTokenExpectations& expect,
+                    std::string_view what) {
+  IdTokenCheck check;
+  std::optional<std::string> subject = string_claim(claims, expect.subject_claim);
+  if (!subject || subject->empty()) {
+    return refuse(Refusal::kSubject,
+                  internal::cat(what, "'s subject claim ", quoted(expect.subject_claim),
+                                " is missing or not a string"));
+  }
+  check.claims.subject = std::move(*subject);
+  check.claims.email = string_claim(claims, expect.email_claim).value_or("");
+  check.claims.name = string_claim(claims, expect.name_claim).value_or("");
+  check.claims.groups = groups_claim(claims, expect.groups_claim);
+  return check;
+}
+
 }  // namespace
 
 bool secrets_equal(std::string_view a, std::string_view b) {
@@ -279,26 +296,38 @@ IdTokenCheck verify_id_token(std::string_view token, const Jwks& jwks,
   if (auto refused = check_parties(claims, expect)) return *refused;
   absl::Time expires_at;
   if (auto refused = check_times(claims, expect, &expires_at)) return *refused;
-  std::string_view nonce;
-  if (claims["nonce"].get_string().get(nonce) != simdjson::SUCCESS) {
-    return refuse(Refusal::kNonce, "the ID token has no nonce");
+  if (expect.nonce_sent) {
+    std::string_view nonce;
+    if (claims["nonce"].get_string().get(nonce) != simdjson::SUCCESS) {
+      return refuse(Refusal::kNonce, "the ID token has no nonce");
+    }
+    if (expect.nonce.empty() || !secrets_equal(nonce, expect.nonce)) {
+      return refuse(Refusal::kNonce, "the ID token's nonce is not the one this sign-in sent");
+    }
   }
-  if (expect.nonce.empty() || !secrets_equal(nonce, expect.nonce)) {
-    return refuse(Refusal::kNonce, "the ID token's nonce is not the one this sign-in sent");
-  }
-
-  IdTokenCheck check;
-  std::optional<std::string> subject = string_claim(claims, expect.subject_claim);
-  if (!subject || subject->empty()) {
-    return refuse(Refusal::kSubject,
-                  internal::cat("the ID token's subject claim ", quoted(expect.subject_claim),
-                                " is missing or not a string"));
-  }
-  check.claims.subject = std::move(*subject);
-  check.claims.email = string_claim(claims, expect.email_claim).value_or("");
-  check.claims.name = string_claim(claims, expect.name_claim).value_or("");
-  check.claims.groups = groups_claim(claims, expect.groups_claim);
+  IdTokenCheck check = person(claims, expect, "the ID token");
   check.claims.expires_at = expires_at;
+  return check;
+}
+
+IdTokenCheck claims_from_userinfo(std::string_view json, std::string_view subject,
+                                  const IdTokenExpectations& expect) {
+  if (json.size() > kIdTokenBytesMax) {
+    return refuse(Refusal::kMalformed,
+                  internal::cat("the userinfo answer is larger than ", kIdTokenBytesMax, " bytes"));
+  }
+  simdjson::padded_string padded(json);
+  simdjson::dom::parser parser;
+  simdjson::dom::object claims;
+  if (parser.parse(padded).get_object().get(claims) != simdjson::SUCCESS) {
+    return refuse(Refusal::kMalformed, "the userinfo answer is not a JSON object");
+  }
+  IdTokenCheck check = person(claims, expect, "the userinfo answer");
+  // OpenID Connect Core section 5.3.2: the answer must name the person the ID token named, else
+  // it may speak of somebody else (a token substitution).
+  if (check.ok() && !secrets_equal(check.claims.subject, subject)) {
+    return refuse(Refusal::kSubject, "the userinfo answer names another person than the sign-in");
+  }
   return check;
 }
 

@@ -51,7 +51,7 @@ std::string pkce_s256_challenge(std::string_view code_verifier) {
   return base64url(digest.data(), digest.size());
 }
 
-std::optional<PendingSignIns::Started> PendingSignIns::start(absl::Time now) {
+std::optional<PendingSignIns::Started> PendingSignIns::start(absl::Time now, CliReturn cli) {
   if (by_digest_.size() >= sign_ins_max_) {
     absl::erase_if(by_digest_,
                    [&](const auto& entry) { return now - entry.second.started >= lifetime_; });
@@ -60,7 +60,8 @@ std::optional<PendingSignIns::Started> PendingSignIns::start(absl::Time now) {
   PendingSignIn sign_in{.state = random_base64url_256(),
                         .nonce = random_base64url_256(),
                         .code_verifier = random_base64url_256(),
-                        .started = now};
+                        .started = now,
+                        .cli = std::move(cli)};
   Started started{.state = sign_in.state,
                   .nonce = sign_in.nonce,
                   .code_challenge = pkce_s256_challenge(sign_in.code_verifier)};
@@ -76,6 +77,37 @@ std::optional<PendingSignIn> PendingSignIns::take(std::string_view state, absl::
   by_digest_.erase(it);
   if (!secrets_equal(found.state, state) || now - found.started >= lifetime_) return std::nullopt;
   return found;
+}
+
+std::optional<std::string> PendingDevices::add(std::string device_code, absl::Time now,
+                                               absl::Duration lifetime, int64_t interval_s) {
+  if (by_digest_.size() >= devices_max_) {
+    absl::erase_if(by_digest_, [&](const auto& entry) { return now >= entry.second.expires; });
+    if (by_digest_.size() >= devices_max_) return std::nullopt;
+  }
+  std::string handle = random_base64url_256();
+  PendingDevice device{.handle = handle,
+                       .device_code = std::move(device_code),
+                       .expires = now + lifetime,
+                       .interval_s = interval_s,
+                       .next_poll = now};
+  auto [it, inserted] = by_digest_.emplace(sha256(handle), std::move(device));
+  PAMPROXY_CHECK(inserted);  // 256 random bits do not repeat
+  return handle;
+}
+
+PendingDevice* PendingDevices::find(std::string_view handle, absl::Time now) {
+  auto it = by_digest_.find(sha256(handle));
+  if (it == by_digest_.end() || !secrets_equal(it->second.handle, handle)) return nullptr;
+  if (now >= it->second.expires) {
+    by_digest_.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void PendingDevices::remove(std::string_view handle) {
+  by_digest_.erase(sha256(handle));
 }
 
 }  // namespace pamproxy::identity

@@ -283,6 +283,23 @@ CREATE TABLE IF NOT EXISTS session_cursors (
 );
 )sql";
 
+// pamctl's sign-ins through the identity provider: the REST API token issued for each, the
+// SHA-256 (hex) of the refresh secret pamctl keeps, the provider's subject and refresh token
+// (sealed, bound to the row), and when the provider last vouched for the person. (IF NOT EXISTS:
+// a database taken back to an older version by hand may still hold the table.)
+constexpr std::string_view kSchemaV11 = R"sql(
+CREATE TABLE IF NOT EXISTS cli_logins (
+  id TEXT PRIMARY KEY,
+  refresh_hash TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  subject TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  provider_refresh BLOB NOT NULL,
+  checked_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -294,6 +311,7 @@ constexpr Migration kMigrations[] = {
     {8, kSchemaV8},
     {9, kSchemaV9},
     {10, kSchemaV10},
+    {11, kSchemaV11},
 };
 
 }  // namespace

@@ -72,6 +72,12 @@ struct Store::Impl {
                                                                    std::string_view user_id = {});
   absl::StatusOr<policy::Settings> load_settings();
 
+  // Inserts a token for `spec` with `secret` (sealed) as change `c`'s object; the token as read
+  // back. Call with mu held, inside the change's transaction.
+  absl::StatusOr<policy::Token> insert_token(AdminChange& c, const TokenSpec& spec,
+                                             std::string_view networks_text,
+                                             const std::string& secret);
+
   // Raises tokens.last_used_at to each use's time (never lowers it). Call with mu held, inside a
   // transaction.
   absl::Status touch_tokens(std::span<const Store::TokenUse> uses);

@@ -56,27 +56,9 @@ absl::StatusOr<CreatedToken> Store::create_token(const Actor& actor, const Token
   policy::Token created;
   absl::StatusOr<AdminChange> change =
       impl_->change(actor, "token.create", "token", [&](AdminChange& c) -> absl::Status {
-        if (spec.expires_at && *spec.expires_at <= c.at) {
-          return invalid_field("expires_at", "must be in the future");
-        }
-        if (auto u = one(impl_->load_users(spec.user_id), "user", spec.user_id); !u.ok()) {
-          return invalid_field("user_id", sv(u.status().message()));
-        }
-        c.object_id = random_token_id();
-        std::optional<int64_t> expires;
-        if (spec.expires_at) expires = to_unix(*spec.expires_at);
-        absl::Status s =
-            sql::run(impl_->db,
-                     "INSERT INTO tokens (id, name, user_id, secret, created_at, expires_at, "
-                     "allowed_networks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                     c.object_id, spec.name, spec.user_id,
-                     sql::Blob{impl_->key->seal(secret, aad("tokens.secret", c.object_id))},
-                     to_unix(c.at), expires, policy::format_cidr_list(*nets));
-        if (!s.ok()) return s;
-        auto after = one(impl_->load_tokens(c.object_id), "token", c.object_id);
+        auto after = impl_->insert_token(c, spec, policy::format_cidr_list(*nets), secret);
         if (!after.ok()) return after.status();
-        c.after_json = token_json(*after);
-        created = std::move(*after);
+        created = *std::move(after);
         return absl::OkStatus();
       });
   if (!change.ok()) {
@@ -84,6 +66,32 @@ absl::StatusOr<CreatedToken> Store::create_token(const Actor& actor, const Token
     return change.status();
   }
   return CreatedToken{std::move(created), std::move(secret), std::move(*change)};
+}
+
+absl::StatusOr<policy::Token> Store::Impl::insert_token(AdminChange& c, const TokenSpec& spec,
+                                                        std::string_view networks_text,
+                                                        const std::string& secret) {
+  if (spec.expires_at && *spec.expires_at <= c.at) {
+    return invalid_field("expires_at", "must be in the future");
+  }
+  if (auto u = one(load_users(spec.user_id), "user", spec.user_id); !u.ok()) {
+    return invalid_field("user_id", sv(u.status().message()));
+  }
+  c.object_id = random_token_id();
+  std::optional<int64_t> expires;
+  if (spec.expires_at) expires = to_unix(*spec.expires_at);
+  absl::Status s =
+      sql::run(db,
+               "INSERT INTO tokens (id, name, user_id, secret, created_at, expires_at, "
+               "allowed_networks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               c.object_id, spec.name, spec.user_id,
+               sql::Blob{key->seal(secret, aad("tokens.secret", c.object_id))}, to_unix(c.at),
+               expires, std::string(networks_text));
+  if (!s.ok()) return s;
+  auto after = one(load_tokens(c.object_id), "token", c.object_id);
+  if (!after.ok()) return after.status();
+  c.after_json = token_json(*after);
+  return after;
 }
 
 absl::StatusOr<AdminChange> Store::revoke_token(const Actor& actor, std::string_view id) {

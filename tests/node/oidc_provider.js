@@ -12,6 +12,11 @@
 //     "user": { "login": "ada", "email": "ada@example.com", "name": "Ada Lovelace",
 //               "groups": ["pam-ops"] } }
 // Prints {"event":"listening","port":N,"issuer":"https://127.0.0.1:N"} once listening.
+//
+// For pamctl's sign-in the client may also use the device flow (RFC 8628) and refresh tokens,
+// which it is always given. The test changes the person at run time on the same port:
+//   POST /test/user {"groups": [...]}   her groups from now on (a refresh reads them again)
+//   POST /test/user {"disabled": true}  she no longer exists: a refresh is refused (invalid_grant)
 'use strict';
 
 const crypto = require('node:crypto');
@@ -38,7 +43,8 @@ async function main() {
       client_secret: config.client.client_secret,
       redirect_uris: [config.client.redirect_uri],
       response_types: ['code'],
-      grant_types: ['authorization_code'],
+      grant_types: ['authorization_code', 'refresh_token',
+        'urn:ietf:params:oauth:grant-type:device_code'],
       token_endpoint_auth_method: 'client_secret_basic',
     }],
     jwks: { keys: [signingKey] },
@@ -52,9 +58,13 @@ async function main() {
     // The person's claims go in the ID token itself, as the appliance reads them there.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: true } },
+    features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
+    // A refresh token for every grant of a client that may refresh, offline_access or not.
+    async issueRefreshToken(ctx, client) {
+      return client.grantTypeAllowed('refresh_token');
+    },
     async findAccount(ctx, id) {
-      if (id !== user.login) return undefined;
+      if (id !== user.login || user.disabled) return undefined;
       return {
         accountId: id,
         async claims() {
@@ -63,7 +73,19 @@ async function main() {
       };
     },
   });
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/test/user') return callback(req, res);
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const change = JSON.parse(body);
+      if (Array.isArray(change.groups)) user.groups = change.groups;
+      if (typeof change.disabled === 'boolean') user.disabled = change.disabled;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ groups: user.groups, disabled: Boolean(user.disabled) }));
+    });
+  });
   console.log(JSON.stringify({ event: 'listening', port, issuer }));
 
   const stop = () => { server.close(); process.exit(0); };

@@ -10,8 +10,8 @@
 // cookie standing for one: docs/console.md), who may do what, mapping store errors to HTTP
 // statuses with JSON bodies, pagination; the console's sessions, and its files for paths outside
 // /api/v1/. Never: returns a secret other than a token's own secret in the answer that creates
-// it, or a session id other than in the Set-Cookie of the sign-in; logs a request body or a
-// header value.
+// it (and a login's refresh secret with the token a sign-in of pamctl's issues), or a session
+// id other than in the Set-Cookie of the sign-in; logs a request body or a header value.
 //
 // Thread safety: handle() may be called from one thread at a time (the admin thread); set_*()
 // from any.
@@ -30,6 +30,7 @@
 #include "pamproxy/admin/console_sessions.h"
 #include "pamproxy/admin/sts_account.h"
 #include "pamproxy/base/net_address.h"
+#include "pamproxy/identity/cli_return.h"
 #include "pamproxy/identity/relying_party.h"
 #include "pamproxy/store/store.h"
 
@@ -136,6 +137,12 @@ class Api {
   ApiResponse handle_identity_sign_in(Call& call);
   // /api/v1/console/identity: whether the sign-in page offers the provider.
   ApiResponse handle_console_identity(Call& call);
+  // /api/v1/auth/...: pamctl's sign-in through the provider (api_cli_login.cc).
+  ApiResponse handle_cli_auth(Call& call);
+  ApiResponse issue_cli_login(Call& call, const identity::SignedIn& who, std::string_view via);
+  ApiResponse issue_cli_login_for(Call& call, const std::string& user_id,
+                                  const std::string& subject, const std::string& refresh_token,
+                                  std::string_view via);
   bool identity_enabled() const { return options_.identity && options_.identity->enabled(); }
   // Authenticates `call` by its session cookie; nullopt when it is, else the answer.
   std::optional<ApiResponse> authenticate_cookie(Call& call, std::string_view session_id);
@@ -147,6 +154,7 @@ class Api {
   std::atomic<int64_t> session_absolute_timeout_s_{options_.console.session_absolute_timeout_s};
   ConsoleSessions console_sessions_{options_.console_sessions_max};  // the admin thread's
   std::unique_ptr<Activity> activity_;                               // the admin thread's
+  identity::CliCodes cli_codes_{1024};                               // the admin thread's
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

@@ -107,6 +107,10 @@ struct IdentitySection {
   std::string groups_claim = "groups";  // "" = no group mapping
   int64_t clock_skew_s = 60;
   int64_t provider_timeout_ms = 10000;
+  // `pamctl login`: the REST API token's lifetime, and how often pamctl asks the provider again
+  // (through the appliance) whether the person may still sign in.
+  int64_t cli_token_lifetime_s = 8 * 3600;
+  int64_t cli_recheck_s = 300;
 };
 
 struct StoreSection {

@@ -6,7 +6,8 @@
 //
 // The document must name exactly the configured issuer (section 4.3: an attacker who answers
 // for one issuer must not be able to speak for another), https endpoints for authorization,
-// token and keys, and, when it lists them, the code flow and PKCE's S256 among what it supports.
+// token and keys (and for the optional device authorization and userinfo endpoints, when
+// named), and, when it lists them, the code flow and PKCE's S256 among what it supports.
 // Bounds: a document of at most kDiscoveryBytesMax bytes; each URL at most kUrlBytesMax.
 
 #include <cstddef>
@@ -25,6 +26,9 @@ struct ProviderMetadata {
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string jwks_uri;
+  // Optional ones: "" when the document names none.
+  std::string device_authorization_endpoint;  // RFC 8628, for `pamctl login --device`
+  std::string userinfo_endpoint;              // asked when a refresh answers without an ID token
 };
 
 // The well-known URL for an issuer: a trailing '/' of the issuer is not doubled.

@@ -34,7 +34,9 @@ class HttpsClient {
  public:
   explicit HttpsClient(HttpsClientOptions options) : options_(std::move(options)) {}
 
-  absl::StatusOr<HttpsResponse> get(const std::string& url) const;
+  // `authorization` ("" = none) is the whole Authorization field value.
+  absl::StatusOr<HttpsResponse> get(const std::string& url,
+                                    const std::string& authorization = "") const;
   // POST application/x-www-form-urlencoded; `authorization` ("" = none) is the whole field value.
   absl::StatusOr<HttpsResponse> post_form(const std::string& url, const std::string& form,
                                           const std::string& authorization) const;

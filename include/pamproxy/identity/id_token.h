@@ -14,7 +14,8 @@
 //   - `iss` exactly the issuer; `aud` holds the client id; `azp`, required when `aud` holds
 //     several audiences, is the client id when present;
 //   - `exp`, `iat` and `nbf` against now, each with the clock skew;
-//   - `nonce` equal to the one sent with the authorization request (constant time);
+//   - `nonce` equal to the one sent with the authorization request (constant time), when one was
+//     sent;
 //   - the subject claim present: a non-empty string.
 // Bounds: a token of at most kIdTokenBytesMax bytes; at most kGroupsMax groups are read.
 //
@@ -38,6 +39,9 @@ struct IdTokenExpectations {
   std::string_view issuer;
   std::string_view client_id;
   std::string_view nonce;
+  // False for the grants that send no nonce (device code, refresh token): a nonce in the token is
+  // then not looked at.
+  bool nonce_sent = true;
   absl::Time now;
   absl::Duration clock_skew = absl::Seconds(60);
   // Which claims carry what ([identity] *_claim).
@@ -82,6 +86,12 @@ struct IdTokenCheck {
 
 IdTokenCheck verify_id_token(std::string_view token, const Jwks& jwks,
                              const IdTokenExpectations& expect);
+
+// The person a userinfo answer (OpenID Connect Core section 5.3) names, read with the same
+// claims as an ID token's; refused (kSubject) unless its subject claim is `subject`, the one
+// the person signed in with. Used when a refresh answers without an ID token.
+IdTokenCheck claims_from_userinfo(std::string_view json, std::string_view subject,
+                                  const IdTokenExpectations& expect);
 
 // Whether two secrets (state, nonce, PKCE verifier) are equal, in a time that depends only on
 // their lengths.

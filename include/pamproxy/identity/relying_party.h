@@ -1,6 +1,7 @@
 #pragma once
 // The appliance as an OpenID Connect relying party: the authorization code flow with PKCE (S256)
-// for the web console's sign-in (docs/identity.md).
+// for the web console's sign-in and pamctl's with a browser, the device flow (RFC 8628) for
+// pamctl's without one, and the refresh grant that checks the person again (docs/identity.md).
 //
 //   RelyingParty rp;
 //   rp.configure(config.identity);                        // at start and on every reload
@@ -13,8 +14,9 @@
 // (sign_ins.h); the token exchange (client_secret_basic or client_secret_post, over TLS verified
 // with ca_file or the system store) and the ID token's verification (id_token.h). An ID token
 // naming a key the cached JWKS lacks makes it fetch the JWKS again, at most once per
-// kJwksRefetchInterval, then refuses. Never: keeps a token the provider returns beyond the call,
-// logs a code, a token or the client secret.
+// kJwksRefetchInterval, then refuses. Never: keeps a token the provider returns beyond the call
+// (the refresh token goes back to the caller, which seals it in the store), logs a code, a token
+// or the client secret.
 //
 // A provider that is down costs a sign-in attempt at most [identity] provider_timeout_ms per call
 // it makes, and is named in the error (UnavailableError); nothing else depends on it.
@@ -34,6 +36,7 @@
 #include "pamproxy/identity/id_token.h"
 #include "pamproxy/identity/jwks.h"
 #include "pamproxy/identity/sign_ins.h"
+#include "pamproxy/identity/token_answer.h"
 
 namespace pamproxy::identity {
 
@@ -45,6 +48,16 @@ inline constexpr absl::Duration kJwksRefetchInterval = absl::Seconds(60);
 inline constexpr absl::Duration kProviderMaxAge = absl::Minutes(5);
 inline constexpr std::string_view kCallbackPath = "/auth/oidc/callback";
 
+inline constexpr size_t kDevicesMax = 256;
+
+// What a sign-in yields: the person, and for a command-line sign-in the provider's refresh token
+// and where pamctl waits (a console sign-in: cli.port 0).
+struct SignedIn {
+  IdTokenClaims claims;
+  std::string refresh_token;  // "" when the provider gave none
+  CliReturn cli;
+};
+
 class RelyingParty {
  public:
   RelyingParty() = default;
@@ -53,6 +66,12 @@ class RelyingParty {
   // sign-in off until the next configure() succeeds.
   absl::Status configure(const config::IdentitySection& identity);
   bool enabled() const;
+  // [identity] cli_token_lifetime_s and cli_recheck_s as configured now (defaults when off).
+  struct CliSettings {
+    int64_t token_lifetime_s = 8 * 3600;
+    int64_t recheck_s = 300;
+  };
+  CliSettings cli_settings() const;
 
   struct Redirect {
     std::string url;    // the provider's authorization endpoint with the request's parameters
@@ -60,13 +79,46 @@ class RelyingParty {
   };
   // UnavailableError when the provider's metadata cannot be read; ResourceExhausted when too
   // many sign-ins are under way; FailedPrecondition when sign-in is off.
-  absl::StatusOr<Redirect> start(absl::Time now);
+  // With `cli` (a port), the sign-in is pamctl's: offline_access is asked for too, and finish()
+  // hands back where pamctl waits.
+  absl::StatusOr<Redirect> start(absl::Time now, CliReturn cli = {});
 
   // The person signed in; PermissionDenied when the state is unknown, used or expired, or the ID
   // token is refused (the message says why); UnavailableError when the provider cannot be
   // reached.
-  absl::StatusOr<IdTokenClaims> finish(std::string_view state, std::string_view code,
-                                       absl::Time now);
+  absl::StatusOr<SignedIn> finish(std::string_view state, std::string_view code, absl::Time now);
+
+  // The device flow (RFC 8628) for `pamctl login --device`.
+  struct DeviceStart {
+    std::string handle;  // the client polls with it; the device code stays here
+    std::string user_code;
+    std::string verification_uri;
+    std::string verification_uri_complete;  // "" when the provider gave none
+    int64_t expires_in_s = 0;
+    int64_t interval_s = 5;
+  };
+  // FailedPrecondition naming it when the provider has no device authorization endpoint (or
+  // sign-in is off); UnavailableError when the provider cannot be reached; PermissionDenied when
+  // it refuses; ResourceExhausted when too many are under way.
+  absl::StatusOr<DeviceStart> start_device(absl::Time now);
+
+  struct DevicePoll {
+    bool pending = true;  // not yet: ask again after interval_s
+    int64_t interval_s = 5;
+    SignedIn signed_in;  // when !pending
+  };
+  // NotFound when the handle is unknown, finished or expired; PermissionDenied naming the
+  // provider's error (access_denied, expired_token, ...) or the ID token's refusal, after which
+  // the handle is gone; UnavailableError when the provider cannot be reached.
+  absl::StatusOr<DevicePoll> poll_device(std::string_view handle, absl::Time now);
+
+  // The person again, through the provider's refresh token (grant refresh_token): the new ID
+  // token verified as at sign-in, or the userinfo endpoint's answer when the provider sent none;
+  // either must name `subject`. The refresh token to keep comes back (the provider's new one, or
+  // the one given). PermissionDenied naming the provider's refusal (the grant revoked, the person
+  // disabled); UnavailableError when the provider cannot be reached.
+  absl::StatusOr<SignedIn> refresh(std::string_view refresh_token, std::string_view subject,
+                                   absl::Time now);
 
  private:
   struct Settings {
@@ -86,14 +138,23 @@ class RelyingParty {
   absl::StatusOr<std::shared_ptr<const Provider>> provider(const Settings& s, absl::Time now);
   absl::StatusOr<std::shared_ptr<const Jwks>> fetch_jwks(const Settings& s,
                                                          const ProviderMetadata& m);
-  absl::StatusOr<std::string> exchange_code(const Settings& s, const ProviderMetadata& m,
-                                            std::string_view code, std::string_view verifier);
+  // The token endpoint's answer to `grant` (the form without the client's credentials).
+  absl::StatusOr<TokenAnswer> call_token_endpoint(const Settings& s, const ProviderMetadata& m,
+                                                  std::string form, std::string_view what,
+                                                  long* http_status = nullptr);
+  IdTokenExpectations expectations(const Settings& s, std::string_view nonce, absl::Time now) const;
+  // Verifies an ID token, reading the provider's keys once more when it names a key not seen.
+  absl::StatusOr<IdTokenClaims> verify(const Settings& s, std::shared_ptr<const Provider> p,
+                                       std::string_view id_token, const IdTokenExpectations& e,
+                                       absl::Time now);
+  std::string scope(const Settings& s, bool offline) const;
 
   mutable std::mutex mutex_;
   std::shared_ptr<const Settings> settings_;  // null: sign-in is off
   uint64_t generation_ = 0;                   // bumped by configure(): drops what was fetched
   std::shared_ptr<const Provider> provider_;
   PendingSignIns pending_{kSignInsMax, kSignInLifetime};  // the admin thread's
+  PendingDevices devices_{kDevicesMax};                   // the admin thread's
 };
 
 }  // namespace pamproxy::identity

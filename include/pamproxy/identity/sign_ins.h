@@ -32,11 +32,19 @@
 
 namespace pamproxy::identity {
 
+// Where a command-line sign-in (`pamctl login` with a browser) goes back to: pamctl's listener
+// on 127.0.0.1, and the S256 challenge of the verifier pamctl keeps.
+struct CliReturn {
+  uint16_t port = 0;  // 0: a console sign-in
+  std::string challenge;
+};
+
 struct PendingSignIn {
   std::string state;
   std::string nonce;
   std::string code_verifier;
   absl::Time started;
+  CliReturn cli;
 };
 
 class PendingSignIns {
@@ -49,7 +57,7 @@ class PendingSignIns {
     std::string nonce;
     std::string code_challenge;  // S256
   };
-  std::optional<Started> start(absl::Time now);
+  std::optional<Started> start(absl::Time now, CliReturn cli = {});
   std::optional<PendingSignIn> take(std::string_view state, absl::Time now);
   size_t size() const { return by_digest_.size(); }
 
@@ -58,6 +66,37 @@ class PendingSignIns {
   size_t sign_ins_max_;
   absl::Duration lifetime_;
   absl::flat_hash_map<Digest, PendingSignIn> by_digest_;
+};
+
+// The device sign-ins under way (RFC 8628): the provider's device code, kept here and never
+// given to the client, which polls with a random handle instead. The same rules as the sign-ins
+// above: the handle is 256 random bits, the table is keyed by its SHA-256 and the handle found
+// is compared in constant time; at most `devices_max` at once (expired ones dropped first); each
+// lives as long as the provider said its device code does.
+struct PendingDevice {
+  std::string handle;
+  std::string device_code;
+  absl::Time expires;
+  int64_t interval_s = 5;
+  absl::Time next_poll;  // the provider is not asked before this (RFC 8628 section 3.5)
+};
+
+class PendingDevices {
+ public:
+  explicit PendingDevices(size_t devices_max) : devices_max_(devices_max) {}
+
+  // The handle; nullopt when the table is full.
+  std::optional<std::string> add(std::string device_code, absl::Time now, absl::Duration lifetime,
+                                 int64_t interval_s);
+  // The device sign-in of `handle`, to be polled; nullptr when unknown or expired (then dropped).
+  PendingDevice* find(std::string_view handle, absl::Time now);
+  void remove(std::string_view handle);
+  size_t size() const { return by_digest_.size(); }
+
+ private:
+  using Digest = std::array<uint8_t, 32>;
+  size_t devices_max_;
+  absl::flat_hash_map<Digest, PendingDevice> by_digest_;
 };
 
 // 256 bits from the system's CSPRNG, base64url without padding (43 characters).

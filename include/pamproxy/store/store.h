@@ -127,6 +127,30 @@ struct CreatedToken {
   AdminChange change;
 };
 
+// pamctl's sign-in through the identity provider (store_cli_logins.cc).
+struct CliLoginSpec {
+  std::string user_id;
+  std::string subject;                 // the provider's, checked again at every refresh
+  absl::Duration token_lifetime;       // the REST API token's
+  std::string provider_refresh_token;  // sealed under the master key
+  std::string token_name = "pamctl login";
+};
+// The one time a sign-in's token secret and refresh secret leave the store.
+struct CliLogin {
+  std::string id;  // "cl-..."
+  CreatedToken token;
+  std::string refresh_secret;
+};
+// A sign-in as a refresh reads it (the provider's refresh token opened).
+struct CliLoginRow {
+  std::string id;
+  std::string user_id;
+  std::string subject;
+  std::string token_id;
+  std::string provider_refresh_token;
+  absl::Time checked_at;
+};
+
 struct GrantSpec {
   std::string user_id;  // exactly one of user_id, role_id
   std::string role_id;
@@ -270,6 +294,20 @@ class Store {
   // snapshot). A time older than the one stored changes nothing, so a use seen twice is harmless.
   using TokenUse = std::pair<std::string, absl::Time>;
   absl::Status touch_tokens(std::span<const TokenUse> uses);
+
+  // pamctl's sign-ins through the provider. Each holds a REST API token of its own: creating one
+  // issues the token (audited as token.sign_in); a refresh revokes it, issues the next and
+  // replaces the refresh secret (token.refresh), all in one transaction, so a refresh secret
+  // works once; ending one revokes its token and forgets the sign-in (token.refresh_refused when
+  // the provider refused, token.sign_out when the person signed out). The refresh secret is
+  // kept as its SHA-256 only.
+  absl::StatusOr<CliLogin> create_cli_login(const Actor& actor, const CliLoginSpec& spec);
+  // NotFound when no sign-in has that refresh secret.
+  absl::StatusOr<CliLoginRow> find_cli_login(std::string_view refresh_secret);
+  absl::StatusOr<CliLogin> refresh_cli_login(const Actor& actor, std::string_view id,
+                                             const CliLoginSpec& spec);
+  absl::StatusOr<AdminChange> end_cli_login(const Actor& actor, std::string_view id,
+                                            std::string_view action);
 
   std::vector<policy::Grant> list_grants();
   absl::StatusOr<AdminChange> create_grant(const Actor& actor, const GrantSpec& spec);

@@ -1025,5 +1025,56 @@ TEST_P(EveryBackend, IdentitySignInCreatesTheUserOnceAndAppliesGroupRoles) {
   EXPECT_FALSE(store->sign_in_identity(admin_, IdentitySignIn{}).ok());
 }
 
+TEST_P(EveryBackend, CliLoginRefreshRotatesTheTokenAndTheRefreshSecret) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto ada = store->sign_in_identity(admin_, {.subject = "00u1", .name = "Ada"});
+  ASSERT_TRUE(ada.ok()) << ada.status();
+  const CliLoginSpec spec{.user_id = ada->object_id,
+                          .subject = "00u1",
+                          .token_lifetime = absl::Hours(8),
+                          .provider_refresh_token = "provider-refresh-1"};
+  auto login = store->create_cli_login(admin_, spec);
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->token.change.action, "token.sign_in");
+  EXPECT_EQ(login->token.token.user_id, ada->object_id);
+  EXPECT_LT(login->token.token.expires_at, absl::InfiniteFuture());
+  EXPECT_FALSE(login->refresh_secret.empty());
+  EXPECT_EQ(login->token.change.after_json.find(login->token.secret), std::string::npos);
+
+  auto row = store->find_cli_login(login->refresh_secret);
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->id, login->id);
+  EXPECT_EQ(row->token_id, login->token.token.id);
+  EXPECT_EQ(row->subject, "00u1");
+  EXPECT_EQ(row->provider_refresh_token, "provider-refresh-1");
+  EXPECT_TRUE(absl::IsNotFound(store->find_cli_login("not-a-refresh-secret").status()));
+
+  CliLoginSpec next_spec = spec;
+  next_spec.provider_refresh_token = "provider-refresh-2";
+  auto next = store->refresh_cli_login(admin_, row->id, next_spec);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->token.change.action, "token.refresh");
+  EXPECT_NE(next->token.token.id, login->token.token.id);
+  EXPECT_TRUE(
+      store->get_token(login->token.token.id)->revoked_at.has_value());  // the old one stops
+  // The old refresh secret works once.
+  EXPECT_TRUE(absl::IsNotFound(store->find_cli_login(login->refresh_secret).status()));
+  auto again = store->find_cli_login(next->refresh_secret);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->provider_refresh_token, "provider-refresh-2");
+  EXPECT_EQ(again->token_id, next->token.token.id);
+
+  auto ended = store->end_cli_login(admin_, again->id, "token.refresh_refused");
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->object_id, next->token.token.id);
+  EXPECT_TRUE(store->get_token(next->token.token.id)->revoked_at.has_value());
+  EXPECT_TRUE(absl::IsNotFound(store->find_cli_login(next->refresh_secret).status()));
+  CliLoginSpec no_refresh = spec;
+  no_refresh.provider_refresh_token.clear();
+  EXPECT_EQ(field_of(store->create_cli_login(admin_, no_refresh).status()),
+            "provider_refresh_token");
+}
+
 }  // namespace
 }  // namespace pamproxy::store
