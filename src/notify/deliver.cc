@@ -1,6 +1,7 @@
-// Delivery attempts through libcurl (see deliver.h). libcurl, not a client of our own: HTTPS
-// with certificate checks, SMTP's dialogue with STARTTLS and AUTH, and timeouts over the whole
-// exchange are what it does daily, and these messages are rare and off every hot path.
+// Delivery attempts (see deliver.h): a webhook is one outbound::https_request, which holds the
+// transport rules for every HTTPS call the appliance makes; e-mail goes through libcurl here,
+// whose SMTP dialogue with STARTTLS and AUTH and timeouts over the whole exchange are what it
+// does daily. These messages are rare and off every hot path.
 
 #include "pamproxy/notify/deliver.h"
 
@@ -9,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+
+#include "pamproxy/outbound/https_request.h"
 
 namespace pamproxy::notify {
 namespace {
@@ -21,11 +24,6 @@ struct ListDeleter {
 };
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 using List = std::unique_ptr<curl_slist, ListDeleter>;
-
-// Response bodies are not kept: a receiver's answer is only its status.
-size_t discard(char*, size_t size, size_t n, void*) {
-  return size * n;
-}
 
 struct Upload {
   std::string_view rest;
@@ -66,33 +64,28 @@ Attempt failure(CURLcode code, const char* errors, int64_t timeout_ms) {
 }  // namespace
 
 void init_transport() {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  outbound::init();
 }
 
 Attempt post_webhook(const WebhookPost& post) {
-  Easy c(curl_easy_init());
-  if (!c) return {.error = "libcurl could not start a transfer"};
-  char errors[CURL_ERROR_SIZE] = {};
-  common_options(c.get(), errors, post.timeout_ms, post.ca_file);
-  curl_easy_setopt(c.get(), CURLOPT_URL, post.url.c_str());
-  curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  List headers;
-  for (const std::string& h : post.headers) {
-    curl_slist* next = curl_slist_append(headers.get(), h.c_str());
-    if (next == nullptr) return {.error = "out of memory for a header"};
-    headers.release();
-    headers.reset(next);
+  // The receiver's answer is only its status: its body is read and dropped.
+  outbound::HttpsAnswer answer = outbound::https_request(
+      {.method = "POST", .url = post.url, .headers = post.headers, .body = post.body},
+      {.ca_file = post.ca_file,
+       .connect_timeout_ms = post.timeout_ms,
+       .timeout_ms = post.timeout_ms,
+       .keep_answer = false});
+  if (answer.failure == outbound::Failure::kTimeout) {
+    return {.timed_out = true, .error = "timeout after " + std::to_string(post.timeout_ms) + " ms"};
   }
-  curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c.get(), CURLOPT_POSTFIELDS, post.body.data());
-  curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post.body.size()));
-  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, discard);
-  CURLcode code = curl_easy_perform(c.get());
-  if (code != CURLE_OK) return failure(code, errors, post.timeout_ms);
-  long status = 0;
-  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299) return {.error = "HTTP " + std::to_string(status)};
+  if (!answer.ok()) {
+    std::string error = answer.reason;
+    if (!answer.detail.empty()) error += ": " + answer.detail;
+    return {.error = std::move(error)};
+  }
+  if (answer.status < 200 || answer.status > 299) {
+    return {.error = "HTTP " + std::to_string(answer.status)};
+  }
   return {.ok = true};
 }
 
