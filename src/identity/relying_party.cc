@@ -152,7 +152,11 @@ absl::StatusOr<RelyingParty::Redirect> RelyingParty::start(absl::Time now) {
   if (s == nullptr) return absl::FailedPreconditionError("sign-in through a provider is off");
   auto p = provider(*s, now);
   if (!p.ok()) return p.status();
-  std::optional<PendingSignIns::Started> started = pending_.start(now);
+  std::optional<PendingSignIns::Started> started;
+  {
+    std::lock_guard lock(mutex_);
+    started = pending_.start(now);
+  }
   if (!started) {
     return absl::ResourceExhaustedError("too many sign-ins are under way; try again shortly");
   }
@@ -206,7 +210,11 @@ absl::StatusOr<std::string> RelyingParty::exchange_code(const Settings& s,
 
 absl::StatusOr<IdTokenClaims> RelyingParty::finish(std::string_view state, std::string_view code,
                                                    absl::Time now) {
-  std::optional<PendingSignIn> sign_in = pending_.take(state, now);
+  std::optional<PendingSignIn> sign_in;
+  {
+    std::lock_guard lock(mutex_);
+    sign_in = pending_.take(state, now);
+  }
   if (!sign_in) {
     return absl::PermissionDeniedError(
         "this sign-in is unknown, was already used or took too long: start again");
