@@ -1,29 +1,19 @@
 // One bounded HTTPS request through libcurl (see include/pamproxy/outbound/https_request.h).
 // libcurl, not a client of our own: certificate and name checks, timeouts over the whole
 // exchange and HTTP/1.1 framing are what it does daily, and these calls are rare and off every
-// hot path. Every option is set here and nowhere else.
+// hot path. The rules every transfer follows are set in transfer.cc, the HTTPS ones here.
 
 #include "pamproxy/outbound/https_request.h"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <memory>
 #include <mutex>
 
 #include "pamproxy/base/check.h"
+#include "src/outbound/transfer.h"
 
 namespace pamproxy::outbound {
 namespace {
-
-struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct ListDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Easy = std::unique_ptr<CURL, EasyDeleter>;
-using List = std::unique_ptr<curl_slist, ListDeleter>;
 
 // Where the answer's body goes: kept up to `bytes_max`, then the transfer is stopped; or dropped.
 struct Sink {
@@ -43,36 +33,6 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
   }
   sink->body->append(data, bytes);
   return bytes;
-}
-
-// Appends each line to a list libcurl owns a copy of; false when out of memory.
-bool append_all(const std::vector<std::string>& lines, List* list) {
-  for (const std::string& line : lines) {
-    curl_slist* next = curl_slist_append(list->get(), line.c_str());
-    if (next == nullptr) return false;
-    (void)list->release();  // `next` is the same list, grown by one
-    list->reset(next);
-  }
-  return true;
-}
-
-Failure classify(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: return Failure::kTimeout;
-    case CURLE_COULDNT_RESOLVE_HOST: return Failure::kResolve;
-    case CURLE_COULDNT_CONNECT: return Failure::kRefused;
-    case CURLE_PEER_FAILED_VERIFICATION: return Failure::kTlsVerify;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS: return Failure::kTls;
-    default: return Failure::kOther;
-  }
 }
 
 HttpsAnswer failed(Failure failure, std::string reason, std::string detail = {}) {
@@ -118,12 +78,12 @@ HttpsAnswer https_request(const HttpsRequest& request, const HttpsLimits& limits
   if (!request.url.starts_with("https://")) {
     return failed(Failure::kNotHttps, "not an https URL");
   }
-  Easy easy(curl_easy_init());
-  List headers;
-  List connect_to;
-  if (!easy || !append_all(request.headers, &headers) ||
+  internal::Easy easy(curl_easy_init());
+  internal::List headers;
+  internal::List connect_to;
+  if (!easy || !internal::append_all(request.headers, &headers) ||
       (!request.connect_to.empty() &&
-       !append_all({std::string(request.connect_to)}, &connect_to))) {
+       !internal::append_all({std::string(request.connect_to)}, &connect_to))) {
     return failed(Failure::kOther, "out of memory");
   }
   // libcurl keeps pointers to these until the transfer ends: they live to the end of this call.
@@ -134,24 +94,16 @@ HttpsAnswer https_request(const HttpsRequest& request, const HttpsLimits& limits
   char error[CURL_ERROR_SIZE] = {};
 
   CURL* c = easy.get();
+  internal::set_transport_rules(c, ca_file, limits.connect_timeout_ms, limits.timeout_ms, error);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");  // no proxy from the environment
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(limits.connect_timeout_ms));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(limits.timeout_ms));
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file.c_str());
   if (connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
   curl_easy_setopt(c, CURLOPT_USERAGENT, "pamproxy");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   if (request.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
@@ -159,7 +111,7 @@ HttpsAnswer https_request(const HttpsRequest& request, const HttpsLimits& limits
 
   const CURLcode code = curl_easy_perform(c);
   if (sink.too_large) return failed(Failure::kTooLarge, "the answer is too large");
-  if (code != CURLE_OK) return failed(classify(code), curl_easy_strerror(code), error);
+  if (code != CURLE_OK) return failed(internal::classify(code), curl_easy_strerror(code), error);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &answer.status);
   return answer;
 }
