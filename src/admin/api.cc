@@ -122,6 +122,17 @@ std::string error_json(std::string_view code, std::string_view message, std::str
   return w.take();
 }
 
+ApiResponse defer(const Api::Call& call, std::function<void()> work,
+                  std::function<ApiResponse()> finish) {
+  if (!call.request.may_defer) {
+    work();
+    return finish();
+  }
+  ApiResponse r;
+  r.deferred = std::make_shared<Deferred>(Deferred{std::move(work), std::move(finish)});
+  return r;
+}
+
 ApiResponse json_answer(int status, std::string body) {
   return ApiResponse{status, "application/json", std::move(body)};
 }

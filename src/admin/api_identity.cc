@@ -46,14 +46,19 @@ std::string clear_state_cookie() {
 }
 
 // Back to the sign-in page with the reason's code; the state cookie is spent either way.
-ApiResponse sign_in_failed(const Api::Call& call, std::string_view code, std::string_view reason) {
+ApiResponse sign_in_failed(const net::IpAddress& client, std::string_view code,
+                           std::string_view reason) {
   log::warn("admin.identity_sign_in_failed")
-      .kv("client", call.request.client.to_string())
+      .kv("client", client.to_string())
       .kv("error", code)
       .kv("reason", reason);
   ApiResponse r = redirect("/?signin_error=" + std::string(code));
   r.headers.emplace_back("Set-Cookie", clear_state_cookie());
   return r;
+}
+
+ApiResponse sign_in_failed(const Api::Call& call, std::string_view code, std::string_view reason) {
+  return sign_in_failed(call.request.client, code, reason);
 }
 
 std::string_view failure_code(const absl::Status& status) {
@@ -64,6 +69,13 @@ std::string_view failure_code(const absl::Status& status) {
 }
 
 }  // namespace
+
+struct Api::SignedIn {
+  absl::StatusOr<identity::SignedIn> who;  // the worker's
+  net::IpAddress client;
+  absl::Time now;
+  std::optional<std::string> previous_session;  // the console session cookie it came with
+};
 
 ApiResponse Api::handle_console_identity(Call& call) {
   if (call.request.method != "GET") return method_not_allowed("GET");
@@ -84,7 +96,10 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
   if (!identity_enabled()) {
     return sign_in_failed(call, "identity_off", "[identity] enabled is false");
   }
-  identity::RelyingParty& rp = *options_.identity;
+  // Both steps wait for the provider (its metadata, the token endpoint, its keys): that part runs
+  // on the admin server's worker, and what follows from it on the admin thread.
+  std::shared_ptr<identity::RelyingParty> rp = options_.identity;
+  const net::IpAddress client = request.client;
 
   if (call.segments[0] == "start") {
     identity::CliReturn cli;
@@ -105,15 +120,23 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
       }
       cli.port = *port;
     }
-    absl::StatusOr<identity::RelyingParty::Redirect> go = rp.start(call.now, std::move(cli));
-    if (!go.ok())
-      return sign_in_failed(call, failure_code(go.status()), std::string(go.status().message()));
-    ApiResponse r = redirect(go->url);
-    r.headers.emplace_back("Set-Cookie",
-                           std::string(kStateCookie) + "=" + go->state +
-                               "; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=" +
-                               std::to_string(absl::ToInt64Seconds(identity::kSignInLifetime)));
-    return r;
+    auto go = std::make_shared<absl::StatusOr<identity::RelyingParty::Redirect>>(
+        absl::UnknownError("not started"));
+    return defer(
+        call, [rp, go, now = call.now, cli] { *go = rp->start(now, cli); },
+        [go, client] {
+          if (!go->ok()) {
+            return sign_in_failed(client, failure_code(go->status()),
+                                  std::string(go->status().message()));
+          }
+          ApiResponse r = redirect((*go)->url);
+          r.headers.emplace_back(
+              "Set-Cookie", std::string(kStateCookie) + "=" + (*go)->state +
+                                "; Path=/; Secure; HttpOnly; SameSite=Lax; "
+                                "Max-Age=" +
+                                std::to_string(absl::ToInt64Seconds(identity::kSignInLifetime)));
+          return r;
+        });
   }
 
   // The callback. The provider reports a refusal (the person cancelled, or may not use this
@@ -134,36 +157,52 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
     return sign_in_failed(call, "expired",
                           "the callback's state is not the one this browser started with");
   }
-  absl::StatusOr<identity::SignedIn> finished = rp.finish(state, code, call.now);
-  if (!finished.ok()) {
-    const bool expired = absl::IsPermissionDenied(finished.status()) &&
-                         finished.status().message().find("start again") != std::string_view::npos;
-    return sign_in_failed(call, expired ? "expired" : failure_code(finished.status()),
-                          std::string(finished.status().message()));
+  // The code exchanged and the ID token verified on the worker; the person and her session on
+  // the admin thread.
+  auto done = std::make_shared<SignedIn>(
+      SignedIn{.who = absl::UnknownError("not exchanged"), .client = client, .now = call.now});
+  if (auto previous = find_cookie(request.cookie, kSessionCookie)) {
+    done->previous_session = std::string(*previous);
   }
-  const identity::IdTokenClaims* who = &finished->claims;
-  const store::Actor actor{"", "", request.client.to_string()};
-  absl::StatusOr<store::AdminChange> signed_in = call.store().sign_in_identity(
+  return defer(
+      call, [rp, done, state, code] { done->who = rp->finish(state, code, done->now); },
+      [this, done] { return finish_identity_sign_in(*done); });
+}
+
+ApiResponse Api::finish_identity_sign_in(const SignedIn& done) {
+  if (!done.who.ok()) {
+    const absl::Status& status = done.who.status();
+    const bool expired = absl::IsPermissionDenied(status) &&
+                         status.message().find("start again") != std::string_view::npos;
+    return sign_in_failed(done.client, expired ? "expired" : failure_code(status),
+                          std::string(status.message()));
+  }
+  const identity::SignedIn& finished = *done.who;
+  const identity::IdTokenClaims* who = &finished.claims;
+  const store::Actor actor{"", "", done.client.to_string()};
+  absl::StatusOr<store::AdminChange> signed_in = options_.store->sign_in_identity(
       actor,
       {.subject = who->subject, .email = who->email, .name = who->name, .groups = who->groups});
   if (!signed_in.ok()) {
-    return sign_in_failed(call, "refused", std::string(signed_in.status().message()));
+    return sign_in_failed(done.client, "refused", std::string(signed_in.status().message()));
   }
-  if (finished->cli.port != 0) {
+  if (finished.cli.port != 0) {
     // pamctl's sign-in: no console session; a one-time code for pamctl's listener, worth
     // nothing without the verifier pamctl kept.
-    if (finished->refresh_token.empty()) {
-      return sign_in_failed(call, "refused",
+    if (finished.refresh_token.empty()) {
+      return sign_in_failed(done.client, "refused",
                             "the provider gave no refresh token: allow refresh tokens "
                             "(offline_access) for pamproxy's client at the provider");
     }
-    std::optional<std::string> cli_code = cli_codes_.add({.challenge = finished->cli.challenge,
+    std::optional<std::string> cli_code = cli_codes_.add({.challenge = finished.cli.challenge,
                                                           .user_id = signed_in->object_id,
                                                           .subject = who->subject,
-                                                          .refresh_token = finished->refresh_token},
-                                                         call.now);
-    if (!cli_code) return sign_in_failed(call, "busy", "too many sign-ins of pamctl are under way");
-    ApiResponse r = redirect(identity::cli_callback_url(finished->cli.port, *cli_code));
+                                                          .refresh_token = finished.refresh_token},
+                                                         done.now);
+    if (!cli_code) {
+      return sign_in_failed(done.client, "busy", "too many sign-ins of pamctl are under way");
+    }
+    ApiResponse r = redirect(identity::cli_callback_url(finished.cli.port, *cli_code));
     r.headers.emplace_back("Set-Cookie", clear_state_cookie());
     return r;
   }
@@ -171,12 +210,12 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
       absl::Seconds(session_idle_timeout_s_.load(std::memory_order_relaxed));
   const absl::Duration absolute =
       absl::Seconds(session_absolute_timeout_s_.load(std::memory_order_relaxed));
-  if (auto previous = find_cookie(request.cookie, kSessionCookie)) console_sessions_.end(*previous);
+  if (done.previous_session) console_sessions_.end(*done.previous_session);
   auto created =
-      console_sessions_.create({.user_id = signed_in->object_id}, call.now, idle, absolute);
-  if (!created) return sign_in_failed(call, "busy", "too many console sessions are open");
+      console_sessions_.create({.user_id = signed_in->object_id}, done.now, idle, absolute);
+  if (!created) return sign_in_failed(done.client, "busy", "too many console sessions are open");
   log::info("admin.console_signed_in")
-      .kv("client", request.client.to_string())
+      .kv("client", done.client.to_string())
       .kv("user_id", signed_in->object_id)
       .kv("identity_subject", who->subject);
   ApiResponse r = redirect("/");

@@ -2,6 +2,7 @@
 // What the handler files of the admin API share: the call being answered (its parsed target, the
 // authenticated caller, the snapshot it was authenticated against) and the answer helpers.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,11 @@ struct Api::Call {
 bool parse_target(std::string_view target, Api::Call* call, std::string* why,
                   std::string_view prefix);
 inline constexpr std::string_view kIdentityPrefix = "/auth/oidc/";
+
+// Runs `work` on the admin server's worker and then `finish` on the admin thread (an answer
+// with `deferred`), or both inline at once when the caller cannot defer (request.may_defer).
+ApiResponse defer(const Api::Call& call, std::function<void()> work,
+                  std::function<ApiResponse()> finish);
 
 // Answers.
 ApiResponse json_answer(int status, std::string body);

@@ -47,15 +47,16 @@ struct AccountFill {
 };
 
 // Asks STS which account `keys` belong to (in the record's default region, else us-east-1).
-// Never refuses the save: a failure is logged (without a secret) and said in the answer.
-AccountFill fill_account_id(const Api::Call& call, const AwsKeys& keys, std::string_view region,
-                            std::string_view record) {
+// Never refuses the save: a failure is logged (without a secret) and said in the answer. Runs on
+// the admin server's worker: it reads nothing but its arguments.
+AccountFill fill_account_id(const AccountLookup& lookup, const AwsKeys& keys,
+                            std::string_view region, std::string_view record) {
   AccountFill fill;
   const std::string_view asked_region = region.empty() ? "us-east-1" : region;
   if (!store::check_region(asked_region).ok()) {
     fill.error = "default_region is not a region name: STS was not asked";
   } else {
-    AccountAnswer a = call.options.account_id_lookup(keys, asked_region);
+    AccountAnswer a = lookup(keys, asked_region);
     fill.account_id = std::move(a.account_id);
     fill.error = std::move(a.error);
   }
@@ -160,17 +161,31 @@ ApiResponse create_record(Api::Call& call) {
   spec.default_region = f.default_region.value_or("");
   spec.aws_account_id = f.aws_account_id.value_or("");
   spec.tags = f.tags.value_or(std::vector<std::string>{});
-  // An id the admin gives always wins; without one, STS is asked.
-  AccountFill fill;
+  // An id the admin gives always wins; without one, STS is asked (on the worker), and the record
+  // is saved on the admin thread once it has answered or not.
   if (!f.aws_account_id && call.options.account_id_lookup) {
-    fill = fill_account_id(call, {spec.access_key_id, spec.secret_access_key, spec.session_token},
-                           spec.default_region, spec.name);
-    spec.aws_account_id = std::move(fill.account_id);
-    spec.aws_account_id_source = "sts";
+    struct Save {
+      store::RecordSpec spec;
+      AccountFill fill;
+    };
+    auto save = std::make_shared<Save>(Save{.spec = std::move(spec)});
+    return defer(
+        call,
+        [save, lookup = call.options.account_id_lookup] {
+          const store::RecordSpec& s = save->spec;
+          save->fill =
+              fill_account_id(lookup, {s.access_key_id, s.secret_access_key, s.session_token},
+                              s.default_region, s.name);
+        },
+        [save, store = call.options.store, actor = call.actor(), key_id = f.access_key_id] {
+          save->spec.aws_account_id = save->fill.account_id;
+          save->spec.aws_account_id_source = "sts";
+          return answer_with_fill(
+              answer_record_change(201, store->create_record(actor, save->spec), key_id),
+              save->fill);
+        });
   }
-  return answer_with_fill(
-      answer_record_change(201, call.store().create_record(call.actor(), spec), f.access_key_id),
-      fill);
+  return answer_record_change(201, call.store().create_record(call.actor(), spec), f.access_key_id);
 }
 
 ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
@@ -190,25 +205,42 @@ ApiResponse edit_record(Api::Call& call, const policy::Record& record) {
   patch.aws_account_id = f.aws_account_id;
   patch.tags = f.tags;
   patch.version = f.version;
-  // New keys without an id: the old id was the old keys' account, so STS is asked again and,
-  // when it cannot say, the record is saved without one.
-  AccountFill fill;
+  // New keys without an id: the old id was the old keys' account, so STS is asked again (on the
+  // worker) and, when it cannot say, the record is saved without one (on the admin thread).
   const bool keys_change = f.access_key_id || f.secret_access_key || f.session_token;
   if (!f.aws_account_id && keys_change && call.options.account_id_lookup) {
-    const AwsKeys keys{
-        f.access_key_id ? std::string_view(*f.access_key_id) : record.access_key_id,
-        f.secret_access_key ? std::string_view(*f.secret_access_key)
-                            : record.secret_access_key.reveal(),
-        f.session_token ? std::string_view(*f.session_token) : record.session_token.reveal()};
-    fill = fill_account_id(call, keys, f.default_region ? *f.default_region : record.default_region,
-                           f.name ? *f.name : record.name);
-    patch.aws_account_id = fill.account_id;
-    patch.aws_account_id_source = "sts";
+    // The record's own fields are copied: the snapshot it came from is the admin thread's.
+    struct Save {
+      store::RecordPatch patch;
+      std::string access_key_id, secret_access_key, session_token, region, name;
+      AccountFill fill;
+    };
+    auto save = std::make_shared<Save>(
+        Save{.patch = std::move(patch),
+             .access_key_id = f.access_key_id.value_or(record.access_key_id),
+             .secret_access_key =
+                 f.secret_access_key.value_or(std::string(record.secret_access_key.reveal())),
+             .session_token = f.session_token.value_or(std::string(record.session_token.reveal())),
+             .region = f.default_region.value_or(record.default_region),
+             .name = f.name.value_or(record.name)});
+    return defer(
+        call,
+        [save, lookup = call.options.account_id_lookup] {
+          save->fill = fill_account_id(
+              lookup, {save->access_key_id, save->secret_access_key, save->session_token},
+              save->region, save->name);
+        },
+        [save, store = call.options.store, actor = call.actor(), id = record.id,
+         key_id = f.access_key_id] {
+          save->patch.aws_account_id = save->fill.account_id;
+          save->patch.aws_account_id_source = "sts";
+          return answer_with_fill(
+              answer_record_change(200, store->update_record(actor, id, save->patch), key_id),
+              save->fill);
+        });
   }
-  return answer_with_fill(
-      answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
-                           f.access_key_id),
-      fill);
+  return answer_record_change(200, call.store().update_record(call.actor(), record.id, patch),
+                              f.access_key_id);
 }
 
 // PUT body: every field optional; the shape GET answers with (without record_id).

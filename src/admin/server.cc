@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "pamproxy/base/check.h"
 #include "pamproxy/base/log.h"
 #include "pamproxy/base/thread_name.h"
 #include "pamproxy/http/request_parser.h"
 #include "pamproxy/tls/session.h"
+#include "src/admin/work_queue.h"
 
 namespace pamproxy::admin {
 namespace {
@@ -80,6 +82,7 @@ std::string serialize(const ApiResponse& r, bool head_only, bool close) {
 }
 
 struct Connection {
+  uint64_t id = 0;  // names it to a deferred answer, which may outlive it
   int fd = -1;
   net::IpAddress peer;
   std::unique_ptr<tls::Session> tls;
@@ -92,9 +95,23 @@ struct Connection {
   bool closing = false;        // close once `out` has left
   bool lingering = false;      // answered and shut down for writing: dropping what still comes
   size_t lingered = 0;
+  bool waiting = false;        // its request's answer is deferred: nothing more is read or parsed
   bool dead = false;           // close now
 
   explicit Connection(const http::Limits& limits) : parser(limits) {}
+};
+
+// A request whose answer is being worked out on the worker (ApiResponse::deferred): what the
+// answer needs once the work is done, which outlives the connection if it goes first.
+struct Pending {
+  uint64_t tag = 0;
+  uint64_t connection_id = 0;
+  std::shared_ptr<Deferred> deferred;
+  std::string method;
+  std::string path;
+  bool head_only = false;
+  bool close = false;
+  size_t whole = 0;  // the request's bytes at the front of the connection's `plain`
 };
 
 }  // namespace
@@ -109,6 +126,12 @@ struct Server::Impl {
   std::thread thread;
   bool stopped = false;
   std::vector<std::unique_ptr<Connection>> connections;
+  uint64_t next_connection_id = 1;
+  // Deferred answers (at most the queue's threads + queued_max) and the worker that runs them.
+  WorkQueue work;
+  std::vector<Pending> pending;
+  uint64_t next_tag = 1;
+  std::vector<uint64_t> done_tags;
   // set_limits() from another thread: the values last set, copied into `options` by the server
   // thread at the top of its loop when has_pending says so.
   std::mutex pending_mu;
@@ -116,7 +139,11 @@ struct Server::Impl {
   std::atomic<bool> has_pending{false};
 
   Impl(ServerOptions o, const tls::ServerContext& t, Handler h)
-      : options(std::move(o)), tls(t), handler(std::move(h)), configured(options) {
+      : options(std::move(o)),
+        tls(t),
+        handler(std::move(h)),
+        work({.threads = options.work_threads, .queued_max = options.work_queued_max}),
+        configured(options) {
     limits.head_bytes_max = static_cast<uint32_t>(options.head_bytes_max);
     limits.header_count_max = 64;
     limits.header_value_bytes_max = 8192;
@@ -148,9 +175,12 @@ struct Server::Impl {
       fds.push_back({wake_fd, POLLIN, 0});
       const bool accepting = connections.size() < options.connections_max;
       fds.push_back({accepting ? listen_fd : -1, POLLIN, 0});
+      fds.push_back({work.done_fd(), POLLIN, 0});
       int64_t next_deadline = INT64_MAX;
       for (auto& c : connections) {
-        short events = POLLIN;
+        // A connection waiting for its deferred answer is not read: the next request (or the
+        // client's close) waits in the kernel until the answer is out.
+        short events = c->waiting ? 0 : POLLIN;
         if (!c->out.empty()) events |= POLLOUT;
         fds.push_back({c->fd, events, 0});
         next_deadline = std::min(next_deadline, c->deadline_ms);
@@ -166,9 +196,10 @@ struct Server::Impl {
       }
       if (fds[0].revents & POLLIN) return;  // stop()
       if (fds[1].revents & POLLIN) accept_all();
+      if (fds[2].revents & POLLIN) finish_deferred();
       const int64_t now = now_ms();
-      for (size_t i = 2; i < fds.size(); ++i) {
-        Connection& c = *connections[i - 2];
+      for (size_t i = kFixedFds; i < fds.size(); ++i) {
+        Connection& c = *connections[i - kFixedFds];
         if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) on_readable(c);
         if (!c.dead && !c.out.empty()) write_out(c);
         if (!c.dead && c.closing && c.out.empty() && !c.lingering) {
@@ -187,6 +218,9 @@ struct Server::Impl {
       });
     }
   }
+
+  // The stop eventfd, the listener and the worker's eventfd come before the connections.
+  static constexpr size_t kFixedFds = 3;
 
   void take_pending() {
     std::lock_guard<std::mutex> lock(pending_mu);
@@ -208,6 +242,7 @@ struct Server::Impl {
         return;
       }
       auto c = std::make_unique<Connection>(limits);
+      c->id = next_connection_id++;
       c->fd = fd;
       c->peer = net::IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
       c->tls = std::move(*session);
@@ -241,7 +276,7 @@ struct Server::Impl {
         return;
       }
       serve(c);
-      if (c.dead || c.closing) return;
+      if (c.dead || c.closing || c.waiting) return;
     }
   }
 
@@ -282,7 +317,7 @@ struct Server::Impl {
   // Answers every whole request in c.plain (one at a time: the next waits until the answer is
   // encrypted).
   void serve(Connection& c) {
-    while (!c.plain.empty() && !c.closing) {
+    while (!c.plain.empty() && !c.closing && !c.waiting) {
       if (!c.in_request) {
         c.in_request = true;
         c.deadline_ms = now_ms() + options.request_timeout_ms;
@@ -342,21 +377,91 @@ struct Server::Impl {
           .origin = head.find("Origin").value_or(""),
           .csrf = head.find("X-Pamproxy-CSRF").value_or(""),
           .if_none_match = head.find("If-None-Match").value_or(""),
+          .may_defer = true,
       };
       ApiResponse response = handler(request);
       std::string_view target = head.target();
-      log::info("admin.request")
-          .kv("client", c.peer.to_string())
-          .kv("method", head.method_text())
-          .kv("path", target.substr(0, target.find('?')))
-          .kv("status", static_cast<int64_t>(response.status));
+      const std::string_view path = target.substr(0, target.find('?'));
       const bool head_only = head.method() == http::Method::kHead;
       const bool close = !head.keep_alive();
+      if (response.deferred) {
+        if (defer(c, std::move(response.deferred), head.method_text(), path, head_only, close,
+                  whole)) {
+          return;  // answered by finish_deferred(); the connection reads nothing until then
+        }
+        response = ApiResponse{
+            503, "application/json",
+            error_json("Unavailable",
+                       "the admin API's calls to outside services are all busy: try again")};
+        response.headers.emplace_back("Retry-After", "1");
+      }
+      log_request(c.peer, head.method_text(), path, response.status);
       c.plain.erase(0, whole);
       c.parser.reset();
       c.in_request = false;
       c.sent_continue = false;
       answer(c, response, head_only, close);
+    }
+  }
+
+  static void log_request(const net::IpAddress& peer, std::string_view method,
+                          std::string_view path, int status) {
+    log::info("admin.request")
+        .kv("client", peer.to_string())
+        .kv("method", method)
+        .kv("path", path)
+        .kv("status", static_cast<int64_t>(status));
+  }
+
+  // Hands the deferred work to the worker; false (nothing handed) when its queue is full.
+  bool defer(Connection& c, std::shared_ptr<Deferred> deferred, std::string_view method,
+             std::string_view path, bool head_only, bool close, size_t whole) {
+    const uint64_t tag = next_tag++;
+    if (!work.submit(tag, [d = deferred] { d->work(); })) return false;
+    pending.push_back(Pending{.tag = tag,
+                              .connection_id = c.id,
+                              .deferred = std::move(deferred),
+                              .method = std::string(method),
+                              .path = std::string(path),
+                              .head_only = head_only,
+                              .close = close,
+                              .whole = whole});
+    c.waiting = true;
+    return true;
+  }
+
+  // The worker finished some deferred work: each request is finished here, on the admin thread
+  // (its store writes among the others'), and answered on its connection if that is still open
+  // (it may have passed its request deadline meanwhile: then the answer is dropped, and what the
+  // finish step changed stays changed, as for a client that goes away after sending).
+  void finish_deferred() {
+    done_tags.clear();
+    work.take_done(&done_tags);
+    for (uint64_t tag : done_tags) {
+      auto p = std::find_if(pending.begin(), pending.end(),
+                            [tag](const Pending& x) { return x.tag == tag; });
+      PAMPROXY_CHECK(p != pending.end());
+      Pending done = std::move(*p);
+      pending.erase(p);
+      ApiResponse response = done.deferred->finish();
+      done.deferred.reset();
+      auto c = std::find_if(connections.begin(), connections.end(),
+                            [&](const std::unique_ptr<Connection>& x) {
+                              return x->id == done.connection_id && !x->dead;
+                            });
+      if (c == connections.end()) {
+        log::debug("admin.answer_dropped").kv("method", done.method).kv("path", done.path);
+        continue;
+      }
+      Connection& conn = **c;
+      log_request(conn.peer, done.method, done.path, response.status);
+      conn.waiting = false;
+      conn.plain.erase(0, done.whole);
+      conn.parser.reset();
+      conn.in_request = false;
+      conn.sent_continue = false;
+      answer(conn, response, done.head_only, done.close);
+      serve(conn);  // a request the client sent behind this one
     }
   }
 

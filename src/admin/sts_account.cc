@@ -1,17 +1,14 @@
-// STS GetCallerIdentity over libcurl (see sts_account.h). libcurl rather than a client of our
-// own: this is one blocking request on the admin thread, where curl's TLS verification, proxyless
-// connect-to and whole-call timeout are what is needed, and the data plane's engine is not there.
+// STS GetCallerIdentity (see sts_account.h): the request signed here, sent as one
+// outbound::https_request (TLS verification, no proxy, connect-to and a whole-call timeout), from
+// the admin server's worker; the data plane's engine is not there.
 
 #include "pamproxy/admin/sts_account.h"
 
-#include <curl/curl.h>
-
 #include <array>
-#include <memory>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "pamproxy/aws/caller_identity.h"
+#include "pamproxy/outbound/https_request.h"
 #include "pamproxy/sigv4/crypto.h"
 #include "pamproxy/sigv4/encoding.h"
 #include "pamproxy/sigv4/signer.h"
@@ -20,32 +17,6 @@ namespace pamproxy::admin {
 namespace {
 
 constexpr size_t kAnswerBytesMax = 64 * 1024;
-
-struct Answer {
-  std::string body;
-  bool too_long = false;
-};
-
-size_t collect(char* data, size_t size, size_t count, void* user) {
-  Answer* a = static_cast<Answer*>(user);
-  const size_t n = size * count;
-  if (a->body.size() + n > kAnswerBytesMax) {
-    a->too_long = true;
-    return 0;  // curl stops with CURLE_WRITE_ERROR
-  }
-  a->body.append(data, n);
-  return n;
-}
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 }  // namespace
 
@@ -59,7 +30,6 @@ AccountAnswer sts_account_id(const StsOptions& options, const AwsKeys& keys, abs
     out.error = absl::StrCat("\"", options.region.substr(0, 32), "\" is not a region name");
     return out;
   }
-  init_curl_once();
   const std::string host = absl::StrCat("sts.", options.region, ".amazonaws.com");
 
   // The signed request: POST / with the form body, signing content-type, host and x-amz-date
@@ -95,64 +65,34 @@ AccountAnswer sts_account_id(const StsOptions& options, const AwsKeys& keys, abs
   sigv4::format_authorization(authorization, keys.access_key_id, scope, signed_headers,
                               std::string_view(signature, sigv4::kSignatureHexLength));
 
-  std::unique_ptr<curl_slist, CurlDeleter> fields;
-  auto add_field = [&](std::string_view name, std::string_view value) {
-    std::string field(name);
-    field.append(": ").append(value);
-    curl_slist* next = curl_slist_append(fields.get(), field.c_str());
-    if (next == nullptr) return false;
-    (void)fields.release();  // `next` is the same list, grown by one
-    fields.reset(next);
-    return true;
-  };
-  bool fields_ok = add_field("Content-Type", kContentType) && add_field("X-Amz-Date", amz_date) &&
-                   add_field("Authorization", authorization) && add_field("Accept", "text/xml") &&
-                   add_field("Expect", "");
-  if (token) fields_ok = fields_ok && add_field("X-Amz-Security-Token", keys.session_token);
-  std::unique_ptr<curl_slist, CurlDeleter> connect_to;
-  if (!options.connect_to.empty()) {
-    connect_to.reset(
-        curl_slist_append(nullptr, absl::StrCat(host, ":443:", options.connect_to).c_str()));
-  }
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (curl == nullptr || !fields_ok || (!options.connect_to.empty() && connect_to == nullptr)) {
-    out.error = "the request to STS could not be made (out of memory)";
-    return out;
-  }
+  outbound::HttpsRequest request{.method = "POST", .body = body};
+  request.headers = {"Content-Type: " + std::string(kContentType),
+                     "X-Amz-Date: " + std::string(amz_date), "Authorization: " + authorization,
+                     "Accept: text/xml", "Expect:"};
+  if (token) request.headers.push_back("X-Amz-Security-Token: " + std::string(keys.session_token));
   const std::string url = absl::StrCat("https://", host, "/");
-  Answer answer;
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy from the environment
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeout_ms));
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, fields.get());
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "pamproxy");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
-  if (!options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
-  if (connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
-
-  const CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OPERATION_TIMEDOUT) {
+  request.url = url;
+  std::string connect_to;
+  if (!options.connect_to.empty()) connect_to = absl::StrCat(host, ":443:", options.connect_to);
+  request.connect_to = connect_to;
+  const outbound::HttpsAnswer answer =
+      outbound::https_request(request, {.ca_file = options.ca_file,
+                                        .connect_timeout_ms = options.timeout_ms,
+                                        .timeout_ms = options.timeout_ms,
+                                        .answer_bytes_max = kAnswerBytesMax});
+  if (answer.failure == outbound::Failure::kTimeout) {
     out.error = absl::StrCat("STS did not answer within ", options.timeout_ms, " ms");
     return out;
   }
-  if (answer.too_long) {
+  if (answer.failure == outbound::Failure::kTooLarge) {
     out.error = absl::StrCat("STS answered with more than ", kAnswerBytesMax, " bytes");
     return out;
   }
-  if (rc != CURLE_OK) {
-    out.error = absl::StrCat("STS could not be reached at ", host, ": ", curl_easy_strerror(rc));
+  if (!answer.ok()) {
+    out.error = absl::StrCat("STS could not be reached at ", host, ": ", answer.reason);
     return out;
   }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  const long status = answer.status;
   if (status != 200) {
     const auto code = aws::query_error_code(answer.body);
     out.error = absl::StrCat("STS answered HTTP ", status);

@@ -172,7 +172,11 @@ absl::StatusOr<RelyingParty::Redirect> RelyingParty::start(absl::Time now, CliRe
   auto p = provider(*s, now);
   if (!p.ok()) return p.status();
   const bool offline = cli.port != 0;
-  std::optional<PendingSignIns::Started> started = pending_.start(now, std::move(cli));
+  std::optional<PendingSignIns::Started> started;
+  {
+    std::lock_guard lock(mutex_);
+    started = pending_.start(now, std::move(cli));
+  }
   if (!started) {
     return absl::ResourceExhaustedError("too many sign-ins are under way; try again shortly");
   }
@@ -262,7 +266,11 @@ absl::StatusOr<IdTokenClaims> RelyingParty::verify(const Settings& s,
 
 absl::StatusOr<SignedIn> RelyingParty::finish(std::string_view state, std::string_view code,
                                               absl::Time now) {
-  std::optional<PendingSignIn> sign_in = pending_.take(state, now);
+  std::optional<PendingSignIn> sign_in;
+  {
+    std::lock_guard lock(mutex_);
+    sign_in = pending_.take(state, now);
+  }
   if (!sign_in) {
     return absl::PermissionDeniedError(
         "this sign-in is unknown, was already used or took too long: start again");

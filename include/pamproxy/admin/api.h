@@ -13,8 +13,8 @@
 // it (and a login's refresh secret with the token a sign-in of pamctl's issues), or a session
 // id other than in the Set-Cookie of the sign-in; logs a request body or a header value.
 //
-// Thread safety: handle() may be called from one thread at a time (the admin thread); set_*()
-// from any.
+// Thread safety: handle() and a Deferred's finish() from one thread at a time (the admin
+// thread); a Deferred's work() from any (the admin server's worker); set_*() from any.
 
 #include <atomic>
 #include <cstdint>
@@ -49,6 +49,22 @@ struct ApiRequest {
   std::string_view origin;         // Origin
   std::string_view csrf;           // X-Pamproxy-CSRF
   std::string_view if_none_match;  // If-None-Match
+  // The caller runs an answer's `deferred` work (the HTTPS server does); false: handle() runs it
+  // inline before it returns (tests that call handle() themselves).
+  bool may_defer = false;
+};
+
+struct ApiResponse;
+
+// A request that waits on a service outside the appliance (the identity provider, STS) is
+// answered in two steps, so that the admin thread never waits for one: `work` runs on the admin
+// server's worker (the outbound call and what only reads its answer: never the store, never a
+// console session), then `finish` runs on the admin thread and makes the answer (store writes,
+// sessions). They share what they capture; neither may hold a view into the request, whose
+// bytes are gone by then.
+struct Deferred {
+  std::function<void()> work;
+  std::function<ApiResponse()> finish;
 };
 
 struct ApiResponse {
@@ -57,6 +73,9 @@ struct ApiResponse {
   std::string body;
   std::string cache_control = "no-store";
   std::vector<std::pair<std::string, std::string>> headers;  // more fields: Set-Cookie, ETag, ...
+  // Set (only when the request had may_defer): the answer is deferred->finish()'s, once
+  // deferred->work has run; the fields above are unused.
+  std::shared_ptr<Deferred> deferred;
 };
 
 // The web console's settings ([console], live on reload).
@@ -135,6 +154,9 @@ class Api {
   ApiResponse handle_console_session(Call& call);
   // /auth/oidc/start and /auth/oidc/callback: the browser's way through the provider.
   ApiResponse handle_identity_sign_in(Call& call);
+  struct SignedIn;  // what the callback's finish step needs (api_identity.cc)
+  // The callback's second step, on the admin thread: the person found or created, a session.
+  ApiResponse finish_identity_sign_in(const SignedIn& done);
   // /api/v1/console/identity: whether the sign-in page offers the provider.
   ApiResponse handle_console_identity(Call& call);
   // /api/v1/auth/...: pamctl's sign-in through the provider (api_cli_login.cc).

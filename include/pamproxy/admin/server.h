@@ -8,7 +8,13 @@
 //   ... server->port() ...  server.reset();   // stops and joins
 //
 // The admin API carries a few requests a second, not the data plane's load: one thread keeps it
-// plain and keeps the store's calls on one thread. Hostile clients are bounded: connections
+// plain and keeps the store's calls on one thread. A request that must wait for a service outside
+// the appliance (the identity provider, STS) never waits on that thread: its handler answers
+// with ApiResponse::deferred, whose work runs on a small worker (work_threads threads,
+// work_queued_max more waiting; beyond that the answer is 503 with Retry-After) while the
+// thread serves everyone else, and whose finish step (store writes, the answer) runs back on the
+// thread once the work is done. The connection reads nothing meanwhile and keeps its request
+// deadline. Hostile clients are bounded: connections
 // ([admin] connections_max; more wait in the kernel's backlog), head and body sizes, and a
 // deadline for every wait (handshake, a request's arrival, idle keep-alive, a response's
 // departure). Bodies must come with Content-Length (chunked is 411).
@@ -33,6 +39,8 @@ struct ServerOptions {
   int64_t request_timeout_ms = 30000;  // from a request's first byte to its last
   int64_t idle_timeout_ms = 60000;     // between requests on a kept-alive connection
   int64_t write_timeout_ms = 30000;    // for an answer to leave
+  size_t work_threads = 2;             // the worker that runs deferred answers' outbound calls
+  size_t work_queued_max = 16;         // deferred answers waiting for a worker thread
 };
 
 using Handler = std::function<ApiResponse(const ApiRequest&)>;

@@ -9,10 +9,10 @@
 //   a.account_id   // "123456789012", or "" with a.error saying why:
 //                  //   "STS answered HTTP 403 InvalidClientTokenId"
 //
-// HTTPS through libcurl to sts.<region>.amazonaws.com (or to `connect_to` in its name, as the
-// data plane's [upstream] resolve overrides do), the certificate checked against `ca_file` or
-// the system trust store. Runs on the admin thread and blocks it for at most timeout_ms (the
-// admin API carries a few requests a second); never on the data plane. Bounded: one request, an
+// One outbound::https_request to sts.<region>.amazonaws.com (or to `connect_to` in its name, as
+// the data plane's [upstream] resolve overrides do), the certificate checked against `ca_file` or
+// the system trust store. Blocks the thread that asks for at most timeout_ms: the admin server's
+// worker (server.h), never the admin thread itself or the data plane. Bounded: one request, an
 // answer of at most 64 KiB. The error never carries a secret: only the transport's error, the
 // HTTP status and STS's error code.
 

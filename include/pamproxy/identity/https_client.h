@@ -1,7 +1,9 @@
 #pragma once
-// The appliance's HTTPS calls to the identity provider (discovery, keys, token), through libcurl.
-// Blocking: it runs on the thread that asks (the admin server's, never a data plane worker), and
-// every call is bounded so that a provider that is slow or down costs at most `timeout_ms`.
+// The appliance's HTTPS calls to the identity provider (discovery, keys, token), made with
+// outbound::https_request (pamproxy/outbound/https_request.h), which holds the transport rules.
+// Blocking: it runs on the thread that asks (the admin server's worker, never the admin server's
+// own thread or a data plane worker), and every call is bounded so that a provider that is slow
+// or down costs at most `timeout_ms`.
 //
 //   HttpsClient client({.ca_file = "/etc/pamproxy/id-ca.pem", .timeout_ms = 10000});
 //   absl::StatusOr<HttpsResponse> r = client.get("https://id.example/.well-known/...");

@@ -21,8 +21,11 @@
 // A provider that is down costs a sign-in attempt at most [identity] provider_timeout_ms per call
 // it makes, and is named in the error (UnavailableError); nothing else depends on it.
 //
-// Thread safety: configure() from any thread; start() and finish() from one thread at a time
-// (the admin server's), which is also the one that waits for the provider.
+// Thread safety: any thread, several at once (the admin server's workers call start() and
+// finish(), each of which waits for the provider; configure() comes from the reload). The
+// settings, the cached provider and its keys, and the sign-ins under way are each read and
+// replaced under one mutex, never held while the provider is asked: two sign-ins that both find
+// the keys stale may both read them, and the last one read stays.
 
 #include <memory>
 #include <mutex>
@@ -153,7 +156,7 @@ class RelyingParty {
   std::shared_ptr<const Settings> settings_;  // null: sign-in is off
   uint64_t generation_ = 0;                   // bumped by configure(): drops what was fetched
   std::shared_ptr<const Provider> provider_;
-  PendingSignIns pending_{kSignInsMax, kSignInLifetime};  // the admin thread's
+  PendingSignIns pending_{kSignInsMax, kSignInLifetime};  // guarded by mutex_
   PendingDevices devices_{kDevicesMax};                   // the admin thread's
 };
 

@@ -1,7 +1,8 @@
 #pragma once
-// One delivery attempt, through libcurl: a webhook POST over HTTPS, or one e-mail over SMTP with
-// STARTTLS. Both are bounded by `timeout_ms` as a whole (connect, TLS, send, answer) and follow
-// no redirect; the server's certificate is always verified (the system store, or `ca_file`).
+// One delivery attempt, through the outbound module: a webhook POST over HTTPS, or one e-mail
+// over SMTP with STARTTLS. Both are bounded by `timeout_ms` as a whole (connect, TLS, send,
+// answer) and follow no redirect; the server's certificate is always verified (the system store,
+// or `ca_file`).
 // Blocking: only the notifier's thread calls these, never the data plane or the admin API.
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // The admin API's HTTPS server with real sockets, real TLS and a real store: clients on several
 // threads while the store changes from another (as the session indexer and the control plane
-// change it), a client that never speaks, and stopping with connections open. Also run under
+// change it), a client that never speaks, stopping with connections open, and a request that
+// waits for an outside service (STS that never answers) while others are served. Also run under
 // ThreadSanitizer (suite "tsan").
 
 #include "pamproxy/admin/server.h"
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "pamproxy/admin/api.h"
+#include "pamproxy/admin/sts_account.h"
 #include "pamproxy/store/store.h"
 #include "pamproxy/tls/ca.h"
 #include "pamproxy/tls/context.h"
@@ -33,6 +35,7 @@ namespace {
 
 struct Reply {
   int status = 0;
+  std::string head;
   std::string body;
 };
 
@@ -121,7 +124,10 @@ class Fixture : public ::testing::Test {
       for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) in.append(buf, static_cast<size_t>(n));
       if (in.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::atoi(in.c_str() + 9);
       size_t end = in.find("\r\n\r\n");
-      if (end != std::string::npos) reply.body = in.substr(end + 4);
+      if (end != std::string::npos) {
+        reply.head = in.substr(0, end + 2);
+        reply.body = in.substr(end + 4);
+      }
     }
     SSL_free(ssl);
     ::close(fd);
@@ -239,6 +245,104 @@ TEST_F(Fixture, StopsPromptlyWithConnectionsOpen) {
     EXPECT_LE(::recv(fd, &b, 1, 0), 0);  // closed by the server
     ::close(fd);
   }
+}
+
+// STS stand-ins that take the TCP connection (the kernel's backlog does) and never speak: the
+// record's save waits for the lookup's timeout on the server's worker.
+class HangingSts : public Fixture {
+ protected:
+  void SetUp() override {
+    Fixture::SetUp();
+    hang_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(hang_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(::listen(hang_fd_, 16), 0);
+    socklen_t len = sizeof sa;
+    ::getsockname(hang_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    const std::string connect_to = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    api_ = std::make_unique<Api>(
+        ApiOptions{.store = store_.get(),
+                   .ca_pem = ca_->cert_pem(),
+                   .account_id_lookup = [connect_to](const AwsKeys& keys, std::string_view region) {
+                     return sts_account_id({.region = std::string(region),
+                                            .connect_to = connect_to,
+                                            .timeout_ms = kStsTimeoutMs},
+                                           keys, absl::Now());
+                   }});
+  }
+  void TearDown() override {
+    Fixture::TearDown();
+    ::close(hang_fd_);
+  }
+
+  Reply save_record(const std::string& name) const {
+    return call("POST", "/api/v1/records",
+                "{\"name\":\"" + name +
+                    "\",\"access_key_id\":\"AKIAIOSFODNN7EXAMPLE\",\"secret_access_key\":\"x\"}");
+  }
+
+  static constexpr int64_t kStsTimeoutMs = 1500;
+  int hang_fd_ = -1;
+};
+
+TEST_F(HangingSts, HealthAnswersAtOnceWhileASaveWaitsThenTheSaveNamesTheTimeout) {
+  start();
+  ASSERT_EQ(call("POST", "/api/v1/record-types/aws-access-keys/enable").status, 200);
+  std::atomic<bool> saved{false};
+  Reply save;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread saver([&] {
+    save = save_record("waits-for-sts");
+    saved.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the save is at STS by now
+  const auto asked = std::chrono::steady_clock::now();
+  Reply health = call("GET", "/api/v1/health", "", false);
+  const auto answered = std::chrono::steady_clock::now();
+  EXPECT_EQ(health.status, 200);
+  EXPECT_FALSE(saved.load()) << "the save should still be waiting for STS";
+  EXPECT_LT(answered - asked, std::chrono::milliseconds(500));
+  saver.join();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(kStsTimeoutMs));
+  EXPECT_EQ(save.status, 201) << save.body;
+  EXPECT_NE(save.body.find("\"aws_account_id_error\":\"STS did not answer within 1500 ms\""),
+            std::string::npos)
+      << save.body;
+  // Saved on the admin thread once STS had failed: the store has it, without an account id.
+  Reply list = call("GET", "/api/v1/records");
+  EXPECT_NE(list.body.find("waits-for-sts"), std::string::npos) << list.body;
+}
+
+TEST_F(HangingSts, AFullWorkerAnswers503WithRetryAfter) {
+  ServerOptions o;
+  o.work_threads = 1;
+  o.work_queued_max = 0;
+  start(o);
+  ASSERT_EQ(call("POST", "/api/v1/record-types/aws-access-keys/enable").status, 200);
+  Reply first;
+  std::thread saver([&] { first = save_record("first"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Reply second = save_record("second");
+  EXPECT_EQ(second.status, 503) << second.body;
+  EXPECT_NE(second.head.find("\r\nRetry-After: 1\r\n"), std::string::npos) << second.head;
+  saver.join();
+  EXPECT_EQ(first.status, 201) << first.body;
+  // The refused save changed nothing; the worker takes the next one once it is free.
+  EXPECT_EQ(save_record("third").status, 201);
+  Reply list = call("GET", "/api/v1/records");
+  EXPECT_EQ(list.body.find("\"second\""), std::string::npos) << list.body;
+}
+
+TEST_F(HangingSts, StopsWhileASaveWaits) {
+  start();
+  ASSERT_EQ(call("POST", "/api/v1/record-types/aws-access-keys/enable").status, 200);
+  std::thread saver([&] { save_record("cut-short"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  server_->stop();  // the client sees its connection closed; the lookup runs to its timeout
+  saver.join();
+  server_.reset();
 }
 
 }  // namespace
