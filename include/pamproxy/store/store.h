@@ -335,7 +335,8 @@ class Store {
   // Favorites (store_favorites.cc): the records a user starred, a preference of theirs alone.
   // Not admin changes: no audit event, no new snapshot. Starring twice or unstarring a record
   // that is not starred changes nothing; an unknown user or record is NotFound.
-  std::vector<std::string> list_favorites(std::string_view user_id);  // record ids, sorted
+  // Record ids, sorted; none while the database is unreachable (reachable()).
+  std::vector<std::string> list_favorites(std::string_view user_id);
   absl::Status set_favorite(std::string_view user_id, std::string_view record_id, bool favorite);
 
   struct Impl;  // store_impl.h
