@@ -328,7 +328,7 @@ class Store {
                              std::span<const TokenUse> token_uses = {},
                              const SessionSave& save = {});
   uint64_t session_resume_seq(std::string_view node = {});
-  // Newest first (by first_seq), without the reports.
+  // Newest first (audit::SessionPosition's order), without the reports.
   std::vector<audit::SessionReport> list_sessions(const audit::SessionQuery& query);
   absl::StatusOr<audit::SessionReport> get_session(std::string_view id);
 
