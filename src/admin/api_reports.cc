@@ -87,8 +87,8 @@ ApiResponse sessions_touching(Api::Call& call, audit::SessionQuery q, std::strin
   w.begin_object().key("items").begin_array();
   size_t shown = 0;
   size_t scanned = 0;
-  uint64_t last_seq = 0;
-  bool exhausted = false;  // the store has no session left past `last_seq`
+  std::optional<audit::SessionReport> last;  // the last one scanned
+  bool exhausted = false;                    // the store has no session left past `last`
   while (!exhausted && shown < limit && scanned < kResourceScanSessionsMax) {
     q.limit = kResourceScanBatch;
     std::vector<audit::SessionReport> rows = call.store().list_sessions(q);
@@ -96,8 +96,8 @@ ApiResponse sessions_touching(Api::Call& call, audit::SessionQuery q, std::strin
     for (size_t i = 0; i < rows.size(); ++i) {
       const audit::SessionReport& row = rows[i];
       ++scanned;
-      last_seq = row.first_seq;
-      q.before_seq = row.first_seq;
+      last = row;
+      q.after = audit::SessionPosition{row.started_unix_ns, row.id};
       auto full = call.store().get_session(row.id);
       if (full.ok() && touches(*full, pattern)) {
         audit::write_session_json(w, row, user_name(call, row.user), false);
@@ -111,7 +111,7 @@ ApiResponse sessions_touching(Api::Call& call, audit::SessionQuery q, std::strin
   }
   w.end_array();
   // Stopped early (page full or scan bound) with sessions left: another call goes on from here.
-  if (!exhausted && last_seq != 0) w.key("next_cursor").value(std::to_string(last_seq));
+  if (!exhausted && last) w.key("next_cursor").value(audit::session_cursor(*last));
   w.end_object();
   return json_answer(200, w.take());
 }
@@ -151,7 +151,7 @@ ApiResponse sessions(Api::Call& call) {
   std::optional<size_t> limit = page_limit(call, &error);
   if (!limit) return error;
   std::string cursor = call.param("cursor");
-  if (!cursor.empty() && !absl::SimpleAtoi(cursor, &q.before_seq)) {
+  if (!cursor.empty() && !(q.after = audit::parse_session_cursor(cursor))) {
     return error_answer(400, "InvalidField", "cursor: not one this API gave", "cursor");
   }
   const std::string resource = call.param("resource");
@@ -171,7 +171,7 @@ ApiResponse sessions(Api::Call& call) {
     audit::write_session_json(w, rows[i], user_name(call, rows[i].user), false);
   }
   w.end_array();
-  if (rows.size() > *limit) w.key("next_cursor").value(std::to_string(rows[*limit - 1].first_seq));
+  if (rows.size() > *limit) w.key("next_cursor").value(audit::session_cursor(rows[*limit - 1]));
   w.end_object();
   return json_answer(200, w.take());
 }

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
 namespace pamproxy::audit {
 namespace {
 
@@ -146,6 +150,32 @@ const Session* SessionAggregator::find_open(std::string_view id) const {
     if (s.id == id) return &s;
   }
   return nullptr;
+}
+
+// The position as base64url text: "<started_unix_ns>:<id>". Opaque to clients, which only hand
+// it back, so its form may change with the order.
+std::string session_cursor(const SessionReport& last) {
+  std::string out;
+  absl::WebSafeBase64Escape(absl::StrCat(last.started_unix_ns, ":", last.id), &out);
+  return out;
+}
+
+std::optional<SessionPosition> parse_session_cursor(std::string_view cursor) {
+  // A session id is short; anything longer is not a cursor this API gave.
+  constexpr size_t kCursorBytesMax = 512;
+  std::string text;
+  if (cursor.empty() || cursor.size() > kCursorBytesMax ||
+      !absl::WebSafeBase64Unescape(absl::string_view(cursor.data(), cursor.size()), &text)) {
+    return std::nullopt;
+  }
+  const size_t colon = text.find(':');
+  SessionPosition p;
+  if (colon == std::string::npos || colon + 1 == text.size() ||
+      !absl::SimpleAtoi(absl::string_view(text.data(), colon), &p.started_unix_ns)) {
+    return std::nullopt;
+  }
+  p.id = text.substr(colon + 1);
+  return p;
 }
 
 }  // namespace pamproxy::audit

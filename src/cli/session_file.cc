@@ -124,19 +124,21 @@ SessionFile::~SessionFile() {
 
 std::vector<audit::SessionReport> SessionFile::list(const audit::SessionQuery& q) {
   // Every filter is bound (a disabled one matches everything), so one statement serves all.
-  Query st(db_,
-           absl::StrCat("SELECT ", kColumns,
-                        " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR "
-                        "record_id = ?2 OR record_name = ?2) AND last_ns >= ?3 AND "
-                        "started_ns < ?4 AND first_seq < ?5 ORDER BY first_seq DESC LIMIT ?6"));
+  Query st(db_, absl::StrCat("SELECT ", kColumns,
+                             " FROM sessions WHERE (?1 = '' OR user = ?1) AND (?2 = '' OR "
+                             "record_id = ?2 OR record_name = ?2) AND last_ns >= ?3 AND "
+                             "started_ns < ?4 AND (?5 = 0 OR started_ns < ?6 OR (started_ns = ?6 "
+                             "AND id < ?7)) ORDER BY started_ns DESC, id DESC LIMIT ?8"));
   std::vector<audit::SessionReport> out;
   if (!st.prepared().ok()) return out;
   st.bind(1, q.user);
   st.bind(2, q.record);
   st.bind(3, q.since_unix_ns.value_or(INT64_MIN));
   st.bind(4, q.until_unix_ns.value_or(INT64_MAX));
-  st.bind(5, q.before_seq == 0 ? INT64_MAX : static_cast<int64_t>(q.before_seq));
-  st.bind(6, static_cast<int64_t>(q.limit));
+  st.bind(5, int64_t{q.after.has_value() ? 1 : 0});
+  st.bind(6, q.after ? q.after->started_unix_ns : int64_t{0});
+  st.bind(7, q.after ? std::string_view(q.after->id) : std::string_view());
+  st.bind(8, static_cast<int64_t>(q.limit));
   for (;;) {
     absl::StatusOr<bool> row = st.step();
     if (!row.ok() || !*row) break;

@@ -26,7 +26,8 @@ class SessionFile {
   SessionFile(const SessionFile&) = delete;
   SessionFile& operator=(const SessionFile&) = delete;
 
-  // Newest first (by first_seq), without the reports; empty when the file cannot be read.
+  // Newest first (audit::SessionPosition's order), without the reports; empty when the file
+  // cannot be read.
   std::vector<audit::SessionReport> list(const audit::SessionQuery& query);
   // One session with both forms of its report.
   absl::StatusOr<audit::SessionReport> get(std::string_view id);

@@ -156,8 +156,6 @@ bool listen(PGconn* conn, const ChangeListenerOptions& o, int stop_fd, std::stri
 }  // namespace
 
 void ChangeListener::run() {
-  // The store opened on this database a moment ago: it starts reachable.
-  bool reachable = true;
   int64_t backoff_ms = 0;  // none for the first attempt after a break: it may be a blip
   while (!stopping_.load()) {
     std::string error;
@@ -171,19 +169,13 @@ void ChangeListener::run() {
       error = "the store's connection did not answer";
     }
     if (conn == nullptr) {
-      if (reachable) {
-        reachable = false;
-        options_.reachability(false, error);
-      }
+      options_.reachability(false, error);
       if (wait_for_stop(backoff_ms)) return;
       backoff_ms = std::clamp(backoff_ms * 2, kBackoffMinMs, kBackoffMaxMs);
       continue;
     }
     backoff_ms = 0;
-    if (!reachable) {
-      reachable = true;
-      options_.reachability(true, "");
-    }
+    options_.reachability(true, "");
     bool answered = true;
     auto next_check = Clock::now() + std::chrono::milliseconds(options_.check_interval_ms);
     const int sock = PQsocket(conn.get());
@@ -203,6 +195,9 @@ void ChangeListener::run() {
       }
       if (!due) continue;
       answered = options_.check();
+      // The store's connection may have found the database away meanwhile (a statement left
+      // unanswered): an answer here is what brings it back.
+      if (answered) options_.reachability(true, "");
       next_check = Clock::now() + std::chrono::milliseconds(options_.check_interval_ms);
     }
     // The connection broke (or the store's own one did not answer): reconnect, at once the first

@@ -35,8 +35,9 @@ struct ChangeListenerOptions {
   // back): compare generations and rebuild when they differ. Runs on the listener's thread.
   // False when the store's own connection did not answer: the listener then reconnects too.
   std::function<bool()> check;
-  // The database became reachable (true) or unreachable (false, with libpq's reason). Called on
-  // each change of state only; the first call is false when the first connect fails.
+  // Whether the database answered: false (with libpq's reason) after each failed reconnect,
+  // true after each connect and check that answered. Called again with the same state; the
+  // callee tells the changes apart (the store's own connection reports false too).
   std::function<void(bool reachable, const std::string& error)> reachability;
 };
 

@@ -5,12 +5,26 @@
 // and an int8 column eight big-endian bytes. A connection that broke is reset before the next
 // statement outside a transaction, so the store resumes by itself when the server is back; inside
 // a transaction every statement fails and the transaction is rolled back.
+//
+// Bounds: no call waits on the server without a deadline. A server that stops answering without
+// closing the connection (a network partition, a paused host) would otherwise hold the calling
+// thread, and the store's mutex with it, until TCP gives up, which a loopback or a paused process
+// never does. So every statement is sent without blocking and its answer awaited with poll():
+// one left unanswered for busy_timeout_ms + connect_timeout_ms (the longest lock wait the server
+// itself allows, plus the time a connect is given) is abandoned, and the connection with it. A
+// reconnect is a non-blocking one bounded by connect_timeout_ms. Either failure is reported to the
+// unreachable handler, which the store uses to stop taking changes at once.
 
 #include "src/store/postgresql.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -80,6 +94,25 @@ namespace {
 constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23;
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+using Clock = std::chrono::steady_clock;
+
+// Waits until `sock` is ready for `events` or `deadline` passes; false at the deadline.
+bool wait_socket(int sock, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{sock, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60'000)));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+bool succeeded(const PGresult* res) {
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
 
 std::string first_line(const char* msg) {
   std::string s = msg ? msg : "";
@@ -181,9 +214,11 @@ class PgCursor final : public Cursor {
 
 class PgConnection final : public Connection {
  public:
-  explicit PgConnection(PGconn* conn) : conn_(conn) {
+  PgConnection(PGconn* conn, int64_t connect_timeout_ms)
+      : conn_(conn), connect_timeout_ms_(connect_timeout_ms) {
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
+    PQsetnonblocking(conn_, 1);
   }
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -193,20 +228,26 @@ class PgConnection final : public Connection {
 
   absl::Status exec(std::string_view sql) override {
     const bool begin = sql.starts_with("BEGIN");
-    if (sql == "COMMIT" || sql == "ROLLBACK") {
+    const bool commit = sql == "COMMIT";
+    if (commit || sql == "ROLLBACK") {
       in_transaction_ = false;
+      // The server ends a transaction whose connection is gone on its own.
+      if (abandoned_) return abandoned_error();
     } else if (begin || !in_transaction_) {
       if (absl::Status s = ensure_connected(); !s.ok()) return s;
+    } else if (abandoned_) {
+      return abandoned_error();
     }
-    Result res(PQexec(conn_, std::string(sql).c_str()), &PQclear);
-    ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      return error(conn_, res.get(), "database statement failed");
+    if (PQsendQuery(conn_, std::string(sql).c_str()) == 0) {
+      return error(conn_, nullptr, "database statement failed");
     }
+    absl::StatusOr<Result> res = await(commit);
+    if (!res.ok()) return res.status();
+    if (!succeeded(res->get())) return error(conn_, res->get(), "database statement failed");
     // Only a transaction that began: a failed BEGIN is followed by no ROLLBACK, and the next
     // statement must still be free to reconnect.
     if (begin) in_transaction_ = true;
-    changes_ = std::strtoll(PQcmdTuples(res.get()), nullptr, 10);
+    changes_ = std::strtoll(PQcmdTuples(res->get()), nullptr, 10);
     return absl::OkStatus();
   }
 
@@ -223,6 +264,8 @@ class PgConnection final : public Connection {
     // Outside a transaction a statement may reconnect; inside one it must fail.
     if (!in_transaction_) {
       if (absl::Status s = ensure_connected(); !s.ok()) return s;
+    } else if (abandoned_) {
+      return abandoned_error();
     }
     std::vector<const char*> ptrs(values.size());
     std::vector<int> lengths(values.size());
@@ -230,14 +273,14 @@ class PgConnection final : public Connection {
       ptrs[i] = nulls[i] ? nullptr : values[i].data();
       lengths[i] = static_cast<int>(values[i].size());
     }
-    Result res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), types.data(),
-                            ptrs.data(), lengths.data(), formats.data(), /*resultFormat=*/1),
-               &PQclear);
-    ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      return error(conn_, res.get(), "database statement failed");
+    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), types.data(),
+                          ptrs.data(), lengths.data(), formats.data(), /*resultFormat=*/1) == 0) {
+      return error(conn_, nullptr, "database statement failed");
     }
-    changes_ = std::strtoll(PQcmdTuples(res.get()), nullptr, 10);
+    absl::StatusOr<Result> res = await(/*commit=*/false);
+    if (!res.ok()) return res.status();
+    if (!succeeded(res->get())) return error(conn_, res->get(), "database statement failed");
+    changes_ = std::strtoll(PQcmdTuples(res->get()), nullptr, 10);
     return res;
   }
 
@@ -272,21 +315,98 @@ class PgConnection final : public Connection {
     exec(cat("SET lock_timeout = ", ms)).IgnoreError();
   }
 
+  void set_unreachable_handler(std::function<void(const std::string& error)> handler) override {
+    unreachable_ = std::move(handler);
+  }
+
  private:
+  // The longest wait for a statement's answer: the server's own lock wait, then as long as a
+  // connect may take.
+  int64_t answer_timeout_ms() const {
+    return std::max<int64_t>(0, busy_timeout_ms_) + connect_timeout_ms_;
+  }
+
+  // After PQsend*: the statement's result (the first error, else the last result), once the
+  // server has answered it whole, or Unavailable when it has not within answer_timeout_ms().
+  absl::StatusOr<Result> await(bool commit) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(answer_timeout_ms());
+    // Non-blocking: what the socket did not take yet is flushed here.
+    for (int f = PQflush(conn_); f != 0; f = PQflush(conn_)) {
+      if (f < 0) return error(conn_, nullptr, "database statement failed");
+      if (!wait_socket(PQsocket(conn_), POLLOUT | POLLIN, deadline)) return unanswered(commit);
+      if (PQconsumeInput(conn_) == 0) return error(conn_, nullptr, "database statement failed");
+    }
+    Result answer(nullptr, &PQclear);
+    for (;;) {
+      while (PQisBusy(conn_) == 0) {
+        PGresult* r = PQgetResult(conn_);
+        if (r == nullptr) {
+          if (answer == nullptr) return error(conn_, nullptr, "database statement failed");
+          return absl::StatusOr<Result>(std::move(answer));
+        }
+        Result next(r, &PQclear);
+        if (answer == nullptr || succeeded(answer.get())) answer = std::move(next);
+      }
+      if (!wait_socket(PQsocket(conn_), POLLIN, deadline)) return unanswered(commit);
+      if (PQconsumeInput(conn_) == 0) return error(conn_, nullptr, "database statement failed");
+    }
+  }
+
+  // The statement in flight is given up, and the connection with it: the next statement outside
+  // a transaction opens a new one. A COMMIT that was sent may still take effect when the server
+  // reads it; the message says so.
+  absl::Status unanswered(bool commit) {
+    abandoned_ = true;
+    std::string message =
+        commit ? cat("PostgreSQL did not answer COMMIT within ", answer_timeout_ms(),
+                     " ms: what the transaction wrote may or may not be saved")
+               : cat("PostgreSQL did not answer within ", answer_timeout_ms(), " ms");
+    if (unreachable_) unreachable_(message);
+    return absl::UnavailableError(message);
+  }
+  absl::Status abandoned_error() const {
+    return absl::UnavailableError(cat("PostgreSQL did not answer within ", answer_timeout_ms(),
+                                      " ms; the transaction is abandoned"));
+  }
+
   absl::Status ensure_connected() {
     // A server that went away may leave the status OK with the socket already dropped.
-    if (PQstatus(conn_) == CONNECTION_OK && PQsocket(conn_) >= 0) return absl::OkStatus();
-    PQreset(conn_);
-    if (PQstatus(conn_) != CONNECTION_OK) return error(conn_, nullptr, "cannot reconnect");
+    if (!abandoned_ && PQstatus(conn_) == CONNECTION_OK && PQsocket(conn_) >= 0) {
+      return absl::OkStatus();
+    }
+    abandoned_ = false;
+    // libpq's own connect_timeout does not apply to a non-blocking connect: this deadline does.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(connect_timeout_ms_);
+    PostgresPollingStatusType st =
+        PQresetStart(conn_) == 0 ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+      if (!wait_socket(PQsocket(conn_), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
+        std::string message =
+            cat("cannot reconnect: PostgreSQL did not answer within ", connect_timeout_ms_, " ms");
+        if (unreachable_) unreachable_(message);
+        return absl::UnavailableError(message);
+      }
+      st = PQresetPoll(conn_);
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      absl::Status s = error(conn_, nullptr, "cannot reconnect");
+      if (unreachable_) unreachable_(std::string(s.message()));
+      return s;
+    }
+    PQsetnonblocking(conn_, 1);
     // Session settings are lost with the old connection.
     if (busy_timeout_ms_ >= 0) set_busy_timeout_ms(busy_timeout_ms_);
     return absl::OkStatus();
   }
 
   PGconn* conn_;
+  const int64_t connect_timeout_ms_;
   int64_t changes_ = 0;
   int64_t busy_timeout_ms_ = -1;
   bool in_transaction_ = false;
+  // The last statement went unanswered: the connection is not used again, only replaced.
+  bool abandoned_ = false;
+  std::function<void(const std::string& error)> unreachable_;
 };
 
 absl::StatusOr<bool> PgCursor::step() {
@@ -316,7 +436,7 @@ absl::StatusOr<Db> Db::open_postgresql(const std::string& conninfo, int64_t conn
     PQfinish(conn);
     return s;
   }
-  return Db(std::make_unique<PgConnection>(conn));
+  return Db(std::make_unique<PgConnection>(conn, connect_timeout_ms));
 }
 
 }  // namespace pamproxy::store::sql

@@ -8,6 +8,7 @@
 // DataLoss for a damaged one. Internal to src/store.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,12 @@ class Connection {
   virtual absl::Status set_schema_version(int64_t version) = 0;
   // The longest wait for a lock held by another writer.
   virtual void set_busy_timeout_ms(int64_t ms) = 0;
+  // PostgreSQL: called, on the thread that ran the statement, when the server left a statement
+  // unanswered past its bound or a reconnect failed (the message says which): the server is
+  // unreachable from here, whatever the other connections see. SQLite: never called.
+  virtual void set_unreachable_handler(std::function<void(const std::string& error)> handler) {
+    (void)handler;
+  }
 };
 
 class Stmt {

@@ -52,7 +52,8 @@ struct Store::Impl {
   // The database's change generation the published snapshot was read with: every committed
   // change raises it by one (PostgreSQL; -1 before the first rebuild and on SQLite).
   int64_t database_generation = -1;
-  // Set by the listener's thread only (PostgreSQL); read by anyone.
+  // PostgreSQL: false from a failed reconnect or a statement left unanswered (by the listener's
+  // connection or the store's own) until the listener's next check answers; read by anyone.
   std::atomic<bool> reachable{true};
   std::unique_ptr<ChangeListener> listener;  // last: stopped before the rest goes
 
@@ -92,6 +93,10 @@ struct Store::Impl {
   // snapshot is consistent and holds at least the changes up to database_generation.
   absl::Status rebuild_and_publish();
   absl::Status load_and_publish();
+
+  // Records whether the database answers; logs store.reachable / store.unreachable on a change
+  // only. Any thread.
+  void set_reachable(bool now_reachable, const std::string& error);
 
   // The listener's check: when the database's change generation is not the snapshot's, rebuild
   // and publish. False when the database did not answer. Takes mu.

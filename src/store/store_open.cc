@@ -170,6 +170,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open(StoreOptions options) {
 
   // Every check passed: from here on the database may change.
   impl->db.connection().set_busy_timeout_ms(impl->options.busy_timeout_ms);
+  // A statement left unanswered stops changes at once, without waiting for the listener to
+  // notice (the Impl outlives its connection).
+  Impl* raw = impl.get();
+  impl->db.connection().set_unreachable_handler(
+      [raw](const std::string& error) { raw->set_reachable(false, error); });
   if (!postgresql) {
     for (std::string_view pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
                                     "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
@@ -221,20 +226,22 @@ void Store::follow_changes(int64_t check_interval_ms) {
       .connect_timeout_ms = impl_->options.connect_timeout_ms,
       .check_interval_ms = check_interval_ms,
       .check = [impl] { return impl->follow_generation(); },
-      .reachability =
-          [impl](bool reachable, const std::string& error) {
-            impl->reachable.store(reachable);
-            if (reachable) {
-              log::info("store.reachable").kv("database", impl->database_name);
-            } else {
-              log::warn("store.unreachable")
-                  .kv("database", impl->database_name)
-                  .kv("error", error)
-                  .kv("detail", "serving from the last snapshot; changes are refused");
-            }
-          },
+      .reachability = [impl](bool reachable,
+                             const std::string& error) { impl->set_reachable(reachable, error); },
   });
   impl_->listener->start();
+}
+
+void Store::Impl::set_reachable(bool now_reachable, const std::string& error) {
+  if (reachable.exchange(now_reachable) == now_reachable) return;
+  if (now_reachable) {
+    log::info("store.reachable").kv("database", database_name);
+  } else {
+    log::warn("store.unreachable")
+        .kv("database", database_name)
+        .kv("error", error)
+        .kv("detail", "serving from the last snapshot; changes are refused");
+  }
 }
 
 bool Store::reachable() const {

@@ -221,17 +221,19 @@ uint64_t Store::session_resume_seq(std::string_view node) {
 
 std::vector<audit::SessionReport> Store::list_sessions(const audit::SessionQuery& q) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  // Every filter is bound (a disabled one matches everything), so one statement serves all.
+  // Every filter is bound (a disabled one matches everything), so one statement serves all. The
+  // order is audit::SessionPosition's: newest start first, then id, both descending.
   auto rows = sql::load_rows<audit::SessionReport>(
       impl_->db,
       policy::cat(
           "SELECT ", kColumns,
           " FROM sessions WHERE (?1 = '' OR \"user\" = ?1) AND (?2 = '' OR record_id = ?2 OR "
-          "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND first_seq < ?5 "
-          "ORDER BY first_seq DESC LIMIT ?6"),
+          "record_name = ?2) AND last_ns >= ?3 AND started_ns < ?4 AND (?5 = 0 OR started_ns < "
+          "?6 OR (started_ns = ?6 AND id < ?7)) ORDER BY started_ns DESC, id DESC LIMIT ?8"),
       [](const sql::Stmt& st) { return read_row(st, false); }, q.user, q.record,
-      q.since_unix_ns.value_or(INT64_MIN), q.until_unix_ns.value_or(INT64_MAX),
-      q.before_seq == 0 ? INT64_MAX : i64(q.before_seq), static_cast<int64_t>(q.limit));
+      q.since_unix_ns.value_or(INT64_MIN), q.until_unix_ns.value_or(INT64_MAX), q.after.has_value(),
+      q.after ? q.after->started_unix_ns : int64_t{0}, q.after ? q.after->id : std::string(),
+      static_cast<int64_t>(q.limit));
   return rows.ok() ? std::move(*rows) : std::vector<audit::SessionReport>();
 }
 

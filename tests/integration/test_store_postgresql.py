@@ -1,18 +1,24 @@
 """Two pamproxyd nodes on one PostgreSQL 15 store (different node_name, the same master key),
 boto3 going through node B to the signature-checking AWS stand-in: a change made through
-node A's admin API is in force on node B within a second; with PostgreSQL stopped, node B goes on
-answering from its snapshot, refuses admin changes with 503 and reports
-pamproxy_store_reachable 0, and with PostgreSQL back it takes changes again without a restart;
-two admins editing one record from the same version: the second gets 409; a node with another
-master key refuses to start and says why."""
+node A's admin API is in force on node B within a second; with PostgreSQL stopped while boto3
+keeps calling through both nodes, every call is served, node B refuses admin changes with 503 and
+reports pamproxy_store_reachable 0, and with PostgreSQL back it takes changes again without a
+restart; two admins editing one record from the same version, one after the other or both at
+once: one gets 200, the other 409 naming the version the record is at; a node with another master
+key refuses to start and says why; PostgreSQL paused (SIGSTOP: its connections stay open and
+nothing answers, as in a network partition) while boto3 calls through both nodes: every call is
+served without waiting, admin changes get 503 within their bound, the metric goes to 0 and back
+to 1, and the session report and the token's last use count every call exactly once."""
 
 import http.client
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -22,12 +28,24 @@ import botocore.exceptions
 
 from aws_front import AwsFront, RecordKeys, TestCA, appliance_config
 from harness import Daemon, TempDir
+from test_cluster import audit_events, wait_for
 from tls_upstream import free_port
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 RECORD = RecordKeys("AKIAPOSTGRESQL000001", "recordSecretKey/0123456789abcdefghijklmn")
 HOSTS = ["s3.us-east-1.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "s3.amazonaws.com"]
 PROPAGATION_S = 1.0
+# The nodes' [store] bounds (docs/cluster.md: how long a node waits for an unanswered server).
+CONNECT_TIMEOUT_MS = 2000
+BUSY_TIMEOUT_MS = 1000
+# A change answered 503 at the latest after this (the statement's own bound, then a reconnect's).
+WRITE_BOUND_S = (BUSY_TIMEOUT_MS + 2 * CONNECT_TIMEOUT_MS) / 1000
+# The metric at 0 at the latest after the 5 s check interval, the statement's bound, a reconnect.
+UNREACHABLE_BOUND_S = 5 + (BUSY_TIMEOUT_MS + 2 * CONNECT_TIMEOUT_MS) / 1000
+# Time a slow, shared machine adds to each bound.
+SLACK_S = 2.0
+# No request waits on the store: each is served in well under the store's bounds.
+REQUEST_BOUND_S = 2.0
 
 
 class Postgresql:
@@ -61,6 +79,23 @@ class Postgresql:
         self._as_postgres([PG_BIN + "/pg_ctl", "-D", self.dir + "/data", "-m", "fast", "-w",
                            "stop"])
 
+    def signal_all(self, sig):
+        """`sig` to the postmaster, then to each of its children (the backends, each in a
+        session of its own, and the server's other processes)."""
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        os.kill(postmaster, sig)
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == postmaster:
+                os.kill(int(entry), sig)
+
     def cleanup(self):
         try:
             self.stop()
@@ -86,8 +121,9 @@ class Node:
         config = appliance_config(front, ca.cert_path, HOSTS, self.state, self.proxy_port,
                                   admin_port=self.admin_port)
         config = config.replace("[store]\n", '[store]\nbackend = "postgresql"\n'
-                                'postgresql_url = "%s"\nconnect_timeout_ms = 2000\n' %
-                                pg.conninfo())
+                                'postgresql_url = "%s"\nconnect_timeout_ms = %d\n'
+                                'busy_timeout_ms = %d\n' %
+                                (pg.conninfo(), CONNECT_TIMEOUT_MS, BUSY_TIMEOUT_MS))
         config += '[audit]\nnode_name = "%s"\n' % name
         self.config = tmp.file(name + ".toml", config)
         self.daemon = Daemon(["--config", self.config], cwd=tmp.path)
@@ -126,6 +162,61 @@ class Node:
             if line.startswith(name + " "):
                 return line.split()[1]
         raise AssertionError("no metric %s on %s" % (name, self.name))
+
+
+def s3_client(node, token):
+    """A boto3 S3 client through `node`'s proxy listener, as `token`'s user, without retries."""
+    return boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="%s#front" % token["id"],
+        aws_secret_access_key=token["secret"], verify=node.ca_file,
+        config=botocore.config.Config(
+            proxies={"https": "http://127.0.0.1:%d" % node.proxy_port},
+            retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+
+
+class Load(threading.Thread):
+    """ListBuckets through each node in turn, paced, until stopped. Each call: (node, seconds it
+    took, error or None, when it ended)."""
+
+    def __init__(self, nodes, token):
+        super().__init__(daemon=True)
+        self.clients = [(n.name, s3_client(n, token)) for n in nodes]
+        self.calls = []
+        self.done = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.done.is_set():
+            name, client = self.clients[i % len(self.clients)]
+            i += 1
+            t0 = time.monotonic()
+            try:
+                client.list_buckets()
+                error = None
+            except Exception as e:  # reported by the test, with the call's node and time
+                error = repr(e)
+            self.calls.append((name, time.monotonic() - t0, error, time.monotonic()))
+            self.done.wait(0.05)
+
+    def served_since(self, t):
+        """How many calls each node served that ended after `t`."""
+        out = {}
+        for name, _, error, ended in list(self.calls):
+            if ended > t and error is None:
+                out[name] = out.get(name, 0) + 1
+        return out
+
+    def stop(self):
+        self.done.set()
+        self.join(timeout=60)
+
+    def check(self, test):
+        """Every call served, none waiting on anything near the store's bounds."""
+        test.assertEqual([c for c in self.calls if c[2] is not None], [])
+        slowest = max(c[1] for c in self.calls)
+        print("\n%d calls through both nodes, the slowest %.0f ms" %
+              (len(self.calls), slowest * 1000))
+        test.assertLess(slowest, REQUEST_BOUND_S)
 
 
 class TwoNodes(unittest.TestCase):
@@ -190,13 +281,7 @@ class TwoNodes(unittest.TestCase):
     def s3_via_b(self, token=None):
         """ListBuckets with boto3 through node B: None when it worked, else the error's code and
         message."""
-        token = token or self.token
-        client = boto3.client(
-            "s3", region_name="us-east-1", aws_access_key_id="%s#front" % token["id"],
-            aws_secret_access_key=token["secret"], verify=self.b.ca_file,
-            config=botocore.config.Config(
-                proxies={"https": "http://127.0.0.1:%d" % self.b.proxy_port},
-                retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        client = s3_client(self.b, token or self.token)
         try:
             client.list_buckets()
             return None
@@ -253,7 +338,11 @@ class TwoNodes(unittest.TestCase):
         self.assertTrue(self.b.call("GET", "settings")["proxy.enabled"])
 
     def test_2_database_away_node_b_fails_static_and_resumes(self):
+        load = Load([self.a, self.b], self.token)
+        load.start()
+        wait_for("calls through both nodes", lambda: len(load.served_since(0)) == 2)
         self.pg.stop()
+        stopped = time.monotonic()
         try:
             self.b.daemon.wait_event("store.unreachable", timeout=10)
             # Requests are still decided against the last snapshot.
@@ -273,6 +362,12 @@ class TwoNodes(unittest.TestCase):
         self.b.call("PATCH", "settings", {"proxy.enabled": True})
         self.a.daemon.wait_event_or_seen("store.reachable", timeout=10)
         self.assertEqual(self.a.metric("pamproxy_store_reachable"), "1")
+        restarted = time.monotonic()
+        wait_for("calls after the restart", lambda: len(load.served_since(restarted)) == 2)
+        load.stop()
+        # Requests ran through both nodes while the database was away, and none failed.
+        self.assertEqual(len(load.served_since(stopped)), 2)
+        load.check(self)
 
     def test_3_two_admins_one_version_the_second_gets_409(self):
         path = "records/" + self.record["id"]
@@ -285,6 +380,33 @@ class TwoNodes(unittest.TestCase):
         self.assertIn("is at version %d" % (version + 1), answer["error"]["message"])
         self.assertEqual(self.a.call("GET", path)["description"], "from A")
 
+    def test_3b_two_admins_at_once_one_wins_the_other_gets_409(self):
+        path = "records/" + self.record["id"]
+        version = self.a.call("GET", path)["version"]
+        wait_for("the version on node B", lambda: self.b.call("GET", path)["version"] == version)
+        answers = {}
+        start = threading.Barrier(2)
+
+        def edit(node):
+            start.wait()
+            answers[node.name] = node.raw("PATCH", path, {"description": "at once from " +
+                                                          node.name, "version": version})
+
+        threads = [threading.Thread(target=edit, args=(n,)) for n in (self.a, self.b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        statuses = sorted(status for status, _ in answers.values())
+        self.assertEqual(statuses, [200, 409], answers)
+        winner = next(name for name, (status, _) in answers.items() if status == 200)
+        _, refused = next(a for a in answers.values() if a[0] == 409)
+        self.assertIn("is at version %d" % (version + 1), refused["error"]["message"])
+        # The winner's edit, never both, never neither.
+        for n in (self.a, self.b):
+            wait_for("the edit on " + n.name, lambda: n.call("GET", path)["version"] == version + 1)
+            self.assertEqual(n.call("GET", path)["description"], "at once from " + winner)
+
     def test_4_other_master_key_refuses_to_start(self):
         c = self.add(Node(self.tmp, "node-c", self.front, self.ca, self.pg,
                           master_key="b" * 64 + "\n"))
@@ -292,6 +414,83 @@ class TwoNodes(unittest.TestCase):
         self.assertIn("does not open database PostgreSQL (", failed["error"])
         self.assertIn("wrong key?", failed["error"])
         self.assertNotEqual(c.daemon.proc.wait(timeout=20), 0)
+
+    def test_5_partition_both_nodes_serve_and_nothing_is_lost(self):
+        a, b = self.a, self.b
+        # A user of its own: its sessions and its token count this test's calls only.
+        user = a.call("POST", "users", {"name": "partition"}, expect=201)
+        a.call("POST", "grants", {"user_id": user["id"], "record_id": self.record["id"],
+                                  "permissions": ["view", "connect"]}, expect=201)
+        token = a.call("POST", "tokens", {"name": "partition", "user_id": user["id"]},
+                       expect=201)
+        path = "records/" + self.record["id"]
+        a.call("PATCH", path, {"description": "before the pause"})
+        for n in (a, b):
+            wait_for("the token on " + n.name,
+                     lambda: n.raw("GET", "whoami", bearer=token["bearer"])[0] == 200)
+            wait_for("the change before the pause on " + n.name,
+                     lambda: n.call("GET", path)["description"] == "before the pause")
+
+        load = Load([a, b], token)
+        load.start()
+        wait_for("calls through both nodes", lambda: len(load.served_since(0)) == 2)
+        self.pg.signal_all(signal.SIGSTOP)
+        paused = time.monotonic()
+        try:
+            # A change made before the node has noticed waits at most for its bound.
+            status, answer = b.raw("PATCH", path, {"description": "during the pause"})
+            took = time.monotonic() - paused
+            print("\nchange during the pause: %d after %.1f s" % (status, took))
+            self.assertEqual(status, 503, answer)
+            self.assertIn("database PostgreSQL (", answer["error"]["message"])
+            self.assertLess(took, WRITE_BOUND_S + SLACK_S)
+            for n in (a, b):
+                wait_for("pamproxy_store_reachable 0 on " + n.name,
+                         lambda: n.metric("pamproxy_store_reachable") == "0",
+                         timeout=UNREACHABLE_BOUND_S + SLACK_S - (time.monotonic() - paused))
+            print("both nodes at 0 after %.1f s" % (time.monotonic() - paused))
+            # Known away: changes are refused at once; the snapshot still answers its reads.
+            t0 = time.monotonic()
+            self.assertEqual(a.raw("PATCH", path, {"description": "during the pause"})[0], 503)
+            self.assertLess(time.monotonic() - t0, 1.0)
+            self.assertEqual(a.raw("GET", path)[0], 200)
+            self.assertEqual(b.raw("GET", "records")[0], 200)
+            noticed = time.monotonic()
+            wait_for("calls served during the pause",
+                     lambda: len(load.served_since(noticed)) == 2)
+        finally:
+            self.pg.signal_all(signal.SIGCONT)
+        resumed = time.monotonic()
+        for n in (a, b):
+            wait_for("pamproxy_store_reachable 1 on " + n.name,
+                     lambda: n.metric("pamproxy_store_reachable") == "1", timeout=30)
+        print("both nodes at 1 after %.1f s" % (time.monotonic() - resumed))
+        wait_for("calls after the pause", lambda: len(load.served_since(resumed)) == 2)
+        load.stop()
+        load.check(self)
+
+        # Changes after the pause reach every node.
+        b.call("PATCH", path, {"description": "after the pause"})
+        wait_for("the change after the pause on node A",
+                 lambda: a.call("GET", path)["description"] == "after the pause")
+
+        # Every call in the user's sessions exactly once, whichever node served it and whenever
+        # its node's indexer could save it.
+        calls = len(load.calls)
+        forwarded = [e for n in (a, b) for _, e in audit_events(os.path.join(n.state, "audit"))
+                     if e.get("eventType") == "request.forwarded" and
+                     e.get("tokenId") == token["id"]]
+        self.assertEqual(len(forwarded), calls)
+
+        def counted():
+            items = a.call("GET", "sessions?user=%s&limit=1000" % user["id"])["items"]
+            return sum(s["requests"] for s in items)
+
+        wait_for("%d calls in the sessions" % calls, lambda: counted() >= calls)
+        self.assertEqual(counted(), calls)
+        # The token's last use is the last call's, saved after the pause.
+        last_used = a.call("GET", "tokens/" + token["id"])["last_used_at"]
+        self.assertIsNotNone(last_used)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,14 @@ struct SessionReport {
   std::string report_text;
 };
 
+// A session's place in a list. Lists run newest first by start time, then by id, descending: a
+// total order over the sessions of every node (ids are unique in a store, while log sequence
+// numbers of different nodes interleave), so a list read page by page shows each session once.
+struct SessionPosition {
+  int64_t started_unix_ns = 0;
+  std::string id;
+};
+
 // Which session reports a list asks for.
 struct SessionQuery {
   std::string user;                      // exact user id ("" = any)
@@ -77,8 +85,14 @@ struct SessionQuery {
   std::optional<int64_t> since_unix_ns;  // sessions active at or after (last activity)
   std::optional<int64_t> until_unix_ns;  // sessions started before
   size_t limit = 100;
-  uint64_t before_seq = 0;  // pagination: only sessions whose first_seq is below (0 = none)
+  // Pagination: only the sessions listed after this one (none: from the newest).
+  std::optional<SessionPosition> after;
 };
+
+// The opaque cursor of a list page ending with `last`, and back (nullopt: not a cursor these
+// functions made).
+std::string session_cursor(const SessionReport& last);
+std::optional<SessionPosition> parse_session_cursor(std::string_view cursor);
 
 // A session while the aggregator follows it: its report so far and the commands it lists.
 struct Session : SessionReport {

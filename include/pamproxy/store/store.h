@@ -366,14 +366,15 @@ class Store {
                              std::span<const TokenUse> token_uses = {},
                              const SessionSave& save = {});
   uint64_t session_resume_seq(std::string_view node = {});
-  // Newest first (by first_seq), without the reports.
+  // Newest first (audit::SessionPosition's order), without the reports.
   std::vector<audit::SessionReport> list_sessions(const audit::SessionQuery& query);
   absl::StatusOr<audit::SessionReport> get_session(std::string_view id);
 
   // Favorites (store_favorites.cc): the records a user starred, a preference of theirs alone.
   // Not admin changes: no audit event, no new snapshot. Starring twice or unstarring a record
   // that is not starred changes nothing; an unknown user or record is NotFound.
-  std::vector<std::string> list_favorites(std::string_view user_id);  // record ids, sorted
+  // Record ids, sorted; none while the database is unreachable (reachable()).
+  std::vector<std::string> list_favorites(std::string_view user_id);
   absl::Status set_favorite(std::string_view user_id, std::string_view record_id, bool favorite);
 
   struct Impl;  // store_impl.h

@@ -244,6 +244,27 @@ std::vector<std::string> names_of(const std::vector<Invocation>& invocations) {
   return out;
 }
 
+TEST(Sessions, CursorCarriesThePositionAndRefusesAnythingElse) {
+  SessionReport last;
+  last.id = "s-12-node-b";
+  last.started_unix_ns = 1765000000123456789;
+  std::string cursor = session_cursor(last);
+  // Safe in a query string as it is.
+  EXPECT_EQ(
+      cursor.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos)
+      << cursor;
+  std::optional<SessionPosition> p = parse_session_cursor(cursor);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->started_unix_ns, last.started_unix_ns);
+  EXPECT_EQ(p->id, last.id);
+  for (std::string_view bad : {"", "12", "!!!", "MTIz" /* "123": no id */,
+                               "OjE" /* ":1": no time */, "eDpzLTE" /* "x:s-1" */}) {
+    EXPECT_FALSE(parse_session_cursor(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(parse_session_cursor(std::string(600, 'A')).has_value());
+}
+
 TEST(Invocations, AMultipartCopyIsOneInvocationWithItsOperationsFolded) {
   const std::string arn = "arn:aws:s3:::billing/2026/11/report.csv";
   std::vector<SessionCommand> cs = {

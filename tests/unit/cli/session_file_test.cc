@@ -81,7 +81,7 @@ TEST_F(SessionFileTest, ListsWithTheStoresFilters) {
   EXPECT_EQ((*file)->list({.record = "r2-name"}).size(), 1u);
   EXPECT_EQ((*file)->list({.since_unix_ns = 401}).size(), 1u);
   EXPECT_EQ((*file)->list({.until_unix_ns = 300}).size(), 1u);
-  auto page = (*file)->list({.limit = 2, .before_seq = 9});
+  auto page = (*file)->list({.limit = 2, .after = audit::SessionPosition{300, "s-9"}});
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].id, "s-5");
 }

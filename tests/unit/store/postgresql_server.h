@@ -8,14 +8,17 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 namespace pamproxy::store::testing {
@@ -49,6 +52,30 @@ class PostgresqlServer {
       return {};
     }
     return conninfo(name);
+  }
+
+  // Sends `sig` to the postmaster, then to each of its children (the backends, each in a session
+  // of its own): SIGSTOP pauses the server as a partition would (its connections stay open,
+  // nothing answers), SIGCONT resumes it.
+  void signal_all(int sig) const {
+    std::ifstream pid_file(dir_ + "/data/postmaster.pid");
+    pid_t postmaster = 0;
+    if (!(pid_file >> postmaster) || postmaster <= 0) return;
+    ::kill(postmaster, sig);
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream stat(entry.path() / "stat");
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      // "pid (comm) state ppid ...": the command may hold spaces and parentheses.
+      const size_t close = line.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(line.substr(close + 1));
+      std::string state;
+      pid_t ppid = 0;
+      if (rest >> state >> ppid && ppid == postmaster) ::kill(std::stoi(name), sig);
+    }
   }
 
   // Runs `sql` in database `dbname`: "" on success, else the server's message.

@@ -69,7 +69,8 @@ TEST_F(StoreSessions, UpsertFilterPaginateAndPersist) {
   EXPECT_EQ(store->list_sessions({.until_unix_ns = 300}).size(), 1u);
   auto page1 = store->list_sessions({.limit = 2});
   ASSERT_EQ(page1.size(), 2u);
-  auto page2 = store->list_sessions({.limit = 2, .before_seq = page1.back().first_seq});
+  auto page2 = store->list_sessions(
+      {.limit = 2, .after = audit::SessionPosition{page1.back().started_unix_ns, page1.back().id}});
   ASSERT_EQ(page2.size(), 1u);
   EXPECT_EQ(page2[0].id, "s-5");
 
@@ -241,6 +242,61 @@ TEST_P(SessionsAcrossNodes, PiecesOfOneSessionMakeOneReport) {
   EXPECT_EQ(store->session_resume_seq("node-a"), 12u);
   EXPECT_EQ(store->session_resume_seq("node-b"), 21u);
   EXPECT_EQ(store->session_resume_seq("node-c"), 1u);
+}
+
+TEST_P(SessionsAcrossNodes, PagesShowEachSessionOfBothNodesOnceInOrder) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  // Each node numbers its log from 1, and its sequence numbers follow its own clock only: node
+  // B's seq 1 starts last. Two sessions start in the same second on different nodes, and two on
+  // the same node, so the id alone decides between them. Every session is another user's, so
+  // none joins another.
+  struct Saved {
+    std::string node;
+    uint64_t seq;
+    int64_t start_s;
+  };
+  const std::vector<Saved> saved = {{"node-a", 1, 100},  {"node-a", 4, 300},  {"node-a", 9, 500},
+                                    {"node-a", 12, 500}, {"node-a", 20, 900}, {"node-b", 1, 1000},
+                                    {"node-b", 2, 300},  {"node-b", 5, 200},  {"node-b", 9, 700},
+                                    {"node-b", 30, 100}, {"node-b", 31, 800}};
+  int user = 0;
+  for (const Saved& s : saved) {
+    audit::SessionReport p = piece(s.seq, "u" + std::to_string(++user), {{s.start_s * kS, "Get"}});
+    ASSERT_TRUE(store->save_sessions({&p, 1}, s.seq + 1, {}, node(s.node)).ok());
+  }
+  std::vector<audit::SessionReport> all = store->list_sessions({});
+  ASSERT_EQ(all.size(), saved.size());
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < all.size(); ++i) {
+    expected.push_back(all[i].id);
+    if (i == 0) continue;
+    // Newest start first, then the id, both descending.
+    EXPECT_TRUE(all[i - 1].started_unix_ns > all[i].started_unix_ns ||
+                (all[i - 1].started_unix_ns == all[i].started_unix_ns && all[i - 1].id > all[i].id))
+        << all[i - 1].id << " before " << all[i].id;
+  }
+  EXPECT_EQ(expected.front(), "s-1-node-b");  // started at 1000 s
+  for (size_t limit : {1u, 2u, 7u}) {
+    std::vector<std::string> paged;
+    audit::SessionQuery q{.limit = limit};
+    for (size_t pages = 0; pages <= saved.size(); ++pages) {
+      std::vector<audit::SessionReport> page = store->list_sessions(q);
+      for (const audit::SessionReport& r : page) paged.push_back(r.id);
+      if (page.size() < limit) break;
+      q.after = audit::SessionPosition{page.back().started_unix_ns, page.back().id};
+    }
+    EXPECT_EQ(paged, expected) << "page size " << limit;
+  }
+  // A page carried as the admin API's cursor comes back to the same place.
+  auto first = store->list_sessions({.limit = 3});
+  ASSERT_EQ(first.size(), 3u);
+  std::optional<audit::SessionPosition> after =
+      audit::parse_session_cursor(audit::session_cursor(first.back()));
+  ASSERT_TRUE(after.has_value());
+  auto rest = store->list_sessions({.limit = 100, .after = after});
+  ASSERT_EQ(rest.size(), saved.size() - 3);
+  EXPECT_EQ(rest.front().id, expected[3]);
 }
 
 TEST_P(SessionsAcrossNodes, OneNodeStoreCarriesOnByNode) {

@@ -961,6 +961,54 @@ TEST_F(OnPostgresql, FailsStaticWhileTheDatabaseIsAway) {
   EXPECT_FALSE(b->snapshot()->settings().proxy_enabled);
 }
 
+TEST_F(OnPostgresql, UnansweredStatementIsGivenUpAndStopsChangesAtOnce) {
+  StoreOptions o = options();
+  o.busy_timeout_ms = 200;
+  o.connect_timeout_ms = 500;
+  auto opened = Store::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Store& store = **opened;
+  ASSERT_TRUE(store.create_user(admin_, {"before", false}).ok());
+
+  postgresql().signal_all(SIGSTOP);
+  const auto paused = std::chrono::steady_clock::now();
+  auto during = store.create_user(admin_, {"during", false});
+  const auto took = std::chrono::steady_clock::now() - paused;
+  // Known away now: refused without a statement.
+  const auto t1 = std::chrono::steady_clock::now();
+  auto refused = store.create_user(admin_, {"refused", false});
+  const auto took_refused = std::chrono::steady_clock::now() - t1;
+  const bool reachable_while_paused = store.reachable();
+  postgresql().signal_all(SIGCONT);
+
+  EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable) << during.status();
+  EXPECT_NE(during.status().message().find("PostgreSQL did not answer within 700 ms"),
+            std::string_view::npos)
+      << during.status();
+  // busy_timeout_ms + connect_timeout_ms, and some room for a slow machine.
+  EXPECT_GE(took, std::chrono::milliseconds(700));
+  EXPECT_LT(took, std::chrono::milliseconds(2500));
+  EXPECT_FALSE(reachable_while_paused);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("is unreachable"), std::string_view::npos);
+  EXPECT_LT(took_refused, std::chrono::milliseconds(100));
+
+  // The listener's first check that answers brings the node back; changes go on.
+  store.follow_changes(100);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!store.reachable() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(store.reachable());
+  auto after = store.create_user(admin_, {"after", false});
+  ASSERT_TRUE(after.ok()) << after.status();
+  std::vector<std::string> names;
+  for (const policy::User& u : store.list_users()) names.push_back(u.name);
+  EXPECT_NE(std::find(names.begin(), names.end(), "before"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "after"), names.end());
+  EXPECT_EQ(std::find(names.begin(), names.end(), "refused"), names.end());
+}
+
 TEST_F(OnPostgresql, UnreachableServerIsNamed) {
   StoreOptions o = options();
   o.postgresql_url = "host=127.0.0.1 port=1 user=pamproxy password=hunter2 dbname=x";
