@@ -125,16 +125,22 @@ ApiResponse Api::handle_identity_sign_in(Call& call) {
       actor,
       {.subject = who->subject, .email = who->email, .name = who->name, .groups = who->groups});
   if (!signed_in.ok()) {
-    return sign_in_failed(call, "refused", std::string(signed_in.status().message()));
+    const bool disabled = absl::IsPermissionDenied(signed_in.status());
+    return sign_in_failed(call, disabled ? "disabled" : "refused",
+                          std::string(signed_in.status().message()));
   }
   const absl::Duration idle =
       absl::Seconds(session_idle_timeout_s_.load(std::memory_order_relaxed));
   const absl::Duration absolute =
       absl::Seconds(session_absolute_timeout_s_.load(std::memory_order_relaxed));
-  if (auto previous = find_cookie(request.cookie, kSessionCookie)) console_sessions_.end(*previous);
+  if (auto previous = find_cookie(request.cookie, kSessionCookie)) {
+    console_sessions_.end(*previous).IgnoreError();  // a new session replaces it either way
+  }
   auto created =
-      console_sessions_.create({.user_id = signed_in->object_id}, call.now, idle, absolute);
-  if (!created) return sign_in_failed(call, "busy", "too many console sessions are open");
+      console_sessions_.create({.user_id = signed_in->object_id}, "", call.now, idle, absolute);
+  if (!created.ok()) {
+    return sign_in_failed(call, "busy", std::string(created.status().message()));
+  }
   log::info("admin.console_signed_in")
       .kv("client", request.client.to_string())
       .kv("user_id", signed_in->object_id)
