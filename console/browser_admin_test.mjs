@@ -218,7 +218,8 @@ try {
   check(await page.$('main img, main script') === null, 'the role description with markup is shown as text');
   await screen(page, 'users');
 
-  // Disable: every token of the user revoked, after a second click.
+  // Disable, after a second click: the user is disabled, her token kept (and refused); Enable
+  // brings it back.
   const anaToken = await api('POST', 'tokens', { name: 'ana-laptop', user_id: ana.id });
   const anaRow = (selector) => page.evaluate((s) => [...document.querySelectorAll('#users tbody tr')]
     .find((r) => r.querySelector('.user-name').textContent === 'engineer-ana').querySelector(s).click(), selector);
@@ -227,8 +228,15 @@ try {
   await screen(page, 'users-disable-confirm');
   await anaRow('.disable-confirm');
   await page.waitForFunction(() => document.querySelector('main .notice')?.textContent.includes('disabled'));
-  const anaTokens = (await api('GET', 'tokens?user=' + ana.id)).json.items;
-  check(anaToken.status === 201 && anaTokens.length === 1 && anaTokens[0].revoked, 'Disable revoked the user\'s token (API)');
+  let anaTokens = (await api('GET', 'tokens?user=' + ana.id)).json.items;
+  check(anaToken.status === 201 && (await api('GET', 'users/' + ana.id)).json.disabled === true &&
+    anaTokens.length === 1 && !anaTokens[0].revoked, 'Disable disabled the user and kept her token (API)');
+  await axe(page, 'users (a user disabled)');
+  await anaRow('.enable');
+  await page.waitForFunction(() => document.querySelector('main .notice')?.textContent.includes('enabled again'));
+  anaTokens = (await api('GET', 'tokens?user=' + ana.id)).json.items;
+  check((await api('GET', 'users/' + ana.id)).json.disabled === false && !anaTokens[0].revoked,
+    'Enable enabled her again, her token as it was (API)');
 
   // Records: grant the record to the role, star it, find it under Favorites.
   await go(page, '/records');

@@ -4,17 +4,25 @@
 // copies its four exports, asks for access to a record that needs approval; Bob approves it in
 // his browser and her screen shows it without a reload; the real AWS CLI then runs through the
 // proxy with exactly those exports (against the AWS stand-in); she finds her session in the
-// Sessions screen with its commands, and revokes her token. An admin sees her session too, the
-// audit chain verified, the requests on the dashboard, and every user's tokens. Run by
-// tests/integration/test_console.py against a running pamproxyd, after it made the record with
-// an approval policy, alice (a grant to connect), bob (an approver) and their sign-in tokens:
+// Sessions screen with its commands, and revokes her token. In Records she sees the records she
+// holds a grant on (and no other), stars one, finds it under Favorites and reads its exports;
+// pamproxyd restarts meanwhile and she is still signed in, and her sign-out ends the session
+// for good. An admin sees her session too, the audit chain verified, the requests on the
+// dashboard, and every user's tokens, and finally disables her: her next AWS CLI call and her
+// console are refused. Run by tests/integration/test_console.py against a running pamproxyd,
+// after it made the record with an approval policy, a second record she may view and a third
+// she may not, alice (a grant to connect), bob (an approver) and their sign-in tokens:
 //
-//   CONSOLE_URL=https://127.0.0.1:PORT CA_FILE=ca.pem RECORD=NAME USER_HOME=dir \
-//   AWS_CLI_CONFIG=file USER_TOKEN=ID:SECRET APPROVER_TOKEN=ID:SECRET ADMIN_TOKEN=ID:SECRET \
-//   SCREENSHOT_DIR=dir node console/browser_people_test.mjs
+//   CONSOLE_URL=https://127.0.0.1:PORT CA_FILE=ca.pem RECORD=NAME VIEW_RECORD=NAME \
+//   HIDDEN_RECORD=NAME USER_HOME=dir AWS_CLI_CONFIG=file USER_TOKEN=ID:SECRET \
+//   APPROVER_TOKEN=ID:SECRET ADMIN_TOKEN=ID:SECRET SCREENSHOT_DIR=dir \
+//   node console/browser_people_test.mjs
 //
-// Prints one line per check and exits non-zero at the first failure.
+// Prints one line per check and exits non-zero at the first failure. To have pamproxyd
+// restarted it prints RESTART_PAMPROXYD and waits for a line on its standard input.
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -22,16 +30,17 @@ import { join } from 'node:path';
 import { axe, base, caPem, check, launch, shot, shots } from './browser_util.mjs';
 
 const { RECORD: record, USER_HOME: home, AWS_CLI_CONFIG: awsConfig } = process.env;
+const { VIEW_RECORD: viewRecord, HIDDEN_RECORD: hiddenRecord } = process.env;
 const MARKUP = '<img src=x onerror=alert(1)>';
 const BUCKET = 'people-bucket';
 const KEY = '2026/12/report.csv';
 
-// A bearer-token call outside the browser, as pamctl makes it: its status (and, when not 200,
-// the answer printed).
-function call(method, path, bearer) {
+// A bearer-token call outside the browser, as pamctl makes it (or, with `headers`, one that
+// carries what a browser would): its status (and, when not 200, the answer printed).
+function call(method, path, bearer, headers = { Authorization: 'Bearer ' + bearer }) {
   return new Promise((resolve, reject) => {
     const req = request(base + '/api/v1/' + path,
-      { method, headers: { Authorization: 'Bearer ' + bearer }, ca: caPem }, (res) => {
+      { method, headers, ca: caPem }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => {
@@ -96,6 +105,28 @@ function aws(exports, ...args) {
   return r.stdout;
 }
 
+// The AWS CLI that must be refused: its error output.
+function awsRefused(exports, ...args) {
+  const env = {
+    PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: awsConfig,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true', AWS_MAX_ATTEMPTS: '1', ...exports,
+  };
+  const r = spawnSync('/usr/bin/aws', args, { env, encoding: 'utf8', timeout: 120000 });
+  check(r.status !== 0, `aws ${args.join(' ')} through the proxy is refused`);
+  return r.stderr;
+}
+
+// Asks the test that started pamproxyd to restart it, and waits until it has.
+const stdinLines = createInterface({ input: process.stdin });
+async function restartPamproxyd() {
+  console.log('RESTART_PAMPROXYD');
+  await once(stdinLines, 'line');
+}
+
+// The names in the Records list, in order.
+const recordNames = (page) => page.$$eval('#records .record-name', (cs) => cs.map((c) => c.textContent));
+
 // Clicks Search until the session list shows a session of `user` with at least `requests`
 // requests (the session indexer follows the audit log every 500 ms).
 async function findSession(page, requests) {
@@ -128,7 +159,7 @@ const browser = await launch();
 try {
   const user = await signIn(browser, process.env.USER_TOKEN);
   check(JSON.stringify(await user.$$eval('nav a', (as) => as.map((a) => a.textContent))) ===
-    JSON.stringify(['Dashboard', 'My Profile', 'Tokens', 'Access requests', 'Sessions']),
+    JSON.stringify(['Dashboard', 'My Profile', 'Tokens', 'Access requests', 'Records', 'Sessions']),
   'an engineer is offered her screens, no administration');
   await user.waitForSelector('#requests-pending');
   await axe(user, 'dashboard');
@@ -164,6 +195,9 @@ try {
   const accepted = await call('GET', 'whoami', `${newId}:${secret}`);
   check(secret.length > 0 && accepted === 200,
     `the console creates a token whose shown secret the API accepts (${accepted})`);
+  // She may view two records: the one she asked access to is chosen for the exports.
+  await user.waitForFunction(() => document.querySelectorAll('#export_record option').length === 2);
+  await user.select('#export_record', record);
   await user.waitForFunction((r) => document.querySelector('#export_record')?.value === r, {}, record);
   await user.click('#copy-secret');
   await user.waitForFunction(() => document.querySelector('#new-token [role=status]').textContent.trim() !== '');
@@ -196,6 +230,9 @@ try {
   await go(user, '/requests');
   await user.waitForSelector('#request_reason');
   await axe(user, 'access requests');
+  await user.waitForFunction(() => document.querySelectorAll('#request_record option').length === 2);
+  await user.select('#request_record', await user.$eval('#request_record', (s, r) =>
+    [...s.options].find((o) => o.text === r).value, record));
   await user.type('#request_reason', 'quarterly billing export');
   await user.click('#create-request');
   await user.waitForSelector('tr[data-request] .request-state');
@@ -267,6 +304,55 @@ try {
   await user.waitForFunction((s) => document.querySelector(s)?.textContent === 'revoked', {}, `${row} .token-state`);
   check((await call('GET', 'whoami', `${newId}:${secret}`)) === 401, 'the revoked token is refused (401)');
 
+  // Records: hers only, her star, Favorites, and the exports of one.
+  const [signInId] = process.env.USER_TOKEN.split(':');
+  await go(user, '/records');
+  await user.waitForSelector('#records .record-name');
+  const mine = (await recordNames(user)).sort();
+  check(JSON.stringify(mine) === JSON.stringify([record, viewRecord].sort()) && !mine.includes(hiddenRecord),
+    'Records shows her the records she holds a grant on, no other: ' + mine.join(', '));
+  check(await user.$('#record-add') === null && await user.$('.record-edit') === null &&
+    await user.$('.record-access') === null, 'an engineer is offered no add, edit or access action');
+  await user.evaluate((n) => [...document.querySelectorAll('#records tbody tr')]
+    .find((r) => r.querySelector('.record-name').textContent === n).querySelector('.star').click(), viewRecord);
+  await user.waitForFunction((n) => [...document.querySelectorAll('#records tbody tr')]
+    .some((r) => r.querySelector('.record-name').textContent === n &&
+      r.querySelector('.star').getAttribute('aria-pressed') === 'true'), {}, viewRecord);
+  await user.click('#show-favorites');
+  await user.waitForFunction((n) => {
+    const names = [...document.querySelectorAll('#records .record-name')].map((c) => c.textContent);
+    return names.length === 1 && names[0] === n;
+  }, {}, viewRecord);
+  check(true, 'she stars a record and Favorites shows it alone');
+  await user.click('#records .record-use');
+  await user.waitForSelector('#record-exports');
+  const useExports = parseExports(await text(user, '#record-exports'));
+  check(useExports.AWS_ACCESS_KEY_ID === `${signInId}#${viewRecord}` && useExports.HTTPS_PROXY === proxyPort &&
+    (await text(user, '#record-exports')).includes('read -rs AWS_SECRET_ACCESS_KEY'),
+  'Use shows the record\'s exports as pamctl env prints them');
+  await user.click('#show-all');
+  await user.waitForFunction(() => document.querySelectorAll('#records .record-name').length === 2);
+  await axe(user, 'records (engineer)');
+  await shot(user, 'records-engineer');
+  await docShot(user, 'console-records');
+
+  // pamproxyd restarts: she is still signed in, her star kept; signing out ends it for good.
+  const cookie = (await user.cookies()).find((c) => c.name === '__Host-pamproxy');
+  await restartPamproxyd();
+  await user.reload({ waitUntil: 'networkidle0' });
+  await user.waitForSelector('nav[aria-label=Main]');
+  await go(user, '/records');
+  await user.click('#show-favorites');
+  await user.waitForFunction((n) => [...document.querySelectorAll('#records .record-name')]
+    .map((c) => c.textContent).join() === n, {}, viewRecord);
+  check(cookie && (await call('GET', 'whoami', null, { Cookie: `${cookie.name}=${cookie.value}` })) === 200,
+    'after a restart of pamproxyd she is still signed in, her favorite kept');
+  await user.click('#sign-out');
+  await user.waitForSelector('form #token_id');
+  check((await call('GET', 'whoami', null, { Cookie: `${cookie.name}=${cookie.value}` })) === 401,
+    'signed out, the old cookie is refused: the session is gone, not only the cookie');
+  const again = await signIn(browser, process.env.USER_TOKEN);
+
   // The admin: the dashboard's counters, her session, the audit chain.
   const admin = await signIn(browser, process.env.ADMIN_TOKEN);
   await admin.waitForSelector('#per-minute');
@@ -316,8 +402,33 @@ try {
   await axe(admin, 'tokens (admin)');
   await shot(admin, 'tokens-admin');
 
+  // The admin disables her: her next AWS CLI call and her console are refused.
+  await go(admin, '/users');
+  await admin.waitForSelector('#users .user-name');
+  const aliceRow = (selector) => admin.evaluate((s) => [...document.querySelectorAll('#users tbody tr')]
+    .find((r) => r.querySelector('.user-name').textContent === 'alice').querySelector(s).click(), selector);
+  await aliceRow('.disable');
+  await admin.waitForSelector('.disable-confirm');
+  await aliceRow('.disable-confirm');
+  await admin.waitForFunction(() => [...document.querySelectorAll('#users tbody tr')]
+    .some((r) => r.querySelector('.user-name').textContent === 'alice' &&
+      r.querySelector('.user-state').textContent === 'disabled'));
+  const [, signInSecret] = process.env.USER_TOKEN.split(':');
+  const refusedCli = awsRefused({ ...exports, AWS_ACCESS_KEY_ID: `${signInId}#${record}`,
+    AWS_SECRET_ACCESS_KEY: signInSecret }, 's3', 'ls', `s3://${BUCKET}/2026/12/`);
+  check(refusedCli.includes('user alice is disabled'), 'her next AWS CLI call is refused: ' + refusedCli.trim());
+  await again.reload({ waitUntil: 'networkidle0' });
+  await again.waitForSelector('form #token_id');
+  check(await again.$('nav[aria-label=Main]') === null, 'her console is signed out');
+  await again.type('#token_id', signInId);
+  await again.type('#secret', signInSecret);
+  await again.click('button[type=submit]');
+  await again.waitForFunction(() => document.querySelector('main, body').textContent.includes('is disabled'));
+  check(true, 'and she cannot sign in again');
+
   check(dialogs.length === 0, 'no dialog fired');
   check(problems.length === 0, 'no CSP violation or script error: ' + problems.join(' | '));
 } finally {
+  stdinLines.close();
   await browser.close();
 }

@@ -91,7 +91,7 @@ try {
   await axe(page, 'dashboard');
   await shot(page, 'dashboard');
   const navLabels = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
-  check(JSON.stringify(navLabels) === JSON.stringify(['Dashboard', 'My Profile', 'Tokens', 'Access requests', 'Sessions']),
+  check(JSON.stringify(navLabels) === JSON.stringify(['Dashboard', 'My Profile', 'Tokens', 'Access requests', 'Records', 'Sessions']),
     'navigation offers what this user may use');
 
   // My Profile.

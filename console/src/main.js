@@ -27,10 +27,11 @@ const screens = [
   { path: '/profile', label: 'My Profile', view: Profile, allowed: () => true },
   { path: '/tokens', label: 'Tokens', view: Tokens, allowed: () => true },
   { path: '/requests', label: 'Access requests', view: Requests, allowed: () => true },
+  { path: '/records', label: 'Records', view: Records, allowed: () => true },
   { path: '/sessions', label: 'Sessions', view: Sessions, allowed: () => true },
   { path: '/settings', label: 'Settings / Parameters', view: Settings, allowed: (s) => s.user.admin },
   { path: '/record-types', label: 'Record types', view: RecordTypes, allowed: (s) => s.user.admin },
-  { path: '/records', label: 'Records', view: Records, allowed: (s) => s.user.admin },
+
   { path: '/users', label: 'Users and roles', view: Users, allowed: (s) => s.user.admin },
   { path: '/audit', label: 'Audit', view: Audit, allowed: (s) => s.user.admin },
 ];

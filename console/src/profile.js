@@ -25,6 +25,23 @@ export function shQuote(s) {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+// The four lines `pamctl env` prints for a record: the proxy, the CA file, token#record, and the
+// secret read from the terminal (never written into the shell's history).
+export function shellExports({ proxy, ca, tokenId, record }) {
+  return [
+    `export HTTPS_PROXY=${shQuote(proxy)}`,
+    `export AWS_CA_BUNDLE=${shQuote(ca)}`,
+    `export AWS_ACCESS_KEY_ID=${shQuote(tokenId + '#' + record)}`,
+    `# the token's secret, typed rather than pasted into the shell's history:`,
+    `read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY`,
+  ].join('\n');
+}
+
+// Where My Profile tells the user to save the CA certificate, under her home directory.
+export function caPath(home) {
+  return `${home.replace(/\/+$/, '')}/.aws/pamproxy-ca.pem`;
+}
+
 function Certificate() {
   const [sha256, setSha256] = useState('');
   const [error, setError] = useState('');
@@ -76,15 +93,9 @@ function Exports({ session, tokens }) {
   const [profile, setProfile] = useState('pamproxy');
   const ref = record.trim() || 'RECORD';
   const dir = home.replace(/\/+$/, '');
-  const ca = `${dir}/.aws/pamproxy-ca.pem`;
+  const ca = caPath(home);
   const tokenFile = `${dir}/.config/pamproxy/token`;
-  const env = [
-    `export HTTPS_PROXY=${shQuote(proxy)}`,
-    `export AWS_CA_BUNDLE=${shQuote(ca)}`,
-    `export AWS_ACCESS_KEY_ID=${shQuote(tokenId + '#' + ref)}`,
-    `# the token's secret, typed rather than pasted into the shell's history:`,
-    `read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY`,
-  ].join('\n');
+  const env = shellExports({ proxy, ca, tokenId, record: ref });
   const profileText = [
     `[profile ${profile || 'pamproxy'}]`,
     `credential_process = pamctl credential-process --record ${shQuote(ref)} --token-file ${shQuote(tokenFile)}`,

@@ -1,13 +1,16 @@
-// Records: the AWS Access Keys records, found by name or tag (GET /api/v1/records?name=&tag=),
-// added (POST) and edited (PATCH /api/v1/records/{id}). The secret key is write-only: the API never
-// returns it, the form never shows it, and on edit an empty secret leaves it unchanged.
-// Each record has the signed-in user's star (PUT/DELETE /api/v1/records/{id}/favorite) and the
-// list shows all records or the starred ones (?favorites=1); Access opens the record's access
-// policy and grants (record_access.js).
+// Records: the AWS Access Keys records the signed-in user may view (GET /api/v1/records?name=&tag=:
+// an admin's are all of them, anyone else's those her grants reach), each with her star
+// (PUT/DELETE /api/v1/records/{id}/favorite), the list showing all of them or the starred ones
+// (?favorites=1), and Use, the four exports `pamctl env` prints for that record.
+// Admins also add (POST) and edit (PATCH /api/v1/records/{id}) records, and open a record's
+// access policy and grants (Access, record_access.js); nobody else is offered those. The secret
+// key is write-only: the API never returns it, the form never shows it, and on edit an empty
+// secret leaves it unchanged.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Field } from './field.js';
 import { html } from './html.js';
+import { caPath, proxyAddress, shellExports } from './profile.js';
 import { RecordAccess } from './record_access.js';
 
 const empty = {
@@ -104,7 +107,37 @@ function RecordForm({ record, records, onSaved, onCancel }) {
   </form>`;
 }
 
-export function Records() {
+// The exports for one record, with the token this browser signed in with (My Profile has the
+// fields to change the token, the proxy or the home directory).
+function UseRecord({ session, record, onClose }) {
+  const [copied, setCopied] = useState('');
+  const text = shellExports({
+    proxy: proxyAddress(session), ca: caPath(`/home/${session.user.name}`),
+    tokenId: session.token_id || 'TOKEN_ID', record: record.name,
+  });
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied('The exports copied.');
+    } catch (e) {
+      setCopied('The browser refused the clipboard: select the text and copy it.');
+    }
+  }
+  return html`<section class="card" aria-labelledby="use-heading" id="record-use" data-record=${record.id}>
+    <h2 id="use-heading">Use ${record.name} from your shell</h2>
+    <pre aria-labelledby="use-heading" id="record-exports" tabindex="0">${text}</pre>
+    <p class="hint">${session.token_id ? 'With the token of this sign-in. ' : ''}My Profile has the
+      certificate to save as AWS_CA_BUNDLE, and fields for another token or home directory.</p>
+    <div class="actions">
+      <button type="button" id="copy-record-exports" onClick=${copy}>Copy the exports</button>
+      <button type="button" class="secondary" onClick=${onClose}>Close</button>
+      <span role="status" class="hint">${copied}</span>
+    </div>
+  </section>`;
+}
+
+export function Records({ session }) {
+  const admin = session.user.admin;
   const [records, setRecords] = useState([]);
   const [all, setAll] = useState([]);  // for the Reference Record picker
   const [name, setName] = useState('');
@@ -113,6 +146,7 @@ export function Records() {
   const [error, setError] = useState('');
   const [editing, setEditing] = useState(null);  // null, 'new' or the record
   const [access, setAccess] = useState(null);  // the record whose policy and grants are open
+  const [using, setUsing] = useState(null);  // the record whose exports are shown
   const [favorites, setFavorites] = useState(false);  // the list: all records or the starred
   const [notice, setNotice] = useState([]);
 
@@ -122,7 +156,7 @@ export function Records() {
     if (filter.tag) query.set('tag', filter.tag);
     if (favorites) query.set('favorites', '1');
     api('GET', 'records?' + query).then((r) => setRecords(r.items)).catch((e) => setError(e.message));
-    api('GET', 'records?limit=1000').then((r) => setAll(r.items)).catch((e) => setError(e.message));
+    if (admin) api('GET', 'records?limit=1000').then((r) => setAll(r.items)).catch((e) => setError(e.message));
   }
   useEffect(load, [filter, favorites]);
 
@@ -147,7 +181,8 @@ export function Records() {
     <h1 id="records-heading">Records</h1>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${notice.length > 0 && html`<div class="notice" role="status">${notice.map((n) => html`<p>${n}</p>`)}</div>`}
-    ${access ? html`<${RecordAccess} record=${access} onClose=${() => setAccess(null)} />`
+    ${using && html`<${UseRecord} session=${session} record=${using} onClose=${() => setUsing(null)} />`}
+    ${!admin ? null : access ? html`<${RecordAccess} record=${access} onClose=${() => setAccess(null)} />`
       : editing ? html`<${RecordForm} record=${editing === 'new' ? null : editing} records=${all}
         onSaved=${saved} onCancel=${() => setEditing(null)} />`
       : html`<p><button type="button" id="record-add"
@@ -182,12 +217,15 @@ export function Records() {
             <td>${r.aws_account_id}</td>
             <td>${r.tags.join(', ')}</td>
             <td>${r.secret_access_key_set ? 'set' : 'not set'}</td>
-            <td><div class="actions"><button type="button" class="secondary record-edit"
-              onClick=${() => { setNotice([]); setAccess(null); setEditing(r); }}>
+            <td><div class="actions"><button type="button" class="secondary record-use"
+              onClick=${() => { setNotice([]); setUsing(r); }}>
+              Use<span class="visually-hidden"> ${r.name}</span></button>
+              ${admin && html`<button type="button" class="secondary record-edit"
+              onClick=${() => { setNotice([]); setAccess(null); setUsing(null); setEditing(r); }}>
               Edit<span class="visually-hidden"> ${r.name}</span></button>
               <button type="button" class="secondary record-access"
-                onClick=${() => { setNotice([]); setEditing(null); setAccess(r); }}>
-                Access<span class="visually-hidden"> ${r.name}</span></button></div></td>
+                onClick=${() => { setNotice([]); setEditing(null); setUsing(null); setAccess(r); }}>
+                Access<span class="visually-hidden"> ${r.name}</span></button>`}</div></td>
           </tr>`)}
         </tbody>
       </table>

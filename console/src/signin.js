@@ -18,6 +18,7 @@ const SIGNIN_ERRORS = {
   expired: 'That sign-in took too long or was already used. Start again.',
   busy: 'Too many sign-ins are under way. Try again in a moment.',
   identity_off: 'Sign-in through an identity provider is not configured on this appliance.',
+  disabled: 'Your user is disabled on this appliance. Ask an admin to enable it.',
 };
 
 function signinError() {

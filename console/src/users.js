@@ -1,8 +1,9 @@
 // Users and roles, for admins (the API refuses both to everyone else): users are added
-// (POST /api/v1/users), made admins or not (PATCH), disabled (each of their tokens revoked:
-// POST /api/v1/tokens/{id}/revoke; with no token left they can neither sign in nor call the API
-// until an admin makes them a new one) and deleted (DELETE); roles are added and deleted, and
-// their members added and removed (PUT/DELETE /api/v1/roles/{id}/members/{user}).
+// (POST /api/v1/users), made admins or not, disabled or enabled again (PATCH {"admin"} and
+// {"disabled"}: a disabled user's tokens are refused, she cannot sign in and her console
+// sessions end; her tokens are kept, so Enable brings them back) and deleted (DELETE); roles are
+// added and deleted, and their members added and removed (PUT/DELETE
+// /api/v1/roles/{id}/members/{user}).
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Field } from './field.js';
@@ -134,14 +135,10 @@ export function Users({ session }) {
     await api('PATCH', 'users/' + encodeURIComponent(u.id), { admin: !u.admin });
     return `${u.name} is ${u.admin ? 'no longer' : 'now'} an admin.`;
   });
-  const disable = (u) => run(async () => {
-    const tokens = (await api('GET', 'tokens?limit=1000&user=' + encodeURIComponent(u.id))).items;
-    let revoked = 0;
-    for (const t of tokens.filter((t) => !t.revoked)) {
-      await api('POST', 'tokens/' + encodeURIComponent(t.id) + '/revoke');
-      revoked += 1;
-    }
-    return `${u.name} is disabled: ${revoked} token(s) revoked.`;
+  const setDisabled = (u, disabled) => run(async () => {
+    await api('PATCH', 'users/' + encodeURIComponent(u.id), { disabled });
+    return disabled ? `${u.name} is disabled: her tokens are refused until she is enabled again.`
+      : `${u.name} is enabled again.`;
   });
   const remove = (u) => run(async () => {
     await api('DELETE', 'users/' + encodeURIComponent(u.id));
@@ -163,16 +160,19 @@ export function Users({ session }) {
         <table id="users">
           <caption class="visually-hidden">Users</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">Admin</th>
-            <th scope="col">Actions</th></tr></thead>
+            <th scope="col">State</th><th scope="col">Actions</th></tr></thead>
           <tbody>
             ${users.map((u) => html`<tr key=${u.id}>
               <td class="user-name">${u.name}</td>
               <td><code>${u.id}</code></td>
               <td>${u.admin ? 'yes' : 'no'}</td>
+              <td class="user-state">${u.disabled ? 'disabled' : 'active'}</td>
               <td><div class="actions">${u.id === session.user.id ? html`<span class="hint">you</span>` : html`
                 <button type="button" class="secondary" onClick=${() => setAdmin(u)}>
                   ${u.admin ? 'Remove admin' : 'Make admin'}<span class="visually-hidden"> ${u.name}</span></button>
-                <${Confirm} label="Disable" name="disable" what=${u.name} onConfirm=${() => disable(u)} />
+                ${u.disabled ? html`<button type="button" class="secondary enable" onClick=${() => setDisabled(u, false)}>
+                  Enable<span class="visually-hidden"> ${u.name}</span></button>`
+                  : html`<${Confirm} label="Disable" name="disable" what=${u.name} onConfirm=${() => setDisabled(u, true)} />`}
                 <${Confirm} label="Delete" name="delete" what=${u.name} onConfirm=${() => remove(u)} />`}</div></td>
             </tr>`)}
           </tbody>

@@ -34,8 +34,17 @@ ApiResponse users(Api::Call& call) {
     return answer_change(201, call.store().create_user(call.actor(), {*name, admin.value_or(false),
                                                                       email.value_or("")}));
   }
-  if (seg.size() != 2) return not_found("users or users/{id}");
-  const std::string& id = seg[1];
+  if (seg.size() != 2) return not_found("users or users/{ref}");
+  // A user by her id or her name (names are unique): `pamctl users disable alice`.
+  std::string id = seg[1];
+  if (call.snapshot->find_user(id) == nullptr) {
+    for (const policy::UserEntry& u : call.snapshot->users()) {
+      if (u.user.name == id) {
+        id = u.user.id;
+        break;
+      }
+    }
+  }
   if (call.method() == "GET") {
     if (!call.admin() && id != call.user_id()) return forbidden("you may see only your own user");
     auto user = call.store().get_user(id);
@@ -47,9 +56,9 @@ ApiResponse users(Api::Call& call) {
     ApiResponse error;
     auto body = read_body(call, &error);
     if (!body) return error;
-    store::UserPatch patch{body->string("name", kOptional, 1, 200),
-                           body->boolean("admin", kOptional),
-                           body->string("email", kOptional, 0, 254)};
+    store::UserPatch patch{
+        body->string("name", kOptional, 1, 200), body->boolean("admin", kOptional),
+        body->string("email", kOptional, 0, 254), body->boolean("disabled", kOptional)};
     if (!body->finish()) return bad_field(body->error());
     return answer_change(200, call.store().update_user(call.actor(), id, patch));
   }

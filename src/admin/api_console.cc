@@ -4,7 +4,12 @@
 //     The browser then holds only the session cookie (HttpOnly: no script reads it); the secret
 //     stays on the appliance only as the token's own, and the session as its digest.
 //   - A cookie call is the token's call: the token is checked again on every call (revoked,
-//     expired, networks), and a changed secret ends the session.
+//     expired, networks, its user disabled), and a changed secret ends the session.
+//   - Sessions live in the store (console_sessions.h): a restart keeps them, every node sharing
+//     a PostgreSQL database knows them. Each cookie call reads its row (and writes its last use
+//     at most once a second): console calls are a person's clicks on the admin thread, far from
+//     the proxy's requests, so no cache sits in front, and a session ended on one node (sign-out,
+//     a disabled user) is ended on all at once.
 //   - CSRF: a browser attaches the cookie to requests another site makes it send. SameSite=Strict
 //     already stops most; a cookie call that changes something must also come from the console's
 //     own origin and carry the session's CSRF token in X-Pamproxy-CSRF, which another site can
@@ -69,19 +74,24 @@ std::optional<ApiResponse> Api::authenticate_cookie(Call& call, std::string_view
       absl::Seconds(session_idle_timeout_s_.load(std::memory_order_relaxed));
   const absl::Duration absolute =
       absl::Seconds(session_absolute_timeout_s_.load(std::memory_order_relaxed));
-  const ConsoleSession* session = console_sessions_.find(session_id, call.now, idle, absolute);
-  if (session == nullptr) {
+  absl::StatusOr<std::optional<ConsoleSession>> found =
+      console_sessions_.find(session_id, call.now, idle, absolute);
+  if (!found.ok()) return store_error(found.status());
+  if (!*found) {
     return unauthenticated("the console session is unknown or has ended: sign in again");
   }
+  call.console_session = std::move(**found);
+  const ConsoleSession* session = &*call.console_session;
   call.snapshot = options_.store->snapshot();
   if (session->token_id.empty()) {
     // Signed in through the provider: the session stands for the user, as long as she exists
     // and sign-in through the provider is on.
     const policy::UserEntry* user = call.snapshot->find_user(session->user_id);
-    if (user == nullptr || !identity_enabled()) {
-      console_sessions_.end(session_id);
-      return unauthenticated(user == nullptr
-                                 ? "the user of this console session no longer exists"
+    if (user == nullptr || user->user.disabled || !identity_enabled()) {
+      console_sessions_.end(session_id).IgnoreError();  // it is refused either way
+      return unauthenticated(user == nullptr ? "the user of this console session no longer exists"
+                             : user->user.disabled
+                                 ? "user " + user->user.name + " is disabled"
                                  : "sign-in through the identity provider is off: sign in again");
     }
     call.user = user;
@@ -90,12 +100,12 @@ std::optional<ApiResponse> Api::authenticate_cookie(Call& call, std::string_view
         policy::check_token(*call.snapshot, session->token_id, call.request.client, call.now);
     if (check.deny == policy::DenyKind::kNone &&
         (check.user->user.id != session->user_id ||
-         sha256(check.token->token.secret.reveal()) != session->secret_sha256)) {
+         !ConsoleSessions::same_secret(session_id, *session, check.token->token.secret.reveal()))) {
       check.deny = policy::DenyKind::kTokenUnknown;
       check.reason = "the token of this console session has changed: sign in again";
     }
     if (check.deny != policy::DenyKind::kNone) {
-      console_sessions_.end(session_id);
+      console_sessions_.end(session_id).IgnoreError();  // it is refused either way
       return unauthenticated(check.reason);
     }
     call.user = check.user;
@@ -112,7 +122,6 @@ std::optional<ApiResponse> Api::authenticate_cookie(Call& call, std::string_view
     }
   }
   call.user_index = static_cast<uint32_t>(call.user - call.snapshot->users().data());
-  call.console_session = session;
   return std::nullopt;
 }
 
@@ -141,13 +150,14 @@ ApiResponse Api::handle_console_session(Call& call) {
     call.user = check.user;
     call.token_id = check.token->token.id;
     // Signing in again replaces this browser's session rather than leaving it behind.
-    if (auto previous = find_cookie(request.cookie, kSessionCookie))
-      console_sessions_.end(*previous);
-    auto created = console_sessions_.create({.user_id = check.user->user.id,
-                                             .token_id = call.token_id,
-                                             .secret_sha256 = sha256(*secret)},
-                                            call.now, idle, absolute);
-    if (!created) {
+    if (auto previous = find_cookie(request.cookie, kSessionCookie)) {
+      if (absl::Status s = console_sessions_.end(*previous); !s.ok()) return store_error(s);
+    }
+    auto created =
+        console_sessions_.create({.user_id = check.user->user.id, .token_id = call.token_id},
+                                 *secret, call.now, idle, absolute);
+    if (!created.ok()) {
+      if (!absl::IsResourceExhausted(created.status())) return store_error(created.status());
       return error_answer(503, "Unavailable",
                           "too many console sessions are open; try again when some have ended");
     }
@@ -155,7 +165,7 @@ ApiResponse Api::handle_console_session(Call& call) {
         .kv("client", request.client.to_string())
         .kv("user_id", call.user_id())
         .kv("token_id", call.token_id);
-    ApiResponse r = session_answer(201, call, *created->session, idle, absolute);
+    ApiResponse r = session_answer(201, call, created->session, idle, absolute);
     r.headers.emplace_back("Set-Cookie", session_cookie(created->id));
     return r;
   }
@@ -169,7 +179,7 @@ ApiResponse Api::handle_console_session(Call& call) {
   }
   if (request.method == "GET")
     return session_answer(200, call, *call.console_session, idle, absolute);
-  console_sessions_.end(*session_id);
+  if (absl::Status s = console_sessions_.end(*session_id); !s.ok()) return store_error(s);
   log::info("admin.console_signed_out")
       .kv("client", request.client.to_string())
       .kv("user_id", call.user_id())

@@ -184,7 +184,9 @@ ApiResponse Api::finish_identity_sign_in(const SignedIn& done) {
       actor,
       {.subject = who->subject, .email = who->email, .name = who->name, .groups = who->groups});
   if (!signed_in.ok()) {
-    return sign_in_failed(done.client, "refused", std::string(signed_in.status().message()));
+    const bool disabled = absl::IsPermissionDenied(signed_in.status());
+    return sign_in_failed(done.client, disabled ? "disabled" : "refused",
+                          std::string(signed_in.status().message()));
   }
   if (finished.cli.port != 0) {
     // pamctl's sign-in: no console session; a one-time code for pamctl's listener, worth
@@ -210,10 +212,14 @@ ApiResponse Api::finish_identity_sign_in(const SignedIn& done) {
       absl::Seconds(session_idle_timeout_s_.load(std::memory_order_relaxed));
   const absl::Duration absolute =
       absl::Seconds(session_absolute_timeout_s_.load(std::memory_order_relaxed));
-  if (done.previous_session) console_sessions_.end(*done.previous_session);
+  if (done.previous_session) {
+    console_sessions_.end(*done.previous_session).IgnoreError();  // a new session replaces it
+  }
   auto created =
-      console_sessions_.create({.user_id = signed_in->object_id}, done.now, idle, absolute);
-  if (!created) return sign_in_failed(done.client, "busy", "too many console sessions are open");
+      console_sessions_.create({.user_id = signed_in->object_id}, "", done.now, idle, absolute);
+  if (!created.ok()) {
+    return sign_in_failed(done.client, "busy", std::string(created.status().message()));
+  }
   log::info("admin.console_signed_in")
       .kv("client", done.client.to_string())
       .kv("user_id", signed_in->object_id)

@@ -31,8 +31,8 @@ struct Api::Call {
   const policy::UserEntry* user = nullptr;
   uint32_t user_index = 0;
   std::string token_id;
-  const ConsoleSession* console_session = nullptr;  // set when authenticated by the cookie
-  Activity* activity = nullptr;                     // the dashboard's per-minute counts
+  std::optional<ConsoleSession> console_session;  // set when authenticated by the cookie
+  Activity* activity = nullptr;                   // the dashboard's per-minute counts
 
   store::Store& store() const { return *options.store; }
   bool admin() const { return user->user.admin; }

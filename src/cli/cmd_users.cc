@@ -1,6 +1,7 @@
 // Who may do what, through the admin REST API (docs/admin-api.md):
 //   pamctl users list | add NAME [--admin] [--email E] | show ID
 //                | edit ID [--name N] [--admin true|false] [--email E] | rm ID
+//                | disable|enable USER   (USER: an id or a name)
 //   pamctl roles list | add NAME [--description D] | rm ID
 //                | add-member ROLE USER | remove-member ROLE USER
 //                | map-group GROUP ROLE | unmap-group GROUP ROLE | list-groups
@@ -25,7 +26,8 @@ constexpr char kUsersUsage[] =
     "       pamctl users add NAME [--admin] [--email E]\n"
     "       pamctl users show ID\n"
     "       pamctl users edit ID [--name N] [--admin true|false] [--email E (\"\" removes it)]\n"
-    "       pamctl users rm ID\n";
+    "       pamctl users rm ID\n"
+    "       pamctl users disable|enable USER   (an id or a name; her tokens are kept)\n";
 constexpr char kRolesUsage[] =
     "usage: pamctl roles list\n"
     "       pamctl roles add NAME [--description D]\n"
@@ -74,10 +76,19 @@ int run_users(const std::vector<std::string>& args) {
     if (!a.positional.empty() || a.has("--admin") || a.has("--name") || a.has("--email")) {
       return api_usage(f, kUsersUsage, "list takes no argument");
     }
-    return call_and_show(
-        cmd, a, "GET", "/api/v1/users" + page_query(a), std::nullopt, Show::kList,
-        {field_column("ID", "id"), field_column("NAME", "name"), field_column("ADMIN", "admin"),
-         field_column("EMAIL", "email"), field_column("CREATED", "created_at")});
+    return call_and_show(cmd, a, "GET", "/api/v1/users" + page_query(a), std::nullopt, Show::kList,
+                         {field_column("ID", "id"), field_column("NAME", "name"),
+                          field_column("ADMIN", "admin"), field_column("DISABLED", "disabled"),
+                          field_column("EMAIL", "email"), field_column("CREATED", "created_at")});
+  }
+  if (action == "disable" || action == "enable") {
+    if (a.positional.size() != 1 || a.has_own_flags()) {
+      return api_usage(f, kUsersUsage, action + " takes USER");
+    }
+    JsonWriter w;
+    w.begin_object().key("disabled").value(action == "disable").end_object();
+    return call_and_show(cmd, a, "PATCH", "/api/v1/users/" + percent_encode(a.positional[0]),
+                         w.str(), Show::kObject);
   }
   if (action != "add" && action != "show" && action != "edit" && action != "rm") {
     return api_usage(f, kUsersUsage, "unknown action '" + action + "'");

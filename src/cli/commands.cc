@@ -40,7 +40,7 @@ const std::vector<Command>& commands() {
       {"records", "list, add, show, edit, remove records (secrets from files or stdin)",
        run_records},
       {"policies", "show, set, remove a record's access policy", run_policies},
-      {"users", "list, add, show, edit, remove users", run_users},
+      {"users", "list, add, show, edit, disable, enable, remove users", run_users},
       {"roles", "list, add, remove roles; add and remove members", run_roles},
       {"grants", "list, add, remove grants of records to users and roles", run_grants},
       {"tokens", "create, list, revoke REST API tokens", run_tokens},

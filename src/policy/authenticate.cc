@@ -34,6 +34,12 @@ TokenCheck check_token(const Snapshot& s, std::string_view token_id, const net::
     return fail(std::move(c), DenyKind::kTokenRevoked,
                 cat("token ", token.id, " was revoked at ", rfc3339(*token.revoked_at)));
   }
+  if (c.user->user.disabled) {
+    return fail(std::move(c), DenyKind::kUserDisabled,
+                cat("user ", c.user->user.name,
+                    " is disabled; an admin enables the user again with pamctl users enable ",
+                    c.user->user.name));
+  }
   if (now >= token.expires_at) {
     return fail(std::move(c), DenyKind::kTokenExpired,
                 cat("token ", token.id, " expired at ", rfc3339(token.expires_at),

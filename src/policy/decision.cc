@@ -116,6 +116,7 @@ std::string_view deny_kind_name(DenyKind k) {
     case DenyKind::kProxyDisabled: return "proxy_disabled";
     case DenyKind::kTokenUnknown: return "token_unknown";
     case DenyKind::kTokenRevoked: return "token_revoked";
+    case DenyKind::kUserDisabled: return "user_disabled";
     case DenyKind::kTokenExpired: return "token_expired";
     case DenyKind::kTokenNetwork: return "token_network";
     case DenyKind::kRecordRefInvalid: return "record_ref_invalid";

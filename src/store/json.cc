@@ -46,7 +46,7 @@ std::string format_time(absl::Time t) {
 
 void write_json(JsonWriter& w, const policy::User& u) {
   w.begin_object().key("id").value(u.id).key("name").value(u.name).key("admin").value(u.admin);
-  w.key("email").value(u.email);
+  w.key("email").value(u.email).key("disabled").value(u.disabled);
   time_field(w, "created_at", u.created_at);
   w.end_object();
 }

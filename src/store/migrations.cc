@@ -300,6 +300,28 @@ CREATE TABLE IF NOT EXISTS cli_logins (
 );
 )sql";
 
+// A disabled user: her tokens are refused and she cannot sign in, but nothing of hers is removed,
+// so enabling her again brings her tokens back.
+constexpr std::string_view kSchemaV12 = R"sql(
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+// The web console's sign-in sessions, so that a restart keeps them and every node sharing the
+// database knows them. A row never holds the cookie's value: it is keyed by the value's SHA-256,
+// and the token's secret is kept as an HMAC keyed by the value; the CSRF token is derived from
+// the value and not stored at all (src/admin/console_sessions.cc). Times are Unix seconds.
+constexpr std::string_view kSchemaV13 = R"sql(
+CREATE TABLE console_sessions (
+  id_sha256 TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_id TEXT NOT NULL,
+  token_check TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_by_user ON console_sessions(user_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -312,6 +334,8 @@ constexpr Migration kMigrations[] = {
     {9, kSchemaV9},
     {10, kSchemaV10},
     {11, kSchemaV11},
+    {12, kSchemaV12},
+    {13, kSchemaV13},
 };
 
 }  // namespace

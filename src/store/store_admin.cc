@@ -121,10 +121,21 @@ absl::StatusOr<AdminChange> Store::update_user(const Actor& actor, std::string_v
     if (patch.name) u.name = *patch.name;
     if (patch.admin) u.admin = *patch.admin;
     if (patch.email) u.email = *patch.email;
+    if (patch.disabled) {
+      if (*patch.disabled && id == actor.user_id) {
+        return absl::FailedPreconditionError("you cannot disable yourself");
+      }
+      u.disabled = *patch.disabled;
+    }
     absl::Status s =
-        sql::run(impl_->db, "UPDATE users SET name = ?2, admin = ?3, email = ?4 WHERE id = ?1", id,
-                 u.name, u.admin, u.email);
+        sql::run(impl_->db,
+                 "UPDATE users SET name = ?2, admin = ?3, email = ?4, disabled = ?5 WHERE id = ?1",
+                 id, u.name, u.admin, u.email, u.disabled);
     if (!s.ok()) return renamed_conflict(s, "user", u.name);
+    if (u.disabled) {
+      s = sql::run(impl_->db, "DELETE FROM console_sessions WHERE user_id = ?1", id);
+      if (!s.ok()) return s;
+    }
     c.after_json = to_json(u);
     return absl::OkStatus();
   });

@@ -114,6 +114,10 @@ absl::StatusOr<AdminChange> Store::sign_in_identity(const Actor& actor, const Id
       c.object_id = linked->front();
       auto before = one(impl_->load_users(c.object_id), "user", c.object_id);
       if (!before.ok()) return before.status();
+      // Nothing of a disabled user's changes, not even her roles: she is refused as she is.
+      if (before->disabled) {
+        return absl::PermissionDeniedError(cat("user ", before->name, " is disabled"));
+      }
       c.before_json = to_json(*before);
       absl::Status s = sql::run(impl_->db,
                                 "UPDATE identity_users SET email = ?2, signed_in_at = ?3 "

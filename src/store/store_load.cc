@@ -51,10 +51,11 @@ absl::Status load_lists(sql::Db& db, std::vector<Row>& rows, std::string_view qu
 absl::StatusOr<std::vector<policy::User>> Store::Impl::load_users(std::string_view id) {
   return sql::load_rows<policy::User>(
       db,
-      "SELECT id, name, admin, created_at, email FROM users WHERE ?1 = '' OR id = ?1 ORDER BY name",
+      "SELECT id, name, admin, created_at, email, disabled FROM users WHERE ?1 = '' OR id = ?1 "
+      "ORDER BY name",
       [](const sql::Stmt& r) {
-        return policy::User{r.text(0), r.text(1), r.integer(2) != 0, from_unix(r.integer(3)),
-                            r.text(4)};
+        return policy::User{r.text(0), r.text(1),        r.integer(2) != 0, from_unix(r.integer(3)),
+                            r.text(4), r.integer(5) != 0};
       },
       id);
 }

@@ -6,13 +6,16 @@ walks an engineer's whole day in two browser contexts: she downloads the applian
 creates a token and copies its exports, an approver grants her access request, the real AWS CLI
 runs through the proxy with exactly those exports against the AWS stand-in (tests/node), and
 she, then an admin, read the session's commands in the Sessions screen, the admin seeing the
-audit chain verified and the requests on the dashboard; the bootstrap admin walks the
+audit chain verified and the requests on the dashboard; she finds her records, stars one, and
+stays signed in while pamproxyd restarts; the admin disables her and her AWS CLI and console are
+refused; the bootstrap admin walks the
 administration screens (Settings / Parameters, Record types, Records) in
 console/browser_admin_test.mjs. Screenshots land in $CONSOLE_SCREENSHOTS (the build's test
 output directory)."""
 
 import os
 import subprocess
+import threading
 import unittest
 
 from admin_api import AdminAppliance
@@ -88,6 +91,15 @@ class Console(unittest.TestCase):
                          "max_duration_s": 86400}}), 200)
         made(self.app.call("POST", "grants", {"user_id": user["id"], "record_id": record["id"],
                                               "permissions": ["view", "connect"]}))
+        # One more record she may view, and one she may not.
+        logs = made(self.app.call("POST", "records", {
+            "name": "logs", "access_key_id": RECORD_KEYS.access_key_id,
+            "secret_access_key": RECORD_KEYS.secret_access_key, "tags": ["ops"]}))
+        made(self.app.call("POST", "grants", {"user_id": user["id"], "record_id": logs["id"],
+                                              "permissions": ["view"]}))
+        made(self.app.call("POST", "records", {
+            "name": "payroll", "access_key_id": RECORD_KEYS.access_key_id,
+            "secret_access_key": RECORD_KEYS.secret_access_key}))
         user_token = made(self.app.call("POST", "tokens", {"name": "web", "user_id": user["id"]}))
         approver_token = made(self.app.call("POST", "tokens", {"name": "web",
                                                                "user_id": approver["id"]}))
@@ -99,14 +111,20 @@ class Console(unittest.TestCase):
         env = dict(os.environ,
                    CONSOLE_URL="https://127.0.0.1:%d" % self.app.admin_port,
                    CA_FILE=self.app.tmp.file("api-ca.pem", ca_pem), RECORD=record["name"],
+                   VIEW_RECORD="logs", HIDDEN_RECORD="payroll",
                    USER_TOKEN=user_token["bearer"], APPROVER_TOKEN=approver_token["bearer"],
                    ADMIN_TOKEN=self.app.admin_token, USER_HOME=home, AWS_CLI_CONFIG=aws_config,
                    SCREENSHOT_DIR=os.environ.get("CONSOLE_SCREENSHOTS",
                                                  os.path.join(self.app.tmp.path, "shots")))
-        r = subprocess.run(["node", PEOPLE_SCRIPT], env=env, capture_output=True, text=True,
-                           timeout=240)
-        print(r.stdout)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        returncode, out, err = self.run_restarting(PEOPLE_SCRIPT, env, 300)
+        print(out)
+        self.assertEqual(returncode, 0, out + err)
+        self.assertIn("RESTART_PAMPROXYD", out)
+        # Disabled in the console: the API says so, and kept her tokens.
+        status, alice = self.app.call("GET", "users/" + user["id"])
+        self.assertEqual((status, alice["disabled"]), (200, True), alice)
+        status, tokens = self.app.call("GET", "tokens?user=" + user["id"])
+        self.assertFalse(next(t for t in tokens["items"] if t["id"] == user_token["id"])["revoked"])
         # The approval is the API's, not only the screen's.
         status, requests = self.app.call("GET", "requests")
         self.assertEqual(status, 200, requests)
@@ -115,6 +133,28 @@ class Console(unittest.TestCase):
                          [("approved", approver["id"], "ok for today")])
         # The CLI's requests reached the stand-in, re-signed with the record's keys.
         self.assertTrue(any(q.get("method") == "PUT" for q in front.requests()), front.requests())
+
+    def run_restarting(self, script, env, timeout_s):
+        """Runs a browser test that may print RESTART_PAMPROXYD: pamproxyd is restarted (same
+        configuration, database and ports) and the script told so by a line on its stdin.
+        Returns (exit status, stdout, stderr)."""
+        proc = subprocess.Popen(["node", script], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        timer = threading.Timer(timeout_s, proc.kill)
+        timer.start()
+        try:
+            out = []
+            for line in proc.stdout:
+                out.append(line)
+                if line.strip() == "RESTART_PAMPROXYD":
+                    self.app.restart()
+                    proc.stdin.write("restarted\n")
+                    proc.stdin.flush()
+            err = proc.stderr.read()
+            proc.wait()
+        finally:
+            timer.cancel()
+        return proc.returncode, "".join(out), err
 
     def test_admin_enables_the_proxy_and_the_type_and_adds_a_record_in_chromium(self):
         token_id, secret = self.app.admin_token.split(":", 1)

@@ -174,9 +174,9 @@ class Api {
   std::atomic<bool> console_enabled_{options_.console.enabled};
   std::atomic<int64_t> session_idle_timeout_s_{options_.console.session_idle_timeout_s};
   std::atomic<int64_t> session_absolute_timeout_s_{options_.console.session_absolute_timeout_s};
-  ConsoleSessions console_sessions_{options_.console_sessions_max};  // the admin thread's
-  std::unique_ptr<Activity> activity_;                               // the admin thread's
-  identity::CliCodes cli_codes_{1024};                               // the admin thread's
+  ConsoleSessions console_sessions_{options_.store, options_.console_sessions_max};
+  std::unique_ptr<Activity> activity_;  // the admin thread's
+  identity::CliCodes cli_codes_{1024};  // the admin thread's
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

@@ -1,24 +1,31 @@
 #pragma once
-// The web console's sign-in sessions, kept in the admin server's memory. A session ties a
-// browser cookie to the REST API token it signed in with, so that a cookie request is
-// authenticated and authorized exactly as that token's bearer requests are (docs/console.md).
+// The web console's sign-in sessions. A session ties a browser cookie to the REST API token it
+// signed in with (or, through the identity provider, to the user alone), so that a cookie
+// request is authenticated and authorized exactly as that token's bearer requests are
+// (docs/console.md). The sessions live in the store, so a restart keeps them and every node of a
+// shared PostgreSQL database knows them; this class is what the admin API makes of a row.
 //
-//   ConsoleSessions sessions(1024);
-//   auto s = sessions.create({.user_id = u, .token_id = t, .secret_sha256 = d}, now);
+//   ConsoleSessions sessions(store, 1024);
+//   auto s = sessions.create({.user_id = u, .token_id = t}, secret, now, idle, absolute);
 //   ... Set-Cookie: __Host-pamproxy=<s->id> ...
-//   const ConsoleSession* found = sessions.find(cookie_value, now, idle, absolute);
+//   auto found = sessions.find(cookie_value, now, idle, absolute);  // -> optional session
 //
 // Invariants:
-//   - A session id is 256 random bits (43 base64url characters), shown once to create() 's caller
-//     and never kept: the table is keyed by its SHA-256. A lookup hashes what the browser sent
-//     and finds the digest in a hash table, so its time depends on the digest, never on how much
-//     of a real id a guess shares.
-//   - Bounds: at most `sessions_max` sessions; create() first drops expired ones and refuses
-//     (nullopt) when the table is still full, so nobody's session is ended to make room.
+//   - A session id is 256 random bits (43 base64url characters), shown once to create()'s caller
+//     and never kept: the store's row is keyed by its SHA-256. A lookup hashes what the browser
+//     sent and looks the digest up by equality, so its time depends on the digest, never on how
+//     much of a real id a guess shares.
+//   - Nothing stored lets a reader of the database act as a browser: the CSRF token is an HMAC
+//     keyed by the id (so it is derived again on each call, never stored), and the token's
+//     secret is kept as an HMAC keyed by the id as well.
+//   - Bounds: at most `sessions_max` sessions in the store; create() first drops expired ones
+//     and refuses (ResourceExhausted) when they are still that many, so nobody's session is
+//     ended to make room.
 //   - A session ends at its idle timeout (since its last use), its absolute timeout (since it
-//     was created), or end(), whichever comes first; find() erases it then.
+//     was created), or end(), whichever comes first; find() erases it then. Disabling or
+//     deleting its user ends it too (the store deletes her rows).
 //
-// Thread safety: none; the admin server's thread owns it.
+// Thread safety: as the store's (any thread); the admin server's thread is the caller.
 
 #include <array>
 #include <cstdint>
@@ -26,8 +33,12 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
+namespace pamproxy::store {
+class Store;
+}
 
 namespace pamproxy::admin {
 
@@ -35,39 +46,39 @@ struct ConsoleSession {
   std::string user_id;
   // "" for a sign-in through the identity provider: the session then stands for the user alone.
   std::string token_id;
-  std::array<uint8_t, 32> secret_sha256{};  // of the token's secret at sign-in
-  std::string csrf;                         // X-Pamproxy-CSRF: 256 random bits, base64url
+  std::string token_check;  // HMAC-SHA256(id, the token's secret at sign-in), hex; "" without
+  std::string csrf;         // X-Pamproxy-CSRF: HMAC-SHA256(id, a fixed label), base64url
   absl::Time created;
   absl::Time last_used;
 };
 
 class ConsoleSessions {
  public:
-  explicit ConsoleSessions(size_t sessions_max) : sessions_max_(sessions_max) {}
+  ConsoleSessions(store::Store* store, size_t sessions_max)
+      : store_(store), sessions_max_(sessions_max) {}
 
   struct Created {
     std::string id;  // the cookie's value
-    const ConsoleSession* session;
+    ConsoleSession session;
   };
-  // A new session for `who` (its csrf, created and last_used are filled in here); nullopt when
-  // the table is full of live sessions.
-  std::optional<Created> create(ConsoleSession who, absl::Time now, absl::Duration idle,
-                                absl::Duration absolute);
-  // The live session with that id, touched (last_used = now); nullptr when unknown or expired.
-  const ConsoleSession* find(std::string_view id, absl::Time now, absl::Duration idle,
-                             absl::Duration absolute);
-  // Ends the session; false when there was none.
-  bool end(std::string_view id);
-  size_t size() const { return by_digest_.size(); }
+  // A new session for `who` (user_id and token_id; the rest is filled in here, token_check from
+  // `token_secret` when there is a token); ResourceExhausted when the store holds sessions_max
+  // live sessions, or the store's error.
+  absl::StatusOr<Created> create(ConsoleSession who, std::string_view token_secret, absl::Time now,
+                                 absl::Duration idle, absl::Duration absolute);
+  // The live session with that id, touched (last_used = now); nullopt when unknown or expired.
+  absl::StatusOr<std::optional<ConsoleSession>> find(std::string_view id, absl::Time now,
+                                                     absl::Duration idle, absl::Duration absolute);
+  // Whether `secret` is the token's secret the session with that id signed in with (constant
+  // time).
+  static bool same_secret(std::string_view id, const ConsoleSession& session,
+                          std::string_view secret);
+  // Ends the session (nothing when there is none).
+  absl::Status end(std::string_view id);
 
  private:
-  using Digest = std::array<uint8_t, 32>;
-  static Digest digest(std::string_view id);
-  static bool expired(const ConsoleSession& s, absl::Time now, absl::Duration idle,
-                      absl::Duration absolute);
-
+  store::Store* store_;  // not owned
   size_t sessions_max_;
-  absl::flat_hash_map<Digest, ConsoleSession> by_digest_;
 };
 
 // 256 bits from the system's CSPRNG as 43 base64url characters (no padding).

@@ -20,7 +20,8 @@ struct TokenCheck {
   const UserEntry* user = nullptr;
 };
 
-// Steps 2-5 of the decision order (docs/access-control.md), without the secret.
+// Steps 2-5 of the decision order (docs/access-control.md), without the secret; a token of a
+// disabled user is refused right after a revoked one.
 TokenCheck check_token(const Snapshot& snapshot, std::string_view token_id,
                        const net::IpAddress& client, absl::Time now);
 

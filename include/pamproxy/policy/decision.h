@@ -27,6 +27,7 @@ enum class DenyKind : uint8_t {
   kProxyDisabled,
   kTokenUnknown,
   kTokenRevoked,
+  kUserDisabled,
   kTokenExpired,
   kTokenNetwork,
   kRecordRefInvalid,

@@ -57,6 +57,9 @@ struct User {
   bool admin = false;
   absl::Time created_at;
   std::string email;  // "" when none: such a user is not told about access requests
+  // A disabled user's tokens are refused and she cannot sign in; her tokens are kept, so
+  // enabling her again brings them back as they were.
+  bool disabled = false;
 };
 
 struct Role {

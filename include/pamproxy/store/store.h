@@ -83,6 +83,9 @@ struct UserPatch {
   std::optional<std::string> name;
   std::optional<bool> admin;
   std::optional<std::string> email;  // "" removes it
+  // Disabling refuses the user's tokens and ends her console sessions (in the same
+  // transaction); her tokens stay, so enabling her brings them back. Not for the actor herself.
+  std::optional<bool> disabled;
 };
 
 struct RecordSpec {
@@ -200,6 +203,23 @@ struct Notification {
   absl::Time created_at;
 };
 
+// A web console sign-in session as the store keeps it (store_console_sessions.cc): what checking
+// a cookie needs, and nothing that lets a reader of the database act as the browser
+// (src/admin/console_sessions.cc derives the values).
+struct ConsoleSessionRow {
+  std::string id_sha256;  // hex SHA-256 of the cookie's value (the value is never stored)
+  std::string user_id;
+  std::string token_id;     // "" for a sign-in through the identity provider
+  std::string token_check;  // hex HMAC of the token's secret keyed by the cookie's value
+  absl::Time created_at;    // whole seconds
+  absl::Time last_used_at;
+};
+struct ConsoleSessionLimits {
+  absl::Duration idle;      // since the last use
+  absl::Duration absolute;  // since creation
+  size_t sessions_max = 0;  // live sessions in the whole store
+};
+
 struct Bootstrap {
   policy::User admin;
   CreatedToken token;
@@ -267,7 +287,8 @@ class Store {
   // (named by the name claim, else the e-mail, else the subject; a name taken already gets the
   // subject after it); every sign-in then makes the user a member of exactly those roles mapped
   // to a group that her groups reach, among the roles any group maps to (a role no group maps to
-  // is left as an admin set it). The change's object is the user.
+  // is left as an admin set it). The change's object is the user. A disabled user is refused
+  // (PermissionDenied) and nothing of hers changes.
   absl::StatusOr<AdminChange> sign_in_identity(const Actor& actor, const IdentitySignIn& who);
   // A provider group mapped to a role (both kept as given: group names are the provider's).
   std::vector<GroupRole> list_group_roles();
@@ -376,6 +397,19 @@ class Store {
   // Record ids, sorted; none while the database is unreachable (reachable()).
   std::vector<std::string> list_favorites(std::string_view user_id);
   absl::Status set_favorite(std::string_view user_id, std::string_view record_id, bool favorite);
+
+  // Web console sessions (store_console_sessions.cc), shared by every node of the database. Not
+  // admin changes: no audit event, no new snapshot. Deleting or disabling a user deletes hers.
+  // Creating first deletes every expired row, then refuses (ResourceExhausted) when
+  // limits.sessions_max live ones remain; the row's created_at is now.
+  absl::Status create_console_session(const ConsoleSessionRow& row,
+                                      const ConsoleSessionLimits& limits);
+  // The live row, its last use raised to `now` (written at most once a second); nullopt when
+  // there is none or it has expired (then it is deleted).
+  absl::StatusOr<std::optional<ConsoleSessionRow>> use_console_session(
+      std::string_view id_sha256, absl::Time now, const ConsoleSessionLimits& limits);
+  absl::Status end_console_session(std::string_view id_sha256);  // none: nothing to do
+  size_t count_console_sessions();
 
   struct Impl;  // store_impl.h
 

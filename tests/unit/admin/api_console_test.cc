@@ -186,6 +186,20 @@ TEST_F(ConsoleApi, RevokingTheTokenEndsItsSessions) {
   EXPECT_EQ(call("GET", "/api/v1/whoami", "", cookie).status, 200);
 }
 
+TEST_F(ConsoleApi, ASessionOutlivesARestartWithItsCsrfToken) {
+  const std::string cookie = sign_in();
+  make_api({});  // a new process: nothing of the session is in memory
+  ApiResponse session = call("GET", "/api/v1/console/session", "", cookie);
+  ASSERT_EQ(session.status, 200) << session.body;
+  EXPECT_EQ(json_string(session.body, "csrf_token"), csrf_);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "{\"name\":\"after\"}", cookie, kOrigin, csrf_).status,
+            201);
+  // Signed out there, the cookie is refused everywhere.
+  ASSERT_EQ(call("DELETE", "/api/v1/console/session", "", cookie, kOrigin, csrf_).status, 200);
+  make_api({});
+  EXPECT_EQ(call("GET", "/api/v1/whoami", "", cookie).status, 401);
+}
+
 TEST_F(ConsoleApi, AnUnknownCookieIsUnauthenticatedAndTheBearerStillWorks) {
   EXPECT_EQ(call("GET", "/api/v1/whoami", "", "__Host-pamproxy=guess").status, 401);
   ApiResponse r = api_->handle({.method = "GET",

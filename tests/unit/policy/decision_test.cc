@@ -67,6 +67,9 @@ const Case kCases[] = {
      "may be used only from 192.168.0.0/16; this request came from 10.0.0.1"},
     {"revoked beats disabled network", nullptr, "TREV", "open", "s3:GetObject", "10.0.0.1",
      absl::ZeroDuration(), DenyKind::kTokenRevoked, "revoked"},
+    {"disabled user", [](SnapshotData& d) { d.users[0].disabled = true; }, "TALICE", "open",
+     "s3:GetObject", "203.0.113.5", absl::ZeroDuration(), DenyKind::kUserDisabled,
+     "user alice is disabled; an admin enables the user again with pamctl users enable alice"},
 
     // Record references and permissions.
     {"unknown record", nullptr, "TALICE", "nope", "s3:GetObject", "203.0.113.5",

@@ -103,7 +103,8 @@ TEST_F(StoreSessions, VersionOneDatabaseGainsSessionsOnOpen) {
     // Take it back to version 1 as an older build left it.
     auto db = sql::Db::open(dir_.file("pamproxy.db"), SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(db->exec("DROP TABLE favorites; DROP TABLE sessions; DROP TABLE session_index; "
+    ASSERT_TRUE(db->exec("DROP TABLE console_sessions; ALTER TABLE users DROP COLUMN disabled; "
+                         "DROP TABLE favorites; DROP TABLE sessions; DROP TABLE session_index; "
                          "DROP TABLE group_roles; DROP TABLE identity_users; "
                          "ALTER TABLE records DROP COLUMN aws_account_id_source; "
                          "ALTER TABLE records DROP COLUMN aws_account_id; "

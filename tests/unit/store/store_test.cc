@@ -469,6 +469,7 @@ TEST_F(StoreTest, AccountIdsBeforeTheirSourceCameFromTheAdmin) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(raw,
+                           "DROP TABLE console_sessions; ALTER TABLE users DROP COLUMN disabled; "
                            "ALTER TABLE records DROP COLUMN aws_account_id_source; "
                            "PRAGMA user_version = 8;",
                            nullptr, nullptr, nullptr),
@@ -493,15 +494,17 @@ TEST_F(StoreTest, VersionTwoRecordsGainAnEmptyAwsAccountId) {
     // Take it back to version 2, as an older build left it.
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(options().database_file.c_str(), &raw), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(raw,
-                           "DROP TABLE favorites; DROP TABLE group_roles; DROP TABLE identity_users; "
-                           "ALTER TABLE records DROP COLUMN aws_account_id_source; "
-                           "ALTER TABLE records DROP COLUMN aws_account_id; "
-                           "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
-                           "ALTER TABLE records DROP COLUMN version; "
-                           "DROP TABLE change_generation; PRAGMA user_version = 2;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
+    EXPECT_EQ(
+        sqlite3_exec(raw,
+                     "DROP TABLE console_sessions; ALTER TABLE users DROP COLUMN disabled; "
+                     "DROP TABLE favorites; DROP TABLE group_roles; DROP TABLE identity_users; "
+                     "ALTER TABLE records DROP COLUMN aws_account_id_source; "
+                     "ALTER TABLE records DROP COLUMN aws_account_id; "
+                     "DROP TABLE notifications; ALTER TABLE users DROP COLUMN email; "
+                     "ALTER TABLE records DROP COLUMN version; "
+                     "DROP TABLE change_generation; PRAGMA user_version = 2;",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK)
         << sqlite3_errmsg(raw);
     sqlite3_close(raw);
   }
@@ -764,6 +767,136 @@ TEST_P(EveryBackend, TouchTokensRecordsLastUse) {
                                                           {tok->token.id, now_ - absl::Hours(1)}};
   ASSERT_TRUE(store->touch_tokens(uses).ok());
   EXPECT_EQ(store->get_token(tok->token.id)->last_used_at, now_);
+}
+
+TEST_P(EveryBackend, ADisabledUserIsRefusedAndEnabledAgainWithHerTokens) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->set_setting(admin_, "proxy.enabled", "true").ok());
+  ASSERT_TRUE(store->set_record_type_enabled(admin_, "aws-access-keys", true).ok());
+  ASSERT_TRUE(store->create_record(admin_, record_spec("prod")).ok());
+  std::string bob = store->create_user(admin_, {"bob", false})->object_id;
+  ASSERT_TRUE(store->create_grant(admin_, {bob, "", "", "prod", policy::kConnect}).ok());
+  auto tok = store->create_token(admin_, {bob, "t", std::nullopt, {}});
+  ASSERT_TRUE(tok.ok());
+  const net::IpAddress client = *net::IpAddress::parse("10.0.0.1");
+  auto decide = [&] {
+    return policy::decide(*store->snapshot(), tok->token.id, "tag:prod", "s3:GetObject", client,
+                          now_);
+  };
+  EXPECT_TRUE(decide().allowed);
+  EXPECT_FALSE(store->get_user(bob)->disabled);
+
+  UserPatch disable;
+  disable.disabled = true;
+  auto change = store->update_user(admin_, bob, disable);
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_NE(change->before_json.find("\"disabled\":false"), std::string::npos);
+  EXPECT_NE(change->after_json.find("\"disabled\":true"), std::string::npos);
+  policy::Decision d = decide();
+  EXPECT_EQ(d.deny, DenyKind::kUserDisabled);
+  EXPECT_EQ(d.reason,
+            "user bob is disabled; an admin enables the user again with pamctl users enable bob");
+  // Her token is kept as it was, and the state survives a restart.
+  EXPECT_FALSE(store->get_token(tok->token.id)->revoked_at.has_value());
+  store.reset();
+  store = open_store();
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->get_user(bob)->disabled);
+  EXPECT_EQ(decide().deny, DenyKind::kUserDisabled);
+
+  // Nobody disables herself (an admin would lock herself out).
+  const Actor as_bob{bob, "bob", "test"};
+  EXPECT_EQ(store->update_user(as_bob, bob, disable).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  UserPatch enable;
+  enable.disabled = false;
+  ASSERT_TRUE(store->update_user(admin_, bob, enable).ok());
+  EXPECT_TRUE(decide().allowed);
+}
+
+TEST_P(EveryBackend, ADisabledUserCannotSignInThroughTheProvider) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  const IdentitySignIn who{.subject = "sub-1", .email = "ana@example.com", .name = "ana"};
+  auto first = store->sign_in_identity(admin_, who);
+  ASSERT_TRUE(first.ok()) << first.status();
+  UserPatch disable;
+  disable.disabled = true;
+  ASSERT_TRUE(store->update_user(admin_, first->object_id, disable).ok());
+  auto refused = store->sign_in_identity(admin_, who);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "user ana is disabled");
+  UserPatch enable;
+  enable.disabled = false;
+  ASSERT_TRUE(store->update_user(admin_, first->object_id, enable).ok());
+  EXPECT_TRUE(store->sign_in_identity(admin_, who).ok());
+}
+
+TEST_P(EveryBackend, ConsoleSessionsAreKeptBoundedPurgedAndEndedWithTheirUser) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  std::string ana = store->create_user(admin_, {"ana", false})->object_id;
+  std::string bo = store->create_user(admin_, {"bo", false})->object_id;
+  const ConsoleSessionLimits limits{absl::Minutes(30), absl::Hours(12), 3};
+  const uint64_t generation = store->snapshot()->generation();
+  auto row = [&](std::string digest, const std::string& user, absl::Time at) {
+    return ConsoleSessionRow{.id_sha256 = std::move(digest),
+                             .user_id = user,
+                             .token_id = "PAMTOKEN",
+                             .token_check = "check",
+                             .created_at = at,
+                             .last_used_at = at};
+  };
+  ASSERT_TRUE(store->create_console_session(row("d1", ana, now_), limits).ok());
+  ASSERT_TRUE(store->create_console_session(row("d2", ana, now_), limits).ok());
+  ASSERT_TRUE(store->create_console_session(row("d3", bo, now_), limits).ok());
+  // A preference of nobody's policy: no new snapshot.
+  EXPECT_EQ(store->snapshot()->generation(), generation);
+  // Full of live sessions: refused, nobody's ended to make room.
+  EXPECT_EQ(store->create_console_session(row("d4", bo, now_ + absl::Minutes(1)), limits).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(store->count_console_sessions(), 3u);
+
+  // Found and touched; the row survives the store's restart.
+  auto found = store->use_console_session("d1", now_ + absl::Minutes(20), limits);
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_EQ((*found)->user_id, ana);
+  EXPECT_EQ((*found)->token_id, "PAMTOKEN");
+  EXPECT_EQ((*found)->token_check, "check");
+  EXPECT_EQ((*found)->last_used_at, now_ + absl::Minutes(20));
+  store.reset();
+  store = open_store();
+  ASSERT_TRUE(store);
+  found = store->use_console_session("d1", now_ + absl::Minutes(40), limits);
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status();
+  EXPECT_FALSE(store->use_console_session("nope", now_, limits)->has_value());
+
+  // Idle past its timeout (d2, d3 unused since now_): gone when looked up, and purged when
+  // room is needed.
+  EXPECT_FALSE(store->use_console_session("d2", now_ + absl::Minutes(45), limits)->has_value());
+  EXPECT_EQ(store->count_console_sessions(), 2u);
+  ASSERT_TRUE(store->create_console_session(row("d4", bo, now_ + absl::Minutes(45)), limits).ok());
+  EXPECT_EQ(store->count_console_sessions(), 2u);  // d1 and d4: d3 was purged
+  // However busy, the absolute timeout ends it.
+  for (absl::Duration t = absl::Minutes(60); t < absl::Hours(12); t += absl::Minutes(20)) {
+    ASSERT_TRUE(store->use_console_session("d1", now_ + t, limits)->has_value());
+  }
+  EXPECT_FALSE(store->use_console_session("d1", now_ + absl::Hours(12), limits)->has_value());
+
+  // Ended, and a user's go when she is disabled or deleted.
+  ASSERT_TRUE(store->create_console_session(row("d5", ana, now_ + absl::Hours(1)), limits).ok());
+  ASSERT_TRUE(store->create_console_session(row("d6", ana, now_ + absl::Hours(1)), limits).ok());
+  ASSERT_TRUE(store->end_console_session("d5").ok());
+  EXPECT_FALSE(store->use_console_session("d5", now_ + absl::Hours(1), limits)->has_value());
+  UserPatch disable;
+  disable.disabled = true;
+  ASSERT_TRUE(store->update_user(admin_, ana, disable).ok());
+  EXPECT_FALSE(store->use_console_session("d6", now_ + absl::Hours(1), limits)->has_value());
+  EXPECT_TRUE(store->use_console_session("d4", now_ + absl::Hours(1), limits)->has_value());
+  ASSERT_TRUE(store->delete_user(admin_, bo).ok());
+  EXPECT_EQ(store->count_console_sessions(), 0u);
 }
 
 TEST_P(EveryBackend, FavoritesAreEachUsersOwn) {
