@@ -129,8 +129,15 @@ WriterStats Writer::stats() const {
 
 // ------------------------------------------------------------------ serialization
 
+void Writer::note_pending() {
+  if (!pending_.empty()) return;
+  pending_first_seq_ = next_seq_;
+  pending_since_ms_ = mono_ms();
+}
+
 void Writer::append_own(const Event& e, std::string_view extra) {
-  if (pending_.empty()) pending_first_seq_ = next_seq_;
+  note_pending();
+  awaited_pending_ = true;
   size_t start = pending_.size();
   append_line(pending_, LineHead{next_seq_, prev_hash_, options_.node}, e, extra);
   sha256_hex(std::string_view(pending_).substr(start), prev_hash_.data());
@@ -162,9 +169,11 @@ size_t Writer::drain() {
     size_t n = std::min(ring.available(), kBatchEventsMax);
     if (n == 0) continue;
     for (size_t k = 0; k < n; ++k) {
-      if (pending_.empty()) pending_first_seq_ = next_seq_;
+      note_pending();
+      const Event& e = ring.at(k);
+      if (is_awaited(e.type)) awaited_pending_ = true;
       size_t start = pending_.size();
-      append_line(pending_, LineHead{next_seq_, prev_hash_, options_.node}, ring.at(k));
+      append_line(pending_, LineHead{next_seq_, prev_hash_, options_.node}, e);
       sha256_hex(std::string_view(pending_).substr(start), prev_hash_.data());
       pending_.push_back('\n');
       ++next_seq_;
@@ -200,7 +209,6 @@ bool Writer::flush() {
     return false;
   }
   written_ = pending_.size();
-  if (unsynced_since_ms_ < 0) unsynced_since_ms_ = mono_ms();
   return true;
 }
 
@@ -221,7 +229,9 @@ bool Writer::commit() {
   last_durable_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
   pending_.clear();
   written_ = 0;
-  unsynced_since_ms_ = -1;
+  pending_since_ms_ = -1;
+  awaited_pending_ = false;
+  due_ = false;
   // Healthy again before anyone hears of durability: a producer that sees its event durable
   // must not still see the fault flag.
   if (fault_errno_ != 0) leave_fault();
@@ -296,7 +306,7 @@ void Writer::maybe_rotate(int64_t now_s) {
 
 // ------------------------------------------------------------------ the loop
 
-void Writer::sleep_until(int64_t deadline_ms, bool wake_on_events) {
+void Writer::sleep_until(int64_t deadline_ms, bool wake_on_events, bool timed) {
   int64_t wait_ms = deadline_ms - mono_ms();
   if (wait_ms <= 0) return;
   timespec ts{static_cast<time_t>(wait_ms / 1000), static_cast<long>((wait_ms % 1000) * 1000000)};
@@ -311,14 +321,15 @@ void Writer::sleep_until(int64_t deadline_ms, bool wake_on_events) {
   // Announce the sleep, then look at the rings once more: a producer publishes its event, then
   // reads `sleeping` (both with seq_cst fences), so either we see its event or it sees us asleep
   // and wakes us. The futex word read before the check closes the remaining window.
-  wake_.sleeping.store(1, std::memory_order_seq_cst);
+  wake_.sleeping.store(timed ? WriterWake::kSleepingTimed : WriterWake::kSleepingUntilWoken,
+                       std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   uint32_t word = wake_.futex_word.load(std::memory_order_acquire);
   if (rings_empty() && !stop_requested_.load(std::memory_order_seq_cst)) {
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_.futex_word), FUTEX_WAIT_PRIVATE, word,
             &ts, nullptr, 0);
   }
-  wake_.sleeping.store(0, std::memory_order_relaxed);
+  wake_.sleeping.store(WriterWake::kAwake, std::memory_order_relaxed);
 }
 
 void Writer::run() {
@@ -338,17 +349,20 @@ void Writer::run() {
         leave_fault();  // the file that could not be created now exists
       }
       drained = drain();
+      drained_since_sleep_ += drained;
       if (now >= next_checkpoint_ms_) {
         append_checkpoint("interval");
         next_checkpoint_ms_ = now + checkpoint_interval_s_.load() * 1000;
       }
-      if (!pending_.empty() && flush()) {
-        // Group commit: sync when the rings ran dry (nobody to batch with), when the oldest
-        // unsynced byte has waited commit_interval_ms, or when the buffer is full.
+      if (!pending_.empty()) {
+        // Group commit: one write and one sync for everything pending, when the rings ran dry
+        // (nobody to batch with) and someone waits (an awaited event, a timed sleep's end, a
+        // retry, shutdown); or when the oldest pending line has waited commit_interval_ms; or
+        // when the buffer is full. Events nobody waits for never cause a sync of their own.
         bool dry = drained == 0 || rings_empty();
-        bool overdue =
-            unsynced_since_ms_ >= 0 && mono_ms() - unsynced_since_ms_ >= commit_interval_ms_.load();
-        if (dry || overdue || pending_.size() >= kPendingBytesMax) commit();
+        bool wanted = awaited_pending_ || due_ || fault_errno_ != 0 || stopping;
+        bool overdue = mono_ms() - pending_since_ms_ >= commit_interval_ms_.load();
+        if ((wanted && dry) || overdue || pending_.size() >= kPendingBytesMax) commit();
       }
       if (fault_errno_ == 0 && pending_.empty()) {
         int64_t now_s = now_unix_ns() / 1000000000;
@@ -377,11 +391,26 @@ void Writer::run() {
     }
 
     if (drained == 0 || fault_errno_ != 0) {
+      // A timed sleep ends within commit_interval_ms, so events nobody waits for need not wake
+      // it: it is taken while lines are pending or events came since the last sleep (requests
+      // are arriving); an idle writer sleeps until woken, or until its next checkpoint.
       int64_t deadline = next_checkpoint_ms_;
-      if (fault_errno_ != 0) deadline = std::min(deadline, retry_at_ms_);
-      if (unsynced_since_ms_ >= 0) deadline = std::min(deadline, now + 1);
+      bool timed = false;
+      if (fault_errno_ != 0) {
+        deadline = std::min(deadline, retry_at_ms_);
+      } else if (!pending_.empty()) {
+        deadline = std::min(deadline, pending_since_ms_ + commit_interval_ms_.load());
+        timed = true;
+      } else if (drained_since_sleep_ > 0) {
+        deadline = std::min(deadline, now + commit_interval_ms_.load());
+        timed = true;
+      }
       if (stopping) deadline = std::min(deadline, now + 10);
-      sleep_until(deadline, fault_errno_ == 0);
+      drained_since_sleep_ = 0;
+      sleep_until(deadline, fault_errno_ == 0, timed);
+      // Whatever a timed sleep let gather is synced at once (it may be waiting since the sleep
+      // began).
+      due_ = timed;
     }
   }
 }

@@ -120,6 +120,17 @@ enum class EventType : uint8_t {
 };
 inline constexpr int kEventTypeCount = 12;
 
+// Whether the writer syncs an event of this type as soon as its rings run dry. A request's
+// decision is, since with [audit] durability = "before-forward" the request waits for it; so are
+// the writer's own lines and the control plane's. The data plane's other events (a tunnel's, a
+// denial, a request's outcome) are waited for by nobody: they neither wake a writer that will
+// wake by itself within commit_interval_ms, nor get a sync of their own; they ride the next
+// sync, which comes at most commit_interval_ms after the writer takes them.
+constexpr bool is_awaited(EventType t) {
+  return t != EventType::kTunnelOpened && t != EventType::kTunnelClosed &&
+         t != EventType::kRequestDenied && t != EventType::kRequestCompleted;
+}
+
 // "tunnel.opened", "request.forwarded", ... (the eventType of the log); "" for an unknown value.
 std::string_view event_type_name(EventType type);
 // The inverse; false for an unknown name.

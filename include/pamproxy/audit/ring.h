@@ -32,10 +32,21 @@ namespace pamproxy::audit {
 inline constexpr size_t kCacheLineBytes = 64;
 
 // Shared with the writer: lets a producer wake a sleeping writer with no syscall while it runs.
+// A writer that sleeps kSleepingTimed wakes by itself within commit_interval_ms and takes what
+// came meanwhile: only an event someone waits for (is_awaited) wakes it early. One that sleeps
+// kSleepingUntilWoken is woken by any event.
 struct WriterWake {
-  alignas(kCacheLineBytes) std::atomic<uint32_t> sleeping{0};  // 1 while the writer waits
-  std::atomic<uint32_t> futex_word{0};                         // bumped on every wake
-  void wake();                                                 // futex wake (a syscall)
+  static constexpr uint32_t kAwake = 0;
+  static constexpr uint32_t kSleepingTimed = 1;
+  static constexpr uint32_t kSleepingUntilWoken = 2;
+  alignas(kCacheLineBytes) std::atomic<uint32_t> sleeping{kAwake};
+  std::atomic<uint32_t> futex_word{0};  // bumped on every wake
+  void wake();                          // futex wake (a syscall)
+  // After an event of type `t` is published (and a seq_cst fence): wakes the writer if it must.
+  void on_published(EventType t) {
+    uint32_t s = sleeping.load(std::memory_order_relaxed);
+    if (s == kSleepingUntilWoken || (s == kSleepingTimed && is_awaited(t))) wake();
+  }
 };
 
 class Ring {
@@ -61,7 +72,7 @@ class Ring {
     if (ticket != nullptr) *ticket = t;
     // Pairs with the writer's fence between announcing sleep and re-checking the rings.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (wake_->sleeping.load(std::memory_order_relaxed) != 0) wake_->wake();
+    wake_->on_published(event.type);
     return true;
   }
   // Zero-copy variant: the next free slot to fill in place (it holds an old event: call
@@ -77,10 +88,11 @@ class Ring {
   // Publishes the slot returned by the last try_claim(); `ticket` (may be null) gets its index.
   void publish(uint64_t* ticket) {
     uint64_t t = tail_.load(std::memory_order_relaxed);
+    const EventType type = slots_[t & mask_].type;  // read before the writer may take the slot
     tail_.store(t + 1, std::memory_order_release);
     if (ticket != nullptr) *ticket = t;
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (wake_->sleeping.load(std::memory_order_relaxed) != 0) wake_->wake();
+    wake_->on_published(type);
   }
   // True once the event with `ticket` is on disk (fdatasync returned).
   bool is_durable(uint64_t ticket) const {

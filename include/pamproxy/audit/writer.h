@@ -5,9 +5,13 @@
 // deletes expired files (writing an audit.retention event first), writes a signed checkpoint
 // every checkpoint_interval_s even when idle, and seals each closed file with a checkpoint.
 //
-// Commit policy (bounded latency): the writer syncs as soon as the rings run dry, so a lone
-// event waits for one write + one fdatasync; under sustained load, when the rings never run dry,
-// it syncs at least every commit_interval_ms, and each sync covers everything written so far.
+// Commit policy (bounded latency): one pwrite and one fdatasync per group. An event someone may
+// wait for (is_awaited: a request's decision, the control plane's, the writer's own) is synced as
+// soon as the rings run dry, so a lone one waits for one write + one fdatasync; under sustained
+// load, when the rings never run dry, the writer syncs at least every commit_interval_ms. The
+// data plane's other events (tunnels, denials, outcomes) get no sync of their own: they ride the
+// next one, at most commit_interval_ms after the writer takes them, and while the writer is in a
+// timed sleep they do not wake it. Each sync covers everything pending.
 //
 // Faults: when a write, fdatasync or file creation fails (full disk, read-only directory, I/O
 // error), the file is cut back to its last durable size, the bytes stay in memory, the rings'
@@ -105,6 +109,7 @@ class Writer {
   absl::Status recover();
   void run();
   size_t drain();
+  void note_pending();  // before appending a line: starts the pending group's clock
   void append_own(const Event& e, std::string_view extra);
   void append_checkpoint(std::string_view reason);
   bool flush();   // write pending bytes; false on a fault
@@ -116,7 +121,8 @@ class Writer {
   void apply_retention(int64_t now_s);
   bool read_last_line(const std::string& path, uint64_t* seq, std::string* hash);
   bool rings_empty();
-  void sleep_until(int64_t deadline_ms, bool wake_on_events);
+  // `timed`: events nobody waits for need not wake the writer before `deadline_ms`.
+  void sleep_until(int64_t deadline_ms, bool wake_on_events, bool timed);
   int64_t now_unix_ns() const;
 
   WriterOptions options_;
@@ -145,8 +151,11 @@ class Writer {
   size_t written_ = 0;          // prefix of pending_ already written at durable_bytes_
   uint64_t pending_first_seq_ = 0;
   uint64_t next_seq_ = 1;
-  std::string prev_hash_;  // hash of the last serialized line
-  int64_t unsynced_since_ms_ = -1;
+  std::string prev_hash_;          // hash of the last serialized line
+  int64_t pending_since_ms_ = -1;  // when pending_ became non-empty
+  bool awaited_pending_ = false;   // pending_ holds an event someone may wait for
+  bool due_ = false;               // a timed sleep ended: sync what is pending when dry
+  uint64_t drained_since_sleep_ = 0;
   int64_t next_checkpoint_ms_ = 0;
   int64_t next_retention_ms_ = 0;
   int fault_errno_ = 0;

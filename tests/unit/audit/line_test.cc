@@ -142,5 +142,53 @@ TEST(LineParser, RejectsMalformedLines) {
   EXPECT_FALSE(parser.parse(std::string(kLineBytesMax + 1, ' '), &p, &why));
 }
 
+// Times are read back exactly, in the writer's shape and in any other the format allows
+// (days past the 28th, before 1970, another number of fraction digits).
+TEST(LineParser, ReadsEventTimesBackExactly) {
+  LineParser parser;
+  ParsedLine p;
+  Event e;
+  std::string why;
+  auto time_of = [&](std::string_view t) -> int64_t {
+    std::string line = R"({"seq":1,"prev":")" + std::string(kGenesisHash) + R"(","eventTime":")" +
+                       std::string(t) + R"(","eventType":"tunnel.opened","node":"n"})";
+    EXPECT_TRUE(parser.parse(line, &p, &e, &why)) << t << ": " << why;
+    return e.time_unix_ns;
+  };
+  for (int64_t ns : {1795000000123456000ll, 0ll, 951782400000001000ll, 1704067199999999000ll,
+                     4102444800000000000ll, -1000ll, 7258118400000000000ll}) {
+    char buf[32];
+    std::string_view t(buf, format_event_time(ns, buf));
+    EXPECT_EQ(time_of(t), ns) << t;
+  }
+  EXPECT_EQ(time_of("2026-11-18T11:06:40.5Z"), 1795000000500000000ll);
+  std::string line = R"({"seq":1,"prev":")" + std::string(kGenesisHash) +
+                     R"(","eventTime":"2026-11-18T11:06:40.12345xZ","eventType":"tunnel.opened",)"
+                     R"("node":"n"})";
+  EXPECT_FALSE(parser.parse(line, &p, &e, &why));
+}
+
+// A member given twice is read from its first occurrence, for every member.
+TEST(LineParser, ARepeatedMemberIsReadFromItsFirstOccurrence) {
+  LineParser parser;
+  ParsedLine p;
+  Event e;
+  std::string why;
+  std::string line =
+      R"({"seq":1,"prev":")" + std::string(kGenesisHash) +
+      R"(","eventTime":"2026-11-18T11:06:40.123456Z","eventType":"request.completed",)"
+      R"("node":"n","user":"alice","status":200,"user":"mallory","status":"x",)"
+      R"("bytesIn":1,"bytesOut":2,"durationUs":3,"readOnly":true,"readOnly":1})";
+  ASSERT_TRUE(parser.parse(line, &p, &e, &why)) << why;
+  EXPECT_EQ(e.user.view(), "alice");
+  EXPECT_EQ(e.status, 200);
+  EXPECT_EQ(e.read_only, ReadOnly::kTrue);
+  EXPECT_EQ(e.bytes_out, 2u);
+  std::string bad = line;
+  bad.replace(bad.find(R"("status":200)"), 12, R"("status":"a")");
+  EXPECT_FALSE(parser.parse(bad, &p, &e, &why));
+  EXPECT_EQ(why, "\"status\" is not a non-negative integer");
+}
+
 }  // namespace
 }  // namespace pamproxy::audit
