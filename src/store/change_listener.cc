@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 
 int64_t ms_until(Clock::time_point t) {
-  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
+  auto d = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now()).count();  // not early
   return std::max<int64_t>(0, d);
 }
 

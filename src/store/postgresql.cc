@@ -99,8 +99,8 @@ using Clock = std::chrono::steady_clock;
 // Waits until `sock` is ready for `events` or `deadline` passes; false at the deadline.
 bool wait_socket(int sock, short events, Clock::time_point deadline) {
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    // Rounded up: a wait cut to whole milliseconds must not end before the deadline.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) return false;
     pollfd p{sock, events, 0};
     int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60'000)));
