@@ -195,6 +195,21 @@ IdTokenCheck person(simdjson::dom::object claims, const IdTokenExpectations& exp
                                 " is missing or not a string"));
   }
   check.claims.subject = std::move(*subject);
+  // A provider that moved the groups out of the token (OpenID Connect's distributed claims:
+  // Entra ID does so for a person in more than 200 groups) has not said she is in none. Signing
+  // her in with no groups would take away the roles her groups give her, so she is refused, and
+  // told how the provider can send them.
+  simdjson::dom::object elsewhere;
+  simdjson::dom::element named;
+  if (!expect.groups_claim.empty() &&
+      claims["_claim_names"].get_object().get(elsewhere) == simdjson::SUCCESS &&
+      elsewhere[expect.groups_claim].get(named) == simdjson::SUCCESS) {
+    return refuse(Refusal::kGroupsElsewhere,
+                  internal::cat(what, " leaves its groups claim ", quoted(expect.groups_claim),
+                                " to another source (_claim_names; Entra ID does so past 200 "
+                                "groups): have the provider send only the groups assigned to "
+                                "the application, or app roles (docs/identity.md)"));
+  }
   check.claims.email = string_claim(claims, expect.email_claim).value_or("");
   check.claims.name = string_claim(claims, expect.name_claim).value_or("");
   check.claims.groups = groups_claim(claims, expect.groups_claim);

@@ -66,6 +66,7 @@ enum class Refusal {
   kNotYetValid,      // nbf > now + skew
   kNonce,            // nonce missing or not the one sent
   kSubject,          // the subject claim missing or not a non-empty string
+  kGroupsElsewhere,  // the groups claim named in _claim_names: the provider left it out
 };
 
 // The person the token names.

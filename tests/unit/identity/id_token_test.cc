@@ -292,6 +292,19 @@ TEST_F(IdTokenTest, MissingSubjectIsRefused) {
   expect_refused(rs256(c), Refusal::kSubject, "\"sub\" is missing");
 }
 
+TEST_F(IdTokenTest, GroupsLeftToAnotherSourceAreRefusedNotTakenAsNone) {
+  Claims c;
+  c.extra =
+      R"("sub":"u-123","_claim_names":{"groups":"src1"},)"
+      R"("_claim_sources":{"src1":{"endpoint":"https://graph.example/getMemberObjects"}})";
+  expect_refused(rs256(c), Refusal::kGroupsElsewhere, "leaves its groups claim \"groups\"");
+  // Another claim moved elsewhere is no reason to refuse.
+  c.extra = R"("sub":"u-123","groups":["ops"],"_claim_names":{"address":"src1"})";
+  IdTokenCheck check = verify_id_token(rs256(c), jwks_, expect());
+  ASSERT_TRUE(check.ok()) << check.reason;
+  EXPECT_EQ(check.claims.groups, std::vector<std::string>{"ops"});
+}
+
 TEST_F(IdTokenTest, MalformedTokensAreRefused) {
   expect_refused("", Refusal::kMalformed, "three parts");
   expect_refused("a.b", Refusal::kMalformed, "three parts");
