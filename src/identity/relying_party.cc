@@ -339,8 +339,11 @@ absl::StatusOr<RelyingParty::DeviceStart> RelyingParty::start_device(absl::Time 
   }
   absl::StatusOr<DeviceAuthorization> d = parse_device_authorization(r->body);
   if (!d.ok()) return absl::UnavailableError(d.status().message());
-  std::optional<std::string> handle =
-      devices_.add(d->device_code, now, absl::Seconds(d->expires_in_s), d->interval_s);
+  std::optional<std::string> handle;
+  {
+    std::lock_guard lock(mutex_);
+    handle = devices_.add(d->device_code, now, absl::Seconds(d->expires_in_s), d->interval_s);
+  }
   if (!handle) {
     return absl::ResourceExhaustedError(
         "too many device sign-ins are under way; try again shortly");
@@ -355,14 +358,24 @@ absl::StatusOr<RelyingParty::DeviceStart> RelyingParty::start_device(absl::Time 
 
 absl::StatusOr<RelyingParty::DevicePoll> RelyingParty::poll_device(std::string_view handle,
                                                                    absl::Time now) {
-  PendingDevice* device = devices_.find(handle, now);
-  if (device == nullptr) {
+  // The table is shared with the admin server's worker threads: it is read and changed under the
+  // lock, which is never held while the provider is asked.
+  auto unknown = [] {
     return absl::NotFoundError(
         "this device sign-in is unknown, was finished or has expired: run pamctl login again");
+  };
+  std::string device_code;
+  {
+    std::lock_guard lock(mutex_);
+    PendingDevice* device = devices_.find(handle, now);
+    if (device == nullptr) return unknown();
+    // A client that polls faster than the provider allows is answered here, so the provider
+    // never sees it (and never slows every poll down for it).
+    if (now < device->next_poll) {
+      return DevicePoll{.pending = true, .interval_s = device->interval_s};
+    }
+    device_code = device->device_code;
   }
-  // A client that polls faster than the provider allows is answered here, so the provider never
-  // sees it (and never slows every poll down for it).
-  if (now < device->next_poll) return DevicePoll{.pending = true, .interval_s = device->interval_s};
   std::shared_ptr<const Settings> s = settings();
   if (s == nullptr) return absl::FailedPreconditionError("sign-in through a provider is off");
   auto p = provider(*s, now);
@@ -370,23 +383,27 @@ absl::StatusOr<RelyingParty::DevicePoll> RelyingParty::poll_device(std::string_v
   absl::StatusOr<TokenAnswer> answer = call_token_endpoint(
       *s, (*p)->metadata,
       internal::cat("grant_type=", form_encode("urn:ietf:params:oauth:grant-type:device_code"),
-                    "&device_code=", form_encode(device->device_code)),
+                    "&device_code=", form_encode(device_code)),
       "the device code");
-  if (!answer.ok()) {
-    if (!absl::IsUnavailable(answer.status())) devices_.remove(handle);
-    return answer.status();
-  }
-  if (answer->error == "authorization_pending" || answer->error == "slow_down") {
-    // RFC 8628 section 3.5: slow_down adds 5 seconds to the interval for good.
-    if (answer->error == "slow_down") {
-      device->interval_s = std::min(device->interval_s + 5, kPollIntervalMaxS);
+  {
+    std::lock_guard lock(mutex_);
+    PendingDevice* device = devices_.find(handle, now);
+    if (device == nullptr) return unknown();  // expired, or finished by another poll meanwhile
+    if (!answer.ok()) {
+      if (!absl::IsUnavailable(answer.status())) devices_.remove(handle);
+      return answer.status();
     }
-    device->interval_s = std::max(device->interval_s, answer->interval_s);
-    device->next_poll = now + absl::Seconds(device->interval_s);
-    return DevicePoll{.pending = true, .interval_s = device->interval_s};
+    if (answer->error == "authorization_pending" || answer->error == "slow_down") {
+      // RFC 8628 section 3.5: slow_down adds 5 seconds to the interval for good.
+      if (answer->error == "slow_down") {
+        device->interval_s = std::min(device->interval_s + 5, kPollIntervalMaxS);
+      }
+      device->interval_s = std::max(device->interval_s, answer->interval_s);
+      device->next_poll = now + absl::Seconds(device->interval_s);
+      return DevicePoll{.pending = true, .interval_s = device->interval_s};
+    }
+    devices_.remove(handle);
   }
-  devices_.remove(handle);
-  device = nullptr;
   if (!answer->error.empty()) {
     return absl::PermissionDeniedError(
         internal::cat("the provider refused the device sign-in: ", token_error_text(*answer)));

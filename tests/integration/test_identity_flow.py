@@ -43,6 +43,10 @@ class Provider:
         self.groups = ["pam-ops"]
         self.codes = {}
         self.server = None
+        # The device authorization endpoint answers once `release` is set; `asked` says it has
+        # been asked.
+        self.asked = threading.Event()
+        self.release = threading.Event()
 
     def jwks(self):
         n = self.key.public_key().public_numbers()
@@ -88,6 +92,7 @@ class Provider:
                         "authorization_endpoint": provider.issuer + "/authorize",
                         "token_endpoint": provider.issuer + "/token",
                         "jwks_uri": provider.issuer + "/jwks",
+                        "device_authorization_endpoint": provider.issuer + "/device",
                         "response_types_supported": ["code"],
                         "code_challenge_methods_supported": ["S256"]})
                 if url.path == "/jwks":
@@ -106,6 +111,13 @@ class Provider:
                 form = dict(urllib.parse.parse_qsl(
                     self.rfile.read(int(self.headers["Content-Length"])).decode()))
                 basic = "Basic " + base64.b64encode(b"pamproxy:s3cret").decode()
+                if self.path == "/device" and self.headers.get("Authorization") == basic:
+                    provider.asked.set()
+                    provider.release.wait(20)
+                    return self.answer(200, {
+                        "device_code": "dc-1", "user_code": "WDJB-MJHT",
+                        "verification_uri": provider.issuer + "/activate",
+                        "expires_in": 600, "interval": 5})
                 if self.path != "/token" or self.headers.get("Authorization") != basic:
                     return self.answer(401, {"error": "invalid_client"})
                 asked = provider.codes.pop(form.get("code"), None)
@@ -228,6 +240,29 @@ class IdentitySignIn(unittest.TestCase):
         status, roles = self.app.call("GET", "roles")
         self.assertEqual(status, 200, roles)
         return [r for r in roles["items"] if r["id"] == role_id][0]["members"]
+
+    def test_a_provider_that_holds_a_call_holds_no_other_admin_call(self):
+        """pamctl's device sign-in waits for the provider on the admin server's worker: while the
+        provider holds it, the health endpoint (what a load balancer checks) answers at once, and
+        the held call then gets the provider's answer."""
+        held = {}
+        caller = threading.Thread(
+            target=lambda: held.update(answer=self.app.call("POST", "auth/device", token=None)))
+        caller.start()
+        try:
+            self.assertTrue(self.provider.asked.wait(20), "the provider was never asked")
+            began = time.monotonic()
+            status, health = self.app.call("GET", "health", token=None)
+            took = time.monotonic() - began
+        finally:
+            self.provider.release.set()
+            caller.join(30)
+        self.assertEqual(status, 200, health)
+        self.assertLess(took, 1.0)
+        status, started = held["answer"]
+        self.assertEqual(status, 200, started)
+        self.assertEqual(started["user_code"], "WDJB-MJHT")
+        self.assertEqual(started["interval"], 5)
 
     def test_user_from_the_provider_with_her_groups_roles(self):
         status, identity = self.app.call("GET", "console/identity", token=None)

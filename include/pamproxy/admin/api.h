@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -161,10 +162,14 @@ class Api {
   ApiResponse handle_console_identity(Call& call);
   // /api/v1/auth/...: pamctl's sign-in through the provider (api_cli_login.cc).
   ApiResponse handle_cli_auth(Call& call);
-  ApiResponse issue_cli_login(Call& call, const identity::SignedIn& who, std::string_view via);
-  ApiResponse issue_cli_login_for(Call& call, const std::string& user_id,
+  ApiResponse issue_cli_login(const net::IpAddress& client, const identity::SignedIn& who,
+                              std::string_view via);
+  ApiResponse issue_cli_login_for(const net::IpAddress& client, const std::string& user_id,
                                   const std::string& subject, const std::string& refresh_token,
                                   std::string_view via);
+  struct CliRefresh;  // what a refresh's second step needs (api_cli_login.cc)
+  // A refresh's second step, on the admin thread, once the provider has answered.
+  ApiResponse finish_cli_refresh(const CliRefresh& r);
   bool identity_enabled() const { return options_.identity && options_.identity->enabled(); }
   // Authenticates `call` by its session cookie; nullopt when it is, else the answer.
   std::optional<ApiResponse> authenticate_cookie(Call& call, std::string_view session_id);
@@ -177,6 +182,9 @@ class Api {
   ConsoleSessions console_sessions_{options_.store, options_.console_sessions_max};
   std::unique_ptr<Activity> activity_;  // the admin thread's
   identity::CliCodes cli_codes_{1024};  // the admin thread's
+  // The admin thread's: the sign-ins being renewed, and since when (an entry whose answer never
+  // came, the worker's queue being full, is taken as stale after a while).
+  std::map<std::string, absl::Time> cli_refreshing_;
 };
 
 // The body of an error answer: {"error":{"code":...,"message":...[,"field":...]}}.

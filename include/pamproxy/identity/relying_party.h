@@ -21,11 +21,12 @@
 // A provider that is down costs a sign-in attempt at most [identity] provider_timeout_ms per call
 // it makes, and is named in the error (UnavailableError); nothing else depends on it.
 //
-// Thread safety: any thread, several at once (the admin server's workers call start() and
-// finish(), each of which waits for the provider; configure() comes from the reload). The
-// settings, the cached provider and its keys, and the sign-ins under way are each read and
-// replaced under one mutex, never held while the provider is asked: two sign-ins that both find
-// the keys stale may both read them, and the last one read stays.
+// Thread safety: any thread, several at once (the admin server's workers call start(),
+// finish(), start_device(), poll_device() and refresh(), each of which waits for the provider;
+// configure() comes from the reload). The settings, the cached provider and its keys, and the
+// sign-ins and device sign-ins under way are each read and replaced under one mutex, never held
+// while the provider is asked: two sign-ins that both find the keys stale may both read them,
+// and the last one read stays.
 
 #include <memory>
 #include <mutex>
@@ -157,7 +158,7 @@ class RelyingParty {
   uint64_t generation_ = 0;                   // bumped by configure(): drops what was fetched
   std::shared_ptr<const Provider> provider_;
   PendingSignIns pending_{kSignInsMax, kSignInLifetime};  // guarded by mutex_
-  PendingDevices devices_{kDevicesMax};                   // the admin thread's
+  PendingDevices devices_{kDevicesMax};                   // guarded by mutex_
 };
 
 }  // namespace pamproxy::identity
