@@ -14,11 +14,13 @@ GET /api/v1/ca.pem, the last with `Connection: close`). docs/security.md records
 import concurrent.futures
 import os
 import re
+import select
 import shutil
 import socket
 import ssl
 import subprocess
 import threading
+import time
 import unittest
 
 from test_engine import EngineFixture, clean_env
@@ -297,24 +299,43 @@ class TlsInterop(unittest.TestCase):
         ctx = ssl.create_default_context(cafile=self.f.ca)
         received = bytearray()
         with open(request, "rb") as fh:
-            data = fh.read()
+            data = memoryview(fh.read())
         with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
             # suppress_ragged_eofs=False: a TCP end without close_notify raises SSLEOFError.
             with ctx.wrap_socket(raw, server_hostname="localhost",
                                  suppress_ragged_eofs=False) as s:
-                sender = threading.Thread(target=s.sendall, args=(data,), daemon=True)
-                sender.start()
+                # Sending and reading from this one thread, without blocking: one SSL object must
+                # not be written and read by two threads at once (records sealed under such a
+                # race reach the peer corrupt), and an echo must be read while it is sent.
+                s.setblocking(False)
+                sent = 0
                 close_notify = False
+                deadline = time.monotonic() + 60
                 try:
                     while True:
-                        chunk = s.recv(65536)
-                        if not chunk:
-                            close_notify = True
+                        want_write = [s] if sent < len(data) else []
+                        readable, writable, _ = select.select([s], want_write, [], 1)
+                        if time.monotonic() > deadline:
+                            raise TimeoutError("python client: no end within 60 s")
+                        if writable:
+                            try:
+                                sent += s.send(data[sent:sent + 65536])
+                            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                                pass
+                        while readable or s.pending():
+                            readable = []
+                            try:
+                                chunk = s.recv(65536)
+                            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                                break
+                            if not chunk:
+                                close_notify = True
+                                break
+                            received += chunk
+                        if close_notify:
                             break
-                        received += chunk
                 except ssl.SSLEOFError:
                     pass
-                sender.join()
                 info = "version=%s cipher=%s" % (s.version(), s.cipher()[0])
         return Outcome(0, bytes(received), close_notify, info)
 
