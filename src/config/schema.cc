@@ -340,6 +340,16 @@ std::vector<Field> build() {
                         kRestart, REF(int64_t, engine.buffer_bytes), 4096, 65536, true));
   f.push_back(int_field("engine", "buffer_count", "provided receive buffers per worker", kRestart,
                         REF(int64_t, engine.buffer_count), 16, 32768, true));
+  f.push_back(int_field("engine", "batch_wait_us",
+                        "after a wake-up that found work, how long a worker may wait for "
+                        "batch_completions completions before handling them (fewer wake-ups and "
+                        "system calls per request under load; a completion waits at most this "
+                        "much longer; a quiet worker is not delayed); 0 = off; needs Linux 6.13, "
+                        "off on older kernels",
+                        kRestart, REF(int64_t, engine.batch_wait_us), 0, 1000));
+  f.push_back(int_field("engine", "batch_completions",
+                        "completions that end a worker's batched wait early (see batch_wait_us)",
+                        kRestart, REF(int64_t, engine.batch_completions), 1, 1024));
   f.push_back(enum_field<Ktls>("engine", "ktls",
                                "kernel TLS offload: \"auto\" uses it when the tls module is "
                                "there, \"off\" never, \"required\" refuses to start without it",

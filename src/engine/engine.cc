@@ -78,6 +78,8 @@ absl::StatusOr<EngineOptions> EngineOptions::from_config(const config::Config& c
   o.ring_entries = static_cast<uint32_t>(c.engine.ring_entries);
   o.buffer_bytes = static_cast<uint32_t>(c.engine.buffer_bytes);
   o.buffer_count = static_cast<uint32_t>(c.engine.buffer_count);
+  o.batch_completions = static_cast<uint32_t>(c.engine.batch_completions);
+  o.batch_wait_us = static_cast<uint32_t>(c.engine.batch_wait_us);
   o.shutdown_drain_ms = static_cast<uint64_t>(c.timeouts.shutdown_drain_ms);
   o.connections_max = c.limits.connections_max;
   o.connections_per_client_max = c.limits.connections_per_client_max;
@@ -120,6 +122,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::start(const EngineOptions& optio
     wo.ring_entries = options.ring_entries;
     wo.buffer_bytes = options.buffer_bytes;
     wo.buffer_count = options.buffer_count;
+    wo.batch_completions = options.batch_completions;
+    wo.batch_wait_us = options.batch_wait_us;
     wo.shutdown_drain_ms = options.shutdown_drain_ms;
     wo.listen_fds = std::move(fds[static_cast<size_t>(w)]);
     e->workers_.push_back(std::make_unique<Worker>(std::move(wo), e->limits_.get(), factory));

@@ -90,6 +90,7 @@ void Worker::run() {
     return;
   }
   ring_ = std::move(*ring);
+  ring_->set_wait_batch(options_.batch_completions, options_.batch_wait_us);
   auto buffers = BufferRing::create(ring_->raw(), kBufferGroup, options_.buffer_count,
                                     options_.buffer_bytes);
   if (!buffers.ok()) {
@@ -106,6 +107,7 @@ void Worker::run() {
       .kv("cpu", options_.cpu)
       .kv("ring_features", ring_->features().describe())
       .kv("fixed_files", static_cast<uint64_t>(ring_->features().fixed_files))
+      .kv("batch_wait_us", ring_->batching() ? options_.batch_wait_us : 0u)
       .kv("buffers", buffers_->count())
       .kv("buffer_bytes", buffers_->buffer_bytes());
   acceptors_.resize(options_.listen_fds.size());

@@ -52,6 +52,8 @@ struct EngineSection {
   int64_t ring_entries = 4096;
   int64_t buffer_bytes = 16384;
   int64_t buffer_count = 1024;
+  int64_t batch_completions = 16;
+  int64_t batch_wait_us = 50;
   Ktls ktls = Ktls::kAuto;
 };
 

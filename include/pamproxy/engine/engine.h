@@ -24,6 +24,8 @@ struct EngineOptions {
   uint32_t ring_entries = 4096;
   uint32_t buffer_bytes = 16384;
   uint32_t buffer_count = 1024;
+  uint32_t batch_completions = 16;
+  uint32_t batch_wait_us = 50;
   uint64_t shutdown_drain_ms = 30000;
   int64_t connections_max = 20000;
   int64_t connections_per_client_max = 512;

@@ -23,6 +23,16 @@
 // descriptor beside the slot: shutdown, kTLS's setsockopt, the pool's health check and the
 // hand-over between tunnels use it. A full table (more sockets than slots) only means the
 // descriptor is used.
+//
+// Batched waits: a busy worker's completions come a few at a time (a request's head, the
+// upstream's answer, each its own receive), and every wake-up is an io_uring_enter, which on a
+// virtual machine is the most expensive thing the worker does per request. With
+// set_wait_batch(n, us) a wait that follows a wake-up which found work asks the kernel to
+// gather `n` completions for at most `us` microseconds before returning (IORING_FEAT_MIN_TIMEOUT,
+// Linux 6.13); once `us` have passed it returns as soon as one completion is there. So under
+// load each wake-up handles a batch, and at worst a completion waits `us` longer. A wait that
+// follows an empty wake-up waits as before: a quiet worker sleeps until its next completion or
+// timer instead of waking every `us`.
 
 #include <liburing.h>
 
@@ -57,6 +67,7 @@ struct RingFeatures {
   // The ring's own fd is registered (IORING_REGISTER_RING_FDS): io_uring_enter skips the fd
   // table lookup (fget/fput on a table every thread of the process shares) on every call.
   bool registered_ring = false;
+  bool min_wait = false;  // IORING_FEAT_MIN_TIMEOUT: batched waits are possible (see above)
   uint32_t fixed_files = 0;  // slots of the registered file table (0: none)
   std::string describe() const;  // "single_issuer,defer_taskrun" or "none"
 };
@@ -79,8 +90,13 @@ class Ring {
 
   // A free SQE; submits pending ones first when the queue is full (never returns null).
   io_uring_sqe* sqe();
-  // Submits pending SQEs and waits for at least one completion or `timeout_ms` (-1: forever).
+  // Submits pending SQEs and waits for at least one completion or `timeout_ms` (-1: forever);
+  // batched as set below when the last dispatch() found work.
   void submit_and_wait(int64_t timeout_ms);
+  // Batched waits (see above): gather up to `completions` (>= 1) for at most `wait_us`
+  // microseconds; `wait_us` 0, or a kernel without min-wait, turns them off.
+  void set_wait_batch(uint32_t completions, uint32_t wait_us);
+  bool batching() const { return batch_wait_us_ > 0; }
   // Dispatches every ready completion to its handler; returns how many.
   unsigned dispatch();
 
@@ -98,8 +114,15 @@ class Ring {
  private:
   Ring() = default;
   io_uring ring_{};
+  // io_uring_enter with the min-wait argument liburing 2.3 cannot pass; false if the kernel
+  // refused it (then batching is turned off).
+  bool enter_batched(int64_t timeout_ms);
+
   RingFeatures features_;
   std::vector<uint32_t> free_slots_;  // of the registered file table, lowest last
+  uint32_t batch_completions_ = 1;
+  uint32_t batch_wait_us_ = 0;
+  unsigned last_dispatched_ = 0;  // completions the last dispatch() handled
 };
 
 }  // namespace pamproxy::engine

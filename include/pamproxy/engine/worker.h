@@ -52,6 +52,8 @@ struct WorkerOptions {
   uint32_t ring_entries = 4096;
   uint32_t buffer_bytes = 16384;
   uint32_t buffer_count = 1024;
+  uint32_t batch_completions = 16;  // Ring::set_wait_batch
+  uint32_t batch_wait_us = 50;
   uint64_t shutdown_drain_ms = 30000;
   std::vector<int> listen_fds;  // bound and listening, owned by the worker from now on
 };

@@ -327,6 +327,61 @@ TEST(Ring, RegisteredFileSlotsAreHandedOutAndTakenBack) {
   for (int fd : {a[1], b[0], b[1], c[0], c[1]}) ::close(fd);
 }
 
+// Batched waits: after a wake-up that found work, a wait ends at once when the batch is there
+// and otherwise gathers for the batch's time; after a wake-up that found nothing the wait is
+// plain, so a quiet worker sleeps until its next completion instead of waking every batch.
+// The batch's time is far longer here than in use, to stand clear of scheduling noise.
+TEST(Ring, BatchedWaitsGatherCompletionsForABoundedTime) {
+  auto ring = Ring::create(16);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  Ring& r = **ring;
+  r.set_wait_batch(3, 500000);
+  if (!r.features().min_wait) {
+    EXPECT_FALSE(r.batching()) << "a kernel without min-wait must fall back to plain waits";
+    return;
+  }
+  ASSERT_TRUE(r.batching());
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(p[1], "abcde", 5), 5);
+  char bytes[6] = {};
+  auto read_one = [&](int i) {
+    io_uring_sqe* s = r.sqe();
+    io_uring_prep_read(s, p[0], &bytes[i], 1, 0);
+    io_uring_sqe_set_data64(s, 0);
+  };
+  auto waited_ms = [&] {
+    auto start = std::chrono::steady_clock::now();
+    r.submit_and_wait(-1);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - start).count();
+  };
+
+  read_one(0);  // nothing dispatched yet: not batched, one completion ends the wait
+  EXPECT_LT(waited_ms(), 250);
+  EXPECT_EQ(r.dispatch(), 1u);
+  for (int i = 1; i <= 3; ++i) read_one(i);  // the whole batch: at once
+  EXPECT_LT(waited_ms(), 250);
+  EXPECT_EQ(r.dispatch(), 3u);
+  read_one(4);  // one of three: handled once the batch's time has passed
+  EXPECT_GE(waited_ms(), 450);
+  EXPECT_EQ(r.dispatch(), 1u);
+  EXPECT_EQ(std::string(bytes, 5), "abcde");
+
+  EXPECT_EQ(r.dispatch(), 0u);  // a wake-up that found nothing
+  read_one(5);                  // the pipe is empty: this read waits for the late byte
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the stimulus, not a sync
+    ASSERT_EQ(::write(p[1], "f", 1), 1);
+  });
+  EXPECT_GE(waited_ms(), 650) << "a plain wait ends only when something arrives";
+  late.join();
+  EXPECT_EQ(r.dispatch(), 1u);
+  EXPECT_EQ(bytes[5], 'f');
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
 TEST(Ring, RefusesOperationsTheEngineDoesNotUse) {
   auto ring = Ring::create(8);
   ASSERT_TRUE(ring.ok()) << ring.status();
