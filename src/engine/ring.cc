@@ -199,8 +199,8 @@ bool Ring::enter_batched(int64_t timeout_ms) {
     flags |= IORING_ENTER_REGISTERED_RING;
     fd = ring_.enter_ring_fd;
   }
-  long rc = ::syscall(__NR_io_uring_enter, fd, to_submit, batch_completions_, flags, &arg,
-                      sizeof(arg));
+  long rc =
+      ::syscall(__NR_io_uring_enter, fd, to_submit, batch_completions_, flags, &arg, sizeof(arg));
   if (rc < 0 && errno == EINVAL) {
     // The SQEs were taken or not by the same rule as any enter; only the wait was refused.
     // Never expected on a kernel that announced the feature: fall back to plain waits.

@@ -67,7 +67,7 @@ struct RingFeatures {
   // The ring's own fd is registered (IORING_REGISTER_RING_FDS): io_uring_enter skips the fd
   // table lookup (fget/fput on a table every thread of the process shares) on every call.
   bool registered_ring = false;
-  bool min_wait = false;  // IORING_FEAT_MIN_TIMEOUT: batched waits are possible (see above)
+  bool min_wait = false;     // IORING_FEAT_MIN_TIMEOUT: batched waits (see above)
   uint32_t fixed_files = 0;  // slots of the registered file table (0: none)
   std::string describe() const;  // "single_issuer,defer_taskrun" or "none"
 };

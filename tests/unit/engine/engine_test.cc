@@ -351,10 +351,10 @@ TEST(Ring, BatchedWaitsGatherCompletionsForABoundedTime) {
     io_uring_sqe_set_data64(s, 0);
   };
   auto waited_ms = [&] {
-    auto start = std::chrono::steady_clock::now();
+    const auto start = std::chrono::steady_clock::now();
     r.submit_and_wait(-1);
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now() - start).count();
+    const auto waited = std::chrono::steady_clock::now() - start;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
   };
 
   read_one(0);  // nothing dispatched yet: not batched, one completion ends the wait
