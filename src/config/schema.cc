@@ -341,11 +341,11 @@ std::vector<Field> build() {
   f.push_back(int_field("engine", "buffer_count", "provided receive buffers per worker", kRestart,
                         REF(int64_t, engine.buffer_count), 16, 32768, true));
   f.push_back(int_field("engine", "batch_wait_us",
-                        "after a wake-up that found work, how long a worker may wait for "
-                        "batch_completions completions before handling them (fewer wake-ups and "
-                        "system calls per request under load; a completion waits at most this "
-                        "much longer; a quiet worker is not delayed); 0 = off; needs Linux 6.13, "
-                        "off on older kernels",
+                        "after a wake-up that found several completions, how long a worker may "
+                        "wait for batch_completions completions before handling them (fewer "
+                        "wake-ups and system calls per request under load; a completion waits at "
+                        "most this much longer; completions that come one at a time are not held "
+                        "back); 0 = off; needs Linux 6.13, off on older kernels",
                         kRestart, REF(int64_t, engine.batch_wait_us), 0, 1000));
   f.push_back(int_field("engine", "batch_completions",
                         "completions that end a worker's batched wait early (see batch_wait_us)",

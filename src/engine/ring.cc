@@ -165,7 +165,7 @@ void Ring::set_wait_batch(uint32_t completions, uint32_t wait_us) {
 }
 
 void Ring::submit_and_wait(int64_t timeout_ms) {
-  if (batch_wait_us_ > 0 && last_dispatched_ > 0 && enter_batched(timeout_ms)) return;
+  if (batch_wait_us_ > 0 && last_dispatched_ >= 2 && enter_batched(timeout_ms)) return;
   io_uring_cqe* cqe = nullptr;
   if (timeout_ms < 0) {
     io_uring_submit_and_wait(&ring_, 1);

@@ -27,12 +27,13 @@
 // Batched waits: a busy worker's completions come a few at a time (a request's head, the
 // upstream's answer, each its own receive), and every wake-up is an io_uring_enter, which on a
 // virtual machine is the most expensive thing the worker does per request. With
-// set_wait_batch(n, us) a wait that follows a wake-up which found work asks the kernel to
-// gather `n` completions for at most `us` microseconds before returning (IORING_FEAT_MIN_TIMEOUT,
-// Linux 6.13); once `us` have passed it returns as soon as one completion is there. So under
-// load each wake-up handles a batch, and at worst a completion waits `us` longer. A wait that
-// follows an empty wake-up waits as before: a quiet worker sleeps until its next completion or
-// timer instead of waking every `us`.
+// set_wait_batch(n, us) a wait that follows a wake-up which found two completions or more asks
+// the kernel to gather `n` for at most `us` microseconds before returning
+// (IORING_FEAT_MIN_TIMEOUT, Linux 6.13); once `us` have passed it returns as soon as one
+// completion is there. So under load each wake-up handles a batch, and at worst a completion
+// waits `us` longer. After a wake-up that found one completion or none the wait is plain:
+// completions that come one at a time are not held back, and a quiet worker sleeps until its
+// next completion or timer instead of waking every `us`.
 
 #include <liburing.h>
 
@@ -91,7 +92,7 @@ class Ring {
   // A free SQE; submits pending ones first when the queue is full (never returns null).
   io_uring_sqe* sqe();
   // Submits pending SQEs and waits for at least one completion or `timeout_ms` (-1: forever);
-  // batched as set below when the last dispatch() found work.
+  // batched as set below when the last dispatch() found two completions or more.
   void submit_and_wait(int64_t timeout_ms);
   // Batched waits (see above): gather up to `completions` (>= 1) for at most `wait_us`
   // microseconds; `wait_us` 0, or a kernel without min-wait, turns them off.
