@@ -61,9 +61,16 @@ std::optional<int64_t> seconds_member(simdjson::dom::object doc, std::string_vie
   return std::nullopt;
 }
 
+// The answer as a JSON object held by `parser`, or the error that names `what`: an answer larger
+// than kTokenAnswerBytesMax is refused before it is parsed. The object does not refer to `json`
+// (the parser keeps its own copy of the strings), so it outlives the padded copy made here.
 absl::StatusOr<simdjson::dom::object> parse_object(simdjson::dom::parser& parser,
-                                                   const simdjson::padded_string& padded,
-                                                   std::string_view what) {
+                                                   std::string_view json, std::string_view what) {
+  if (json.size() > kTokenAnswerBytesMax) {
+    return absl::InvalidArgumentError(
+        internal::cat(what, " is larger than ", kTokenAnswerBytesMax, " bytes"));
+  }
+  simdjson::padded_string padded(json);
   simdjson::dom::object doc;
   if (parser.parse(padded).get_object().get(doc) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(internal::cat(what, " is not a JSON object"));
@@ -75,15 +82,9 @@ absl::StatusOr<simdjson::dom::object> parse_object(simdjson::dom::parser& parser
 
 absl::StatusOr<DeviceAuthorization> parse_device_authorization(std::string_view json) {
   constexpr std::string_view kWhat = "the provider's device authorization answer";
-  if (json.size() > kTokenAnswerBytesMax) {
-    return absl::InvalidArgumentError(
-        internal::cat(kWhat, " is larger than ", kTokenAnswerBytesMax, " bytes"));
-  }
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
-  absl::StatusOr<simdjson::dom::object> doc = parse_object(parser, padded, kWhat);
+  absl::StatusOr<simdjson::dom::object> doc = parse_object(parser, json, kWhat);
   if (!doc.ok()) return doc.status();
-  DeviceAuthorization d;
   std::optional<std::string> device_code = token_member(*doc, "device_code", kTokenBytesMax);
   std::optional<std::string> user_code = token_member(*doc, "user_code", kUserCodeBytesMax);
   std::optional<std::string> uri = token_member(*doc, "verification_uri", kUrlBytesMax);
@@ -112,6 +113,7 @@ absl::StatusOr<DeviceAuthorization> parse_device_authorization(std::string_view 
     return absl::InvalidArgumentError(
         internal::cat(kWhat, "'s interval is not 1 to ", kPollIntervalMaxS, " seconds"));
   }
+  DeviceAuthorization d;
   d.device_code = *std::move(device_code);
   d.user_code = *std::move(user_code);
   d.verification_uri = *std::move(uri);
@@ -123,13 +125,8 @@ absl::StatusOr<DeviceAuthorization> parse_device_authorization(std::string_view 
 
 absl::StatusOr<TokenAnswer> parse_token_answer(std::string_view json) {
   constexpr std::string_view kWhat = "the provider's token answer";
-  if (json.size() > kTokenAnswerBytesMax) {
-    return absl::InvalidArgumentError(
-        internal::cat(kWhat, " is larger than ", kTokenAnswerBytesMax, " bytes"));
-  }
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
-  absl::StatusOr<simdjson::dom::object> doc = parse_object(parser, padded, kWhat);
+  absl::StatusOr<simdjson::dom::object> doc = parse_object(parser, json, kWhat);
   if (!doc.ok()) return doc.status();
   TokenAnswer t;
   std::string_view error;

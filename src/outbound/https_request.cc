@@ -35,14 +35,6 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-HttpsAnswer failed(Failure failure, std::string reason, std::string detail = {}) {
-  HttpsAnswer a;
-  a.failure = failure;
-  a.reason = std::move(reason);
-  a.detail = std::move(detail);
-  return a;
-}
-
 }  // namespace
 
 std::string_view failure_name(Failure failure) {
@@ -76,7 +68,7 @@ HttpsAnswer https_request(const HttpsRequest& request, const HttpsLimits& limits
   // Checked here as well as by CURLOPT_PROTOCOLS_STR, so that the refusal names itself and no
   // socket is ever opened for it.
   if (!request.url.starts_with("https://")) {
-    return failed(Failure::kNotHttps, "not an https URL");
+    return internal::failed<HttpsAnswer>(Failure::kNotHttps, "not an https URL");
   }
   internal::Easy easy(curl_easy_init());
   internal::List headers;
@@ -84,7 +76,7 @@ HttpsAnswer https_request(const HttpsRequest& request, const HttpsLimits& limits
   if (!easy || !internal::append_all(request.headers, &headers) ||
       (!request.connect_to.empty() &&
        !internal::append_all({std::string(request.connect_to)}, &connect_to))) {
-    return failed(Failure::kOther, "out of memory");
+    return internal::failed<HttpsAnswer>(Failure::kOther, "out of memory");
   }
   // libcurl keeps pointers to these until the transfer ends: they live to the end of this call.
   const std::string url(request.url);
@@ -110,8 +102,12 @@ HttpsAnswer https_request(const HttpsRequest& request, const HttpsLimits& limits
   }
 
   const CURLcode code = curl_easy_perform(c);
-  if (sink.too_large) return failed(Failure::kTooLarge, "the answer is too large");
-  if (code != CURLE_OK) return failed(internal::classify(code), curl_easy_strerror(code), error);
+  if (sink.too_large) {
+    return internal::failed<HttpsAnswer>(Failure::kTooLarge, "the answer is too large");
+  }
+  if (code != CURLE_OK) {
+    return internal::failed<HttpsAnswer>(internal::classify(code), curl_easy_strerror(code), error);
+  }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &answer.status);
   return answer;
 }

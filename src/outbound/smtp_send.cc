@@ -23,14 +23,6 @@ size_t read_upload(char* out, size_t size, size_t n, void* user) {
   return take;
 }
 
-SmtpAnswer failed(Failure failure, std::string reason, std::string detail = {}) {
-  SmtpAnswer a;
-  a.failure = failure;
-  a.reason = std::move(reason);
-  a.detail = std::move(detail);
-  return a;
-}
-
 }  // namespace
 
 SmtpAnswer smtp_send(const SmtpSend& mail) {
@@ -38,7 +30,7 @@ SmtpAnswer smtp_send(const SmtpSend& mail) {
   internal::Easy easy(curl_easy_init());
   internal::List rcpt;
   if (!easy || !internal::append_all({"<" + std::string(mail.to) + ">"}, &rcpt)) {
-    return failed(Failure::kOther, "out of memory");
+    return internal::failed<SmtpAnswer>(Failure::kOther, "out of memory");
   }
   // libcurl keeps pointers to these until the transfer ends: they live to the end of this call.
   const std::string url = "smtp://" + std::string(mail.address);
@@ -67,7 +59,7 @@ SmtpAnswer smtp_send(const SmtpSend& mail) {
 
   const CURLcode code = curl_easy_perform(c);
   if (code == CURLE_OK) return {};
-  SmtpAnswer a = failed(internal::classify(code), curl_easy_strerror(code), error);
+  auto a = internal::failed<SmtpAnswer>(internal::classify(code), curl_easy_strerror(code), error);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.reply);
   return a;
 }

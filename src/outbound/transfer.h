@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pamproxy/outbound/https_request.h"
@@ -33,5 +34,12 @@ void set_transport_rules(CURL* c, const std::string& ca_file, int64_t connect_ti
                          int64_t timeout_ms, char* error);
 
 Failure classify(CURLcode code);
+
+// A failed answer of either kind (HttpsAnswer, SmtpAnswer): `reason` is libcurl's name for the
+// error or our own, `detail` libcurl's more specific text ("" when it gave none).
+template <typename Answer>
+Answer failed(Failure failure, std::string_view reason, std::string_view detail = {}) {
+  return Answer{.failure = failure, .reason = std::string(reason), .detail = std::string(detail)};
+}
 
 }  // namespace pamproxy::outbound::internal

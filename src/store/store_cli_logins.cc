@@ -44,37 +44,55 @@ absl::Status check_spec(const CliLoginSpec& spec) {
   return absl::OkStatus();
 }
 
-}  // namespace
+// A sign-in with its two secrets drawn: the REST API token's and the refresh secret.
+CliLogin fresh_login(std::string id) {
+  return CliLogin{.id = std::move(id),
+                  .token = {.secret = random_token_secret()},
+                  .refresh_secret = random_token_secret()};
+}
 
-absl::StatusOr<CliLogin> Store::create_cli_login(const Actor& actor, const CliLoginSpec& spec) {
-  if (absl::Status s = check_spec(spec); !s.ok()) return s;
-  CliLogin login{.id = random_id("cl-", 16),
-                 .token = {.secret = random_token_secret()},
-                 .refresh_secret = random_token_secret()};
-  absl::StatusOr<AdminChange> change =
-      impl_->change(actor, "token.sign_in", "token", [&](AdminChange& c) -> absl::Status {
-        TokenSpec token{.user_id = spec.user_id,
-                        .name = spec.token_name,
-                        .expires_at = c.at + spec.token_lifetime};
-        auto created = impl_->insert_token(c, token, "", login.token.secret);
-        if (!created.ok()) return created.status();
-        login.token.token = *std::move(created);
-        return sql::run(
-            impl_->db,
-            "INSERT INTO cli_logins (id, refresh_hash, user_id, subject, token_id, "
-            "provider_refresh, checked_at, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            login.id, refresh_hash(login.refresh_secret), spec.user_id, spec.subject, c.object_id,
-            sql::Blob{impl_->key->seal(spec.provider_refresh_token,
-                                       aad("cli_logins.provider_refresh", login.id))},
-            to_unix(c.at), to_unix(c.at));
-      });
+// What creating a sign-in and refreshing one both write inside their change: `login`'s REST API
+// token, issued to spec.user_id for spec.token_lifetime, and the provider's refresh token sealed
+// to the sign-in's row. Returns the sealed bytes for the row's provider_refresh column.
+absl::StatusOr<std::string> issue_token(Store::Impl& impl, AdminChange& c, const CliLoginSpec& spec,
+                                        CliLogin& login) {
+  TokenSpec token{
+      .user_id = spec.user_id, .name = spec.token_name, .expires_at = c.at + spec.token_lifetime};
+  auto created = impl.insert_token(c, token, "", login.token.secret);
+  if (!created.ok()) return created.status();
+  login.token.token = *std::move(created);
+  return impl.key->seal(spec.provider_refresh_token, aad("cli_logins.provider_refresh", login.id));
+}
+
+// The sign-in once its change has run; when the change failed its secrets are wiped where they
+// lie, since no one will ever be given them.
+absl::StatusOr<CliLogin> finish(absl::StatusOr<AdminChange> change, CliLogin& login) {
   if (!change.ok()) {
     OPENSSL_cleanse(login.token.secret.data(), login.token.secret.size());
     OPENSSL_cleanse(login.refresh_secret.data(), login.refresh_secret.size());
     return change.status();
   }
   login.token.change = *std::move(change);
-  return login;
+  return std::move(login);
+}
+
+}  // namespace
+
+absl::StatusOr<CliLogin> Store::create_cli_login(const Actor& actor, const CliLoginSpec& spec) {
+  if (absl::Status s = check_spec(spec); !s.ok()) return s;
+  CliLogin login = fresh_login(random_id("cl-", 16));
+  absl::StatusOr<AdminChange> change =
+      impl_->change(actor, "token.sign_in", "token", [&](AdminChange& c) -> absl::Status {
+        absl::StatusOr<std::string> sealed = issue_token(*impl_, c, spec, login);
+        if (!sealed.ok()) return sealed.status();
+        return sql::run(
+            impl_->db,
+            "INSERT INTO cli_logins (id, refresh_hash, user_id, subject, token_id, "
+            "provider_refresh, checked_at, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            login.id, refresh_hash(login.refresh_secret), spec.user_id, spec.subject, c.object_id,
+            sql::Blob{*sealed}, to_unix(c.at), to_unix(c.at));
+      });
+  return finish(std::move(change), login);
 }
 
 absl::StatusOr<CliLoginRow> Store::find_cli_login(std::string_view refresh_secret) {
@@ -103,9 +121,7 @@ absl::StatusOr<CliLoginRow> Store::find_cli_login(std::string_view refresh_secre
 absl::StatusOr<CliLogin> Store::refresh_cli_login(const Actor& actor, std::string_view id,
                                                   const CliLoginSpec& spec) {
   if (absl::Status s = check_spec(spec); !s.ok()) return s;
-  CliLogin login{.id = std::string(id),
-                 .token = {.secret = random_token_secret()},
-                 .refresh_secret = random_token_secret()};
+  CliLogin login = fresh_login(std::string(id));
   absl::StatusOr<AdminChange> change =
       impl_->change(actor, "token.refresh", "token", [&](AdminChange& c) -> absl::Status {
         auto old = sql::load_rows<std::string>(
@@ -118,28 +134,15 @@ absl::StatusOr<CliLogin> Store::refresh_cli_login(const Actor& actor, std::strin
                                   "revoked_at IS NULL",
                                   old->front(), to_unix(c.at));
         if (!s.ok()) return s;
-        TokenSpec token{.user_id = spec.user_id,
-                        .name = spec.token_name,
-                        .expires_at = c.at + spec.token_lifetime};
-        auto created = impl_->insert_token(c, token, "", login.token.secret);
-        if (!created.ok()) return created.status();
-        login.token.token = *std::move(created);
-        return sql::run(
-            impl_->db,
-            "UPDATE cli_logins SET refresh_hash = ?2, token_id = ?3, provider_refresh = ?4, "
-            "checked_at = ?5 WHERE id = ?1",
-            id, refresh_hash(login.refresh_secret), c.object_id,
-            sql::Blob{impl_->key->seal(spec.provider_refresh_token,
-                                       aad("cli_logins.provider_refresh", id))},
-            to_unix(c.at));
+        absl::StatusOr<std::string> sealed = issue_token(*impl_, c, spec, login);
+        if (!sealed.ok()) return sealed.status();
+        return sql::run(impl_->db,
+                        "UPDATE cli_logins SET refresh_hash = ?2, token_id = ?3, "
+                        "provider_refresh = ?4, checked_at = ?5 WHERE id = ?1",
+                        id, refresh_hash(login.refresh_secret), c.object_id, sql::Blob{*sealed},
+                        to_unix(c.at));
       });
-  if (!change.ok()) {
-    OPENSSL_cleanse(login.token.secret.data(), login.token.secret.size());
-    OPENSSL_cleanse(login.refresh_secret.data(), login.refresh_secret.size());
-    return change.status();
-  }
-  login.token.change = *std::move(change);
-  return login;
+  return finish(std::move(change), login);
 }
 
 absl::StatusOr<AdminChange> Store::end_cli_login(const Actor& actor, std::string_view id,
