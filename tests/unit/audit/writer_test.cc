@@ -129,6 +129,45 @@ TEST_F(WriterTest, ATornTailIsCutAndTheRecoveryIsAnEvent) {
   EXPECT_NE(all.find("{\"seq\":12,"), std::string::npos);
 }
 
+TEST_F(WriterTest, ZerosAfterATornLineAreCutEvenMoreThanTheTailWindowOfThem) {
+  testing::write_events(options(), key_path(), 10, 0, false);
+  std::string path = last_file();
+  std::string text = read_file(path);
+  // A crash in a file with space made ready ahead: half a line, then zeros past the 4 MiB that
+  // recovery looks back over, which count from the log's end and not the file's.
+  write_file(path, text + "{\"seq\":12,\"prev\":\"00" + std::string((6 << 20) + 5, '\0'));
+  {
+    auto w = open(options());
+    ASSERT_TRUE(w);
+    EXPECT_FALSE(w->recovery().clean_shutdown);
+    EXPECT_EQ(w->recovery().bytes_cut, 20u);
+    EXPECT_EQ(w->recovery().lines_cut, 1u);
+    EXPECT_EQ(w->recovery().resumed_after_seq, 11u);
+  }
+  VerifyResult r = verify();
+  ASSERT_FALSE(r.problem) << r.problem->to_string();
+  std::string all = all_text();
+  EXPECT_EQ(all.find('\0'), std::string::npos);
+  EXPECT_NE(all.find("\"bytesCut\":20,\"linesCut\":1"), std::string::npos) << all;
+}
+
+TEST_F(WriterTest, OnlyZerosAfterGoodLinesAreCutWithoutTornBytes) {
+  testing::write_events(options(), key_path(), 3, 0, false);
+  auto l = split_lines(read_file(last_file()));
+  l.pop_back();  // killed before the shutdown checkpoint, its zeros ahead left behind
+  write_file(last_file(), testing::join_lines(l) + std::string(65 * 1024 + 3, '\0'));
+  {
+    auto w = open(options());
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->recovery().bytes_cut, 0u);
+    EXPECT_EQ(w->recovery().lines_cut, 0u);
+  }
+  std::string all = all_text();
+  EXPECT_EQ(all.find('\0'), std::string::npos);
+  EXPECT_NE(all.find("\"bytesCut\":0,\"linesCut\":0"), std::string::npos) << all;
+  EXPECT_FALSE(verify().problem);
+}
+
 TEST_F(WriterTest, AnUncleanStopWithoutTornBytesIsStillRecorded) {
   testing::write_events(options(), key_path(), 3, 0, false);
   auto l = split_lines(read_file(last_file()));
