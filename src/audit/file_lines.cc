@@ -13,7 +13,8 @@
 namespace pamproxy::audit {
 
 std::string read_lines(const std::string& path, size_t line_bytes_max,
-                       const std::function<bool(std::string_view line, bool complete)>& fn) {
+                       const std::function<bool(std::string_view line, bool complete)>& fn,
+                       bool stop_at_nul) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::StrCat("cannot open: ", std::strerror(errno));
   std::string error;
@@ -30,6 +31,8 @@ std::string read_lines(const std::string& path, size_t line_bytes_max,
     }
     if (r == 0) break;
     std::string_view chunk(buf.data(), static_cast<size_t>(r));
+    const size_t nul = stop_at_nul ? chunk.find('\0') : std::string_view::npos;
+    if (nul != std::string_view::npos) chunk = chunk.substr(0, nul);
     while (ok && !chunk.empty()) {
       const size_t nl = chunk.find('\n');
       if (nl == std::string_view::npos) {
@@ -53,6 +56,7 @@ std::string read_lines(const std::string& path, size_t line_bytes_max,
       }
       chunk.remove_prefix(nl + 1);
     }
+    if (nul != std::string_view::npos) break;
   }
   ::close(fd);
   if (ok && error.empty() && !pending.empty()) fn(pending, false);

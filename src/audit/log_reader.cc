@@ -53,6 +53,11 @@ absl::StatusOr<size_t> LogReader::read_current(const Fn& fn, size_t max_lines, b
     }
     pos += static_cast<uint64_t>(n);
     std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    // A line never holds a NUL, so the first one is where the log ends for now: space the
+    // writer zero-filled ahead, or a page read before the writer filled it (later pages may
+    // already hold newer lines; they are read on a later poll).
+    const size_t nul = chunk.find('\0');
+    if (nul != std::string_view::npos) chunk = chunk.substr(0, nul);
     while (!chunk.empty()) {
       size_t nl = chunk.find('\n');
       if (nl == std::string_view::npos) {
@@ -100,6 +105,10 @@ absl::StatusOr<size_t> LogReader::read_current(const Fn& fn, size_t max_lines, b
         ::close(fd);
         return lines;
       }
+    }
+    if (nul != std::string_view::npos) {
+      *at_eof = true;
+      break;
     }
   }
   ::close(fd);

@@ -57,6 +57,26 @@ bool last_good_line(std::string_view tail, bool tail_starts_file, LineParser& pa
   }
 }
 
+// The log's end in a file `size` bytes long: just after its last byte that is not NUL. A line
+// never holds a NUL, so trailing zeros are space made ready ahead of the writer, not log.
+bool logical_end(int fd, uint64_t size, uint64_t* end) {
+  constexpr uint64_t kBlock = 64 * 1024;
+  std::string block;
+  uint64_t at = size;
+  while (at > 0) {
+    uint64_t from = at > kBlock ? at - kBlock : 0;
+    if (!read_range(fd, from, static_cast<size_t>(at - from), &block)) return false;
+    size_t last = block.find_last_not_of('\0');
+    if (last != std::string::npos) {
+      *end = from + last + 1;
+      return true;
+    }
+    at = from;
+  }
+  *end = 0;
+  return true;
+}
+
 }  // namespace
 
 absl::Status Writer::recover() {
@@ -75,11 +95,15 @@ absl::Status Writer::recover() {
     }
     recovery_.fresh = false;
     recovery_.file = name;
-    uint64_t offset = size > kTailBytes ? size - kTailBytes : 0;
+    // The window for the torn-tail search ends at the log's end, before any zeros after it.
+    uint64_t log_end = 0;
+    uint64_t offset = 0;
     std::string tail;
     {
       int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || !read_range(fd, offset, static_cast<size_t>(size - offset), &tail)) {
+      bool ok = fd >= 0 && logical_end(fd, size, &log_end);
+      offset = log_end > kTailBytes ? log_end - kTailBytes : 0;
+      if (!ok || !read_range(fd, offset, static_cast<size_t>(log_end - offset), &tail)) {
         if (fd >= 0) ::close(fd);
         return absl::InternalError(absl::StrCat("cannot read audit file ", path));
       }
@@ -88,7 +112,7 @@ absl::Status Writer::recover() {
     size_t start = 0, end = 0;
     uint64_t lines_cut = 0;
     bool found =
-        size > 0 && last_good_line(tail, offset == 0, parser, &parsed, &start, &end, &lines_cut);
+        log_end > 0 && last_good_line(tail, offset == 0, parser, &parsed, &start, &end, &lines_cut);
     if (!found && offset > 0) {
       return absl::DataLossError(
           absl::StrCat("audit file ", path, " has no valid line in its last ", kTailBytes,
@@ -98,15 +122,14 @@ absl::Status Writer::recover() {
     if (good_size < size) {
       // A torn fragment after the last newline counts as one cut line too.
       if (tail.size() > 0 && tail.back() != '\n') ++lines_cut;
-      recovery_.bytes_cut += size - good_size;
+      // Torn bytes are those written; the zeros after them were never log.
+      const uint64_t torn = log_end > good_size ? log_end - good_size : 0;
+      recovery_.bytes_cut += torn;
       recovery_.lines_cut += lines_cut;
       if (int err = file_.truncate(good_size); err != 0 || file_.sync(nullptr) != 0) {
         return absl::InternalError(absl::StrCat("cannot cut the torn tail of ", path));
       }
-      log::warn("audit.torn_tail_cut")
-          .kv("file", name)
-          .kv("bytes", size - good_size)
-          .kv("lines", lines_cut);
+      log::warn("audit.torn_tail_cut").kv("file", name).kv("bytes", torn).kv("lines", lines_cut);
     }
     if (!found) {
       // Nothing usable (a file created just before a crash): remove it, look at the one before.

@@ -52,6 +52,7 @@ Writer::Writer(WriterOptions options, SigningKey key)
 
 Writer::~Writer() {
   if (started_) stop();
+  cut_space_ahead();
 }
 
 int64_t Writer::now_unix_ns() const {
@@ -199,11 +200,13 @@ bool Writer::rings_empty() {
 bool Writer::flush() {
   if (written_ == pending_.size()) return true;
   if (!file_.is_open() && !open_new_file()) return false;
+  make_space_ahead();
   int err = file_.write_at(durable_bytes_ + written_, std::string_view(pending_).substr(written_),
                            options_.fault_hook);
   if (err != 0) {
     // Cut any partial line so the retry starts from the last durable byte.
     file_.truncate(durable_bytes_);
+    zeroed_end_ = 0;
     written_ = 0;
     enter_fault("write", err);
     return false;
@@ -219,6 +222,7 @@ bool Writer::commit() {
   if (err != 0) {
     // After a failed fdatasync the page cache may have dropped the data: write it all again.
     file_.truncate(durable_bytes_);
+    zeroed_end_ = 0;
     written_ = 0;
     enter_fault("fdatasync", err);
     return false;
@@ -237,6 +241,53 @@ bool Writer::commit() {
   if (fault_errno_ != 0) leave_fault();
   for (size_t i = 0; i < rings_.size(); ++i) rings_[i]->publish_durable(serialized_index_[i]);
   return true;
+}
+
+void Writer::make_space_ahead() {
+  const int64_t chunk = options_.preallocate_bytes;
+  if (chunk <= 0 || preallocate_off_) return;
+  const uint64_t end = durable_bytes_ + pending_.size();
+  if (zeroed_end_ >= end + static_cast<uint64_t>(chunk / 2)) return;
+  // One chunk ahead, never more than a chunk past the size that rotates the file.
+  const uint64_t from = std::max(zeroed_end_, durable_bytes_ + written_);
+  const uint64_t to =
+      std::min(end, static_cast<uint64_t>(rotate_bytes_.load())) + static_cast<uint64_t>(chunk);
+  if (to <= from || to <= end) return;
+  static const std::string zeros(1 << 20, '\0');
+  int err = 0;
+  for (uint64_t at = from; at < to && err == 0;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), to - at));
+    err = file_.write_at(at, std::string_view(zeros).substr(0, n), options_.fault_hook);
+    at += n;
+  }
+  // One sync pays for the new blocks and the new size; commits then sync only data.
+  if (err == 0) err = file_.sync(options_.fault_hook);
+  if (err == 0) {
+    zeroed_end_ = to;
+    return;
+  }
+  // Not fatal: this file grows at each commit instead, as durable as before.
+  file_.truncate(durable_bytes_ + written_);
+  zeroed_end_ = 0;
+  preallocate_off_ = true;
+  log::warn("audit.preallocate_failed")
+      .kv("file", file_.path())
+      .kv("error", std::strerror(err))
+      .kv("action", "appending to the growing file until the next one");
+}
+
+void Writer::cut_space_ahead() {
+  if (!file_.is_open() || zeroed_end_ <= durable_bytes_) return;
+  // A closed file ends at its last line, so it reads as any other file at rest.
+  int err = file_.truncate(durable_bytes_);
+  if (err == 0) err = file_.sync(nullptr);
+  if (err != 0) {
+    log::error("audit.preallocate_cut_failed")
+        .kv("file", file_.path())
+        .kv("error", std::strerror(err))
+        .kv("detail", "the file keeps zeros after its last line; recovery cuts them");
+  }
+  zeroed_end_ = 0;
 }
 
 void Writer::enter_fault(const char* op, int err) {
@@ -285,6 +336,8 @@ bool Writer::open_new_file() {
   file_opened_s_ = now_s;
   durable_bytes_ = 0;
   written_ = 0;
+  zeroed_end_ = 0;
+  preallocate_off_ = false;
   rotate_pending_ = false;
   return true;
 }
@@ -298,6 +351,7 @@ void Writer::maybe_rotate(int64_t now_s) {
   // created, the writer is in a fault and flush() retries the creation.
   append_checkpoint("rotate");
   if (!commit()) return;
+  cut_space_ahead();
   file_.close();
   rotations_.fetch_add(1, std::memory_order_relaxed);
   rotate_pending_ = true;
@@ -413,6 +467,7 @@ void Writer::run() {
       due_ = timed;
     }
   }
+  cut_space_ahead();
 }
 
 }  // namespace pamproxy::audit

@@ -570,6 +570,10 @@ std::vector<Field> build() {
   f.push_back(int_field("audit", "checkpoint_interval_s",
                         "a signed checkpoint is written this often, even when idle", kLive,
                         REF(int64_t, audit.checkpoint_interval_s), 1, kDay));
+  f.push_back(int_field("audit", "preallocate_bytes",
+                        "zero-filled, synced space kept ahead of the live file's end, so commits "
+                        "do not grow it; 0 = off",
+                        kRestart, REF(int64_t, audit.preallocate_bytes), 0, 1ll << 30));
   f.push_back(string_field("audit", "ship_syslog_address",
                            "syslog collector (host:port) the log is shipped to over TLS "
                            "(RFC 5424/5425); \"\" = not shipped",

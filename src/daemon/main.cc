@@ -194,6 +194,7 @@ class Daemon {
     o.rotate_age_s = config_.audit.rotate_age_s;
     o.retention_days = config_.audit.retention_days;
     o.checkpoint_interval_s = config_.audit.checkpoint_interval_s;
+    o.preallocate_bytes = config_.audit.preallocate_bytes;
     auto w = audit::Writer::open(std::move(o), std::move(*key));
     if (!w.ok()) {
       log::error("audit.open_failed")

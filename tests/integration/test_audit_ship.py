@@ -31,7 +31,8 @@ def local_lines(audit_dir):
     for name in sorted(os.listdir(audit_dir)):
         if name.startswith("audit-") and name.endswith(".jsonl"):
             with open(os.path.join(audit_dir, name), "rb") as f:
-                for raw in f.read().decode().splitlines():
+                # The live file's zeroed space ahead is not log: it ends at the first NUL.
+                for raw in f.read().split(b"\0", 1)[0].decode().splitlines():
                     out[json.loads(raw)["seq"]] = raw
     return out
 

@@ -4,9 +4,11 @@
 // later for the lines written since, and resume after a restart from a sequence number).
 //
 // Only whole lines (ending in '\n') are read; a torn tail stays unread until it is completed or
-// cut by the writer's recovery. A line that does not parse is an error naming the file and the
-// sequence number before it: the chain itself is `pamctl audit verify`'s job, this reader only
-// trusts the format. Files deleted by retention while reading are skipped.
+// cut by the writer's recovery. A line never holds a NUL: the first NUL is the log's end for
+// now (zero-filled space ahead of the writer, or a page not filled yet), like a torn tail. A line
+// that does not parse is an error naming the file and the sequence number before it: the chain
+// itself is `pamctl audit verify`'s job, this reader only trusts the format. Files deleted by
+// retention while reading are skipped.
 //
 // Bounded: lines longer than kLineBytesMax are errors; reads go through a 64 KiB buffer.
 

@@ -46,6 +46,9 @@ struct WriterOptions {
   int64_t rotate_age_s = 86400;
   int64_t retention_days = 365;  // 0 = keep everything
   int64_t checkpoint_interval_s = 60;
+  // Zero-filled, synced space kept ahead of the log's end so a commit's fdatasync finds its
+  // blocks allocated and the file's size unchanged; 0 = off (the file grows at every commit).
+  int64_t preallocate_bytes = 4 << 20;
   FaultHook* fault_hook = nullptr;  // tests only
 };
 
@@ -112,7 +115,11 @@ class Writer {
   void note_pending();  // before appending a line: starts the pending group's clock
   void append_own(const Event& e, std::string_view extra);
   void append_checkpoint(std::string_view reason);
-  bool flush();   // write pending bytes; false on a fault
+  bool flush();  // write pending bytes; false on a fault
+  // Keeps zeroed space ahead of what flush() writes; on failure the file just grows.
+  void make_space_ahead();
+  // Cuts the file to the log's end (its zeroed space ahead) before it is closed.
+  void cut_space_ahead();
   bool commit();  // flush + fdatasync + publish durability; false on a fault
   void enter_fault(const char* op, int err);
   void leave_fault();
@@ -146,9 +153,11 @@ class Writer {
   LogFile file_;
   std::string file_name_;
   int64_t file_opened_s_ = 0;
-  uint64_t durable_bytes_ = 0;  // file size known durable
-  std::string pending_;         // lines not yet durable (written or not)
-  size_t written_ = 0;          // prefix of pending_ already written at durable_bytes_
+  uint64_t durable_bytes_ = 0;    // file size known durable
+  std::string pending_;           // lines not yet durable (written or not)
+  size_t written_ = 0;            // prefix of pending_ already written at durable_bytes_
+  uint64_t zeroed_end_ = 0;       // the file holds synced zeros up to here past the log's end
+  bool preallocate_off_ = false;  // zero-filling failed in this file: it grows instead
   uint64_t pending_first_seq_ = 0;
   uint64_t next_seq_ = 1;
   std::string prev_hash_;          // hash of the last serialized line

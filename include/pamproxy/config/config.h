@@ -139,6 +139,7 @@ struct AuditSection {
   int64_t rotate_age_s = 86400;
   int64_t retention_days = 365;
   int64_t checkpoint_interval_s = 60;
+  int64_t preallocate_bytes = 4 << 20;  // 0 = off
   // Shipping to a syslog collector over TLS: off while the address is "".
   std::string ship_syslog_address;
   std::string ship_ca_file;

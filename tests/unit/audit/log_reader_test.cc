@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -166,6 +167,42 @@ TEST_F(LogReaderTest, TornTailIsLeftUnreadUntilCompleted) {
   ASSERT_FALSE(n.ok());
   EXPECT_NE(n.status().message().find("does not parse"), std::string::npos) << n.status();
   EXPECT_NE(n.status().message().find(files->back()), std::string::npos) << n.status();
+}
+
+TEST_F(LogReaderTest, FirstNulEndsTheLogUntilTheBytesBeforeLaterLinesAreWritten) {
+  write_events(small_options(dir_), key_, 3);
+  auto files = list_log_files(dir_);
+  ASSERT_TRUE(files.ok());
+  const std::string path = dir_ + "/" + files->back();
+  const std::string bytes = read_file(path);
+  ASSERT_FALSE(bytes.empty());
+  const size_t last = bytes.rfind('\n', bytes.size() - 2) + 1;  // start of the last line
+  const size_t before_last = bytes.rfind('\n', last - 2) + 1;   // start of the line before it
+  ASSERT_GT(before_last, 0u);
+  LogReader all(dir_);
+  const size_t total = read_all(all).size();
+  // As a reader can see the file: the next-to-last line's page not filled yet, the last line
+  // already there, then zeros ahead of the writer.
+  std::string racing = bytes;
+  std::fill(racing.begin() + static_cast<ptrdiff_t>(before_last),
+            racing.begin() + static_cast<ptrdiff_t>(last), '\0');
+  racing.append(8192, '\0');
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << racing;
+  }
+  LogReader r(dir_);
+  auto early = read_all(r);
+  EXPECT_EQ(early.size(), total - 2);  // only the lines before the NUL
+  EXPECT_TRUE(read_all(r).empty());
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes << std::string(8192, '\0');
+  }
+  auto later = read_all(r);
+  ASSERT_EQ(later.size(), 2u);  // the filled line and the one after it, not the zeros
+  EXPECT_EQ(later[1].seq, later[0].seq + 1);
+  EXPECT_EQ(r.next_seq(), all.next_seq());
 }
 
 TEST_F(LogReaderTest, MissingDirectoryIsAnError) {

@@ -125,6 +125,26 @@ TEST_F(VerifierTest, ATornLastLineIsDetected) {
   EXPECT_NE(r.problem->reason.find("no newline"), std::string::npos) << r.problem->to_string();
 }
 
+TEST_F(VerifierTest, ZerosAfterTheEndOfTheLiveFileAreNotDamage) {
+  const size_t last = files_.size() - 1;
+  const std::string text = read_file(path(last));
+  write_file(path(last), text + std::string((1 << 20) + 7, '\0'));  // past one read buffer
+  VerifyResult r = verify();
+  EXPECT_FALSE(r.problem) << r.problem->to_string();
+  // A torn line before the zeros is still a torn line.
+  write_file(path(last), text.substr(0, text.size() - 20) + std::string(4096, '\0'));
+  r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_NE(r.problem->reason.find("no newline"), std::string::npos) << r.problem->to_string();
+}
+
+TEST_F(VerifierTest, ZerosInAClosedFileAreDamage) {
+  write_file(path(0), read_file(path(0)) + std::string(4096, '\0'));
+  VerifyResult r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->file, files_[0]) << r.problem->to_string();
+}
+
 TEST_F(VerifierTest, LinesCutFromTheEndOfAClosedFileAreDetected) {
   auto l = lines(0);
   l.pop_back();  // the sealing checkpoint

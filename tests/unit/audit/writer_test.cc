@@ -129,6 +129,110 @@ TEST_F(WriterTest, ATornTailIsCutAndTheRecoveryIsAnEvent) {
   EXPECT_NE(all.find("{\"seq\":12,"), std::string::npos);
 }
 
+TEST_F(WriterTest, ZerosAfterATornLineAreCutEvenMoreThanTheTailWindowOfThem) {
+  testing::write_events(options(), key_path(), 10, 0, false);
+  std::string path = last_file();
+  std::string text = read_file(path);
+  // A crash in a file with space made ready ahead: half a line, then zeros past the 4 MiB that
+  // recovery looks back over, which count from the log's end and not the file's.
+  write_file(path, text + "{\"seq\":12,\"prev\":\"00" + std::string((6 << 20) + 5, '\0'));
+  {
+    auto w = open(options());
+    ASSERT_TRUE(w);
+    EXPECT_FALSE(w->recovery().clean_shutdown);
+    EXPECT_EQ(w->recovery().bytes_cut, 20u);
+    EXPECT_EQ(w->recovery().lines_cut, 1u);
+    EXPECT_EQ(w->recovery().resumed_after_seq, 11u);
+  }
+  VerifyResult r = verify();
+  ASSERT_FALSE(r.problem) << r.problem->to_string();
+  std::string all = all_text();
+  EXPECT_EQ(all.find('\0'), std::string::npos);
+  EXPECT_NE(all.find("\"bytesCut\":20,\"linesCut\":1"), std::string::npos) << all;
+}
+
+TEST_F(WriterTest, OnlyZerosAfterGoodLinesAreCutWithoutTornBytes) {
+  testing::write_events(options(), key_path(), 3, 0, false);
+  auto l = split_lines(read_file(last_file()));
+  l.pop_back();  // killed before the shutdown checkpoint, its zeros ahead left behind
+  write_file(last_file(), testing::join_lines(l) + std::string(65 * 1024 + 3, '\0'));
+  {
+    auto w = open(options());
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->recovery().bytes_cut, 0u);
+    EXPECT_EQ(w->recovery().lines_cut, 0u);
+  }
+  std::string all = all_text();
+  EXPECT_EQ(all.find('\0'), std::string::npos);
+  EXPECT_NE(all.find("\"bytesCut\":0,\"linesCut\":0"), std::string::npos) << all;
+  EXPECT_FALSE(verify().problem);
+}
+
+// Starts `w` and writes `n` events through it, each waited for; the rest is the test's.
+Ring* write_durably(Writer& w, uint64_t n) {
+  Ring* ring = w.add_producer();
+  w.start();
+  uint64_t t = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(ring->push_wait(testing::sample_event(i), &t, 5000));
+    EXPECT_TRUE(ring->wait_durable(t, 5000));
+  }
+  return ring;
+}
+
+TEST_F(WriterTest, ZeroedSpaceLiesAheadOfTheLiveFileAndClosedFilesAreCut) {
+  WriterOptions o = options();
+  o.rotate_bytes = 6000;
+  o.preallocate_bytes = 64 << 10;
+  auto w = open(o);
+  ASSERT_TRUE(w);
+  Ring* ring = write_durably(*w, 40);
+  // One more with rotation by size off, so the live file has a line.
+  w->set_live({.commit_interval_ms = o.commit_interval_ms,
+               .rotate_bytes = 1 << 30,
+               .rotate_age_s = o.rotate_age_s,
+               .retention_days = o.retention_days,
+               .checkpoint_interval_s = o.checkpoint_interval_s});
+  uint64_t t = 0;
+  ASSERT_TRUE(ring->push_wait(testing::sample_event(40), &t, 5000));
+  ASSERT_TRUE(ring->wait_durable(t, 5000));
+  auto files = testing::log_files(dir());
+  ASSERT_GE(files.size(), 2u);
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    const std::string text = read_file(dir() + "/" + files[i]);
+    EXPECT_EQ(text.find('\0'), std::string::npos) << files[i];
+    EXPECT_EQ(text.back(), '\n') << files[i];
+  }
+  // The live file: its lines, then zeros, at most a chunk of them.
+  std::string live = read_file(last_file());
+  const size_t end = live.find('\0');
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(live[end - 1], '\n');
+  EXPECT_EQ(live.find_first_not_of('\0', end), std::string::npos);
+  EXPECT_GE(live.size(), end + (32 << 10));
+  EXPECT_LE(live.size(), end + (64 << 10));
+  VerifyResult r = verify();
+  ASSERT_FALSE(r.problem) << r.problem->to_string();
+  w->stop();
+  live = read_file(last_file());
+  EXPECT_EQ(live.find('\0'), std::string::npos);
+  EXPECT_GT(live.size(), end);  // the shutdown checkpoint
+  r = verify();
+  ASSERT_FALSE(r.problem) << r.problem->to_string();
+  EXPECT_EQ(r.summary.lines, 42u + files.size() - 1);  // + a rotation checkpoint per file
+}
+
+TEST_F(WriterTest, WithoutPreallocationTheLiveFileEndsAtItsLastLine) {
+  WriterOptions o = options();
+  o.preallocate_bytes = 0;
+  auto w = open(o);
+  ASSERT_TRUE(w);
+  write_durably(*w, 5);
+  const std::string live = read_file(last_file());
+  EXPECT_EQ(live.find('\0'), std::string::npos);
+  EXPECT_EQ(live.back(), '\n');
+}
+
 TEST_F(WriterTest, AnUncleanStopWithoutTornBytesIsStillRecorded) {
   testing::write_events(options(), key_path(), 3, 0, false);
   auto l = split_lines(read_file(last_file()));
@@ -273,10 +377,11 @@ TEST_F(WriterTest, ARealFullDiskHoldsAndResumes) {
   struct rlimit old_limit;
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
   auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct stat st;
-  ASSERT_EQ(::stat(last_file().c_str(), &st), 0);
+  // The limit is just past the log's end, whatever zeroed space lies ahead of it.
+  const std::string text = read_file(last_file());
+  const size_t log_end = std::min(text.find('\0'), text.size());
   struct rlimit tight = old_limit;
-  tight.rlim_cur = static_cast<rlim_t>(st.st_size) + 100;
+  tight.rlim_cur = static_cast<rlim_t>(log_end) + 100;
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
   ASSERT_TRUE(ring->push_wait(testing::sample_event(1), &t, 5000));
   bool faulted = eventually([&] { return ring->writer_faulted(); });
