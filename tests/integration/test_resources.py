@@ -185,14 +185,21 @@ class AccountIdFromSts(unittest.TestCase):
     def sts_calls(self):
         return [r for r in self.f.front.requests() if r.get("service") == "sts"]
 
+    def sts_calls_after(self, seen):
+        """The STS calls once the endpoint has logged more than `seen` requests: it logs each
+        from its own process, so the line can reach the test after the save's answer."""
+        self.f.front.wait_requests(seen + 1)
+        return self.sts_calls()
+
     def test_new_keys_get_the_account_sts_names(self):
         # The seeded record has no id; its keys saved again through the API are asked of STS.
+        seen = len(self.f.front.requests())
         status, rec = self.api("PATCH", "records/" + self.f.seed["record_id"],
                                {"secret_access_key": RECORD.secret_access_key})
         self.assertEqual(status, 200, rec)
         self.assertEqual((rec["aws_account_id"], rec["aws_account_id_source"]), (ACCOUNT, "sts"))
         self.assertNotIn("aws_account_id_error", rec)
-        calls = [c for c in self.sts_calls() if c["status"] == 200]
+        calls = [c for c in self.sts_calls_after(seen) if c["status"] == 200]
         self.assertEqual([(c["operation"], c["verified"]) for c in calls],
                          [("GetCallerIdentity", True)], self.sts_calls())
 
@@ -221,13 +228,15 @@ class AccountIdFromSts(unittest.TestCase):
         self.assertEqual(events[-1]["awsAccount"], ACCOUNT)
 
     def test_keys_sts_refuses_are_saved_without_an_id(self):
+        seen = len(self.f.front.requests())
         status, rec = self.api("POST", "records", {
             "name": "refused-" + os.urandom(3).hex(), "access_key_id": "AKIAIOSFODNN7EXAMPL9",
             "secret_access_key": "not-the-stand-in-s"})
         self.assertEqual(status, 201, rec)
         self.assertEqual((rec["aws_account_id"], rec["aws_account_id_source"]), ("", "unknown"))
         self.assertEqual(rec["aws_account_id_error"], "STS answered HTTP 403 InvalidAccessKeyId")
-        self.assertTrue(any(c["status"] == 403 for c in self.sts_calls()), self.sts_calls())
+        calls = self.sts_calls_after(seen)
+        self.assertTrue(any(c["status"] == 403 for c in calls), calls)
         log = self.f.daemon.wait_event_or_seen("admin.account_id_unknown")
         self.assertEqual(log["access_key_id"], "AKIAIOSFODNN7EXAMPL9")
         self.assertNotIn("not-the-stand-in-s", json.dumps(log))

@@ -433,6 +433,7 @@ class TwoNodes(unittest.TestCase):
 
         load = Load([a, b], token)
         load.start()
+        self.addCleanup(load.stop)  # a failed check must not leave the nodes busy to their drain
         wait_for("calls through both nodes", lambda: len(load.served_since(0)) == 2)
         self.pg.signal_all(signal.SIGSTOP)
         paused = time.monotonic()
