@@ -129,7 +129,10 @@ absl::Status Writer::recover() {
       if (int err = file_.truncate(good_size); err != 0 || file_.sync(nullptr) != 0) {
         return absl::InternalError(absl::StrCat("cannot cut the torn tail of ", path));
       }
-      log::warn("audit.torn_tail_cut").kv("file", name).kv("bytes", torn).kv("lines", lines_cut);
+      // Zeros alone after the last line are the writer's space ahead, not a torn write.
+      if (torn > 0 || lines_cut > 0) {
+        log::warn("audit.torn_tail_cut").kv("file", name).kv("bytes", torn).kv("lines", lines_cut);
+      }
     }
     if (!found) {
       // Nothing usable (a file created just before a crash): remove it, look at the one before.
