@@ -37,6 +37,13 @@ namespace {
 // `pad` field (since named `min_wait_usec`) when it sets this feature bit.
 constexpr uint32_t kFeatMinTimeout = 1u << 15;
 
+__kernel_timespec to_timespec(int64_t ms) {
+  __kernel_timespec ts{};
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000;
+  return ts;
+}
+
 // Registers the ring's restrictions (it must still be disabled); false if the kernel refused.
 bool restrict_ring(io_uring* ring) {
   std::vector<io_uring_restriction> rules;
@@ -171,9 +178,7 @@ void Ring::submit_and_wait(int64_t timeout_ms) {
     io_uring_submit_and_wait(&ring_, 1);
     return;
   }
-  __kernel_timespec ts{};
-  ts.tv_sec = timeout_ms / 1000;
-  ts.tv_nsec = (timeout_ms % 1000) * 1000000;
+  __kernel_timespec ts = to_timespec(timeout_ms);
   io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
 }
 
@@ -185,13 +190,9 @@ bool Ring::enter_batched(int64_t timeout_ms) {
   sq->sqe_head = tail;
   io_uring_smp_store_release(sq->ktail, tail);
 
-  __kernel_timespec ts{};
+  __kernel_timespec ts = to_timespec(timeout_ms);
   io_uring_getevents_arg arg{};
-  if (timeout_ms >= 0) {
-    ts.tv_sec = timeout_ms / 1000;
-    ts.tv_nsec = (timeout_ms % 1000) * 1000000;
-    arg.ts = reinterpret_cast<uintptr_t>(&ts);
-  }
+  if (timeout_ms >= 0) arg.ts = reinterpret_cast<uintptr_t>(&ts);
   arg.pad = batch_wait_us_;  // min_wait_usec
   unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
   int fd = ring_.ring_fd;
